@@ -1,0 +1,3 @@
+from bansweep.cli import main
+
+main()

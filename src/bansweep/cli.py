@@ -1,0 +1,287 @@
+"""Command line: parse arguments, call the job, write the report, map the outcome to an exit code.
+
+Exit codes (bit flags, so both conditions can be seen at once):
+  0  nothing at or above --fail-on, and every input was read
+  1  findings at or above --fail-on
+  2  usage error (bad option or argument)
+  3  bansweep could not run (bad knowledge file, unexpected internal error)
+  4  some inputs could not be read (each is listed in the report); 5 = 1 + 4
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bansweep import __version__
+from bansweep.findings import Report, Status
+from bansweep.jobs import job_module, run_job, sweep
+from bansweep.knowledge import KnowledgeError
+
+EXIT_FINDINGS = 1
+EXIT_FAILED = 3
+EXIT_INPUT_ERRORS = 4
+
+FAIL_ON = {"covered": 2, "review": 1, "never": 99}
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    threshold = FAIL_ON[fail_on]
+    code = 0
+    if any(f.status.rank >= threshold and f.status is not Status.NOT_COVERED for f in report.findings):
+        code |= EXIT_FINDINGS
+    if report.errors:
+        code |= EXIT_INPUT_ERRORS
+    return code
+
+
+def _mapping(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        if "=" not in value:
+            raise click.BadParameter(f"expected FIELD=COLUMN, got {value!r}", param_hint="--map")
+        key, column = value.split("=", 1)
+        out[key.strip().lower()] = column.strip()
+    return out
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--fail-on",
+        type=click.Choice(list(FAIL_ON)),
+        default="covered",
+        show_default=True,
+        help="Exit 1 when a finding reaches this level.",
+    )(func)
+    func = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")(func)
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "csv", "sarif", "html"]),
+        default="table",
+        show_default=True,
+    )(func)
+    func = click.option(
+        "--knowledge",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Overlay directory of knowledge files (adds or overrides entries).",
+    )(func)
+    return func
+
+
+def finish(report: Report, fmt: str, output: Path | None, fail_on: str) -> None:
+    from bansweep import reports
+
+    reports.write(report, fmt, output)
+    if report.errors:
+        click.echo(f"bansweep: {len(report.errors)} input error(s); see the report", err=True)
+    sys.exit(exit_code(report, fail_on))
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn knowledge and internal failures into a clear message and exit code 3."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KnowledgeError as exc:
+            click.echo(f"bansweep: knowledge error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+class DefaultGroup(click.Group):
+    """A group that runs its default subcommand when the first argument is not a subcommand name."""
+
+    def __init__(self, *args: Any, default: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_command = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bansweep")
+def main() -> None:
+    """Find covered-vendor equipment, pre-installed spyware and restricted parties."""
+
+
+@main.command("sweep")
+@output_options
+@click.option("--policy", default="us-889,fcc", show_default=True, help="Fleet policies, comma-separated.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@guarded
+def sweep_cmd(
+    paths: tuple[Path, ...], policy: str, knowledge: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str
+) -> None:
+    """Detect each input's kind by content and run the right job on it."""
+    options: dict[str, Any] = {}
+    for name in ("fleet", "firmware", "parties"):
+        opts = job_module(name).Options()
+        opts.knowledge = list(knowledge)
+        if name == "fleet":
+            opts.policies = _policies(policy)
+        options[name] = opts
+    report = sweep(list(paths), options, progress=lambda text: None)
+    finish(report, fmt, output, fail_on)
+
+
+def _policies(value: str) -> list[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+@main.command("fleet")
+@output_options
+@click.option("--policy", default="us-889,fcc", show_default=True, help="Policies to judge by, comma-separated.")
+@click.option(
+    "--fingerprints",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of Recog XML fingerprint databases.",
+)
+@click.option("--map", "mapping", multiple=True, help="Inventory column mapping override FIELD=COLUMN.")
+@click.option("--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD); default today.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@guarded
+def fleet_cmd(
+    paths: tuple[Path, ...],
+    policy: str,
+    fingerprints: tuple[Path, ...],
+    mapping: tuple[str, ...],
+    as_of: str | None,
+    knowledge: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
+    """Find covered-vendor devices in scans and inventories, with evidence and legal basis."""
+    module = job_module("fleet")
+    opts = module.Options(
+        policies=_policies(policy),
+        knowledge=list(knowledge),
+        fingerprints=list(fingerprints),
+        mapping=_mapping(mapping),
+        as_of=as_of,
+    )
+    finish(run_job("fleet", list(paths), opts), fmt, output, fail_on)
+
+
+@main.group("firmware", cls=DefaultGroup, default="scan")
+def firmware_group() -> None:
+    """Audit Android firmware and APKs (`bansweep firmware PATH`, `bansweep firmware diff OLD NEW`)."""
+
+
+@firmware_group.command("scan")
+@output_options
+@click.option("--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON.")
+@click.option("--workers", type=int, default=0, help="Worker processes (0 = one per CPU).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@guarded
+def firmware_scan(
+    paths: tuple[Path, ...],
+    trackers: Path | None,
+    workers: int,
+    knowledge: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
+    """Audit firmware images, trees, OTA zips, APKs or a device (adb:SERIAL)."""
+    module = job_module("firmware")
+    opts = module.Options(knowledge=list(knowledge), trackers=trackers, workers=workers)
+    finish(run_job("firmware", list(paths), opts), fmt, output, fail_on)
+
+
+@firmware_group.command("diff")
+@output_options
+@click.option("--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON.")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@guarded
+def firmware_diff(
+    old: Path,
+    new: Path,
+    trackers: Path | None,
+    knowledge: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
+    """Risky capabilities and findings that appeared or went away between two builds."""
+    module = job_module("firmware")
+    opts = module.Options(knowledge=list(knowledge), trackers=trackers)
+    finish(module.diff(old, new, opts), fmt, output, fail_on)
+
+
+@main.group("parties", cls=DefaultGroup, default="screen")
+def parties_group() -> None:
+    """Screen parties against restriction lists (`bansweep parties FILE`, `bansweep parties evaluate`)."""
+
+
+@parties_group.command("screen")
+@output_options
+@click.option(
+    "--list", "lists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="List file."
+)
+@click.option("--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file.")
+@click.option("--map", "mapping", multiple=True, help="Column mapping override FIELD=COLUMN.")
+@click.argument("parties_file", type=click.Path(path_type=Path))
+@guarded
+def parties_screen(
+    parties_file: Path,
+    lists: tuple[Path, ...],
+    decisions: Path | None,
+    mapping: tuple[str, ...],
+    knowledge: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
+    """Screen suppliers, purchase lines and counterparties."""
+    module = job_module("parties")
+    opts = module.Options(lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=_mapping(mapping))
+    finish(run_job("parties", [parties_file], opts), fmt, output, fail_on)
+
+
+@main.group("data")
+def data_group() -> None:
+    """Import and show reference data (IEEE registry, CSL)."""
+
+
+@main.group("fingerprints")
+def fingerprints_group() -> None:
+    """Recog fingerprint databases."""
+
+
+def _register_optional() -> None:
+    """Commands contributed by the job packages (data import-*, fingerprints selftest, parties evaluate)."""
+    import importlib
+
+    for module_name, group in (
+        ("bansweep.registry.cli", data_group),
+        ("bansweep.parties.cli", data_group),
+        ("bansweep.fleet.cli", fingerprints_group),
+        ("bansweep.parties.evaluate", parties_group),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for command in getattr(module, "COMMANDS", []):
+            group.add_command(command)
+
+
+_register_optional()

@@ -1,0 +1,144 @@
+"""Finding input files and reading them within bounds. Analysed files are untrusted."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bansweep.findings import InputError, Location
+
+HEAD_BYTES = 64 * 1024
+MAX_TEXT_BYTES = 512 * 1024 * 1024  # a text input larger than this is refused
+MAX_LINE_CHARS = 1_000_000  # longer lines are reported, not parsed
+MAX_WALK_DEPTH = 64
+
+
+class InputProblem(Exception):
+    """Raised by parsers for an unreadable input; carries where it happened."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(f"{location}: {message}")
+        self.location = location
+        self.message = message
+
+    def to_error(self) -> InputError:
+        return InputError(self.location, self.message)
+
+
+@dataclass(slots=True)
+class InputFile:
+    path: Path
+    head: bytes  # first HEAD_BYTES bytes, for content sniffing
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(size)
+
+
+def walk(paths: list[Path]) -> Iterator[InputFile | InputError]:
+    """Yield every regular file under paths (sorted, symlinks to dirs not followed).
+
+    Missing paths, unreadable files and special files are yielded as InputErrors.
+    """
+    for root in paths:
+        if not root.exists():
+            yield InputError(Location(str(root)), "no such file or directory")
+            continue
+        if root.is_dir():
+            yield from _walk_dir(root, 0, set())
+        else:
+            yield from _one_file(root)
+
+
+def _walk_dir(directory: Path, depth: int, seen: set[tuple[int, int]]) -> Iterator[InputFile | InputError]:
+    try:
+        st = directory.stat()
+    except OSError as exc:
+        yield InputError(Location(str(directory)), f"cannot read directory: {exc.strerror}")
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        yield InputError(Location(str(directory)), "directory loop (symlink cycle); not followed")
+        return
+    if depth > MAX_WALK_DEPTH:
+        yield InputError(Location(str(directory)), f"directory nesting deeper than {MAX_WALK_DEPTH}; not read")
+        return
+    seen = seen | {key}
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        yield InputError(Location(str(directory)), f"cannot list directory: {exc.strerror}")
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink():
+            target_is_dir = path.is_dir()
+            if target_is_dir:
+                yield from _walk_dir(path, depth + 1, seen)
+            elif path.exists():
+                yield from _one_file(path)
+            else:
+                yield InputError(Location(str(path)), "dangling symbolic link")
+        elif entry.is_dir(follow_symlinks=False):
+            yield from _walk_dir(path, depth + 1, seen)
+        else:
+            yield from _one_file(path)
+
+
+def _one_file(path: Path) -> Iterator[InputFile | InputError]:
+    try:
+        if not path.is_file():
+            yield InputError(Location(str(path)), "not a regular file")
+            return
+        yield InputFile(path, read_head(path))
+    except OSError as exc:
+        yield InputError(Location(str(path)), f"cannot read: {exc.strerror or exc}")
+
+
+def decode_text(data: bytes, file: str) -> str:
+    """Decode a text input: BOMs (UTF-8/16/32) honoured, UTF-8 strict, cp1252 as the fallback.
+
+    Binary data (NUL bytes outside UTF-16/32) raises InputProblem.
+    """
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(enc)
+            except UnicodeDecodeError as exc:
+                raise InputProblem(Location(file, offset=exc.start + len(bom)), f"invalid {enc} text") from None
+    sample = data[:4096]
+    if len(sample) >= 4 and sample.count(b"\x00") * 3 > len(sample):
+        # UTF-16 without a BOM (every other byte NUL)
+        enc = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        raise InputProblem(Location(file, offset=data.index(b"\x00")), "binary data where text was expected")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def read_text(path: Path, limit: int = MAX_TEXT_BYTES) -> str:
+    """Read a whole text input within a size bound, decoded as decode_text does."""
+    size = path.stat().st_size
+    if size > limit:
+        raise InputProblem(Location(str(path)), f"file is {size} bytes; the limit for this input type is {limit}")
+    return decode_text(path.read_bytes(), str(path))

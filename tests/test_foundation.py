@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bansweep.cli import exit_code
+from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject
+from bansweep.inputs import InputFile, InputProblem, decode_text, walk
+from bansweep.knowledge import KnowledgeError, load
+
+
+def _finding(status: Status) -> Finding:
+    subject = Subject("device", "d1", "camera")
+    ev = Evidence("mac.oui", "44:19:B6", Location("scan.xml", line=3))
+    return Finding(subject, "r", "t", Severity.HIGH, 0.9, [ev], status=status)
+
+
+def test_decode_text_handles_boms_and_utf16() -> None:
+    text = "Manufacturer,Model\nHikvision,DS-2CD2042WD\n"
+    assert decode_text(b"\xef\xbb\xbf" + text.encode(), "f") == text
+    assert decode_text(b"\xff\xfe" + text.encode("utf-16-le"), "f") == text
+    assert decode_text(text.encode("utf-16-le"), "f") == text
+    assert decode_text("Straße".encode("cp1252"), "f") == "Straße"
+
+
+def test_decode_text_refuses_binary() -> None:
+    with pytest.raises(InputProblem) as err:
+        decode_text(b"abc\x00\x01\x02def" * 2, "junk.bin")
+    assert "junk.bin" in str(err.value)
+
+
+@given(st.binary(max_size=2000))
+def test_decode_text_is_total(data: bytes) -> None:
+    try:
+        assert isinstance(decode_text(data, "x"), str)
+    except InputProblem as exc:
+        assert exc.location.file == "x"
+
+
+def test_walk_reports_missing_and_loops(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f.txt").write_text("x")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
+    (tmp_path / "a" / "dangling").symlink_to(tmp_path / "nowhere")
+    items = list(walk([tmp_path / "a", tmp_path / "missing"]))
+    files = [i for i in items if isinstance(i, InputFile)]
+    errors = [str(i) for i in items if isinstance(i, InputError)]
+    assert [f.path.name for f in files] == ["f.txt"]
+    assert any("loop" in e for e in errors)
+    assert any("dangling" in e for e in errors)
+    assert any("missing" in e and "no such file" in e for e in errors)
+
+
+def test_exit_codes_separate_findings_from_input_errors() -> None:
+    report = Report(job="fleet", findings=[_finding(Status.REVIEW)])
+    assert exit_code(report, "covered") == 0
+    assert exit_code(report, "review") == 1
+    report.errors.append(InputError(Location("bad.csv", row=4), "missing MAC"))
+    assert exit_code(report, "review") == 5
+    assert exit_code(report, "never") == 4
+    assert exit_code(Report(job="x", findings=[_finding(Status.COVERED)]), "covered") == 1
+
+
+def test_knowledge_overlay_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bansweep.knowledge as kn
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "demo.yaml").write_text(
+        "version: '1'\nentries:\n"
+        "  - {id: a, name: A, source: s, date: '2020-01-01'}\n"
+        "  - {id: b, name: B, source: s, date: '2020'}\n"
+    )
+    monkeypatch.setattr(kn, "DATA_DIR", base)
+    kn._load.cache_clear()
+    over = tmp_path / "over"
+    over.mkdir()
+    (over / "demo.yaml").write_text(
+        "entries:\n  - {id: a, remove: true}\n  - {id: c, name: C, source: mine, date: '2026-11-01'}\n"
+    )
+    ds = load("demo", required=["name"], overlays=[over])
+    assert sorted(ds.by_id()) == ["b", "c"]
+    (over / "demo.yaml").write_text("entries:\n  - {id: d, name: D, date: '2026-11-01'}\n")
+    kn._load.cache_clear()
+    with pytest.raises(KnowledgeError, match="source"):
+        load("demo", required=["name"], overlays=[over])
+    kn._load.cache_clear()
