@@ -1,0 +1,65 @@
+"""What fleet sources produce: Observations of one device, each fact with where it was seen.
+
+Fact names (the vocabulary every source uses, attribution reads):
+  manufacturer, model, brand, os, firmware, device_type  -- free-text claims from inventories, MDM, getprop
+  nmap.vendor           -- nmap's MAC vendor name
+  cpe                   -- a CPE string
+  http.server, http.realm, http.title, rtsp.server, sip.banner, ssh.banner, telnet.banner, ftp.banner,
+  upnp.server, tls.subject, service.banner  -- network banners (service.banner: any other service)
+  snmp.sysdescr, snmp.sysobjectid, snmp.sysname
+  lldp.sysdesc, lldp.sysname, lldp.chassis_mac  -- LLDP remote-table entries describe the *neighbour*
+  dhcp.vendor_class, dhcp.hostname
+  prop.<key>            -- Android build properties (e.g. prop.ro.product.manufacturer)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bansweep.findings import InputError, Location
+
+_HEX = re.compile(r"[0-9A-Fa-f]")
+
+
+@dataclass(slots=True)
+class Observation:
+    source: str  # input format, e.g. "nmap", "inventory", "dhcp-isc", "snmpwalk"
+    location: Location  # where this record is (file and line/row)
+    mac: str | None = None  # normalised by normalise_mac
+    ip: str | None = None
+    hostname: str | None = None
+    serial: str | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # fact name -> original column/attribute, for evidence
+
+    def where(self, fact: str) -> Location:
+        """Location of one fact: the record's location plus the column/attribute it came from."""
+        col = self.fields.get(fact)
+        if col is None:
+            return self.location
+        loc = self.location
+        return Location(loc.file, loc.line, loc.row, loc.entry, loc.offset, col)
+
+
+# What every source module provides: parse(path) -> Iterator[Observation | InputError]
+ParseResult = Iterator[Observation | InputError]
+
+
+def normalise_mac(text: str) -> str | None:
+    """'aa-bb-cc-dd-ee-ff', 'aabb.ccdd.eeff', 'aabbccddeeff', 'a:b:c:d:e:f' -> 'AA:BB:CC:DD:EE:FF'; else None."""
+    s = text.strip()
+    if not s or len(s) > 32:
+        return None
+    parts = re.split(r"[:\-]", s)
+    if len(parts) == 6 and all(1 <= len(p) <= 2 and _HEX.fullmatch(p[0]) for p in parts):
+        try:
+            octets = [int(p, 16) for p in parts]
+        except ValueError:
+            return None
+        return ":".join(f"{o:02X}" for o in octets)
+    digits = re.sub(r"[.:\-\s]", "", s)
+    if len(digits) == 12 and all(_HEX.fullmatch(c) for c in digits):
+        return ":".join(digits[i : i + 2].upper() for i in range(0, 12, 2))
+    return None
