@@ -1,0 +1,25 @@
+"""Bounds shared by every firmware parser and container, and the error parsers raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FormatError(Exception):
+    """A malformed or over-limit input; the message says what, offset says where (if known)."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        super().__init__(message if offset is None else f"{message} (at offset 0x{offset:x})")
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_entry_bytes: int = 512 * 2**20  # one decompressed entry
+    max_total_bytes: int = 8 * 2**30  # all decompressed bytes of one input
+    max_ratio: int = 200  # compression ratio cap (zip bomb)
+    max_depth: int = 4  # archives inside archives
+    max_entries: int = 200_000
+    max_seconds: float = 600.0  # per input (worker killed past it)
+    max_rss_bytes: int = 1_500 * 2**20  # per worker (RLIMIT_AS-style)
