@@ -1,0 +1,346 @@
+"""Banner fingerprints: the knowledge base's banner patterns plus Rapid7 Recog XML databases.
+
+Recog patterns are Ruby regexes; `translate` turns one into a Python pattern with the rules that make every
+Recog example match its own pattern in Python (Ruby `^`/`$` are always per line, Ruby `(?m)` is Python `(?s)`,
+global inline flags must lead the pattern, plus the few Ruby escapes Python lacks).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from bansweep.findings import InputError, Location
+
+MAX_DB_BYTES = 32 * 1024 * 1024
+MAX_PATTERN_CHARS = 8192
+MAX_BANNER_CHARS = 8192  # longer banners are cut before matching (bounds regex time on hostile input)
+
+# Recog `matches` field -> the observation facts it applies to
+RECOG_FIELDS: dict[str, tuple[str, ...]] = {
+    "http_header.server": ("http.server", "upnp.server"),
+    "http_header.www_authenticate": ("http.realm",),
+    "html_title": ("http.title",),
+    "rtsp_header.server": ("rtsp.server",),
+    "ssh.banner": ("ssh.banner",),
+    "telnet.banner": ("telnet.banner",),
+    "ftp.banner": ("ftp.banner",),
+    "snmp.sys_description": ("snmp.sysdescr", "lldp.sysdesc"),
+    "snmp.sys_object_id": ("snmp.sysobjectid",),
+    "sip_header.user_agent": ("sip.banner",),
+    "sip_header.server": ("sip.banner",),
+    "sip_banner": ("sip.banner",),
+    "x509.subject": ("tls.subject",),
+    "upnp_header.server": ("upnp.server",),
+    "dhcp.vendor_class": ("dhcp.vendor_class",),
+    "smtp.banner": ("service.banner",),
+    "pop.banner": ("service.banner",),
+    "imap4.banner": ("service.banner",),
+}
+
+# which Recog parameter names a device maker, and how strongly (a service vendor is software, not hardware)
+VENDOR_PARAMS: tuple[tuple[str, float], ...] = (("hw.vendor", 0.85), ("os.vendor", 0.6), ("service.vendor", 0.4))
+
+_FLAGS = {"REG_ICASE": re.I, "REG_MULTILINE": re.S, "REG_DOT_NEWLINE": re.S}
+_INLINE = re.compile(r"\(\?([imx]*)(?:-([imx]+))?([:)])")
+_NAMED = re.compile(r"\(\?<(?![=!])")
+_PLACEHOLDER = re.compile(r"\{([\w.]+)\}")
+_FP_TAG = re.compile(rb"<fingerprint[\s>/]")
+
+
+class PatternError(ValueError):
+    pass
+
+
+def translate(pattern: str, flags: str = "") -> re.Pattern[str]:
+    """Compile a Recog (Ruby) regex as Python `re`. Raises PatternError with the reason."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise PatternError(f"pattern longer than {MAX_PATTERN_CHARS} characters")
+    py_flags = re.M  # Ruby: ^ and $ always match at line boundaries
+    for name in flags.replace(",", " ").replace("|", " ").split():
+        if name not in _FLAGS:
+            raise PatternError(f"unknown flag {name!r}")
+        py_flags |= _FLAGS[name]
+    text = _ruby_escapes(pattern)
+    text = _NAMED.sub("(?P<", text)
+    # Ruby (?m) is dot-all; Python calls it (?s). A flag group that applies to the rest of the
+    # pattern ("(?i)") is global in Python and must lead the pattern, so it is hoisted there.
+    leading = ""
+    out: list[str] = []
+    pos = 0
+    for m in _INLINE.finditer(text):
+        if _escaped(text, m.start()):
+            continue
+        on, off, end = m.group(1).replace("m", "s"), (m.group(2) or "").replace("m", "s"), m.group(3)
+        out.append(text[pos : m.start()])
+        if end == ")" and not off:
+            leading += on
+        elif end == ")":
+            leading += on  # Python has no global "flag off" group; a rest-of-pattern "off" is dropped
+        else:
+            out.append(f"(?{on}-{off}:" if off else f"(?{on}:")
+        pos = m.end()
+    out.append(text[pos:])
+    body = "".join(out)
+    if leading:
+        body = f"(?{''.join(sorted(set(leading)))})" + body
+    try:
+        return re.compile(body, py_flags)
+    except re.error as exc:
+        raise PatternError(f"cannot compile as a Python regex: {exc}") from None
+
+
+def _escaped(text: str, index: int) -> bool:
+    slashes = 0
+    while index - slashes - 1 >= 0 and text[index - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+def _ruby_escapes(pattern: str) -> str:
+    """Ruby escapes Python lacks: \\z (end of string), \\h / \\H (hex digit)."""
+    if "\\" not in pattern:
+        return pattern
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append({"z": r"\Z", "h": "[0-9a-fA-F]", "H": "[^0-9a-fA-F]"}.get(nxt, ch + nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    pos: int
+    name: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    expected: dict[str, str]
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    file: str  # database file name, e.g. "http_servers.xml"
+    index: int  # 1-based position in the file
+    line: int | None
+    description: str
+    regex: re.Pattern[str]
+    params: tuple[Param, ...]
+    examples: tuple[Example, ...]
+
+    @property
+    def rule(self) -> str:
+        return f"recog:{self.file}:{self.index}"
+
+    def extract(self, m: re.Match[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for p in self.params:
+            if p.pos == 0:
+                if p.value is not None:
+                    out[p.name] = p.value
+            elif p.pos <= (m.re.groups or 0):
+                value = m.group(p.pos)
+                if value is not None:
+                    out[p.name] = value
+        for name, value in list(out.items()):
+            if "{" in value:
+                out[name] = _PLACEHOLDER.sub(lambda g: out.get(g.group(1), ""), value)
+        return out
+
+
+@dataclass(slots=True)
+class Database:
+    path: Path
+    matches: str
+    protocol: str
+    preference: float
+    fingerprints: list[Fingerprint] = field(default_factory=list)
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        return RECOG_FIELDS.get(self.matches, ())
+
+    def first(self, text: str) -> tuple[Fingerprint, dict[str, str]] | None:
+        """Recog semantics: the first fingerprint of the database that matches wins."""
+        text = text[:MAX_BANNER_CHARS]
+        for fp in self.fingerprints:
+            m = fp.regex.search(text)
+            if m:
+                return fp, fp.extract(m)
+        return None
+
+
+def load_file(path: Path) -> tuple[Database | None, list[InputError]]:
+    """Parse one Recog XML database. Bad fingerprints become errors naming file and fingerprint; the rest loads."""
+    name = str(path)
+    errors: list[InputError] = []
+    try:
+        size = path.stat().st_size
+        if size > MAX_DB_BYTES:
+            return None, [InputError(Location(name), f"file is {size} bytes; the limit is {MAX_DB_BYTES}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [InputError(Location(name), f"cannot read: {exc.strerror or exc}")]
+    try:
+        root = SafeET.fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        return None, [InputError(Location(name), f"refused: {type(exc).__name__} (DTDs and entities are not allowed)")]
+    except SafeET.ParseError as exc:
+        line, col = getattr(exc, "position", (None, None))
+        return None, [InputError(Location(name, line=line), f"malformed XML: {exc}")]
+    if root.tag != "fingerprints":
+        return None, [InputError(Location(name, line=1), f"not a Recog database (root element <{root.tag}>)")]
+    matches = root.get("matches", "")
+    try:
+        preference = float(root.get("preference", "0.5"))
+    except ValueError:
+        preference = 0.5
+    db = Database(path, matches, root.get("protocol", ""), preference)
+    lines = [raw.count(b"\n", 0, m.start()) + 1 for m in _FP_TAG.finditer(raw)]
+    for index, node in enumerate(root.findall("fingerprint"), start=1):
+        line = lines[index - 1] if index - 1 < len(lines) else None
+        where = Location(name, line=line, field=f"fingerprint {index}")
+        try:
+            db.fingerprints.append(_fingerprint(path, index, line, node))
+        except PatternError as exc:
+            pattern = (node.get("pattern") or "")[:80]
+            errors.append(InputError(where, f"pattern {pattern!r}: {exc}"))
+        except ValueError as exc:
+            errors.append(InputError(where, str(exc)))
+    return db, errors
+
+
+def _fingerprint(path: Path, index: int, line: int | None, node: Any) -> Fingerprint:
+    pattern = node.get("pattern")
+    if pattern is None:
+        raise ValueError("fingerprint without a pattern attribute")
+    regex = translate(pattern, node.get("flags", ""))
+    params: list[Param] = []
+    for p in node.findall("param"):
+        try:
+            pos = int(p.get("pos", ""))
+        except ValueError:
+            raise ValueError(f"param {p.get('name')!r} has no integer pos") from None
+        if not p.get("name"):
+            raise ValueError("param without a name")
+        if pos > regex.groups:
+            raise ValueError(f"param {p.get('name')!r} takes group {pos} but the pattern has {regex.groups}")
+        params.append(Param(pos, p.get("name"), p.get("value") if pos == 0 else None))
+    examples = tuple(_example(path, ex) for ex in node.findall("example"))
+    desc = (node.findtext("description") or "").strip()
+    return Fingerprint(path.name, index, line, " ".join(desc.split()), regex, tuple(params), examples)
+
+
+def _example(path: Path, node: Any) -> Example:
+    expected = {k: v for k, v in node.attrib.items() if not k.startswith("_")}
+    if node.get("_filename"):
+        target = (path.parent / node.get("_filename")).resolve()
+        if path.parent.resolve() not in target.parents or not target.is_file():
+            raise ValueError(f"example file {node.get('_filename')!r} is not a file beside the database")
+        data = target.read_bytes()[:MAX_DB_BYTES]
+        text = data.decode("latin-1")
+    else:
+        text = node.text or ""
+    if node.get("_encoding") == "base64":
+        try:
+            text = base64.b64decode("".join(text.split()), validate=True).decode("latin-1")
+        except (binascii.Error, ValueError):
+            raise ValueError("example marked base64 is not valid base64") from None
+    elif node.get("_encoding"):
+        raise ValueError(f"unknown example encoding {node.get('_encoding')!r}")
+    return Example(text, expected, None)
+
+
+def database_files(dirs: Sequence[Path]) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        out.extend(sorted(p for p in Path(d).glob("*.xml") if p.is_file()) if Path(d).is_dir() else [Path(d)])
+    return out
+
+
+@dataclass(slots=True)
+class Recog:
+    """Every loaded Recog database, indexed by the observation fact it applies to."""
+
+    databases: list[Database] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    by_fact: dict[str, list[Database]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, dirs: Sequence[Path]) -> Recog:
+        out = cls()
+        for path in database_files(dirs):
+            db, errors = load_file(path)
+            out.errors.extend(errors)
+            if db is None:
+                continue
+            out.databases.append(db)
+            for fact in db.facts:
+                out.by_fact.setdefault(fact, []).append(db)
+        return out
+
+    @property
+    def size(self) -> int:
+        return sum(len(db.fingerprints) for db in self.databases)
+
+    def match(self, fact: str, text: str) -> Iterator[tuple[Fingerprint, dict[str, str]]]:
+        for db in self.by_fact.get(fact, ()):
+            for candidate in _recog_inputs(db.matches, text):
+                hit = db.first(candidate)
+                if hit:
+                    yield hit
+                    break
+
+
+def _recog_inputs(matches: str, text: str) -> tuple[str, ...]:
+    """Recog's www_authenticate database sees the whole header; sources may give only the realm."""
+    if matches == "http_header.www_authenticate" and "realm=" not in text.lower():
+        return (f'Basic realm="{text}"', text)
+    return (text,)
+
+
+# --- selftest -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ExampleResult:
+    fingerprint: Fingerprint
+    number: int  # 1-based example number within the fingerprint
+    ok: bool
+    problem: str = ""
+
+
+def check_example(fp: Fingerprint, number: int, example: Example) -> ExampleResult:
+    m = fp.regex.search(example.text)
+    if not m:
+        return ExampleResult(fp, number, False, f"example {number} does not match the pattern: {example.text[:80]!r}")
+    got = fp.extract(m)
+    wrong = [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in example.expected.items() if got.get(k) != v]
+    if wrong:
+        return ExampleResult(fp, number, False, f"example {number}: " + "; ".join(wrong))
+    return ExampleResult(fp, number, True)
+
+
+def selftest(recog: Recog) -> Iterator[tuple[Fingerprint, list[ExampleResult]]]:
+    for db in recog.databases:
+        for fp in db.fingerprints:
+            yield fp, [check_example(fp, n, ex) for n, ex in enumerate(fp.examples, start=1)]
