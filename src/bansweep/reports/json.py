@@ -1,30 +1,141 @@
-"""JSON report: a stable, versioned schema (see SCHEMA)."""
+"""JSON report: a stable, versioned schema (SCHEMA, described by report.schema.json beside this file).
+
+JSON is the canonical form of a report; the helpers here (ordering, text cleaning) are shared by the other formats.
+Model objects keep their field order; free-form maps (attributes, extra, summary, data versions) have sorted keys;
+findings are sorted worst first, then by subject and rule, so two runs over the same inputs give the same bytes.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from enum import Enum
+from importlib import resources
+from typing import Any
 
 from bansweep import __version__
-from bansweep.findings import Report
+from bansweep.findings import Finding, Report, Subject
 
 SCHEMA = "https://bansweep.dev/schema/report/1"
 
+# C0/C1 control characters (tab and newline kept) and the bidi controls that can reorder what a reader sees.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
-def as_dict(report: Report) -> dict[str, object]:
-    return {
+
+def text(value: object) -> str:
+    """Any value as a str that encodes to UTF-8 (lone surrogates from undecodable file names are escaped)."""
+    s = value if isinstance(value, str) else str(value)
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def visible(value: object) -> str:
+    """`text`, with control and bidi characters shown as escapes, so hostile values cannot steer a terminal."""
+    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text(value))
+
+
+def finding_key(finding: Finding) -> tuple[Any, ...]:
+    s = finding.subject
+    return (-finding.status.rank, -int(finding.severity), -finding.confidence, s.kind, s.label, s.id, finding.rule)
+
+
+def worst_first(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=finding_key)
+
+
+def by_subject(findings: Iterable[Finding]) -> list[tuple[Subject, list[Finding]]]:
+    """Findings grouped by subject (kind, id), worst subject first; each group worst first."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in worst_first(findings):
+        groups.setdefault((finding.subject.kind, finding.subject.id), []).append(finding)
+    return [(group[0].subject, group) for group in groups.values()]
+
+
+def status_counts(report: Report) -> dict[str, int]:
+    """Findings per status, worst status first; only statuses that occur."""
+    counts = Counter(f.status for f in report.findings)
+    order = sorted(counts, key=lambda s: (-s.rank, s.value))
+    return {s.value: counts[s] for s in order}
+
+
+def summary_line(report: Report) -> str:
+    """One line: job, inputs, subjects examined, findings by status, input errors."""
+    counts = status_counts(report)
+    found = ", ".join(f"{n} {status}" for status, n in counts.items()) or "none"
+    return (
+        f"bansweep {report.job}: {len(report.inputs)} input(s), {report.subjects} subject(s) examined, "
+        f"{len(report.findings)} finding(s) ({found}), {len(report.errors)} input error(s)"
+    )
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe copy: str keys sorted, tuples/sets as lists, non-finite floats and unknown objects as text."""
+    if isinstance(value, dict):
+        return {text(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: text(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, Enum):
+        return plain(value.value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return text(value)
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    out = finding.to_dict()
+    out["subject"]["attributes"] = plain(finding.subject.attributes)
+    out["extra"] = plain(finding.extra)
+    for item in out["evidence"]:
+        item["value"] = text(item["value"])
+    return out
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "bansweep", "version": __version__},
         "job": report.job,
         "started": report.started,
         "finished": report.finished,
         "inputs": report.inputs,
-        "data_versions": report.data_versions,
+        "data_versions": {text(k): text(v) for k, v in sorted(report.data_versions.items(), key=lambda kv: text(kv[0]))},
         "subjects": report.subjects,
-        "summary": report.summary,
-        "findings": [f.to_dict() for f in report.findings],
+        "counts": {"findings": len(report.findings), "errors": len(report.errors), **status_counts(report)},
+        "summary": plain(report.summary),
+        "findings": [finding_dict(f) for f in worst_first(report.findings)],
         "errors": [e.to_dict() for e in report.errors],
     }
+    # Model strings may carry lone surrogates (undecodable file names): clean every string, keep the shape.
+    cleaned: dict[str, Any] = _clean(out)
+    return cleaned
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, dict):
+        return {text(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) that every JSON report validates against."""
+    loaded: dict[str, Any] = json.loads(resources.files(__package__).joinpath("report.schema.json").read_text("utf-8"))
+    return loaded
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
