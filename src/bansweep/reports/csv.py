@@ -1,0 +1,131 @@
+"""CSV report for spreadsheets: one row per finding x evidence item, then one row per input error.
+
+Layout (chosen so that an Excel auto-filter on any column gives a useful view):
+- `finding` numbers the findings (worst first); every evidence item of a finding is its own row and repeats the
+  finding's columns, so filtering on an evidence rule, value or file never hides which subject and status it
+  belongs to. A finding without evidence still gets one row. Input errors are rows with status `input-error`,
+  `finding` E1, E2, ..., the place in `file`/`line`/`row`/`entry`/`offset`/`field` and the text in `message`.
+- `subject.<key>` columns hold the subjects' attributes (vendor, model, country ...), `verdict.<policy>` columns
+  hold each policy's status; both are the keys present in the report, sorted. `verdicts` has the full text with
+  citation and date. Lists are joined with "; ".
+
+Safety (OWASP CSV injection guidance): a text cell that starts with = + - @ TAB or CR, also after leading
+whitespace, gets a single quote in front, so Excel and LibreOffice show it as text instead of running it.
+A cell that is a plain decimal number ("-5", "+3.5", "1e3") is left alone: a number cannot carry a formula, and
+numbers stay numbers in the spreadsheet. Control and bidi characters are shown as escapes (\\x1b, \\u202e).
+The text starts with a UTF-8 byte order mark so Excel detects the encoding; lines end with CRLF (RFC 4180).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from bansweep.findings import Evidence, Finding, Location, Report
+from bansweep.reports.json import visible, worst_first
+
+BOM = "\ufeff"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+JOIN = "; "
+
+FINDING_COLUMNS = ["finding", "status", "severity", "confidence", "subject_kind", "subject_id", "subject"]
+TAIL_COLUMNS = [
+    "rule",
+    "title",
+    "verdicts",
+    "tags",
+    "explanation",
+    "evidence",
+    "evidence_rule",
+    "value",
+    "where",
+    "file",
+    "line",
+    "row",
+    "entry",
+    "offset",
+    "field",
+    "data_date",
+    "detail",
+    "message",
+]
+
+
+def safe(value: object) -> str:
+    """A cell that no spreadsheet runs as a formula."""
+    cell = visible(value)
+    starts = cell.startswith(FORMULA_START) or cell.lstrip().startswith(FORMULA_START)
+    if starts and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def render(report: Report) -> str:
+    findings = worst_first(report.findings)
+    attributes = sorted({k for f in findings for k in f.subject.attributes}, key=visible)
+    policies = sorted({v.policy for f in findings for v in f.verdicts}, key=visible)
+    header = (
+        FINDING_COLUMNS
+        + [f"subject.{k}" for k in attributes]
+        + [f"verdict.{p}" for p in policies]
+        + TAIL_COLUMNS
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe(h) for h in header])
+    for n, finding in enumerate(findings, 1):
+        base = _finding_cells(n, finding, attributes, policies)
+        for i, ev in enumerate(finding.evidence or [None], 1):
+            cells = base | _evidence_cells(i, len(finding.evidence), ev)
+            writer.writerow([safe(cells.get(h, "")) for h in header])
+    for n, error in enumerate(report.errors, 1):
+        cells = {"finding": f"E{n}", "status": "input-error", "message": error.message} | _where(error.location)
+        writer.writerow([safe(cells.get(h, "")) for h in header])
+    return BOM + out.getvalue()
+
+
+def _finding_cells(n: int, finding: Finding, attributes: list[str], policies: list[str]) -> dict[str, Any]:
+    s = finding.subject
+    verdicts: dict[str, list[str]] = {}
+    for v in finding.verdicts:
+        verdicts.setdefault(f"verdict.{v.policy}", []).append(v.status.value)
+    cells: dict[str, Any] = {
+        "finding": n,
+        "status": finding.status.value,
+        "severity": str(finding.severity),
+        "confidence": f"{finding.confidence:.2f}",
+        "subject_kind": s.kind,
+        "subject_id": s.id,
+        "subject": s.label,
+        "rule": finding.rule,
+        "title": finding.title,
+        "verdicts": JOIN.join(
+            f"{v.policy}: {v.status.value} — {v.citation} ({v.date})" + (f": {v.reason}" if v.reason else "")
+            for v in finding.verdicts
+        ),
+        "tags": JOIN.join(finding.tags),
+        "explanation": finding.explanation,
+    }
+    cells |= {f"subject.{k}": s.attributes[k] for k in attributes if k in s.attributes}
+    cells |= {k: JOIN.join(v) for k, v in verdicts.items()}
+    return cells
+
+
+def _evidence_cells(i: int, total: int, ev: Evidence | None) -> dict[str, Any]:
+    if ev is None:
+        return {}
+    return {
+        "evidence": f"{i}/{total}",
+        "evidence_rule": ev.rule,
+        "value": ev.value,
+        "data_date": ev.data_date or "",
+        "detail": ev.detail,
+    } | _where(ev.location)
+
+
+def _where(loc: Location) -> dict[str, Any]:
+    cells: dict[str, Any] = {"where": str(loc)} | loc.to_dict()
+    return cells
