@@ -67,12 +67,7 @@ def render(report: Report) -> str:
     findings = worst_first(report.findings)
     attributes = sorted({k for f in findings for k in f.subject.attributes}, key=visible)
     policies = sorted({v.policy for f in findings for v in f.verdicts}, key=visible)
-    header = (
-        FINDING_COLUMNS
-        + [f"subject.{k}" for k in attributes]
-        + [f"verdict.{p}" for p in policies]
-        + TAIL_COLUMNS
-    )
+    header = FINDING_COLUMNS + [f"subject.{k}" for k in attributes] + [f"verdict.{p}" for p in policies] + TAIL_COLUMNS
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([safe(h) for h in header])

@@ -106,7 +106,9 @@ def as_dict(report: Report) -> dict[str, Any]:
         "started": report.started,
         "finished": report.finished,
         "inputs": report.inputs,
-        "data_versions": {text(k): text(v) for k, v in sorted(report.data_versions.items(), key=lambda kv: text(kv[0]))},
+        "data_versions": {
+            text(k): text(v) for k, v in sorted(report.data_versions.items(), key=lambda kv: text(kv[0]))
+        },
         "subjects": report.subjects,
         "counts": {"findings": len(report.findings), "errors": len(report.errors), **status_counts(report)},
         "summary": plain(report.summary),
@@ -138,4 +140,3 @@ def schema() -> dict[str, Any]:
 
 def render(report: Report) -> str:
     return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-

@@ -100,7 +100,11 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
         help_text = (
             f"bansweep rule {rule_id}: {short}. Each result lists its evidence (what was observed, where, and the "
             "date of the reference data that judged it)"
-            + (f" and the verdicts of the policies {', '.join(policies)} with their legal citation." if policies else ".")
+            + (
+                f" and the verdicts of the policies {', '.join(policies)} with their legal citation."
+                if policies
+                else "."
+            )
         )
         rules.append(
             {
@@ -122,12 +126,16 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
 def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     s = finding.subject
     verdicts = "; ".join(f"{text(v.policy)}: {v.status.value} ({text(v.citation)})" for v in finding.verdicts)
-    message = f"{text(s.label)}: {text(finding.title)} [{finding.status.value}]" + (f" — {verdicts}" if verdicts else "")
-    seen: dict[Location, None] = dict.fromkeys(e.location for e in finding.evidence)
-    locations = [_location(loc) | {"id": i} for i, loc in enumerate(seen)]
-    for loc, ev_loc in zip(locations, seen):
-        rules = sorted({text(e.rule) for e in finding.evidence if e.location == ev_loc})
-        loc["message"] = {"text": f"{text(ev_loc)} ({', '.join(rules)})"}
+    message = f"{text(s.label)}: {text(finding.title)} [{finding.status.value}]" + (
+        f" — {verdicts}" if verdicts else ""
+    )
+    rules_at: dict[Location, set[str]] = {}
+    for ev in finding.evidence:
+        rules_at.setdefault(ev.location, set()).add(text(ev.rule))
+    locations = [
+        _location(loc) | {"id": i, "message": {"text": f"{text(loc)} ({', '.join(sorted(rules))})"}}
+        for i, (loc, rules) in enumerate(rules_at.items())
+    ]
     fingerprint = hashlib.sha256("\0".join(text(x) for x in (s.kind, s.id, finding.rule)).encode()).hexdigest()
     dict_ = finding.to_dict()
     return {
