@@ -1,0 +1,200 @@
+"""Policy verdicts: is a device made by `entity` covered under each selected policy, as of a date?
+
+Attribution says who made a device; this module only judges, from knowledge/data/policies.yaml. Each verdict
+carries the provision and date that decide it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bansweep.findings import Status, Verdict
+from bansweep.knowledge import KnowledgeError, load
+from bansweep.knowledge.vendors import (
+    CONFIDENCES,
+    GROUPS,
+    RELATIONS,
+    Entity,
+    VendorKB,
+    entry_location,
+    ownership_window,
+)
+
+_STATUSES = {s.value: s for s in (Status.COVERED, Status.LIMITED, Status.REVIEW, Status.NOT_COVERED)}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    groups: tuple[str, ...]
+    entities: tuple[str, ...]  # empty: every member of the groups
+    others: Status  # for group members outside `entities`
+    status: Status
+    effective: str | None
+    citation: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    title: str
+    citation: str
+    date: str
+    rules: tuple[Rule, ...]
+    review_relations: frozenset[str]
+    review_entities: frozenset[str]
+    review_confidence: frozenset[str]
+    outside_ownership: Status
+    source: str
+
+    def rules_for(self, entity: Entity) -> tuple[Rule | None, bool]:
+        """The rule reaching `entity` and whether it names the entity (False: only its group)."""
+        fallback = None
+        for rule in self.rules:
+            if entity.group not in rule.groups:
+                continue
+            if not rule.entities or entity.id in rule.entities:
+                return rule, True
+            fallback = fallback or rule
+        return fallback, False
+
+
+def policy_ids(overlays: Sequence[Path] = ()) -> list[str]:
+    return list(_policies(tuple(Path(p) for p in overlays)))
+
+
+def judge(
+    entity: Entity | None,
+    policies: Sequence[str],
+    as_of: str,
+    *,
+    conflicting: bool = False,
+    overlays: Sequence[Path] = (),
+) -> list[Verdict]:
+    """One verdict per policy for a device attributed to `entity` (None: no maker found), as of `as_of`.
+
+    `as_of` is an ISO date: the report date, or better the device's manufacture or purchase date when known.
+    """
+    table = _policies(tuple(Path(p) for p in overlays))
+    unknown = [p for p in policies if p not in table]
+    if unknown:
+        raise ValueError(f"unknown policy {', '.join(map(repr, unknown))}; available: {', '.join(table)}")
+    return [_judge(table[p], entity, as_of, conflicting) for p in policies]
+
+
+def _judge(policy: Policy, entity: Entity | None, as_of: str, conflicting: bool) -> Verdict:
+    def verdict(status: Status, reason: str, citation: str | None = None, date: str | None = None) -> Verdict:
+        return Verdict(policy.id, status, citation or policy.citation, date or policy.date, reason)
+
+    if entity is None or entity.group is None:
+        who = "no maker could be attributed" if entity is None else f"{entity.name} is not part of a covered group"
+        if conflicting:
+            return verdict(Status.REVIEW, f"{who}, but the evidence conflicts; check the device by hand")
+        return verdict(Status.NOT_COVERED, who)
+    rule, named = policy.rules_for(entity)
+    if rule is None:
+        reason = f"{policy.title} does not reach the {entity.group} group ({entity.name})"
+        return verdict(Status.REVIEW if conflicting else Status.NOT_COVERED, reason)
+    citation = f"{policy.citation}; {rule.citation}"
+    date = rule.effective or policy.date
+    if rule.effective and as_of < rule.effective:
+        return verdict(
+            Status.NOT_COVERED, f"{rule.citation} took effect on {rule.effective}, after {as_of}", citation, date
+        )
+    status = rule.status if named else rule.others
+    doubts: list[str] = []
+    if not named:
+        doubts.append(f"{entity.name} belongs to the {entity.group} group but is not named by {rule.citation}")
+    if entity.id in policy.review_entities:
+        doubts.append(f"{entity.name} is a {entity.relation} of unclear status; whether it counts is a policy choice")
+    elif entity.relation in policy.review_relations:
+        doubts.append(
+            f"{entity.name} is a {entity.relation} of the {entity.group} group; affiliates are a policy choice"
+        )
+    start, end = ownership_window(entity)
+    outside = not start <= as_of[:10] <= end
+    if outside:
+        span = f"{entity.owned_from or 'the start'} to {entity.owned_to or 'now'}"
+        doubts.append(
+            f"{entity.name} was part of the {entity.group} group from {span}; {as_of} is outside that period, so only "
+            "equipment made within it is covered"
+        )
+    if entity.confidence in policy.review_confidence:
+        doubts.append(f"the link of {entity.name} to the {entity.group} group is low-confidence ({entity.confidence})")
+    if conflicting:
+        doubts.append("the evidence for the maker conflicts")
+    if outside and policy.outside_ownership is Status.NOT_COVERED and len(doubts) == 1:
+        return verdict(Status.NOT_COVERED, doubts[0], citation, date)
+    if doubts:
+        would = f"if confirmed: {rule.status.value} ({rule.reason})"
+        return verdict(Status.REVIEW if named else status, "; ".join(doubts) + f"; {would}", citation, date)
+    return verdict(status, f"{entity.name} ({entity.relation}, {entity.group} group): {rule.reason}", citation, date)
+
+
+def _status(where: str, value: Any) -> Status:
+    if value not in _STATUSES:
+        raise KnowledgeError(f"{where}: status must be one of {', '.join(_STATUSES)}; got {value!r}")
+    return _STATUSES[value]
+
+
+def _strings(where: str, value: Any, key: str, allowed: Sequence[str] | set[str] | None = None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise KnowledgeError(f"{where}: '{key}' must be a list of strings")
+    if allowed is not None:
+        bad = [v for v in value if v not in allowed]
+        if bad:
+            raise KnowledgeError(f"{where}: '{key}' names unknown {', '.join(map(repr, bad))}")
+    return tuple(value)
+
+
+@lru_cache(maxsize=16)
+def _policies(overlays: tuple[Path, ...]) -> dict[str, Policy]:
+    ds = load("policies", ("title", "citation", "rules"), overlays)
+    kb = VendorKB.load(overlays)
+    entity_ids = {e.id for e in kb.all_entities()}
+    out: dict[str, Policy] = {}
+    for entry in ds.entries:
+        where = entry_location(ds, entry)
+        rules = []
+        if not isinstance(entry["rules"], list) or not entry["rules"]:
+            raise KnowledgeError(f"{where}: 'rules' must be a non-empty list")
+        for n, raw in enumerate(entry["rules"], 1):
+            at = f"{where} rule {n}"
+            if not isinstance(raw, dict):
+                raise KnowledgeError(f"{at}: expected a mapping")
+            for key in ("groups", "status", "citation", "reason"):
+                if not raw.get(key):
+                    raise KnowledgeError(f"{at}: missing '{key}'")
+            effective = raw.get("effective")
+            rules.append(
+                Rule(
+                    groups=_strings(at, raw["groups"], "groups", GROUPS),
+                    entities=_strings(at, raw.get("entities"), "entities", entity_ids),
+                    others=_status(at, raw.get("others", "review")),
+                    status=_status(at, raw["status"]),
+                    effective=str(effective) if effective else None,
+                    citation=str(raw["citation"]),
+                    reason=str(raw["reason"]),
+                )
+            )
+        out[entry["id"]] = Policy(
+            id=entry["id"],
+            title=str(entry["title"]),
+            citation=str(entry["citation"]),
+            date=str(entry["date"]),
+            rules=tuple(rules),
+            review_relations=frozenset(_strings(where, entry.get("review_relations"), "review_relations", RELATIONS)),
+            review_entities=frozenset(_strings(where, entry.get("review_entities"), "review_entities", entity_ids)),
+            review_confidence=frozenset(
+                _strings(where, entry.get("review_confidence", ["L"]), "review_confidence", CONFIDENCES)
+            ),
+            outside_ownership=_status(where, entry.get("outside_ownership", "review")),
+            source=str(entry["source"]),
+        )
+    return out
