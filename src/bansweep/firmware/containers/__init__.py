@@ -1,0 +1,112 @@
+"""Containers: everything firmware can arrive in, opened into a stream of Items (files with firmware paths).
+
+open_input() is the entry point: a single APK, a folder of APKs, an extracted firmware tree, an OTA or factory zip
+(archives and images inside it too, up to Limits.max_depth), a tar factory image, an Android sparse image, a raw
+ext4 or EROFS image, or a device over adb ("adb:" / "adb:SERIAL"). Nothing from an input is executed; extracted
+files live in a private temp dir that is removed when the generator is closed or exhausted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from bansweep.findings import InputError, Location
+from bansweep.firmware.containers import adb, archive, directory, erofs, ext4, sparse
+from bansweep.firmware.containers.item import Context, Item, Where, file_reader, image_prefix
+from bansweep.firmware.limits import FormatError, Limits
+from bansweep.inputs import InputFile, read_head
+
+__all__ = ["Item", "sniff", "sniff_dir", "open_input", "detect"]
+
+IMAGE_KINDS = {"sparse": sparse.open_sparse, "ext4": ext4.open_ext4, "erofs": erofs.open_erofs}
+ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file, "tar": archive.open_tar}
+TREE_MARKERS = ("system", "build.prop")
+DEFAULT_LIMITS = Limits()
+
+
+def detect(path: Path, head: bytes) -> str | None:
+    """The container kind of a file from its first bytes (and, for zips, its entry names), or None."""
+    if head[:4] == struct.pack("<I", sparse.MAGIC):
+        return "sparse"
+    if head[1080:1082] == b"\x53\xef":
+        return "ext4"
+    if head[1024:1028] == struct.pack("<I", erofs.MAGIC):
+        return "erofs"
+    if head[257:262] == b"ustar" or (head[:2] == b"\x1f\x8b" and path.name.lower().endswith((".tar.gz", ".tgz"))):
+        return "tar"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or path.suffix.lower() in archive.ZIP_SUFFIXES:
+        return archive.zip_kind(path)
+    return None
+
+
+def sniff(item: InputFile) -> str | None:
+    """ "apk", "ota-zip", "zip", "tar", "sparse", "ext4" or "erofs" for firmware inputs, else None."""
+    return detect(item.path, item.head)
+
+
+def sniff_dir(path: Path) -> bool:
+    """A firmware tree (system/ or build.prop, or app/ and priv-app/) or a folder holding APKs."""
+    if any((path / marker).exists() for marker in TREE_MARKERS):
+        return True
+    if (path / "app").is_dir() and (path / "priv-app").is_dir():
+        return True
+    try:
+        return any(p.suffix.lower() == ".apk" for p in path.iterdir())
+    except OSError:
+        return False
+
+
+def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:
+    """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently)."""
+    name = str(path)
+    tmp = Path(tempfile.mkdtemp(prefix="bansweep-fw-"))
+    ctx = Context(limits=limits, tmp=tmp, expand=_expand)
+    try:
+        if name.startswith("adb:"):
+            yield from adb.open_device(name.removeprefix("adb:"), ctx)
+            return
+        root = Path(path)
+        if root.is_dir() and not root.is_symlink():
+            yield from directory.open_tree(root, Where(name), ctx)
+        elif not root.is_file():
+            yield InputError(Location(name), "no such file or not a regular file")
+        else:
+            st = root.stat()
+            single = Item(
+                root.name,
+                Location(name),
+                st.st_size,
+                st.st_mode,
+                st.st_uid,
+                st.st_gid,
+                reader=file_reader(root),
+                max_bytes=limits.max_entry_bytes,
+            )
+            yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> Iterator[Item | InputError]:
+    """Open the container at path (a real file or one of our temp files); anything else yields `fallback`."""
+    try:
+        kind = detect(path, read_head(path))
+    except OSError as exc:
+        yield InputError(where.location(), f"cannot read: {exc.strerror}")
+        return
+    if kind is None or kind == "apk":
+        if fallback is not None:
+            yield fallback
+        return
+    if where.depth > ctx.limits.max_depth:
+        yield InputError(where.location(), f"{kind} nested deeper than {ctx.limits.max_depth} levels; not opened")
+        return
+    opener = IMAGE_KINDS.get(kind) or ARCHIVE_KINDS[kind]
+    try:
+        yield from opener(path, where, ctx)
+    except FormatError as exc:
+        yield InputError(where.location(offset=exc.offset), f"{kind}: {exc.message}")

@@ -1,0 +1,256 @@
+"""OTA, factory and plain zips (via the tolerant reader in formats/zipfile.py) and tar factory images.
+
+Entries are yielded as Items with their names as firmware paths; archives and images inside are streamed to the
+private temp dir and opened in turn (depth-capped by the caller). Absolute names and names with '..' are refused
+and reported, as are zip bombs (size and ratio caps), A/B OTA payload.bin and block-based system.new.dat images.
+"""
+
+from __future__ import annotations
+
+import mmap
+import posixpath
+import re
+import stat
+import tarfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from bansweep.findings import InputError
+from bansweep.firmware.containers.item import (
+    CHUNK,
+    CONTAINER_SUFFIXES,
+    Context,
+    Item,
+    Where,
+    archive_prefix,
+    copy_bounded,
+    file_reader,
+    image_prefix,
+    link_problem,
+    safe_name,
+)
+from bansweep.firmware.formats.zipfile import DEFLATED, RATIO_FLOOR, ZipArchive, ZipEntry, open_zip
+from bansweep.firmware.limits import FormatError
+
+ZIP_SUFFIXES = (".zip", ".apk", ".jar", ".apex", ".capex", ".apks")
+OTA_MARKERS = ("META-INF/com/google/android/update-binary", "META-INF/com/android/metadata", "payload.bin")
+BLOCK_OTA = re.compile(r"\.new\.dat(\.br|\.lzma)?$|\.patch\.dat$")
+NAME_ISSUES = ("absolute path name", "path traversal", "NUL byte in name")  # reported per entry below
+
+
+def _map(path: Path) -> mmap.mmap:
+    with path.open("rb") as fh:
+        if path.stat().st_size == 0:
+            raise FormatError("empty file")
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def zip_kind(path: Path) -> str | None:
+    """'apk' for an APK or JAR (one Item), 'ota-zip' for an OTA/factory zip, 'zip' otherwise, None if no zip."""
+    try:
+        names = {e.name for e in open_zip(_map(path)).entries}
+    except (FormatError, OSError, ValueError):
+        return None
+    suffix = path.suffix.lower()
+    if suffix in (".apex", ".capex"):
+        return "zip"
+    if suffix == ".jar" or "AndroidManifest.xml" in names:
+        return "apk"
+    if any(m in names for m in OTA_MARKERS) or any(n.endswith(".img") for n in names):
+        return "ota-zip"
+    return "zip"
+
+
+def unsupported(name: str) -> str | None:
+    base = posixpath.basename(name)
+    if base == "payload.bin":
+        return "payload.bin (A/B OTA) not supported; extract its partition images first"
+    if BLOCK_OTA.search(base):
+        return f"block-based OTA image ({base}) not supported; convert it to a raw image first"
+    return None
+
+
+def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+    z = open_zip(_map(path), ctx.limits)
+    for issue in z.issues:
+        if not any(marker in issue for marker in NAME_ISSUES):
+            yield InputError(where.location(), f"zip: {issue}")
+    limits = ctx.limits
+    for entry in z.entries:
+        if entry.name.endswith("/"):
+            continue  # a folder entry has no content
+        try:
+            ctx.count()
+        except FormatError as exc:
+            yield InputError(where.location(), f"zip: {exc.message}")
+            return
+        clean = safe_name(entry.name)
+        if not clean:
+            yield InputError(where.location(entry.name), "unsafe entry name (absolute or with '..'); not extracted")
+            continue
+        problem = unsupported(clean)
+        if problem:
+            yield InputError(where.location(clean), problem)
+            continue
+        container = clean.lower().endswith(CONTAINER_SUFFIXES)
+        ratio = entry.size / max(entry.compressed_size, 1)
+        if entry.size > RATIO_FLOOR and ratio > limits.max_ratio:
+            yield InputError(
+                where.location(clean),
+                f"compression ratio {ratio:.0f}:1 over the {limits.max_ratio}:1 cap (zip bomb?); not extracted",
+            )
+            continue
+        if not container and entry.size > limits.max_entry_bytes:
+            yield InputError(
+                where.location(clean),
+                f"entry of {entry.size} bytes over the {limits.max_entry_bytes}-byte cap; not extracted",
+            )
+            continue
+        item = Item(
+            where.prefix + clean,
+            where.location(clean),
+            entry.size,
+            max_bytes=limits.max_entry_bytes,
+            reader=_zip_reader(z, entry, ctx),
+        )
+        if container:
+            yield from _nested(lambda dst, e=entry: _extract(z, e, dst, ctx), item, clean, where, ctx)  # type: ignore[misc]
+        else:
+            yield item
+
+
+def _zip_reader(z: ZipArchive, entry: ZipEntry, ctx: Context) -> Callable[[int], bytes]:
+    def read(cap: int) -> bytes:
+        return z.read(entry, replace(ctx.limits, max_entry_bytes=cap))
+
+    return read
+
+
+def _extract(z: ZipArchive, entry: ZipEntry, dst: Path, ctx: Context) -> None:
+    """Stream one entry to dst; ZipArchive.read would hold a multi-GB image in memory."""
+    if entry.data_offset < 0:
+        raise FormatError(f"{entry.name}: no local header", entry.local_offset)
+    cap = max(entry.compressed_size * ctx.limits.max_ratio, RATIO_FLOOR)
+    start = entry.data_offset
+    stop = min(start + (entry.compressed_size if entry.method == DEFLATED else entry.size), len(z.data))
+    inflater = zlib.decompressobj(-15) if entry.method == DEFLATED else None
+    written = 0
+    with dst.open("wb") as out:
+        for pos in range(start, stop, CHUNK):
+            block = bytes(z.data[pos : min(pos + CHUNK, stop)])
+            while block:
+                if inflater is None:
+                    part, block = block, b""
+                else:
+                    try:
+                        part = inflater.decompress(block, CHUNK)
+                    except zlib.error as exc:
+                        raise FormatError(f"corrupt deflate data ({exc})", start) from None
+                    block = inflater.unconsumed_tail
+                written += len(part)
+                if written > cap:
+                    raise FormatError(f"decompresses past {cap} bytes (ratio cap; zip bomb?)", start)
+                ctx.charge(len(part))
+                out.write(part)
+    if written != entry.size:
+        raise FormatError(f"{written} bytes of data but {entry.size} declared (truncated?)", start)
+
+
+def _nested(
+    extract: Callable[[Path], None], item: Item, rel: str, where: Where, ctx: Context
+) -> Iterator[Item | InputError]:
+    tmp = ctx.temp_path(posixpath.splitext(rel)[1])
+    try:
+        extract(tmp)
+    except FormatError as exc:
+        yield InputError(where.location(rel, exc.offset), exc.message)
+        return
+    item.reader = file_reader(tmp)
+    child_prefix = image_prefix(item.path) if rel.lower().endswith(".img") else archive_prefix(item.path)
+    yield from ctx.expand(tmp, where.child(rel, child_prefix), ctx, item)
+
+
+TAR_TYPES = {
+    tarfile.DIRTYPE: stat.S_IFDIR,
+    tarfile.SYMTYPE: stat.S_IFLNK,
+    tarfile.LNKTYPE: stat.S_IFREG,
+    tarfile.CHRTYPE: stat.S_IFCHR,
+    tarfile.BLKTYPE: stat.S_IFBLK,
+    tarfile.FIFOTYPE: stat.S_IFIFO,
+}
+
+
+def open_tar(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+    try:
+        tar = tarfile.open(path, "r:*")  # noqa: SIM115 - stays open for the Items' readers
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise FormatError(f"unreadable tar: {exc}") from None
+    links: dict[str, str] = {}
+    while True:
+        try:
+            member = tar.next()
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            yield InputError(where.location(offset=tar.offset), f"tar: {exc}")
+            return
+        if member is None:
+            return
+        if member.isdir():
+            continue
+        try:
+            ctx.count()
+        except FormatError as exc:
+            yield InputError(where.location(), f"tar: {exc.message}")
+            return
+        clean = safe_name(member.name)
+        if not clean:
+            yield InputError(where.location(member.name), "unsafe entry name (absolute or with '..'); not extracted")
+            continue
+        problem = unsupported(clean)
+        if problem:
+            yield InputError(where.location(clean), problem)
+            continue
+        mode = TAR_TYPES.get(member.type, stat.S_IFREG) | member.mode
+        item = Item(
+            where.prefix + clean,
+            where.location(clean),
+            member.size,
+            mode,
+            member.uid,
+            member.gid,
+            max_bytes=ctx.limits.max_entry_bytes,
+        )
+        if member.issym() or member.islnk():
+            item.link, item.size = member.linkname, 0
+            links[clean] = member.linkname
+            target = member.linkname if member.issym() else "/" + member.linkname
+            issue = link_problem(clean, target, links.get)
+            if issue:
+                yield InputError(where.location(clean), issue)
+            yield item
+        elif not member.isfile():
+            yield item
+        elif clean.lower().endswith(CONTAINER_SUFFIXES):
+            yield from _nested(lambda dst, m=member: _tar_copy(tar, m, dst, ctx), item, clean, where, ctx)  # type: ignore[misc]
+        else:
+            item.reader = _tar_reader(tar, member)
+            yield item
+
+
+def _tar_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, dst: Path, ctx: Context) -> None:
+    src = tar.extractfile(member)
+    if src is None:
+        raise FormatError("tar member has no data")
+    copy_bounded(src.read, dst, ctx.limits.max_total_bytes, ctx)
+
+
+def _tar_reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[int], bytes]:
+    def read(cap: int) -> bytes:
+        src = tar.extractfile(member)
+        data = src.read(cap + 1) if src else b""
+        if len(data) > cap:
+            raise FormatError(f"content is over the {cap}-byte read limit")
+        return data
+
+    return read
