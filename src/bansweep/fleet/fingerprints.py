@@ -12,6 +12,7 @@ import binascii
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,7 @@ class Fingerprint:
     regex: re.Pattern[str]
     params: tuple[Param, ...]
     examples: tuple[Example, ...]
+    data_date: str = ""  # date of the database file (Recog databases carry no version of their own)
 
     @property
     def rule(self) -> str:
@@ -215,12 +217,13 @@ def load_file(path: Path) -> tuple[Database | None, list[InputError]]:
     except ValueError:
         preference = 0.5
     db = Database(path, matches, root.get("protocol", ""), preference)
+    data_date = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date().isoformat()
     lines = [raw.count(b"\n", 0, m.start()) + 1 for m in _FP_TAG.finditer(raw)]
     for index, node in enumerate(root.findall("fingerprint"), start=1):
         line = lines[index - 1] if index - 1 < len(lines) else None
         where = Location(name, line=line, field=f"fingerprint {index}")
         try:
-            db.fingerprints.append(_fingerprint(path, index, line, node))
+            db.fingerprints.append(_fingerprint(path, index, line, node, data_date))
         except PatternError as exc:
             pattern = (node.get("pattern") or "")[:80]
             errors.append(InputError(where, f"pattern {pattern!r}: {exc}"))
@@ -229,7 +232,7 @@ def load_file(path: Path) -> tuple[Database | None, list[InputError]]:
     return db, errors
 
 
-def _fingerprint(path: Path, index: int, line: int | None, node: Any) -> Fingerprint:
+def _fingerprint(path: Path, index: int, line: int | None, node: Any, data_date: str) -> Fingerprint:
     pattern = node.get("pattern")
     if pattern is None:
         raise ValueError("fingerprint without a pattern attribute")
@@ -247,7 +250,7 @@ def _fingerprint(path: Path, index: int, line: int | None, node: Any) -> Fingerp
         params.append(Param(pos, p.get("name"), p.get("value") if pos == 0 else None))
     examples = tuple(_example(path, ex) for ex in node.findall("example"))
     desc = (node.findtext("description") or "").strip()
-    return Fingerprint(path.name, index, line, " ".join(desc.split()), regex, tuple(params), examples)
+    return Fingerprint(path.name, index, line, " ".join(desc.split()), regex, tuple(params), examples, data_date)
 
 
 def _example(path: Path, node: Any) -> Example:

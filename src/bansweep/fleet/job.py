@@ -1,12 +1,37 @@
-"""fleet: covered-vendor devices in scans and inventories (placeholder until the job lands)."""
+"""fleet: covered-vendor devices in scans and inventories, with evidence and legal basis.
+
+Files are routed to their source parser, observations merged into devices and attributed, devices judged under
+the selected policies. Large CSV inventories take the bulk path (bansweep.fleet.bulk).
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from bansweep.findings import Report
-from bansweep.inputs import InputFile
+from bansweep import progress
+from bansweep.findings import Finding, InputError, Location, Report, Severity, Status, Subject
+from bansweep.fleet import sources
+from bansweep.fleet.attribute import Attributed, Attributor, attribute, merge
+from bansweep.fleet.fingerprints import Recog
+from bansweep.fleet.model import Observation
+from bansweep.inputs import InputFile, walk
+from bansweep.knowledge.vendors import VendorKB
+from bansweep.registry.mac import MacRegistry
+
+RULE = "fleet.covered-vendor"
+SEVERITY = {
+    Status.COVERED: Severity.HIGH,
+    Status.LIMITED: Severity.MEDIUM,
+    Status.REVIEW: Severity.LOW,
+    Status.ERROR: Severity.LOW,
+    Status.NOT_COVERED: Severity.INFO,
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(slots=True)
@@ -20,12 +45,255 @@ class Options:
 
 
 def sniff(item: InputFile) -> str | None:
-    return None
+    return sources.sniff(item)
 
 
 def sniff_dir(path: Path) -> bool:
     return False
 
 
+def check_as_of(value: str | None) -> str:
+    """--as-of as an ISO date (default today); ValueError names the problem."""
+    if value is None:
+        return date.today().isoformat()
+    if not _DATE.match(value):
+        raise ValueError(f"--as-of must be a date YYYY-MM-DD, got {value!r}")
+    date.fromisoformat(value)
+    return value
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts for the report summary, shared by the observation path and the bulk path."""
+
+    devices: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_vendor: Counter[str] = field(default_factory=Counter)
+    by_source: Counter[str] = field(default_factory=Counter)
+    by_policy: dict[str, Counter[str]] = field(default_factory=dict)
+    unattributable: int = 0
+    unattributable_ids: list[str] = field(default_factory=list)
+
+    def count(self, attributed_status: Status, group: str | None, srcs: list[str], verdicts: Any) -> None:
+        self.devices += 1
+        self.statuses[attributed_status.value] += 1
+        if attributed_status is not Status.NOT_COVERED:
+            self.by_vendor[group or "unknown"] += 1
+            for s in srcs:
+                self.by_source[s] += 1
+        for v in verdicts:
+            self.by_policy.setdefault(v.policy, Counter())[v.status.value] += 1
+
+    def to_summary(self) -> dict[str, Any]:
+        return {
+            "devices": self.devices,
+            "by_status": dict(self.statuses),
+            "by_vendor": dict(self.by_vendor.most_common()),
+            "by_source": dict(self.by_source.most_common()),
+            "by_policy": {p: dict(c) for p, c in self.by_policy.items()},
+            "unattributable": self.unattributable,
+            "unattributable_examples": self.unattributable_ids[:20],
+        }
+
+
 def run(paths: list[Path], options: Options) -> Report:
-    return Report(job="fleet", inputs=[str(p) for p in paths])
+    from bansweep.fleet import bulk
+
+    report = Report(job="fleet", inputs=[str(p) for p in paths])
+    as_of = check_as_of(options.as_of)
+    kb = VendorKB.load(options.knowledge)
+    registry = MacRegistry.load()
+    recog = Recog.load(options.fingerprints) if options.fingerprints else None
+    attributor = Attributor(kb, registry, options.policies, as_of, recog, options.knowledge)
+    report.data_versions.update(
+        {"mac_registry": f"{registry.source} ({registry.date})", "knowledge": kb.version, "as_of": as_of}
+    )
+    if recog is not None:
+        report.errors.extend(recog.errors)
+        names = ", ".join(str(p) for p in options.fingerprints)
+        report.data_versions["recog"] = f"{recog.size} fingerprints in {len(recog.databases)} databases ({names})"
+
+    files: list[tuple[Path, str]] = []
+    for item in walk(paths):
+        if isinstance(item, InputError):
+            report.errors.append(item)
+            continue
+        fmt = sources.sniff(item)
+        if fmt is None:
+            problem = "not a fleet input (format not recognised)" if item.head else "empty file"
+            report.errors.append(InputError(Location(str(item.path)), problem))
+        else:
+            files.append((item.path, fmt))
+
+    tally = Tally()
+    formats: dict[str, str] = {}
+    mappings: dict[str, dict[str, str]] = {}
+    observations: list[Observation] = []
+    show = options.show_progress
+    with progress.progress("fleet: reading inputs", total=len(files), show=show) as bar:
+        for path, fmt in files:
+            bar.note(f"fleet: {path.name}")
+            formats[str(path)] = fmt
+            mapping = _describe(path, options.mapping, report)
+            if mapping is not None:
+                mappings[str(path)] = mapping
+            if bulk.wants(path, fmt, mapping):
+                assert mapping is not None
+                bulk.run_file(path, mapping, attributor, report, tally, show)
+            else:
+                for parsed in sources.parse(fmt, path, options.mapping or None):
+                    if isinstance(parsed, InputError):
+                        report.errors.append(parsed)
+                    else:
+                        observations.append(parsed)
+            bar.advance()
+
+    devices = merge(observations)
+    with progress.progress("fleet: attributing devices", total=len(devices), show=show) as bar:
+        for device in devices:
+            att = attribute(attributor, device)
+            group = att.decision.entity.group if att.decision.entity else None
+            tally.count(att.decision.status, group, device.sources, att.decision.verdicts)
+            if not att.decision.attributable and att.unattributable:
+                tally.unattributable += 1
+                tally.unattributable_ids.append(device.id)
+            finding = device_finding(att)
+            if finding is not None:
+                report.findings.append(finding)
+            bar.advance()
+
+    report.subjects = tally.devices
+    report.findings.sort(key=lambda f: (-f.status.rank, -f.confidence, f.subject.id))
+    report.summary.update(tally.to_summary())
+    report.summary["findings"] = len(report.findings)
+    report.summary["input_errors"] = len(report.errors)
+    report.summary["formats"] = formats
+    report.summary["mappings"] = mappings
+    report.summary["policies"] = list(options.policies)
+    return report
+
+
+def _describe(path: Path, mapping: dict[str, str], report: Report) -> dict[str, str] | None:
+    try:
+        return sources.describe_mapping(path, mapping or None)
+    except Exception as exc:  # a mapping problem is reported by the parser with its row; keep the run going
+        report.errors.append(InputError(Location(str(path)), f"cannot map columns: {exc}"))
+        return None
+
+
+def device_finding(att: Attributed) -> Finding | None:
+    """A finding for a device judged covered or needing review, or one that names a covered entity
+    but is judged not covered (e.g. a brand sold before the date judged); other devices are only counted."""
+    d = att.decision
+    if d.status is Status.NOT_COVERED and d.entity is None:
+        return None
+    dev = att.device
+    label = device_label(d.maker, d.brand, d.model, d.device_type, dev.address)
+    subject = Subject("device", dev.id, label, _attributes(att))
+    return Finding(
+        subject=subject,
+        rule=RULE,
+        title=f"{label}: {d.status.value}",
+        severity=SEVERITY[d.status],
+        confidence=d.confidence,
+        evidence=att.evidence,
+        status=d.status,
+        explanation=explain(d, att.unattributable),
+        verdicts=list(d.verdicts),
+        tags=_tags(d, dev.sources),
+        extra={
+            "maker": d.maker,
+            "brand": d.brand,
+            "model": d.model,
+            "device_type": d.device_type,
+            "macs": dev.macs,
+            "ips": dev.ips,
+            "hostnames": dev.hostnames,
+            "serials": dev.serials,
+            "sources": dev.sources,
+            "conflicts": list(d.conflicts),
+            "notes": list(d.notes) + dev.notes,
+            "unattributable_macs": att.unattributable,
+        },
+    )
+
+
+def device_label(maker: str | None, brand: str | None, model: str | None, dtype: str | None, where: str) -> str:
+    who = brand or maker
+    name = _short(who) if who else "Unknown maker"
+    parts = [name]
+    if model and model.lower() not in name.lower():
+        parts.append(model)
+    if dtype:
+        parts.append(dtype)
+    return " ".join(parts) + f" at {where}"
+
+
+_LEGAL = re.compile(
+    r"[\s,]+(?:co\.?,?|ltd\.?|inc\.?|corp\.?|corporation|technolog(?:y|ies)|digital|limited|group)\b.*$", re.I
+)
+
+
+def _short(name: str) -> str:
+    """'Hangzhou Hikvision Digital Technology Co., Ltd.' -> 'Hangzhou Hikvision'; short names unchanged."""
+    short = _LEGAL.sub("", name).strip(" ,.")
+    return short or name
+
+
+def explain(d: Any, unattributable: list[str]) -> str:
+    parts: list[str] = []
+    if d.entity is not None:
+        who = d.maker or d.entity.name
+        if d.brand:
+            who += f" (as {d.brand})"
+        kinds = sorted({c.rule.split(":")[0] for c in d.claims if c.covered or c.component})
+        parts.append(f"Attributed to {who} from {', '.join(kinds) or 'the evidence'}, confidence {d.confidence:.2f}.")
+    elif d.maker:
+        parts.append(f"Maker {d.maker}, not a covered vendor.")
+    for v in d.verdicts:
+        parts.append(f"{v.policy}: {v.status.value} — {v.reason} ({v.citation}, {v.date}).")
+    if d.conflicts:
+        parts.append("Conflicting evidence: " + "; ".join(d.conflicts) + ".")
+    parts.extend(d.notes)
+    if unattributable:
+        parts.append("Not attributable: " + "; ".join(unattributable) + ".")
+    return " ".join(parts)
+
+
+def _attributes(att: Attributed) -> dict[str, str]:
+    d, dev = att.decision, att.device
+    out: dict[str, str] = {}
+    for key, value in (
+        ("maker", d.maker),
+        ("brand", d.brand),
+        ("model", d.model),
+        ("device_type", d.device_type),
+        ("group", d.entity.group if d.entity else None),
+        ("entity", d.entity.id if d.entity else None),
+        ("mac", ", ".join(dev.macs)),
+        ("ip", ", ".join(dev.ips)),
+        ("hostname", ", ".join(dev.hostnames)),
+        ("serial", ", ".join(dev.serials)),
+        ("sources", ", ".join(dev.sources)),
+    ):
+        if value:
+            out[key] = value
+    return out
+
+
+def _tags(d: Any, srcs: list[str]) -> list[str]:
+    tags: list[str] = []
+    if d.entity is not None:
+        tags += [f"group:{d.entity.group}", f"entity:{d.entity.id}", f"relation:{d.entity.relation}"]
+    if d.device_type:
+        tags.append(f"type:{d.device_type}")
+    tags += [f"source:{s}" for s in srcs]
+    if d.conflicts:
+        tags.append("conflict")
+    if any("relabelled/OEM" in c for c in d.conflicts):
+        tags.append("relabel")
+    if any("component" in n for n in d.notes):
+        tags.append("component")
+    if any("belonged to" in n for n in d.notes):
+        tags.append("ownership")
+    return tags

@@ -1,0 +1,641 @@
+"""Attribution: observations of one device merged across sources, then maker, brand and model decided with evidence.
+
+Two steps with two caches, so a million inventory rows cost little more than their distinct values:
+- `Attributor.claims(fact, text)` turns one observed value into claims (who made this?) — cached per value;
+- `Attributor.decide(claims)` weighs a device's claims into a Decision with policy verdicts — cached per claim set.
+Evidence items (with each claim's location) are assembled per device from the decision.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bansweep.findings import Evidence, Location, Status, Verdict
+from bansweep.fleet.fingerprints import VENDOR_PARAMS, Recog
+from bansweep.fleet.model import Observation, normalise_mac
+from bansweep.knowledge import load
+from bansweep.knowledge.vendors import Entity, Match, VendorKB
+from bansweep.policy import judge
+from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
+
+# observation facts by the kind of evidence they give
+ORG_FACTS = {
+    "manufacturer": "inventory.manufacturer",
+    "brand": "inventory.brand",
+    "nmap.vendor": "nmap.vendor",
+    "prop.ro.product.manufacturer": "android.manufacturer",
+    "prop.ro.product.brand": "android.brand",
+}
+MODEL_FACTS = ("model", "prop.ro.product.model", "prop.ro.product.device")
+BANNER_FACTS = (
+    "http.server",
+    "http.realm",
+    "http.title",
+    "rtsp.server",
+    "sip.banner",
+    "ssh.banner",
+    "telnet.banner",
+    "ftp.banner",
+    "upnp.server",
+    "tls.subject",
+    "service.banner",
+    "snmp.sysdescr",
+    "lldp.sysdesc",
+    "dhcp.vendor_class",
+    "cpe",
+)
+OID_FACT = "snmp.sysobjectid"
+TYPE_FACT = "device_type"
+
+MAC_WEIGHT = 0.85  # a MAC prefix names the maker of the network interface, usually but not always the device's
+CID_WEIGHT = 0.4
+SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
+STRONG = 0.9  # covered evidence this strong from two kinds outweighs one disagreeing claim
+LOW = 0.5  # below this the evidence is too weak to judge without review
+COMPONENT_TYPES = {"soc", "chip", "chipset", "component", "module"}
+
+
+def component_entities(overlays: Sequence[Path] = ()) -> frozenset[str]:
+    """Entity ids that are chip/module vendors (knowledge dataset `components`)."""
+    return frozenset(str(e["entity"]) for e in load("components", ("entity", "kind"), overlays).entries)
+
+
+_KIND_ORDER = {"banner": 0, "recog": 0, "oid": 1, "model": 2, "org": 3, "mac": 4}
+_RELATION_ORDER = {"parent": 1}  # more specific relations (brand, subsidiary, relabel) name the product better
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One observed value that names (or fails to name) a maker."""
+
+    kind: str  # "mac" | "org" | "model" | "banner" | "recog" | "oid"
+    rule: str  # evidence rule id
+    fact: str  # observation fact it came from ("mac" for a MAC address)
+    text: str  # the observed value (for a MAC: the registrant organisation)
+    entity: Entity | None  # known entity, covered or not; None = a maker unknown to the knowledge base
+    vendor: str  # maker name as the evidence gives it
+    confidence: float
+    data_date: str
+    detail: str = ""
+    product: str | None = None
+    device_type: str | None = None
+    component: bool = False  # names a chip/module vendor, not the device maker
+
+    @property
+    def covered(self) -> bool:
+        return self.entity is not None and self.entity.group is not None and not self.component
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    entity: Entity | None  # the entity the verdicts judge (most specific covered entity), else None
+    maker: str | None
+    brand: str | None
+    model: str | None
+    device_type: str | None
+    confidence: float
+    claims: tuple[Claim, ...]  # supporting claims first
+    conflicts: tuple[str, ...]
+    notes: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+    status: Status
+    attributable: bool  # False when nothing named a maker (e.g. only randomised MACs)
+
+
+@dataclass(slots=True)
+class Device:
+    observations: list[Observation] = field(default_factory=list)
+    macs: list[str] = field(default_factory=list)
+    ips: list[str] = field(default_factory=list)
+    hostnames: list[str] = field(default_factory=list)
+    serials: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        for values in (self.macs, self.serials, self.ips, self.hostnames):
+            if values:
+                return values[0]
+        return str(self.observations[0].location)
+
+    @property
+    def address(self) -> str:
+        for values in (self.ips, self.hostnames, self.macs, self.serials):
+            if values:
+                return values[0]
+        return str(self.observations[0].location)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({o.source for o in self.observations})
+
+
+# --- merging --------------------------------------------------------------------------------------------
+
+
+def _short_host(name: str) -> str | None:
+    name = name.strip().rstrip(".").lower()
+    if not name:
+        return None
+    try:
+        ipaddress.ip_address(name)
+        return None  # an address written as a name is not a host name
+    except ValueError:
+        pass
+    return name.split(".", 1)[0]
+
+
+def _obs_mac(obs: Observation) -> str | None:
+    if obs.mac:
+        return obs.mac
+    chassis = obs.facts.get("lldp.chassis_mac")
+    return normalise_mac(chassis) if chassis else None
+
+
+def merge(observations: Sequence[Observation]) -> list[Device]:
+    """Group observations of the same device: union-find over MAC, IP, host name (short, case-insensitive), serial.
+
+    A key shared by several devices is not used to merge: a MAC seen with many IPv4 addresses (a router answering
+    for a routed segment, or proxy-ARP), and an IP, host name or serial seen with more than one MAC (a reused
+    DHCP address, a default host name). Such keys are noted on the devices they touch.
+    """
+    macs = [_obs_mac(o) for o in observations]
+    mac_ips: dict[str, set[str]] = {}
+    for obs, mac in zip(observations, macs, strict=True):
+        if mac and obs.ip and ":" not in obs.ip:
+            mac_ips.setdefault(mac, set()).add(obs.ip)
+    shared_macs = {m for m, ips in mac_ips.items() if len(ips) >= SHARED_MAC_IPS}
+
+    keys_of: list[list[tuple[str, str]]] = []
+    key_macs: dict[tuple[str, str], set[str]] = {}
+    for obs, mac in zip(observations, macs, strict=True):
+        keys: list[tuple[str, str]] = []
+        if mac and mac not in shared_macs:
+            keys.append(("mac", mac))
+        if obs.ip:
+            keys.append(("ip", obs.ip))
+        host = _short_host(obs.hostname) if obs.hostname else None
+        if host:
+            keys.append(("host", host))
+        if obs.serial and obs.serial.strip():
+            keys.append(("serial", obs.serial.strip().upper()))
+        keys_of.append(keys)
+        own_mac = mac if mac and mac not in shared_macs else None
+        for key in keys:
+            if key[0] != "mac" and own_mac:
+                key_macs.setdefault(key, set()).add(own_mac)
+    ambiguous = {k for k, ms in key_macs.items() if len(ms) > 1}
+
+    parent = list(range(len(observations)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for i, keys in enumerate(keys_of):
+        for key in keys:
+            if key in ambiguous:
+                continue
+            j = first.setdefault(key, i)
+            if j != i:
+                ri, rj = find(i), find(j)
+                if ri != rj:
+                    parent[ri] = rj
+
+    groups: dict[int, Device] = {}
+    order: list[Device] = []
+    for i, obs in enumerate(observations):
+        root = find(i)
+        dev = groups.get(root)
+        if dev is None:
+            dev = groups[root] = Device()
+            order.append(dev)
+        dev.observations.append(obs)
+        mac = macs[i]
+        if mac and mac in shared_macs:
+            note = (
+                f"MAC {mac} was seen with {len(mac_ips[mac])} IP addresses (a router or proxy-ARP answering "
+                f"for them); it is not used to identify or attribute this device"
+            )
+            if note not in dev.notes:
+                dev.notes.append(note)
+        elif mac and mac not in dev.macs:
+            dev.macs.append(mac)
+        if obs.ip and obs.ip not in dev.ips:
+            dev.ips.append(obs.ip)
+        if obs.hostname and obs.hostname not in dev.hostnames:
+            dev.hostnames.append(obs.hostname)
+        if obs.serial and obs.serial not in dev.serials:
+            dev.serials.append(obs.serial)
+        for key in keys_of[i]:
+            if key in ambiguous:
+                note = f"{key[0]} {key[1]} is shared by {len(key_macs[key])} MAC addresses; not used to merge"
+                if note not in dev.notes:
+                    dev.notes.append(note)
+    for mac in shared_macs:  # the router/proxy itself, once, so its MAC is still attributed
+        first_obs = next(o for o, m in zip(observations, macs, strict=True) if m == mac)
+        router = Device(
+            observations=[Observation(first_obs.source, first_obs.location, mac=mac)],
+            macs=[mac],
+            notes=[f"answers for {len(mac_ips[mac])} IP addresses: a router or proxy-ARP"],
+        )
+        order.append(router)
+    return order
+
+
+# --- attribution ----------------------------------------------------------------------------------------
+
+
+class Attributor:
+    def __init__(
+        self,
+        kb: VendorKB,
+        registry: MacRegistry,
+        policies: Sequence[str],
+        as_of: str,
+        recog: Recog | None = None,
+        overlays: Sequence[Path] = (),
+    ) -> None:
+        self.kb = kb
+        self.registry = registry
+        self.recog = recog
+        self.policies = list(policies)
+        self.as_of = as_of
+        self.overlays = list(overlays)
+        self.components = component_entities(overlays)
+        self._claims: dict[tuple[str, str], tuple[Claim, ...]] = {}
+        self._mac: dict[str, tuple[Claim, ...]] = {}
+        self._decisions: dict[tuple[Claim, ...], Decision] = {}
+
+    # claims from single values
+
+    def claims(self, fact: str, text: str) -> tuple[Claim, ...]:
+        key = (fact, text)
+        hit = self._claims.get(key)
+        if hit is None:
+            hit = self._claims[key] = tuple(self._claims_for(fact, text.strip()))
+        return hit
+
+    def _claims_for(self, fact: str, text: str) -> Iterable[Claim]:
+        if not text:
+            return
+        kb = self.kb
+        if fact in ORG_FACTS:
+            matches = kb.match_org(text)
+            for m in matches:
+                yield self._from_match("org", ORG_FACTS[fact], fact, text, m)
+            if not matches:  # an unknown maker still counts: it may disagree with covered evidence
+                yield Claim("org", ORG_FACTS[fact], fact, text, None, text, 0.6, kb.version, "maker not covered")
+        elif fact in MODEL_FACTS:
+            for m in kb.match_model(text):
+                yield self._from_match("model", "model.grammar", fact, text, m)
+        elif fact == OID_FACT:
+            for m in kb.match_oid(text.lstrip(".")):
+                yield self._from_match("oid", "snmp.sysobjectid", fact, text, m)
+        elif fact in BANNER_FACTS:
+            # a banner of unknown service (an inventory "banner" column) is tried as every kind of banner
+            fields = BANNER_FACTS if fact == "service.banner" else (fact,)
+            seen: set[str] = set()
+            for f in fields:
+                for m in kb.match_banner(f, text):
+                    if m.pattern_id not in seen:
+                        seen.add(m.pattern_id)
+                        yield self._from_match("banner", f"banner.{fact}", fact, text, m)
+            if self.recog is not None:
+                rules: set[str] = set()
+                for f in fields:
+                    for c in self._recog(f, text):
+                        if c.rule not in rules:
+                            rules.add(c.rule)
+                            yield c
+        if self.recog is not None and fact == OID_FACT:
+            yield from self._recog(fact, text)
+
+    def _from_match(self, kind: str, rule: str, fact: str, text: str, m: Match) -> Claim:
+        component = m.entity.id in self.components or (m.device_type or "").lower() in COMPONENT_TYPES
+        detail = f"knowledge entry {m.pattern_id} ({m.kind}) names {m.entity.name}"
+        if m.entity.group is None:
+            detail += " (not a covered entity)"
+        return Claim(
+            kind,
+            rule,
+            fact,
+            text,
+            m.entity,
+            m.entity.name,
+            m.confidence,
+            m.date or self.kb.version,
+            detail + f"; source: {m.source}",
+            m.product,
+            None if component else m.device_type,
+            component,
+        )
+
+    def _recog(self, fact: str, text: str) -> Iterable[Claim]:
+        assert self.recog is not None
+        for fp, params in self.recog.match(fact, text):
+            for name, weight in VENDOR_PARAMS:
+                vendor = params.get(name)
+                if not vendor:
+                    continue
+                product = params.get("hw.product") or params.get("os.product") or params.get("service.product")
+                dtype = params.get("hw.device")
+                detail = f"Recog {fp.file} fingerprint {fp.index} ({fp.description}) gives {name}={vendor}"
+                matches = [m for m in self.kb.match_org(vendor) if m.entity.group] or self.kb.match_org(vendor)
+                if not matches:
+                    yield Claim(
+                        "recog", fp.rule, fact, text, None, vendor, weight, fp.data_date, detail, product, dtype
+                    )
+                for m in matches[:1]:
+                    component = m.entity.id in self.components or (
+                        name == "hw.vendor" and (dtype or "").lower() in COMPONENT_TYPES
+                    )
+                    yield Claim(
+                        "recog",
+                        fp.rule,
+                        fact,
+                        text,
+                        m.entity,
+                        vendor,
+                        weight * m.confidence,
+                        fp.data_date,
+                        detail + f"; {vendor} is {m.entity.name} (knowledge entry {m.pattern_id})",
+                        product,
+                        None if component else dtype,
+                        component,
+                    )
+                break  # the most specific vendor parameter decides
+
+    def mac(self, mac: str) -> tuple[tuple[Claim, ...], MacHit | MacUnattributable]:
+        hit = self.registry.lookup(mac)
+        if isinstance(hit, MacUnattributable):
+            return (), hit
+        return self.mac_claims(hit), hit
+
+    def mac_claims(self, hit: MacHit) -> tuple[Claim, ...]:
+        claims = self._mac.get(hit.prefix)
+        if claims is None:
+            prefix = hit.prefix if "/" in hit.prefix else f"{hit.prefix}/{hit.bits}"
+            detail = f"{hit.block} {prefix} registered to {hit.org} ({hit.data_source})"
+            weight = MAC_WEIGHT
+            if hit.note:
+                detail += f"; {hit.note}"
+            if hit.block == "CID":  # a randomised MAC can collide with a CID: weak evidence
+                weight *= CID_WEIGHT
+            out: list[Claim] = []
+            for m in self.kb.match_org(hit.org):
+                c = self._from_match("mac", "mac.registry", "mac", hit.org, m)
+                out.append(_replace(c, confidence=c.confidence * weight, data_date=hit.data_date, detail=detail))
+            if not out:
+                out.append(
+                    Claim("mac", "mac.registry", "mac", hit.org, None, hit.org, 0.8 * weight, hit.data_date, detail)
+                )
+            claims = self._mac[hit.prefix] = tuple(out)
+        return claims
+
+    # weighing
+
+    def decide(self, claims: tuple[Claim, ...], unattributable: bool = False) -> Decision:
+        key = claims if not unattributable else (*claims, _UNATTRIBUTABLE)
+        hit = self._decisions.get(key)
+        if hit is None:
+            hit = self._decisions[key] = self._decide(claims, unattributable)
+        return hit
+
+    def _decide(self, claims: tuple[Claim, ...], unattributable: bool) -> Decision:
+        covered = [c for c in claims if c.covered]
+        components = [c for c in claims if c.component and c.entity is not None and c.entity.group]
+        makers = [c for c in claims if not c.covered and not c.component and c.kind in ("mac", "org")]
+        conflicts: list[str] = []
+        notes: list[str] = []
+        conflicting = False
+        entity: Entity | None = None
+        if covered:
+            groups: dict[str, list[Claim]] = {}
+            for c in covered:
+                assert c.entity is not None and c.entity.group is not None
+                groups.setdefault(c.entity.group, []).append(c)
+            scores = {g: _combine(cs) for g, cs in groups.items()}
+            group = max(scores, key=lambda g: (scores[g], -min(_KIND_ORDER[c.kind] for c in groups[g])))
+            support = sorted(groups[group], key=_claim_rank)
+            entity = _primary(support)
+            confidence = scores[group]
+            for other, cs in groups.items():
+                if other != group:
+                    conflicts.append(
+                        f"{_says(cs)} point to {self._group_name(other)}, while {_says(support)} point to "
+                        f"{self._group_name(group)}"
+                    )
+                    conflicting = True
+            disagree = [c for c in makers if not _same_maker(c, support)]
+            if disagree:
+                kinds = {c.kind for c in support}
+                text = (
+                    f"{_says(disagree)} name {', '.join(sorted({c.vendor for c in disagree}))}, while "
+                    f"{_says(support)} name {self._group_name(group)}"
+                )
+                if any(c.kind == "mac" for c in disagree) and "mac" not in kinds:
+                    text += ": a relabelled/OEM device or a third-party network module"
+                conflicts.append(text)
+                if not (confidence >= STRONG and len(kinds - {"org"}) >= 2):
+                    conflicting = True
+            if confidence < LOW:
+                notes.append(f"weak evidence (confidence {confidence:.2f}); needs review")
+                conflicting = True
+            notes.extend(self._ownership(support))
+            ordered = tuple(support) + tuple(c for c in claims if c not in support)
+        else:
+            ordered = tuple(sorted(claims, key=_claim_rank))
+            confidence = max((c.confidence for c in makers), default=0.0)
+        if not covered and components:
+            comp = components[0]
+            assert comp.entity is not None
+            entity = comp.entity
+            conflicting = True
+            notes.append(
+                f"{comp.vendor} is a chip/component vendor of {self._group_name(comp.entity.group or '')}; "
+                "the device maker is not known: a covered-component question (§889 'essential component')"
+            )
+            ordered = tuple(components) + tuple(c for c in ordered if c not in components)
+        if unattributable and not claims:
+            notes.append("only locally administered (randomised or private) MAC addresses: maker not attributable")
+
+        verdicts = judge(entity, self.policies, self.as_of, conflicting=conflicting, overlays=self.overlays)
+        if not covered and components:
+            verdicts = [_to_review(v, notes[-1]) for v in verdicts]
+        status = max((v.status for v in verdicts), key=lambda s: s.rank, default=Status.NOT_COVERED)
+        lead = ordered[0] if ordered else None
+        maker = brand = None
+        if entity is not None and entity.group and not (not covered and components):
+            parent = self._group_entity(entity.group)
+            maker = parent.name if parent else entity.name
+            brand = entity.name if parent is None or entity.id != parent.id else None
+        elif makers:
+            maker = sorted(makers, key=lambda c: -c.confidence)[0].vendor
+        product = next((c.product for c in ordered if c.product and c.kind in ("model", "recog", "banner")), None)
+        dtype = next((c.device_type for c in ordered if c.device_type), None)
+        return Decision(
+            entity=entity,
+            maker=maker,
+            brand=brand,
+            model=product,
+            device_type=dtype,
+            confidence=confidence if lead else 0.0,
+            claims=ordered,
+            conflicts=tuple(conflicts),
+            notes=tuple(notes),
+            verdicts=tuple(verdicts),
+            status=status,
+            attributable=bool(claims),
+        )
+
+    def _group_entity(self, group: str) -> Entity | None:
+        try:
+            return self.kb.entity(group)
+        except KeyError:
+            return None
+
+    def _group_name(self, group: str) -> str:
+        ent = self._group_entity(group)
+        return ent.name if ent else group
+
+    def _ownership(self, support: list[Claim]) -> list[str]:
+        out: list[str] = []
+        seen: set[str] = set()
+        for c in support:
+            ent = c.entity
+            if ent is None or ent.id in seen or not (ent.owned_from or ent.owned_to):
+                continue
+            seen.add(ent.id)
+            group = self._group_name(ent.group or "")
+            span = f"from {ent.owned_from or 'its start'} to {ent.owned_to or 'today'}"
+            inside = (ent.owned_from or "") <= self.as_of and (not ent.owned_to or self.as_of < ent.owned_to)
+            state = "within" if inside else "outside"
+            out.append(f"{ent.name} belonged to {group} {span}; judged as of {self.as_of}, {state} that period")
+        return out
+
+
+_UNATTRIBUTABLE = Claim("mac", "mac.unattributable", "mac", "", None, "", 0.0, "")
+
+
+def _replace(c: Claim, **changes: object) -> Claim:
+    from dataclasses import replace
+
+    return replace(c, **changes)  # type: ignore[arg-type]
+
+
+def _combine(claims: Iterable[Claim]) -> float:
+    """Independent kinds of evidence add up: 1 - prod(1 - best confidence per kind)."""
+    best: dict[str, float] = {}
+    for c in claims:
+        kind = "banner" if c.kind == "recog" else c.kind
+        best[kind] = max(best.get(kind, 0.0), c.confidence)
+    miss = 1.0
+    for value in best.values():
+        miss *= 1.0 - min(max(value, 0.0), 1.0)
+    return 1.0 - miss
+
+
+def _claim_rank(c: Claim) -> tuple[float, int]:
+    return (-c.confidence, _KIND_ORDER.get(c.kind, 9))
+
+
+def _primary(support: list[Claim]) -> Entity:
+    best = max(c.confidence for c in support)
+    near = [c for c in support if c.confidence >= best - 0.1]
+    chosen = min(near, key=lambda c: (_RELATION_ORDER.get(c.entity.relation, 0) if c.entity else 9, _claim_rank(c)))
+    assert chosen.entity is not None
+    return chosen.entity
+
+
+def _same_maker(c: Claim, support: list[Claim]) -> bool:
+    if c.entity is None:
+        return False
+    return any(s.entity is not None and s.entity.id == c.entity.id for s in support)
+
+
+_KIND_WORDS = {
+    "mac": "the MAC registry",
+    "org": "the inventory",
+    "model": "the model name",
+    "banner": "a service banner",
+    "recog": "a Recog fingerprint",
+    "oid": "the SNMP sysObjectID",
+}
+
+
+def _says(claims: Iterable[Claim]) -> str:
+    kinds = sorted({_KIND_WORDS[c.kind] for c in claims})
+    return " and ".join(kinds)
+
+
+def _to_review(v: Verdict, reason: str) -> Verdict:
+    if v.status in (Status.COVERED, Status.LIMITED):
+        return Verdict(v.policy, Status.REVIEW, v.citation, v.date, reason)
+    return v
+
+
+# --- per device -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Attributed:
+    device: Device
+    decision: Decision
+    evidence: list[Evidence]
+    unattributable: list[str]  # MACs that could not be attributed, with the reason
+
+
+def attribute(attributor: Attributor, device: Device) -> Attributed:
+    located: list[tuple[Claim, Location, str]] = []
+    unattributable: list[str] = []
+    for mac in device.macs:
+        obs = next(o for o in device.observations if _obs_mac(o) == mac)
+        claims, hit = attributor.mac(mac)
+        if isinstance(hit, MacUnattributable):
+            unattributable.append(f"{mac}: {hit.reason}")
+            continue
+        where = obs.where("mac") if obs.mac else obs.where("lldp.chassis_mac")
+        value = f"{mac} ({hit.org})"
+        located.extend((c, where, value) for c in claims)
+    seen: set[tuple[str, str]] = set()
+    for obs in device.observations:
+        for fact, text in obs.facts.items():
+            if (fact, text) in seen:
+                continue
+            seen.add((fact, text))
+            for c in attributor.claims(fact, text):
+                located.append((c, obs.where(fact), text))
+    located = list(dict.fromkeys(located))
+    claims = tuple(dict.fromkeys(c for c, _, _ in located))
+    decision = attributor.decide(claims, unattributable=bool(unattributable))
+    decision = _with_observed(device, decision)
+    evidence = evidence_for(decision, located)
+    return Attributed(device, decision, evidence, unattributable)
+
+
+def _with_observed(device: Device, decision: Decision) -> Decision:
+    """Inventory model/device-type fields, when present, name the product better than a pattern does."""
+    model = next((o.facts[f] for o in device.observations for f in MODEL_FACTS if o.facts.get(f)), None)
+    dtype = next((o.facts[TYPE_FACT] for o in device.observations if o.facts.get(TYPE_FACT)), None)
+    if (model and model != decision.model) or (dtype and not decision.device_type):
+        from dataclasses import replace
+
+        return replace(decision, model=model or decision.model, device_type=decision.device_type or dtype)
+    return decision
+
+
+def evidence_for(decision: Decision, located: Iterable[tuple[Claim, Location, str]]) -> list[Evidence]:
+    """Evidence items in the decision's claim order (supporting claims first), each with its location."""
+    order = {c: i for i, c in enumerate(decision.claims)}
+    items = sorted(located, key=lambda item: order.get(item[0], len(order)))
+    out: list[Evidence] = []
+    for claim, where, value in items:
+        out.append(Evidence(claim.rule, value, where, claim.data_date, claim.detail))
+    return out
