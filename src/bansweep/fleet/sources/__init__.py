@@ -1,0 +1,100 @@
+"""Fleet input sources: one module per format, recognised by content, each yielding Observations and InputErrors.
+
+sniff(item) -> format name or None
+parse(fmt, path, mapping) -> Iterator[Observation | InputError]   (never raises for bad input)
+describe_mapping(path, mapping) -> {field: column} for inventories, else None
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+from bansweep.findings import InputError, Location
+from bansweep.fleet.model import Observation
+from bansweep.fleet.sources.common import head_text
+from bansweep.fleet.sources.inventory_mapping import FIELDS, check_mapping
+from bansweep.inputs import InputFile, InputProblem, read_head
+
+# format name -> module, in sniff order (most specific first)
+MODULES = {
+    "nmap": "nmap",
+    "cyclonedx": "cyclonedx",
+    "inventory-json": "inventory_json",
+    "inventory-xlsx": "inventory_xlsx",
+    "getprop": "getprop",
+    "snmpwalk": "snmpwalk",
+    "dhcp-isc": "dhcp_isc",
+    "kea-csv": "kea_csv",
+    "dnsmasq": "dnsmasq",
+    "cisco-mac-table": "cisco_mac_table",
+    "cisco-arp": "cisco_arp",
+    "arp-windows": "arp_windows",
+    "neigh-linux": "neigh_linux",
+    "inventory-csv": "inventory_csv",
+}
+FORMATS = tuple(MODULES)
+INVENTORY_FORMATS = ("inventory-csv", "inventory-xlsx", "inventory-json")
+__all__ = ["FIELDS", "FORMATS", "INVENTORY_FORMATS", "describe_mapping", "parse", "sniff"]
+
+
+def _module(fmt: str) -> ModuleType:
+    if fmt not in MODULES:
+        raise ValueError(f"unknown fleet input format {fmt!r}; formats are: {', '.join(FORMATS)}")
+    return importlib.import_module(f"bansweep.fleet.sources.{MODULES[fmt]}")
+
+
+def sniff(item: InputFile) -> str | None:
+    """The format of a file, judged by its content (never its name), or None."""
+    if not item.head:
+        return None
+    text = head_text(item.head)
+    for fmt in FORMATS:
+        try:
+            if _module(fmt).sniff(item.head, text, item.path):
+                return fmt
+        except (OSError, InputProblem):
+            return None
+    return None
+
+
+def parse(fmt: str, path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
+    """Observations and InputErrors of one file. Unknown formats or mapping fields raise ValueError at once;
+    everything wrong with the file itself comes back as InputErrors."""
+    module = _module(fmt)
+    if fmt in INVENTORY_FORMATS:
+        check_mapping(mapping)
+    return _guarded(module.parse(path, mapping), path)
+
+
+def _guarded(items: Iterator[Observation | InputError], path: Path) -> Iterator[Observation | InputError]:
+    """Turn a file-level failure (unreadable, too big, wrong encoding, nested too deep) into one InputError."""
+    try:
+        yield from items
+    except InputProblem as problem:
+        yield problem.to_error()
+    except OSError as exc:
+        yield InputError(Location(str(path)), f"cannot read: {exc.strerror or exc}")
+    except UnicodeError as exc:
+        yield InputError(Location(str(path)), f"text encoding problem: {exc}")
+    except RecursionError:
+        yield InputError(Location(str(path)), "input nested too deeply")
+
+
+def describe_mapping(path: Path, mapping: dict[str, str] | None = None) -> dict[str, str] | None:
+    """For an inventory file, the column chosen for each field (after overrides); None for other formats or when
+    the file cannot be read."""
+    try:
+        fmt = sniff(InputFile(path, read_head(path)))
+    except OSError:
+        return None
+    if fmt not in INVENTORY_FORMATS:
+        return None
+    check_mapping(mapping)
+    try:
+        described: dict[str, str] = _module(fmt).describe(path, mapping)
+    except (InputProblem, OSError, UnicodeError, RecursionError):
+        return None
+    return described

@@ -1,0 +1,164 @@
+"""Helpers shared by the fleet source parsers: bounded reading, line splitting, cheap records."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bansweep.findings import InputError, Location
+from bansweep.fleet.model import normalise_mac
+from bansweep.inputs import InputProblem, decode_text, read_text
+
+MAX_LINE = 64 * 1024  # longer lines in line-oriented formats are reported, not parsed
+MAX_RECORDS = 5_000_000  # records per file; more are reported once and not read
+MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+MAX_VALUE = 4096  # longest fact value kept; longer values are cut with a marker
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}\Z")
+
+
+def head_text(head: bytes) -> str | None:
+    """The decoded start of a file for sniffing, or None for binary data."""
+    try:
+        return decode_text(head, "")
+    except InputProblem:
+        return None
+
+
+def first_lines(text: str, count: int = 20) -> list[str]:
+    """Up to count non-blank lines (stripped) from the start of text."""
+    out = []
+    for line in text.split("\n", 200)[:200]:
+        line = line.strip()
+        if line:
+            out.append(line)
+            if len(out) == count:
+                break
+    return out
+
+
+def lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line without its end) of a text file; raises InputProblem for unreadable files.
+
+    Overlong lines are raised as InputProblem-carrying errors by the caller via too_long().
+    """
+    text = read_text(path)
+    if not text.strip():
+        raise InputProblem(Location(str(path)), "empty file")
+    for number, line in enumerate(text.split("\n"), 1):
+        yield number, line.rstrip("\r")
+
+
+def too_long(path: Path, number: int, line: str) -> InputError | None:
+    if len(line) > MAX_LINE:
+        return InputError(Location(str(path), line=number), f"line is {len(line)} characters long (limit {MAX_LINE})")
+    return None
+
+
+def clip(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_VALUE:
+        return value[:MAX_VALUE] + "…[cut]"
+    return value
+
+
+def mac_or_error(text: str, where: Location) -> tuple[str | None, InputError | None]:
+    """Normalise a MAC; an unusable one becomes an InputError at where."""
+    mac = fast_mac(text)
+    if mac is None:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        return None, InputError(where, f"not a MAC address: {shown!r}")
+    return mac, None
+
+
+_fromhex = bytes.fromhex
+
+
+def fast_mac(text: str) -> str | None:
+    """normalise_mac with a fast path for 'aa:bb:cc:dd:ee:ff' and 'aa-bb-cc-dd-ee-ff' (no regex; ~0.4 µs)."""
+    seps = text[2::3]
+    if (seps == ":::::" or seps == "-----") and len(text) == 17:
+        digits = text.replace(seps[0], "")
+        if len(digits) == 12:
+            try:
+                _fromhex(digits)  # 12 characters giving 6 bytes: all hex digits
+            except ValueError:
+                return None
+            return text.upper() if seps[0] == ":" else text.upper().replace("-", ":")
+    return normalise_mac(text)
+
+
+# Location is a frozen dataclass whose generated __init__ costs about 1 µs; million-row inventories build one per
+# row, so row_location sets the same slots directly (equal and hashable like any Location). If Location's fields
+# ever change, the plain constructor is used.
+_new = object.__new__
+if Location.__slots__ == ("file", "line", "row", "entry", "offset", "field"):
+    _set_file, _set_line, _set_row, _set_entry, _set_offset, _set_field = (
+        Location.__dict__[name].__set__ for name in Location.__slots__
+    )
+
+    def row_location(file: str, row: int) -> Location:
+        loc = _new(Location)
+        _set_file(loc, file)
+        _set_line(loc, None)
+        _set_row(loc, row)
+        _set_entry(loc, None)
+        _set_offset(loc, None)
+        _set_field(loc, None)
+        return loc
+
+else:  # pragma: no cover
+
+    def row_location(file: str, row: int) -> Location:
+        return Location(file, None, row)
+
+
+def is_ipv4(text: str) -> bool:
+    return bool(_IPV4.match(text)) and all(int(p) <= 255 for p in text.split("."))
+
+
+def unicast(mac: str) -> bool:
+    """False for broadcast/multicast MACs, which name no device."""
+    return not int(mac[1], 16) & 1
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file within size and depth bounds; raises InputProblem."""
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise InputProblem(Location(str(path)), f"file is {size} bytes; the limit for JSON inputs is {MAX_JSON_BYTES}")
+    text = decode_text(path.read_bytes(), str(path))
+    if not text.strip():
+        raise InputProblem(Location(str(path)), "empty file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputProblem(
+            Location(str(path), line=exc.lineno), f"invalid JSON: {exc.msg} (column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
+    if depth(data) > MAX_JSON_DEPTH:
+        raise InputProblem(Location(str(path)), f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def depth(data: Any) -> int:
+    """Nesting depth of parsed JSON, computed without recursion."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_JSON_DEPTH:
+            break
+        if isinstance(value, dict):
+            stack.extend((v, level + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, level + 1) for v in value)
+    return deepest

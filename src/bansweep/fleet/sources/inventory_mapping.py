@@ -1,0 +1,271 @@
+"""Header auto-mapping for inventory exports (CSV/TSV, XLSX, JSON): which column holds which field.
+
+Headers are compared case-, space-, dash- and underscore-insensitively. The names cover common spreadsheet
+headers, ServiceNow cmdb_ci exports (manufacturer, model_id, mac_address, serial_number, ip_address, name,
+sys_class_name), Microsoft Intune device exports and Graph JSON (Manufacturer, Model, Wi-Fi MAC, Ethernet MAC,
+Serial number, Device name; wiFiMacAddress, serialNumber, deviceName) and Jamf/SCCM style names.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+
+from bansweep.findings import InputError, Location
+from bansweep.fleet.model import Observation
+from bansweep.fleet.sources.common import MAX_RECORDS, fast_mac, row_location
+
+FIELDS = (
+    "manufacturer",
+    "model",
+    "mac",
+    "ip",
+    "hostname",
+    "serial",
+    "brand",
+    "os",
+    "firmware",
+    "banner",
+    "device_type",
+)
+
+# Per field, known header names (normalised), best first.
+NAMES: dict[str, tuple[str, ...]] = {
+    "manufacturer": (
+        "manufacturer",
+        "manufacturername",
+        "devicemanufacturer",
+        "hardwaremanufacturer",
+        "make",
+        "vendor",
+        "vendorname",
+        "hardwarevendor",
+        "oem",
+        "mfr",
+        "mfg",
+        "maker",
+    ),
+    "model": (
+        "model",
+        "modelname",
+        "devicemodel",
+        "hardwaremodel",
+        "modelid",
+        "modelnumber",
+        "modelno",
+        "product",
+        "productname",
+        "productmodel",
+    ),
+    "mac": (
+        "mac",
+        "macaddress",
+        "macaddr",
+        "ethernetaddress",
+        "ethernetmac",
+        "ethernetmacaddress",
+        "wifimac",
+        "wifimacaddress",
+        "wlanmac",
+        "lanmac",
+        "hwaddr",
+        "hardwareaddress",
+        "physicaladdress",
+    ),
+    "ip": (
+        "ip",
+        "ipaddress",
+        "ipaddr",
+        "ipv4",
+        "ipv4address",
+        "managementip",
+        "mgmtip",
+        "lastip",
+        "ipv6address",
+    ),
+    "hostname": (
+        "hostname",
+        "host",
+        "devicename",
+        "computername",
+        "dnsname",
+        "fqdn",
+        "systemname",
+        "sysname",
+        "netbiosname",
+        "name",
+    ),
+    "serial": ("serial", "serialnumber", "serialno", "sn", "servicetag", "chassisserial"),
+    "brand": ("brand", "brandname"),
+    "os": ("os", "operatingsystem", "osname", "platform"),
+    "firmware": (
+        "firmware",
+        "firmwareversion",
+        "fwversion",
+        "fw",
+        "softwareversion",
+        "osversion",
+        "version",
+    ),
+    "banner": ("banner", "servicebanner", "sysdescr", "systemdescription"),
+    "device_type": (
+        "devicetype",
+        "type",
+        "category",
+        "deviceclass",
+        "class",
+        "sysclassname",
+        "ciclass",
+        "assettype",
+        "equipmenttype",
+        "devicecategory",
+    ),
+}
+
+# Fields that say something about a device's maker or identity; a table needs one to be an inventory.
+DEVICE_FIELDS = frozenset({"manufacturer", "model", "mac", "brand", "serial", "banner"})
+
+_NOT_NAME = re.compile(r"[\s_\-./()#:]+")
+
+
+def norm(header: str) -> str:
+    return _NOT_NAME.sub("", header.strip().lower())
+
+
+def auto_map(headers: Iterable[str]) -> dict[str, int]:
+    """field -> column index chosen from the headers (best-ranked name; leftmost column on ties)."""
+    index: dict[str, int] = {}
+    for i, header in enumerate(headers):
+        index.setdefault(norm(header), i)
+    out: dict[str, int] = {}
+    used: set[int] = set()
+    for field in FIELDS:
+        for name in NAMES[field]:
+            col = index.get(name)
+            if col is not None and col not in used:
+                out[field] = col
+                used.add(col)
+                break
+    return out
+
+
+def mac_columns(headers: list[str], chosen: dict[str, int]) -> list[int]:
+    """Further MAC columns (e.g. Ethernet MAC besides Wi-Fi MAC), used when the chosen one is empty."""
+    names = set(NAMES["mac"])
+    first = chosen.get("mac")
+    return [i for i, h in enumerate(headers) if i != first and norm(h) in names] if first is not None else []
+
+
+def check_mapping(mapping: dict[str, str] | None) -> None:
+    """Reject unknown field names in a user mapping (ValueError naming the known fields)."""
+    for field in mapping or {}:
+        if field not in FIELDS:
+            raise ValueError(f"unknown inventory field {field!r}; fields are: {', '.join(FIELDS)}")
+
+
+def apply_mapping(headers: list[str], mapping: dict[str, str] | None) -> tuple[dict[str, int], list[str]]:
+    """Auto-map, then apply user overrides {field: column}. Returns (field -> index, problems)."""
+    chosen = auto_map(headers)
+    problems = []
+    for field, column in (mapping or {}).items():
+        if column == "":
+            chosen.pop(field, None)  # "--map serial=" switches a field off
+            continue
+        col = _find(headers, column)
+        if col is None:
+            problems.append(f"column {column!r} for field {field!r} is not in the header")
+            continue
+        for other, idx in list(chosen.items()):
+            if idx == col and other != field:
+                del chosen[other]
+        chosen[field] = col
+    return chosen, problems
+
+
+def _find(headers: list[str], column: str) -> int | None:
+    if column in headers:
+        return headers.index(column)
+    wanted = norm(column)
+    for i, header in enumerate(headers):
+        if norm(header) == wanted:
+            return i
+    return None
+
+
+def is_inventory(headers: list[str]) -> bool:
+    """A header row that names at least one device column (not a party list's name/address/country)."""
+    return bool(DEVICE_FIELDS.intersection(auto_map(headers)))
+
+
+def describe(headers: list[str], chosen: dict[str, int]) -> dict[str, str]:
+    return {field: headers[idx] for field, idx in sorted(chosen.items(), key=lambda kv: kv[1])}
+
+
+FACT_NAMES = {"banner": "service.banner"}  # inventory field -> fact name where they differ
+ATTRIBUTES = ("mac", "ip", "hostname", "serial")  # fields kept as Observation attributes, not facts
+
+
+def observe_rows(
+    fmt: str, file: str, headers: list[str], chosen: dict[str, int], rows: Iterator[list[str]]
+) -> Iterator[Observation | InputError]:
+    """Observations from table rows (lists of cells in header order), numbered from 1.
+
+    Rows with no mapped value are blank and yield nothing; an invalid MAC yields an InputError naming the row and
+    column, and the rest of the row is still used. A row the csv module cannot read (csv.Error) becomes an
+    InputError and reading goes on.
+    """
+    text_cols = tuple((FACT_NAMES.get(f, f), i) for f, i in chosen.items() if f not in ATTRIBUTES)
+    mac_col = chosen.get("mac", -1)
+    extra_macs = mac_columns(headers, chosen)
+    ip_col = chosen.get("ip", -1)
+    host_col = chosen.get("hostname", -1)
+    serial_col = chosen.get("serial", -1)
+    fields = {FACT_NAMES.get(f, f): headers[i] for f, i in chosen.items()}  # shared by every row's Observation
+    width = max(chosen.values()) + 1
+    row_no = 0
+    while True:
+        try:
+            for row in rows:
+                row_no += 1
+                if len(row) < width:
+                    if not any(row):
+                        continue  # blank line
+                    row = row + [""] * (width - len(row))
+                facts = {}
+                for fact, i in text_cols:
+                    value = row[i]
+                    if value:
+                        value = value.strip()
+                        if value:
+                            facts[fact] = value
+                mac = ip = host = serial = None
+                if mac_col >= 0:
+                    raw = row[mac_col]
+                    column = mac_col
+                    if not raw:
+                        column = next((i for i in extra_macs if row[i].strip()), mac_col)
+                        raw = row[column]
+                    if raw:
+                        mac = fast_mac(raw)
+                        if mac is None and raw.strip():
+                            shown = raw if len(raw) <= 40 else raw[:40] + "…"
+                            where = Location(file, None, row_no, None, None, headers[column])
+                            yield InputError(where, f"not a MAC address: {shown!r}")
+                if ip_col >= 0:
+                    ip = row[ip_col].strip() or None
+                if host_col >= 0:
+                    host = row[host_col].strip() or None
+                if serial_col >= 0:
+                    serial = row[serial_col].strip() or None
+                if facts or mac or ip or host or serial:
+                    yield Observation(fmt, row_location(file, row_no), mac, ip, host, serial, facts, fields)
+                if row_no >= MAX_RECORDS:
+                    yield InputError(
+                        Location(file, row=row_no), f"more than {MAX_RECORDS} rows; the rest of the file was not read"
+                    )
+                    return
+            return
+        except csv.Error as exc:
+            row_no += 1
+            yield InputError(Location(file, line=getattr(rows, "line_num", None), row=row_no), f"unreadable row: {exc}")

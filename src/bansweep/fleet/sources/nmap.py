@@ -1,0 +1,286 @@
+"""nmap XML (`-oX`): one Observation per host (MAC, nmap's vendor, IPs, hostnames, OS match) and one per open port
+(service identification, CPEs and banner-bearing script outputs mapped onto the fact vocabulary).
+
+Parsed incrementally with defusedxml: entity declarations are refused, depth is bounded, and hosts completely read
+before a truncation or syntax error are kept.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from bansweep.findings import InputError, Location
+from bansweep.fleet.model import Observation
+from bansweep.fleet.sources.common import MAX_RECORDS, clip, fast_mac
+from bansweep.inputs import MAX_TEXT_BYTES, InputProblem
+
+FORMAT = "nmap"
+MAX_DEPTH = 64
+CHUNK = 64 * 1024
+
+# raw banner (script "banner") -> fact, by nmap service name
+BANNER_FACTS = {
+    "telnet": "telnet.banner",
+    "ssh": "ssh.banner",
+    "ftp": "ftp.banner",
+    "sip": "sip.banner",
+    "sip-tls": "sip.banner",
+}
+# response status-line protocol -> fact for its Server header
+SERVER_FACTS = {"HTTP": "http.server", "RTSP": "rtsp.server", "SIP": "sip.banner"}
+_REALM = re.compile(r"""realm\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s,]+))""", re.IGNORECASE)
+_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
+_STATUS = re.compile(r"^\s*(HTTP|RTSP|SIP)/\d\.\d\s+\d{3}", re.MULTILINE)
+
+
+def sniff(head: bytes, text: str | None, path: Path) -> bool:
+    return text is not None and "<nmaprun" in text
+
+
+def realm(text: str) -> str | None:
+    """The realm of a WWW-Authenticate value ('Digest realm="X", qop=…') or of nmap's http-auth output."""
+    m = _REALM.search(text)
+    if not m:
+        return None
+    return next(g for g in m.groups() if g is not None).strip() or None
+
+
+def unescape(text: str) -> str:
+    """nmap writes non-printable banner bytes as \\xHH; turn them back into characters."""
+    out = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return out.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+class _Target:
+    """TreeBuilder wrapper: records the line of each <host>/<port>, bounds depth, hands over finished hosts."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.builder = ET.TreeBuilder()
+        self.stack: list[ET.Element] = []
+        self.lines: dict[int, int] = {}
+        self.done: list[tuple[ET.Element, dict[int, int]]] = []
+        self.parser: DefusedXMLParser | None = None
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise InputProblem(Location(self.file, line=self._line()), f"XML nested deeper than {MAX_DEPTH} levels")
+        if not self.stack and tag != "nmaprun":
+            raise InputProblem(Location(self.file, line=self._line()), f"root element is <{tag}>, not <nmaprun>")
+        elem = self.builder.start(tag, attrs)
+        if tag in ("host", "port"):
+            self.lines[id(elem)] = self._line()
+        self.stack.append(elem)
+
+    def end(self, tag: str) -> None:
+        elem = self.builder.end(tag)
+        self.stack.pop()
+        if len(self.stack) == 1:  # a finished child of <nmaprun>: hand hosts over, free everything
+            self.stack[0].remove(elem)
+            if tag == "host":
+                self.done.append((elem, self.lines))
+            self.lines = {}
+
+    def data(self, text: str) -> None:
+        self.builder.data(text)
+
+    def close(self) -> None:
+        self.builder.close()
+
+    def _line(self) -> int:
+        return self.parser.parser.CurrentLineNumber if self.parser is not None else 0  # type: ignore[attr-defined]
+
+
+def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
+    file = str(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise InputProblem(Location(file), "empty file")
+    if size > MAX_TEXT_BYTES:
+        raise InputProblem(Location(file), f"file is {size} bytes; the limit for XML inputs is {MAX_TEXT_BYTES}")
+    target = _Target(file)
+    parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    target.parser = parser
+    hosts = 0
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            try:
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+            except ET.ParseError as exc:
+                yield from _drain(target, file)
+                line = exc.position[0] if exc.position else None
+                yield InputError(Location(file, line=line), _parse_message(exc, truncated=not chunk))
+                return
+            except DefusedXmlException as exc:
+                yield InputError(
+                    Location(file, line=target._line() or None),
+                    f"XML {type(exc).__name__.replace('Forbidden', '').lower()} declarations are refused "
+                    "(entity expansion and external references are not allowed in analysed files)",
+                )
+                return
+            for item in _drain(target, file):
+                if isinstance(item, Observation):
+                    hosts += 1
+                yield item
+            if hosts > MAX_RECORDS:
+                yield InputError(Location(file), f"more than {MAX_RECORDS} hosts; the rest of the file was not read")
+                return
+            if not chunk:
+                return
+
+
+def _parse_message(exc: ET.ParseError, truncated: bool) -> str:
+    text = str(exc).split(":", 1)[0]
+    column = exc.position[1] if exc.position else None
+    if truncated and text in ("no element found", "unclosed token"):
+        return "XML ends before the document is complete (truncated file?); hosts read before this point were kept"
+    return f"malformed XML: {text} (column {column}); hosts read before this point were kept"
+
+
+def _drain(target: _Target, file: str) -> Iterator[Observation | InputError]:
+    done, target.done = target.done, []
+    for host, lines in done:
+        yield from _host(host, lines, file)
+
+
+def _host(host: ET.Element, lines: dict[int, int], file: str) -> Iterator[Observation | InputError]:
+    status = host.find("status")
+    if status is not None and status.get("state") not in (None, "up"):
+        return
+    line = lines.get(id(host))
+    mac = ip = hostname = None
+    facts: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    for addr in host.findall("address"):
+        kind, value = addr.get("addrtype"), (addr.get("addr") or "").strip()
+        if kind == "mac" and mac is None:
+            mac = fast_mac(value)
+            if mac is None:
+                yield InputError(Location(file, line=line, field="address@addr"), f"not a MAC address: {value[:40]!r}")
+            if addr.get("vendor"):
+                _add(facts, fields, "nmap.vendor", addr.get("vendor", ""), "address@vendor")
+        elif kind in ("ipv4", "ipv6") and value and (ip is None or kind == "ipv4" and ":" in ip):
+            ip = value
+    for name in host.iterfind("hostnames/hostname"):
+        if name.get("name"):
+            hostname = name.get("name")
+            break
+    osmatch = max(host.iterfind("os/osmatch"), key=lambda m: _int(m.get("accuracy")), default=None)
+    if osmatch is not None:
+        _add(facts, fields, "os", osmatch.get("name", ""), "osmatch@name")
+        for osclass in osmatch.iterfind("osclass"):
+            if osclass.get("type"):
+                _add(facts, fields, "device_type", osclass.get("type", ""), "osclass@type")
+            for cpe in osclass.iterfind("cpe"):
+                _add(facts, fields, "cpe", cpe.text or "", "osclass/cpe")
+    yield Observation(FORMAT, Location(file, line=line), mac, ip, hostname, None, facts, fields)
+    for port in host.iterfind("ports/port"):
+        state = port.find("state")
+        if state is None or state.get("state") != "open":
+            continue
+        facts, fields = _port(port)
+        if facts:
+            where = Location(file, line=lines.get(id(port), line))
+            yield Observation(FORMAT, where, mac, ip, hostname, None, facts, fields)
+
+
+def _port(port: ET.Element) -> tuple[dict[str, str], dict[str, str]]:
+    facts: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    label = f"port {port.get('portid')}/{port.get('protocol')}"
+    service = port.find("service")
+    name = ""
+    if service is not None:
+        name = service.get("name", "")
+        ident = " ".join(v.strip() for v in (service.get("product"), service.get("version")) if v and v.strip())
+        if service.get("extrainfo"):
+            ident = f"{ident} ({service.get('extrainfo', '').strip()})".strip()
+        _add(facts, fields, "service.banner", ident, f"{label} service@product")
+        _add(facts, fields, "os", service.get("ostype", ""), f"{label} service@ostype")
+        _add(facts, fields, "device_type", service.get("devicetype", ""), f"{label} service@devicetype")
+        for cpe in service.iterfind("cpe"):
+            _add(facts, fields, "cpe", cpe.text or "", f"{label} service/cpe")
+    for script in port.iterfind("script"):
+        _script(script, name, label, facts, fields)
+    return facts, fields
+
+
+def _script(script: ET.Element, service: str, label: str, facts: dict[str, str], fields: dict[str, str]) -> None:
+    sid = script.get("id", "")
+    output = script.get("output", "")
+    origin = f"{label} script {sid}"
+    if sid == "http-server-header":
+        values = [e.text or "" for e in script.iter("elem")] or [output]
+        for value in values:
+            _add(facts, fields, "http.server", value, origin)
+    elif sid == "http-title":
+        title = next((e.text for e in script.iter("elem") if e.get("key") == "title"), None)
+        _add(facts, fields, "http.title", title if title is not None else output, origin)
+    elif sid == "http-auth":
+        realms = [e.text or "" for e in script.iter("elem") if e.get("key") == "realm"]
+        for value in realms or [realm(output) or ""]:
+            _add(facts, fields, "http.realm", value, origin)
+    elif sid == "banner":
+        _add(facts, fields, BANNER_FACTS.get(service, "service.banner"), unescape(output), origin)
+    elif sid == "ssl-cert":
+        subject = next((t for t in script.iter("table") if t.get("key") == "subject"), None)
+        if subject is not None:
+            parts = [f"{e.get('key')}={e.text}" for e in subject.iter("elem") if e.text]
+            _add(facts, fields, "tls.subject", ", ".join(parts), origin)
+        else:
+            first = output.strip().split("\n", 1)[0]
+            _add(facts, fields, "tls.subject", first.removeprefix("Subject:"), origin)
+    elif sid == "snmp-sysdescr":
+        _add(facts, fields, "snmp.sysdescr", output.split("\n  System uptime", 1)[0], origin)
+    elif sid in ("upnp-info", "http-headers", "fingerprint-strings", "rtsp-methods", "sip-methods"):
+        _headers(unescape(output), service, origin, facts, fields)
+
+
+def _headers(text: str, service: str, origin: str, facts: dict[str, str], fields: dict[str, str]) -> None:
+    """Server and WWW-Authenticate headers in raw responses (fingerprint-strings, http-headers, upnp-info)."""
+    proto = ""
+    for line in text.split("\n"):
+        line = line.strip()
+        status = _STATUS.match(line)
+        if status:
+            proto = status.group(1)
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if key == "server":
+            default = "upnp.server" if service == "upnp" or "upnp" in origin else "http.server"
+            _add(facts, fields, SERVER_FACTS.get(proto, default), value, origin)
+        elif key == "www-authenticate":
+            _add(facts, fields, "http.realm", realm(value) or "", origin)
+
+
+def _add(facts: dict[str, str], fields: dict[str, str], fact: str, value: str, origin: str) -> None:
+    """Record a fact; a second, different value for the same fact is kept on a new line."""
+    value = clip(value)
+    if not value:
+        return
+    old = facts.get(fact)
+    if old is None:
+        facts[fact] = value
+        fields[fact] = origin
+    elif value not in old.split("\n"):
+        facts[fact] = f"{old}\n{value}"
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
