@@ -28,6 +28,7 @@ STORED, DEFLATED = 0, 8
 FLAG_ENCRYPTED, FLAG_DESCRIPTOR, FLAG_UTF8 = 0x1, 0x8, 0x800
 MAX_ISSUES = 1000
 INFLATE_CHUNK = 1 << 20
+DEFAULT_LIMITS = Limits()
 RATIO_FLOOR = 1 << 20  # small entries may compress better than the ratio cap (e.g. runs of zeros)
 
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # 46 bytes
@@ -69,7 +70,7 @@ class ZipArchive:
         if len(self.issues) < MAX_ISSUES:
             self.issues.append(text)
 
-    def read(self, entry: ZipEntry, limits: Limits = Limits()) -> bytes:
+    def read(self, entry: ZipEntry, limits: Limits = DEFAULT_LIMITS) -> bytes:
         """Entry data per Android's rules: central-directory method and sizes, local header only for the offset.
 
         Unknown methods are read as stored (as Android does); a "deflated" entry that does not inflate but whose
@@ -165,7 +166,7 @@ def _zip64_values(extra: bytes, wanted: list[str], vals: dict[str, int]) -> bool
     return False
 
 
-def open_zip(data: Data, limits: Limits = Limits()) -> ZipArchive:
+def open_zip(data: Data, limits: Limits = DEFAULT_LIMITS) -> ZipArchive:
     """Read the central directory of a zip/APK. Raises FormatError only when no central directory can be read."""
     n = len(data)
     eocd = _find_eocd(data)
@@ -176,14 +177,14 @@ def open_zip(data: Data, limits: Limits = Limits()) -> ZipArchive:
     if disk or cd_disk:
         issues.append("multi-disk archive markers (disk numbers not zero)")
     cd_end = eocd
-    if (count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF) and eocd >= 20:
-        if bytes(data[eocd - 20 : eocd - 16]) == EOCD64_LOCATOR_SIG:
-            (rec,) = struct.unpack_from("<Q", data, eocd - 12)
-            if rec + _EOCD64.size <= n and bytes(data[rec : rec + 4]) == EOCD64_SIG:
-                *_, count, cd_size, cd_offset = _EOCD64.unpack_from(data, rec)
-                cd_end = rec
-            else:
-                issues.append("zip64 locator points to no zip64 end record")
+    zip64 = count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF
+    if zip64 and eocd >= 20 and bytes(data[eocd - 20 : eocd - 16]) == EOCD64_LOCATOR_SIG:
+        (rec,) = struct.unpack_from("<Q", data, eocd - 12)
+        if rec + _EOCD64.size <= n and bytes(data[rec : rec + 4]) == EOCD64_SIG:
+            *_, count, cd_size, cd_offset = _EOCD64.unpack_from(data, rec)
+            cd_end = rec
+        else:
+            issues.append("zip64 locator points to no zip64 end record")
     delta = 0
     if cd_offset + cd_size > cd_end or bytes(data[cd_offset : cd_offset + 4]) != CENTRAL_SIG:
         # Archive with a prefix and unadjusted offsets: the central directory ends where the end record starts.
