@@ -337,7 +337,18 @@ def _footer(report: Report) -> str:
             if data
             else "<p>No reference data recorded.</p>"
         )
-        + f"<h3>Inputs</h3><ul>{inputs}</ul></section>"
-        + f"<footer>bansweep {esc(__version__)} · report schema {esc(SCHEMA)} · "
-        + f"run {esc(report.started)} – {esc(report.finished)}</footer>"
+        + f"<h3>Inputs</h3><ul>{inputs}</ul>{_summary(report)}</section>"
+        + f"<footer>bansweep {esc(__version__)} · report schema {esc(SCHEMA)}"
+        + (f" · run {esc(report.started)} – {esc(report.finished)}" if report.started else "")
+        + "</footer>"
     )
+
+
+def _summary(report: Report) -> str:
+    if not report.summary:
+        return ""
+    items = "".join(
+        f'<dt>{esc(k)}</dt><dd class="mono">{esc(json.dumps(v, ensure_ascii=False))}</dd>'
+        for k, v in plain(report.summary).items()
+    )
+    return f"<h3>Run summary</h3><dl>{items}</dl>"

@@ -77,7 +77,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, (set, frozenset)):
-        return sorted((plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return sorted((plain(v) for v in value), key=_set_order)
     if isinstance(value, Enum):
         return plain(value.value)
     if isinstance(value, bool) or value is None or isinstance(value, int):
@@ -87,6 +87,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     return text(value)
+
+
+def _set_order(value: Any) -> tuple[bool, Any]:
+    """Numbers in numeric order first, then anything else by its JSON text."""
+    number = isinstance(value, (int, float))
+    return (not number, value if number else json.dumps(value, sort_keys=True))
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:

@@ -209,8 +209,8 @@ def _invocation(report: Report) -> dict[str, Any]:
 def _utc(value: str) -> str | None:
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            return None  # a time without a zone cannot be stated in UTC
+        return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return None  # a time without a zone cannot be stated in UTC
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

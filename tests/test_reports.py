@@ -1,0 +1,767 @@
+"""Report formats on realistic fleet, firmware and parties findings, and on hostile text in every field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject, Verdict
+from bansweep.reports import FORMATS, render
+from bansweep.reports import csv as csv_report
+from bansweep.reports import html as html_report
+from bansweep.reports import json as json_report
+from bansweep.reports import sarif as sarif_report
+from bansweep.reports import table as table_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+IEEE = "IEEE MA-L 2026-10-01"
+US889_A = Verdict(
+    "us-889", Status.COVERED, "NDAA FY2019 §889(f)(3)(A), Pub. L. 115-232", "2019-08-13", "Huawei equipment"
+)
+US889_B = Verdict(
+    "us-889",
+    Status.LIMITED,
+    "NDAA FY2019 §889(f)(3)(B), Pub. L. 115-232",
+    "2019-08-13",
+    "video surveillance equipment; covered when used for public safety or government facility security",
+)
+FCC = Verdict(
+    "fcc", Status.COVERED, "FCC Covered List, 47 CFR §1.50002 (PSHSB DA 21-309)", "2021-03-12", "listed producer"
+)
+UK = Verdict("uk-tsa", Status.REVIEW, "Telecommunications (Security) Act 2021, designation notice", "2022-10-13", "")
+
+
+def fleet_findings() -> list[Finding]:
+    camera = Subject(
+        "device",
+        "mac:44:19:b6:12:34:56",
+        "cam-lobby-01",
+        {"vendor": "Hikvision", "model": "DS-2CD2042WD-I", "ip": "10.20.0.15", "group": "Hikvision"},
+    )
+    switch = Subject(
+        "device", "ip:10.0.0.2", "sw-core-2", {"vendor": "Huawei", "model": "S5735-L48T4X", "group": "Huawei"}
+    )
+    relabel = Subject("device", "mac:3c:ef:8c:00:11:22", "nvr-dock", {"vendor": "Lorex", "group": "Dahua"})
+    random_mac = Subject("device", "mac:da:a1:19:00:00:01", "da:a1:19:00:00:01", {})
+    return [
+        Finding(
+            camera,
+            "fleet.attribution",
+            "Hikvision IP camera",
+            Severity.HIGH,
+            0.97,
+            [
+                Evidence("mac.oui", "44:19:B6", Location("scans/lobby.xml", line=42, field="addr"), IEEE),
+                Evidence("banner.http", "Server: DNVRS-Webs", Location("scans/lobby.xml", line=57), "recog 2026-09"),
+                Evidence("inventory.manufacturer", "HIKVISION", Location("cmdb.csv", row=14, field="Manufacturer")),
+            ],
+            status=Status.LIMITED,
+            explanation="MAC prefix, HTTP banner and CMDB manufacturer agree.",
+            verdicts=[US889_B, FCC],
+            tags=["video-surveillance"],
+        ),
+        Finding(
+            switch,
+            "fleet.attribution",
+            "Huawei switch",
+            Severity.CRITICAL,
+            0.99,
+            [
+                Evidence(
+                    "snmp.sysdescr", "Huawei Versatile Routing Platform Software", Location("walks/core.txt", line=3)
+                )
+            ],
+            status=Status.COVERED,
+            verdicts=[US889_A, FCC, UK],
+        ),
+        Finding(
+            relabel,
+            "fleet.conflict",
+            "Maker evidence conflicts (relabelled recorder?)",
+            Severity.MEDIUM,
+            0.6,
+            [
+                Evidence("mac.oui", "3C:EF:8C", Location("leases/dhcpd.leases", line=118), IEEE),
+                Evidence("banner.http", "Lorex NVR", Location("scans/lobby.xml", line=90), "recog 2026-09", "brand"),
+            ],
+            status=Status.REVIEW,
+            verdicts=[Verdict("us-889", Status.REVIEW, "NDAA FY2019 §889(f)(3)(B)", "2019-08-13", "ownership changed")],
+        ),
+        Finding(
+            random_mac,
+            "fleet.unattributable",
+            "Locally administered MAC: maker cannot be told",
+            Severity.INFO,
+            1.0,
+            [Evidence("mac.local", "da:a1:19:00:00:01", Location("neigh.txt", line=7))],
+            status=Status.ERROR,
+        ),
+    ]
+
+
+def firmware_findings() -> list[Finding]:
+    app = Subject(
+        "app", "com.adups.fota", "com.adups.fota", {"image": "blu-r1-hd.zip", "version": "5.1", "uid": "system"}
+    )
+    image = Subject("firmware", "blu-r1-hd.zip", "BLU R1 HD build 6.0", {"vendor": "BLU"})
+    return [
+        Finding(
+            app,
+            "firmware.indicators.adups",
+            "ADUPS FOTA with data-harvesting code",
+            Severity.CRITICAL,
+            0.95,
+            [
+                Evidence(
+                    "indicator.receiver",
+                    "com.adups.fota.base.ServiceReceiver",
+                    Location("blu-r1-hd.zip", entry="system/app/AdupsFota/AdupsFota.apk", field="AndroidManifest.xml"),
+                    "indicators 2026-10",
+                ),
+                Evidence(
+                    "harvesting.imsi",
+                    "TelephonyManager.getSubscriberId",
+                    Location("blu-r1-hd.zip", entry="system/app/AdupsFota/AdupsFota.apk", offset=0x1F2A0),
+                ),
+            ],
+            status=Status.COVERED,
+            tags=["harvesting", "backdoor"],
+            extra={"permissions": ["READ_PHONE_STATE", "INSTALL_PACKAGES"], "sha256": "ab" * 32},
+        ),
+        Finding(
+            image,
+            "firmware.props.debuggable",
+            "Build is debuggable (ro.debuggable=1)",
+            Severity.MEDIUM,
+            1.0,
+            [
+                Evidence(
+                    "props.debuggable", "ro.debuggable=1", Location("blu-r1-hd.zip", entry="system/build.prop", line=12)
+                )
+            ],
+            status=Status.REVIEW,
+            tags=["privilege"],
+        ),
+    ]
+
+
+def parties_findings() -> list[Finding]:
+    party = Subject(
+        "party", "suppliers.xlsx#213", "ZTE Kangxun Telecom Co. Ltd.", {"country": "CN", "list": "Entity List"}
+    )
+    maybe = Subject("party", "suppliers.xlsx#40", "Hua Wei Trading GmbH", {"country": "DE"})
+    return [
+        Finding(
+            party,
+            "parties.list-match",
+            "Exact match on the Consolidated Screening List (Entity List)",
+            Severity.HIGH,
+            0.99,
+            [
+                Evidence(
+                    "csl.name",
+                    "ZTE KANGXUN TELECOM CO. LTD.",
+                    Location("suppliers.xlsx", row=213, field="Name"),
+                    "CSL 2026-11-20",
+                )
+            ],
+            status=Status.COVERED,
+            verdicts=[Verdict("csl", Status.COVERED, "15 CFR Part 744, Supplement No. 4", "2019-05-16", "Entity List")],
+        ),
+        Finding(
+            maybe,
+            "parties.fuzzy-match",
+            "Potential match: Huawei affiliate name",
+            Severity.LOW,
+            0.71,
+            [Evidence("name.fuzzy", "Hua Wei Trading GmbH ≈ Huawei", Location("suppliers.xlsx", row=40, field="Name"))],
+            status=Status.REVIEW,
+        ),
+    ]
+
+
+def input_errors() -> list[InputError]:
+    return [
+        InputError(Location("scans/broken.xml", line=133), "XML not well-formed: mismatched tag"),
+        InputError(Location("cmdb.csv", row=57, field="MAC"), "invalid MAC address '00:11:22:33:44'"),
+        InputError(Location("images/boot.img", offset=4096), "not an ext4 or EROFS image"),
+        InputError(Location("blu-r1-hd.zip", entry="system/app/X/X.apk"), "truncated zip entry"),
+    ]
+
+
+def sample_report(job: str = "sweep") -> Report:
+    return Report(
+        job=job,
+        inputs=[
+            "scans/lobby.xml",
+            "cmdb.csv",
+            "walks/core.txt",
+            "leases/dhcpd.leases",
+            "blu-r1-hd.zip",
+            "suppliers.xlsx",
+        ],
+        findings=fleet_findings() + firmware_findings() + parties_findings(),
+        errors=input_errors(),
+        subjects=412,
+        data_versions={"ieee": "2026-10-01", "knowledge": "2026-11-01", "csl": "2026-11-20"},
+        summary={"formats": {"cmdb.csv": "inventory-csv", "scans/lobby.xml": "nmap-xml"}},
+        started="2026-11-22T10:00:00+00:00",
+        finished="2026-11-22T10:00:07+00:00",
+    )
+
+
+def job_report(job: str) -> Report:
+    findings = {"fleet": fleet_findings, "firmware": firmware_findings, "parties": parties_findings}[job]()
+    files = sorted({e.location.file for f in findings for e in f.evidence})
+    return Report(job=job, inputs=files, findings=findings, errors=input_errors()[:2], subjects=50)
+
+
+REPORTS = {
+    "sweep": sample_report,
+    "fleet": lambda: job_report("fleet"),
+    "firmware": lambda: job_report("firmware"),
+    "parties": lambda: job_report("parties"),
+    "empty": lambda: Report(job="fleet", inputs=["empty.csv"], subjects=0),
+}
+
+
+def sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text("utf-8"))
+    return jsonschema.Draft4Validator(schema)
+
+
+def report_validator() -> jsonschema.Draft202012Validator:
+    schema = json_report.schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+SARIF = sarif_validator()
+REPORT = report_validator()
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:], newline="")))
+
+
+def neutralised(cell: str) -> bool:
+    """True when a spreadsheet would not run the cell as a formula."""
+    if cell.startswith("'") or re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cell):
+        return True
+    return not (cell.startswith(FORMULA_START) or cell.lstrip().startswith(FORMULA_START))
+
+
+def expected_csv_rows(report: Report) -> int:
+    return 1 + sum(max(1, len(f.evidence)) for f in report.findings) + len(report.errors)
+
+
+# --- every format, every job ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(REPORTS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_every_job(fmt: str, kind: str) -> None:
+    report = REPORTS[kind]()
+    out = render(report, fmt)
+    assert isinstance(out, str) and out
+    out.encode("utf-8")
+    for finding in report.findings:
+        assert finding.subject.label in out
+    quoted = {"html": escape, "json": lambda t: json.dumps(t)[1:-1], "sarif": lambda t: json.dumps(t)[1:-1]}
+    for error in report.errors:
+        assert quoted.get(fmt, str)(error.message) in out
+
+
+# --- json -----------------------------------------------------------------------------------------------------------
+
+
+def test_json_validates_and_has_schema_id() -> None:
+    assert json_report.schema()["$id"] == json_report.SCHEMA
+    for make in REPORTS.values():
+        doc = json.loads(json_report.render(make()))
+        REPORT.validate(doc)
+        assert doc["schema"] == json_report.SCHEMA
+
+
+def test_json_schema_rejects_what_the_model_cannot_say() -> None:
+    doc = json.loads(json_report.render(sample_report()))
+    doc["findings"][0]["status"] = "clean"
+    assert not REPORT.is_valid(doc)
+    doc = json.loads(json_report.render(sample_report()))
+    del doc["findings"][0]["evidence"][0]["location"]
+    assert not REPORT.is_valid(doc)
+    doc = json.loads(json_report.render(sample_report()))
+    doc["errors"][0]["location"]["line"] = "12"
+    assert not REPORT.is_valid(doc)
+
+
+def test_json_is_stable_and_worst_first() -> None:
+    a = sample_report()
+    b = sample_report()
+    b.findings.reverse()
+    b.findings[0].subject.attributes = dict(reversed(list(b.findings[0].subject.attributes.items())))
+    assert json_report.render(a) == json_report.render(b)
+    doc = json.loads(json_report.render(a))
+    ranks = [Status(f["status"]).rank for f in doc["findings"]]
+    assert ranks == sorted(ranks, reverse=True)
+    assert doc["counts"] == {
+        "findings": 8,
+        "errors": 4,
+        "covered": 3,
+        "covered-limited": 1,
+        "not-screened": 1,
+        "review": 3,
+    }
+    assert list(doc["findings"][0]["subject"]["attributes"]) == sorted(doc["findings"][0]["subject"]["attributes"])
+
+
+def test_json_survives_undecodable_names_and_odd_values() -> None:
+    report = sample_report()
+    bad = Location("scans/caf\udce9.xml", line=1)  # a non-UTF-8 file name as os.fsdecode gives it
+    report.findings[0].evidence.append(Evidence("mac.oui", "x", bad))
+    report.findings[0].confidence = float("nan")
+    report.findings[0].extra = {"ports": {443, 80}, "raw": b"\x00\xff", "when": Path("/x"), 3: (1, 2)}
+    doc = json.loads(json_report.render(report))
+    REPORT.validate(doc)
+    paths = [e["location"]["file"] for f in doc["findings"] for e in f["evidence"]]
+    assert "scans/caf\\udce9.xml" in paths
+    extra = next(f["extra"] for f in doc["findings"] if "ports" in f["extra"])
+    assert extra == {"3": [1, 2], "ports": [80, 443], "raw": "00ff", "when": "/x"}
+
+
+# --- csv ------------------------------------------------------------------------------------------------------------
+
+
+def test_csv_layout_one_row_per_evidence_and_errors() -> None:
+    report = sample_report()
+    rows = csv_rows(csv_report.render(report))
+    assert len(rows) == expected_csv_rows(report)
+    header = rows[0]
+    records = [dict(zip(header, r, strict=True)) for r in rows[1:]]
+    camera = [r for r in records if r["subject"] == "cam-lobby-01"]
+    assert [r["evidence"] for r in camera] == ["1/3", "2/3", "3/3"]
+    assert {r["verdict.us-889"] for r in camera} == {"covered-limited"}
+    assert {r["subject.vendor"] for r in camera} == {"Hikvision"}
+    assert camera[2]["file"] == "cmdb.csv" and camera[2]["row"] == "14" and camera[2]["field"] == "Manufacturer"
+    assert "§889(f)(3)(B)" in camera[0]["verdicts"]
+    errors = [r for r in records if r["status"] == "input-error"]
+    assert [(r["finding"], r["where"]) for r in errors] == [
+        ("E1", "scans/broken.xml:133"),
+        ("E2", "cmdb.csv row 57 [MAC]"),
+        ("E3", "images/boot.img @0x1000"),
+        ("E4", "blu-r1-hd.zip!system/app/X/X.apk"),
+    ]
+    assert errors[1]["message"] == "invalid MAC address '00:11:22:33:44'"
+    # Excel-style filter: every covered finding, worst first
+    assert records[0]["status"] == "covered" and records[0]["severity"] == "critical"
+
+
+def test_csv_neutralises_formulas() -> None:
+    evil_device = '=HYPERLINK("http://x","y")'
+    evil_party = "@SUM(1+1)"
+    report = Report(
+        job="sweep",
+        findings=[
+            Finding(
+                Subject("device", "d1", evil_device, {"vendor": "+cmd|' /C calc'!A0", "rack": "-5"}),
+                "fleet.attribution",
+                "\t=1+1",
+                Severity.HIGH,
+                0.9,
+                [Evidence("inventory.model", "  -2+3", Location("=evil.csv", row=2, field="@Model"))],
+                status=Status.COVERED,
+            ),
+            Finding(Subject("party", "p1", evil_party), "parties.list-match", "t", Severity.HIGH, 1.0, []),
+        ],
+        errors=[InputError(Location("x.csv", row=3), "=1+2 is not a MAC")],
+    )
+    rows = csv_rows(csv_report.render(report))
+    assert len(rows) == expected_csv_rows(report)
+    cells = [c for r in rows for c in r]
+    assert all(neutralised(c) for c in cells)
+    assert "'" + evil_device in cells
+    assert "'" + evil_party in cells
+    assert "'+cmd|' /C calc'!A0" in cells
+    assert "'\t=1+1" in cells
+    assert "'  -2+3" in cells
+    assert "'=evil.csv" in cells and "'@Model" in cells
+    assert "'=1+2 is not a MAC" in cells
+    # a plain number is not a formula: it is kept as is, so the spreadsheet sees -5
+    assert "-5" in cells and "'-5" not in cells
+    assert csv_report.safe(" -5") == "' -5"
+    assert csv_report.safe("-1+1") == "'-1+1"
+
+
+# --- sarif ----------------------------------------------------------------------------------------------------------
+
+
+def test_sarif_validates_against_the_oasis_schema() -> None:
+    for make in REPORTS.values():
+        SARIF.validate(json.loads(sarif_report.render(make())))
+
+
+def test_sarif_mapping() -> None:
+    report = sample_report()
+    log = json.loads(sarif_report.render(report))
+    assert log["version"] == "2.1.0" and len(log["runs"]) == 1
+    run = log["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "bansweep" and driver["informationUri"].startswith("https://")
+    rule_ids = [r["id"] for r in driver["rules"]]
+    assert rule_ids == sorted({f.rule for f in report.findings})
+    assert all(r["shortDescription"]["text"] and r["help"]["text"] for r in driver["rules"])
+    results = run["results"]
+    assert len(results) == len(report.findings)
+    for result in results:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+    level = {r["properties"]["subject"]["label"]: r["level"] for r in results}
+    assert level["sw-core-2"] == "error"  # covered
+    assert level["cam-lobby-01"] == "error"  # covered-limited
+    assert level["nvr-dock"] == "warning"  # review
+    assert level["da:a1:19:00:00:01"] == "warning"  # not-screened is never quiet
+    assert level["Hua Wei Trading GmbH"] == "warning"
+    camera = next(r for r in results if r["properties"]["subject"]["label"] == "cam-lobby-01")
+    locs = camera["locations"]
+    assert locs[0]["physicalLocation"]["artifactLocation"] == {"uri": "scans/lobby.xml", "uriBaseId": "%SRCROOT%"}
+    assert locs[0]["physicalLocation"]["region"] == {"startLine": 42}
+    assert "region" not in locs[2]["physicalLocation"]  # a table row is not a line
+    assert locs[2]["properties"] == {"row": 14, "field": "Manufacturer"}
+    assert locs[2]["message"]["text"].startswith("cmdb.csv row 14 [Manufacturer]")
+    assert camera["properties"]["verdicts"][0]["citation"].startswith("NDAA FY2019 §889(f)(3)(B)")
+    assert len(camera["properties"]["evidence"]) == 3
+    adups = next(r for r in results if r["ruleId"] == "firmware.indicators.adups")
+    entry = adups["locations"][1]
+    assert entry["physicalLocation"] == {"artifactLocation": {"uri": "blu-r1-hd.zip", "uriBaseId": "%SRCROOT%"}}
+    assert entry["logicalLocations"] == [
+        {"fullyQualifiedName": "system/app/AdupsFota/AdupsFota.apk", "kind": "resource"}
+    ]
+    assert entry["properties"]["offset"] == 0x1F2A0
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [n["message"]["text"] for n in notes] == [str(e) for e in report.errors]
+    assert notes[2]["locations"][0]["physicalLocation"]["region"] == {"byteOffset": 4096}
+    assert run["invocations"][0]["startTimeUtc"] == "2026-11-22T10:00:00Z"
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
+
+
+def test_sarif_uris_are_encoded() -> None:
+    report = Report(
+        job="fleet",
+        errors=[
+            InputError(Location("scans/lobby #2 ü.xml", line=3), "bad"),
+            InputError(Location("/srv/in/caf\udce9.csv", row=1), "bad"),
+        ],
+    )
+    log = json.loads(sarif_report.render(report))
+    SARIF.validate(log)
+    notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    uris = [n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notes]
+    assert uris == ["scans/lobby%20%232%20%C3%BC.xml", "file:///srv/in/caf%E9.csv"]
+
+
+def test_sarif_fingerprint_is_stable_per_subject_and_rule() -> None:
+    a = json.loads(sarif_report.render(sample_report()))["runs"][0]["results"]
+    other = sample_report()
+    other.findings[0].evidence.pop()
+    b = json.loads(sarif_report.render(other))["runs"][0]["results"]
+    assert [r["partialFingerprints"] for r in a] == [r["partialFingerprints"] for r in b]
+    assert len({json.dumps(r["partialFingerprints"]) for r in a}) == len(a)
+
+
+# --- html -----------------------------------------------------------------------------------------------------------
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4", "p", "section", "div", "b",
+    "span", "nav", "a", "svg", "g", "text", "rect", "table", "thead", "tbody", "tr", "th", "td", "br", "details",
+    "summary", "dl", "dt", "dd", "ul", "li", "footer", "i",
+}  # fmt: skip
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.style = ""
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.style += data
+        else:
+            self.text.append(data)
+
+
+def parse_html(out: str) -> Tags:
+    parser = Tags()
+    parser.feed(out)
+    parser.close()
+    return parser
+
+
+def assert_inert(out: str) -> Tags:
+    """Only our own tags and attributes; nothing that runs or loads anything."""
+    assert "<script" not in out.lower()
+    parsed = parse_html(out)
+    for tag, attrs in parsed.tags:
+        assert tag in ALLOWED_TAGS, tag
+        for name, value in attrs.items():
+            assert not name.startswith("on"), name
+            assert name not in ("src", "srcset", "action", "formaction", "background", "poster", "style"), name
+            if name == "href":
+                assert value and value.startswith("#"), value
+            assert "://" not in (value or "") and not (value or "").startswith("//"), (name, value)
+    assert "url(" not in parsed.style and "@import" not in parsed.style
+    return parsed
+
+
+XSS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "';alert(String.fromCharCode(88,83,83))//",
+    "<svg/onload=alert(1)>",
+    "javascript:alert(1)",
+    "</style><script>alert(2)</script>",
+    "</title><iframe src=//evil.example>",
+    "<a href='http://evil.example'>x</a>",
+]
+
+
+def xss_report() -> Report:
+    def x(i: int) -> str:
+        return XSS[i % len(XSS)] + f" #{i}"
+
+    findings = []
+    for n, status in enumerate(Status):
+        findings.append(
+            Finding(
+                Subject(x(n), x(n + 1), x(n + 2), {x(n + 3): x(n + 4), "vendor": x(n + 5)}),
+                x(n + 6),
+                x(n + 7),
+                Severity.HIGH,
+                0.5,
+                [
+                    Evidence(
+                        x(n + 8), x(n + 9), Location(x(n + 10), line=1, entry=x(n + 11), field=x(n + 12)), x(n), x(n)
+                    )
+                ],
+                status=status,
+                explanation=x(n + 13),
+                verdicts=[Verdict(x(n + 14), status, x(n + 15), x(n + 16), x(n + 17))],
+                tags=[x(n + 18)],
+                extra={x(n + 19): x(n + 20)},
+            )
+        )
+    return Report(
+        job=x(21),
+        inputs=[x(22)],
+        findings=findings,
+        errors=[InputError(Location(x(23), row=2, field=x(24)), x(25))],
+        subjects=9,
+        data_versions={x(26): x(27)},
+        summary={x(28): x(29)},
+        started=x(30),
+        finished=x(31),
+    )
+
+
+def test_html_escapes_every_field_and_loads_nothing() -> None:
+    out = html_report.render(xss_report())
+    parsed = assert_inert(out)
+    text = "".join(parsed.text)
+    for payload in XSS:
+        assert payload in text  # shown to the reader as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in out
+    # every value reached the page: each numbered payload appears
+    for i in range(32):
+        assert f"#{i}" in text, i
+
+
+def test_html_csp_allows_only_its_own_style() -> None:
+    out = html_report.render(sample_report())
+    parsed = assert_inert(out)
+    meta = next(a for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    csp = meta["content"] or ""
+    assert "default-src 'none'" in csp
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(parsed.style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in csp
+    assert sum(1 for t, _ in parsed.tags if t == "style") == 1
+
+
+def chart_titles(out: str) -> list[str]:
+    return re.findall(r'<div class="chart"><h3>([^<]*)</h3>', out)
+
+
+def chart_bars(out: str, title: str) -> dict[str, int]:
+    block = out.split(f"<h3>{title}</h3>", 1)[1].split("</svg>", 1)[0]
+    return {label: int(n) for label, n in re.findall(r"<g><title>([^<]*): (\d+) subject\(s\)</title>", block)}
+
+
+def test_html_charts_follow_the_data() -> None:
+    fleet = html_report.render(job_report("fleet"))
+    assert "Subjects by vendor" in chart_titles(fleet) and "Subjects by group" in chart_titles(fleet)
+    assert chart_bars(fleet, "Subjects by group") == {"Hikvision": 1, "Huawei": 1, "Dahua": 1}
+    assert chart_bars(fleet, "Subjects by policy (verdict status)") == {"us-889": 3, "fcc": 2, "uk-tsa": 1}
+    assert chart_bars(fleet, "Subjects by source file")["scans/lobby.xml"] == 2
+    firmware = html_report.render(job_report("firmware"))
+    assert "Subjects by kind" in chart_titles(firmware)
+    assert chart_bars(firmware, "Subjects by tag") == {"backdoor": 1, "harvesting": 1, "privilege": 1}
+    assert "Subjects by policy (verdict status)" not in chart_titles(firmware)  # no verdicts, no empty chart
+    parties = html_report.render(job_report("parties"))
+    assert chart_bars(parties, "Subjects by list") == {"Entity List": 1}
+    assert chart_bars(parties, "Subjects by country") == {"CN": 1, "DE": 1}
+
+
+def test_html_has_findings_evidence_errors_and_versions() -> None:
+    report = sample_report()
+    out = html_report.render(report)
+    parsed = assert_inert(out)
+    text = "".join(parsed.text)
+    assert text.count("<details") == 0 and out.count("<details") == len(
+        {(f.subject.kind, f.subject.id) for f in report.findings}
+    )
+    for error in report.errors:
+        assert str(error.location) in text and error.message in text
+    for name, version in report.data_versions.items():
+        assert f"<td>{name}</td><td>{version}</td>" in out
+    assert "NDAA FY2019 §889(f)(3)(B), Pub. L. 115-232" in text
+    assert "scans/lobby.xml:57" in text
+    # every in-page link points at an element that exists
+    ids = {a.get("id") for _, a in parsed.tags}
+    assert all(a["href"][1:] in ids for t, a in parsed.tags if t == "a")
+
+
+def test_html_many_values_fold_into_other() -> None:
+    findings = [
+        Finding(Subject("device", f"d{i}", f"dev{i}", {"vendor": f"V{i:02d}"}), "r", "t", Severity.LOW, 1.0, [])
+        for i in range(20)
+    ]
+    out = html_report.render(Report(job="fleet", findings=findings, subjects=20))
+    bars = chart_bars(out, "Subjects by vendor")
+    assert len(bars) == html_report.MAX_BARS and bars["other (9)"] == 9
+
+
+# --- table ----------------------------------------------------------------------------------------------------------
+
+
+def test_table_fits_80_columns_and_has_every_part() -> None:
+    report = sample_report()
+    out = table_report.render(report, width=80, color=False)
+    assert "\x1b" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert out.startswith("bansweep sweep")
+    assert "Subjects examined: 412" in out and "Findings: 8 (3 covered, 1 covered-limited" in out
+    flat = " ".join(out.split())
+    for error in report.errors:
+        assert error.message in flat
+    assert "Input errors (4)" in out
+    assert "scans/broken.xml:133" in out and "cmdb.csv row 57 [MAC]" in out
+    assert "Data: csl 2026-11-20, ieee 2026-10-01, knowledge 2026-11-01" in out
+    assert out.index("sw-core-2") < out.index("cam-lobby-01") < out.index("nvr-dock")  # worst first
+    assert "§889(f)(3)(B)" in flat and "scans/lobby.xml:42 [addr]" in flat
+
+
+def test_table_colour_only_when_asked() -> None:
+    assert "\x1b[" in table_report.render(sample_report(), width=120, color=True)
+
+
+def test_table_shows_hostile_text_inert() -> None:
+    report = sample_report()
+    report.findings[0].subject.label = "\x1b]0;owned\x07\x1b[2Jcam [bold red]x[/bold red] \u202eevil"
+    out = table_report.render(report, width=120, color=False)
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b]0;owned" in out and "[bold red]x[/bold red]" in out and "\\u202eevil" in out
+
+
+# --- hostile text everywhere ----------------------------------------------------------------------------------------
+
+anything = st.text(st.characters(exclude_categories=()), max_size=24) | st.sampled_from(
+    XSS + ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "-5", " \t=1", "\r\n+1", "\udcff"]
+)
+maybe_int = st.none() | st.integers(min_value=-3, max_value=10**9)
+locations = st.builds(
+    Location,
+    file=anything,
+    line=maybe_int,
+    row=maybe_int,
+    entry=st.none() | anything,
+    offset=maybe_int,
+    field=st.none() | anything,
+)
+evidence = st.builds(
+    Evidence, rule=anything, value=anything, location=locations, data_date=st.none() | anything, detail=anything
+)
+subjects = st.builds(
+    Subject, kind=anything, id=anything, label=anything, attributes=st.dictionaries(anything, anything, max_size=3)
+)
+verdicts = st.builds(
+    Verdict, policy=anything, status=st.sampled_from(Status), citation=anything, date=anything, reason=anything
+)
+findings = st.builds(
+    Finding,
+    subject=subjects,
+    rule=anything,
+    title=anything,
+    severity=st.sampled_from(Severity),
+    confidence=st.floats(),
+    evidence=st.lists(evidence, max_size=3),
+    status=st.sampled_from(Status),
+    explanation=anything,
+    verdicts=st.lists(verdicts, max_size=2),
+    tags=st.lists(anything, max_size=2),
+    extra=st.dictionaries(
+        anything, anything | st.integers() | st.floats() | st.lists(anything, max_size=2), max_size=2
+    ),
+)
+reports = st.builds(
+    Report,
+    job=anything,
+    inputs=st.lists(anything, max_size=3),
+    findings=st.lists(findings, max_size=4),
+    errors=st.lists(st.builds(InputError, locations, anything), max_size=3),
+    subjects=st.integers(min_value=0, max_value=10**9),
+    data_versions=st.dictionaries(anything, anything, max_size=2),
+    summary=st.dictionaries(anything, anything | st.integers() | st.floats(), max_size=2),
+    started=anything | st.just("2026-11-22T10:00:00+02:00"),
+    finished=anything,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(reports)
+def test_hostile_text_in_every_field(report: Report) -> None:
+    for fmt in FORMATS:
+        out = render(report, fmt)
+        assert isinstance(out, str)
+        out.encode("utf-8")
+    REPORT.validate(json.loads(json_report.render(report)))
+    SARIF.validate(json.loads(sarif_report.render(report)))
+    rows = csv_rows(csv_report.render(report))
+    assert len(rows) == expected_csv_rows(report)
+    assert len({len(r) for r in rows}) == 1
+    assert all(neutralised(c) for r in rows for c in r)
+    assert_inert(html_report.render(report))
+    assert "\x1b" not in table_report.render(report, width=80, color=False)
