@@ -12,8 +12,8 @@ import struct
 import sys
 import zlib
 from array import array
-from dataclasses import dataclass, field
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import sub
 from typing import overload
@@ -210,14 +210,14 @@ def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
     cdefs = _u32(d, o_cls, 8 * n_cls)
     defined = _lookup(types, cdefs[0::8], "class_defs class")
     supers_idx = cdefs[2::8]
-    supers = {c: types[s] for c, s in zip(defined, supers_idx) if s < len(types)}
+    supers = {c: types[s] for c, s in zip(defined, supers_idx, strict=True) if s < len(types)}
     return Dex(
         version=version,
         strings=strings,
         types=types,
         defined_classes=defined,
-        method_refs=list(zip(m_cls, m_name)),
-        field_refs=list(zip(f_cls, f_name)),
+        method_refs=list(zip(m_cls, m_name, strict=True)),
+        field_refs=list(zip(f_cls, f_name, strict=True)),
         superclasses=supers,
         checksum_ok=ok,
         size=end,
