@@ -1,0 +1,38 @@
+"""Firmware rules, one module per family. Each has app_findings(app, ctx) and/or firmware_findings(fw, ctx)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bansweep.findings import Finding
+from bansweep.firmware.apk import App, Firmware
+from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, privilege, trackers
+from bansweep.firmware.rules.context import Context
+
+APP_RULES: tuple[Callable[[App, Context], list[Finding]], ...] = (
+    indicators.app_findings,
+    harvesting.app_findings,
+    privilege.app_findings,
+    install.app_findings,
+    exported.app_findings,
+    comms.app_findings,
+    trackers.app_findings,
+)
+FIRMWARE_RULES: tuple[Callable[[Firmware, Context], list[Finding]], ...] = (
+    indicators.firmware_findings,
+    privilege.firmware_findings,
+)
+
+
+def judge_app(app: App, ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for rule in APP_RULES:
+        out.extend(rule(app, ctx))
+    return out
+
+
+def judge_firmware(fw: Firmware, ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for rule in FIRMWARE_RULES:
+        out.extend(rule(fw, ctx))
+    return out

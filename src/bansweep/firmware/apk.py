@@ -1,0 +1,261 @@
+"""Facts about one app (from its APK and, on odexed firmware, the sibling .odex/.vdex) and about one firmware.
+
+Pure assembly of parser output: no judgement here (that is rules/). Everything is bounded by Limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bansweep.findings import Location
+from bansweep.firmware.formats.axml import Manifest, parse_manifest
+from bansweep.firmware.formats.dex import parse_dex
+from bansweep.firmware.formats.elf import parse_elf
+from bansweep.firmware.formats.initrc import Service, parse_initrc
+from bansweep.firmware.formats.oat import carve
+from bansweep.firmware.formats.props import parse_props
+from bansweep.firmware.formats.signing import Signing, signing_info
+from bansweep.firmware.formats.zipfile import open_zip
+from bansweep.firmware.limits import FormatError, Limits
+
+PARTITIONS = ("system_ext", "system", "vendor", "product", "odm", "oem", "data")
+MAX_DEX_FILES = 64  # classes.dex .. classes64.dex; more is not a real app
+MAX_PROP_BYTES = 4 * 2**20
+MAX_RC_BYTES = 2 * 2**20
+MAX_ELF_BYTES = 64 * 2**20
+PROP_FILES = ("build.prop", "default.prop", "prop.default", "local.prop")
+CODE_SUFFIXES = (".apk", ".jar")
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(slots=True)
+class DexFacts:
+    """What the code holds, merged over every dex of an app (classes*.dex or carved from odex/vdex)."""
+
+    sources: list[str] = field(default_factory=list)  # entry names the dex came from
+    text: str = ""  # every dex string, one per line (searched for indicators and endpoints)
+    types: set[str] = field(default_factory=set)  # class descriptors defined or referenced ("Lcom/foo/Bar;")
+    defined: set[str] = field(default_factory=set)
+    methods: set[tuple[str, str]] = field(default_factory=set)  # (class descriptor, method name)
+    fields: set[tuple[str, str]] = field(default_factory=set)
+    compact: int = 0  # CompactDex files seen but not readable
+
+    @property
+    def present(self) -> bool:
+        return bool(self.sources)
+
+
+@dataclass(slots=True)
+class App:
+    path: str  # firmware path ("system/priv-app/Foo/Foo.apk") or the APK's own name
+    location: Location
+    size: int
+    sha256: str
+    manifest: Manifest | None
+    signing: Signing | None
+    dex: DexFacts
+    partition: str  # system / vendor / product / system_ext / odm / data, "" when unknown
+    priv_app: bool
+    issues: list[str] = field(default_factory=list)
+    errors: list[tuple[Location, str]] = field(default_factory=list)  # parts that could not be read
+
+    @property
+    def package(self) -> str:
+        return self.manifest.package if self.manifest else self.path
+
+    def where(self, inner: str | None = None, field_name: str | None = None) -> Location:
+        """A location inside this app: its own entry chain plus an entry inside the APK."""
+        entry = self.location.entry
+        if inner:
+            entry = f"{entry}!/{inner}" if entry else inner
+        return Location(self.location.file, entry=entry, field=field_name)
+
+
+@dataclass(slots=True)
+class FileFact:
+    path: str
+    location: Location
+    size: int
+    mode: int | None
+    uid: int | None
+    gid: int | None
+
+    @property
+    def setuid(self) -> bool:
+        return self.mode is not None and stat.S_ISREG(self.mode) and bool(self.mode & (stat.S_ISUID | stat.S_ISGID))
+
+
+@dataclass(slots=True)
+class Prop:
+    key: str
+    value: str
+    location: Location
+
+
+@dataclass(slots=True)
+class RcService:
+    service: Service
+    location: Location
+
+
+@dataclass(slots=True)
+class Binary:
+    path: str
+    location: Location
+    text: str  # printable strings, one per line
+
+
+@dataclass(slots=True)
+class Firmware:
+    name: str  # the input as given
+    location: Location
+    props: list[Prop] = field(default_factory=list)
+    services: list[RcService] = field(default_factory=list)
+    imports: list[tuple[str, Location]] = field(default_factory=list)
+    files: list[FileFact] = field(default_factory=list)
+    binaries: list[Binary] = field(default_factory=list)
+    platform_certs: set[str] = field(default_factory=set)  # SHA-256 of framework-res.apk's signing certificate
+
+    def prop(self, key: str) -> str | None:
+        found = [p.value for p in self.props if p.key == key]
+        return found[-1] if found else None
+
+
+def partition_of(path: str) -> str:
+    parts = path.split("/")
+    if len(parts) > 2 and parts[0] == "system" and parts[1] in PARTITIONS:
+        return parts[1]
+    return parts[0] if parts and parts[0] in PARTITIONS else ""
+
+
+def is_priv_app(path: str) -> bool:
+    return "priv-app" in path.split("/")[:-1]
+
+
+def sibling_candidates(path: str) -> list[str]:
+    """Where Android keeps the compiled code of an APK/JAR whose dex was stripped (odexed firmware)."""
+    folder, name = posixpath.split(path)
+    stem = name.rsplit(".", 1)[0]
+    out = [posixpath.join(folder, f"{stem}.odex")]  # Dalvik (<= 4.4): app/Foo.apk + app/Foo.odex
+    for suffix in ("odex", "vdex"):
+        out.append(posixpath.join(folder, "oat", "*", f"{stem}.{suffix}"))
+    return out
+
+
+def sibling_match(pattern: str, candidate: str) -> bool:
+    """Match one sibling_candidates() pattern ('*' is one path segment: the ISA)."""
+    a, b = pattern.split("/"), candidate.split("/")
+    return len(a) == len(b) and all(x == "*" or x == y for x, y in zip(a, b, strict=True))
+
+
+def read_app(
+    data: bytes,
+    path: str,
+    location: Location,
+    siblings: Iterable[tuple[str, Location, bytes]] = (),
+    limits: Limits = DEFAULT_LIMITS,
+) -> App:
+    """Facts of one APK (or JAR). Raises FormatError when it is not a readable zip at all."""
+    z = open_zip(data, limits)
+    app = App(
+        path=path,
+        location=location,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        manifest=None,
+        signing=None,
+        dex=DexFacts(),
+        partition=partition_of(path),
+        priv_app=is_priv_app(path),
+    )
+    app.issues.extend(z.issues)
+    entry = z.find("AndroidManifest.xml")
+    if entry is not None:
+        try:
+            app.manifest = parse_manifest(z.read(entry, limits))
+            app.issues.extend(app.manifest.issues)
+        except FormatError as exc:
+            app.errors.append((app.where("AndroidManifest.xml"), f"manifest: {exc}"))
+    elif path.endswith(".apk"):
+        app.errors.append((app.where(), "no AndroidManifest.xml in the APK"))
+    try:
+        app.signing = signing_info(z, data)
+        app.issues.extend(app.signing.issues)
+    except FormatError as exc:
+        app.errors.append((app.where("META-INF"), f"signature: {exc}"))
+    strings: list[str] = []
+    seen: set[bytes] = set()
+    dex_names = ["classes.dex"] + [f"classes{i}.dex" for i in range(2, MAX_DEX_FILES + 1)]
+    for name in dex_names:
+        e = z.find(name)
+        if e is None:
+            break
+        try:
+            _add_dex(app.dex, strings, seen, z.read(e, limits), name)
+        except FormatError as exc:
+            app.errors.append((app.where(name), f"dex: {exc}"))
+    if not app.dex.present:
+        for sib_path, sib_loc, sib_data in siblings:
+            try:
+                result = carve(sib_data)
+            except FormatError as exc:
+                app.errors.append((sib_loc, f"odex/vdex: {exc}"))
+                continue
+            app.dex.compact += len(result.compact)
+            for offset, dex in result.dex:
+                try:
+                    _add_dex(app.dex, strings, seen, dex, f"{sib_path}@0x{offset:x}")
+                except FormatError as exc:
+                    app.errors.append((sib_loc, f"dex at 0x{offset:x}: {exc}"))
+    app.dex.text = "\n".join(strings)
+    return app
+
+
+def _add_dex(facts: DexFacts, strings: list[str], seen: set[bytes], data: bytes, source: str) -> None:
+    key = bytes(data[12:32])  # the dex SHA-1 signature: the same dex in odex and vdex is read once
+    if key in seen:
+        return
+    seen.add(key)
+    dex = parse_dex(data)
+    facts.sources.append(source)
+    strings.extend(dex.strings)
+    facts.types.update(dex.types)
+    facts.defined.update(dex.defined_classes)
+    facts.methods.update(dex.method_refs)
+    facts.fields.update(getattr(dex, "field_refs", ()))
+
+
+def read_props(fw: Firmware, path: str, location: Location, data: bytes) -> None:
+    text = data.decode("utf-8", "replace")
+    for p in parse_props(text):
+        fw.props.append(Prop(p.key, p.value, Location(location.file, entry=location.entry, line=p.line)))
+
+
+def read_rc(fw: Firmware, location: Location, data: bytes) -> None:
+    rc = parse_initrc(data.decode("utf-8", "replace"))
+    for svc in rc.services:
+        fw.services.append(RcService(svc, Location(location.file, entry=location.entry, line=svc.line)))
+    for target, line in rc.imports:
+        fw.imports.append((target, Location(location.file, entry=location.entry, line=line)))
+
+
+def read_binary(fw: Firmware, path: str, location: Location, data: bytes) -> None:
+    elf = parse_elf(data)
+    strings = elf.strings() if callable(elf.strings) else elf.strings
+    fw.binaries.append(Binary(path, location, "\n".join(strings)))
+
+
+def is_prop_file(path: str) -> bool:
+    return posixpath.basename(path) in PROP_FILES
+
+
+def is_rc_file(path: str) -> bool:
+    return path.endswith(".rc")
+
+
+def is_code(path: str) -> bool:
+    return path.lower().endswith(CODE_SUFFIXES)

@@ -1,0 +1,257 @@
+"""What every rule needs: the knowledge datasets compiled for fast matching, and helpers to build findings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bansweep.findings import Evidence, Finding, Location, Severity, Status, Subject
+from bansweep.firmware.apk import App, DexFacts, Firmware
+from bansweep.knowledge import Dataset, load
+
+SEVERITIES = {s.name.lower(): s for s in Severity}
+REGEX_MAX_LEN = 64
+SYSTEM_UIDS = ("android.uid.system", "android.uid.phone")
+
+
+def status_for(severity: Severity) -> Status:
+    if severity >= Severity.HIGH:
+        return Status.COVERED
+    if severity == Severity.MEDIUM:
+        return Status.REVIEW
+    return Status.NOT_COVERED
+
+
+@dataclass(slots=True)
+class Signal:
+    """One way a capability shows: a permission, an API reference or a string in the code."""
+
+    id: str
+    capability: str
+    kind: str  # permission | method | class | field | string
+    value: str
+    match: str
+    key: Any  # compiled form: tuple for method/field refs, pattern for regex strings
+    date: str
+
+
+@dataclass(slots=True)
+class Capability:
+    name: str
+    category: str
+    label: str
+    explanation: str
+
+
+@dataclass(slots=True)
+class Hit:
+    """A capability an app has, with what shows it."""
+
+    capability: Capability
+    evidence: list[Evidence] = field(default_factory=list)
+    by_code: bool = False
+    by_permission: bool = False
+
+
+@dataclass(slots=True)
+class Privilege:
+    shared_uid: str | None
+    platform_signed: bool  # same certificate as the firmware's framework-res.apk, or the AOSP platform test key
+    test_key: dict[str, Any] | None  # the public AOSP test key it is signed with, if any
+    certs: set[str]
+
+    @property
+    def system(self) -> bool:
+        """Runs as the system or phone user: asks for that shared uid and carries the platform signature."""
+        return self.platform_signed and self.shared_uid in SYSTEM_UIDS
+
+    @property
+    def label(self) -> str:
+        if self.system:
+            return f"runs as {self.shared_uid} (platform-signed)"
+        if self.platform_signed:
+            return "platform-signed"
+        return "ordinary app"
+
+
+@dataclass(slots=True)
+class Knowledge:
+    spyware: Dataset
+    capabilities: dict[str, Capability]
+    signals: list[Signal]
+    test_certs: dict[str, dict[str, Any]]  # sha256 -> entry
+    stock_setuid: set[str]
+    versions: dict[str, str]
+
+
+def _signal(entry: dict[str, Any]) -> Signal:
+    kind, value = entry["kind"], str(entry["value"])
+    match = entry.get("match", "exact")
+    key: Any = value
+    if kind in ("method", "field"):
+        cls, _, name = value.partition("->")
+        key = (cls, name)
+    elif kind == "string" and match == "regex":
+        key = re.compile(value, re.MULTILINE)
+    elif kind == "string" and match == "prefix":
+        key = "\n" + value
+    return Signal(entry["id"], entry["capability"], kind, value, match, key, str(entry["date"]))
+
+
+@lru_cache(maxsize=8)
+def knowledge(overlays: tuple[Path, ...] = ()) -> Knowledge:
+    spyware = load("spyware", ("family", "kind", "value", "severity", "explanation"), overlays)
+    caps = load("capabilities", ("kind", "capability"), overlays)
+    certs = load("platform-certs", ("sha256", "name"), overlays)
+    stock = load("stock-setuid", ("path",), overlays)
+    defined = {
+        e["capability"]: Capability(e["capability"], e["category"], e["label"], e["explanation"])
+        for e in caps.entries
+        if e["kind"] == "capability"
+    }
+    signals = [_signal(e) for e in caps.entries if e["kind"] != "capability"]
+    for s in signals:
+        if s.capability not in defined:
+            raise ValueError(f"capabilities.yaml: {s.id} names undefined capability {s.capability!r}")
+    return Knowledge(
+        spyware=spyware,
+        capabilities=defined,
+        signals=signals,
+        test_certs={str(e["sha256"]).lower(): e for e in certs.entries},
+        stock_setuid={canon_path(str(e["path"])) for e in stock.entries},
+        versions={d.name: d.version for d in (spyware, caps, certs, stock)},
+    )
+
+
+def canon_path(path: str) -> str:
+    """A firmware path without the leading '/' and 'system/' so trees rooted anywhere compare equal."""
+    path = path.lstrip("/")
+    return path[len("system/") :] if path.startswith("system/") else path
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-run state shared by the rules: knowledge, the firmware's platform certificates, trackers."""
+
+    knowledge: Knowledge
+    platform_certs: set[str] = field(default_factory=set)
+    trackers: Sequence[Any] = ()
+    _caps: tuple[int, dict[str, Hit]] | None = None
+
+    def capabilities(self, app: App) -> dict[str, Hit]:
+        """Capabilities of an app (kept for the app being judged): permission or code reference, with evidence."""
+        if self._caps is None or self._caps[0] != id(app):
+            self._caps = (id(app), _capabilities(self.knowledge, app))
+        return self._caps[1]
+
+    def privilege(self, app: App) -> Privilege:
+        certs = {c.sha256.lower() for c in app.signing.certs} if app.signing else set()
+        test = next((self.knowledge.test_certs[c] for c in sorted(certs) if c in self.knowledge.test_certs), None)
+        platform = bool(certs & self.platform_certs) or (test is not None and test.get("role") == "platform")
+        uid = app.manifest.shared_user_id if app.manifest else None
+        return Privilege(uid, platform, test, certs)
+
+
+def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
+    perms = set(app.manifest.uses_permissions) if app.manifest else set()
+    dex = app.dex
+    text = "\n" + dex.text if dex.present else ""
+    hits: dict[str, Hit] = {}
+    for s in k.signals:
+        if s.kind == "permission":
+            found = s.value in perms
+        elif not dex.present:
+            continue
+        else:
+            found = _in_code(s, dex, text)
+        if not found:
+            continue
+        hit = hits.setdefault(s.capability, Hit(k.capabilities[s.capability]))
+        if s.kind == "permission":
+            hit.by_permission = True
+            where = app.where("AndroidManifest.xml", "uses-permission")
+            hit.evidence.append(Evidence(f"capabilities:{s.id}", s.value, where, s.date, "permission requested"))
+        else:
+            hit.by_code = True
+            where = app.where(dex.sources[0] if len(dex.sources) == 1 else "classes*.dex")
+            value = s.value if s.match != "regex" else _regex_sample(s, text)
+            hit.evidence.append(Evidence(f"capabilities:{s.id}", value, where, s.date, f"{s.kind} referenced in code"))
+    return hits
+
+
+def _in_code(s: Signal, dex: DexFacts, text: str) -> bool:
+    if s.kind == "method":
+        return s.key in dex.methods
+    if s.kind == "field":
+        return s.key in dex.fields
+    if s.kind == "class":
+        return s.value in dex.types
+    if s.match == "exact":
+        return f"\n{s.value}\n" in text + "\n"
+    if s.match == "prefix":
+        return s.key in text
+    if s.match == "contains":
+        return s.value in text
+    return _regex_sample(s, text) != ""
+
+
+def _regex_sample(s: Signal, text: str) -> str:
+    for m in s.key.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.start())
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        if len(line) <= REGEX_MAX_LEN:
+            return line
+    return ""
+
+
+def app_subject(app: App) -> Subject:
+    attrs = {"path": app.path, "partition": app.partition or "unknown", "sha256": app.sha256}
+    if app.manifest:
+        attrs["version"] = f"{app.manifest.version_name or ''} ({app.manifest.version_code})"
+        if app.manifest.shared_user_id:
+            attrs["shared_user_id"] = app.manifest.shared_user_id
+    return Subject("app", app.package, f"{app.package} ({app.path})", attrs)
+
+
+def firmware_subject(fw: Firmware) -> Subject:
+    attrs = {}
+    for key in ("ro.build.fingerprint", "ro.product.model", "ro.build.tags", "ro.build.type"):
+        value = fw.prop(key)
+        if value:
+            attrs[key] = value
+    model = fw.prop("ro.product.model") or ""
+    return Subject("firmware", fw.name, f"{fw.name} {model}".strip(), attrs)
+
+
+def finding(
+    subject: Subject,
+    rule: str,
+    title: str,
+    severity: Severity,
+    evidence: list[Evidence],
+    explanation: str,
+    confidence: float = 0.9,
+    tags: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> Finding:
+    return Finding(
+        subject=subject,
+        rule=rule,
+        title=title,
+        severity=severity,
+        confidence=confidence,
+        evidence=evidence,
+        status=status_for(severity),
+        explanation=explanation,
+        tags=list(tags),
+        extra=extra or {},
+    )
+
+
+def location_line(loc: Location, line: int | None) -> Location:
+    return Location(loc.file, line=line, entry=loc.entry)

@@ -1,0 +1,130 @@
+"""Known spyware and backdoor indicators (knowledge/data/spyware.yaml) in apps and in the firmware."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from typing import Any
+
+from bansweep.findings import Evidence, Finding, Location, Severity, Subject
+from bansweep.firmware.apk import App, Firmware
+from bansweep.firmware.rules.context import SEVERITIES, Context, app_subject, canon_path, finding, firmware_subject
+
+RULE = "firmware.indicator"
+CODE_KINDS = ("string", "host", "ip")
+SETUID_NOTE = "any local program can run it with its owner's rights"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _in_text(value: str, text: str) -> bool:
+    start = text.find(value)
+    while start >= 0:
+        before = text[start - 1] if start else "\n"
+        after = text[start + len(value)] if start + len(value) < len(text) else "\n"
+        # hosts and addresses must not be part of a longer name or number
+        if not (before.isalnum() or after.isalnum() or (before == "." and value[0].isalnum())):
+            return True
+        start = text.find(value, start + 1)
+    return False
+
+
+def _evidence(entry: dict[str, Any], value: str, where: Location, detail: str) -> Evidence:
+    cves = ", ".join(entry.get("cves") or [])
+    text = f"{detail}; {cves}" if cves else detail
+    return Evidence(f"spyware:{entry['id']}", value, where, str(entry["date"]), text)
+
+
+def _grouped(subject: Subject, hits: list[tuple[dict[str, Any], Evidence]], what: str) -> list[Finding]:
+    by_family: dict[str, list[tuple[dict[str, Any], Evidence]]] = defaultdict(list)
+    for entry, ev in hits:
+        by_family[entry["family"]].append((entry, ev))
+    out = []
+    for family, items in sorted(by_family.items()):
+        severity = max(SEVERITIES[e["severity"]] for e, _ in items)
+        explanations: list[str] = []
+        for e, _ in items:
+            if e["explanation"] not in explanations:
+                explanations.append(e["explanation"])
+        cves = sorted({c for e, _ in items for c in e.get("cves") or []})
+        explanation = f"{what} carries known {family} indicators. " + " ".join(explanations)
+        out.append(
+            finding(
+                subject,
+                f"{RULE}.{_slug(family)}",
+                f"Known {family} indicator{'s' if len(items) > 1 else ''}",
+                severity,
+                [ev for _, ev in items],
+                explanation,
+                confidence=0.95 if severity >= Severity.HIGH else 0.7,
+                tags=["indicator", _slug(family)] + cves,
+                extra={"family": family, "cves": cves},
+            )
+        )
+    return out
+
+
+def app_findings(app: App, ctx: Context) -> list[Finding]:
+    hits: list[tuple[dict[str, Any], Evidence]] = []
+    manifest = app.manifest
+    components = {c.name for c in manifest.components} if manifest else set()
+    ident = f"{app.package} {app.path}".lower()
+    text = app.dex.text
+    for entry in ctx.knowledge.spyware.entries:
+        kind, value = entry["kind"], str(entry["value"])
+        within = entry.get("within")
+        if within and within not in ident:
+            continue
+        if kind == "package" and manifest and manifest.package == value:
+            hits.append((entry, _evidence(entry, value, app.where("AndroidManifest.xml", "package"), "package name")))
+        elif kind == "component" and value in components:
+            hits.append((entry, _evidence(entry, value, app.where("AndroidManifest.xml", "component"), "component")))
+        elif kind in CODE_KINDS and text and _in_text(value, text):
+            where = app.where(app.dex.sources[0] if len(app.dex.sources) == 1 else "classes*.dex")
+            hits.append((entry, _evidence(entry, value, where, f"{kind} in the app's code")))
+        elif kind == "file" and entry.get("match") == "basename" and posixpath.basename(app.path) == value:
+            hits.append((entry, _evidence(entry, value, app.location, "file name")))
+    return _grouped(app_subject(app), hits, f"App {app.package}")
+
+
+def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
+    hits: list[tuple[dict[str, Any], Evidence]] = []
+    files = [(canon_path(f.path), f) for f in fw.files]
+    for entry in ctx.knowledge.spyware.entries:
+        kind, value = entry["kind"], str(entry["value"])
+        if kind == "file":
+            want = canon_path(value)
+            basename = entry.get("match") == "basename"
+            for path, f in files:
+                if (posixpath.basename(path) == want) if basename else path == want:
+                    detail, judged = "file present", entry
+                    if f.setuid:
+                        detail += f" (set-uid/set-gid, mode {f.mode:o}, owner uid {f.uid}): {SETUID_NOTE}"
+                        judged = {**entry, "severity": "critical"}
+                    hits.append((judged, _evidence(entry, f.path, f.location, detail)))
+        elif kind == "property":
+            prefix = entry.get("match") == "prefix"
+            for p in fw.props:
+                if p.key.startswith(value) if prefix else p.key == value:
+                    hits.append((entry, _evidence(entry, f"{p.key}={p.value}", p.location, "build property")))
+        elif kind == "socket":
+            for s in fw.services:
+                for sock in s.service.sockets:
+                    if sock.split()[0] == value:
+                        hits.append(
+                            (entry, _evidence(entry, sock, s.location, f"socket of init service {s.service.name}"))
+                        )
+        elif kind == "service":
+            for s in fw.services:
+                if s.service.name == value or posixpath.basename(s.service.path) == value:
+                    hits.append(
+                        (entry, _evidence(entry, f"{s.service.name} {s.service.path}", s.location, "init service"))
+                    )
+        elif kind in CODE_KINDS:
+            for b in fw.binaries:
+                if _in_text(value, b.text):
+                    hits.append((entry, _evidence(entry, value, b.location, f"{kind} in native binary {b.path}")))
+    return _grouped(firmware_subject(fw), hits, "The firmware")
