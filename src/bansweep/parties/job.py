@@ -1,12 +1,17 @@
-"""parties: suppliers and counterparties against restriction lists (placeholder)."""
+"""parties: suppliers, counterparties and purchase lines against restriction lists and covered vendors' affiliates."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bansweep.findings import Report
-from bansweep.inputs import InputFile
+from bansweep.findings import InputError, Location, Report
+from bansweep.inputs import InputFile, InputProblem, walk
+from bansweep.parties import decisions as decisions_mod
+from bansweep.parties.inputs import looks_like_parties, read_parties
+from bansweep.parties.lists.csl import is_csl_header
+from bansweep.parties.screen import Screener, load_lists
+from bansweep.parties.tables import delimiter_of, is_xlsx
 
 
 @dataclass(slots=True)
@@ -19,7 +24,44 @@ class Options:
 
 
 def sniff(item: InputFile) -> str | None:
-    return None
+    """A table with a party-name column and no device columns (those are fleet inventories)."""
+    head = item.head
+    suffix = item.path.suffix.lower()
+    if is_xlsx(head):
+        return _sniff_xlsx(item.path)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
+    if not text:
+        return None
+    if text.startswith(("[", "{")):
+        return "parties-json" if suffix == ".json" and _json_keys_look_like_parties(item.path) else None
+    first = text.split("\n", 1)[0].rstrip("\r")
+    delim = delimiter_of(first)
+    header = [h.strip().strip('"') for h in first.split(delim)]
+    if len(header) < 1 or is_csl_header(header):
+        return None
+    if suffix not in (".csv", ".tsv", ".txt", "") and delim == ",":
+        return None
+    return f"parties-{'tsv' if delim == chr(9) else 'csv'}" if looks_like_parties(header) else None
+
+
+def _sniff_xlsx(path: Path) -> str | None:
+    from bansweep.parties.tables import read_table
+
+    try:
+        table = read_table(path)
+    except InputProblem:
+        return None
+    return "parties-xlsx" if looks_like_parties(table.header) else None
+
+
+def _json_keys_look_like_parties(path: Path) -> bool:
+    from bansweep.parties.tables import read_table
+
+    try:
+        table = read_table(path)
+    except (InputProblem, OSError):
+        return False
+    return looks_like_parties(table.header)
 
 
 def sniff_dir(path: Path) -> bool:
@@ -27,4 +69,58 @@ def sniff_dir(path: Path) -> bool:
 
 
 def run(paths: list[Path], options: Options) -> Report:
-    return Report(job="parties", inputs=[str(p) for p in paths])
+    report = Report(job="parties", inputs=[str(p) for p in paths])
+    lists, list_errors = load_lists(options.lists, options.knowledge)
+    report.errors.extend(list_errors)
+    decided: dict[tuple[str, str, str], decisions_mod.Decision] = {}
+    if options.decisions is not None:
+        try:
+            decided, errs = decisions_mod.load(options.decisions)
+            report.errors.extend(errs)
+        except InputProblem as exc:
+            report.errors.append(exc.to_error())
+    screener = Screener(lists, options.knowledge, decided)
+    report.started = screener.started
+    report.data_versions.update(screener.versions())
+    screened: list[dict[str, object]] = []
+    mappings: dict[str, dict[str, str]] = {}
+    for item in walk(paths):
+        if isinstance(item, InputError):
+            report.errors.append(item)
+            continue
+        try:
+            parsed = read_parties(item.path, options.mapping)
+        except InputProblem as exc:
+            report.errors.append(exc.to_error())
+            result = screener.unscreened(exc.location, "", f"file not read: {exc.message}")
+            report.findings.extend(result.findings)
+            screened.append(result.row)
+            continue
+        except OSError as exc:
+            report.errors.append(InputError(Location(str(item.path)), f"cannot read: {exc.strerror or exc}"))
+            continue
+        mappings[parsed.file] = parsed.mapping
+        report.errors.extend(parsed.errors)
+        for party in parsed.parties:
+            result = screener.screen(party)
+            report.findings.extend(result.findings)
+            screened.append(result.row)
+        for location, text, why in parsed.unscreened:
+            result = screener.unscreened(location, text, why)
+            report.findings.extend(result.findings)
+            screened.append(result.row)
+    report.subjects = len(screened)
+    counts: dict[str, int] = {}
+    for row in screened:
+        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    report.summary.update(
+        {
+            "lists": lists.versions,
+            "list_sources": lists.sources,
+            "list_records": len(lists.records),
+            "mapping": mappings,
+            "outcomes": counts,
+            "screened": screened,
+        }
+    )
+    return report

@@ -1,0 +1,85 @@
+"""Parties to screen and restriction-list records, as plain data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bansweep.findings import Location
+
+
+@dataclass(slots=True)
+class Party:
+    """One supplier, counterparty or purchase line, as read from the user's file."""
+
+    name: str
+    location: Location
+    aliases: list[str] = field(default_factory=list)
+    country: str = ""
+    address: str = ""
+    city: str = ""
+    identifier: str = ""
+    role: str = "party"  # "party", or "manufacturer" for the maker named on a purchase line
+    raw: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """Stable key for reviewer decisions: the name and country as given, case and spacing folded."""
+        return f"{' '.join(self.name.split()).casefold()}|{self.country.strip().casefold()}"
+
+
+@dataclass(slots=True)
+class ListRecord:
+    """One entry of a restriction list, with every name it is known by."""
+
+    list: str  # "csl", "fcc-covered-list", "dod-1260h"
+    record_id: str
+    source: str  # the designating list, e.g. "Entity List (EL) - Bureau of Industry and Security"
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    type: str = ""
+    programs: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+    start_date: str = ""
+    end_date: str = ""
+    license_requirement: str = ""
+    license_policy: str = ""
+    url: str = ""
+    remarks: str = ""
+    parent: str = ""  # the listed parent of an "Affiliated Entity" / "Subordinate Institution"
+    group: str = ""  # covered-vendor group, for the built-in lists
+    where: str = ""  # file and row/entry the record was read from
+
+    def names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+    def content_hash(self) -> str:
+        """Hash of what the record says (not where it was read): a reviewer decision is tied to it."""
+        body = asdict(self)
+        body.pop("where")
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ListRecord:
+        return cls(**{k: data[k] for k in cls.__slots__ if k in data})  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class ListSet:
+    """The lists a run screens against, with their versions."""
+
+    records: list[ListRecord] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # list name -> version/date
+    sources: dict[str, str] = field(default_factory=dict)  # designating source -> last update
+
+    def add(self, other: ListSet) -> None:
+        self.records.extend(other.records)
+        self.versions.update(other.versions)
+        self.sources.update(other.sources)

@@ -1,0 +1,195 @@
+"""Party names to comparable tokens: Unicode NFKC, scripts to ASCII, legal forms removed, abbreviations expanded.
+
+Han text has no word breaks, so Chinese trade names and common words are replaced from the brand data first;
+what is left is read as pinyin (pypinyin), one token per run of Han characters. Cyrillic, Greek and other scripts
+go through anyascii. Word classes (stop, generic, place) come from knowledge/data/party-words.yaml and give each
+token its weight in matching.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from anyascii import anyascii
+from pypinyin import lazy_pinyin
+
+from bansweep.knowledge import load
+
+MAX_NAME_CHARS = 1000  # longer names are cut (no legal name is this long; bounds the work per party)
+
+WEIGHTS = {"generic": 0.2, "place": 0.5, "number": 1.0, "name": 1.0}
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_NON_WORD = re.compile(r"[^a-z0-9.\-\s]+")
+_INITIALS = re.compile(r"^(?:[a-z0-9][.\-])+[a-z0-9]?\.?$")
+_SPLIT = re.compile(r"[.\-]+")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name as given and its normalised form."""
+
+    text: str
+    tokens: tuple[str, ...]
+    legal: tuple[str, ...] = ()  # legal-form words removed
+    brands: tuple[str, ...] = ()  # brand tokens read from Chinese-script trade names
+
+    @property
+    def key(self) -> str:
+        return " ".join(self.tokens)
+
+
+class Normaliser:
+    def __init__(self, knowledge: Sequence[Path] = ()) -> None:
+        words = load("party-words", overlays=knowledge)
+        legal = load("party-legal-forms", ("forms",), overlays=knowledge)
+        brands = load("party-brands", ("kind",), overlays=knowledge)
+        self.version = f"party-words {words.version}; party-legal-forms {legal.version}; party-brands {brands.version}"
+        self.kinds: dict[str, str] = {}
+        self.stop: set[str] = set()
+        self.abbreviations: dict[str, str] = {}
+        self.countries: dict[str, str] = {}
+        for entry in words.entries:
+            if entry.get("kind") == "country":
+                self.countries.update({str(k).casefold(): str(v).upper() for k, v in (entry.get("map") or {}).items()})
+                continue
+            if entry.get("kind") == "abbreviation":
+                self.abbreviations.update({str(k): str(v) for k, v in (entry.get("map") or {}).items()})
+                continue
+            for word in entry.get("words") or []:
+                if entry.get("kind") == "stop":
+                    self.stop.add(str(word))
+                else:
+                    self.kinds.setdefault(str(word), str(entry.get("kind")))
+        self.script_forms: list[str] = []
+        self.legal_long: set[tuple[str, ...]] = set()
+        self.legal_short: set[tuple[str, ...]] = set()
+        for entry in legal.entries:
+            for form in entry["forms"]:
+                if entry.get("script"):
+                    self.script_forms.append(unicodedata.normalize("NFKC", str(form)))
+                    continue
+                toks = tuple(self._words(str(form)))
+                if toks:
+                    (self.legal_long if len("".join(toks)) >= 3 else self.legal_short).add(toks)
+        self.script_forms.sort(key=len, reverse=True)
+        self._script_re = re.compile(
+            r"(?<!\w)(?:" + "|".join(re.escape(f) for f in self.script_forms if not _HAN.search(f)) + r")(?!\w)",
+            re.IGNORECASE,
+        )
+        self._han_forms = [f for f in self.script_forms if _HAN.search(f)]
+        self.han_map: dict[str, str] = {}
+        self.brand_tokens: dict[str, str] = {}  # token -> group
+        for entry in brands.entries:
+            if entry["kind"] == "brand":
+                self.brand_tokens[str(entry["token"])] = str(entry["group"])
+                for alias in entry.get("aliases") or []:
+                    self.brand_tokens[str(alias)] = str(entry["group"])
+                for han in entry.get("han") or []:
+                    self.han_map[str(han)] = str(entry["token"])
+            elif entry["kind"] == "han-word":
+                self.han_map[str(entry["han"])] = str(entry["english"])
+        self._han_keys = sorted(self.han_map, key=len, reverse=True)
+        self._max_legal = max((len(t) for t in self.legal_long | self.legal_short), default=1)
+
+    def country(self, text: str) -> str:
+        """ISO 3166 alpha-2 code of a country written as a code or a common name; "" when unknown."""
+        value = " ".join(text.replace(".", " ").split()).casefold()
+        if len(value) == 2 and value.isalpha():
+            return value.upper()
+        return self.countries.get(value, "")
+
+    def kind(self, token: str) -> str:
+        if token.isdigit():
+            return "number"
+        return self.kinds.get(token, "name")
+
+    def weight(self, token: str) -> float:
+        return WEIGHTS[self.kind(token)]
+
+    def name(self, text: str) -> Name:
+        raw = unicodedata.normalize("NFKC", text[:MAX_NAME_CHARS]) if not text.isascii() else text[:MAX_NAME_CHARS]
+        legal: list[str] = []
+        brands: list[str] = []
+        if not raw.isascii():
+            raw = self._scripts(raw, legal, brands)
+        words = self._words(raw)
+        words = [self.abbreviations.get(w, w) for w in words]
+        words = [_ORDINAL.sub(r"\1", w) for w in words]
+        kept = [w for w in words if w not in self.stop] or words
+        tokens = self._strip_legal(kept, legal)
+        return Name(text, tuple(tokens), tuple(legal), tuple(brands))
+
+    def _scripts(self, raw: str, legal: list[str], brands: list[str]) -> str:
+        for form in self._han_forms:
+            if form in raw:
+                legal.append(form)
+                raw = raw.replace(form, " ")
+        if self._script_re.pattern:
+            raw = self._script_re.sub(lambda m: _drop(m.group(0), legal), raw)
+        if _HAN.search(raw):
+            for key in self._han_keys:
+                if key in raw:
+                    value = self.han_map[key]
+                    if value in self.brand_tokens:
+                        brands.append(value)
+                    raw = raw.replace(key, f" {value} ")
+            raw = _HAN.sub(lambda m: " " + "".join(lazy_pinyin(m.group(0))) + " ", raw)
+        return anyascii(raw)
+
+    def _words(self, text: str) -> list[str]:
+        text = text.lower().replace("&", " and ").replace("'", "").replace("\u2019", "")
+        text = _NON_WORD.sub(" ", text)
+        out: list[str] = []
+        for chunk in text.split():
+            if _INITIALS.match(chunk):
+                out.append(_SPLIT.sub("", chunk))
+            else:
+                out.extend(p for p in _SPLIT.split(chunk) if p)
+        # "A B C" or "S. A." written with spaces: join runs of single letters
+        joined: list[str] = []
+        run = False
+        for word in out:
+            single = len(word) == 1 and word.isalpha()
+            if single and run:
+                joined[-1] += word
+            else:
+                joined.append(word)
+            run = single or (run and single)
+        return joined
+
+    def _strip_legal(self, words: list[str], removed: list[str]) -> list[str]:
+        drop = [False] * len(words)
+        for size in range(self._max_legal, 0, -1):
+            for i in range(len(words) - size + 1):
+                if any(drop[i : i + size]):
+                    continue
+                seq = tuple(words[i : i + size])
+                if seq in self.legal_long:
+                    drop[i : i + size] = [True] * size
+        changed = True
+        while changed:  # short forms ("co", "sa", "ag") only at an edge or next to another legal form
+            changed = False
+            for size in range(self._max_legal, 0, -1):
+                for i in range(len(words) - size + 1):
+                    if any(drop[i : i + size]) or tuple(words[i : i + size]) not in self.legal_short:
+                        continue
+                    left = i == 0 or all(drop[:i]) or drop[i - 1]
+                    right = i + size == len(words) or all(drop[i + size :]) or drop[i + size]
+                    if left or right:
+                        drop[i : i + size] = [True] * size
+                        changed = True
+        if all(drop):
+            return words
+        removed.extend(w for w, d in zip(words, drop) if d)
+        return [w for w, d in zip(words, drop) if not d]
+
+
+def _drop(form: str, legal: list[str]) -> str:
+    legal.append(form)
+    return " "
