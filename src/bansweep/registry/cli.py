@@ -71,7 +71,7 @@ def show(knowledge: tuple[Path, ...]) -> None:
     click.echo("  " + ", ".join(f"{block} {n}" for block, n in registry.counts().items()))
     meta = ieee.imported_meta()
     if meta:
-        for item in meta.get("files", []):  # type: ignore[union-attr]
+        for item in meta.get("files", []):
             click.echo(f"  {item['file']} ({item['date']}, sha256 {str(item['sha256'])[:16]}...)")
     try:
         kb = VendorKB.load(knowledge)

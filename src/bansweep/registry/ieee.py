@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, read_text
@@ -149,11 +150,11 @@ def forget() -> bool:
     return removed
 
 
-def imported_meta() -> dict[str, object] | None:
+def imported_meta() -> dict[str, Any] | None:
     path = data_path(IMPORT_DIR, IMPORT_META)
     if not path.exists():
         return None
-    meta: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return meta
 
 
