@@ -49,7 +49,7 @@ svg .n{fill:var(--muted)}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px}
 th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;
 overflow-wrap:anywhere}
-th{background:var(--bg);font-weight:600}
+th{background:var(--bg);font-weight:600;overflow-wrap:normal}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;
 white-space:nowrap}
 .s-covered{background:var(--covered);fill:var(--covered)}
@@ -295,7 +295,8 @@ def _finding_block(f: Finding) -> str:
         )
     if f.verdicts:
         rows = "".join(
-            f"<tr><td>{esc(v.policy)}</td><td>{badge(v.status)}</td><td>{esc(v.citation)}</td><td>{esc(v.date)}</td>"
+            f'<tr><td class="nw">{esc(v.policy)}</td><td>{badge(v.status)}</td><td>{esc(v.citation)}</td>'
+            f'<td class="nw">{esc(v.date)}</td>'
             f"<td>{esc(v.reason)}</td></tr>"
             for v in f.verdicts
         )
