@@ -20,11 +20,16 @@ def render(report: Report, fmt: str) -> str:
 
 
 def write(report: Report, fmt: str, out: Path | None) -> None:
-    """Write the report to `out`, or to stdout when out is None."""
-    text = render(report, fmt)
+    """Write the report to `out`, or to stdout when out is None (only a terminal gets the table's colours)."""
+    if out is not None and fmt == "table":
+        from bansweep.reports import table
+
+        text = table.render(report, color=False)
+    else:
+        text = render(report, fmt)
     if out is None:
         sys.stdout.write(text)
         if not text.endswith("\n"):
             sys.stdout.write("\n")
         return
-    out.write_text(text, encoding="utf-8")
+    out.write_text(text, encoding="utf-8", newline="")  # keep CSV's CRLF as is on every platform
