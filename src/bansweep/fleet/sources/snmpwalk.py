@@ -1,0 +1,207 @@
+"""snmpwalk / snmpbulkwalk output, numeric (-On, `iso.3.6…`) or with MIB names (`SNMPv2-MIB::sysDescr.0`).
+
+The walked agent is one Observation (snmp.sysdescr, snmp.sysobjectid, snmp.sysname, and ENTITY-MIB's
+manufacturer/model/serial of the first physical entity that has them); each LLDP remote-table neighbour is one
+more (lldp.sysname, lldp.sysdesc, lldp.port_desc, lldp.chassis_mac). A file holding several walks (a second
+sysDescr.0) gives one agent Observation per walk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from bansweep.findings import InputError, Location
+from bansweep.fleet.model import Observation
+from bansweep.fleet.sources.common import clip, fast_mac, first_lines, lines, too_long
+
+FORMAT = "snmpwalk"
+LINE = re.compile(r"^(?P<oid>[\w.:\-\[\]\"']+)\s+=\s+(?:(?P<type>[\w\- ]+?):\s?(?P<value>.*)|(?P<empty>\"\"\s*))$")
+NO_VALUE = re.compile(r"^(No Such (Object|Instance)|No more variables left|End of MIB|Timeout: No Response)")
+
+SYSTEM = {"1.3.6.1.2.1.1.1": "snmp.sysdescr", "1.3.6.1.2.1.1.2": "snmp.sysobjectid", "1.3.6.1.2.1.1.5": "snmp.sysname"}
+ENTITY = {"1.3.6.1.2.1.47.1.1.1.1.12": "manufacturer", "1.3.6.1.2.1.47.1.1.1.1.13": "model"}
+ENTITY_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
+LLDP_REM = "1.0.8802.1.1.2.1.4.1.1."
+LLDP_COLUMNS = {
+    "4": "chassis_subtype",
+    "5": "chassis",
+    "8": "lldp.port_desc",
+    "9": "lldp.sysname",
+    "10": "lldp.sysdesc",
+}
+NAMES = {
+    "sysDescr": "1.3.6.1.2.1.1.1",
+    "sysObjectID": "1.3.6.1.2.1.1.2",
+    "sysName": "1.3.6.1.2.1.1.5",
+    "entPhysicalSerialNum": "1.3.6.1.2.1.47.1.1.1.1.11",
+    "entPhysicalMfgName": "1.3.6.1.2.1.47.1.1.1.1.12",
+    "entPhysicalModelName": "1.3.6.1.2.1.47.1.1.1.1.13",
+    "lldpRemChassisIdSubtype": "1.0.8802.1.1.2.1.4.1.1.4",
+    "lldpRemChassisId": "1.0.8802.1.1.2.1.4.1.1.5",
+    "lldpRemPortDesc": "1.0.8802.1.1.2.1.4.1.1.8",
+    "lldpRemSysName": "1.0.8802.1.1.2.1.4.1.1.9",
+    "lldpRemSysDesc": "1.0.8802.1.1.2.1.4.1.1.10",
+    "enterprises": "1.3.6.1.4.1",
+}
+_NAMED = re.compile(r"^(?:[\w\-]+::)?(?P<name>[A-Za-z]\w*)(?P<rest>(?:\.[^\s]*)?)$")
+
+
+def numeric(oid: str) -> str:
+    """'iso.3.6.1…', '.1.3.6.1…', 'SNMPv2-MIB::sysDescr.0', 'SNMPv2-SMI::enterprises.2011.2' -> '1.3.6.1…'."""
+    oid = oid.strip().strip('"')
+    if oid.startswith("."):
+        return oid[1:]
+    if oid.startswith("iso."):
+        return "1." + oid[4:]
+    m = _NAMED.match(oid)
+    if m and m.group("name") in NAMES:
+        return NAMES[m.group("name")] + m.group("rest")
+    return oid
+
+
+def sniff(head: bytes, text: str | None, path: Path) -> bool:
+    if text is None:
+        return False
+    top = first_lines(text)
+    hits = sum(1 for line in top if LINE.match(line))
+    return hits >= 2 and hits >= len(top) * 0.6
+
+
+class _Agent:
+    def __init__(self) -> None:
+        self.facts: dict[str, str] = {}
+        self.fields: dict[str, str] = {}
+        self.serial: str | None = None
+        self.line = 0
+
+
+def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
+    file = str(path)
+    agent = _Agent()
+    neighbours: dict[str, dict[str, str]] = {}  # LLDP index -> column -> value
+    neighbour_lines: dict[str, int] = {}
+    pending: tuple[int, str, str, list[str]] | None = None  # a quoted string spanning lines
+    for number, line in lines(path):
+        error = too_long(path, number, line)
+        if error:
+            yield error
+            continue
+        if pending is not None:
+            start, oid, kind, parts = pending
+            parts.append(line)
+            if _closes(line):
+                pending = None
+                _value(oid, kind, "\n".join(parts), start, file, agent, neighbours, neighbour_lines)
+            continue
+        text = line.strip()
+        if not text or NO_VALUE.match(text):
+            continue
+        m = LINE.match(text)
+        if not m:
+            yield InputError(Location(file, line=number), f"not an snmpwalk line: {text[:80]!r}")
+            continue
+        oid, kind, value = m.group("oid"), (m.group("type") or "STRING").strip(), m.group("value") or '""'
+        if kind == "STRING" and value.startswith('"') and not _closes(value, opening=True):
+            pending = (number, oid, kind, [value])
+            continue
+        if numeric(oid) == "1.3.6.1.2.1.1.1.0" and "snmp.sysdescr" in agent.facts:
+            yield from _flush_agent(agent, file)  # a second walk in the same file
+            agent = _Agent()
+        _value(oid, kind, value, number, file, agent, neighbours, neighbour_lines)
+    if pending is not None:
+        yield InputError(Location(file, line=pending[0]), "quoted string is not closed (truncated file?)")
+    yield from _flush_agent(agent, file)
+    for index, columns in neighbours.items():
+        yield _neighbour(index, columns, Location(file, line=neighbour_lines[index]))
+
+
+def _closes(text: str, opening: bool = False) -> bool:
+    body = text.rstrip()
+    if opening:
+        body = body[1:]
+    return body.endswith('"') and not body.endswith('\\"')
+
+
+def _decode(kind: str, value: str) -> str:
+    value = value.strip()
+    if kind == "Hex-STRING":
+        try:
+            data = bytes.fromhex(value.replace("\n", " "))
+        except ValueError:
+            return value
+        return data.rstrip(b"\x00").decode("utf-8", errors="replace")
+    if kind == "OID":
+        return numeric(value)
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    return value
+
+
+def _value(
+    oid: str,
+    kind: str,
+    value: str,
+    number: int,
+    file: str,
+    agent: _Agent,
+    neighbours: dict[str, dict[str, str]],
+    neighbour_lines: dict[str, int],
+) -> None:
+    dotted = numeric(oid)
+    base, _, instance = dotted.rpartition(".")
+    if base in SYSTEM and instance == "0":
+        fact = SYSTEM[base]
+        agent.facts[fact] = clip(_decode(kind, value))
+        agent.fields[fact] = oid
+        agent.line = agent.line or number
+    elif dotted.startswith(LLDP_REM):
+        column, _, index = dotted[len(LLDP_REM) :].partition(".")
+        if column in LLDP_COLUMNS and index:
+            entry = neighbours.setdefault(index, {})
+            neighbour_lines.setdefault(index, number)
+            entry[LLDP_COLUMNS[column]] = (
+                value.strip() if column == "5" and kind == "Hex-STRING" else _decode(kind, value)
+            )
+            entry[f"{LLDP_COLUMNS[column]}.kind"] = kind
+            entry[f"{LLDP_COLUMNS[column]}.oid"] = oid
+    else:
+        for prefix, fact in ENTITY.items():
+            if dotted.startswith(prefix + ".") and fact not in agent.facts:
+                decoded = _decode(kind, value)
+                if decoded:
+                    agent.facts[fact] = clip(decoded)
+                    agent.fields[fact] = oid
+        if dotted.startswith(ENTITY_SERIAL + ".") and agent.serial is None:
+            agent.serial = _decode(kind, value) or None
+
+
+def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
+    if agent.facts:
+        host = agent.facts.get("snmp.sysname") or None
+        where = Location(file, line=agent.line or None)
+        yield Observation(FORMAT, where, None, None, host, agent.serial, agent.facts, agent.fields)
+
+
+def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observation:
+    facts: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    for key in ("lldp.sysname", "lldp.sysdesc", "lldp.port_desc"):
+        if columns.get(key):
+            facts[key] = clip(columns[key])
+            fields[key] = columns[f"{key}.oid"]
+    mac = None
+    chassis = columns.get("chassis", "")
+    if chassis:
+        raw = chassis.replace('"', "").split()
+        # macAddress(4) chassis IDs are six octets (Hex-STRING "70 7B E8 11 22 33", or a MAC-like string)
+        if len(raw) == 6 and all(len(p) == 2 for p in raw):
+            mac = ":".join(p.upper() for p in raw)
+        elif columns.get("chassis_subtype", "4") in ("4", "macAddress(4)"):
+            mac = fast_mac(chassis.strip('"'))
+        if mac:
+            facts["lldp.chassis_mac"] = mac
+            fields["lldp.chassis_mac"] = columns["chassis.oid"]
+    host = facts.get("lldp.sysname")
+    return Observation(FORMAT, where, mac, None, host, None, facts, fields)
