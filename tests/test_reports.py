@@ -640,9 +640,9 @@ def test_html_has_findings_evidence_errors_and_versions() -> None:
     out = html_report.render(report)
     parsed = assert_inert(out)
     text = "".join(parsed.text)
-    assert text.count("<details") == 0 and out.count("<details") == len(
-        {(f.subject.kind, f.subject.id) for f in report.findings}
-    )
+    details = [a for t, a in parsed.tags if t == "details"]
+    assert len(details) == len({(f.subject.kind, f.subject.id) for f in report.findings})
+    assert sum("open" in a for a in details) == 4  # covered and covered-limited subjects start open
     for error in report.errors:
         assert str(error.location) in text and error.message in text
     for name, version in report.data_versions.items():
@@ -765,3 +765,19 @@ def test_hostile_text_in_every_field(report: Report) -> None:
     assert all(neutralised(c) for r in rows for c in r)
     assert_inert(html_report.render(report))
     assert "\x1b" not in table_report.render(report, width=80, color=False)
+
+
+# --- writing files --------------------------------------------------------------------------------------------------
+
+
+def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bansweep.reports import write
+
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)  # a terminal, but the report goes to a file
+    report = sample_report()
+    write(report, "table", tmp_path / "r.txt")
+    assert "\x1b" not in (tmp_path / "r.txt").read_text("utf-8")
+    write(report, "csv", tmp_path / "r.csv")
+    data = (tmp_path / "r.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbffinding,status,")
+    assert data.count(b"\r\n") == expected_csv_rows(report) and b"\r\r\n" not in data

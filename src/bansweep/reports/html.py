@@ -22,6 +22,7 @@ from bansweep.findings import Finding, Report, Status, Subject
 from bansweep.reports.json import SCHEMA, by_subject, plain, status_counts, visible, worst_first
 
 PREFERRED_KEYS = ("vendor", "maker", "manufacturer", "brand", "group", "list", "country", "image")
+PLACE_KEYS = ("file", "path", "row", "line")  # already charted by source file
 MAX_ATTRIBUTE_CHARTS = 3
 MAX_BARS = 12
 STATUS_ORDER = sorted(Status, key=lambda s: (-s.rank, s.value))
@@ -30,7 +31,8 @@ CSS = """
 :root{--covered:#c62828;--covered-limited:#ef6c00;--review:#f9a825;--not-screened:#1565c0;--not-covered:#2e7d32;
 --ink:#1b1f24;--muted:#5f6b7a;--line:#d8dee4;--bg:#f6f8fa}
 *{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);margin:0 auto;
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",
+"Microsoft YaHei","PingFang SC",sans-serif;color:var(--ink);margin:0 auto;
 max-width:1200px;padding:24px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 10px;border-bottom:1px solid var(--line);
 padding-bottom:4px}h3{font-size:15px;margin:0 0 8px}h4{font-size:14px;margin:14px 0 4px}
@@ -120,7 +122,7 @@ def _cards(report: Report) -> str:
 
 
 def _overview(report: Report) -> str:
-    charts = [_chart(title, bars) for title, bars in _chart_data(report.findings) if bars]
+    charts = [_chart(title, bars, paths) for title, bars, paths in _chart_data(report.findings) if bars]
     legend = "".join(f'<span><i class="s-{s.value}"></i>{s.value}</span>' for s in STATUS_ORDER)
     body = f'<div class="charts">{"".join(charts)}</div>' if charts else "<p>No findings to chart.</p>"
     return f'<section id="overview"><h2>Overview</h2><p class="legend">{legend}</p>{body}</section>'
@@ -129,17 +131,18 @@ def _overview(report: Report) -> str:
 Bars = list[tuple[str, Counter[Status]]]
 
 
-def _chart_data(findings: list[Finding]) -> list[tuple[str, Bars]]:
-    out: list[tuple[str, Bars]] = []
+def _chart_data(findings: list[Finding]) -> list[tuple[str, Bars, bool]]:
+    """(title, bars, labels are paths) for each chart the findings support."""
+    out: list[tuple[str, Bars, bool]] = []
     kinds = {f.subject.kind for f in findings}
     if len(kinds) > 1:
-        out.append(("Subjects by kind", _count(findings, lambda f: [f.subject.kind])))
+        out.append(("Subjects by kind", _count(findings, lambda f: [f.subject.kind]), False))
     for key in _attribute_keys([f.subject for f in findings]):
-        out.append((f"Subjects by {key}", _count(findings, _attribute(key))))
-    out.append(("Subjects by policy (verdict status)", _by_policy(findings)))
-    out.append(("Subjects by source file", _count(findings, lambda f: [e.location.file for e in f.evidence])))
-    out.append(("Subjects by rule", _count(findings, lambda f: [f.rule])))
-    out.append(("Subjects by tag", _count(findings, lambda f: f.tags)))
+        out.append((f"Subjects by {key}", _count(findings, _attribute(key)), False))
+    out.append(("Subjects by policy (verdict status)", _by_policy(findings), False))
+    out.append(("Subjects by source file", _count(findings, lambda f: [e.location.file for e in f.evidence]), True))
+    out.append(("Subjects by rule", _count(findings, lambda f: [f.rule]), False))
+    out.append(("Subjects by tag", _count(findings, lambda f: f.tags), False))
     return out
 
 
@@ -154,11 +157,12 @@ def _attribute(key: str) -> Callable[[Finding], list[str]]:
 def _attribute_keys(subjects: list[Subject]) -> list[str]:
     """Attribute keys worth a chart: the usual grouping keys first, then keys whose values repeat (not ids)."""
     unique = {(s.kind, s.id): s for s in subjects}.values()
-    present: Counter[str] = Counter(k for s in unique for k in s.attributes)
+    present: Counter[str] = Counter(k for s in unique for k in s.attributes if k not in PLACE_KEYS)
     values: dict[str, set[str]] = {}
     for s in unique:
         for k, v in s.attributes.items():
-            values.setdefault(k, set()).add(v)
+            if k in present:
+                values.setdefault(k, set()).add(v)
     preferred = [k for k in PREFERRED_KEYS if k in present]
     others = sorted(
         (k for k in present if k not in preferred and len(values[k]) < present[k]), key=lambda k: (-present[k], k)
@@ -203,7 +207,7 @@ def _weight(counts: Counter[Status]) -> int:
     return sum(n * (s.rank + 1) for s, n in counts.items())
 
 
-def _chart(title: str, bars: Bars) -> str:
+def _chart(title: str, bars: Bars, paths: bool) -> str:
     label_w, bar_w, count_w, row_h = 170, 300, 50, 24
     width = label_w + bar_w + count_w
     height = row_h * len(bars) + 6
@@ -213,7 +217,8 @@ def _chart(title: str, bars: Bars) -> str:
         y = 3 + i * row_h
         total = sum(counts.values())
         short = visible(label)
-        short = short if len(short) <= 24 else short[:23] + "…"
+        if len(short) > 24:  # a path keeps its end (the file name), anything else its start
+            short = "…" + short[-23:] if paths else short[:23] + "…"
         row = [f"<g><title>{esc(label)}: {total} subject(s)</title>"]
         row.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(short)}</text>')
         x = float(label_w)
@@ -247,7 +252,7 @@ def _findings(report: Report) -> str:
         more = f' <span class="small">+{len(f.evidence) - 1} more</span>' if len(f.evidence) > 1 else ""
         verdicts = "<br>".join(f"{esc(v.policy)} {badge(v.status)}" for v in f.verdicts)
         rows.append(
-            f'<tr><td>{n}</td><td>{badge(f.status)}</td><td class="nw">{f.severity}</td>'
+            f'<tr><td class="nw">{n}</td><td>{badge(f.status)}</td><td class="nw">{f.severity}</td>'
             f'<td><a href="#{anchors[(s.kind, s.id)]}">{esc(s.label)}</a><br>'
             f'<span class="small">{esc(s.kind)} · {esc(s.id)}</span></td>'
             f'<td>{esc(f.title)}<br><span class="small mono">{esc(f.rule)}</span></td>'
