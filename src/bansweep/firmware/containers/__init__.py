@@ -3,20 +3,18 @@
 open_input() is the entry point: a single APK, a folder of APKs, an extracted firmware tree, an OTA or factory zip
 (archives and images inside it too, up to Limits.max_depth), a tar factory image, an Android sparse image, a raw
 ext4 or EROFS image, or a device over adb ("adb:" / "adb:SERIAL"). Nothing from an input is executed; extracted
-files live in a private temp dir that is removed when the generator is closed or exhausted.
+files live in a private temp dir that is removed once the generator and every Item it gave are gone (or at exit).
 """
 
 from __future__ import annotations
 
-import shutil
 import struct
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import adb, archive, directory, erofs, ext4, sparse
-from bansweep.firmware.containers.item import Context, Item, Where, file_reader, image_prefix
+from bansweep.firmware.containers.item import Context, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.inputs import InputFile, read_head
 
@@ -62,33 +60,35 @@ def sniff_dir(path: Path) -> bool:
 
 def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:
     """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently)."""
-    name = str(path)
-    tmp = Path(tempfile.mkdtemp(prefix="bansweep-fw-"))
-    ctx = Context(limits=limits, tmp=tmp, expand=_expand)
-    try:
-        if name.startswith("adb:"):
-            yield from adb.open_device(name.removeprefix("adb:"), ctx)
-            return
-        root = Path(path)
-        if root.is_dir() and not root.is_symlink():
-            yield from directory.open_tree(root, Where(name), ctx)
-        elif not root.is_file():
-            yield InputError(Location(name), "no such file or not a regular file")
-        else:
-            st = root.stat()
-            single = Item(
-                root.name,
-                Location(name),
-                st.st_size,
-                st.st_mode,
-                st.st_uid,
-                st.st_gid,
-                reader=file_reader(root),
-                max_bytes=limits.max_entry_bytes,
-            )
-            yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    ctx = Context(limits=limits, scratch=Scratch(), expand=_expand)
+    for result in _open(str(path), ctx):
+        if isinstance(result, Item):
+            result.keep = ctx.scratch
+        yield result
+
+
+def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
+    if name.startswith("adb:"):
+        yield from adb.open_device(name.removeprefix("adb:"), ctx)
+        return
+    root = Path(name)
+    if root.is_dir() and not root.is_symlink():
+        yield from directory.open_tree(root, Where(name), ctx)
+    elif not root.is_file():
+        yield InputError(Location(name), "no such file or not a regular file")
+    else:
+        st = root.stat()
+        single = Item(
+            root.name,
+            Location(name),
+            st.st_size,
+            st.st_mode,
+            st.st_uid,
+            st.st_gid,
+            reader=file_reader(root),
+            max_bytes=ctx.limits.max_entry_bytes,
+        )
+        yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
 
 
 def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> Iterator[Item | InputError]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +27,8 @@ CHUNK = 1 << 20
 
 @dataclass(slots=True)
 class Item:
-    """One file inside an analysed input. read() is valid until the open_input generator is closed."""
+    """One file inside an analysed input. read() works as long as the Item is referenced: the temp dir behind it
+    is removed once the generator and all its Items are gone (or at exit)."""
 
     path: str  # firmware path, posix, e.g. "system/priv-app/Foo/Foo.apk"
     location: Location  # file + entry chain
@@ -35,6 +39,7 @@ class Item:
     link: str | None = None  # symlink target
     reader: Callable[[int], bytes] | None = field(default=None, repr=False, compare=False)
     max_bytes: int = field(default=Limits().max_entry_bytes, repr=False, compare=False)
+    keep: object = field(default=None, repr=False, compare=False)  # keeps the input's temp dir while referenced
 
     def read(self, limit: int | None = None) -> bytes:
         """The content, at most `limit` bytes (default: the input's max_entry_bytes); FormatError beyond it."""
@@ -63,12 +68,20 @@ class Where:
         return Where(self.file, self.chain + (entry,), prefix, self.depth + 1)
 
 
+class Scratch:
+    """A private temp dir, removed when the last reference goes (the generator and every Item hold one)."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="bansweep-fw-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+
 @dataclass(slots=True)
 class Context:
     """Per-input bounds and the private temp dir; `expand` opens a nested container (set by the package)."""
 
     limits: Limits
-    tmp: Path
+    scratch: Scratch
     expand: Callable[[Path, Where, Context, Item | None], Iterator[Item | InputError]]
     total: int = 0
     entries: int = 0
@@ -78,7 +91,7 @@ class Context:
     def temp_path(self, suffix: str = "") -> Path:
         # Names are ours, never taken from the analysed input.
         self._count += 1
-        return self.tmp / f"{self._count:06d}{suffix}"
+        return self.scratch.path / f"{self._count:06d}{suffix}"
 
     def charge(self, nbytes: int) -> None:
         self.total += nbytes

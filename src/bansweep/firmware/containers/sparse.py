@@ -61,6 +61,8 @@ def iter_chunks(fh: BinaryIO, header: SparseHeader, file_size: int) -> Iterator[
     """The chunks of a sparse image (fh positioned after the header), each checked against the file and header."""
     blocks = 0
     pos = header.header_size
+    if pos > file_size:
+        raise FormatError(f"sparse header size {pos} runs past the end of the file", 8)
     for index in range(header.total_chunks):
         raw = fh.read(CHUNK_HEADER.size)
         if len(raw) < CHUNK_HEADER.size:
@@ -125,6 +127,9 @@ def unsparse(
                 left -= len(part)
         out += length
     dst.truncate(size)
+    if size and dst.seek(0, 2) < size:  # BytesIO does not grow on truncate
+        dst.seek(size - 1)
+        dst.write(b"\0")
     return size
 
 

@@ -1,0 +1,696 @@
+"""Firmware containers: trees, OTA/factory zips, tar, sparse/ext4/EROFS images built here with Debian's own tools
+(mke2fs -d, mkfs.erofs, img2simg), adb through a fake `adb` executable, and the isolated workers."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import os
+import shutil
+import stat
+import struct
+import subprocess
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bansweep.findings import InputError, Location
+from bansweep.firmware.containers import Item, detect, open_input, sniff, sniff_dir
+from bansweep.firmware.containers import ext4 as ext4_mod
+from bansweep.firmware.containers import sparse as sparse_mod
+from bansweep.firmware.containers.adb import parse_ls, parse_mode
+from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.workers import WorkerError, map_isolated, run_isolated
+from bansweep.inputs import InputFile, read_head
+
+FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
+FIXTURES = Path(__file__).parent / "fixtures" / "firmware" / "containers"
+SUID_BODY = b"\x7fELF-like sync agent body " * 40  # content only compared, never run
+
+
+def need(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (scripts/test-setup installs it)")
+
+
+def apk_bytes(package: str) -> bytes:
+    """A small APK-shaped zip (containers only look at names and bytes, the APK parsers are tested elsewhere)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00" + package.encode() * 8)
+        z.writestr("classes.dex", b"dex\n035\x00" + package.encode() * 100)
+    return buf.getvalue()
+
+
+def build_tree(root: Path) -> dict[str, bytes]:
+    """An extracted firmware tree with a setuid root binary, a symlink and priv-app/app/vendor files."""
+    files = {
+        "system/build.prop": b"ro.build.fingerprint=test/test:14/X/1:user/release-keys\nro.fota.oem=acme\n",
+        "system/priv-app/Upd/Upd.apk": apk_bytes("com.example.upd"),
+        "system/app/Cam/Cam.apk": apk_bytes("com.example.cam"),
+        "system/bin/sync_agent": SUID_BODY,
+        "system/bin/mksh": b"shell binary",
+        "system/etc/init/upd.rc": b"service upd /system/bin/sync_agent\n    user root\n",
+        "vendor/bin/fotabinder": b"vendor daemon" * 500,  # several blocks: exercises extents / block maps
+        "system/big.bin": bytes(range(256)) * 400,  # 100 KiB: more than 12 blocks of 1 KiB (indirect blocks)
+    }
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    agent = root / "system/bin/sync_agent"
+    os.chown(agent, 0, 2000)  # chown before chmod: chown clears setuid bits
+    os.chmod(agent, 0o4755)
+    (root / "system/bin/sh").symlink_to("mksh")
+    return files
+
+
+def items_of(path: Path | str, limits: Limits | None = None) -> tuple[dict[str, Item], list[InputError]]:
+    items: dict[str, Item] = {}
+    errors: list[InputError] = []
+    for result in open_input(path, limits or Limits()):
+        if isinstance(result, InputError):
+            errors.append(result)
+        else:
+            assert result.path not in items, f"duplicate {result.path}"
+            items[result.path] = result
+    return items, errors
+
+
+def check_tree_items(items: dict[str, Item], files: dict[str, bytes], owners: bool = True) -> None:
+    for rel, data in files.items():
+        assert rel in items, f"{rel} missing from {sorted(items)}"
+        item = items[rel]
+        assert item.size == len(data)
+        assert item.read() == data
+    agent = items["system/bin/sync_agent"]
+    assert agent.mode is not None and agent.mode & stat.S_ISUID and stat.S_ISREG(agent.mode)
+    assert stat.S_IMODE(agent.mode) == 0o4755
+    if owners:
+        assert (agent.uid, agent.gid) == (0, 2000)
+    sh = items["system/bin/sh"]
+    assert sh.link == "mksh" and sh.mode is not None and stat.S_ISLNK(sh.mode)
+    with pytest.raises(FormatError):
+        sh.read()
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    root = tmp_path / "tree"
+    return root, build_tree(root)
+
+
+def mke2fs(src: Path, img: Path, *options: str, size: str = "8M") -> Path:
+    need("mke2fs")
+    subprocess.run(["mke2fs", "-q", "-F", *options, "-d", str(src), str(img), size], check=True, capture_output=True)
+    return img
+
+
+def mkerofs(src: Path, img: Path) -> Path:
+    need("mkfs.erofs", "fsck.erofs", "dump.erofs")
+    subprocess.run(["mkfs.erofs", "-zlz4hc", str(img), str(src)], check=True, capture_output=True)
+    return img
+
+
+def img2simg(raw: Path, out: Path) -> Path:
+    need("img2simg")
+    subprocess.run(["img2simg", str(raw), str(out)], check=True, capture_output=True)
+    return out
+
+
+def write_zip(out: Path, entries: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(out, "w", method) as z:
+        for name, data in entries:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=method)
+    return out
+
+
+# --- folders and trees ---------------------------------------------------------------------------------------
+
+
+def test_firmware_tree_paths_modes_owners_contents(tree: tuple[Path, dict[str, bytes]]) -> None:
+    root, files = tree
+    assert sniff_dir(root)
+    items, errors = items_of(root)
+    assert errors == []
+    check_tree_items(items, files)
+    upd = items["system/priv-app/Upd/Upd.apk"]
+    assert upd.location == Location(str(root / "system/priv-app/Upd/Upd.apk"))
+
+
+def test_partition_folder_gets_its_prefix(tree: tuple[Path, dict[str, bytes]]) -> None:
+    root, _ = tree
+    items, _ = items_of(root / "system")
+    assert "system/priv-app/Upd/Upd.apk" in items and "system/bin/sync_agent" in items
+
+
+def test_symlink_loop_and_escape_reported_not_followed(tree: tuple[Path, dict[str, bytes]]) -> None:
+    root, files = tree
+    (root / "system/bin/loop_a").symlink_to("loop_b")
+    (root / "system/bin/loop_b").symlink_to("loop_a")
+    (root / "system/etc/passwd").symlink_to("../../../../etc/passwd")
+    (root / "system/vendor").symlink_to("/vendor")  # absolute, inside the firmware's own namespace: fine
+    (root / "system/dirloop").symlink_to(".")
+    items, errors = items_of(root)
+    by_file = {Path(e.location.file).name: e.message for e in errors}
+    assert "loop" in by_file["loop_a"] and "loop" in by_file["loop_b"]
+    assert "leaves the tree" in by_file["passwd"]
+    assert "vendor" not in by_file and "dirloop" not in by_file
+    assert items["system/etc/passwd"].link == "../../../../etc/passwd"
+    assert items["system/dirloop"].link == "."  # listed as a link, never walked into
+    check_tree_items(items, files)
+
+
+def test_folder_of_real_fdroid_apks() -> None:
+    if not (FDROID / "MANIFEST.txt").is_file():
+        pytest.skip("run scripts/fetch-test-data first")
+    listed = dict(
+        line.split("  ", 1)[::-1] for line in (FDROID / "MANIFEST.txt").read_text("utf-8").splitlines() if line
+    )
+    items, errors = items_of(FDROID)
+    assert errors == []
+    apks = {path: item for path, item in items.items() if path.endswith(".apk")}
+    assert set(apks) == set(listed)
+    assert len(apks) >= 40
+    assert any(not p.isascii() for p in apks)  # the odd unicode names come through intact
+    import hashlib
+
+    for path, item in apks.items():
+        assert hashlib.sha256(item.read()).hexdigest() == listed[path]
+    janus = FDROID / "janus.apk"
+    assert sniff(InputFile(janus, read_head(janus))) == "apk"  # dex bytes before the zip do not hide it
+
+
+def test_single_apk_is_one_item(tmp_path: Path) -> None:
+    apk = tmp_path / "Foo.apk"
+    apk.write_bytes(apk_bytes("com.foo"))
+    results = list(open_input(apk))
+    assert len(results) == 1 and isinstance(results[0], Item)
+    assert results[0].path == "Foo.apk" and results[0].read() == apk.read_bytes()
+    assert sniff(InputFile(apk, read_head(apk))) == "apk"
+
+
+# --- ext4 -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("options", [("-t", "ext4"), ("-t", "ext4", "-b", "1024"), ("-t", "ext2", "-b", "1024")])
+def test_ext4_image_read_without_mounting(tree: tuple[Path, dict[str, bytes]], tmp_path: Path, options) -> None:
+    root, files = tree
+    img = mke2fs(root, tmp_path / "super.img", *options)
+    assert sniff(InputFile(img, read_head(img))) == "ext4"
+    items, errors = items_of(img)
+    assert errors == []
+    check_tree_items(items, files)
+    assert items["system/bin/sync_agent"].location == Location(str(img), entry="system/bin/sync_agent")
+
+
+def test_system_image_gets_partition_prefix(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    img = mke2fs(root / "system", tmp_path / "system.img", "-t", "ext4")
+    items, errors = items_of(img)
+    assert errors == []
+    assert items["system/priv-app/Upd/Upd.apk"].read() == files["system/priv-app/Upd/Upd.apk"]
+    assert items["system/bin/sync_agent"].mode & stat.S_ISUID  # type: ignore[operator]
+    # system-as-root: the image holds its own system/ folder, so no second prefix
+    sar = tmp_path / "sar"
+    shutil.copytree(root, sar / "x", symlinks=True)
+    (sar / "x" / "vendor").rename(sar / "vendor")
+    (sar / "x" / "system").rename(sar / "system")
+    items, _ = items_of(mke2fs(sar, tmp_path / "system_a.img", "-t", "ext4"))
+    assert "system/priv-app/Upd/Upd.apk" in items
+
+
+def test_large_directory_and_deep_extents(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "many").mkdir(parents=True)
+    for i in range(400):  # several directory blocks: hashed (htree) directory
+        (src / "many" / f"file-{i:04d}.so").write_bytes(b"%d" % i)
+    big = os.urandom(64 * 1024) * 48  # 3 MiB
+    (src / "big").write_bytes(big)
+    img = mke2fs(src, tmp_path / "vendor.img", "-t", "ext4", "-b", "1024", size="16M")
+    items, errors = items_of(img)
+    assert errors == []
+    assert sum(1 for p in items if p.startswith("vendor/many/")) == 400
+    assert items["vendor/many/file-0399.so"].read() == b"399"
+    assert items["vendor/big"].read() == big
+    with pytest.raises(FormatError, match="read limit"):
+        items["vendor/big"].read(limit=1000)
+
+
+def test_corrupt_and_truncated_ext4_reported(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, _ = tree
+    img = mke2fs(root, tmp_path / "good.img", "-t", "ext4")
+    data = img.read_bytes()
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "truncated.img").write_bytes(data[:40_000])
+    bad_bs = bytearray(data)
+    bad_bs[1024 + 0x18 : 1024 + 0x1C] = struct.pack("<I", 30)  # block size exponent
+    (folder / "badsuper.img").write_bytes(bad_bs)
+    (folder / "Ok.apk").write_bytes(apk_bytes("com.ok"))
+    items, errors = items_of(folder)
+    assert "Ok.apk" in items  # the batch goes on
+    messages = {Path(e.location.file).name: e.message for e in errors}
+    assert "outside the image" in messages["truncated.img"] or "truncated" in messages["truncated.img"]
+    assert "block size" in messages["badsuper.img"]
+
+
+# --- EROFS ----------------------------------------------------------------------------------------------------
+
+
+def test_erofs_image(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    img = mkerofs(root, tmp_path / "rootfs.img")
+    assert sniff(InputFile(img, read_head(img))) == "erofs"
+    items, errors = items_of(img)
+    assert errors == []
+    check_tree_items(items, files, owners=False)
+    agent = items["system/bin/sync_agent"]
+    assert (agent.uid, agent.gid) == (0, 2000)  # asked from dump.erofs for setuid files
+
+
+def test_corrupt_erofs_reported(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, _ = tree
+    data = mkerofs(root, tmp_path / "e.img").read_bytes()
+    bad = tmp_path / "odm.img"
+    bad.write_bytes(data[:1100] + b"\xff" * (len(data) - 1100))
+    _, errors = items_of(bad)
+    assert errors and errors[0].location.file == str(bad) and "erofs" in errors[0].message
+
+
+# --- sparse ---------------------------------------------------------------------------------------------------
+
+
+def test_sparse_ext4_and_erofs(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    for raw in (mke2fs(root, tmp_path / "raw.img", "-t", "ext4"), mkerofs(root, tmp_path / "raw2.img")):
+        simg = img2simg(raw, tmp_path / "system_sparse.img")
+        assert sniff(InputFile(simg, read_head(simg))) == "sparse"
+        if raw.name == "raw.img":  # an 8 MiB mostly empty ext4 image shrinks a lot
+            assert simg.stat().st_size < raw.stat().st_size // 4
+        items, errors = items_of(simg)
+        assert errors == []
+        check_tree_items(items, files, owners=raw.name == "raw.img")
+
+
+def test_unsparse_matches_simg2img(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    need("simg2img")
+    root, _ = tree
+    simg = img2simg(mke2fs(root, tmp_path / "raw.img", "-t", "ext4"), tmp_path / "s.img")
+    subprocess.run(["simg2img", str(simg), str(tmp_path / "ref.img")], check=True)
+    out = io.BytesIO()
+    with simg.open("rb") as fh:
+        size = sparse_mod.unsparse(fh, out, simg.stat().st_size, Limits())
+    assert out.getvalue() == (tmp_path / "ref.img").read_bytes() and size == len(out.getvalue())
+
+
+def test_truncated_sparse_names_file_and_offset(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, _ = tree
+    simg = img2simg(mke2fs(root, tmp_path / "raw.img", "-t", "ext4"), tmp_path / "s.img")
+    bad = tmp_path / "vendor.img"
+    bad.write_bytes(simg.read_bytes()[:-5000])
+    _, errors = items_of(bad)
+    assert len(errors) == 1
+    assert errors[0].location.file == str(bad) and errors[0].location.offset is not None
+    assert "truncated" in errors[0].message
+
+
+def sparse_image(chunks: list[tuple[int, int, bytes]], block_size: int = 16) -> tuple[bytes, bytes]:
+    """A sparse file from (type, blocks, payload) chunks and the raw image it stands for."""
+    body, raw, total = b"", b"", 0
+    for kind, blocks, payload in chunks:
+        data = {sparse_mod.RAW: payload, sparse_mod.FILL: payload[:4], sparse_mod.DONT_CARE: b""}.get(kind, b"")
+        if kind == sparse_mod.CRC32:
+            data = b"\0\0\0\0"
+        body += struct.pack("<HHII", kind, 0, blocks, 12 + len(data)) + data
+        if kind == sparse_mod.RAW:
+            raw += payload
+        elif kind == sparse_mod.FILL:
+            raw += payload[:4] * (blocks * block_size // 4)
+        elif kind == sparse_mod.DONT_CARE:
+            raw += b"\0" * blocks * block_size
+        if kind != sparse_mod.CRC32:
+            total += blocks
+    header = struct.pack("<IHHHHIIII", sparse_mod.MAGIC, 1, 0, 28, 12, block_size, total, len(chunks), 0)
+    return header + body, raw
+
+
+chunk_strategy = st.one_of(
+    st.integers(1, 4).flatmap(
+        lambda n: st.tuples(st.just(sparse_mod.RAW), st.just(n), st.binary(min_size=16 * n, max_size=16 * n))
+    ),
+    st.tuples(st.just(sparse_mod.FILL), st.integers(1, 50), st.binary(min_size=4, max_size=4)),
+    st.tuples(st.just(sparse_mod.DONT_CARE), st.integers(1, 50), st.just(b"")),
+    st.tuples(st.just(sparse_mod.CRC32), st.just(0), st.just(b"")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(chunk_strategy, max_size=12))
+def test_sparse_roundtrip_property(chunks: list[tuple[int, int, bytes]]) -> None:
+    image, raw = sparse_image(chunks)
+    out = io.BytesIO()
+    assert sparse_mod.unsparse(io.BytesIO(image), out, len(image), Limits()) == len(raw)
+    assert out.getvalue() == raw
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(chunk_strategy, min_size=1, max_size=6), st.data())
+def test_sparse_mutations_only_raise_format_error(chunks: list[tuple[int, int, bytes]], data: st.DataObject) -> None:
+    image = bytearray(sparse_image(chunks)[0])
+    for _ in range(data.draw(st.integers(1, 4))):
+        image[data.draw(st.integers(0, len(image) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(image)))
+    image = image[:cut]
+    try:
+        sparse_mod.unsparse(io.BytesIO(bytes(image)), io.BytesIO(), len(image), Limits(max_total_bytes=1 << 24))
+    except FormatError as exc:
+        assert exc.offset is None or 0 <= exc.offset <= len(image)
+
+
+@pytest.fixture(scope="module")
+def small_ext4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    base = tmp_path_factory.mktemp("ext4src")
+    build_tree(base / "src")
+    img = mke2fs(base / "src", base / "small.img", "-t", "ext4", "-b", "1024", "-N", "64", size="1M")
+    return img.read_bytes()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_ext4_reader_on_mutated_images_only_raises_format_error(small_ext4: bytes, data: st.DataObject) -> None:
+    image = bytearray(small_ext4)
+    # mutate metadata: superblock, group descriptors, inode table, directory and extent blocks
+    for _ in range(data.draw(st.integers(1, 8))):
+        image[data.draw(st.integers(1024, 64 * 1024))] = data.draw(st.integers(0, 255))
+    image = image[: data.draw(st.sampled_from([len(image), len(image) // 2, 70_000, 5000]))]
+    started = time.monotonic()
+    files = 0
+    with contextlib.suppress(FormatError):  # anything else (IndexError, struct.error, recursion...) fails the test
+        fs = ext4_mod.Ext4(io.BytesIO(bytes(image)), len(image))
+        for _path, node in fs.walk():
+            if isinstance(node, ext4_mod.Inode) and stat.S_ISREG(node.mode):
+                with contextlib.suppress(FormatError):
+                    assert len(fs.read(node, 1 << 20)) == node.size
+                    files += 1
+    assert files <= 8
+    assert time.monotonic() - started < 10
+
+
+# --- zips, OTA and factory images -----------------------------------------------------------------------------
+
+
+def test_nested_ota_zip_with_sparse_system_image(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    simg = img2simg(mke2fs(root / "system", tmp_path / "raw.img", "-t", "ext4"), tmp_path / "s.img")
+    vendor = mkerofs(root / "vendor", tmp_path / "v.img")
+    inner = write_zip(
+        tmp_path / "image-acme.zip", [("system.img", simg.read_bytes()), ("vendor.img", vendor.read_bytes())]
+    )
+    ota = write_zip(
+        tmp_path / "ota.zip",
+        [
+            ("META-INF/com/google/android/update-binary", b"#!/sbin/sh\n"),
+            ("image-acme.zip", inner.read_bytes()),
+            ("system/app/Extra/Extra.apk", apk_bytes("com.extra")),
+            ("payload.bin", b"CrAU" + b"\0" * 100),
+            ("system.new.dat.br", b"\x1b" * 10),
+        ],
+    )
+    assert sniff(InputFile(ota, read_head(ota))) == "ota-zip"
+    items, errors = items_of(ota)
+    upd = items["system/priv-app/Upd/Upd.apk"]
+    assert upd.read() == files["system/priv-app/Upd/Upd.apk"]
+    assert upd.location == Location(str(ota), entry="image-acme.zip!/system.img!/priv-app/Upd/Upd.apk")
+    assert items["system/bin/sync_agent"].mode & stat.S_ISUID  # type: ignore[operator]
+    assert items["vendor/bin/fotabinder"].read() == files["vendor/bin/fotabinder"]
+    assert items["system/app/Extra/Extra.apk"].location.entry == "system/app/Extra/Extra.apk"
+    messages = {e.location.entry: e.message for e in errors}
+    assert messages == {
+        "payload.bin": "payload.bin (A/B OTA) not supported; extract its partition images first",
+        "system.new.dat.br": "block-based OTA image (system.new.dat.br) not supported; convert it to a raw image first",
+    }
+
+
+def test_apex_inside_image_is_opened(tmp_path: Path) -> None:
+    payload_src = tmp_path / "payload"
+    (payload_src / "bin").mkdir(parents=True)
+    (payload_src / "bin" / "daemon").write_bytes(b"apex daemon")
+    payload = mke2fs(payload_src, tmp_path / "apex_payload.img", "-t", "ext4", size="1M")
+    system = tmp_path / "system_src"
+    (system / "apex").mkdir(parents=True)
+    write_zip(
+        system / "apex" / "com.example.x.apex",
+        [("AndroidManifest.xml", b"axml"), ("apex_payload.img", payload.read_bytes())],
+        zipfile.ZIP_STORED,
+    )
+    items, errors = items_of(mke2fs(system, tmp_path / "system.img", "-t", "ext4"))
+    assert errors == []
+    daemon = items["system/apex/com.example.x.apex/bin/daemon"]
+    assert daemon.read() == b"apex daemon"
+    assert daemon.location.entry == "apex/com.example.x.apex!/apex_payload.img!/bin/daemon"
+
+
+def test_zip_bomb_ratio_and_size_caps(tmp_path: Path) -> None:
+    bomb = write_zip(
+        tmp_path / "bomb.zip",
+        [("zeros.bin", b"\0" * (30 << 20)), ("ok.txt", b"fine"), ("vendor.img", b"\0" * (30 << 20))],
+    )
+    items, errors = items_of(bomb)
+    assert items["ok.txt"].read() == b"fine"
+    messages = {e.location.entry: e.message for e in errors}
+    assert "zip bomb" in messages["zeros.bin"] and "zip bomb" in messages["vendor.img"]
+    items, errors = items_of(bomb, Limits(max_entry_bytes=1000, max_ratio=10**6))
+    assert "cap" in {e.location.entry: e.message for e in errors}["zeros.bin"]
+
+
+def test_lying_sizes_cannot_bypass_the_ratio_cap(tmp_path: Path) -> None:
+    """The central directory claims a small size; decompressing is still stopped by the ratio cap."""
+    real = write_zip(tmp_path / "real.zip", [("system.img", b"\0" * (40 << 20))])
+    data = bytearray(real.read_bytes())
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24 : cd + 28] = struct.pack("<I", 1000)  # uncompressed size in the central directory
+    lying = tmp_path / "lying.zip"
+    lying.write_bytes(data)
+    _, errors = items_of(lying)
+    assert any(e.location.entry == "system.img" and "ratio cap" in e.message for e in errors)
+
+
+def test_deep_nesting_stops_at_depth_cap(tmp_path: Path) -> None:
+    data = write_zip(tmp_path / "leaf.zip", [("deep.txt", b"bottom")]).read_bytes()
+    for level in range(6):
+        data = write_zip(tmp_path / f"l{level}.zip", [(f"level{level}.zip", data)]).read_bytes()
+    outer = tmp_path / "outer.zip"
+    outer.write_bytes(data)
+    items, errors = items_of(outer, Limits(max_depth=3))
+    assert not any(p.endswith("deep.txt") for p in items)
+    assert len(errors) == 1 and "nested deeper than 3" in errors[0].message
+    assert errors[0].location.entry.count("!/") == 3  # type: ignore[union-attr]
+    items, errors = items_of(outer, Limits(max_depth=10))
+    assert errors == [] and [i.read() for p, i in items.items() if p.endswith("deep.txt")] == [b"bottom"]
+
+
+def test_traversal_and_absolute_names_refused(tmp_path: Path) -> None:
+    evil = write_zip(
+        tmp_path / "evil.zip",
+        [("../../escape.img", b"x"), ("/abs/system.img", b"y"), ("a/../../b.txt", b"z"), ("good/file.txt", b"ok")],
+    )
+    before = set(tmp_path.parent.iterdir())
+    items, errors = items_of(evil)
+    assert list(items) == ["good/file.txt"]
+    assert {e.location.entry for e in errors} == {"../../escape.img", "/abs/system.img", "a/../../b.txt"}
+    assert all("unsafe entry name" in e.message for e in errors)
+    assert set(tmp_path.parent.iterdir()) == before and not (tmp_path / "escape.img").exists()
+
+
+def test_corrupt_zip_in_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    (folder / "A.apk").write_bytes(apk_bytes("com.a"))
+    broken = write_zip(tmp_path / "x.zip", [("system.img", os.urandom(5000))], zipfile.ZIP_STORED).read_bytes()
+    (folder / "factory.zip").write_bytes(broken[: len(broken) // 2] + b"\0" * 10 + broken[len(broken) // 2 :])
+    items, errors = items_of(folder)
+    assert "A.apk" in items
+    assert errors and all(e.location.file.endswith("factory.zip") for e in errors)
+
+
+def test_temp_files_live_while_items_do(tree: tuple[Path, dict[str, bytes]], tmp_path: Path, monkeypatch) -> None:
+    root, files = tree
+    scratch = tmp_path / "t"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    simg = img2simg(mke2fs(root / "system", tmp_path / "raw.img", "-t", "ext4"), tmp_path / "system.img")
+    ota = write_zip(tmp_path / "ota.zip", [("system.img", simg.read_bytes())])
+    items, _ = items_of(ota)  # the generator is exhausted here
+    assert len(list(scratch.iterdir())) == 1
+    assert items["system/bin/sync_agent"].read() == files["system/bin/sync_agent"]
+    del items
+    gc.collect()
+    assert list(scratch.iterdir()) == []
+
+
+def test_tar_factory_image(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    simg = img2simg(mke2fs(root / "system", tmp_path / "raw.img", "-t", "ext4"), tmp_path / "s.img")
+    out = tmp_path / "factory.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(simg, "acme-factory/system.img")
+        tar.add(root / "vendor", "acme-factory/vendor")
+        info = tarfile.TarInfo("../../etc/cron.d/evil")
+        tar.addfile(info, io.BytesIO(b""))
+    assert sniff(InputFile(out, read_head(out))) == "tar"
+    items, errors = items_of(out)
+    assert items["system/priv-app/Upd/Upd.apk"].read() == files["system/priv-app/Upd/Upd.apk"]
+    assert items["acme-factory/vendor/bin/fotabinder"].read() == files["vendor/bin/fotabinder"]
+    assert [e.location.entry for e in errors] == ["../../etc/cron.d/evil"]
+
+
+# --- adb ------------------------------------------------------------------------------------------------------
+
+FAKE_ADB = r"""#!/bin/sh
+# Test double for a device: replays output recorded in the shape of a real device's `adb` answers.
+dev="$FAKE_DEVICE"
+[ "$1" = "devices" ] && { printf 'List of devices attached\nR58M1234ABC\tdevice\n\n'; exit 0; }
+[ "$1" = "-s" ] || { echo "adb: unexpected $*" >&2; exit 1; }
+[ "$2" = "R58M1234ABC" ] || { echo "adb: device '$2' not found" >&2; exit 1; }
+shift 2
+case "$1" in
+  get-state) echo device ;;
+  pull) src="$dev$2"; [ -e "$src" ] || { echo "adb: error: failed to stat remote object '$2': No such file or directory" >&2; exit 1; }
+        cp -r "$src" "$3"; echo "$2: 1 file pulled." ;;
+  shell) shift; cat "$dev/.answers/$(echo "$*" | tr ' /' '__')" ;;
+  *) echo "adb: unknown command $1" >&2; exit 1 ;;
+esac
+"""
+
+LS_OUTPUT = """/system/bin:
+total 5120
+-rwxr-xr-x 1 0 2000   38472 2009-01-01 08:00 app_process64
+-rwsr-x--- 1 0 2000   14928 2009-01-01 08:00 sync_agent
+lrwxr-xr-x 1 0 2000       6 2009-01-01 08:00 sh -> toybox
+-rwxr-xr-x 1 0 2000  581904 2009-01-01 08:00 toybox
+crw-rw-rw- 1 0 0    1,   3 2009-01-01 08:00 null
+
+/system/xbin:
+total 8
+-rwsr-sr-x 1 0 0      8216 2009-01-01 08:00 su
+drwxr-xr-x 2 0 2000   4096 2009-01-01 08:00 extra
+
+/system/xbin/extra:
+total 0
+this line is garbage
+"""
+
+
+def fake_device(tmp_path: Path) -> Path:
+    dev = tmp_path / "device"
+    answers = dev / ".answers"
+    answers.mkdir(parents=True)
+    (dev / "system/priv-app/Upd/oat/arm64").mkdir(parents=True)
+    (dev / "system/priv-app/Upd/Upd.apk").write_bytes(apk_bytes("com.example.upd"))
+    (dev / "system/priv-app/Upd/oat/arm64/Upd.odex").write_bytes(b"\x7fELF odex")
+    (dev / "data/app/~~abc==/com.example.sms-1").mkdir(parents=True)
+    (dev / "data/app/~~abc==/com.example.sms-1/base.apk").write_bytes(apk_bytes("com.example.sms"))
+    (dev / "system/bin").mkdir(parents=True)
+    (dev / "system/bin/sync_agent").write_bytes(SUID_BODY)
+    (answers / "getprop").write_text("[ro.build.fingerprint]: [acme/x/x:10/QP1A/1:user/release-keys]\n")
+    (answers / "pm_list_packages_-f").write_text(
+        "package:/system/priv-app/Upd/Upd.apk=com.example.upd\n"
+        "package:/data/app/~~abc==/com.example.sms-1/base.apk=com.example.sms\n"
+        "package:/system/framework/framework-res.apk=android\n"
+        "Error: garbage\n"
+    )
+    (dev / "system/framework").mkdir(parents=True)
+    (dev / "system/framework/framework-res.apk").write_bytes(apk_bytes("android"))
+    dirs = "_system_bin__system_xbin__vendor_bin__product_bin__system_ext_bin__odm_bin"
+    (answers / f"ls_-lnR_{dirs}").write_text(LS_OUTPUT)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "adb").write_text(FAKE_ADB)
+    (bindir / "adb").chmod(0o755)
+    return dev
+
+
+def test_adb_device_through_fake_adb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = fake_device(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_DEVICE", str(dev))
+    items, errors = items_of("adb:")
+    assert items["getprop"].read().startswith(b"[ro.build.fingerprint]")
+    assert items["system/priv-app/Upd/Upd.apk"].read() == apk_bytes("com.example.upd")
+    assert items["system/priv-app/Upd/oat/arm64/Upd.odex"].read() == b"\x7fELF odex"
+    assert items["data/app/~~abc==/com.example.sms-1/base.apk"].location == Location(
+        "adb:R58M1234ABC", entry="data/app/~~abc==/com.example.sms-1/base.apk"
+    )
+    assert "system/framework/framework-res.apk" in items
+    agent = items["system/bin/sync_agent"]
+    assert agent.mode == stat.S_IFREG | 0o4750 and (agent.uid, agent.gid) == (0, 2000) and agent.size == 14928
+    assert agent.read() == SUID_BODY  # pulled on demand
+    assert items["system/bin/sh"].link == "toybox"
+    assert items["system/xbin/su"].mode == stat.S_IFREG | 0o6755
+    with pytest.raises(FormatError, match="failed to stat"):
+        items["system/bin/toybox"].read()
+    assert stat.S_ISCHR(items["system/bin/null"].mode)  # type: ignore[arg-type]
+    assert sorted((e.location.entry, e.location.line) for e in errors) == [("ls -lnR", 16), ("pm list packages", 4)]
+
+
+def test_adb_missing_or_no_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert [str(e) for e in open_input("adb:")] == [
+        "adb:: adb not found on PATH (install Debian package adb); cannot read a device"
+    ]
+    fake_device(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    results = list(open_input("adb:WRONG"))
+    assert len(results) == 1 and isinstance(results[0], InputError) and "not found" in results[0].message
+
+
+def test_ls_mode_parsing() -> None:
+    assert parse_mode("-rwsr-x---") == stat.S_IFREG | 0o4750
+    assert parse_mode("drwxrwxrwt") == stat.S_IFDIR | 0o1777
+    assert parse_mode("-rwSr-Sr--") == stat.S_IFREG | 0o6644
+    rows = list(parse_ls("/vendor/bin:\n-rwxr-x--- 1 1000 1000 10 2020-02-02 10:00 with space\n"))
+    assert rows == [("/vendor/bin/with space", stat.S_IFREG | 0o750, 1000, 1000, 10, None)]
+
+
+# --- workers --------------------------------------------------------------------------------------------------
+
+
+def test_run_isolated_returns_result_and_kills_over_limits() -> None:
+    assert run_isolated(len, b"abcd", limits=Limits()) == 4
+    with pytest.raises(WorkerError, match="worker exceeded 300 MB"):
+        run_isolated(bytearray, 2 << 30, limits=Limits(max_rss_bytes=300 << 20))
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match="worker exceeded 1 s"):
+        run_isolated(time.sleep, 60, limits=Limits(max_seconds=1))
+    assert time.monotonic() - started < 30
+    with pytest.raises(WorkerError, match="ValueError"):
+        run_isolated(int, "not a number", limits=Limits())
+
+
+def test_map_isolated_reports_each_bad_input_and_goes_on() -> None:
+    limits = Limits(max_rss_bytes=300 << 20, max_seconds=2)
+    jobs = [(Location(f"in{i}"), size) for i, size in enumerate([10, 2 << 30, 20, 1 << 40, 30, -1])]
+    results = dict(map_isolated(bytearray, jobs, limits, workers=2))
+    assert len(results[Location("in0")]) == 10 and len(results[Location("in4")]) == 30  # type: ignore[arg-type]
+    assert results[Location("in1")] == InputError(Location("in1"), "worker exceeded 300 MB")
+    assert isinstance(results[Location("in3")], InputError)
+    assert "ValueError" in results[Location("in5")].message  # type: ignore[union-attr]
+    timed = dict(map_isolated(time.sleep, [(Location("slow"), 30), (Location("quick"), 0)], limits, workers=2))
+    assert timed[Location("slow")] == InputError(Location("slow"), "worker exceeded 2 s")
+    assert timed[Location("quick")] is None
+
+
+def test_detect_unknown_is_none(tmp_path: Path) -> None:
+    plain = tmp_path / "notes.txt"
+    plain.write_text("hello")
+    assert detect(plain, read_head(plain)) is None
+    assert [r.path for r in open_input(plain) if isinstance(r, Item)] == ["notes.txt"]
