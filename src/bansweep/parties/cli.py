@@ -1,0 +1,59 @@
+"""`bansweep data import-csl` (registered by bansweep.cli)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bansweep.inputs import InputProblem
+from bansweep.parties.lists import csl
+
+EXIT_INPUT_ERRORS = 4
+
+
+@click.command("import-csl")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--remove", is_flag=True, help="Forget the imported CSL.")
+def import_csl(file: Path | None, remove: bool) -> None:
+    """Import the trade.gov Consolidated Screening List bulk file (consolidated.csv, .tsv or .json).
+
+    Download it from https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.json
+    (or .csv/.tsv); it is rebuilt daily. The JSON form carries each source list's last update time.
+    An import replaces the previous one; `bansweep parties` then screens against it.
+    """
+    if remove:
+        path = csl.store_path()
+        existed = path.exists()
+        path.unlink(missing_ok=True)
+        click.echo("imported CSL removed" if existed else "no imported CSL")
+        return
+    if file is None:
+        raise click.UsageError("give the CSL file to import (or --remove)")
+    try:
+        lists, errors = csl.read(file)
+    except InputProblem as exc:
+        click.echo(f"bansweep: {exc}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    for error in errors:
+        click.echo(f"bansweep: {error}", err=True)
+    if not lists.records:
+        click.echo("bansweep: nothing imported (no readable records)", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    stored = csl.save(lists, file, len(errors))
+    affiliates = sum(1 for r in lists.records if r.parent)
+    names = sum(len(r.names()) for r in lists.records)
+    click.echo(
+        f"imported {len(lists.records)} CSL records ({names} names, {affiliates} affiliated entities or units split "
+        f"from compound names) from {len(lists.sources)} source lists; {lists.versions[csl.NAME]}"
+    )
+    for source, updated in sorted(lists.sources.items()):
+        click.echo(f"  {source}: {updated}")
+    click.echo(f"stored in {stored}")
+    if errors:
+        click.echo(f"bansweep: {len(errors)} record(s) not imported; see above", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+COMMANDS = [import_csl]
