@@ -7,10 +7,11 @@ Used by the firmware tests to make APKs that Android's own tools produce, instea
 - ``manifest_xml(package, ...)``: the text of an AndroidManifest.xml from simple arguments.
 - ``assemble_dex(smali, out_dir)``: assemble ``{"com/foo/Bar.smali": text}`` into a real ``classes.dex``; returns bytes.
 - ``keystore(work_dir, cn)``: a JKS keystore with one RSA key (alias ``key``, password ``password``).
-- ``build_apk(work_dir, manifest, smali=None, extra=None, schemes=("v1", "v2", "v3"), cn="Test Signer")``:
-  package the manifest with aapt (binary AXML), add ``classes*.dex`` built from smali (a list of dicts gives
-  multidex), add ``extra`` files, sign with apksigner for the given schemes (``()`` leaves it unsigned);
-  returns the APK path.
+- ``build_apk(work_dir, manifest, smali=None, extra=None, schemes=("v1", "v2", "v3"), cn="Test Signer",
+  name="app", resources=None)``: package the manifest with aapt (binary AXML) and ``resources``
+  (``{"xml/network_security_config.xml": text}``, compiled from a res/ folder), add ``classes*.dex`` built from
+  smali (a list of dicts gives multidex), add ``extra`` files (stored as given), sign with apksigner for the given
+  schemes (``()`` leaves it unsigned); returns the APK path.
 - ``rezip(entries, out)``: write a zip from ``[(name, bytes)]`` in the given order (duplicates allowed), stored.
 """
 
@@ -117,12 +118,21 @@ def build_apk(
     schemes: Sequence[str] = ("v1", "v2", "v3"),
     cn: str = "Test Signer",
     name: str = "app",
+    resources: dict[str, str] | None = None,
 ) -> Path:
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "AndroidManifest.xml").write_text(manifest)
     unsigned = work_dir / f"{name}-unsigned.apk"
+    res_args: list[str] = []
+    if resources:
+        res = work_dir / f"{name}-res"
+        for rel, text in resources.items():
+            (res / rel).parent.mkdir(parents=True, exist_ok=True)
+            (res / rel).write_text(text)
+        res_args = ["-S", str(res)]
     subprocess.run(
         ["aapt", "package", "-f", "-M", str(work_dir / "AndroidManifest.xml"), "-I", str(FRAMEWORK)]
+        + res_args
         + ["-F", str(unsigned)],
         check=True,
         capture_output=True,
