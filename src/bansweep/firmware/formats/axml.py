@@ -388,7 +388,8 @@ def parse_manifest(data: bytes) -> Manifest:
     target = _int(sdk.android("targetSdkVersion")) if sdk else None
     min_sdk = min_sdk if min_sdk is not None else 1
     target = target if target is not None else min_sdk
-    uses = [n for t in USES_PERMISSION_TAGS for c in root.find_all(t) if (n := _text(c.android("name")))]
+    uses = [n for c in root.children if c.tag in USES_PERMISSION_TAGS and (n := _text(c.android("name")))]
+    uses = list(dict.fromkeys(uses))
     perms = [
         PermissionDecl(n, protection_level(c.android("protectionLevel")))
         for c in root.find_all("permission")

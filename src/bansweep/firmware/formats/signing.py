@@ -167,6 +167,9 @@ def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signi
             scheme = BLOCK_IDS.get(pid)
             if scheme is None:
                 continue
+            if scheme in schemes:
+                issues.append(f"second {scheme} block ignored (Android verifies the first)")
+                continue
             try:
                 ders = block_certs(value)
             except FormatError as err:
