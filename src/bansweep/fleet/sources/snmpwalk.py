@@ -79,42 +79,65 @@ class _Agent:
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
-    agent = _Agent()
-    neighbours: dict[str, dict[str, str]] = {}  # LLDP index -> column -> value
-    neighbour_lines: dict[str, int] = {}
-    pending: tuple[int, str, str, list[str]] | None = None  # a quoted string spanning lines
+    walk = _Walk()
+    current: _Value | None = None  # the value being read; STRING values may continue on the following lines
     for number, line in lines(path):
         error = too_long(path, number, line)
         if error:
             yield error
             continue
-        if pending is not None:
-            start, oid, kind, parts = pending
-            parts.append(line)
-            if _closes(line):
-                pending = None
-                _value(oid, kind, "\n".join(parts), start, file, agent, neighbours, neighbour_lines)
+        if current is not None and current.open:
+            current.parts.append(line)
+            current.open = not _closes(line)
             continue
         text = line.strip()
-        if not text or NO_VALUE.match(text):
-            continue
-        m = LINE.match(text)
-        if not m:
+        m = LINE.match(text) if text else None
+        if m is None:
+            if not text or NO_VALUE.match(text):
+                continue
+            if current is not None and current.kind == "STRING":
+                current.parts.append(line)  # an unquoted multi-line DisplayString (MIBs loaded)
+                continue
             yield InputError(Location(file, line=number), f"not an snmpwalk line: {text[:80]!r}")
             continue
-        oid, kind, value = m.group("oid"), (m.group("type") or "STRING").strip(), m.group("value") or '""'
-        if kind == "STRING" and value.startswith('"') and not _closes(value, opening=True):
-            pending = (number, oid, kind, [value])
-            continue
-        if numeric(oid) == "1.3.6.1.2.1.1.1.0" and "snmp.sysdescr" in agent.facts:
-            yield from _flush_agent(agent, file)  # a second walk in the same file
-            agent = _Agent()
-        _value(oid, kind, value, number, file, agent, neighbours, neighbour_lines)
-    if pending is not None:
-        yield InputError(Location(file, line=pending[0]), "quoted string is not closed (truncated file?)")
-    yield from _flush_agent(agent, file)
-    for index, columns in neighbours.items():
-        yield _neighbour(index, columns, Location(file, line=neighbour_lines[index]))
+        if current is not None:
+            yield from walk.add(current, file)
+        value = m.group("value") if m.group("value") is not None else '""'
+        current = _Value(number, m.group("oid"), (m.group("type") or "STRING").strip(), value)
+    if current is not None:
+        if current.open:
+            yield InputError(Location(file, line=current.line), "quoted string is not closed (truncated file?)")
+        else:
+            yield from walk.add(current, file)
+    yield from walk.finish(file)
+
+
+class _Value:
+    __slots__ = ("line", "oid", "kind", "parts", "open")
+
+    def __init__(self, line: int, oid: str, kind: str, value: str) -> None:
+        self.line, self.oid, self.kind, self.parts = line, oid, kind, [value]
+        self.open = kind == "STRING" and value.startswith('"') and not _closes(value, opening=True)
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.agent = _Agent()
+        self.neighbours: dict[str, dict[str, str]] = {}  # LLDP index -> column -> value
+        self.neighbour_lines: dict[str, int] = {}
+
+    def add(self, value: _Value, file: str) -> Iterator[Observation]:
+        if numeric(value.oid) == "1.3.6.1.2.1.1.1.0" and "snmp.sysdescr" in self.agent.facts:
+            yield from _flush_agent(self.agent, file)  # a second walk in the same file
+            self.agent = _Agent()
+        _value(
+            value.oid, value.kind, "\n".join(value.parts), value.line, self.agent, self.neighbours, self.neighbour_lines
+        )
+
+    def finish(self, file: str) -> Iterator[Observation]:
+        yield from _flush_agent(self.agent, file)
+        for index, columns in self.neighbours.items():
+            yield _neighbour(index, columns, Location(file, line=self.neighbour_lines[index]))
 
 
 def _closes(text: str, opening: bool = False) -> bool:
@@ -144,7 +167,6 @@ def _value(
     kind: str,
     value: str,
     number: int,
-    file: str,
     agent: _Agent,
     neighbours: dict[str, dict[str, str]],
     neighbour_lines: dict[str, int],
