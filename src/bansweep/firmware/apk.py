@@ -206,6 +206,7 @@ def read_app(
                 app.errors.append((sib_loc, f"odex/vdex: {exc}"))
                 continue
             app.dex.compact += len(result.compact)
+            app.issues.extend(f"{sib_path}: {issue}" for issue in result.issues)
             for offset, dex in result.dex:
                 try:
                     _add_dex(app.dex, strings, seen, dex, f"{sib_path}@0x{offset:x}")
@@ -244,9 +245,7 @@ def read_rc(fw: Firmware, location: Location, data: bytes) -> None:
 
 
 def read_binary(fw: Firmware, path: str, location: Location, data: bytes) -> None:
-    elf = parse_elf(data)
-    strings = elf.strings() if callable(elf.strings) else elf.strings
-    fw.binaries.append(Binary(path, location, "\n".join(strings)))
+    fw.binaries.append(Binary(path, location, "\n".join(parse_elf(data).strings)))
 
 
 def is_prop_file(path: str) -> bool:

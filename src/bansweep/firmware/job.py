@@ -1,33 +1,317 @@
-"""firmware: pre-installed spyware, backdoors and privilege in Android firmware (placeholder)."""
+"""firmware: pre-installed spyware, backdoors, privilege and insecure communications in Android firmware and APKs.
+
+Each input (APK, folder, firmware tree, OTA zip, image, adb device) is opened into Items by the containers; the
+firmware facts (build properties, init services, file modes, native binaries) are read here, and every APK/JAR is
+analysed in a bounded worker process (memory and time limits), two at a time by default.
+"""
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
-from bansweep.findings import Report
+from bansweep import progress
+from bansweep.findings import Finding, InputError, Location, Report, Severity
+from bansweep.firmware import containers
+from bansweep.firmware.apk import (
+    FileFact,
+    Firmware,
+    is_code,
+    is_prop_file,
+    is_rc_file,
+    read_app,
+    read_binary,
+    read_props,
+    read_rc,
+    sibling_candidates,
+    sibling_match,
+)
+from bansweep.firmware.containers import Item
+from bansweep.firmware.diff import compare
+from bansweep.firmware.formats.signing import signing_info
+from bansweep.firmware.formats.zipfile import open_zip
+from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.rules import judge_app, judge_firmware
+from bansweep.firmware.rules.context import Context, canon_path, knowledge
+from bansweep.firmware.rules.trackers import Tracker, load_trackers
+from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
+
+DEFAULT_WORKERS = 2
+MAX_BINARIES = 64  # native binaries whose strings are read, per firmware
+MAX_BINARY_BYTES = 64 * 2**20
+MAX_TEXT_BYTES = 4 * 2**20
+AOSP_NAMESPACES = ("android", "com.android.")  # packages of the Android Open Source Project itself
+WORKER_LIMITS = Limits()
 
 
 @dataclass(slots=True)
 class Options:
     knowledge: list[Path] = field(default_factory=list)
     trackers: Path | None = None
-    workers: int = 0  # 0 = one per CPU
+    workers: int = 0  # 0 = DEFAULT_WORKERS
     show_progress: bool | None = None
+    limits: Limits = field(default_factory=Limits)
+    worker_limits: Limits = WORKER_LIMITS
 
 
 def sniff(item: InputFile) -> str | None:
-    return None
+    return containers.sniff(item)
 
 
 def sniff_dir(path: Path) -> bool:
-    return False
+    return containers.sniff_dir(path)
+
+
+@dataclass(slots=True)
+class AppOutcome:
+    """What a worker sends back for one APK/JAR: findings, errors and the facts the summary needs."""
+
+    path: str
+    package: str | None
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    capabilities: list[str] = field(default_factory=list)
+    system_uid: bool = False
+    update_app: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Everything a worker needs to judge one app (picklable)."""
+
+    overlays: tuple[Path, ...]
+    trackers: Path | None
+    platform_certs: frozenset[str]
+    limits: Limits
+
+
+@lru_cache(maxsize=4)
+def _trackers(path: Path | None) -> tuple[Tracker, ...]:
+    return tuple(load_trackers(path)[0]) if path else ()
+
+
+Task = tuple[Job, bytes, str, Location, list[tuple[str, Location, bytes]]]
+
+
+def analyse_task(task: Task) -> AppOutcome:
+    """Runs in a worker: facts of one APK/JAR (job, data, firmware path, location, odex/vdex siblings), then rules."""
+    job, data, path, location, siblings = task
+    try:
+        app = read_app(data, path, location, siblings, job.limits)
+    except FormatError as exc:
+        where = Location(location.file, entry=location.entry, offset=exc.offset)
+        return AppOutcome(path, None, errors=[InputError(where, f"not a readable APK/JAR: {exc.message}")])
+    del data, siblings, task
+    out = AppOutcome(path, app.manifest.package if app.manifest else None)
+    out.errors = [InputError(loc, msg) for loc, msg in app.errors]
+    if app.manifest is None and path.lower().endswith(".apk"):
+        return out  # an APK without a readable manifest cannot be judged; its error says why
+    ctx = Context(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
+    out.findings = judge_app(app, ctx)
+    caps = ctx.capabilities(app)
+    out.capabilities = sorted(caps)
+    priv = ctx.privilege(app)
+    out.system_uid = priv.system
+    out.update_app = bool(app.manifest) and ("install" in caps or "shell-install" in caps) and "reboot" in caps
+    return out
+
+
+def _platform_certs(items: list[Item], errors: list[InputError], limits: Limits) -> set[str]:
+    """Certificates of framework-res.apk (the 'android' package): what platform-signed means on this firmware."""
+    for item in items:
+        if item.path.endswith("framework/framework-res.apk"):
+            try:
+                data = item.read()
+                return {c.sha256.lower() for c in signing_info(open_zip(data, limits), data).certs}
+            except FormatError as exc:
+                errors.append(InputError(item.location, f"framework-res.apk: {exc}"))
+    return set()
+
+
+def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: Context) -> Firmware:
+    fw = Firmware(name, Location(name))
+    indicator_files = {canon_path(str(e["value"])) for e in ctx.knowledge.spyware.entries if e["kind"] == "file"}
+    for item in items:
+        fw.files.append(FileFact(item.path, item.location, item.size, item.mode, item.uid, item.gid))
+        try:
+            if is_prop_file(item.path):
+                read_props(fw, item.path, item.location, item.read(MAX_TEXT_BYTES))
+            elif is_rc_file(item.path):
+                read_rc(fw, item.location, item.read(MAX_TEXT_BYTES))
+        except (FormatError, ValueError) as exc:
+            errors.append(InputError(item.location, str(exc)))
+    services = {canon_path(s.service.path) for s in fw.services}
+    wanted = [
+        i
+        for i in items
+        if i.link is None
+        and not is_code(i.path)
+        and (
+            canon_path(i.path) in indicator_files
+            or posixpath.basename(i.path) in indicator_files
+            or canon_path(i.path) in services
+            or FileFact(i.path, i.location, i.size, i.mode, i.uid, i.gid).setuid
+        )
+    ]
+    if len(wanted) > MAX_BINARIES:
+        errors.append(
+            InputError(Location(name), f"{len(wanted)} native binaries of interest; strings read for {MAX_BINARIES}")
+        )
+    for item in wanted[:MAX_BINARIES]:
+        try:
+            head = item.read(MAX_BINARY_BYTES)
+            if head[:4] == b"\x7fELF":
+                read_binary(fw, item.path, item.location, head)
+        except FormatError as exc:
+            errors.append(InputError(item.location, f"ELF: {exc}"))
+    return fw
+
+
+def _siblings(item: Item, by_path: dict[str, Item]) -> list[Item]:
+    patterns = sibling_candidates(item.path)
+    return [i for p, i in sorted(by_path.items()) if any(sibling_match(pat, p) for pat in patterns)]
+
+
+def _has_dex(data: bytes, limits: Limits) -> bool:
+    try:
+        return open_zip(data, limits).find("classes.dex") is not None
+    except FormatError:
+        return True  # the worker reports why it cannot be read
+
+
+def _tasks(
+    code: list[Item], by_path: dict[str, Item], job: Job, limits: Limits, errors: list[InputError]
+) -> Iterator[tuple[Location, Task]]:
+    """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily)."""
+    for item in code:
+        try:
+            data = item.read(limits.max_entry_bytes)
+        except FormatError as exc:
+            errors.append(InputError(item.location, str(exc)))
+            continue
+        siblings: list[tuple[str, Location, bytes]] = []
+        if not _has_dex(data, limits):
+            for sib in _siblings(item, by_path):
+                try:
+                    siblings.append((sib.path, sib.location, sib.read(limits.max_entry_bytes)))
+                except FormatError as exc:
+                    errors.append(InputError(sib.location, str(exc)))
+        yield item.location, (job, data, item.path, item.location, siblings)
+
+
+def _analyse(code: list[Item], by_path: dict[str, Item], job: Job, options: Options) -> Iterator[AppOutcome]:
+    """analyse_task over the code items on bounded worker processes (memory and time caps), completion order."""
+    errors: list[InputError] = []
+    tasks = _tasks(code, by_path, job, options.limits, errors)
+    for where, result in map_isolated(analyse_task, tasks, options.worker_limits, options.workers or DEFAULT_WORKERS):
+        if isinstance(result, InputError):
+            yield AppOutcome(where.entry or where.file, None, errors=[result])
+        else:
+            yield result
+        while errors:
+            yield AppOutcome("", None, errors=[errors.pop()])
+    while errors:
+        yield AppOutcome("", None, errors=[errors.pop()])
+
+
+def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> Report:
+    name = str(path)
+    report = Report(job="firmware", inputs=[name])
+    items: list[Item] = []
+    stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits))
+    with closing(stream):
+        for it in stream:
+            if isinstance(it, InputError):
+                report.errors.append(it)
+            else:
+                items.append(it)
+        ctx = Context(knowledge(tuple(options.knowledge)), trackers=trackers)
+        ctx.platform_certs = _platform_certs(items, report.errors, options.limits)
+        fw = _firmware_facts(name, items, report.errors, ctx)
+        report.findings.extend(judge_firmware(fw, ctx))
+        by_path = {i.path: i for i in items}
+        code = [i for i in items if is_code(i.path) and i.link is None and "/oat/" not in f"/{i.path}"]
+        job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits)
+        apps: list[dict[str, Any]] = []
+        with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
+            for out in _analyse(code, by_path, job, options):
+                report.findings.extend(out.findings)
+                report.errors.extend(out.errors)
+                if out.package is not None:
+                    apps.append(_app_summary(out))
+                bar.advance()
+    report.subjects = len(apps) + (1 if len(items) > len(code) else 0)  # the firmware itself, when not just APKs
+    report.summary[name] = _summary(fw, apps, report)
+    report.data_versions.update(ctx.knowledge.versions)
+    return report
+
+
+def _app_summary(out: AppOutcome) -> dict[str, Any]:
+    worst = max((f.severity for f in out.findings), default=None)
+    harvesting = any(f.rule == "firmware.harvesting" and f.severity >= Severity.HIGH for f in out.findings)
+    return {
+        "package": out.package,
+        "path": out.path,
+        "severity": str(worst) if worst is not None else "none",
+        "capabilities": out.capabilities,
+        "system_uid": out.system_uid,
+        "update_app": out.update_app,
+        "harvesting": harvesting,
+        "indicators": sorted({f.extra["family"] for f in out.findings if f.rule.startswith("firmware.indicator.")}),
+    }
+
+
+def _third_party(package: str) -> bool:
+    return not (package == "android" or package.startswith(AOSP_NAMESPACES[1]))
+
+
+def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[str, Any]:
+    fw_indicators = sorted(
+        {
+            f"{f.extra['family']}: {e.value}"
+            for f in report.findings
+            if f.subject.kind == "firmware" and f.rule.startswith("firmware.indicator.")
+            for e in f.evidence
+        }
+    )
+    app_indicators = sorted({f"{fam}: {a['package']}" for a in apps for fam in a["indicators"]})
+    return {
+        "model": fw.prop("ro.product.model"),
+        "fingerprint": fw.prop("ro.build.fingerprint"),
+        "apps": len(apps),
+        "files": len(fw.files),
+        "system_uid_apps": sorted(a["package"] for a in apps if a["system_uid"]),
+        "third_party_update_apps": sorted(a["package"] for a in apps if a["update_app"] and _third_party(a["package"])),
+        "harvesting_apps": sorted(a["package"] for a in apps if a["harvesting"]),
+        "backdoor_indicators": fw_indicators + app_indicators,
+        "errors": len(report.errors),
+        "app_capabilities": {a["package"]: a["capabilities"] for a in apps},
+    }
 
 
 def run(paths: list[Path], options: Options) -> Report:
-    return Report(job="firmware", inputs=[str(p) for p in paths])
+    report = Report(job="firmware", inputs=[str(p) for p in paths])
+    trackers: tuple[Tracker, ...] = ()
+    if options.trackers:
+        loaded, errors = load_trackers(options.trackers)
+        trackers = _trackers(options.trackers)  # loaded once here; forked workers inherit it
+        report.errors.extend(errors)
+        report.data_versions["trackers"] = f"{options.trackers.name} ({len(loaded)} code signatures)"
+    for path in paths:
+        sub = _one_input(Path(path), options, trackers)
+        report.findings.extend(sub.findings)
+        report.errors.extend(sub.errors)
+        report.subjects += sub.subjects
+        report.summary.update(sub.summary)
+        report.data_versions.update(sub.data_versions)
+    return report
 
 
 def diff(old: Path, new: Path, options: Options) -> Report:
-    return Report(job="firmware-diff", inputs=[str(old), str(new)])
+    return compare(run([old], options), run([new], options), str(old), str(new))

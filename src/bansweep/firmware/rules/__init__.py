@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bansweep.findings import Finding
 from bansweep.firmware.apk import App, Firmware
-from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, privilege, trackers
+from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, integrity, privilege, trackers
 from bansweep.firmware.rules.context import Context
 
 APP_RULES: tuple[Callable[[App, Context], list[Finding]], ...] = (
@@ -17,6 +17,7 @@ APP_RULES: tuple[Callable[[App, Context], list[Finding]], ...] = (
     exported.app_findings,
     comms.app_findings,
     trackers.app_findings,
+    integrity.app_findings,
 )
 FIRMWARE_RULES: tuple[Callable[[Firmware, Context], list[Finding]], ...] = (
     indicators.firmware_findings,
