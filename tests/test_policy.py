@@ -9,7 +9,7 @@ import yaml
 
 from bansweep.findings import Status
 from bansweep.knowledge import KnowledgeError
-from bansweep.knowledge.vendors import Entity, VendorKB
+from bansweep.knowledge.vendors import Entity, VendorKB, ownership_window
 from bansweep.policy import judge, policy_ids
 
 ALL = ["us-889", "fcc", "dfars", "dod-2018", "uk-tsa", "uk-ncsc-zte", "uk-surveillance", "dod-1260h"]
@@ -85,7 +85,8 @@ def test_lorex_ownership_window(kb: VendorKB) -> None:
     assert _status(kb, "lorex", "us-889", "2020-01-15") is Status.LIMITED
     assert _status(kb, "lorex", "us-889", "2022-11-24") is Status.LIMITED
     assert _status(kb, "lorex", "us-889", "2022-11-25") is Status.REVIEW
-    assert _status(kb, "lorex", "us-889", "2018-01-01") is Status.LIMITED  # "2018" covers the whole year
+    assert ownership_window(kb.entity("lorex")) == ("2018-01-01", "2022-11-24")  # "2018" widened to the year
+    assert ownership_window(kb.entity("indigovision")) == ("0000-01-01", "2021-04-31")
 
 
 def test_indigovision_relabel_period_ends_april_2021(kb: VendorKB) -> None:
