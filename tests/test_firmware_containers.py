@@ -146,6 +146,14 @@ def test_firmware_tree_paths_modes_owners_contents(tree: tuple[Path, dict[str, b
     assert upd.location == Location(str(root / "system/priv-app/Upd/Upd.apk"))
 
 
+def test_sniff_dir(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "vendor_b.img").write_bytes(b"")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.img").write_bytes(b"")
+    assert sniff_dir(tmp_path / "images") and not sniff_dir(tmp_path / "docs")
+
+
 def test_partition_folder_gets_its_prefix(tree: tuple[Path, dict[str, bytes]]) -> None:
     root, _ = tree
     items, _ = items_of(root / "system")

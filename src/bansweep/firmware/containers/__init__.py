@@ -47,15 +47,16 @@ def sniff(item: InputFile) -> str | None:
 
 
 def sniff_dir(path: Path) -> bool:
-    """A firmware tree (system/ or build.prop, or app/ and priv-app/) or a folder holding APKs."""
+    """A firmware tree (system/ or build.prop, or app/ and priv-app/), or a folder holding APKs or partition images."""
     if any((path / marker).exists() for marker in TREE_MARKERS):
         return True
     if (path / "app").is_dir() and (path / "priv-app").is_dir():
         return True
     try:
-        return any(p.suffix.lower() == ".apk" for p in path.iterdir())
+        names = [p.name for p in path.iterdir()]
     except OSError:
         return False
+    return any(n.lower().endswith(".apk") or (n.endswith(".img") and image_prefix(n)) for n in names)
 
 
 def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:

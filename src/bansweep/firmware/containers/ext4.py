@@ -37,6 +37,7 @@ EXTENTS_FL, INLINE_DATA_FL, ENCRYPT_FL = 0x80000, 0x10000000, 0x800
 EXTENT_MAGIC = 0xF30A
 MAX_EXTENT_DEPTH = 5
 MAX_EXTENTS = 1_000_000
+MAX_EXTENT_NODES = 65_536  # index blocks read for one file (a corrupt tree may point back at itself)
 MAX_DIR_BYTES = 64 * 2**20
 MAX_TREE_DEPTH = 64
 
@@ -80,6 +81,7 @@ class Ext4:
         self.inodes_count = inodes_count
         self.groups = -(-(blocks_lo - self.first_data_block) // self.blocks_per_group)
         self.desc_base = (self.first_data_block + 1) * self.block_size
+        self._nodes = 0
 
     def _read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset + length > self.image_size:
@@ -114,11 +116,12 @@ class Ext4:
     def runs(self, inode: Inode) -> list[tuple[int, int, int]]:
         """(logical block, physical block or 0 for zeros, block count) runs of a file's data."""
         if inode.flags & INLINE_DATA_FL:
-            raise FormatError("inline data files are not supported")
+            raise FormatError("inline data beyond 60 bytes (system.data attribute) is not supported")
         if inode.flags & ENCRYPT_FL:
             raise FormatError("encrypted file")
         out: list[tuple[int, int, int]] = []
         if inode.flags & EXTENTS_FL:
+            self._nodes = 0
             self._extents(inode.block, 0, out)
         else:
             self._blockmap(inode, out)
@@ -139,6 +142,9 @@ class Ext4:
                     raise FormatError(f"more than {MAX_EXTENTS} extents")
             else:
                 _logical, leaf_lo, leaf_hi = struct.unpack_from("<IIH", node, at)
+                self._nodes += 1
+                if self._nodes > MAX_EXTENT_NODES:
+                    raise FormatError(f"extent tree has more than {MAX_EXTENT_NODES} index blocks")
                 child = self._read((leaf_hi << 32 | leaf_lo) * self.block_size, self.block_size)
                 self._extents(child, depth + 1, out)
 
@@ -173,6 +179,8 @@ class Ext4:
     def read(self, inode: Inode, cap: int) -> bytes:
         if inode.size > cap:
             raise FormatError(f"{inode.size} bytes is over the {cap}-byte read limit")
+        if inode.flags & INLINE_DATA_FL and inode.size <= len(inode.block):
+            return inode.block[: inode.size]
         data = bytearray(inode.size)
         bs = self.block_size
         for logical, physical, count in self.runs(inode):

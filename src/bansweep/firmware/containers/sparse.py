@@ -137,9 +137,11 @@ def open_sparse(path: Path, where: Where, ctx: Context) -> Iterator[Item | Input
     raw = ctx.temp_path(".raw")
     with path.open("rb") as src, raw.open("wb") as dst:
         unsparse(src, dst, path.stat().st_size, ctx.limits, ctx.charge)
-    inner = Where(where.file, where.chain, where.prefix, where.depth + 1)
+    with raw.open("rb") as fh:
+        if fh.read(4) == struct.pack("<I", MAGIC):
+            raise FormatError("sparse image inside a sparse image")
     found = False
-    for result in ctx.expand(raw, inner, ctx, None):
+    for result in ctx.expand(raw, where, ctx, None):
         found = True
         yield result
     if not found:
