@@ -3,7 +3,8 @@
 Headers are compared case-, space-, dash- and underscore-insensitively. The names cover common spreadsheet
 headers, ServiceNow cmdb_ci exports (manufacturer, model_id, mac_address, serial_number, ip_address, name,
 sys_class_name), Microsoft Intune device exports and Graph JSON (Manufacturer, Model, Wi-Fi MAC, Ethernet MAC,
-Serial number, Device name; wiFiMacAddress, serialNumber, deviceName) and Jamf/SCCM style names.
+Serial number, Device name; wiFiMacAddress, serialNumber, deviceName), Jamf/SCCM style names and the common
+German/French/Spanish spreadsheet headers (Hersteller, Modell, MAC-Adresse, Seriennummer, Fabricant, Modelo …).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ NAMES: dict[str, tuple[str, ...]] = {
         "mfr",
         "mfg",
         "maker",
+        "hersteller",
+        "fabricant",
+        "fabricante",
     ),
     "model": (
         "model",
@@ -57,21 +61,27 @@ NAMES: dict[str, tuple[str, ...]] = {
         "product",
         "productname",
         "productmodel",
+        "modell",
+        "modèle",
+        "modelo",
     ),
     "mac": (
         "mac",
         "macaddress",
         "macaddr",
         "ethernetaddress",
-        "ethernetmac",
-        "ethernetmacaddress",
         "wifimac",
         "wifimacaddress",
+        "ethernetmac",
+        "ethernetmacaddress",
         "wlanmac",
         "lanmac",
         "hwaddr",
         "hardwareaddress",
         "physicaladdress",
+        "macadresse",
+        "adressemac",
+        "direccionmac",
     ),
     "ip": (
         "ip",
@@ -83,6 +93,8 @@ NAMES: dict[str, tuple[str, ...]] = {
         "mgmtip",
         "lastip",
         "ipv6address",
+        "ipadresse",
+        "adresseip",
     ),
     "hostname": (
         "hostname",
@@ -94,9 +106,10 @@ NAMES: dict[str, tuple[str, ...]] = {
         "systemname",
         "sysname",
         "netbiosname",
+        "gerätename",
         "name",
     ),
-    "serial": ("serial", "serialnumber", "serialno", "sn", "servicetag", "chassisserial"),
+    "serial": ("serial", "serialnumber", "serialno", "sn", "servicetag", "chassisserial", "seriennummer", "numérodesérie"),
     "brand": ("brand", "brandname"),
     "os": ("os", "operatingsystem", "osname", "platform"),
     "firmware": (
