@@ -781,3 +781,14 @@ def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch
     data = (tmp_path / "r.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbffinding,status,")
     assert data.count(b"\r\n") == expected_csv_rows(report) and b"\r\r\n" not in data
+
+
+def test_table_lists_the_worst_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_report, "MAX_ROWS", 3)
+    report = sample_report()
+    out = " ".join(table_report.render(report, width=100, color=False).split())
+    assert "sw-core-2" in out and "com.adups.fota" in out and "ZTE Kangxun" in out
+    assert "nvr-dock" not in out and "Hua Wei Trading" not in out
+    assert "… 5 more finding(s) on 5 subject(s), none worse than those above, are not listed here" in out
+    assert "… 1 more input error(s)" in out and "blu-r1-hd.zip!system/app/X/X.apk" not in out
+    assert "Findings: 8" in out and "Input errors: 4" in out

@@ -23,6 +23,7 @@ from bansweep import __version__
 from bansweep.findings import Finding, Report, Status, Subject
 from bansweep.reports.json import by_subject, status_counts, visible
 
+MAX_ROWS = 500  # findings listed (worst first); a terminal shows no more usefully, and rich takes ~3 ms a row
 MAX_EVIDENCE = 5  # evidence items shown per finding; the rest are counted (all are in json/html/csv)
 MAX_ATTRIBUTES = 6
 STYLE = {
@@ -87,12 +88,21 @@ def _findings(report: Report) -> Table:
     table.add_column("Status", no_wrap=True, min_width=8)
     table.add_column("Subject", ratio=1, overflow="fold")
     table.add_column("Finding, evidence and verdicts", ratio=2, overflow="fold")
-    groups = by_subject(report.findings)
-    for n, (subject, findings) in enumerate(groups):
-        for i, finding in enumerate(findings):
-            status = Text(finding.status.value, style=STYLE[finding.status])
-            cell = _subject(subject) if i == 0 else Text("")
-            table.add_row(status, cell, _finding(finding), end_section=i == len(findings) - 1 and n < len(groups) - 1)
+    rows = [(subject, i, finding) for subject, group in by_subject(report.findings) for i, finding in enumerate(group)]
+    shown = rows[:MAX_ROWS]
+    for n, (subject, i, finding) in enumerate(shown):
+        last_of_subject = n + 1 == len(shown) or shown[n + 1][1] == 0
+        status = Text(finding.status.value, style=STYLE[finding.status])
+        cell = _subject(subject) if i == 0 else Text(f"({visible(subject.label)})", style="dim")
+        table.add_row(status, cell, _finding(finding), end_section=last_of_subject and n + 1 < len(shown))
+    if len(rows) > len(shown):
+        rest = rows[len(shown) :]
+        subjects = len({(s.kind, s.id) for s, _, _ in rest})
+        table.caption = (
+            f"… {len(rest)} more finding(s) on {subjects} subject(s), none worse than those above, are not listed "
+            "here: --format csv, json, html or sarif lists every finding."
+        )
+        table.caption_justify = "left"
     return table
 
 
@@ -140,8 +150,13 @@ def _errors(report: Report) -> Table:
     table = Table(box=box.SIMPLE_HEAD, expand=True, title=f"Input errors ({len(report.errors)})", title_justify="left")
     table.add_column("Where", ratio=1, overflow="fold")
     table.add_column("Problem", ratio=2, overflow="fold")
-    for error in report.errors:
+    for error in report.errors[:MAX_ROWS]:
         table.add_row(Text(visible(error.location)), Text(visible(error.message)))
+    if len(report.errors) > MAX_ROWS:
+        table.caption = (
+            f"… {len(report.errors) - MAX_ROWS} more input error(s): --format csv, json, html or sarif lists all."
+        )
+        table.caption_justify = "left"
     return table
 
 
