@@ -574,7 +574,8 @@ case "$1" in
   get-state) echo device ;;
   pull) src="$dev$2"; [ -e "$src" ] || { echo "adb: error: failed to stat remote object '$2': No such file or directory" >&2; exit 1; }
         cp -r "$src" "$3"; echo "$2: 1 file pulled." ;;
-  shell) shift; cat "$dev/.answers/$(echo "$*" | tr ' /' '__')" ;;
+  shell) shift; answer="$dev/.answers/$(echo "$*" | tr ' /' '__')"; cat "$answer"
+         if [ -f "$answer.err" ]; then cat "$answer.err" >&2; exit 1; fi ;;
   *) echo "adb: unknown command $1" >&2; exit 1 ;;
 esac
 """
@@ -620,6 +621,10 @@ def fake_device(tmp_path: Path) -> Path:
     (dev / "system/framework/framework-res.apk").write_bytes(apk_bytes("android"))
     dirs = "_system_bin__system_xbin__vendor_bin__product_bin__system_ext_bin__odm_bin"
     (answers / f"ls_-lnR_{dirs}").write_text(LS_OUTPUT)
+    (answers / f"ls_-lnR_{dirs}.err").write_text(
+        "ls: /product/bin: No such file or directory\nls: /odm/bin: No such file or directory\n"
+        "ls: /vendor/bin: Permission denied\n"
+    )
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "adb").write_text(FAKE_ADB)
@@ -647,7 +652,11 @@ def test_adb_device_through_fake_adb(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(FormatError, match="failed to stat"):
         items["system/bin/toybox"].read()
     assert stat.S_ISCHR(items["system/bin/null"].mode)  # type: ignore[arg-type]
-    assert sorted((e.location.entry, e.location.line) for e in errors) == [("ls -lnR", 16), ("pm list packages", 4)]
+    assert sorted((e.location.entry, e.location.line, e.message) for e in errors) == [
+        ("ls -lnR", None, "ls: /vendor/bin: Permission denied"),
+        ("ls -lnR", 16, "unparsed listing line 'this line is garbage'"),
+        ("pm list packages", 4, "unparsed line 'Error: garbage'"),
+    ]
 
 
 def test_adb_missing_or_no_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

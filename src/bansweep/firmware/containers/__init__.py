@@ -73,7 +73,7 @@ def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
         yield from adb.open_device(name.removeprefix("adb:"), ctx)
         return
     root = Path(name)
-    if root.is_dir() and not root.is_symlink():
+    if root.is_dir():  # the path the user named is followed; links inside it are not
         yield from directory.open_tree(root, Where(name), ctx)
     elif not root.is_file():
         yield InputError(Location(name), "no such file or not a regular file")

@@ -39,7 +39,9 @@ MAX_OUTPUT = 64 * 2**20
 
 
 class AdbError(Exception):
-    pass
+    def __init__(self, message: str, stdout: str = "", stderr: str = ""):
+        super().__init__(message)
+        self.stdout, self.stderr = stdout, stderr
 
 
 def parse_mode(text: str) -> int:
@@ -102,12 +104,13 @@ def _runner(adb: str, ctx: Context) -> Callable[[list[str]], str]:
             done = subprocess.run([adb, *args], capture_output=True, timeout=max(left, 1.0), stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise AdbError(f"adb {' '.join(args)} took longer than {ctx.limits.max_seconds:g} s") from None
-        if done.returncode != 0:
-            detail = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
-            raise AdbError(f"adb {' '.join(args)} failed: {detail}")
         if len(done.stdout) > MAX_OUTPUT:
             raise AdbError(f"adb {' '.join(args)} printed more than {MAX_OUTPUT} bytes")
-        return done.stdout.decode("utf-8", "replace")
+        out, err = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+        if done.returncode != 0:
+            detail = err.strip() or f"exit {done.returncode}"
+            raise AdbError(f"adb {' '.join(args)} failed: {detail}", out, err)
+        return out
 
     return run
 
@@ -189,9 +192,15 @@ def _binaries(run: Callable[[list[str]], str], serial: str, where: Where, ctx: C
     try:
         listing = run(["-s", serial, "shell", "ls", "-lnR", *BINARY_DIRS])
     except AdbError as exc:
-        # toybox ls exits non-zero when one of the folders is missing; keep what it listed.
-        yield InputError(where.location("ls -lnR"), str(exc).splitlines()[0])
-        return
+        # ls exits non-zero when a folder is missing (normal: not every device has /system/xbin or /odm/bin) or
+        # unreadable; keep what it listed and report every complaint but "No such file or directory".
+        if not exc.stdout:
+            yield InputError(where.location("ls -lnR"), str(exc))
+            return
+        listing = exc.stdout
+        for complaint in exc.stderr.splitlines():
+            if complaint.strip() and not complaint.endswith("No such file or directory"):
+                yield InputError(where.location("ls -lnR"), complaint.strip())
     for parsed in parse_ls(listing):
         if len(parsed) == 2:
             number, line = parsed

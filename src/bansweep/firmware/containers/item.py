@@ -104,6 +104,8 @@ class Context:
         self.entries += 1
         if self.entries > self.limits.max_entries:
             raise FormatError(f"more than {self.limits.max_entries} entries (entry cap)")
+        if time.monotonic() - self.started > self.limits.max_seconds:
+            raise FormatError(f"input took longer than {self.limits.max_seconds:g} s (time cap)")
 
 
 def file_reader(path: Path) -> Callable[[int], bytes]:
