@@ -109,7 +109,16 @@ NAMES: dict[str, tuple[str, ...]] = {
         "gerätename",
         "name",
     ),
-    "serial": ("serial", "serialnumber", "serialno", "sn", "servicetag", "chassisserial", "seriennummer", "numérodesérie"),
+    "serial": (
+        "serial",
+        "serialnumber",
+        "serialno",
+        "sn",
+        "servicetag",
+        "chassisserial",
+        "seriennummer",
+        "numérodesérie",
+    ),
     "brand": ("brand", "brandname"),
     "os": ("os", "operatingsystem", "osname", "platform"),
     "firmware": (

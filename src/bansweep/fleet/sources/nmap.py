@@ -34,6 +34,11 @@ BANNER_FACTS = {
 }
 # response status-line protocol -> fact for its Server header
 SERVER_FACTS = {"HTTP": "http.server", "RTSP": "rtsp.server", "SIP": "sip.banner"}
+REFUSED = {
+    "EntitiesForbidden": "XML entity declaration",
+    "ExternalReferenceForbidden": "XML external reference",
+    "DTDForbidden": "XML DTD",
+}
 _REALM = re.compile(r"""realm\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s,]+))""", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
 _STATUS = re.compile(r"^\s*(HTTP|RTSP|SIP)/\d\.\d\s+\d{3}", re.MULTILINE)
@@ -122,10 +127,10 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 yield InputError(Location(file, line=line), _parse_message(exc, truncated=not chunk))
                 return
             except DefusedXmlException as exc:
+                what = REFUSED.get(type(exc).__name__, "XML construct")
                 yield InputError(
                     Location(file, line=target._line() or None),
-                    f"XML {type(exc).__name__.replace('Forbidden', '').lower()} declarations are refused "
-                    "(entity expansion and external references are not allowed in analysed files)",
+                    f"{what} refused: entity expansion and external references are not allowed in analysed files",
                 )
                 return
             for item in _drain(target, file):

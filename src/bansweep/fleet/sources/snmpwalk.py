@@ -95,7 +95,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
         if m is None:
             if not text or NO_VALUE.match(text):
                 continue
-            if current is not None and current.kind == "STRING":
+            if current is not None and current.kind == "STRING" and not current.parts[0].startswith('"'):
                 current.parts.append(line)  # an unquoted multi-line DisplayString (MIBs loaded)
                 continue
             yield InputError(Location(file, line=number), f"not an snmpwalk line: {text[:80]!r}")
