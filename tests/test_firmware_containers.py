@@ -652,8 +652,8 @@ def test_adb_device_through_fake_adb(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(FormatError, match="failed to stat"):
         items["system/bin/toybox"].read()
     assert stat.S_ISCHR(items["system/bin/null"].mode)  # type: ignore[arg-type]
-    assert sorted((e.location.entry, e.location.line, e.message) for e in errors) == [
-        ("ls -lnR", None, "ls: /vendor/bin: Permission denied"),
+    assert sorted((e.location.entry, e.location.line or 0, e.message) for e in errors) == [
+        ("ls -lnR", 0, "ls: /vendor/bin: Permission denied"),
         ("ls -lnR", 16, "unparsed listing line 'this line is garbage'"),
         ("pm list packages", 4, "unparsed line 'Error: garbage'"),
     ]
