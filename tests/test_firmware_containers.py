@@ -31,7 +31,6 @@ from bansweep.firmware.workers import WorkerError, map_isolated, run_isolated
 from bansweep.inputs import InputFile, read_head
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
-FIXTURES = Path(__file__).parent / "fixtures" / "firmware" / "containers"
 SUID_BODY = b"\x7fELF-like sync agent body " * 40  # content only compared, never run
 
 
@@ -411,6 +410,38 @@ def test_ext4_reader_on_mutated_images_only_raises_format_error(small_ext4: byte
                     files += 1
     assert files <= 8
     assert time.monotonic() - started < 10
+
+
+name_strategy = st.text(
+    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40
+)
+file_strategy = st.tuples(st.binary(max_size=3000), st.sampled_from([0o644, 0o755, 0o4755, 0o2750, 0o600]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.dictionaries(st.tuples(st.sampled_from(["", "bin/", "priv-app/X/"]), name_strategy), file_strategy, max_size=12)
+)
+def test_ext4_reader_matches_what_mke2fs_wrote(tmp_path: Path, files: dict[tuple[str, str], tuple[bytes, int]]) -> None:
+    need("mke2fs")
+    src = Path(tempfile.mkdtemp(dir=tmp_path))
+    expected = {}
+    for (folder, name), (data, mode) in files.items():
+        if (
+            name in (".", "..")
+            or len(name.encode()) > 255
+            or f"{folder}{name}/" in ("bin/", "priv-app/", "priv-app/X/")
+        ):
+            continue  # not a valid name, or a file where the tree needs a folder
+        path = src / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(mode)
+        expected[f"{folder}{name}"] = (data, mode)
+    img = mke2fs(src, src.with_suffix(".img"), "-t", "ext4", "-b", "1024", size="2M")
+    items, errors = items_of(img)
+    assert errors == []
+    assert {p: (i.read(), stat.S_IMODE(i.mode or 0)) for p, i in items.items() if "lost+found" not in p} == expected
 
 
 # --- zips, OTA and factory images -----------------------------------------------------------------------------
