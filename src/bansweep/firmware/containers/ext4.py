@@ -181,9 +181,12 @@ class Ext4:
             raise FormatError(f"{inode.size} bytes is over the {cap}-byte read limit")
         if inode.flags & INLINE_DATA_FL and inode.size <= len(inode.block):
             return inode.block[: inode.size]
-        data = bytearray(inode.size)
         bs = self.block_size
-        for logical, physical, count in self.runs(inode):
+        runs = self.runs(inode)
+        if len(runs) == 1 and runs[0][0] == 0 and runs[0][1] and runs[0][2] * bs >= inode.size:
+            return self._read(runs[0][1] * bs, inode.size)  # one extent: no copy
+        data = bytearray(inode.size)
+        for logical, physical, count in runs:
             start = logical * bs
             if start >= inode.size or physical == 0:
                 continue
