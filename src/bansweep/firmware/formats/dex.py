@@ -61,7 +61,11 @@ def mutf8(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+        raw = raw.replace(b"\xc0\x80", b"\x00")
+        try:
+            text = raw.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:  # not even modified UTF-8: keep what is readable
+            return raw.decode("utf-8", "replace")
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
@@ -131,7 +135,10 @@ def _bulk(d: bytes, offsets: array, end: int) -> list[str]:
             bodies = [t[1:] if t[0] < 0x80 else _skip_uleb(t) for t in items]
             blob = b"\x00".join(bodies)
             if b"\xc0\x80" not in blob:
-                text = blob.decode("utf-8", "surrogatepass")
+                try:
+                    text = blob.decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    return head + [mutf8(b) for b in bodies]
                 if not text.isascii() and _SURROGATE.search(text):
                     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
                 return head + text.split("\x00")
