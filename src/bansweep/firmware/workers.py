@@ -74,7 +74,7 @@ def run_isolated(func: Callable[..., T], *args: Any, limits: Limits) -> T:
             raise WorkerError(time_message(limits))
         try:
             status, value = parent.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the worker died before answering
             status, value = "died", None
         if status != "ok":
             proc.join(1)
@@ -154,7 +154,7 @@ def map_isolated(
                 if worker.conn in ready:
                     try:
                         status, value = worker.conn.recv()
-                    except EOFError:
+                    except (EOFError, OSError):  # the worker died before answering
                         status, value = "died", None
                     if status == "ok":
                         worker.location = None
