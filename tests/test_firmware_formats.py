@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mmap
 import re
 import shutil
 import struct
@@ -25,7 +26,7 @@ from bansweep.firmware.formats.props import parse_props
 from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
-from firmware_build import build_apk, have_toolchain, keystore, manifest_xml, need_toolchain, rezip
+from firmware_build import assemble_dex, build_apk, have_toolchain, keystore, manifest_xml, need_toolchain, rezip
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
 
@@ -139,6 +140,13 @@ def test_zip_reads_real_apk_like_stdlib(spy_apk: Path) -> None:
     assert z.issues == []
     assert z.sig_block is not None and z.sig_block.endswith(b"APK Sig Block 42")
     assert z.sig_block_offset is not None and z.sig_block_offset + len(z.sig_block) == z.cd_offset
+
+
+def test_zip_over_mmap(spy_apk: Path) -> None:
+    with open(spy_apk, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        z = open_zip(mm)
+        assert z.read(z.find("classes2.dex"))[:8] == b"dex\n035\x00"  # type: ignore[arg-type]
+        assert z.sig_block is not None
 
 
 def _local_offset(data: bytes, name: str) -> int:
@@ -468,6 +476,14 @@ def test_dex_strings_match_androguard(spy_apk: Path) -> None:
     theirs = dex_mod.DEX(raw)
     assert list(ours.strings) == list(theirs.get_strings())
     assert sorted(ours.defined_classes) == sorted(c.get_name() for c in theirs.get_classes())
+
+
+def test_dex_newer_versions(work: Path) -> None:
+    for api, version in ((24, 37), (28, 39)):
+        raw = assemble_dex({"com/example/spy/MainActivity.smali": MAIN_SMALI}, work, api=api)
+        d = parse_dex(raw)
+        assert d.version == version and d.checksum_ok
+        assert ("Landroid/telephony/SmsManager;", "sendTextMessage") in d.method_refs
 
 
 def _small_dex(spy_apk: Path) -> bytes:
