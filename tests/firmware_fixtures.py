@@ -10,6 +10,8 @@ malware: the code only *refers* to the APIs and strings the rules look for, as t
 - ``firmware_tree(root, work)``: system/ with build.prop (ro.adups.fota.*, test-keys), framework-res.apk signed with
   the same "platform" key as the ADUPS app, priv-app/AdupsFota, app/Calculator, bin/fotabinder (ELF), set-uid root
   bin/sync_agent (ELF holding the CVE-2012-2949 password) and the FWUpgradeInit.rc init script.
+Builders are memoised per work folder: each APK/ELF is built once per test session.
+
 - ``odex_firmware(root, work)``: the same ADUPS app, odexed: the APK has no classes.dex and the dex sits inside an
   ELF oat/arm64/AdupsFota.odex, as on pre-optimised firmware.
 """
@@ -20,6 +22,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -168,6 +171,7 @@ def need_tools() -> None:
         )
 
 
+@cache
 def adups_apk(work: Path, version: int = 1, with_dex: bool = True, sms: bool = True) -> Path:
     manifest = manifest_xml(
         "com.adups.fota",
@@ -217,6 +221,7 @@ def dex_of(apk: Path) -> bytes:
         return z.read("classes.dex")
 
 
+@cache
 def benign_apk(work: Path) -> Path:
     manifest = manifest_xml(
         "org.example.calc",
@@ -225,12 +230,14 @@ def benign_apk(work: Path) -> Path:
     return build_apk(work, manifest, {"org/example/calc/Main.smali": BENIGN_SMALI}, cn="Calc Developer", name="Calc")
 
 
+@cache
 def framework_res(work: Path) -> Path:
     """A stand-in framework-res.apk (package "android") signed with the fixture platform key."""
     manifest = manifest_xml("android", shared_user_id="android.uid.system")
     return build_apk(work, manifest, None, cn=PLATFORM_CN, name="framework-res")
 
 
+@cache
 def elf(work: Path, name: str, source: str) -> Path:
     src = work / f"{name}.c"
     src.write_text(source)
@@ -239,6 +246,7 @@ def elf(work: Path, name: str, source: str) -> Path:
     return out
 
 
+@cache
 def odex(work: Path, dex: bytes, name: str) -> Path:
     """An ELF shared object with the dex embedded in a section, as ART's OAT .odex files carry it."""
     src = work / f"{name}.c"

@@ -32,6 +32,11 @@ def _in_text(value: str, text: str) -> bool:
     return False
 
 
+def _option_line(loc: Location, options: list[tuple[str, int]], text: str) -> Location:
+    line = next((n for opt, n in options if " ".join(opt.split()) == text), loc.line)
+    return Location(loc.file, line=line, entry=loc.entry)
+
+
 def _evidence(entry: dict[str, Any], value: str, where: Location, detail: str) -> Evidence:
     cves = ", ".join(entry.get("cves") or [])
     text = f"{detail}; {cves}" if cves else detail
@@ -114,9 +119,9 @@ def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
             for s in fw.services:
                 for sock in s.service.sockets:
                     if sock.split()[0] == value:
-                        hits.append(
-                            (entry, _evidence(entry, sock, s.location, f"socket of init service {s.service.name}"))
-                        )
+                        where = _option_line(s.location, s.service.options, f"socket {sock}")
+                        detail = f"socket of init service {s.service.name}"
+                        hits.append((entry, _evidence(entry, sock, where, detail)))
         elif kind == "service":
             for s in fw.services:
                 if s.service.name == value or posixpath.basename(s.service.path) == value:

@@ -1,0 +1,159 @@
+"""`bansweep firmware` end to end: firmware trees built with real toolchains, odexed firmware, diff, bad inputs, and
+the real fdroidserver APK corpus (tests/data/cache/fdroidserver, fetched by scripts/fetch-test-data)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bansweep.firmware import job
+from firmware_fixtures import adups_apk, firmware_tree, need_tools, odex_firmware
+
+FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
+
+
+def cli(*args: str | Path) -> tuple[int, dict[str, Any]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bansweep", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.strip(), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    need_tools()
+    base = tmp_path_factory.mktemp("fw")
+    work = base / "work"
+    return {
+        "adups": firmware_tree(base / "adups", work),
+        "clean": firmware_tree(base / "clean", work, adups=False),
+        "odex": odex_firmware(base / "odex", work),
+        "work": work,
+    }
+
+
+def rules_of(report: dict[str, Any], subject: str) -> dict[str, dict[str, Any]]:
+    return {f["rule"]: f for f in report["findings"] if f["subject"]["id"] == subject}
+
+
+def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
+    code, report = cli("firmware", "--format", "json", trees["adups"])
+    assert code == 1  # high/critical findings
+    app = rules_of(report, "com.adups.fota")
+    assert app["firmware.harvesting"]["severity"] == "critical"
+    assert app["firmware.harvesting"]["status"] == "covered"
+    assert app["firmware.exported"]["status"] == "covered"
+    assert "AdupsFota.apk" in app["firmware.harvesting"]["subject"]["label"]
+    fw = rules_of(report, str(trees["adups"]))
+    adups = fw["firmware.indicator.adups"]
+    values = {e["value"] for e in adups["evidence"]}
+    assert {"system/bin/fotabinder", "fota stream 600 system system", "FWUpgradeInit.rc"} <= values
+    assert any(e["location"].get("line") == 4 for e in adups["evidence"] if e["value"].startswith("fota stream"))
+    assert fw["firmware.indicator.zte-sync-agent"]["severity"] == "critical"
+    assert fw["firmware.privilege.setuid"]["evidence"][0]["value"].startswith("system/bin/sync_agent mode 104755")
+    summary = report["summary"][str(trees["adups"])]
+    assert "com.adups.fota" in summary["system_uid_apps"]
+    assert summary["harvesting_apps"] == ["com.adups.fota"]
+    assert summary["third_party_update_apps"] == ["com.adups.fota"]
+    assert any(i.startswith("ZTE sync_agent") for i in summary["backdoor_indicators"])
+    assert report["subjects"] == 4  # three apps and the firmware
+    assert report["errors"] == []
+    assert not rules_of(report, "org.example.calc")  # the ordinary app is clean
+
+
+def test_clean_firmware_has_no_hits(trees: dict[str, Path]) -> None:
+    code, report = cli("firmware", "--format", "json", trees["clean"])
+    hits = [f for f in report["findings"] if f["status"] == "covered"]
+    assert [f["rule"] for f in hits] == ["firmware.privilege.test-keys"]  # the fixture build says test-keys
+    assert code == 1
+
+
+def test_odexed_firmware_still_judged_from_code(trees: dict[str, Path]) -> None:
+    apk = trees["odex"] / "system/priv-app/AdupsFota/AdupsFota.apk"
+    assert "classes.dex" not in zipfile.ZipFile(apk).namelist()
+    report = job.run([trees["odex"]], job.Options())
+    found = {f.rule: f for f in report.findings if f.subject.id == "com.adups.fota"}
+    harvest = found["firmware.harvesting"]
+    code_refs = [e for e in harvest.evidence if e.detail.endswith("referenced in code")]
+    assert {e.value for e in code_refs} >= {
+        "Landroid/telephony/TelephonyManager;->getDeviceId",
+        "Landroid/telephony/SmsManager;->sendTextMessage",
+    }
+    assert all("oat/arm64/AdupsFota.odex" in (e.location.entry or "") for e in code_refs)
+    assert "bigdata.adups.com" in {e.value for e in found["firmware.indicator.adups"].evidence}
+    assert found["firmware.comms.weak-crypto"].evidence[0].value == "DES/ECB/PKCS5Padding"
+
+
+def test_diff_between_builds(trees: dict[str, Path]) -> None:
+    code, report = cli("firmware", "diff", "--format", "json", trees["clean"], trees["adups"])
+    added = {(f["subject"]["id"], f["rule"]) for f in report["findings"] if "added" in f["tags"]}
+    assert ("com.adups.fota", "firmware.harvesting") in added
+    assert ("firmware", "firmware.indicator.adups") not in added  # firmware subjects keep their own id
+    assert any(r == "firmware.indicator.zte-sync-agent" for _, r in added)
+    assert code == 1
+    code, back = cli("firmware", "diff", "--format", "json", trees["adups"], trees["clean"])
+    removed = [f for f in back["findings"] if "removed" in f["tags"]]
+    assert removed and all(f["status"] == "not-covered" for f in removed)
+    assert any(f["rule"] == "firmware.harvesting" and f["title"].startswith("Removed") for f in removed)
+    assert back["summary"]["apps_removed"] == ["com.adups.fota"]
+
+
+def test_capability_diff_same_app(trees: dict[str, Path], tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / "AdupsFota.apk").write_bytes(adups_apk(trees["work"], version=3, sms=False).read_bytes())
+    (new / "AdupsFota.apk").write_bytes(adups_apk(trees["work"], version=4).read_bytes())
+    report = job.diff(old, new, job.Options())
+    change = report.summary["capabilities"]["com.adups.fota"]
+    assert {"sms", "sms-send", "exec", "shell-install", "weak-crypto"} <= set(change["gained"])
+    assert "contacts" not in change["gained"] and change["lost"] == []  # READ_CONTACTS in both builds
+    gained = {f.evidence[0].value for f in report.findings if f.rule == "firmware.diff.capability"}
+    assert gained == set(change["gained"])
+
+
+def test_bad_inputs_are_errors_and_the_batch_goes_on(trees: dict[str, Path], tmp_path: Path) -> None:
+    good = adups_apk(trees["work"])
+    data = good.read_bytes()
+    (tmp_path / "good.apk").write_bytes(data)
+    (tmp_path / "truncated.apk").write_bytes(data[: len(data) // 3])
+    (tmp_path / "garbage.apk").write_bytes(b"PK\x03\x04" + b"\xff" * 500)
+    with zipfile.ZipFile(tmp_path / "nomanifest.apk", "w") as z:
+        z.writestr("classes.dex", b"dex\n035\x00" + b"\x00" * 200)
+    report = job.run([tmp_path], job.Options())
+    where = {
+        Path(e.location.file).name if e.location.entry is None else e.location.entry: e.message for e in report.errors
+    }
+    assert {"truncated.apk", "garbage.apk", "nomanifest.apk"} <= {Path(k).name for k in where}
+    assert any("AndroidManifest.xml" in m for m in where.values())
+    assert report.summary[str(tmp_path)]["apps"] == 1
+    assert any(f.subject.id == "com.adups.fota" for f in report.findings)
+
+
+def test_single_apk_and_sweep(trees: dict[str, Path]) -> None:
+    apk = adups_apk(trees["work"])
+    code, report = cli("sweep", "--format", "json", apk)
+    assert report["summary"]["formats"][str(apk)] == "apk"
+    assert any(f["rule"] == "firmware.indicator.adups" for f in report["findings"])
+    assert report["subjects"] == 1
+
+
+@pytest.mark.skipif(not FDROID.is_dir(), reason="fdroidserver APK corpus absent (run scripts/fetch-test-data)")
+def test_fdroidserver_corpus() -> None:
+    apks = sorted(FDROID.rglob("*.apk"))
+    assert len(apks) >= 40
+    report = job.run([FDROID], job.Options())
+    summary = report.summary[str(FDROID)]
+    failed = {e.location.entry or e.location.file for e in report.errors}
+    assert summary["apps"] + len(failed) >= len(apks)  # every APK analysed or reported
+    sms = [f for f in report.findings if f.subject.id == "souch.smsbypass" and f.rule == "firmware.harvesting"]
+    assert sms and "sms" in sms[0].extra["capabilities"]
+    janus = [f for f in report.findings if f.rule == "firmware.integrity" and f.subject.id == "com.example"]
+    assert janus and any("CVE-2017-13156" in e.value for e in janus[0].evidence)
