@@ -469,3 +469,23 @@ def test_real_registrant_names_attribute_only_where_they_should(kb: VendorKB) ->
     assert covered_without_word == []
     assert missed == []
     assert len(_registrant_names()) > 30_000
+
+
+_NMAP_DB = Path("/usr/share/nmap")
+
+
+@pytest.mark.skipif(not (_NMAP_DB / "nmap-service-probes").exists(), reason="Debian nmap not installed")
+def test_no_banner_or_model_hits_on_nmap_lines_about_other_vendors(kb: VendorKB) -> None:
+    """nmap's own probe and OS databases name thousands of products; none of another maker may be attributed."""
+    import re
+
+    # ZXDSL lines are labelled ZyXEL by nmap although their banners say ZTE (see models.yaml zte-zxdsl).
+    ours = re.compile(r"huawei|zte|hikvision|dahua|hytera|lorex|amcrest|ezviz|h3c|echolife|intelbras|zxdsl", re.I)
+    wrong = []
+    for name in ("nmap-service-probes", "nmap-os-db"):
+        for line in (_NMAP_DB / name).read_text(encoding="latin-1").splitlines():
+            if not line.startswith(("match", "softmatch", "Fingerprint")) or ours.search(line):
+                continue
+            hits = kb.match_model(line) + [m for f in BANNER_FIELDS for m in kb.match_banner(f, line)]
+            wrong += [(m.pattern_id, m.matched, line[:100]) for m in hits]
+    assert wrong == []
