@@ -270,7 +270,7 @@ class Attributor:
         self.overlays = list(overlays)
         self.components = component_entities(overlays)
         self._claims: dict[tuple[str, str], tuple[Claim, ...]] = {}
-        self._mac: dict[str, tuple[Claim, ...]] = {}
+        self._mac: dict[tuple[str, ...], tuple[Claim, ...]] = {}
         self._decisions: dict[tuple[Claim, ...], Decision] = {}
 
     # claims from single values
@@ -345,7 +345,7 @@ class Attributor:
                 if not vendor:
                     continue
                 product = params.get("hw.product") or params.get("os.product") or params.get("service.product")
-                dtype = params.get("hw.device")
+                dtype = (params.get("hw.device") or "").lower() or None
                 detail = f"Recog {fp.file} fingerprint {fp.index} ({fp.description}) gives {name}={vendor}"
                 matches = [m for m in self.kb.match_org(vendor) if m.entity.group] or self.kb.match_org(vendor)
                 if not matches:
@@ -379,10 +379,11 @@ class Attributor:
         return self.mac_claims(hit), hit
 
     def mac_claims(self, hit: MacHit) -> tuple[Claim, ...]:
-        claims = self._mac.get(hit.prefix)
+        """Claims of a registry block; the same for every block of one registrant (the prefix is in the value)."""
+        key = mac_key(hit)
+        claims = self._mac.get(key)
         if claims is None:
-            prefix = hit.prefix if "/" in hit.prefix else f"{hit.prefix}/{hit.bits}"
-            detail = f"{hit.block} {prefix} registered to {hit.org} ({hit.data_source})"
+            detail = f"{hit.block} block registered to {hit.org} ({hit.data_source})"
             weight = MAC_WEIGHT
             if hit.note:
                 detail += f"; {hit.note}"
@@ -396,7 +397,7 @@ class Attributor:
                 out.append(
                     Claim("mac", "mac.registry", "mac", hit.org, None, hit.org, 0.8 * weight, hit.data_date, detail)
                 )
-            claims = self._mac[hit.prefix] = tuple(out)
+            claims = self._mac[key] = tuple(out)
         return claims
 
     # weighing
@@ -429,16 +430,15 @@ class Attributor:
             for other, cs in groups.items():
                 if other != group:
                     conflicts.append(
-                        f"{_says(cs)} point to {self._group_name(other)}, while {_says(support)} point to "
-                        f"{self._group_name(group)}"
+                        f"{_says(cs)}: {self._group_name(other)}; {_says(support)}: {self._group_name(group)}"
                     )
                     conflicting = True
             disagree = [c for c in makers if not _same_maker(c, support)]
             if disagree:
                 kinds = {c.kind for c in support}
                 text = (
-                    f"{_says(disagree)} name {', '.join(sorted({c.vendor for c in disagree}))}, while "
-                    f"{_says(support)} name {self._group_name(group)}"
+                    f"{_says(disagree)}: {', '.join(sorted({c.vendor for c in disagree}))}; "
+                    f"{_says(support)}: {self._group_name(group)}"
                 )
                 if any(c.kind == "mac" for c in disagree) and "mac" not in kinds:
                     text += ": a relabelled/OEM device or a third-party network module"
@@ -519,6 +519,16 @@ class Attributor:
             state = "within" if inside else "outside"
             out.append(f"{ent.name} belonged to {group} {span}; judged as of {self.as_of}, {state} that period")
         return out
+
+
+def mac_key(hit: MacHit) -> tuple[str, ...]:
+    """What makes two registry answers give the same claims: registrant, block kind, note, data."""
+    return (hit.org, hit.block, hit.note, hit.data_source, hit.data_date)
+
+
+def mac_value(mac: str, hit: MacHit) -> str:
+    prefix = hit.prefix if "/" in hit.prefix else f"{hit.prefix}/{hit.bits}"
+    return f"{mac} ({hit.org}; {hit.block} {prefix})"
 
 
 _UNATTRIBUTABLE = Claim("mac", "mac.unattributable", "mac", "", None, "", 0.0, "")
@@ -602,7 +612,7 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
             unattributable.append(f"{mac}: {hit.reason}")
             continue
         where = obs.where("mac") if obs.mac else obs.where("lldp.chassis_mac")
-        value = f"{mac} ({hit.org})"
+        value = mac_value(mac, hit)
         located.extend((c, where, value) for c in claims)
     seen: set[tuple[str, str]] = set()
     for obs in device.observations:

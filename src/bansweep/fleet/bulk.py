@@ -11,18 +11,27 @@ columns. The general path (sources.parse + attribute.merge) is used for smaller 
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import multiprocessing
+import operator
+import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bansweep import progress
-from bansweep.findings import Evidence, InputError, Location, Report
-from bansweep.fleet.attribute import Attributed, Attributor, Claim, Decision, Device, evidence_for
-from bansweep.fleet.model import Observation, normalise_mac
+from bansweep.findings import Evidence, Finding, InputError, Location, Report, Subject
+from bansweep.fleet.attribute import Attributor, Claim, Decision, mac_key
+from bansweep.fleet.job import RULE, Tally, Template, template
+from bansweep.fleet.model import normalise_mac
 from bansweep.inputs import InputProblem, read_text
-from bansweep.registry.mac import MacHit, MacUnattributable
+from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
 
 BULK_MIN_BYTES = 2 * 1024 * 1024
+PARALLEL_MIN_CHARS = 16 * 1024 * 1024  # below this, forking workers costs more than it saves
+WORKERS = 2
 BULK_FORMATS = ("inventory-csv",)
 # inventory field -> observation fact (the vocabulary of bansweep.fleet.model)
 FIELD_FACTS = {
@@ -50,17 +59,73 @@ def _dialect(first_line: str) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
+@dataclass(slots=True)
+class Entry:
+    """One distinct (MAC prefix, field values) combination: its decision and the finding parts it shares."""
+
+    decision: Decision
+    template: Template | None
+    evidence: list[tuple[str, str | None, str, str, str]]  # rule, column (None = MAC), value, date, detail
+    org: str
+    block: str
+    unattributable: str
+    mac_col: str
+    count: int = 0
+
+
+_SLOW = object()  # prefix needing a per-MAC lookup (subdivided block, CID or local space)
+
+
 def run_file(
     path: Path,
     mapping: dict[str, str],
     attributor: Attributor,
     report: Report,
-    tally: object,
+    tally: Tally,
     show: bool | None,
 ) -> None:
-    from bansweep.fleet.job import Tally, device_finding
+    # Millions of small, acyclic objects: the cyclic garbage collector would rescan them over and over.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _run_file(path, mapping, attributor, report, tally, show)
+    finally:
+        if enabled:
+            gc.enable()
 
-    assert isinstance(tally, Tally)
+
+@dataclass(slots=True)
+class Layout:
+    name: str
+    mac_i: int
+    ip_i: int
+    width: int
+    mac_col: str
+    fact_cols: list[tuple[str, int, str]]  # fact, column index, column name
+    delimiter: str
+
+
+@dataclass(slots=True)
+class Scan:
+    """What one pass over rows found; row numbers are local to the chunk scanned."""
+
+    rows: int = 0
+    counts: dict[tuple[object, tuple[str, ...]], int] = field(default_factory=dict)
+    listed: list[tuple[int, str | None, str, tuple[object, tuple[str, ...]]]] = field(default_factory=list)
+    errors: list[tuple[int, str | None, str]] = field(default_factory=list)  # row, column, message
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    unattributable: list[tuple[int, str | None]] = field(default_factory=list)
+    hits: list[MacHit] = field(default_factory=list)  # registry answers by key index (MAC digits blanked)
+
+
+def _run_file(
+    path: Path,
+    mapping: dict[str, str],
+    attributor: Attributor,
+    report: Report,
+    tally: Tally,
+    show: bool | None,
+) -> None:
     name = str(path)
     try:
         text = read_text(path)
@@ -71,149 +136,308 @@ def run_file(
         report.errors.append(InputError(Location(name), f"cannot read: {exc.strerror or exc}"))
         return
     csv.field_size_limit(MAX_FIELD)
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text), delimiter=_dialect(first))
+    head_end = _record_end(text, 0)
+    delimiter = _dialect(text[:head_end])
     try:
-        header = next(reader)
+        header = next(csv.reader(io.StringIO(text[:head_end]), delimiter=delimiter))
     except (StopIteration, csv.Error):
         report.errors.append(InputError(Location(name, line=1), "no header row"))
         return
     index = {col.strip().lstrip("\ufeff"): i for i, col in enumerate(header)}
     cols: dict[str, int] = {f: index[c] for f, c in mapping.items() if c in index}
-    mac_i = cols.get("mac")
-    fact_cols = [(FIELD_FACTS[f], i, mapping[f]) for f, i in cols.items() if f in FIELD_FACTS]
-    id_cols = [(f, cols[f]) for f in ("ip", "hostname", "serial") if f in cols]
-    width = max(cols.values(), default=-1) + 1
-    mac_col = mapping.get("mac", "")
-
-    registry = attributor.registry
-    cache: dict[tuple[object, ...], tuple[Decision, list[tuple[Claim, str]], bool]] = {}
-    by_mac: dict[str, int] = {}  # MAC -> index of its finding (duplicate rows add evidence)
-    seen_macs: set[str] = set()
-    size = max(len(text) // 64, 1)
+    layout = Layout(
+        name,
+        cols.get("mac", -1),
+        cols.get("ip", -1),
+        max(cols.values(), default=-1) + 1,
+        mapping.get("mac", ""),
+        [(FIELD_FACTS[f], i, mapping[f]) for f, i in cols.items() if f in FIELD_FACTS],
+        delimiter,
+    )
+    body = text[head_end:]
     del text
-    with progress.progress(f"fleet: {path.name}", total=size, show=show) as bar:
-        row_no = 0
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
+    chunks = _split(body, WORKERS) if len(body) >= PARALLEL_MIN_CHARS and _can_fork() else [body]
+    del body
+    with progress.progress(f"fleet: {path.name}", total=len(chunks), show=show) as bar:
+        scans = _scan_all(chunks, layout, attributor, bar)
+    _collect(scans, layout, attributor, report, tally)
+
+
+def _record_end(text: str, start: int) -> int:
+    """Index just past the first line end at or after start that is outside a quoted field."""
+    pos = start
+    while True:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        if text.count('"', start, nl) % 2 == 0:
+            return nl + 1
+        pos = nl + 1
+
+
+def _split(body: str, parts: int) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for k in range(1, parts):
+        cut = _record_end(body, max(start, len(body) * k // parts))
+        # the cut must be outside quotes counted from the start of the body, not from the guess
+        while body.count('"', 0, cut) % 2:
+            cut = _record_end(body, cut)
+        out.append(body[start:cut])
+        start = cut
+    out.append(body[start:])
+    return [c for c in out if c]
+
+
+def _can_fork() -> bool:
+    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
+_SHARED: tuple[list[str], Layout, Attributor] | None = None  # set before forking; read by the workers
+
+
+def _scan_shared(k: int) -> Scan:
+    assert _SHARED is not None
+    chunks, layout, attributor = _SHARED
+    gc.disable()
+    return _scan(chunks[k], layout, attributor)
+
+
+def _scan_all(chunks: list[str], layout: Layout, attributor: Attributor, bar: progress.Progress) -> list[Scan]:
+    global _SHARED
+    if len(chunks) == 1:
+        scans = [_scan(chunks[0], layout, attributor)]
+        bar.advance()
+        return scans
+    _SHARED = (chunks, layout, attributor)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(len(chunks)) as pool:
+            scans = []
+            for scan in pool.imap(_scan_shared, range(len(chunks))):
+                scans.append(scan)
+                bar.advance()
+            return scans
+    finally:
+        _SHARED = None
+
+
+def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
+    """The hot loop: one CSV split, a MAC check, a prefix-cache probe and a dict probe per row."""
+    out = Scan()
+    reader = csv.reader(io.StringIO(text), delimiter=layout.delimiter)
+    mac_i, ip_i, width = layout.mac_i, layout.ip_i, layout.width
+    get_values = _getter([i for _, i, _ in layout.fact_cols])
+    registry = attributor.registry
+    subdivided = _subdivided(registry)
+    prefixes: dict[str, object] = {}
+    hit_ids: dict[tuple[str, ...], int] = {}
+    hits = out.hits
+    slots: dict[tuple[object, tuple[str, ...]], list[int]] = {}  # key -> [rows, listed?]
+    listed = out.listed
+    first_row: dict[str, int] = {}
+    canon = _CANON_MAC.fullmatch
+    row_no = 0
+    while True:
+        try:
+            for row in reader:
                 row_no += 1
-                report.errors.append(
-                    InputError(Location(name, row=row_no, line=reader.line_num), f"bad CSV row: {exc}")
-                )
-                continue
+                if len(row) < width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    row = row + [""] * (width - len(row))
+                mac: str | None = None
+                pkey: object = None
+                if mac_i >= 0:
+                    raw = row[mac_i]
+                    if canon(raw):
+                        mac = raw.upper()
+                    elif raw.strip():
+                        mac = normalise_mac(raw)
+                        if mac is None:
+                            out.errors.append((row_no, layout.mac_col, f"invalid MAC address {raw[:40]!r}"))
+                    if mac is not None:
+                        if first_row.setdefault(mac, row_no) != row_no:
+                            out.duplicates.append((row_no, mac))
+                            continue
+                        pkey = prefixes.get(mac[:8])
+                        if pkey is None:
+                            pkey = prefixes[mac[:8]] = _prefix_key(registry, mac, subdivided, hit_ids, hits)
+                        if pkey is _SLOW:
+                            pkey = _hit_key(registry.lookup(mac), hit_ids, hits)
+                key = (pkey, get_values(row))
+                slot = slots.get(key)
+                if slot is None:
+                    entry = _entry(attributor, pkey, hits, layout.fact_cols, key[1], layout.mac_col)
+                    slot = slots[key] = [0, entry.template is not None]
+                slot[0] += 1
+                if slot[1]:
+                    listed.append((row_no, mac, row[ip_i] if ip_i >= 0 else "", key))
+                elif pkey.__class__ is str and len(out.unattributable) < 20:
+                    out.unattributable.append((row_no, mac))
+            break
+        except csv.Error as exc:  # one bad record; the reader goes on with the next line
             row_no += 1
-            if row_no & 0xFFFF == 0:
-                bar.advance(0x10000)
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) < width:
-                row = row + [""] * (width - len(row))
-            mac = None
-            hit_key: object = None
-            hit_obj = None
-            unattributable = ""
-            if mac_i is not None:
-                raw = row[mac_i].strip()
-                if raw:
-                    mac = raw.upper() if _CANON_MAC.fullmatch(raw) else normalise_mac(raw)
-                    if mac is None:
-                        report.errors.append(
-                            InputError(Location(name, row=row_no, field=mac_col), f"invalid MAC address {raw[:40]!r}")
-                        )
-            if mac is not None:
-                if mac in seen_macs:
-                    if mac in by_mac:
-                        _add_duplicate(report, by_mac[mac], name, row_no, mac_col, mac)
-                    continue
-                seen_macs.add(mac)
-                hit = registry.lookup(mac)
-                if isinstance(hit, MacUnattributable):
-                    unattributable = f"{mac}: {hit.reason}"
-                    hit_key = hit.reason
-                else:
-                    hit_key, hit_obj = hit.prefix, hit
-            values = tuple(row[i].strip() for _, i, _ in fact_cols)
-            key = (hit_key, values)
-            entry = cache.get(key)
+            out.errors.append((row_no, None, f"bad CSV row: {exc}"))
+    out.counts = {key: slot[0] for key, slot in slots.items()}
+    out.rows = row_no
+    return out
+
+
+def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: Report, tally: Tally) -> None:
+    name = layout.name
+    entries: dict[tuple[object, tuple[str, ...]], Entry] = {}
+    offset = 0
+    by_mac: dict[str, Finding] = {}
+    findings = report.findings
+    for scan in scans:
+        local: dict[tuple[object, tuple[str, ...]], Entry] = {}
+        for key, n in scan.counts.items():
+            pkey, values = key
+            shared = (mac_key(scan.hits[pkey]) if isinstance(pkey, int) else pkey, values)
+            entry = entries.get(shared)
             if entry is None:
-                entry = cache[key] = _decide(attributor, hit_obj, fact_cols, values, bool(unattributable))
-            decision, claim_cols, listed = entry
-            dev_ids: dict[str, str] = {f: row[i].strip() for f, i in id_cols if row[i].strip()}
-            group = decision.entity.group if decision.entity else None
-            tally.count(decision.status, group, ["inventory"], decision.verdicts)
-            if unattributable and not decision.attributable:
-                tally.unattributable += 1
-                tally.unattributable_ids.append(mac or f"{name} row {row_no}")
-            if not listed:
+                entry = entries[shared] = _entry(attributor, pkey, scan.hits, layout.fact_cols, values, layout.mac_col)
+            entry.count += n
+            local[key] = entry
+        for row_no, column, message in scan.errors:
+            report.errors.append(InputError(Location(name, row=offset + row_no, field=column), message))
+        for row_no, mac, ip, key in scan.listed:
+            entry = local[key]
+            if mac is not None and mac in by_mac:  # the same device in another chunk
+                _duplicate(by_mac[mac], name, offset + row_no, layout.mac_col, mac)
+                entry.count -= 1
                 continue
-            org = hit_obj.org if hit_obj is not None else ""
-            att = _attributed(name, row_no, mac, mac_col, dev_ids, decision, claim_cols, unattributable, org)
-            finding = device_finding(att)
-            if finding is not None:
-                if mac is not None:
-                    by_mac[mac] = len(report.findings)
-                report.findings.append(finding)
+            finding = _finding(name, offset + row_no, mac, ip, entry)
+            findings.append(finding)
+            if mac is not None:
+                by_mac[mac] = finding
+        for row_no, mac in scan.duplicates:
+            if mac in by_mac:
+                _duplicate(by_mac[mac], name, offset + row_no, layout.mac_col, mac)
+        for row_no, mac in scan.unattributable:
+            if len(tally.unattributable_ids) < 20:
+                tally.unattributable_ids.append(mac or f"{name} row {offset + row_no}")
+        offset += scan.rows
+    for entry in entries.values():
+        tally.count(entry.decision, ["inventory"], entry.count)
+        if entry.unattributable and not entry.decision.attributable:
+            tally.unattributable += entry.count
 
 
-def _decide(
+def _duplicate(finding: Finding, name: str, row_no: int, column: str, mac: str) -> None:
+    where = Location(name, row=row_no, field=column)
+    finding.evidence.append(Evidence("inventory.duplicate", mac, where, None, "the same MAC in another row"))
+
+
+def _getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    if not indexes:
+        return lambda row: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda row: (row[only],)
+    return operator.itemgetter(*indexes)  # type: ignore[return-value]
+
+
+def _subdivided(registry: MacRegistry) -> frozenset[int]:
+    """24-bit prefixes with MA-M, MA-S or IAB blocks inside: their MACs need a lookup each."""
+    tables = registry.tables
+    out = {p >> 4 for p in tables.get("MA-M", {})}
+    out.update(p >> 12 for p in tables.get("MA-S", {}))
+    out.update(p >> 12 for p in tables.get("IAB", {}))
+    return frozenset(out)
+
+
+def _prefix_key(
+    registry: MacRegistry, mac: str, subdivided: frozenset[int], ids: dict[tuple[str, ...], int], hits: list[MacHit]
+) -> object:
+    try:
+        p24 = int(mac[:8].replace(":", ""), 16)
+    except ValueError:
+        return _SLOW
+    if p24 >> 16 & 0x03 or p24 in subdivided:  # multicast, local (CID or random) or subdivided
+        return _SLOW
+    return _hit_key(registry.lookup(mac), ids, hits)
+
+
+def _hit_key(hit: MacHit | MacUnattributable, ids: dict[tuple[str, ...], int], hits: list[MacHit]) -> object:
+    """Cache key for a registry answer: an index per distinct registrant block kind (the claims are the same for
+    all its prefixes), the reason for an unattributable address."""
+    if isinstance(hit, MacUnattributable):
+        return hit.reason
+    key = mac_key(hit)
+    index = ids.get(key)
+    if index is None:
+        index = ids[key] = len(hits)
+        hits.append(replace(hit, mac="", prefix="", bits=0))
+    return index
+
+
+def _entry(
     attributor: Attributor,
-    hit: MacHit | None,
+    pkey: object,
+    hits: list[MacHit],
     fact_cols: list[tuple[str, int, str]],
     values: tuple[str, ...],
-    unattributable: bool,
-) -> tuple[Decision, list[tuple[Claim, str]], bool]:
-    claim_cols: list[tuple[Claim, str]] = []
-    if hit is not None:
-        claim_cols.extend((c, "\0mac") for c in attributor.mac_claims(hit))
-    for (fact, _, column), value in zip(fact_cols, values, strict=True):
-        if value:
-            claim_cols.extend((c, column) for c in attributor.claims(fact, value))
-    claims = tuple(dict.fromkeys(c for c, _ in claim_cols))
-    decision = attributor.decide(claims, unattributable=unattributable)
-    model = next((v for (f, _, _), v in zip(fact_cols, values, strict=True) if f == "model" and v), None)
-    dtype = next((v for (f, _, _), v in zip(fact_cols, values, strict=True) if f == "device_type" and v), None)
-    if (model and model != decision.model) or (dtype and not decision.device_type):
-        from dataclasses import replace
-
-        decision = replace(decision, model=model or decision.model, device_type=decision.device_type or dtype)
-    listed = not (decision.entity is None and decision.status.value == "not-covered")
-    return decision, claim_cols, listed
-
-
-def _attributed(
-    name: str,
-    row_no: int,
-    mac: str | None,
     mac_col: str,
-    ids: dict[str, str],
-    decision: Decision,
-    claim_cols: list[tuple[Claim, str]],
-    unattributable: str,
-    org: str,
-) -> Attributed:
-    located = []
-    for claim, column in claim_cols:
-        if column == "\0mac":
-            located.append((claim, Location(name, row=row_no, field=mac_col), f"{mac} ({org})"))
+) -> Entry:
+    located: list[tuple[Claim, str | None, str]] = []
+    hit = hits[pkey] if isinstance(pkey, int) else None
+    unattributable = pkey if isinstance(pkey, str) else ""
+    if hit is not None:
+        located.extend((c, None, "") for c in attributor.mac_claims(hit))
+    model = dtype = None
+    for (fact, _, column), value in zip(fact_cols, values, strict=True):
+        value = value.strip()
+        if value:
+            located.extend((c, column, value) for c in attributor.claims(fact, value))
+            model = model or (value if fact == "model" else None)
+            dtype = dtype or (value if fact == "device_type" else None)
+    claims = tuple(dict.fromkeys(c for c, _, _ in located))
+    decision = attributor.decide(claims, unattributable=bool(unattributable))
+    if (model and model != decision.model) or (dtype and not decision.device_type):
+        decision = replace(decision, model=model or decision.model, device_type=decision.device_type or dtype)
+    order = {c: i for i, c in enumerate(decision.claims)}
+    located.sort(key=lambda item: order.get(item[0], len(order)))
+    evidence = [(c.rule, col, value, c.data_date, c.detail) for c, col, value in located]
+    notes = [f"MAC address: {unattributable}"] if unattributable else []
+    t = template(decision, notes, ["inventory"])
+    return Entry(decision, t, evidence, hit.org if hit else "", hit.block if hit else "", unattributable, mac_col)
+
+
+def _finding(name: str, row_no: int, mac: str | None, ip: str, entry: Entry) -> Finding:
+    """A finding per listed row, from the parts its entry shares (kept lean: this runs once per covered row)."""
+    t = entry.template
+    assert t is not None
+    evidence = []
+    for rule, column, value, data_date, detail in entry.evidence:
+        if column is None:
+            where = Location(name, None, row_no, None, None, entry.mac_col)
+            evidence.append(Evidence(rule, f"{mac} ({entry.org}; {entry.block})", where, data_date, detail))
         else:
-            located.append((claim, Location(name, row=row_no, field=column), claim.text))
-    obs = Observation("inventory", Location(name, row=row_no), mac=mac, ip=ids.get("ip"))
-    device = Device(
-        observations=[obs],
-        macs=[mac] if mac and not unattributable else [],
-        ips=[ids["ip"]] if "ip" in ids else [],
-        hostnames=[ids["hostname"]] if "hostname" in ids else [],
-        serials=[ids["serial"]] if "serial" in ids else [],
-    )
-    return Attributed(device, decision, evidence_for(decision, located), [unattributable] if unattributable else [])
-
-
-def _add_duplicate(report: Report, index: int, name: str, row_no: int, mac_col: str, mac: str) -> None:
-    finding = report.findings[index]
-    finding.evidence.append(
-        Evidence("inventory.duplicate", mac, Location(name, row=row_no, field=mac_col), None, "same MAC in another row")
+            evidence.append(Evidence(rule, value, Location(name, None, row_no, None, None, column), data_date, detail))
+    ip = ip.strip()
+    device_id = mac or ip or f"{name} row {row_no}"
+    label = f"{t.name} at {ip or device_id}"
+    attributes = t.attributes.copy()
+    extra = t.extra.copy()
+    if mac and not entry.unattributable:
+        attributes["mac"] = mac
+        extra["macs"] = [mac]
+    if ip:
+        attributes["ip"] = ip
+        extra["ips"] = [ip]
+    extra["notes"] = list(entry.decision.notes)
+    return Finding(
+        Subject("device", device_id, label, attributes),
+        RULE,
+        f"{label}: {t.status.value}",
+        t.severity,
+        t.confidence,
+        evidence,
+        t.status,
+        t.explanation,
+        t.verdicts.copy(),
+        t.tags.copy(),
+        extra,
     )

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bansweep import progress
-from bansweep.findings import Finding, InputError, Location, Report, Severity, Status, Subject
+from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject
 from bansweep.fleet import sources
-from bansweep.fleet.attribute import Attributed, Attributor, attribute, merge
+from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute, merge
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.model import Observation
 from bansweep.inputs import InputFile, walk
@@ -74,15 +74,17 @@ class Tally:
     unattributable: int = 0
     unattributable_ids: list[str] = field(default_factory=list)
 
-    def count(self, attributed_status: Status, group: str | None, srcs: list[str], verdicts: Any) -> None:
-        self.devices += 1
-        self.statuses[attributed_status.value] += 1
-        if attributed_status is not Status.NOT_COVERED:
-            self.by_vendor[group or "unknown"] += 1
+    def count(self, d: Decision, srcs: list[str], n: int = 1) -> None:
+        self.devices += n
+        self.statuses[d.status.value] += n
+        if d.status is not Status.NOT_COVERED:
+            self.by_vendor[d.entity.group if d.entity and d.entity.group else "unknown"] += n
             for s in srcs:
-                self.by_source[s] += 1
-        for v in verdicts:
-            self.by_policy.setdefault(v.policy, Counter())[v.status.value] += 1
+                self.by_source[s] += n
+        for v in d.verdicts:
+            if v.policy not in self.by_policy:
+                self.by_policy[v.policy] = Counter()
+            self.by_policy[v.policy][v.status.value] += n
 
     def to_summary(self) -> dict[str, Any]:
         return {
@@ -152,8 +154,7 @@ def run(paths: list[Path], options: Options) -> Report:
     with progress.progress("fleet: attributing devices", total=len(devices), show=show) as bar:
         for device in devices:
             att = attribute(attributor, device)
-            group = att.decision.entity.group if att.decision.entity else None
-            tally.count(att.decision.status, group, device.sources, att.decision.verdicts)
+            tally.count(att.decision, device.sources)
             if not att.decision.attributable and att.unattributable:
                 tally.unattributable += 1
                 tally.unattributable_ids.append(device.id)
@@ -163,7 +164,7 @@ def run(paths: list[Path], options: Options) -> Report:
             bar.advance()
 
     report.subjects = tally.devices
-    report.findings.sort(key=lambda f: (-f.status.rank, -f.confidence, f.subject.id))
+    report.findings.sort(key=lambda f: (-f.severity, -f.confidence, f.subject.id))  # severity follows status
     report.summary.update(tally.to_summary())
     report.summary["findings"] = len(report.findings)
     report.summary["input_errors"] = len(report.errors)
@@ -181,44 +182,103 @@ def _describe(path: Path, mapping: dict[str, str], report: Report) -> dict[str, 
         return None
 
 
-def device_finding(att: Attributed) -> Finding | None:
-    """A finding for a device judged covered or needing review, or one that names a covered entity
-    but is judged not covered (e.g. a brand sold before the date judged); other devices are only counted."""
-    d = att.decision
+@dataclass(slots=True)
+class Template:
+    """Everything of a finding that depends only on the decision (shared by every device with that decision)."""
+
+    name: str  # "Hikvision DS-2CD2042WD camera"
+    severity: Severity
+    status: Status
+    confidence: float
+    explanation: str
+    verdicts: list[Any]
+    tags: list[str]
+    attributes: dict[str, str]
+    extra: dict[str, Any]
+
+
+def template(d: Decision, unattributable: list[str], srcs: list[str]) -> Template | None:
+    """None for a device that is only counted: judged not covered and naming no covered entity. A device that
+    names one but is judged not covered (e.g. a brand sold before the date judged) is still listed."""
     if d.status is Status.NOT_COVERED and d.entity is None:
         return None
-    dev = att.device
-    label = device_label(d.maker, d.brand, d.model, d.device_type, dev.address)
-    subject = Subject("device", dev.id, label, _attributes(att))
-    return Finding(
-        subject=subject,
-        rule=RULE,
-        title=f"{label}: {d.status.value}",
+    attributes = {
+        k: v
+        for k, v in (
+            ("maker", d.maker),
+            ("brand", d.brand),
+            ("model", d.model),
+            ("device_type", d.device_type),
+            ("group", d.entity.group if d.entity else None),
+            ("entity", d.entity.id if d.entity else None),
+            ("sources", ", ".join(srcs)),
+        )
+        if v
+    }
+    return Template(
+        name=device_label(d.maker, d.brand, d.model, d.device_type),
         severity=SEVERITY[d.status],
-        confidence=d.confidence,
-        evidence=att.evidence,
         status=d.status,
-        explanation=explain(d, att.unattributable),
+        confidence=d.confidence,
+        explanation=explain(d, unattributable),
         verdicts=list(d.verdicts),
-        tags=_tags(d, dev.sources),
+        tags=_tags(d, srcs),
+        attributes=attributes,
         extra={
             "maker": d.maker,
             "brand": d.brand,
             "model": d.model,
             "device_type": d.device_type,
-            "macs": dev.macs,
-            "ips": dev.ips,
-            "hostnames": dev.hostnames,
-            "serials": dev.serials,
-            "sources": dev.sources,
+            "sources": srcs,
             "conflicts": list(d.conflicts),
-            "notes": list(d.notes) + dev.notes,
-            "unattributable_macs": att.unattributable,
+            "unattributable_macs": unattributable,
         },
     )
 
 
-def device_label(maker: str | None, brand: str | None, model: str | None, dtype: str | None, where: str) -> str:
+def build(
+    t: Template,
+    device_id: str,
+    address: str,
+    ids: dict[str, list[str]],
+    evidence: list[Evidence],
+    notes: list[str],
+    decision_notes: tuple[str, ...],
+) -> Finding:
+    label = f"{t.name} at {address}"
+    attributes = dict(t.attributes)
+    for key, values in ids.items():
+        if values:
+            attributes[key] = ", ".join(values)
+    extra = dict(t.extra)
+    extra.update({f"{k}s" if not k.endswith("s") else k: v for k, v in ids.items()})
+    extra["notes"] = list(decision_notes) + notes
+    explanation = t.explanation + (" " + " ".join(notes) if notes else "")
+    return Finding(
+        subject=Subject("device", device_id, label, attributes),
+        rule=RULE,
+        title=f"{label}: {t.status.value}",
+        severity=t.severity,
+        confidence=t.confidence,
+        evidence=evidence,
+        status=t.status,
+        explanation=explanation,
+        verdicts=list(t.verdicts),
+        tags=list(t.tags),
+        extra=extra,
+    )
+
+
+def device_finding(att: Attributed) -> Finding | None:
+    dev = att.device
+    t = template(att.decision, att.unattributable, dev.sources)
+    if t is None:
+        return None
+    ids = {"mac": dev.macs, "ip": dev.ips, "hostname": dev.hostnames, "serial": dev.serials}
+    return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
+
+
+def device_label(maker: str | None, brand: str | None, model: str | None, dtype: str | None) -> str:
     who = brand or maker
     name = _short(who) if who else "Unknown maker"
     parts = [name]
@@ -226,7 +286,7 @@ def device_label(maker: str | None, brand: str | None, model: str | None, dtype:
         parts.append(model)
     if dtype:
         parts.append(dtype)
-    return " ".join(parts) + f" at {where}"
+    return " ".join(parts)
 
 
 _LEGAL = re.compile(
@@ -240,7 +300,7 @@ def _short(name: str) -> str:
     return short or name
 
 
-def explain(d: Any, unattributable: list[str]) -> str:
+def explain(d: Decision, unattributable: list[str]) -> str:
     parts: list[str] = []
     if d.entity is not None:
         who = d.maker or d.entity.name
@@ -250,8 +310,8 @@ def explain(d: Any, unattributable: list[str]) -> str:
         parts.append(f"Attributed to {who} from {', '.join(kinds) or 'the evidence'}, confidence {d.confidence:.2f}.")
     elif d.maker:
         parts.append(f"Maker {d.maker}, not a covered vendor.")
-    for v in d.verdicts:
-        parts.append(f"{v.policy}: {v.status.value} — {v.reason} ({v.citation}, {v.date}).")
+    if d.verdicts:
+        parts.append("Verdicts: " + "; ".join(f"{v.policy} {v.status.value}" for v in d.verdicts) + ".")
     if d.conflicts:
         parts.append("Conflicting evidence: " + "; ".join(d.conflicts) + ".")
     parts.extend(d.notes)
@@ -260,28 +320,7 @@ def explain(d: Any, unattributable: list[str]) -> str:
     return " ".join(parts)
 
 
-def _attributes(att: Attributed) -> dict[str, str]:
-    d, dev = att.decision, att.device
-    out: dict[str, str] = {}
-    for key, value in (
-        ("maker", d.maker),
-        ("brand", d.brand),
-        ("model", d.model),
-        ("device_type", d.device_type),
-        ("group", d.entity.group if d.entity else None),
-        ("entity", d.entity.id if d.entity else None),
-        ("mac", ", ".join(dev.macs)),
-        ("ip", ", ".join(dev.ips)),
-        ("hostname", ", ".join(dev.hostnames)),
-        ("serial", ", ".join(dev.serials)),
-        ("sources", ", ".join(dev.sources)),
-    ):
-        if value:
-            out[key] = value
-    return out
-
-
-def _tags(d: Any, srcs: list[str]) -> list[str]:
+def _tags(d: Decision, srcs: list[str]) -> list[str]:
     tags: list[str] = []
     if d.entity is not None:
         tags += [f"group:{d.entity.group}", f"entity:{d.entity.id}", f"relation:{d.entity.relation}"]
