@@ -643,3 +643,117 @@ def test_huge_lines_are_reported_per_line(tmp_path: Path) -> None:
     assert (
         len(obs) == 2 and len(errors) == 1 and errors[0].location.line == 2 and "characters long" in errors[0].message
     )
+
+
+# --- real tools on loopback ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap not installed")
+def test_live_nmap_scan_of_a_loopback_web_server(tmp_path: Path) -> None:
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Camera(BaseHTTPRequestHandler):
+        server_version = "DNVRS-Webs"
+        sys_version = ""
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = b"<html><head><title>WEB SERVICE</title></head></html>"
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="Login to 3K02D1FPAZ00123"')
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        out = tmp_path / "scan.xml"
+        cmd = ["nmap", "-Pn", "-n", "-sV", "--version-light", "-p", str(port)]
+        cmd += ["--script", "http-server-header,http-auth,http-title", "-oX", str(out), "127.0.0.1"]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=240)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sniffed(out) == "nmap"
+    obs, errors = run("nmap", out)
+    assert errors == []
+    facts = {k: v for o in obs for k, v in o.facts.items()}
+    assert facts["http.server"] == "DNVRS-Webs"
+    assert facts["http.realm"] == "Login to 3K02D1FPAZ00123"
+    assert facts["http.title"] == "WEB SERVICE"
+    assert all(o.ip == "127.0.0.1" for o in obs)
+
+
+SNMPD_CONF = """agentAddress udp:127.0.0.1:{port}
+rocommunity public 127.0.0.1
+sysDescr ZXR10 ROS Version V4.08.23 ZXR10 2928E Software, Version V2.00.10.B37
+sysObjectID .1.3.6.1.4.1.3902.15.2.30.3
+sysName edge-sw-31
+override 1.0.8802.1.1.2.1.4.1.1.4.0.12.1 integer 4
+override 1.0.8802.1.1.2.1.4.1.1.5.0.12.1 octet_str 0x4cbd8f6e02a7
+override 1.0.8802.1.1.2.1.4.1.1.8.0.12.1 octet_str "eth0"
+override 1.0.8802.1.1.2.1.4.1.1.9.0.12.1 octet_str "DS-2CD2143G0-I"
+override 1.0.8802.1.1.2.1.4.1.1.10.0.12.1 octet_str "IP CAMERA"
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("snmpwalk") is None or not Path("/usr/sbin/snmpd").exists(), reason="snmp/snmpd not installed"
+)
+@pytest.mark.parametrize("style", [[], ["-On"]])
+def test_live_snmpwalk_against_local_snmpd(tmp_path: Path, style: list[str]) -> None:
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conf = tmp_path / "snmpd.conf"
+    conf.write_text(SNMPD_CONF.format(port=port))
+    agent = subprocess.Popen(
+        [
+            "/usr/sbin/snmpd",
+            "-f",
+            "-Lf",
+            str(tmp_path / "snmpd.log"),
+            "-C",
+            "-c",
+            str(conf),
+            "-p",
+            str(tmp_path / "pid"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        walk = b""
+        for _ in range(50):  # the agent needs a moment to listen
+            base = ["snmpwalk", "-v2c", "-c", "public", "-t", "1", "-r", "0", *style, f"127.0.0.1:{port}"]
+            system = subprocess.run([*base, "1.3.6.1.2.1.1"], capture_output=True, timeout=30)
+            if system.returncode == 0 and system.stdout:
+                lldp = subprocess.run([*base, "1.0.8802.1.1.2.1.4.1.1"], capture_output=True, timeout=30)
+                walk = system.stdout + lldp.stdout
+                break
+            time.sleep(0.2)
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+    path = tmp_path / "walk.txt"
+    path.write_bytes(walk)
+    assert sniffed(path) == "snmpwalk"
+    obs, errors = run("snmpwalk", path)
+    assert errors == []
+    agent_obs, camera = obs
+    assert agent_obs.facts["snmp.sysobjectid"] == "1.3.6.1.4.1.3902.15.2.30.3"
+    assert agent_obs.facts["snmp.sysdescr"].startswith("ZXR10 ROS")
+    assert agent_obs.hostname == "edge-sw-31"
+    assert camera.mac == "4C:BD:8F:6E:02:A7" and camera.facts["lldp.sysname"] == "DS-2CD2143G0-I"

@@ -41,6 +41,8 @@ REFUSED = {
 }
 _REALM = re.compile(r"""realm\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s,]+))""", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
+_PROBE = re.compile(r"^ {0,2}[A-Za-z][\w, -]*:\s*$")
+_TITLE = re.compile(r"<title>([^<]{1,512})</title>", re.IGNORECASE)
 _STATUS = re.compile(r"^\s*(HTTP|RTSP|SIP)/\d\.\d\s+\d{3}", re.MULTILINE)
 
 
@@ -252,14 +254,22 @@ def _script(script: ET.Element, service: str, label: str, facts: dict[str, str],
 
 
 def _headers(text: str, service: str, origin: str, facts: dict[str, str], fields: dict[str, str]) -> None:
-    """Server and WWW-Authenticate headers in raw responses (fingerprint-strings, http-headers, upnp-info)."""
-    proto = ""
-    for line in text.split("\n"):
-        line = line.strip()
+    """Server and WWW-Authenticate headers and HTML titles in raw responses (fingerprint-strings, http-headers,
+    upnp-info). fingerprint-strings lists one response per probe ("  GetRequest: " then indented lines)."""
+    proto = probe = ""
+    for raw in text.split("\n"):
+        if _PROBE.match(raw):
+            proto, probe = "", raw  # a new probe's response
+            continue
+        line = raw.strip()
         status = _STATUS.match(line)
         if status:
             proto = status.group(1)
             continue
+        # the page title of the plain GET (other probes draw error pages)
+        title = _TITLE.search(line) if proto == "HTTP" and (not probe or "GetRequest" in probe) else None
+        if title:
+            _add(facts, fields, "http.title", title.group(1), origin)
         key, sep, value = line.partition(":")
         if not sep:
             continue
