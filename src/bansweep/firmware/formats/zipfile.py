@@ -221,14 +221,17 @@ def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int)
             data, pos
         )
         raw_name = bytes(data[pos + 46 : pos + 46 + nlen])
-        extra = bytes(data[pos + 46 + nlen : pos + 46 + nlen + xlen])
+        extra_at = pos + 46 + nlen
         pos += 46 + nlen + xlen + clen
         if pos > cd_stop:
             z.issue(f"central directory entry {i} runs past the declared directory size")
-        vals = {"size": usize, "compressed_size": csize, "local": local}
-        wanted = [k for k in ("size", "compressed_size", "local") if vals[k] == 0xFFFFFFFF]
-        if wanted and not _zip64_values(extra, wanted, vals):
-            z.issue(f"entry {i}: zip64 sizes announced but no zip64 extra field")
+        if 0xFFFFFFFF in (usize, csize, local):
+            vals = {"size": usize, "compressed_size": csize, "local": local}
+            wanted = [k for k, v in vals.items() if v == 0xFFFFFFFF]
+            if _zip64_values(bytes(data[extra_at : extra_at + xlen]), wanted, vals):
+                usize, csize, local = vals["size"], vals["compressed_size"], vals["local"]
+            else:
+                z.issue(f"entry {i}: zip64 sizes announced but no zip64 extra field")
         try:
             name = raw_name.decode("utf-8")
         except UnicodeDecodeError:
@@ -239,12 +242,13 @@ def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int)
             method=method,
             flags=flags,
             crc=crc,
-            compressed_size=vals["compressed_size"],
-            size=vals["size"],
-            local_offset=vals["local"] + delta,
+            compressed_size=csize,
+            size=usize,
+            local_offset=local + delta,
             data_offset=-1,
         )
-        _check_name(z, entry)
+        if name[:1] in ("/", "\\") or ".." in name or "\x00" in name or name[1:2] == ":":
+            _check_name(z, entry)
         if name in seen:
             z.issue(f"{name!r}: duplicate entry name")
         else:
