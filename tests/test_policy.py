@@ -35,6 +35,12 @@ def test_unknown_policy_names_the_available_ones(kb: VendorKB) -> None:
         judge(kb.entity("huawei"), ["us-889", "us-890"], TODAY)
 
 
+@pytest.mark.parametrize("as_of", ["", "2024", "24-01-2024", "2024-01-01T00:00:00"])
+def test_as_of_must_be_a_day(kb: VendorKB, as_of: str) -> None:
+    with pytest.raises(ValueError, match="as_of must be an ISO date"):
+        judge(kb.entity("huawei"), ["us-889"], as_of)
+
+
 def test_one_verdict_per_policy_with_citation_and_date(kb: VendorKB) -> None:
     verdicts = judge(kb.entity("huawei"), ALL, TODAY)
     assert [v.policy for v in verdicts] == ALL
@@ -184,6 +190,15 @@ def test_overlay_policy_is_added_and_can_treat_affiliates_as_covered(tmp_path: P
                     }
                 ],
             },
+            {
+                "id": "acme-dated",
+                "title": "Acme ban on current group members only",
+                "citation": "Acme security policy 7.4",
+                "date": "2026-01-01",
+                "source": "Acme board minutes",
+                "outside_ownership": "not-covered",
+                "rules": [{"groups": ["huawei", "dahua"], "status": "covered", "citation": "s.7.4", "reason": "r"}],
+            },
             {"id": "dod-2018", "remove": True},
         ],
     )
@@ -191,8 +206,16 @@ def test_overlay_policy_is_added_and_can_treat_affiliates_as_covered(tmp_path: P
     (verdict,) = judge(kb.entity("xfusion"), ["acme-strict"], TODAY, overlays=[over])
     assert verdict.status is Status.COVERED
     assert verdict.citation == "Acme security policy 7.3; s.7.3"
+    assert _status_over(kb, "honor", "acme-dated", "2024-01-01", over) is Status.NOT_COVERED
+    assert _status_over(kb, "honor", "acme-dated", "2020-01-01", over) is Status.COVERED
+    assert _status_over(kb, "lorex", "acme-dated", "2023-01-01", over) is Status.NOT_COVERED
     with pytest.raises(ValueError, match="dod-2018"):
         judge(kb.entity("zte"), ["dod-2018"], TODAY, overlays=[over])
+
+
+def _status_over(kb: VendorKB, entity: str, policy: str, as_of: str, over: Path) -> Status:
+    (verdict,) = judge(kb.entity(entity), [policy], as_of, overlays=[over])
+    return verdict.status
 
 
 @pytest.mark.parametrize(

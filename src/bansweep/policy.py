@@ -6,6 +6,7 @@ carries the provision and date that decide it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ from bansweep.knowledge.vendors import (
     ownership_window,
 )
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STATUSES = {s.value: s for s in (Status.COVERED, Status.LIMITED, Status.REVIEW, Status.NOT_COVERED)}
 
 
@@ -79,6 +81,8 @@ def judge(
 
     `as_of` is an ISO date: the report date, or better the device's manufacture or purchase date when known.
     """
+    if not _DAY.match(as_of):
+        raise ValueError(f"as_of must be an ISO date YYYY-MM-DD, got {as_of!r}")
     table = _policies(tuple(Path(p) for p in overlays))
     unknown = [p for p in policies if p not in table]
     if unknown:
@@ -116,7 +120,7 @@ def _judge(policy: Policy, entity: Entity | None, as_of: str, conflicting: bool)
             f"{entity.name} is a {entity.relation} of the {entity.group} group; affiliates are a policy choice"
         )
     start, end = ownership_window(entity)
-    outside = not start <= as_of[:10] <= end
+    outside = not start <= as_of <= end
     if outside:
         span = f"{entity.owned_from or 'the start'} to {entity.owned_to or 'now'}"
         doubts.append(

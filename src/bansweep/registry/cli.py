@@ -62,7 +62,7 @@ def import_ieee(files: tuple[Path, ...], date: str | None, remove: bool) -> None
 )
 def show(knowledge: tuple[Path, ...]) -> None:
     """Show which MAC registry data and knowledge versions are in use."""
-    from bansweep.knowledge import KnowledgeError
+    from bansweep.knowledge import KnowledgeError, load
     from bansweep.knowledge.vendors import VendorKB
     from bansweep.policy import policy_ids
 
@@ -76,13 +76,16 @@ def show(knowledge: tuple[Path, ...]) -> None:
     try:
         kb = VendorKB.load(knowledge)
         policies = policy_ids(knowledge)
+        policy_data = load("policies", overlays=knowledge)
     except KnowledgeError as exc:
         click.echo(f"bansweep: knowledge error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo(f"Knowledge: {kb.version}")
     for path in kb.files:
         click.echo(f"  {path}")
-    click.echo(f"Policies: {', '.join(policies)}")
+    click.echo(f"Policies: policies {policy_data.version}: {', '.join(policies)}")
+    for path in policy_data.files:
+        click.echo(f"  {path}")
 
 
 COMMANDS = [import_ieee, show]
