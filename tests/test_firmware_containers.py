@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import io
 import os
 import shutil
@@ -188,8 +189,6 @@ def test_folder_of_real_fdroid_apks() -> None:
     assert set(apks) == set(listed)
     assert len(apks) >= 40
     assert any(not p.isascii() for p in apks)  # the odd unicode names come through intact
-    import hashlib
-
     for path, item in apks.items():
         assert hashlib.sha256(item.read()).hexdigest() == listed[path]
     janus = FDROID / "janus.apk"
@@ -442,6 +441,78 @@ def test_ext4_reader_matches_what_mke2fs_wrote(tmp_path: Path, files: dict[tuple
     items, errors = items_of(img)
     assert errors == []
     assert {p: (i.read(), stat.S_IMODE(i.mode or 0)) for p, i in items.items() if "lost+found" not in p} == expected
+
+
+# --- super (dynamic partitions) ------------------------------------------------------------------------------
+
+
+def write_super(out: Path, partitions: list[tuple[str, bytes]]) -> Path:
+    """A super.img per AOSP liblp metadata_format.h (lpmake is not packaged in Debian): geometry, metadata v10.2
+    with partition, extent, group and block-device tables, partitions 1 MiB aligned; empty data = no extents."""
+    max_size, slots, first = 65536, 2, 1 << 20
+    geo = struct.pack("<II32sIII", 0x616C4467, 52, bytes(32), max_size, slots, 4096)
+    geo = geo[:8] + hashlib.sha256(geo).digest() + geo[40:]
+    parts, extents, data, offset = b"", b"", b"", first
+    for name, content in partitions:
+        count = 1 if content else 0
+        parts += struct.pack("<36sIIII", name.encode(), 1, len(extents) // 24, count, 0)
+        if content:
+            padded = content + bytes(-len(content) % (1 << 20))
+            extents += struct.pack("<QIQI", len(padded) // 512, 0, offset // 512, 0)
+            data += padded
+            offset += len(padded)
+    groups = struct.pack("<36sIQ", b"default", 0, 0)
+    devices = struct.pack("<QII Q36sI".replace(" ", ""), first // 512, 1 << 20, 0, offset, b"super", 0)
+    tables = parts + extents + groups + devices
+    descriptors = struct.pack(
+        "<12I",
+        0, len(parts) // 52, 52,
+        len(parts), len(extents) // 24, 24,
+        len(parts) + len(extents), 1, 48,
+        len(parts) + len(extents) + 48, 1, 64,
+    )  # fmt: skip
+    header = struct.pack(
+        "<IHHI32sI32s", 0x414C5030, 10, 2, 256, bytes(32), len(tables), hashlib.sha256(tables).digest()
+    )
+    header += descriptors + struct.pack("<I", 0) + bytes(124)
+    header = header[:12] + hashlib.sha256(header).digest() + header[44:]
+    image = bytearray(first) + data
+    image[4096 : 4096 + 52] = geo
+    image[8192 : 8192 + 52] = geo
+    image[12288 : 12288 + 256 + len(tables)] = header + tables
+    out.write_bytes(image)
+    return out
+
+
+def test_super_image_with_logical_partitions(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    system = mke2fs(root / "system", tmp_path / "s.img", "-t", "ext4").read_bytes()
+    vendor = mkerofs(root / "vendor", tmp_path / "v.img").read_bytes()
+    raw = write_super(tmp_path / "raw-super.img", [("system_a", system), ("vendor_a", vendor), ("system_b", b"")])
+    assert detect(raw, read_head(raw)) == "super"
+    simg = img2simg(raw, tmp_path / "super.img")
+    ota = write_zip(tmp_path / "fastboot.zip", [("images/super.img", simg.read_bytes())])
+    items, errors = items_of(ota)
+    assert errors == []
+    upd = items["system/priv-app/Upd/Upd.apk"]
+    assert upd.read() == files["system/priv-app/Upd/Upd.apk"]
+    assert upd.location.entry == "images/super.img!/system_a!/priv-app/Upd/Upd.apk"
+    assert items["system/bin/sync_agent"].mode & stat.S_ISUID  # type: ignore[operator]
+    assert items["vendor/bin/fotabinder"].read() == files["vendor/bin/fotabinder"]
+
+
+def test_corrupt_super_metadata_reported(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, _ = tree
+    raw = write_super(
+        tmp_path / "super.img", [("system_a", mke2fs(root, tmp_path / "s.img", "-t", "ext4").read_bytes())]
+    )
+    data = bytearray(raw.read_bytes())
+    data[12288 + 256] ^= 0xFF  # first byte of the partition table
+    raw.write_bytes(data)
+    _, errors = items_of(raw)
+    assert [(e.location.file, e.location.offset, e.message) for e in errors] == [
+        (str(raw), 12288 + 256, "super: metadata tables checksum mismatch")
+    ]
 
 
 # --- zips, OTA and factory images -----------------------------------------------------------------------------

@@ -13,14 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import adb, archive, directory, erofs, ext4, sparse
+from bansweep.firmware.containers import adb, archive, directory, erofs, ext4, sparse, superimage
 from bansweep.firmware.containers.item import Context, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.inputs import InputFile, read_head
 
 __all__ = ["Item", "sniff", "sniff_dir", "open_input", "detect"]
 
-IMAGE_KINDS = {"sparse": sparse.open_sparse, "ext4": ext4.open_ext4, "erofs": erofs.open_erofs}
+IMAGE_KINDS = {
+    "sparse": sparse.open_sparse,
+    "ext4": ext4.open_ext4,
+    "erofs": erofs.open_erofs,
+    "super": superimage.open_super,
+}
 ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file, "tar": archive.open_tar}
 TREE_MARKERS = ("system", "build.prop")
 DEFAULT_LIMITS = Limits()
@@ -34,6 +39,8 @@ def detect(path: Path, head: bytes) -> str | None:
         return "ext4"
     if head[1024:1028] == struct.pack("<I", erofs.MAGIC):
         return "erofs"
+    if head[4096:4100] == struct.pack("<I", superimage.GEOMETRY_MAGIC):
+        return "super"
     if head[257:262] == b"ustar" or (head[:2] == b"\x1f\x8b" and path.name.lower().endswith((".tar.gz", ".tgz"))):
         return "tar"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or path.suffix.lower() in archive.ZIP_SUFFIXES:
