@@ -122,9 +122,12 @@ def _judge(policy: Policy, entity: Entity | None, as_of: str, conflicting: bool)
     start, end = ownership_window(entity)
     outside = not start <= as_of <= end
     if outside:
-        span = f"{entity.owned_from or 'the start'} to {entity.owned_to or 'now'}"
+        if entity.owned_from and entity.owned_to:
+            span = f"from {entity.owned_from} to {entity.owned_to}"
+        else:
+            span = f"until {entity.owned_to}" if entity.owned_to else f"since {entity.owned_from}"
         doubts.append(
-            f"{entity.name} was part of the {entity.group} group from {span}; {as_of} is outside that period, so only "
+            f"{entity.name} was part of the {entity.group} group {span}; {as_of} is outside that period, so only "
             "equipment made within it is covered"
         )
     if entity.confidence in policy.review_confidence:
