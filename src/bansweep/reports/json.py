@@ -28,12 +28,17 @@ _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
 def text(value: object) -> str:
     """Any value as a str that encodes to UTF-8 (lone surrogates from undecodable file names are escaped)."""
     s = value if isinstance(value, str) else str(value)
+    if s.isascii():
+        return s
     return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def visible(value: object) -> str:
     """`text`, with control and bidi characters shown as escapes, so hostile values cannot steer a terminal."""
-    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text(value))
+    s = text(value)
+    if s.isprintable():
+        return s
+    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
 def finding_key(finding: Finding) -> tuple[Any, ...]:
