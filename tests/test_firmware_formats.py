@@ -205,6 +205,21 @@ def test_zip_unknown_method_is_read_as_stored(tmp_path: Path) -> None:
     assert z.read(e) == b"<x/>" * 50
 
 
+def test_zip_stored_entry_with_wrong_size_still_parses(spy_apk: Path, tmp_path: Path) -> None:
+    """SoumniBot-style: unknown method plus a wrong uncompressed size on AndroidManifest.xml."""
+    manifest = _manifest_bytes(spy_apk)
+    for delta in (+5000, -100):
+        data = bytearray(rezip([("AndroidManifest.xml", manifest), ("x", b"y")], tmp_path / "m.zip").read_bytes())
+        cen = _central_offset(bytes(data), b"AndroidManifest.xml")
+        struct.pack_into("<H", data, cen + 10, 0x1234)
+        struct.pack_into("<I", data, cen + 24, len(manifest) + delta)
+        z = open_zip(bytes(data))
+        got = z.read(z.find("AndroidManifest.xml"))  # type: ignore[arg-type]
+        assert got.startswith(manifest)
+        assert parse_manifest(got).package == "com.example.spy"
+        assert any("stored entry with sizes" in i for i in z.issues)
+
+
 def test_zip_bogus_deflate_flag_on_stored_data(tmp_path: Path) -> None:
     data = bytearray(_stored_zip(tmp_path))
     cen = _central_offset(bytes(data), b"classes.dex")

@@ -104,6 +104,12 @@ class ZipArchive:
         return out
 
     def _stored(self, entry: ZipEntry, size: int, limits: Limits) -> bytes:
+        if entry.compressed_size != size:
+            # Stored data with two different sizes (a trick against analysis tools): take the larger one that fits,
+            # so the content is complete whichever size is true; AXML and dex ignore trailing bytes.
+            self.issue(f"{entry.name}: stored entry with sizes {entry.compressed_size} and {size}")
+            room = len(self.data) - entry.data_offset
+            size = max(s for s in (size, entry.compressed_size, min(size, room)) if s <= room) if room > 0 else size
         if size > limits.max_entry_bytes or self.total_read + size > limits.max_total_bytes:
             raise FormatError(f"{entry.name}: entry of {size} bytes over the size limit", entry.local_offset)
         stop = entry.data_offset + size
