@@ -550,6 +550,47 @@ def test_nested_ota_zip_with_sparse_system_image(tree: tuple[Path, dict[str, byt
     }
 
 
+UPDATER_SCRIPT = """ui_print("Installing system...");
+mount("ext4", "EMMC", "/dev/block/mmcblk0p12", "/system");
+package_extract_dir("system", "/system");
+symlink("toolbox", "/system/bin/ls", "/system/bin/ps");
+set_perm_recursive(0, 0, 0755, 0644, "/system");
+set_perm_recursive(0, 2000, 0755, 0755, "/system/bin");
+set_perm(0, 2000, 06755, "/system/bin/sync_agent");
+set_metadata("/system/xbin/su", "uid", 0, "gid", 2000, "mode", 06755, "capabilities", 0x0,
+             "selabel", "u:object_r:su_exec:s0");
+set_metadata_recursive("/system/vendor", "uid", 0, "gid", 2000, "dmode", 0755, "fmode", 0640,
+                       "capabilities", 0x0, "selabel", "u:object_r:vendor_file:s0");
+set_perm(1000, 1000, 0600, "/system/bin/late");
+"""
+
+
+def test_file_based_ota_modes_from_updater_script(tmp_path: Path) -> None:
+    ota = write_zip(
+        tmp_path / "update.zip",
+        [
+            ("META-INF/com/google/android/update-binary", b"\x7fELF"),
+            ("META-INF/com/google/android/updater-script", UPDATER_SCRIPT.encode()),
+            ("system/bin/sync_agent", SUID_BODY),
+            ("system/bin/toolbox", b"tb"),
+            ("system/bin/late", b"late"),
+            ("system/xbin/su", b"su"),
+            ("system/vendor/lib/libx.so", b"lib"),
+            ("system/app/Upd.apk", apk_bytes("com.example.upd")),
+        ],
+    )
+    items, errors = items_of(ota)
+    assert errors == []
+    modes = {p: (stat.S_IMODE(i.mode), i.uid, i.gid) for p, i in items.items() if i.mode is not None}
+    assert modes["system/bin/sync_agent"] == (0o6755, 0, 2000)
+    assert modes["system/bin/toolbox"] == (0o755, 0, 2000)
+    assert modes["system/bin/late"] == (0o600, 1000, 1000)
+    assert modes["system/xbin/su"] == (0o6755, 0, 2000)
+    assert modes["system/vendor/lib/libx.so"] == (0o640, 0, 2000)
+    assert modes["system/app/Upd.apk"] == (0o644, 0, 0)
+    assert "META-INF/com/google/android/updater-script" not in modes
+
+
 def test_apex_inside_image_is_opened(tmp_path: Path) -> None:
     payload_src = tmp_path / "payload"
     (payload_src / "bin").mkdir(parents=True)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bansweep.findings import InputError
+from bansweep.firmware.containers import updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
     CONTAINER_SUFFIXES,
@@ -35,7 +36,9 @@ from bansweep.firmware.formats.zipfile import DEFLATED, RATIO_FLOOR, ZipArchive,
 from bansweep.firmware.limits import FormatError
 
 ZIP_SUFFIXES = (".zip", ".apk", ".jar", ".apex", ".capex", ".apks")
+UPDATER_SCRIPT = "META-INF/com/google/android/updater-script"
 OTA_MARKERS = ("META-INF/com/google/android/update-binary", "META-INF/com/android/metadata", "payload.bin")
+MAX_SCRIPT_BYTES = 8 * 2**20
 BLOCK_OTA = re.compile(r"\.new\.dat(\.br|\.lzma)?$|\.patch\.dat$")
 NAME_ISSUES = ("absolute path name", "path traversal", "NUL byte in name")  # reported per entry below
 
@@ -78,6 +81,14 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
         if not any(marker in issue for marker in NAME_ISSUES):
             yield InputError(where.location(), f"zip: {issue}")
     limits = ctx.limits
+    perms = updater_script.Perms([])
+    script = z.find(UPDATER_SCRIPT)
+    if script is not None:
+        try:
+            text = z.read(script, replace(limits, max_entry_bytes=MAX_SCRIPT_BYTES)).decode("utf-8", "replace")
+            perms = updater_script.Perms(updater_script.parse(text))
+        except FormatError as exc:
+            yield InputError(where.location(UPDATER_SCRIPT, exc.offset), f"updater-script: {exc.message}")
     for entry in z.entries:
         if entry.name.endswith("/"):
             continue  # a folder entry has no content
@@ -115,6 +126,9 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
             max_bytes=limits.max_entry_bytes,
             reader=_zip_reader(z, entry, ctx),
         )
+        perm = perms.lookup(clean)
+        if perm is not None and perm.mode is not None:
+            item.mode, item.uid, item.gid = stat.S_IFREG | (perm.mode & 0o7777), perm.uid, perm.gid
         if container:
             yield from _nested(lambda dst, e=entry: _extract(z, e, dst, ctx), item, clean, where, ctx)  # type: ignore[misc]
         else:
