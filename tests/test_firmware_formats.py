@@ -344,6 +344,7 @@ def test_manifest_facts(spy_apk: Path) -> None:
     assert main.permission == "com.example.spy.CONTROL"  # inherited from <application>
     assert main.intent_filters[0].actions == ["android.intent.action.MAIN"]
     assert comps["com.example.spy.UploadService"].exported is True
+    assert comps["com.example.spy.UploadService"].permission is None  # android:permission="" unguards it
     assert comps["com.example.spy.BootReceiver"].exported_effective  # "BootReceiver" qualified like Android
     assert comps["com.example.spy.Hidden"].exported is False and not comps["com.example.spy.Hidden"].exported_effective
     prov = comps["com.example.spy.Data"]

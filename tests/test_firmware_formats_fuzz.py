@@ -123,7 +123,11 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
     return bytes(data)
 
 
-FUZZ = settings(max_examples=int(os.environ.get("BANSWEEP_FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("BANSWEEP_FUZZ_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @pytest.mark.parametrize("kind", sorted(PARSERS))

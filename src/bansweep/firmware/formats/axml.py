@@ -443,11 +443,15 @@ def _component(node: XmlNode, package: str, target: int, app_perm: str | None, i
         effective = bool(filters)
         if filters and target >= 31:
             issues.append(f"{raw_name}: intent filters without android:exported (refused by Android 12+)")
-    perm = _text(node.android("permission")) or app_perm
+    # Android: an absent permission falls back (to the application's); an empty one means "no permission".
+    declared = _text(node.android("permission"))
+    perm = (declared or None) if declared is not None else app_perm
     read = write = auth = None
     if node.tag == "provider":
-        read = _text(node.android("readPermission")) or perm
-        write = _text(node.android("writePermission")) or perm
+        for_read = _text(node.android("readPermission"))
+        for_write = _text(node.android("writePermission"))
+        read = (for_read or None) if for_read is not None else perm
+        write = (for_write or None) if for_write is not None else perm
         auth = _text(node.android("authorities"))
     return Component(
         kind=node.tag,
