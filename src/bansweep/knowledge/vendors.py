@@ -34,6 +34,7 @@ BANNER_FIELDS = (
     "snmp.sysdescr",
     "tls.subject",
     "dhcp.vendor_class",
+    "dhcp.hostname",
     "cpe",
     "upnp.server",
     "lldp.sysdesc",
@@ -337,7 +338,7 @@ class VendorKB:
                 if f not in BANNER_FIELDS:
                     raise _fail(ds, entry, f"unknown field {f!r}; known: {', '.join(BANNER_FIELDS)}")
             name = f"r{len(self._banner_rules)}"
-            kind = {"cpe": "cpe", "dhcp.vendor_class": "dhcp"}.get(fields[0], "banner")
+            kind = {"cpe": "cpe", "dhcp.vendor_class": "dhcp", "dhcp.hostname": "dhcp"}.get(fields[0], "banner")
             self._banner_rules[name] = self._rule(ds, entry, entity, kind, 0.7)
             inline = "(?i:" if flags else "(?:"
             for f in fields:
