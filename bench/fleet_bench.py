@@ -13,6 +13,7 @@ non-covered MAC with a covered banner) and a share of random locally administere
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -214,10 +215,8 @@ def baseline_row(row: list[str], orgs: list, texts: list) -> str | None:
     import netaddr
 
     names = []
-    try:
+    with contextlib.suppress(netaddr.NotRegisteredError, netaddr.AddrFormatError, IndexError):
         names.append(netaddr.EUI(row[2]).oui.registration().org)
-    except (netaddr.NotRegisteredError, netaddr.AddrFormatError, IndexError):
-        pass
     if row[3]:
         names.append(row[3])
     for name in names:

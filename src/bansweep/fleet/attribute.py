@@ -279,7 +279,12 @@ class Attributor:
         key = (fact, text)
         hit = self._claims.get(key)
         if hit is None:
-            hit = self._claims[key] = tuple(self._claims_for(fact, text.strip()))
+            best: dict[tuple[str, str], Claim] = {}  # one claim per rule and maker: the strongest
+            for c in self._claims_for(fact, text.strip()):
+                who = (c.rule, c.entity.id if c.entity else c.vendor)
+                if who not in best or c.confidence > best[who].confidence:
+                    best[who] = c
+            hit = self._claims[key] = tuple(best.values())
         return hit
 
     def _claims_for(self, fact: str, text: str) -> Iterable[Claim]:
@@ -306,7 +311,10 @@ class Attributor:
                 for m in kb.match_banner(f, text):
                     if m.pattern_id not in seen:
                         seen.add(m.pattern_id)
-                        yield self._from_match("banner", f"banner.{fact}", fact, text, m)
+                        if m.kind == "model":  # a model name inside the banner
+                            yield self._from_match("model", "model.grammar", fact, text, m)
+                        else:
+                            yield self._from_match("banner", f"banner.{fact}", fact, text, m)
             if self.recog is not None:
                 rules: set[str] = set()
                 for f in fields:

@@ -284,7 +284,7 @@ def device_label(maker: str | None, brand: str | None, model: str | None, dtype:
     parts = [name]
     if model and model.lower() not in name.lower():
         parts.append(model)
-    if dtype:
+    if dtype and dtype.lower() not in " ".join(parts).lower():
         parts.append(dtype)
     return " ".join(parts)
 
