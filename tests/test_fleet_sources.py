@@ -78,6 +78,15 @@ def test_party_list_csv_is_not_an_inventory(tmp_path: Path) -> None:
         assert sniffed(csl) is None
 
 
+def test_supplier_list_with_a_vendor_column_is_not_an_inventory(tmp_path: Path) -> None:
+    suppliers = tmp_path / "vendors.csv"
+    suppliers.write_text("Vendor Name,Address,Country,Type\nShenzhen Example Ltd,1 Road,CN,Entity\n")
+    assert sniffed(suppliers) is None
+    devices = tmp_path / "devices.csv"
+    devices.write_text("Vendor,IP\nZTE,10.0.0.1\n")
+    assert sniffed(devices) == "inventory-csv"
+
+
 def test_unrelated_and_binary_files_are_not_claimed(tmp_path: Path) -> None:
     junk = tmp_path / "junk"
     junk.write_bytes(bytes(range(256)) * 64)
@@ -300,8 +309,9 @@ def test_excel_semicolon_with_sep_line() -> None:
 def test_mapping_override_and_description(tmp_path: Path) -> None:
     path = tmp_path / "assets.csv"
     path.write_text("Asset,Maker,Kit,Address\nA-1,ZTE,ZXR10 5960,70:7b:e8:11:22:33\n")
-    assert sources.describe_mapping(path) == {"manufacturer": "Maker"}
+    assert sniffed(path) is None and sources.describe_mapping(path) is None  # a maker column alone is not enough
     mapping = {"model": "Kit", "mac": "address"}  # column names are matched case-insensitively
+    assert sources.sniff(InputFile(path, read_head(path)), mapping) == "inventory-csv"
     assert sources.describe_mapping(path, mapping) == {"manufacturer": "Maker", "model": "Kit", "mac": "Address"}
     obs, errors = run("inventory-csv", path, mapping)
     assert errors == [] and obs[0].facts == {"manufacturer": "ZTE", "model": "ZXR10 5960"}

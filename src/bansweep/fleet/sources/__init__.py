@@ -46,8 +46,12 @@ def _module(fmt: str) -> ModuleType:
     return importlib.import_module(f"bansweep.fleet.sources.{MODULES[fmt]}")
 
 
-def sniff(item: InputFile) -> str | None:
-    """The format of a file, judged by its content (never its name), or None."""
+def sniff(item: InputFile, mapping: dict[str, str] | None = None) -> str | None:
+    """The format of a file, judged by its content (never its name), or None.
+
+    With a user mapping ({field: column}), a delimited table whose header holds every mapped column is an
+    inventory even when no column name is recognised.
+    """
     if not item.head:
         return None
     text = head_text(item.head)
@@ -57,6 +61,8 @@ def sniff(item: InputFile) -> str | None:
                 return fmt
         except (OSError, InputProblem):
             return None
+    if mapping and _module("inventory-csv").sniff(item.head, text, item.path, mapping):
+        return "inventory-csv"
     return None
 
 
@@ -87,7 +93,7 @@ def describe_mapping(path: Path, mapping: dict[str, str] | None = None) -> dict[
     """For an inventory file, the column chosen for each field (after overrides); None for other formats or when
     the file cannot be read."""
     try:
-        fmt = sniff(InputFile(path, read_head(path)))
+        fmt = sniff(InputFile(path, read_head(path)), mapping)
     except OSError:
         return None
     if fmt not in INVENTORY_FORMATS:

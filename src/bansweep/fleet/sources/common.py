@@ -43,14 +43,16 @@ def first_lines(text: str, count: int = 20) -> list[str]:
 
 
 def lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line without its end) of a text file; raises InputProblem for unreadable files.
-
-    Overlong lines are raised as InputProblem-carrying errors by the caller via too_long().
-    """
+    """(line number, line without its end) of a text file; raises InputProblem for unreadable, empty or overlong
+    files (callers report overlong lines with too_long)."""
     text = read_text(path)
     if not text.strip():
         raise InputProblem(Location(str(path)), "empty file")
     for number, line in enumerate(text.split("\n"), 1):
+        if number > MAX_RECORDS:
+            raise InputProblem(
+                Location(str(path), line=number), f"more than {MAX_RECORDS} lines; the rest was not read"
+            )
         yield number, line.rstrip("\r")
 
 

@@ -21,14 +21,15 @@ FORMAT = "inventory-csv"
 DELIMITERS = ",;\t|"
 
 
-def sniff(head: bytes, text: str | None, path: Path) -> bool:
+def sniff(head: bytes, text: str | None, path: Path, mapping: dict[str, str] | None = None) -> bool:
     if text is None or text.lstrip().startswith(("{", "[", "<")):
         return False
     top = first_lines(text, 2)
     if not top:
         return False
     header = top[1] if top[0].lower().startswith("sep=") and len(top) > 1 else top[0]
-    return im.is_inventory(_split_header(header))
+    headers = _split_header(header)
+    return im.is_inventory(headers) or (len(headers) > 1 and im.has_columns(headers, mapping or {}))
 
 
 def describe(path: Path, mapping: dict[str, str] | None) -> dict[str, str]:

@@ -5,6 +5,7 @@ given as {"display_value": …} (ServiceNow) are unwrapped. Row n is the n-th ob
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,15 @@ from bansweep.inputs import InputProblem
 FORMAT = "inventory-json"
 LIST_KEYS = ("devices", "items", "records", "result", "results", "value", "data", "assets", "hosts", "inventory")
 SAMPLE = 200  # objects whose keys make the header
+HEAD_CHARS = 64 * 1024
+_KEY = re.compile(r'"([^"\\]{1,64})"\s*:')
 
 
 def sniff(head: bytes, text: str | None, path: Path) -> bool:
     if text is None or not text.lstrip().startswith(("[", "{")) or '"bomFormat"' in text:
         return False
-    quoted = set(text.split('"')[1::2][:4000])  # the quoted strings near the start; object keys among them
-    return any(im.norm(k) in _DEVICE_NAMES for k in quoted)
-
-
-_DEVICE_NAMES = frozenset(n for f in im.DEVICE_FIELDS for n in im.NAMES[f])
+    keys = list(dict.fromkeys(_KEY.findall(text[:HEAD_CHARS])))  # object keys near the start
+    return im.is_inventory(keys)
 
 
 def _records(data: Any, file: str) -> list[Any]:

@@ -45,6 +45,7 @@ NAMES = {
     "lldpRemSysDesc": "1.0.8802.1.1.2.1.4.1.1.10",
     "enterprises": "1.3.6.1.4.1",
 }
+_OID = re.compile(r"^(\.?\d+(\.\d+)+|iso(\.\d+)+|[\w-]+::\w+)")
 _NAMED = re.compile(r"^(?:[\w\-]+::)?(?P<name>[A-Za-z]\w*)(?P<rest>(?:\.[^\s]*)?)$")
 
 
@@ -65,7 +66,7 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
     if text is None:
         return False
     top = first_lines(text)
-    hits = sum(1 for line in top if LINE.match(line))
+    hits = sum(1 for line in top if LINE.match(line) and _OID.match(line))
     return hits >= 2 and hits >= len(top) * 0.6
 
 
