@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import Item, detect, open_input, sniff, sniff_dir
+from bansweep.firmware.containers import Item, detect, open_input, sniff, sniff_dir, superimage, updater_script
 from bansweep.firmware.containers import ext4 as ext4_mod
 from bansweep.firmware.containers import sparse as sparse_mod
 from bansweep.firmware.containers.adb import parse_ls, parse_mode
@@ -446,7 +446,7 @@ def test_ext4_reader_matches_what_mke2fs_wrote(tmp_path: Path, files: dict[tuple
 # --- super (dynamic partitions) ------------------------------------------------------------------------------
 
 
-def write_super(out: Path, partitions: list[tuple[str, bytes]]) -> Path:
+def super_image(partitions: list[tuple[str, bytes]]) -> bytes:
     """A super.img per AOSP liblp metadata_format.h (lpmake is not packaged in Debian): geometry, metadata v10.2
     with partition, extent, group and block-device tables, partitions 1 MiB aligned; empty data = no extents."""
     max_size, slots, first = 65536, 2, 1 << 20
@@ -480,7 +480,11 @@ def write_super(out: Path, partitions: list[tuple[str, bytes]]) -> Path:
     image[4096 : 4096 + 52] = geo
     image[8192 : 8192 + 52] = geo
     image[12288 : 12288 + 256 + len(tables)] = header + tables
-    out.write_bytes(image)
+    return bytes(image)
+
+
+def write_super(out: Path, partitions: list[tuple[str, bytes]]) -> Path:
+    out.write_bytes(super_image(partitions))
     return out
 
 
@@ -513,6 +517,31 @@ def test_corrupt_super_metadata_reported(tree: tuple[Path, dict[str, bytes]], tm
     assert [(e.location.file, e.location.offset, e.message) for e in errors] == [
         (str(raw), 12288 + 256, "super: metadata tables checksum mismatch")
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_super_reader_on_mutated_metadata_only_raises_format_error(data: st.DataObject) -> None:
+    image = bytearray(super_image([("system_a", b"x" * 600), ("vendor_b", b"")]))
+    for _ in range(data.draw(st.integers(1, 6))):
+        image[data.draw(st.sampled_from([4096, 8192, 12288])) + data.draw(st.integers(0, 400))] = data.draw(
+            st.integers(0, 255)
+        )
+    image = image[: data.draw(st.sampled_from([len(image), 12300, 8000, 100]))]
+    try:
+        parts = superimage.read_partitions(io.BytesIO(bytes(image)), len(image))
+    except FormatError:
+        return
+    # mutations that leave both checksums valid can only have hit the unchecksummed padding or the backup geometry
+    assert [p.name for p in parts] == ["system_a", "vendor_b"]
+
+
+@given(st.text(max_size=300))
+def test_updater_script_parser_is_total(text: str) -> None:
+    rules = updater_script.parse("set_perm(0, 0, 0755, " + text + ");\n" + text)
+    perms = updater_script.Perms(rules)
+    for rule in rules:
+        assert perms.lookup(rule.path + "/x") is None or perms.lookup(rule.path + "/x").recursive  # type: ignore[union-attr]
 
 
 # --- zips, OTA and factory images -----------------------------------------------------------------------------
