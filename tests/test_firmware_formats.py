@@ -614,6 +614,7 @@ def test_elf_without_section_headers_uses_program_headers(elf_files: dict[str, b
     struct.pack_into("<HHH", data, 0x3A, 0, 0, 0)  # e_shentsize, e_shnum, e_shstrndx
     e = parse_elf(bytes(data))
     assert "libc.so.6" in e.needed
+    assert {"system", "setuid"} <= set(e.imported)
     assert e.interpreter and e.interpreter.startswith("/lib")
     assert "sync_agent_password_1234" in e.strings
 

@@ -21,7 +21,7 @@ MAX_STRING_BYTES = 64 * 2**20
 MIN_STRING = 6
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
 SHT_DYNAMIC, SHT_DYNSYM = 6, 11
-DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ = 0, 1, 5, 10
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_SYMTAB, DT_STRSZ = 0, 1, 5, 6, 10
 ELF_TYPES = {1: "rel", 2: "exec", 3: "dyn", 4: "core"}
 MACHINES = {3: "x86", 8: "mips", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv"}
 _PRINTABLE = re.compile(rb"[\x20-\x7e\t]{%d,}" % MIN_STRING)
@@ -89,6 +89,7 @@ def parse_elf(data: bytes | bytearray | memoryview) -> Elf:
     needed: list[str] = []
     imported: list[str] = []
     exported: list[str] = []
+    dynsyms = sections
     dyn = next((s for s in sections if s.type == SHT_DYNAMIC), None)
     if dyn is not None and dyn.link < len(sections):
         strtab = sections[dyn.link]
@@ -96,9 +97,9 @@ def parse_elf(data: bytes | bytearray | memoryview) -> Elf:
             if tag == DT_NEEDED:
                 needed.append(_cstr(buf, strtab.offset + val, min(n, strtab.offset + strtab.size)))
     else:
-        needed = _needed_from_segments(buf, e, bits, segments, issues)
-    for sym in (s for s in sections if s.type == SHT_DYNSYM and s.link < len(sections)):
-        strtab = sections[sym.link]
+        needed, dynsyms = _from_segments(buf, e, bits, segments, issues)
+    for sym in (s for s in dynsyms if s.type == SHT_DYNSYM and s.link < len(dynsyms)):
+        strtab = dynsyms[sym.link]
         for name_off, info, shndx in _symbols(buf, e, bits, sym, issues):
             name = _cstr(buf, strtab.offset + name_off, min(n, strtab.offset + strtab.size))
             if not name:
@@ -187,23 +188,36 @@ def _dynamic(buf: bytes, e: str, bits: int, off: int, size: int) -> list[tuple[i
     return out
 
 
-def _needed_from_segments(
+def _from_segments(
     buf: bytes, e: str, bits: int, segments: list[tuple[int, int, int, int]], issues: list[str]
-) -> list[str]:
+) -> tuple[list[str], list[_Section]]:
+    """DT_NEEDED names and (dynstr, dynsym) as the dynamic linker finds them, for files without section headers.
+
+    The symbol count is not recorded in the dynamic section; like other tools, take the table to end where the
+    string table starts when it follows the symbol table.
+    """
     dyn = next((s for s in segments if s[0] == PT_DYNAMIC), None)
     if dyn is None:
-        return []
+        return [], []
     entries = _dynamic(buf, e, bits, dyn[1], dyn[3])
-    strtab = next((v for t, v in entries if t == DT_STRTAB), None)
-    strsz = next((v for t, v in entries if t == DT_STRSZ), 0)
-    if strtab is None:
-        return []
-    base = next((o + strtab - va for t, o, va, fsz in segments if t == PT_LOAD and va <= strtab < va + fsz), None)
-    if base is None:
+    tags = dict(reversed(entries))
+    strtab, symtab, strsz = tags.get(DT_STRTAB), tags.get(DT_SYMTAB), tags.get(DT_STRSZ, 0)
+
+    def file_offset(addr: int) -> int | None:
+        return next((o + addr - va for t, o, va, fsz in segments if t == PT_LOAD and va <= addr < va + fsz), None)
+
+    str_off = file_offset(strtab) if strtab is not None else None
+    if str_off is None:
         issues.append("DT_STRTAB address is in no loaded segment")
-        return []
-    limit = min(len(buf), base + strsz) if strsz else len(buf)
-    return [_cstr(buf, base + v, limit) for t, v in entries if t == DT_NEEDED]
+        return [], []
+    limit = min(len(buf), str_off + strsz) if strsz else len(buf)
+    needed = [_cstr(buf, str_off + v, limit) for t, v in entries if t == DT_NEEDED]
+    synthetic = [_Section(0, 3, str_off, limit - str_off, 0, 0)]
+    sym_off = file_offset(symtab) if symtab is not None else None
+    if symtab is not None and sym_off is not None and strtab is not None and strtab > symtab:
+        size = min(strtab - symtab, len(buf) - sym_off)
+        synthetic.append(_Section(0, SHT_DYNSYM, sym_off, size, 0, 0))
+    return needed, synthetic
 
 
 def _symbols(buf: bytes, e: str, bits: int, s: _Section, issues: list[str]) -> list[tuple[int, int, int]]:
