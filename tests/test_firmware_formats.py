@@ -23,7 +23,7 @@ from bansweep.firmware.formats.elf import parse_elf
 from bansweep.firmware.formats.initrc import parse_initrc
 from bansweep.firmware.formats.oat import carve, carve_dex
 from bansweep.firmware.formats.props import parse_props
-from bansweep.firmware.formats.signing import signing_info
+from bansweep.firmware.formats.signing import block_pairs, signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
 from firmware_build import assemble_dex, build_apk, have_toolchain, keystore, manifest_xml, need_toolchain, rezip
@@ -668,6 +668,25 @@ def test_signing_v1_only_janus_and_stripped_v2(v1_apk: Path, spy_apk: Path, tmp_
     s = signing_info(open_zip(data), data)
     assert s.schemes == ["v1"]
     assert any("signature stripped" in i for i in s.issues)
+
+
+def test_signing_v31_block(spy_apk: Path) -> None:
+    """apksigner 31 (Debian) cannot write v3.1; add a v3.1 pair (a copy of the v3 signer) to the real block."""
+    data = spy_apk.read_bytes()
+    z = open_zip(data)
+    assert z.sig_block is not None and z.sig_block_offset is not None
+    pairs = block_pairs(z.sig_block)
+    v3 = next(v for pid, v in pairs if pid == 0xF05368C0)
+    body = b"".join(struct.pack("<QI", len(v) + 4, pid) + v for pid, v in [*pairs, (0x1B93AD61, v3)])
+    size = struct.pack("<Q", len(body) + 24)
+    block = size + body + size + b"APK Sig Block 42"
+    out = bytearray(data[: z.sig_block_offset] + block + data[z.cd_offset :])
+    eocd = out.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", out, eocd + 16, z.cd_offset + len(block) - len(z.sig_block))
+    s = signing_info(open_zip(bytes(out)), bytes(out))
+    assert s.schemes == ["v1", "v2", "v3", "v3.1"]
+    assert s.certs[0].schemes == ["v1", "v2", "v3", "v3.1"]
+    assert s.issues == []
 
 
 def test_signing_unsigned_and_corrupt_block(work: Path, spy_apk: Path) -> None:
