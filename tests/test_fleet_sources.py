@@ -359,6 +359,8 @@ def test_xlsx_inventory(tmp_path: Path) -> None:
     notes.title = "Notes"
     notes.append(["Exported from the asset register"])
     sheet = book.create_sheet("Cameras")
+    sheet.append(["Camera register, site HQ"])  # a title row above the header
+    sheet.append([])
     sheet.append(["Device Name", "Vendor", "Model Number", "MAC Address", "IP Address"])
     sheet.append(["cam-01", "Hikvision", "DS-2CD2143G0-I", "4C:BD:8F:6E:02:A7", "10.1.1.5"])
     sheet.append([None, None, None, None, None])
@@ -484,6 +486,21 @@ def test_windows_arp_sections_and_broadcasts() -> None:
         ("10.8.0.1", "D8:49:0B:77:10:22", "10.8.0.6 (0x13)"),
     ]
     assert obs[0].location.line == 4
+
+
+def test_windows_arp_in_another_display_language(tmp_path: Path) -> None:
+    path = tmp_path / "arp"
+    path.write_text(
+        "\nSchnittstelle: 192.168.178.20 --- 0x7\n"
+        "  Internetadresse       Physische Adresse     Typ\n"
+        "  192.168.178.1         3c-a6-2f-01-02-03     dynamisch\n"
+        "  192.168.178.44        00-e0-fc-12-34-56     dynamisch\n"
+        "  192.168.178.255       ff-ff-ff-ff-ff-ff     statisch\n"
+    )
+    assert sniffed(path) == "arp-windows"
+    obs, errors = run("arp-windows", path)
+    assert errors == [] and [o.mac for o in obs] == ["3C:A6:2F:01:02:03", "00:E0:FC:12:34:56"]
+    assert obs[1].facts["interface"] == "192.168.178.20 (0x7)"
 
 
 def test_cisco_show_ip_arp() -> None:

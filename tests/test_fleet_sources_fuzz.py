@@ -16,6 +16,7 @@ from bansweep.findings import InputError
 from bansweep.fleet import sources
 from bansweep.fleet.model import Observation, normalise_mac
 from bansweep.fleet.sources.common import fast_mac
+from bansweep.inputs import InputFile, read_head
 
 FIX = Path(__file__).parent / "fixtures" / "fleet"
 SEED_FILES = {
@@ -57,6 +58,7 @@ def check(fmt: str, data: bytes) -> list[Observation | InputError]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "input"
         path.write_bytes(data)
+        assert sources.sniff(InputFile(path, read_head(path))) in (*sources.FORMATS, None)
         items = list(sources.parse(fmt, path))
         for item in items:
             assert isinstance(item, (Observation, InputError))

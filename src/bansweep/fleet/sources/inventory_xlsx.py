@@ -6,6 +6,7 @@ declared uncompressed size is checked first (zip bombs). Location: sheet name in
 
 from __future__ import annotations
 
+import itertools
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ MAX_UNPACKED = 1024 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed/compressed size of a member beyond which it is treated as a zip bomb
 MAX_COLUMNS = 512
 MAX_CELL = 128 * 1024
+HEADER_ROWS = 10
 
 
 def sniff(head: bytes, text: str | None, path: Path) -> bool:
@@ -53,8 +55,11 @@ def _check_archive(path: Path) -> None:
         raise InputProblem(Location(file), f"not a readable XLSX file: {exc}") from None
 
 
-def _sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
-    """(sheet name, header cells, remaining row tuples) per worksheet."""
+def _sheets(
+    path: Path, mapping: dict[str, str] | None = None
+) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
+    """(sheet name, header cells, the row tuples after the header) per worksheet. The header is the first of the
+    first HEADER_ROWS rows that looks like an inventory header (title rows above it are common), else row 1."""
     from openpyxl import load_workbook  # imported on use: loading openpyxl costs ~0.2 s
 
     _check_archive(path)
@@ -65,13 +70,19 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ..
     try:
         for sheet in book.worksheets:
             rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
-            first = next(rows, None)
-            headers = [_text(v) for v in first] if first else []
-            while headers and not headers[-1]:
-                headers.pop()
-            yield sheet.title, headers, rows
+            top = [_header(r) for r in itertools.islice(rows, HEADER_ROWS)]
+            at = next((i for i, h in enumerate(top) if im.is_inventory(h) or im.has_columns(h, mapping or {})), 0)
+            rest = itertools.chain(([*r] for r in top[at + 1 :]), rows)
+            yield sheet.title, top[at] if top else [], rest
     finally:
         book.close()
+
+
+def _header(row: tuple[Any, ...]) -> list[str]:
+    cells = [_text(v).strip() for v in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def _text(value: Any) -> str:
@@ -82,7 +93,7 @@ def _text(value: Any) -> str:
 
 
 def describe(path: Path, mapping: dict[str, str] | None) -> dict[str, str]:
-    for _, headers, _ in _sheets(path):
+    for _, headers, _ in _sheets(path, mapping):
         chosen, _ = im.apply_mapping(headers, mapping)
         if im.DEVICE_FIELDS.intersection(chosen) or (mapping and chosen):
             return im.describe(headers, chosen)
@@ -93,21 +104,21 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     file = str(path)
     used = 0
     skipped = []
-    for title, headers, rows in _sheets(path):
+    for title, headers, rows in _sheets(path, mapping):
         chosen, problems = im.apply_mapping(headers, mapping)
         if not (im.DEVICE_FIELDS.intersection(chosen) or (mapping and chosen)):
             skipped.append((title, headers))
             continue
         used += 1
         for problem in problems:
-            yield InputError(Location(file, entry=title, line=1), f"{problem}; columns are: {', '.join(headers)}")
+            yield InputError(Location(file, entry=title), f"{problem}; columns are: {', '.join(headers)}")
         for item in im.observe_rows(FORMAT, file, headers, chosen, _rows(rows, len(headers))):
             if item.location.entry is None:
                 item.location = _in_sheet(item.location, title)
             yield item
     if not used:
         title, headers = skipped[0] if skipped else ("", [])
-        yield InputError(Location(file, entry=title or None, line=1), inventory_csv.no_columns(headers))
+        yield InputError(Location(file, entry=title or None), inventory_csv.no_columns(headers))
 
 
 def _rows(rows: Iterator[tuple[Any, ...]], width: int) -> Iterator[list[str]]:
