@@ -49,7 +49,7 @@ def detect(path: Path, head: bytes) -> str | None:
 
 
 def sniff(item: InputFile) -> str | None:
-    """ "apk", "ota-zip", "zip", "tar", "sparse", "ext4" or "erofs" for firmware inputs, else None."""
+    """The kind of a firmware input ("apk", "ota-zip", "zip", "tar", "sparse", "ext4", "erofs", "super"), or None."""
     return detect(item.path, item.head)
 
 
@@ -118,3 +118,9 @@ def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> It
         yield from opener(path, where, ctx)
     except FormatError as exc:
         yield InputError(where.location(offset=exc.offset), f"{kind}: {exc.message}")
+    except OSError as exc:  # e.g. the temp dir's disk is full
+        yield InputError(where.location(), f"{kind}: {exc}")
+    except Exception as exc:  # a hostile input must not end the batch; the message asks for a bug report
+        yield InputError(
+            where.location(), f"{kind}: unexpected {type(exc).__name__} while reading ({exc}); please report"
+        )

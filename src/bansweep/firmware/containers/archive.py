@@ -11,6 +11,7 @@ import mmap
 import posixpath
 import re
 import stat
+import struct
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -54,7 +55,7 @@ def zip_kind(path: Path) -> str | None:
     """'apk' for an APK or JAR (one Item), 'ota-zip' for an OTA/factory zip, 'zip' otherwise, None if no zip."""
     try:
         names = {e.name for e in open_zip(_map(path)).entries}
-    except (FormatError, OSError, ValueError):
+    except (FormatError, OSError, ValueError, struct.error):
         return None
     suffix = path.suffix.lower()
     if suffix in (".apex", ".capex"):
