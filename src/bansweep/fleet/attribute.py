@@ -639,13 +639,14 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
 
 
 def _with_observed(device: Device, decision: Decision) -> Decision:
-    """Inventory model/device-type fields, when present, name the product better than a pattern does."""
-    model = next((o.facts[f] for o in device.observations for f in MODEL_FACTS if o.facts.get(f)), None)
-    dtype = next((o.facts[TYPE_FACT] for o in device.observations if o.facts.get(TYPE_FACT)), None)
-    if (model and model != decision.model) or (dtype and not decision.device_type):
+    """The owner's own record (inventory model and device type) names the product better than a pattern does."""
+    records = sorted(device.observations, key=lambda o: not o.source.startswith("inventory"))
+    model = next((o.facts[f] for o in records for f in MODEL_FACTS if o.facts.get(f)), None)
+    dtype = next((o.facts[TYPE_FACT] for o in records if o.facts.get(TYPE_FACT)), None)
+    if (model and model != decision.model) or (dtype and dtype != decision.device_type):
         from dataclasses import replace
 
-        return replace(decision, model=model or decision.model, device_type=decision.device_type or dtype)
+        return replace(decision, model=model or decision.model, device_type=dtype or decision.device_type)
     return decision
 
 

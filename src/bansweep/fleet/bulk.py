@@ -395,8 +395,8 @@ def _entry(
             dtype = dtype or (value if fact == "device_type" else None)
     claims = tuple(dict.fromkeys(c for c, _, _ in located))
     decision = attributor.decide(claims, unattributable=bool(unattributable))
-    if (model and model != decision.model) or (dtype and not decision.device_type):
-        decision = replace(decision, model=model or decision.model, device_type=decision.device_type or dtype)
+    if (model and model != decision.model) or (dtype and dtype != decision.device_type):
+        decision = replace(decision, model=model or decision.model, device_type=dtype or decision.device_type)
     order = {c: i for i, c in enumerate(decision.claims)}
     located.sort(key=lambda item: order.get(item[0], len(order)))
     evidence = [(c.rule, col, value, c.data_date, c.detail) for c, col, value in located]
