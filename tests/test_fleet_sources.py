@@ -320,6 +320,18 @@ def test_mapping_override_and_description(tmp_path: Path) -> None:
     assert len(errors) == 1 and errors[0].location.line == 1 and "'Serial No'" in errors[0].message
 
 
+def test_header_below_report_title_lines(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Network device report\nGenerated 2026-11-20 by NMS\n\nIP,Vendor,Model\n10.0.0.1,Huawei,S5735-L24T4S-A1\n"
+    )
+    assert sniffed(path) == "inventory-csv"
+    obs, errors = run("inventory-csv", path)
+    assert errors == [] and len(obs) == 1
+    assert obs[0].facts == {"manufacturer": "Huawei", "model": "S5735-L24T4S-A1"} and obs[0].ip == "10.0.0.1"
+    assert obs[0].location.row == 1
+
+
 def test_missing_columns_is_one_error_naming_the_header(tmp_path: Path) -> None:
     path = tmp_path / "minutes.csv"
     path.write_text("Date,Attendees,Topic\n2026-11-02,5,Budget\n2026-11-09,4,Plans\n")

@@ -14,27 +14,27 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import inventory_mapping as im
-from bansweep.fleet.sources.common import first_lines
 from bansweep.inputs import InputProblem, read_text
 
 FORMAT = "inventory-csv"
 DELIMITERS = ",;\t|"
+HEADER_LINES = 10
+HEAD_CHARS = 256 * 1024
 
 
 def sniff(head: bytes, text: str | None, path: Path, mapping: dict[str, str] | None = None) -> bool:
     if text is None or text.lstrip().startswith(("{", "[", "<")):
         return False
-    top = first_lines(text, 2)
-    if not top:
+    try:
+        _, headers, _, _ = _header(text, str(path), mapping)
+    except InputProblem:
         return False
-    header = top[1] if top[0].lower().startswith("sep=") and len(top) > 1 else top[0]
-    headers = _split_header(header)
     return im.is_inventory(headers) or (len(headers) > 1 and im.has_columns(headers, mapping or {}))
 
 
 def describe(path: Path, mapping: dict[str, str] | None) -> dict[str, str]:
     text = read_text(path)
-    _, headers, _, _ = _header(text, str(path))
+    _, headers, _, _ = _header(text, str(path), mapping)
     chosen, _ = im.apply_mapping(headers, mapping)
     return im.describe(headers, chosen)
 
@@ -42,9 +42,9 @@ def describe(path: Path, mapping: dict[str, str] | None) -> dict[str, str]:
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
     text = read_text(path)
-    if not text.strip():
+    if not text or text.isspace():
         raise InputProblem(Location(file), "empty file")
-    delimiter, headers, header_line, skip = _header(text, file)
+    delimiter, headers, header_line, skip = _header(text, file, mapping)
     chosen, problems = im.apply_mapping(headers, mapping)
     for problem in problems:
         yield InputError(Location(file, line=header_line), f"{problem}; columns are: {', '.join(headers)}")
@@ -67,32 +67,34 @@ def no_columns(headers: list[str]) -> str:
     )
 
 
-def _split_header(line: str) -> list[str]:
-    delimiter = max(DELIMITERS, key=line.count)
+def _split_header(line: str, delimiter: str = "") -> list[str]:
+    delimiter = delimiter or max(DELIMITERS, key=line.count)
     try:
         return [h.strip() for h in next(csv.reader([line], delimiter=delimiter))]
     except (csv.Error, StopIteration):
         return []
 
 
-def _header(text: str, file: str) -> tuple[str, list[str], int, int]:
-    """(delimiter, header cells, header line number, lines before the header)."""
-    skip = 0
-    line_no = 1
-    start = 0
-    first = text.split("\n", 1)[0].strip()
+def _header(text: str, file: str, mapping: dict[str, str] | None = None) -> tuple[str, list[str], int, int]:
+    """(delimiter, header cells, header line number, lines before the header).
+
+    Excel's "sep=;" first line sets the delimiter; otherwise it is the most frequent of DELIMITERS in the header
+    line. The header is the first of the first HEADER_LINES lines that looks like an inventory header (report
+    titles above it are common), else the first line.
+    """
+    head = text[:HEAD_CHARS].split("\n", HEADER_LINES + 1)[: HEADER_LINES + 1]
+    start, delimiter = 0, ""
+    first = head[0].strip()
     if first.lower().startswith("sep=") and len(first) == 5:
-        skip, line_no, start = 1, 2, len(text.split("\n", 1)[0]) + 1
-        delimiter = first[4]
-    else:
-        delimiter = ""
-    header_line = text[start:].split("\n", 1)[0].rstrip("\r")
-    if not header_line.strip():
-        raise InputProblem(Location(file, line=line_no), "the first line is empty; a header row was expected")
-    if not delimiter:
-        delimiter = max(DELIMITERS, key=header_line.count)
-    try:
-        headers = [h.strip() for h in next(csv.reader(io.StringIO(text[start:], newline=""), delimiter=delimiter))]
-    except csv.Error as exc:
-        raise InputProblem(Location(file, line=line_no), f"unreadable header row: {exc}") from None
-    return delimiter, headers, line_no, skip
+        start, delimiter = 1, first[4]
+    at = start
+    for i in range(start, len(head)):
+        cells = _split_header(head[i].rstrip("\r"), delimiter)
+        if im.is_inventory(cells) or im.has_columns(cells, mapping or {}):
+            at = i
+            break
+    line = head[at].rstrip("\r") if at < len(head) else ""
+    if not line.strip():
+        raise InputProblem(Location(file, line=at + 1), "the first line is empty; a header row was expected")
+    delimiter = delimiter or max(DELIMITERS, key=line.count)
+    return delimiter, _split_header(line, delimiter), at + 1, at
