@@ -21,6 +21,7 @@ from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.model import Observation
 from bansweep.inputs import InputFile, walk
 from bansweep.knowledge.vendors import VendorKB
+from bansweep.policy import policy_ids
 from bansweep.registry.mac import MacRegistry
 
 RULE = "fleet.covered-vendor"
@@ -52,14 +53,29 @@ def sniff_dir(path: Path) -> bool:
     return False
 
 
-def check_as_of(value: str | None) -> str:
-    """--as-of as an ISO date (default today); ValueError names the problem."""
-    if value is None:
+def check_options(options: Options) -> str:
+    """Validate --as-of and --policy before reading anything; returns the as-of date (default today).
+
+    Raised as click.BadParameter so the command line reports a usage error (exit 2); callers from Python get an
+    exception with the same message.
+    """
+    import click
+
+    unknown = [p for p in options.policies if p not in policy_ids(options.knowledge)]
+    if unknown or not options.policies:
+        known = ", ".join(policy_ids(options.knowledge))
+        raise click.BadParameter(
+            f"unknown policy {', '.join(unknown) or '(none)'}; available: {known}", param_hint="--policy"
+        )
+    if options.as_of is None:
         return date.today().isoformat()
-    if not _DATE.match(value):
-        raise ValueError(f"--as-of must be a date YYYY-MM-DD, got {value!r}")
-    date.fromisoformat(value)
-    return value
+    try:
+        if not _DATE.match(options.as_of):
+            raise ValueError
+        date.fromisoformat(options.as_of)
+    except ValueError:
+        raise click.BadParameter(f"expected a date YYYY-MM-DD, got {options.as_of!r}", param_hint="--as-of") from None
+    return options.as_of
 
 
 @dataclass(slots=True)
@@ -102,7 +118,7 @@ def run(paths: list[Path], options: Options) -> Report:
     from bansweep.fleet import bulk
 
     report = Report(job="fleet", inputs=[str(p) for p in paths])
-    as_of = check_as_of(options.as_of)
+    as_of = check_options(options)
     kb = VendorKB.load(options.knowledge)
     registry = MacRegistry.load()
     recog = Recog.load(options.fingerprints) if options.fingerprints else None
