@@ -1,0 +1,193 @@
+"""Attribution: merging observations across sources, evidence, conflicts and relabels, randomised MACs, chip
+vendors, ownership dates. Uses the real knowledge base, MAC registry and policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bansweep.findings import Location, Status
+from bansweep.fleet.attribute import Attributor, attribute, merge
+from bansweep.fleet.fingerprints import Recog
+from bansweep.fleet.model import Observation
+from bansweep.knowledge.vendors import VendorKB
+from bansweep.registry.mac import MacRegistry
+
+RECOG = Path(__file__).parent / "fixtures" / "recog"
+
+
+def obs(
+    source: str,
+    n: int,
+    *,
+    mac: str | None = None,
+    ip: str | None = None,
+    hostname: str | None = None,
+    serial: str | None = None,
+    **facts: str,
+) -> Observation:
+    named = {k.replace("__", "."): v for k, v in facts.items()}
+    return Observation(
+        source,
+        Location(f"{source}.txt", row=n),
+        mac=mac,
+        ip=ip,
+        hostname=hostname,
+        serial=serial,
+        facts=named,
+        fields={k: k.upper() for k in named},
+    )
+
+
+@pytest.fixture(scope="module")
+def attributor() -> Attributor:
+    return Attributor(VendorKB.load(), MacRegistry.load(), ["us-889", "fcc"], "2026-11-22", Recog.load([RECOG]))
+
+
+def one(attributor: Attributor, *observations: Observation):  # noqa: ANN201
+    devices = merge(list(observations))
+    assert len(devices) == 1, [d.id for d in devices]
+    return attribute(attributor, devices[0])
+
+
+def test_merge_across_sources_on_mac_ip_hostname_serial() -> None:
+    devices = merge(
+        [
+            obs("nmap", 1, mac="44:19:B6:3A:10:15", ip="192.168.10.21"),
+            obs("inventory", 2, ip="192.168.10.21", hostname="CAM-LOBBY-01.corp.example", serial="FA48"),
+            obs("dhcp", 3, hostname="cam-lobby-01"),  # short name, other case
+            obs("mdm", 4, serial="FA48", model="DS-2CD2143G2-IS"),
+            obs("nmap", 5, mac="00:E0:FC:7A:31:02", ip="192.168.10.2"),
+            obs("inventory", 6, hostname="192.168.10.2"),  # an address written as a host name is not a name
+        ]
+    )
+    assert [sorted(o.location.row for o in d.observations) for d in devices] == [[1, 2, 3, 4], [5], [6]]
+    cam = devices[0]
+    assert cam.id == "44:19:B6:3A:10:15" and cam.sources == ["dhcp", "inventory", "mdm", "nmap"]
+
+
+def test_router_mac_seen_for_many_ips_does_not_merge_the_subnet() -> None:
+    router = "00:E0:FC:01:02:03"
+    arp = [obs("neigh", n, mac=router, ip=f"10.9.0.{n}") for n in range(1, 9)]
+    inventory = [obs("inventory", 20 + n, ip=f"10.9.0.{n}", hostname=f"host{n}") for n in range(1, 3)]
+    devices = merge(arp + inventory)
+    assert len(devices) == 9  # 8 addresses behind the router + the router itself
+    routers = [d for d in devices if d.macs == [router]]
+    assert len(routers) == 1 and "router or proxy-ARP" in routers[0].notes[0]
+    behind = [d for d in devices if "10.9.0.1" in d.ips]
+    assert len(behind) == 1 and behind[0].macs == [] and "not used to identify" in behind[0].notes[0]
+    assert {o.location.row for o in behind[0].observations} == {1, 21}
+
+
+def test_reused_address_is_not_a_merge_key() -> None:
+    devices = merge(
+        [
+            obs("dhcp", 1, mac="44:19:B6:00:00:01", ip="10.0.0.9", hostname="android"),
+            obs("dhcp", 2, mac="F0:18:98:00:00:02", ip="10.0.0.9", hostname="android"),
+        ]
+    )
+    assert len(devices) == 2
+    assert any("shared by 2 MAC addresses" in n for d in devices for n in d.notes)
+
+
+def test_mac_and_banner_evidence_with_locations(attributor: Attributor) -> None:
+    att = one(
+        attributor,
+        obs("nmap", 7, mac="44:19:B6:3A:10:15", ip="192.168.10.21", http__server="Hikvision-Webs"),
+    )
+    d = att.decision
+    assert d.entity is not None and d.entity.group == "hikvision"
+    assert d.status is Status.LIMITED and {v.status for v in d.verdicts} == {Status.LIMITED}
+    by_rule = {e.rule: e for e in att.evidence}
+    mac = by_rule["mac.registry"]
+    assert mac.value.startswith("44:19:B6:3A:10:15 (Hangzhou Hikvision") and "MA-L 44:19:B6/24" in mac.value
+    assert mac.data_date == attributor.registry.date
+    banner = by_rule["banner.http.server"]
+    assert banner.value == "Hikvision-Webs" and banner.location == Location("nmap.txt", row=7, field="HTTP.SERVER")
+    assert "recog:http_servers.xml:3" in by_rule
+    assert d.confidence > 0.95 and not d.conflicts
+
+
+def test_relabelled_camera_goes_to_review(attributor: Attributor) -> None:
+    # Apple's MAC prefix, Hikvision's web server: relabelled device or a third-party network module
+    att = one(attributor, obs("nmap", 1, mac="F0:18:98:00:00:02", http__server="DNVRS-Webs"))
+    d = att.decision
+    assert d.entity is not None and d.entity.group == "hikvision"
+    assert d.status is Status.REVIEW
+    assert any("Apple" in c and "relabelled/OEM" in c for c in d.conflicts)
+    assert att.evidence[0].rule != "mac.registry"  # supporting evidence first
+
+
+def test_strong_evidence_outweighs_a_third_party_nic(attributor: Attributor) -> None:
+    att = one(
+        attributor,
+        obs("nmap", 1, mac="AC:CC:8E:12:34:56", http__server="Hikvision-Webs", model="DS-2CD2042WD-I"),
+    )
+    assert att.decision.status is Status.LIMITED  # banner + model grammar: the Axis MAC is noted, not decisive
+    assert att.decision.conflicts
+
+
+def test_two_covered_groups_conflict(attributor: Attributor) -> None:
+    att = one(attributor, obs("nmap", 1, mac="00:E0:FC:7A:31:02", http__realm="ZXHN H108N"))
+    assert att.decision.status is Status.REVIEW
+    assert any("ZTE" in c and "Huawei" in c for c in att.decision.conflicts)
+
+
+def test_randomised_mac_is_never_attributed(attributor: Attributor) -> None:
+    att = one(attributor, obs("dhcp", 1, mac="9A:3F:5E:0C:72:50", ip="10.0.0.50"))
+    assert att.unattributable == ["9A:3F:5E:0C:72:50: locally administered (randomised or private) address"]
+    assert att.decision.entity is None and att.decision.maker is None
+    assert not att.decision.attributable and att.decision.status is Status.NOT_COVERED
+    assert att.evidence == []
+    # other evidence still counts
+    att = one(attributor, obs("dhcp", 1, mac="6E:21:0A:91:C4:3B", dhcp__vendor_class="HUAWEI:android:VOG-L29"))
+    assert att.decision.entity is not None and att.decision.entity.group == "huawei"
+    assert att.unattributable and att.decision.attributable
+
+
+def test_chip_vendor_is_a_component_question(attributor: Attributor) -> None:
+    att = one(attributor, obs("nmap", 1, mac="52:54:00:8E:21:30", http__server="uc-httpd 1.0.0"))
+    d = att.decision
+    assert d.status is Status.REVIEW
+    assert d.maker != "HiSilicon Technologies Co., Ltd." and d.brand is None
+    assert any("component" in n for n in d.notes)
+    assert all(v.status is Status.REVIEW for v in d.verdicts)
+
+
+@pytest.mark.parametrize(
+    ("maker", "as_of", "status"),
+    [
+        ("Honor", "2020-06-01", Status.COVERED),
+        ("Honor", "2026-11-22", Status.REVIEW),
+        ("Lorex", "2020-06-01", Status.LIMITED),  # s.889 in force, Dahua-owned
+        ("Lorex", "2024-01-01", Status.REVIEW),
+    ],
+)
+def test_ownership_is_judged_as_of(maker: str, as_of: str, status: Status) -> None:
+    attributor = Attributor(VendorKB.load(), MacRegistry.load(), ["us-889"], as_of)
+    att = one(attributor, obs("inventory", 1, serial="S1", manufacturer=maker))
+    assert att.decision.status is status
+    assert any("belonged to" in n and as_of in n for n in att.decision.notes)
+
+
+def test_false_friends_are_not_covered(attributor: Attributor) -> None:
+    for name in ("Shanghai Dahua Scale Factory", "Uniview", "Jorex Lorex India"):
+        att = one(attributor, obs("inventory", 1, serial="X", manufacturer=name))
+        assert att.decision.status is Status.NOT_COVERED, name
+        assert att.decision.entity is None or att.decision.entity.group is None, name
+
+
+def test_brand_names_maker_and_brand(attributor: Attributor) -> None:
+    att = one(attributor, obs("inventory", 1, serial="E7", manufacturer="EZVIZ", model="CS-C6N"))
+    d = att.decision
+    assert d.entity is not None and d.entity.id == "ezviz" and d.entity.group == "hikvision"
+    assert d.maker is not None and "Hikvision" in d.maker and d.brand is not None and "Ezviz" in d.brand
+    assert d.model == "CS-C6N"
+
+
+def test_decisions_are_cached_per_claim_set(attributor: Attributor) -> None:
+    first = one(attributor, obs("inventory", 1, mac="44:19:B6:00:00:01", manufacturer="Hikvision"))
+    second = one(attributor, obs("inventory", 2, mac="44:19:B6:00:00:02", manufacturer="Hikvision"))
+    assert first.decision is second.decision  # same registrant, same text: one decision
+    assert first.evidence[0].location.row == 1 and second.evidence[0].location.row == 2
