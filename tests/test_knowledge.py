@@ -280,6 +280,7 @@ def test_overlay_adds_overrides_and_removes(tmp_path: Path) -> None:
                 "relation": "relabel",
                 "confidence": "M",
                 "brands": ["Acme Secure"],
+                "org": ["ACME Secure Cam(era)?s? (Ltd|Inc)"],  # user patterns may use capitals
                 "source": "internal procurement review 2026-03",
                 "date": "2026-03-01",
             },
@@ -300,6 +301,7 @@ def test_overlay_adds_overrides_and_removes(tmp_path: Path) -> None:
     _write(over, "models", [{"id": "zte-f6-ont", "remove": True}])
     kb = VendorKB.load([over])
     assert _org(kb, "Acme Secure") == "acme-relabel"
+    assert kb.match_org("Acme Secure Cameras, Inc.")[0].kind == "org-name"
     assert kb.entity("lorex").owned_to == "2022-06-30"
     assert kb.entity("lorex").source == "internal legal opinion"
     assert kb.match_model("F660") == []

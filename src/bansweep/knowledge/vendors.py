@@ -298,7 +298,8 @@ class VendorKB:
         ordered = [(f"{name}_{i}", body) for i, (_, _, name, body) in enumerate(org_parts)]
         # Anchored at the start; a name must end at a token boundary ("zte" never matches "ztelecom").
         self._org_re = re.compile(
-            "^(?:" + "|".join(f"(?P<{k}>{b})" for k, b in ordered) + r")(?![a-z0-9])" if ordered else r"(?!)"
+            "^(?:" + "|".join(f"(?P<{k}>{b})" for k, b in ordered) + r")(?![a-z0-9])" if ordered else r"(?!)",
+            re.I,
         )
 
     def _load_models(self, ds: Dataset) -> None:
