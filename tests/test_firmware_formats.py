@@ -419,6 +419,23 @@ def test_manifest_attribute_renamed_in_string_pool_resolves_by_resource_id(spy_a
     assert next(c for c in m.components if c.name.endswith("Hidden")).exported is False
 
 
+def test_manifest_boolean_given_as_text_follows_android(spy_apk: Path) -> None:
+    """exported as a string value: Android's getBoolean is true only for "1"/"true"/"TRUE"."""
+    data = bytearray(_manifest_bytes(spy_apk))
+    pool_size = struct.unpack_from("<I", data, 8 + 4)[0]
+    map_at = 8 + pool_size
+    map_size = struct.unpack_from("<I", data, map_at + 4)[0]
+    ids = struct.unpack_from(f"<{(map_size - 8) // 4}I", data, map_at + 8)
+    exported = ids.index(0x01010010)
+    true_attr = struct.pack("<IIHBBI", exported, 0xFFFFFFFF, 8, 0, 0x12, 0xFFFFFFFF)
+    at = bytes(data).find(true_attr)
+    assert at > 0
+    struct.pack_into("<BI", data, at + 11, 0x03, 0)  # now string 0 of the pool (a name, not "true")
+    m = parse_manifest(bytes(data))
+    svc = next(c for c in m.components if c.name.endswith("UploadService"))
+    assert svc.exported is False
+
+
 def test_manifest_huge_string_count_is_bounded(spy_apk: Path) -> None:
     data = bytearray(_manifest_bytes(spy_apk))
     struct.pack_into("<I", data, 8 + 8, 0x7FFFFFFF)  # string pool count

@@ -343,12 +343,13 @@ def _int(v: Value) -> int | None:
 
 
 def _bool(v: Value) -> bool | None:
+    """As Android's TypedArray.getBoolean: numbers by value, text true only for "1", "true" and "TRUE"."""
     if isinstance(v, bool):
         return v
     if isinstance(v, int):
         return v != 0
-    if isinstance(v, str) and v.lower() in ("true", "false"):
-        return v.lower() == "true"
+    if isinstance(v, str):
+        return v in ("1", "true", "TRUE")
     return None
 
 
