@@ -787,10 +787,14 @@ def fake_device(tmp_path: Path) -> Path:
         "package:/system/priv-app/Upd/Upd.apk=com.example.upd\n"
         "package:/data/app/~~abc==/com.example.sms-1/base.apk=com.example.sms\n"
         "package:/system/framework/framework-res.apk=android\n"
+        "package:/system/app/Legacy.apk=com.example.legacy\n"
         "Error: garbage\n"
     )
     (dev / "system/framework").mkdir(parents=True)
     (dev / "system/framework/framework-res.apk").write_bytes(apk_bytes("android"))
+    (dev / "system/app").mkdir(parents=True)
+    (dev / "system/app/Legacy.apk").write_bytes(apk_bytes("com.example.legacy"))
+    (dev / "system/app/Legacy.odex").write_bytes(b"dey\n036\0 odex")
     dirs = "_system_bin__system_xbin__vendor_bin__product_bin__system_ext_bin__odm_bin"
     (answers / f"ls_-lnR_{dirs}").write_text(LS_OUTPUT)
     (answers / f"ls_-lnR_{dirs}.err").write_text(
@@ -815,7 +819,8 @@ def test_adb_device_through_fake_adb(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert items["data/app/~~abc==/com.example.sms-1/base.apk"].location == Location(
         "adb:R58M1234ABC", entry="data/app/~~abc==/com.example.sms-1/base.apk"
     )
-    assert "system/framework/framework-res.apk" in items
+    assert "system/framework/framework-res.apk" in items and "system/framework/framework-res.odex" not in items
+    assert items["system/app/Legacy.odex"].read() == b"dey\n036\0 odex"
     agent = items["system/bin/sync_agent"]
     assert agent.mode == stat.S_IFREG | 0o4750 and (agent.uid, agent.gid) == (0, 2000) and agent.size == 14928
     assert agent.read() == SUID_BODY  # pulled on demand
@@ -827,7 +832,7 @@ def test_adb_device_through_fake_adb(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert sorted((e.location.entry, e.location.line or 0, e.message) for e in errors) == [
         ("ls -lnR", 0, "ls: /vendor/bin: Permission denied"),
         ("ls -lnR", 16, "unparsed listing line 'this line is garbage'"),
-        ("pm list packages", 4, "unparsed line 'Error: garbage'"),
+        ("pm list packages", 5, "unparsed line 'Error: garbage'"),
     ]
 
 

@@ -158,34 +158,40 @@ def _packages(run: Callable[[list[str]], str], serial: str, where: Where, ctx: C
         apk = match["path"]
         folder = posixpath.dirname(apk)
         # An app in its own folder is pulled whole: its oat/<arch>/*.odex|vdex hold the code of odexed builds.
-        own_folder = posixpath.basename(folder) not in ("app", "priv-app", "framework")
-        remote = folder if own_folder else apk
-        if remote in pulled or ".." in remote.split("/"):
-            continue
-        pulled.add(remote)
-        local = ctx.temp_path(".pull")
-        try:
-            run(["-s", serial, "pull", remote, str(local)])
-        except AdbError as exc:
-            yield InputError(where.location(remote.lstrip("/")), str(exc))
-            continue
-        if local.is_dir():
-            prefix = remote.lstrip("/") + "/"
-
-            def locate(rel: str, full: Path, prefix: str = prefix) -> Location:
-                return where.location(prefix + rel)
-
-            yield from walk_tree(local, prefix, locate, where, ctx, owners=False)
-        elif local.is_file():
-            yield Item(
-                remote.lstrip("/"),
-                where.location(remote.lstrip("/")),
-                local.stat().st_size,
-                reader=file_reader(local),
-                max_bytes=ctx.limits.max_entry_bytes,
-            )
+        # Older builds keep app/Foo.apk beside app/Foo.odex (Dalvik ODEX), which may or may not be there.
+        if posixpath.basename(folder) not in ("app", "priv-app", "framework"):
+            remotes = [(folder, False)]
         else:
-            yield InputError(where.location(remote.lstrip("/")), "adb pull produced nothing")
+            remotes = [(apk, False), (posixpath.splitext(apk)[0] + ".odex", True)]
+        for remote, optional in remotes:
+            if remote in pulled or ".." in remote.split("/"):
+                continue
+            pulled.add(remote)
+            yield from _pull(run, serial, remote, optional, where, ctx)
+
+
+def _pull(
+    run: Callable[[list[str]], str], serial: str, remote: str, optional: bool, where: Where, ctx: Context
+) -> Iterator[Item | InputError]:
+    rel = remote.lstrip("/")
+    local = ctx.temp_path(".pull")
+    try:
+        run(["-s", serial, "pull", remote, str(local)])
+    except AdbError as exc:
+        if not (optional and "No such file or directory" in str(exc)):
+            yield InputError(where.location(rel), str(exc))
+        return
+    if local.is_dir():
+
+        def locate(sub: str, full: Path) -> Location:
+            return where.location(f"{rel}/{sub}")
+
+        yield from walk_tree(local, rel + "/", locate, where, ctx, owners=False)
+    elif local.is_file():
+        size = local.stat().st_size
+        yield Item(rel, where.location(rel), size, reader=file_reader(local), max_bytes=ctx.limits.max_entry_bytes)
+    else:
+        yield InputError(where.location(rel), "adb pull produced nothing")
 
 
 def _binaries(run: Callable[[list[str]], str], serial: str, where: Where, ctx: Context) -> Iterator[Item | InputError]:
