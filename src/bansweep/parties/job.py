@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +13,8 @@ from bansweep.inputs import InputFile, InputProblem, walk
 from bansweep.parties import decisions as decisions_mod
 from bansweep.parties.inputs import looks_like_parties, read_parties
 from bansweep.parties.lists.csl import is_csl_header
-from bansweep.parties.screen import Screener, load_lists
+from bansweep.parties.model import Party
+from bansweep.parties.screen import ALGORITHM, Screened, Screener, load_lists
 from bansweep.parties.tables import delimiter_of, is_xlsx
 
 
@@ -68,9 +72,38 @@ def sniff_dir(path: Path) -> bool:
     return False
 
 
+PARALLEL_FROM = 5000  # parties; fewer are screened in this process
+_WORKER: Screener | None = None  # the screener a forked worker inherits
+
+
+def screen_all(screener: Screener, parties: list[Party]) -> list[Screened]:
+    """Screen parties, in forked worker processes (one per CPU) when there are many and fork is available."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(parties) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [screener.screen(p) for p in parties]
+    global _WORKER
+    _WORKER = screener
+    try:
+        chunk = max(500, len(parties) // (workers * 8))
+        spans = [(i, parties[i : i + chunk]) for i in range(0, len(parties), chunk)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_screen_chunk, [s for _, s in spans])
+    finally:
+        _WORKER = None
+    return [r for part in parts for r in part]
+
+
+def _screen_chunk(parties: list[Party]) -> list[Screened]:
+    assert _WORKER is not None
+    return [_WORKER.screen(p) for p in parties]
+
+
 def run(paths: list[Path], options: Options) -> Report:
     report = Report(job="parties", inputs=[str(p) for p in paths])
+    clock = time.perf_counter()
+    timing: dict[str, float] = {}
     lists, list_errors = load_lists(options.lists, options.knowledge)
+    timing["lists_s"] = time.perf_counter() - clock
     report.errors.extend(list_errors)
     decided: dict[tuple[str, str, str], decisions_mod.Decision] = {}
     if options.decisions is not None:
@@ -80,6 +113,7 @@ def run(paths: list[Path], options: Options) -> Report:
         except InputProblem as exc:
             report.errors.append(exc.to_error())
     screener = Screener(lists, options.knowledge, decided)
+    timing["index_s"] = time.perf_counter() - clock - timing["lists_s"]
     report.started = screener.started
     report.data_versions.update(screener.versions())
     screened: list[dict[str, object]] = []
@@ -101,25 +135,28 @@ def run(paths: list[Path], options: Options) -> Report:
             continue
         mappings[parsed.file] = parsed.mapping
         report.errors.extend(parsed.errors)
-        for party in parsed.parties:
-            result = screener.screen(party)
+        for result in screen_all(screener, parsed.parties):
             report.findings.extend(result.findings)
             screened.append(result.row)
         for location, text, why in parsed.unscreened:
             result = screener.unscreened(location, text, why)
             report.findings.extend(result.findings)
             screened.append(result.row)
+    timing["total_s"] = time.perf_counter() - clock
     report.subjects = len(screened)
     counts: dict[str, int] = {}
     for row in screened:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
     report.summary.update(
         {
+            "screened_at": screener.started,
+            "tool": f"{screener.tool}; {ALGORITHM}",
             "lists": lists.versions,
             "list_sources": lists.sources,
             "list_records": len(lists.records),
             "mapping": mappings,
             "outcomes": counts,
+            "timing": {k: round(v, 2) for k, v in timing.items()},
             "screened": screened,
         }
     )

@@ -1,6 +1,7 @@
 """Candidates from an inverted index, then an explainable score per alias.
 
-Candidate generation: every list name is indexed under its KEYS_PER_NAME heaviest (then rarest) tokens; a party's
+Candidate generation: every list name is indexed under its KEYS_PER_NAME rarest distinctive tokens (all its
+tokens if it has none, e.g. "China Telecom (Americas)"); a party's
 tokens are looked up exactly, within a small edit distance (a deletion-neighbourhood index, as SymSpell does),
 as a prefix (abbreviations), and two adjacent tokens joined ("Hua Wei"). Only names reached that way are scored.
 Scoring pairs tokens one to one and reports, for each pair, how it matched and its similarity; coverage is
@@ -34,7 +35,10 @@ MIN_FUZZY_LEN = 5  # shorter tokens (initials, numbers, short words) must match 
 MAX_PREFIX_EXPANSIONS = 8
 COUNTRY_PENALTY = 0.1
 NUMBER_PENALTY = 0.3
-MAX_CANDIDATES = 5  # best-scoring list names kept per party for the audit trail
+MAX_CANDIDATES = 5
+COMMON_SHARE = 0.002  # a word in more than this share of list names is common ...
+COMMON_MIN = 50  # ... and in more than this many
+COMMON_WEIGHT = 0.5  # best-scoring list names kept per party for the audit trail
 
 
 @dataclass(slots=True)
@@ -99,22 +103,32 @@ class Index:
         self.countries: list[frozenset[str]] = []
         seen: set[tuple[int, tuple[str, ...]]] = set()
         df: dict[str, int] = {}
+        named: list[tuple[int, str, tuple[str, ...]]] = []
         for rid, record in enumerate(records):
             self.countries.append(frozenset(record.countries))
             for text in variants(record.names()):
-                name = normaliser.name(text)
-                if not name.tokens or (rid, name.tokens) in seen:
+                tokens = normaliser.name(text).tokens
+                if not tokens or (rid, tokens) in seen:
                     continue
-                seen.add((rid, name.tokens))
-                weights = tuple(normaliser.weight(t) for t in name.tokens)
-                distinctive = any(w >= 1.0 for w in weights)
-                self.aliases.append(Alias(rid, text, name.tokens, weights, sum(weights), distinctive))
-                for token in set(name.tokens):
+                seen.add((rid, tokens))
+                named.append((rid, text, tokens))
+                for token in set(tokens):
                     df[token] = df.get(token, 0) + 1
+        # a name word found in very many list names (a city, an unlisted legal form, a common given name)
+        # identifies little: it counts as COMMON_WEIGHT and is not used to find candidates when rarer words exist
+        limit = max(COMMON_MIN, int(len(named) * COMMON_SHARE))
+        self.weights = {t: normaliser.weight(t) for t in df}
+        for token, count in df.items():
+            if count > limit and self.weights[token] >= 1.0 and not token.isdigit():
+                self.weights[token] = COMMON_WEIGHT
+        for rid, text, tokens in named:
+            weights = tuple(self.weights[t] for t in tokens)
+            self.aliases.append(Alias(rid, text, tokens, weights, sum(weights), any(w >= 1.0 for w in weights)))
         self.postings: dict[str, list[int]] = {}
         for aid, alias in enumerate(self.aliases):
-            ranked = sorted(set(alias.tokens), key=lambda t: (-normaliser.weight(t), df[t], t))
-            for token in ranked[:KEYS_PER_NAME]:
+            # a name with a distinctive word can only match through one: index it under its rarest ones only
+            keys = {t for t, w in zip(alias.tokens, alias.weights) if w >= 1.0} or set(alias.tokens)
+            for token in sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME]:
                 self.postings.setdefault(token, []).append(aid)
         self.vocab = df
         self.sorted_vocab = sorted(df)
@@ -124,6 +138,10 @@ class Index:
                 for i in range(len(token)):
                     self.deletes.setdefault(token[:i] + token[i + 1 :], []).append(token)
         self._reach_cache: dict[str, list[tuple[str, float, str, int]]] = {}
+
+    def weight(self, token: str) -> float:
+        known = self.weights.get(token)
+        return known if known is not None else self.norm.weight(token)
 
     def __len__(self) -> int:
         return len(self.aliases)
@@ -185,10 +203,15 @@ class Index:
                 ids.update(posting)
         if not ids:
             return []
-        qweights = tuple(self.norm.weight(t) for t in tokens)
+        qweights = tuple(self.weight(t) for t in tokens)
         qtotal = sum(qweights)
         out = []
+        aliases = self.aliases
         for aid in ids:
+            alias = aliases[aid]
+            reachable = sum(w for t, w in zip(alias.tokens, alias.weights) if t in reach)
+            if reachable < REVIEW_AT * alias.total:
+                continue  # cannot reach the review threshold even with every reached word matched exactly
             cand = self.score(aid, tokens, qweights, qtotal, reach, country)
             if cand is not None:
                 out.append(cand)

@@ -19,6 +19,7 @@ from pypinyin import lazy_pinyin
 
 from bansweep.knowledge import load
 
+CACHE_LIMIT = 300_000  # normalised names kept (a name is normalised once per run)
 MAX_NAME_CHARS = 1000  # longer names are cut (no legal name is this long; bounds the work per party)
 
 WEIGHTS = {"generic": 0.2, "place": 0.5, "number": 1.0, "name": 1.0}
@@ -95,7 +96,10 @@ class Normaliser:
             elif entry["kind"] == "han-word":
                 self.han_map[str(entry["han"])] = str(entry["english"])
         self._han_keys = sorted(self.han_map, key=len, reverse=True)
-        self._max_legal = max((len(t) for t in self.legal_long | self.legal_short), default=1)
+        self._legal_first: dict[str, list[tuple[tuple[str, ...], bool]]] = {}
+        for form in sorted(self.legal_long | self.legal_short, key=len, reverse=True):
+            self._legal_first.setdefault(form[0], []).append((form, form in self.legal_long))
+        self._cache: dict[str, Name] = {}
 
     def country(self, text: str) -> str:
         """ISO 3166 alpha-2 code of a country written as a code or a common name; "" when unknown."""
@@ -113,6 +117,15 @@ class Normaliser:
         return WEIGHTS[self.kind(token)]
 
     def name(self, text: str) -> Name:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        name = self._name(text)
+        if len(self._cache) < CACHE_LIMIT:
+            self._cache[text] = name
+        return name
+
+    def _name(self, text: str) -> Name:
         raw = unicodedata.normalize("NFKC", text[:MAX_NAME_CHARS]) if not text.isascii() else text[:MAX_NAME_CHARS]
         legal: list[str] = []
         brands: list[str] = []
@@ -120,7 +133,8 @@ class Normaliser:
             raw = self._scripts(raw, legal, brands)
         words = self._words(raw)
         words = [self.abbreviations.get(w, w) for w in words]
-        words = [_ORDINAL.sub(r"\1", w) for w in words]
+        words = [_ORDINAL.sub(r"\1", w) if w[0].isdigit() else w for w in words]
+        words = [w[:-1] if w[-1] == "s" and w not in self.kinds and w[:-1] in self.kinds else w for w in words]
         kept = [w for w in words if w not in self.stop] or words
         tokens = self._strip_legal(kept, legal)
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
@@ -147,7 +161,9 @@ class Normaliser:
         text = _NON_WORD.sub(" ", text)
         out: list[str] = []
         for chunk in text.split():
-            if _INITIALS.match(chunk):
+            if "." not in chunk and "-" not in chunk:
+                out.append(chunk)
+            elif _INITIALS.match(chunk):
                 out.append(_SPLIT.sub("", chunk))
             else:
                 out.extend(p for p in _SPLIT.split(chunk) if p)
@@ -164,26 +180,30 @@ class Normaliser:
         return joined
 
     def _strip_legal(self, words: list[str], removed: list[str]) -> list[str]:
-        drop = [False] * len(words)
-        for size in range(self._max_legal, 0, -1):
-            for i in range(len(words) - size + 1):
-                if any(drop[i : i + size]):
-                    continue
-                seq = tuple(words[i : i + size])
-                if seq in self.legal_long:
-                    drop[i : i + size] = [True] * size
+        first = self._legal_first
+        spots = [i for i, w in enumerate(words) if w in first]
+        if not spots:
+            return words
+        n = len(words)
+        drop = [False] * n
+        for i in spots:  # long forms ("gmbh", "ltd", "co ltd") anywhere
+            for form, long in first[words[i]]:
+                end = i + len(form)
+                if long and tuple(words[i:end]) == form and not any(drop[i:end]):
+                    drop[i:end] = [True] * len(form)
+                    break
         changed = True
         while changed:  # short forms ("co", "sa", "ag") only at an edge or next to another legal form
             changed = False
-            for size in range(self._max_legal, 0, -1):
-                for i in range(len(words) - size + 1):
-                    if any(drop[i : i + size]) or tuple(words[i : i + size]) not in self.legal_short:
+            for i in spots:
+                for form, long in first[words[i]]:
+                    end = i + len(form)
+                    if long or drop[i] or tuple(words[i:end]) != form or any(drop[i:end]):
                         continue
-                    left = i == 0 or all(drop[:i]) or drop[i - 1]
-                    right = i + size == len(words) or all(drop[i + size :]) or drop[i + size]
-                    if left or right:
-                        drop[i : i + size] = [True] * size
+                    if i == 0 or drop[i - 1] or end == n or drop[end] or all(drop[:i]) or all(drop[end:]):
+                        drop[i:end] = [True] * len(form)
                         changed = True
+                        break
         if all(drop):
             return words
         removed.extend(w for w, d in zip(words, drop) if d)

@@ -180,16 +180,18 @@ class Screener:
         result.row = {
             "party": subject.id,
             "where": str(party.location),
-            "role": party.role,
             "query": party.name,
-            "aliases": party.aliases,
-            "country": party.country,
-            "normalised": normalised,
+            "normalised": normalised if len(normalised) > 1 else normalised[0],
             "status": "no-match" if not result.findings else status.value,
-            "candidates": sorted(seen, key=lambda c: -float(c["score"]))[:5],
-            "screened_at": self.started,
-            "tool": self.tool,
         }
+        if party.role != "party":
+            result.row["role"] = party.role
+        if party.aliases:
+            result.row["aliases"] = party.aliases
+        if party.country:
+            result.row["country"] = party.country
+        if seen:
+            result.row["candidates"] = sorted(seen, key=lambda c: -float(c["score"]))[:5]
         return result
 
     def unscreened(self, location: Location, text: str, why: str) -> Screened:
