@@ -322,6 +322,16 @@ def test_removing_an_entity_still_referenced_is_an_error(tmp_path: Path) -> None
     ("dataset", "entry", "message"),
     [
         ("models", {"id": "bad-re", "entity": "zte", "pattern": "ZX(", "source": "s", "date": "2026"}, "bad regular"),
+        (
+            "banners",
+            {"id": "flags", "entity": "zte", "fields": ["cpe"], "pattern": "(?i)zte", "source": "s", "date": "2026"},
+            "global flags",
+        ),
+        (
+            "banners",
+            {"id": "grp", "entity": "zte", "fields": ["cpe"], "pattern": "(?P<a>x)", "source": "s", "date": "2026"},
+            "named groups",
+        ),
         ("models", {"id": "no-lead", "entity": "zte", "pattern": "(?:A|B)1", "source": "s", "date": "2026"}, "literal"),
         ("models", {"id": "who", "entity": "nobody", "pattern": "Q1", "source": "s", "date": "2026"}, "unknown entity"),
         ("models", {"id": "nosrc", "entity": "zte", "pattern": "Q1", "date": "2026"}, "missing 'source'"),

@@ -68,6 +68,7 @@ DEVICE_TYPES = (
 )
 _ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _NONWORD = re.compile(r"[\W_]+")
+_BACKREF = re.compile(r"\\[1-9]")
 _TOKEN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]")
 _OID = re.compile(r"^\.?(?:iso|1)((?:\.\d{1,10}){0,64})$")
 _OID_ALIASES = (("snmpv2-smi::enterprises.", "1.3.6.1.4.1."), ("enterprises.", "1.3.6.1.4.1."))
@@ -183,8 +184,11 @@ def _list(ds: Dataset, entry: dict[str, Any], key: str) -> list[str]:
 
 
 def _compile(ds: Dataset, entry: dict[str, Any], pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Check a pattern as it will be used: wrapped in a group inside one combined regex with the others."""
+    if "(?P" in pattern or _BACKREF.search(pattern):
+        raise _fail(ds, entry, f"named groups and back-references are not allowed in patterns: {pattern!r}")
     try:
-        return re.compile(pattern, flags)
+        return re.compile(f"(?:{pattern})", flags)
     except re.error as exc:
         raise _fail(ds, entry, f"bad regular expression {pattern!r}: {exc}") from None
 
