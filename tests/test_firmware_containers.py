@@ -195,6 +195,18 @@ def test_folder_of_real_fdroid_apks() -> None:
     assert sniff(InputFile(janus, read_head(janus))) == "apk"  # dex bytes before the zip do not hide it
 
 
+def test_time_cap_counts_reading_not_the_consumer(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    root, files = tree
+    img = mke2fs(root, tmp_path / "x.img", "-t", "ext4")
+    seen = []
+    for result in open_input(img, Limits(max_seconds=0.5)):
+        time.sleep(0.1)  # a slow consumer
+        seen.append(result)
+    assert not any(isinstance(r, InputError) for r in seen) and len(seen) == len(files) + 1
+    _, errors = items_of(img, Limits(max_seconds=0))
+    assert errors and "time cap" in errors[0].message and errors[0].location.file == str(img)
+
+
 def test_single_apk_is_one_item(tmp_path: Path) -> None:
     apk = tmp_path / "Foo.apk"
     apk.write_bytes(apk_bytes("com.foo"))

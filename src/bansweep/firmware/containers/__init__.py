@@ -9,6 +9,7 @@ files live in a private temp dir that is removed once the generator and every It
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[It
     for result in _open(str(path), ctx):
         if isinstance(result, Item):
             result.keep = ctx.scratch
+        paused = time.monotonic()
         yield result
+        ctx.started += time.monotonic() - paused  # the time cap counts our work, not the consumer's
 
 
 def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
