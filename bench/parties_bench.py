@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import resource
 import subprocess
@@ -40,15 +41,71 @@ SOURCES = [
     "Non-SDN Chinese Military-Industrial Complex Companies List (CMIC) - Treasury Department",
     "Military End User (MEU) List - Bureau of Industry and Security",
 ]
-GENERIC = (
-    "Trading International Group Holding Technology Technologies Industrial Electronics Engineering Import Export "
-    "Investment Logistics Shipping Energy Systems Services Development Science Research Institute Network Solutions "
-    "Machinery Equipment Materials Chemical Commercial General United National Global Digital Telecom Communication"
-).split()
-PLACES = (
-    "Shanghai Beijing Shenzhen Guangzhou Hangzhou Dubai Moscow Tehran Istanbul Hong Kong Singapore Karachi Minsk "
-    "Caracas Damascus Pyongyang Tianjin Wuhan Chengdu Almaty Tashkent Baku Yerevan Riga Sofia"
-).split()
+GENERIC = [
+    "Trading",
+    "International",
+    "Group",
+    "Holding",
+    "Technology",
+    "Technologies",
+    "Industrial",
+    "Electronics",
+    "Engineering",
+    "Import",
+    "Export",
+    "Investment",
+    "Logistics",
+    "Shipping",
+    "Energy",
+    "Systems",
+    "Services",
+    "Development",
+    "Science",
+    "Research",
+    "Institute",
+    "Network",
+    "Solutions",
+    "Machinery",
+    "Equipment",
+    "Materials",
+    "Chemical",
+    "Commercial",
+    "General",
+    "United",
+    "National",
+    "Global",
+    "Digital",
+    "Telecom",
+    "Communication",
+]
+PLACES = [
+    "Shanghai",
+    "Beijing",
+    "Shenzhen",
+    "Guangzhou",
+    "Hangzhou",
+    "Dubai",
+    "Moscow",
+    "Tehran",
+    "Istanbul",
+    "Hong",
+    "Kong",
+    "Singapore",
+    "Karachi",
+    "Minsk",
+    "Caracas",
+    "Damascus",
+    "Pyongyang",
+    "Tianjin",
+    "Wuhan",
+    "Chengdu",
+    "Almaty",
+    "Tashkent",
+    "Baku",
+    "Yerevan",
+    "Riga",
+    "Sofia",
+]
 LEGAL = [
     "Co., Ltd.",
     "Ltd",
@@ -66,8 +123,38 @@ LEGAL = [
     "",
 ]
 COUNTRIES = ["CN", "RU", "IR", "AE", "TR", "HK", "SG", "PK", "BY", "VE", "SY", "KP", "KZ", "UZ", "AZ", "AM"]
-ONSETS = "b c d f g h j k l m n p r s t v z br dr gr kr pr st tr ch sh zh kh ts".split()
-VOWELS = "a e i o u ai ao ei ia ou ya".split()
+ONSETS = [
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gr",
+    "kr",
+    "pr",
+    "st",
+    "tr",
+    "ch",
+    "sh",
+    "zh",
+    "kh",
+    "ts",
+]
+VOWELS = ["a", "e", "i", "o", "u", "ai", "ao", "ei", "ia", "ou", "ya"]
 CODAS = ["", "", "", "n", "ng", "r", "l", "s", "k", "m"]
 
 
@@ -175,35 +262,23 @@ def generate(directory: Path, records: int, parties: int, seed: int = 1260) -> t
     return list_path, parties_path, names_total
 
 
-def run_bansweep(list_path: Path, parties_path: Path, out: Path, home: Path) -> tuple[float, float, int]:
-    env = {"BANSWEEP_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    import os
-
-    env = {**os.environ, **env}
+def run_bansweep(list_path: Path, parties_path: Path, out: Path, home: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (all processes) and peak RSS (MiB, largest process) of one CLI run."""
+    env = {**os.environ, "BANSWEEP_HOME": str(home)}
     cmd = [
-        sys.executable,
-        "-m",
-        "bansweep",
-        "parties",
-        "--list",
-        str(list_path),
-        "--format",
-        "json",
-        "--fail-on",
-        "never",
-        "-o",
-        str(out),
-        str(parties_path),
-    ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        sys.executable, "-m", "bansweep", "parties", "--list", str(list_path), "--format", "json",
+        "--fail-on", "never", "-o", str(out), str(parties_path),
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         sys.stderr.write(proc.stderr[-3000:])
         raise SystemExit(f"bansweep exited {proc.returncode}")
-    return elapsed, max(rss_kib, before) / 1024, proc.returncode
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, after.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -228,8 +303,18 @@ def main() -> None:
             f"generated {args.records} records / {names_total} names and {args.parties} parties in {time.perf_counter() - t0:.1f} s"
         )
 
-        elapsed, rss_mib, _ = run_bansweep(list_path, parties_path, work / "report.json", work / "home")
-        print(f"bansweep: {args.parties} parties screened end to end in {elapsed:.1f} s, peak RSS {rss_mib:.0f} MiB")
+        elapsed, cpu, rss_mib = run_bansweep(list_path, parties_path, work / "report.json", work / "home")
+        import json
+
+        report = json.loads((work / "report.json").read_text(encoding="utf-8"))
+        print(
+            f"bansweep: {args.parties} parties screened end to end in {elapsed:.1f} s wall, {cpu:.1f} s CPU "
+            f"(all processes), peak RSS {rss_mib:.0f} MiB; phases {report['summary']['timing']}; "
+            f"outcomes {report['summary']['outcomes']}"
+        )
+        load = os.getloadavg()[0]
+        if load > (os.cpu_count() or 1):
+            print(f"note: load average {load:.1f} on {os.cpu_count()} CPUs during the run; wall times are inflated")
 
         records, _ = csl.read(list_path)
         choices = [n for r in records.records for n in r.names()]

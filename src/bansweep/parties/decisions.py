@@ -34,7 +34,7 @@ MAX_DECISIONS_BYTES = 64 * 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class Decision:
     party: str
-    list: str
+    list_name: str
     record: str
     hash: str
     decision: str
@@ -72,13 +72,17 @@ def load(path: Path) -> tuple[dict[tuple[str, str, str], Decision], list[InputEr
         if not isinstance(item, dict):
             errors.append(InputError(loc, "not a mapping; decision ignored"))
             continue
-        missing = [k for k in ("party", "list", "record", "hash", "decision", "by", "at") if not str(item.get(k) or "").strip()]
+        missing = [
+            k for k in ("party", "list", "record", "hash", "decision", "by", "at") if not str(item.get(k) or "").strip()
+        ]
         if missing:
             errors.append(InputError(loc, f"missing {', '.join(missing)}; decision ignored"))
             continue
         choice = str(item["decision"]).strip().lower()
         if choice not in CHOICES:
-            errors.append(InputError(loc, f"decision must be one of {', '.join(CHOICES)}, got {item['decision']!r}; ignored"))
+            errors.append(
+                InputError(loc, f"decision must be one of {', '.join(CHOICES)}, got {item['decision']!r}; ignored")
+            )
             continue
         d = Decision(
             str(item["party"]),
@@ -91,5 +95,5 @@ def load(path: Path) -> tuple[dict[tuple[str, str, str], Decision], list[InputEr
             str(item.get("reason") or ""),
             str(loc),
         )
-        out[(d.party, d.list, d.record)] = d
+        out[(d.party, d.list_name, d.record)] = d
     return out, errors

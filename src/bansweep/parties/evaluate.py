@@ -126,7 +126,9 @@ def evaluate_with(cases: list[Case], predict: Callable[[Case], tuple[bool, str]]
 
 
 @click.command("evaluate")
-@click.option("--set", "set_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Labelled set CSV.")
+@click.option(
+    "--set", "set_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Labelled set CSV."
+)
 @click.option(
     "--list", "lists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="List file(s)."
 )
@@ -142,7 +144,9 @@ def evaluate_cmd(set_path: Path | None, lists: tuple[Path, ...], knowledge: tupl
         wrong = (o.case.expect == "none" and o.predicted) or (o.case.expect != "none" and not o.correct_target)
         if wrong or verbose:
             mark = "ok  " if not wrong else "MISS" if o.case.expect != "none" else "FP  "
-            click.echo(f"{mark} [{o.case.category}] {o.case.query!r} expect {o.case.expect} {o.case.target!r}; got {o.got or '-'}")
+            click.echo(
+                f"{mark} [{o.case.category}] {o.case.query!r} expect {o.case.expect} {o.case.target!r}; got {o.got or '-'}"
+            )
     click.echo("")
     for name, outs in sorted(categories.items()):
         ok = sum(1 for o in outs if (o.correct_target if o.case.expect != "none" else not o.predicted))

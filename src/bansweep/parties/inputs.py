@@ -102,9 +102,13 @@ def read_parties(path: Path, override: dict[str, str] | None = None) -> PartyFil
     table = read_table(path)
     mapping = auto_mapping(table.header)
     for fieldname, column in (override or {}).items():
-        fieldname = {"aka": "alias", "alternate": "alias", "id": "identifier", "vendor": "manufacturer"}.get(fieldname, fieldname)
+        fieldname = {"aka": "alias", "alternate": "alias", "id": "identifier", "vendor": "manufacturer"}.get(
+            fieldname, fieldname
+        )
         if fieldname not in FIELDS:
-            raise InputProblem(Location(str(path)), f"--map: unknown field {fieldname!r}; fields are {', '.join(FIELDS)}")
+            raise InputProblem(
+                Location(str(path)), f"--map: unknown field {fieldname!r}; fields are {', '.join(FIELDS)}"
+            )
         match = next((h for h in table.header if h == column), None) or next(
             (h for h in table.header if fold(h) == fold(column)), None
         )
@@ -137,7 +141,9 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
         label = (values.get("name") or values.get("manufacturer") or "")[:200]
         if big:
             why = f"cell [{mapping[big]}] is longer than {MAX_CELL} characters"
-            out.errors.append(InputError(Location(table.file, row=number, field=mapping[big]), why + "; row not screened"))
+            out.errors.append(
+                InputError(Location(table.file, row=number, field=mapping[big]), why + "; row not screened")
+            )
             out.unscreened.append((loc, label[:80] + "…", why))
             continue
         if len(cells) > len(table.header) and any(c.strip() for c in cells[len(table.header) :]):
@@ -150,7 +156,9 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
         maker = values.get("manufacturer", "")
         if not _has_word(name) and not _has_word(maker):
             why = "empty party name" if not name else f"party name {name!r} has no letters or digits"
-            out.errors.append(InputError(Location(table.file, row=number, field=mapping.get("name")), why + "; row not screened"))
+            out.errors.append(
+                InputError(Location(table.file, row=number, field=mapping.get("name")), why + "; row not screened")
+            )
             out.unscreened.append((loc, name, why))
             continue
         common = {
@@ -163,7 +171,11 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
             aliases = [a.strip() for a in re.split(r"[;|\n]", values.get("alias", "")) if _has_word(a)]
             out.parties.append(Party(name, loc, aliases, raw=raw, **common))
         if _has_word(maker) and fold(maker) != fold(name):
-            out.parties.append(Party(maker, Location(table.file, row=number, field=mapping["manufacturer"]), role="manufacturer", raw=raw))
+            out.parties.append(
+                Party(
+                    maker, Location(table.file, row=number, field=mapping["manufacturer"]), role="manufacturer", raw=raw
+                )
+            )
 
 
 def _has_word(text: str) -> bool:

@@ -60,7 +60,12 @@ class TokenMatch:
     edits: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"query": self.query, "list": self.listed, "how": self.how, "similarity": round(self.similarity, 3)}
+        out: dict[str, object] = {
+            "query": self.query,
+            "list": self.listed,
+            "how": self.how,
+            "similarity": round(self.similarity, 3),
+        }
         if self.edits:
             out["edits"] = self.edits
         return out
@@ -127,7 +132,7 @@ class Index:
         self.postings: dict[str, list[int]] = {}
         for aid, alias in enumerate(self.aliases):
             # a name with a distinctive word can only match through one: index it under its rarest ones only
-            keys = {t for t, w in zip(alias.tokens, alias.weights) if w >= 1.0} or set(alias.tokens)
+            keys = {t for t, w in zip(alias.tokens, alias.weights, strict=False) if w >= 1.0} or set(alias.tokens)
             for token in sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME]:
                 self.postings.setdefault(token, []).append(aid)
         self.vocab = df
@@ -209,7 +214,7 @@ class Index:
         aliases = self.aliases
         for aid in ids:
             alias = aliases[aid]
-            reachable = sum(w for t, w in zip(alias.tokens, alias.weights) if t in reach)
+            reachable = sum(w for t, w in zip(alias.tokens, alias.weights, strict=False) if t in reach)
             if reachable < REVIEW_AT * alias.total:
                 continue  # cannot reach the review threshold even with every reached word matched exactly
             cand = self.score(aid, tokens, qweights, qtotal, reach, country)
@@ -292,5 +297,9 @@ def brand_tokens(name: Name, normaliser: Normaliser) -> Iterable[tuple[str, str,
     for token in dict.fromkeys(name.tokens):
         group = normaliser.brand_tokens.get(token)
         if group:
-            others = [t for t in name.tokens if t != token and normaliser.weight(t) >= 1.0 and t not in normaliser.brand_tokens]
+            others = [
+                t
+                for t in name.tokens
+                if t != token and normaliser.weight(t) >= 1.0 and t not in normaliser.brand_tokens
+            ]
             yield token, group, others

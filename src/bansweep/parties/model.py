@@ -34,7 +34,7 @@ class Party:
 class ListRecord:
     """One entry of a restriction list, with every name it is known by."""
 
-    list: str  # "csl", "fcc-covered-list", "dod-1260h"
+    list_name: str  # "csl", "fcc-covered-list", "dod-1260h"
     record_id: str
     source: str  # the designating list, e.g. "Entity List (EL) - Bureau of Industry and Security"
     name: str

@@ -206,8 +206,8 @@ class Normaliser:
                         break
         if all(drop):
             return words
-        removed.extend(w for w, d in zip(words, drop) if d)
-        return [w for w, d in zip(words, drop) if not d]
+        removed.extend(w for w, d in zip(words, drop, strict=False) if d)
+        return [w for w, d in zip(words, drop, strict=False) if not d]
 
 
 def _drop(form: str, legal: list[str]) -> str:

@@ -168,7 +168,9 @@ class Screener:
                     alias = index.aliases[cand.alias]
                     best = store.get(alias.record)
                     if best is None or cand.score > best.candidate.score:
-                        store[alias.record] = Hit(index.records[alias.record], cand, alias.text, text, name.key, name.legal)
+                        store[alias.record] = Hit(
+                            index.records[alias.record], cand, alias.text, text, name.key, name.legal
+                        )
                     if index is self.index:
                         seen.append(_candidate_row(index, cand))
         subject = self._subject(party)
@@ -195,7 +197,9 @@ class Screener:
         return result
 
     def unscreened(self, location: Location, text: str, why: str) -> Screened:
-        where = f"row {location.row}" if location.row is not None else f"line {location.line}" if location.line else "file"
+        where = (
+            f"row {location.row}" if location.row is not None else f"line {location.line}" if location.line else "file"
+        )
         subject = Subject("party", f"{location.file}:{where}", text or "(no name)", {"file": location.file})
         finding = Finding(
             subject,
@@ -229,25 +233,39 @@ class Screener:
         own = f"'{record.name}'" + (f" (affiliated with/part of {record.parent})" if record.parent else "")
         title = f"{hit.query} {strength} {record.source} entry {own}"
         explanation = _explain(hit)
-        version = self.lists.versions.get(record.list, "")
+        version = self.lists.versions.get(record.list_name, "")
         extra = self._audit(party, hit, version)
         finding = Finding(
             subject,
-            f"parties.list.{record.list}",
+            f"parties.list.{record.list_name}",
             title,
             Severity.HIGH if status is Status.COVERED else Severity.MEDIUM,
             cand.score,
             [
-                Evidence(f"parties.list.{record.list}", hit.query, party.location, version, explanation),
-                Evidence(f"parties.list.{record.list}", hit.alias, Location(record.where or record.list), version, f"list record {record.record_id}"),
+                Evidence(f"parties.list.{record.list_name}", hit.query, party.location, version, explanation),
+                Evidence(
+                    f"parties.list.{record.list_name}",
+                    hit.alias,
+                    Location(record.where or record.list_name),
+                    version,
+                    f"list record {record.record_id}",
+                ),
             ],
             status=status,
             explanation=explanation,
-            verdicts=[Verdict(record.list, status, "; ".join(record.citations), record.start_date, record.license_policy or record.remarks)],
-            tags=[record.list, *( [record.group] if record.group else [])],
+            verdicts=[
+                Verdict(
+                    record.list_name,
+                    status,
+                    "; ".join(record.citations),
+                    record.start_date,
+                    record.license_policy or record.remarks,
+                )
+            ],
+            tags=[record.list_name, *([record.group] if record.group else [])],
             extra=extra,
         )
-        self._apply_decision(party, finding, record.list, record.record_id, record.content_hash())
+        self._apply_decision(party, finding, record.list_name, record.record_id, record.content_hash())
         return finding
 
     def _audit(self, party: Party, hit: Hit, version: str) -> dict[str, Any]:
@@ -256,7 +274,7 @@ class Screener:
             "query": hit.query,
             "normalised": hit.normalised,
             "legal_forms_removed": list(hit.legal),
-            "list": record.list,
+            "list": record.list_name,
             "list_version": version,
             "list_source": record.source,
             "list_source_updated": self.lists.sources.get(record.source, ""),
@@ -285,7 +303,7 @@ class Screener:
             "screened_at": self.started,
             "decision_key": {
                 "party": party.identity,
-                "list": record.list,
+                "list": record.list_name,
                 "record": record.record_id,
                 "hash": record.content_hash(),
             },
@@ -304,7 +322,9 @@ class Screener:
                 groups_done.update(group for _, group, _ in brand_tokens(self.norm.name(hit.query), self.norm))
                 continue  # a known false friend: no brand presumption either
             groups_done.add(record.group)
-            if record.type == "parent" and any(h.record.group == record.group and h.candidate.score >= COVERED_AT for h in listed.values()):
+            if record.type == "parent" and any(
+                h.record.group == record.group and h.candidate.score >= COVERED_AT for h in listed.values()
+            ):
                 continue  # the listed entity itself; the list findings say it
             how = RELATION_TEXT.get(record.type, "linked to the {g} group ({r})").format(g=record.group, r=record.type)
             sure = record.license_requirement in ("", "H")
@@ -345,15 +365,20 @@ class Screener:
         entity = str(brand.get("entity", group))
         rule = "parties.affiliate.known" if record else "parties.affiliate.brand"
         title = f"{query}: {how} ({entity})"
-        explanation = (
-            f"{how}. Regimes that reach subsidiaries and affiliates: {basis}."
-            + (" Ownership is not verified by a name; confirm it and record the decision." if status is Status.REVIEW else "")
+        explanation = f"{how}. Regimes that reach subsidiaries and affiliates: {basis}." + (
+            " Ownership is not verified by a name; confirm it and record the decision."
+            if status is Status.REVIEW
+            else ""
         )
         record_id = record.record_id if record else f"brand:{group}"
-        content = record.content_hash() if record else hashlib.sha256(repr(sorted(brand.items())).encode()).hexdigest()[:16]
+        content = (
+            record.content_hash() if record else hashlib.sha256(repr(sorted(brand.items())).encode()).hexdigest()[:16]
+        )
         evidence = [Evidence(rule, query, party.location, self.brands_version, explanation)]
         if record is not None:
-            evidence.append(Evidence(rule, record.name, Location(record.where), record.start_date, f"{record.source}; {record.url}"))
+            evidence.append(
+                Evidence(rule, record.name, Location(record.where), record.start_date, f"{record.source}; {record.url}")
+            )
         extra: dict[str, Any] = {
             "query": query,
             "normalised": self.norm.name(query).key,
@@ -379,7 +404,11 @@ class Screener:
             subject,
             rule,
             title,
-            Severity.HIGH if status is Status.COVERED else Severity.MEDIUM if status is Status.REVIEW else Severity.INFO,
+            Severity.HIGH
+            if status is Status.COVERED
+            else Severity.MEDIUM
+            if status is Status.REVIEW
+            else Severity.INFO,
             hit.candidate.score if hit else 0.6,
             evidence,
             status=status,
@@ -419,7 +448,7 @@ class Screener:
 def _candidate_row(index: Index, cand: Candidate) -> dict[str, Any]:
     alias = index.aliases[cand.alias]
     record = index.records[alias.record]
-    return {"alias": alias.text, "list": record.list, "record_id": record.record_id, "score": cand.score}
+    return {"alias": alias.text, "list": record.list_name, "record_id": record.record_id, "score": cand.score}
 
 
 def _explain(hit: Hit) -> str:

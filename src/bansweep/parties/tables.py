@@ -70,7 +70,9 @@ def _delimited(path: Path, text: str) -> Table:
             number += 1
             end = reader.line_num
             if number > MAX_ROWS:
-                table.errors.append(InputError(Location(str(path), row=number), f"more than {MAX_ROWS} rows; rest not read"))
+                table.errors.append(
+                    InputError(Location(str(path), row=number), f"more than {MAX_ROWS} rows; rest not read")
+                )
                 break
             if end - start > MAX_ROW_LINES:
                 table.errors.append(
@@ -87,7 +89,9 @@ def _delimited(path: Path, text: str) -> Table:
                 continue  # blank line
             table.rows.append((number, cells))
     except csv.Error as exc:
-        table.errors.append(InputError(Location(str(path), line=reader.line_num), f"malformed CSV: {exc}; rest not read"))
+        table.errors.append(
+            InputError(Location(str(path), line=reader.line_num), f"malformed CSV: {exc}; rest not read")
+        )
     return table
 
 
@@ -108,7 +112,9 @@ def _xlsx(path: Path) -> Table:
         table.header = ["" if h is None else str(h).strip() for h in header]
         for number, values in enumerate(rows, 1):
             if number > MAX_ROWS:
-                table.errors.append(InputError(Location(str(path), row=number), f"more than {MAX_ROWS} rows; rest not read"))
+                table.errors.append(
+                    InputError(Location(str(path), row=number), f"more than {MAX_ROWS} rows; rest not read")
+                )
                 break
             cells = ["" if v is None else str(v) for v in values]
             if any(c.strip() for c in cells):
@@ -122,7 +128,9 @@ def _json(path: Path, text: str) -> Table:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputProblem(Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+        raise InputProblem(
+            Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg} (column {exc.colno})"
+        ) from None
     except RecursionError:
         raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
     items = doc
@@ -144,9 +152,9 @@ def _json(path: Path, text: str) -> Table:
         keys.update(dict.fromkeys(flat))
         objects.append((number, flat))
     table.header = list(keys)
-    for number, flat in objects:
-        if flat is not None:
-            table.rows.append((number, [flat.get(k, "") for k in table.header]))
+    for number, obj in objects:
+        if obj is not None:
+            table.rows.append((number, [obj.get(k, "") for k in table.header]))
     return table
 
 

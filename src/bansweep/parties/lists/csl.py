@@ -69,10 +69,14 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
         if len(cells) != len(header):
             errors.append(InputError(loc, f"{len(cells)} cells where the header has {len(header)}; row not read"))
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=False))
         big = next((k for k, v in row.items() if len(v) > MAX_CELL), None)
         if big:
-            errors.append(InputError(Location(str(path), row=number, field=big), f"cell longer than {MAX_CELL} characters; row not read"))
+            errors.append(
+                InputError(
+                    Location(str(path), row=number, field=big), f"cell longer than {MAX_CELL} characters; row not read"
+                )
+            )
             continue
         if not row["name"].strip():
             errors.append(InputError(loc, "record without a name; not read"))
@@ -97,7 +101,9 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
     try:
         doc = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
-        raise InputProblem(Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+        raise InputProblem(
+            Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg} (column {exc.colno})"
+        ) from None
     except RecursionError:
         raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
@@ -118,7 +124,9 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
     for s in used:
         meta.sources[str(s.get("source", "?"))] = str(s.get("source_last_updated", ""))
     dates = sorted(v for v in meta.sources.values() if v)
-    stamp = dates[-1] if dates else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+    stamp = (
+        dates[-1] if dates else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+    )
     meta.versions[NAME] = f"{path.name}, sources last updated {stamp}"
     return meta, errors
 
@@ -176,13 +184,19 @@ def split_name(name: str) -> tuple[str, str, str]:
 
 def _record(row: dict[str, str], aliases: list[str], addresses: list[str], where: str) -> ListRecord:
     own, parent, scope = split_name(row["name"])
-    countries = sorted({a.rsplit(",", 1)[-1].strip() for a in addresses if _COUNTRY.match(a.rsplit(",", 1)[-1].strip())})
-    record_id = row.get("_id") or "sha224:" + hashlib.sha224(
-        (row["name"].lower() + row["federal_register_notice"].lower() + row["source"].lower()).encode()
-    ).hexdigest()
+    countries = sorted(
+        {a.rsplit(",", 1)[-1].strip() for a in addresses if _COUNTRY.match(a.rsplit(",", 1)[-1].strip())}
+    )
+    record_id = (
+        row.get("_id")
+        or "sha224:"
+        + hashlib.sha224(
+            (row["name"].lower() + row["federal_register_notice"].lower() + row["source"].lower()).encode()
+        ).hexdigest()
+    )
     remarks = "; ".join(x for x in (scope, row["remarks"]) if x)
     return ListRecord(
-        list=NAME,
+        list_name=NAME,
         record_id=record_id,
         source=row["source"],
         name=own,
@@ -242,7 +256,9 @@ def load_stored() -> ListSet | None:
             doc = json.load(fh)
         records = [ListRecord.from_dict(r) for r in doc["records"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputProblem(Location(str(path)), f"stored CSL unreadable ({exc}); run `bansweep data import-csl` again") from None
+        raise InputProblem(
+            Location(str(path)), f"stored CSL unreadable ({exc}); run `bansweep data import-csl` again"
+        ) from None
     out = ListSet(records)
     out.versions[NAME] = f"{doc.get('version', '')}; imported {doc.get('imported', '')}"
     out.sources.update(doc.get("sources") or {})

@@ -20,7 +20,7 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
         editions = [str(e) for e in entry["editions"]]
         out.records.append(
             ListRecord(
-                list=NAME,
+                list_name=NAME,
                 record_id=str(entry["id"]),
                 source=SOURCE,
                 name=names[0],

@@ -21,7 +21,7 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
             continue  # a class of products, not a party
         out.records.append(
             ListRecord(
-                list=NAME,
+                list_name=NAME,
                 record_id=str(entry["id"]),
                 source=SOURCE,
                 name=names[0],
@@ -31,7 +31,8 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
                 start_date=str(entry["added"]),
                 license_policy="equipment not eligible for FCC authorization; removal duties for funded carriers",
                 url=str(entry["source"]),
-                remarks=str(entry["scope"]) + (" (covered only for the purposes listed)" if entry.get("conditional") else ""),
+                remarks=str(entry["scope"])
+                + (" (covered only for the purposes listed)" if entry.get("conditional") else ""),
                 group=str(entry.get("group", "")),
                 where=f"{data.files[-1]} [{entry['id']}]",
             )
