@@ -12,12 +12,15 @@ Used by the firmware tests to make APKs that Android's own tools produce, instea
   (``{"xml/network_security_config.xml": text}``, compiled from a res/ folder), add ``classes*.dex`` built from
   smali (a list of dicts gives multidex), add ``extra`` files (stored as given), sign with apksigner for the given
   schemes (``()`` leaves it unsigned); returns the APK path.
+- ``utf8_manifest(data)``: a compiled manifest with its UTF-16 string pool re-encoded as UTF-8 (as other build
+  tools write it).
 - ``rezip(entries, out)``: write a zip from ``[(name, bytes)]`` in the given order (duplicates allowed), stored.
 """
 
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -166,3 +169,30 @@ def rezip(entries: Iterable[tuple[str, bytes]], out: Path) -> Path:
         for entry, data in entries:
             zf.writestr(zipfile.ZipInfo(entry, (1980, 1, 1, 0, 0, 0)), data)
     return out
+
+
+def utf8_manifest(data: bytes) -> bytes:
+    """Re-encode the (UTF-16) string pool of a compiled manifest as UTF-8, as some build tools write it."""
+    _, hsize, size = struct.unpack_from("<HHI", data, 8)
+    count, styles, flags, start, _ = struct.unpack_from("<5I", data, 16)
+    if styles or flags & 0x100:
+        raise ValueError("expects a UTF-16 string pool without styles")
+    offsets = struct.unpack_from(f"<{count}I", data, 8 + hsize)
+    strings = []
+    for off in offsets:
+        n = struct.unpack_from("<H", data, 8 + start + off)[0]
+        strings.append(data[8 + start + off + 2 : 8 + start + off + 2 + 2 * n].decode("utf-16-le"))
+    body, new_offsets = b"", []
+    for text in strings:
+        raw = text.encode()
+        if len(raw) >= 128:
+            raise ValueError("strings of 128 bytes or more need two-byte lengths")
+        new_offsets.append(len(body))
+        body += bytes([len(text), len(raw)]) + raw + b"\x00"
+    body += bytes(-len(body) % 4)
+    new_start = 28 + 4 * count
+    pool = struct.pack("<HHI5I", 1, 28, new_start + len(body), count, 0, flags | 0x100, new_start, 0)
+    pool += struct.pack(f"<{count}I", *new_offsets) + body
+    out = bytearray(data[:8] + pool + data[8 + size :])
+    struct.pack_into("<I", out, 4, len(out))
+    return bytes(out)

@@ -26,7 +26,16 @@ from bansweep.firmware.formats.props import parse_props
 from bansweep.firmware.formats.signing import block_pairs, signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
-from firmware_build import assemble_dex, build_apk, have_toolchain, keystore, manifest_xml, need_toolchain, rezip
+from firmware_build import (
+    assemble_dex,
+    build_apk,
+    have_toolchain,
+    keystore,
+    manifest_xml,
+    need_toolchain,
+    rezip,
+    utf8_manifest,
+)
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
 
@@ -417,6 +426,12 @@ def test_manifest_attribute_renamed_in_string_pool_resolves_by_resource_id(spy_a
     assert "android.permission.READ_SMS" in m.uses_permissions
     assert {c.name for c in m.components} >= {"com.example.spy.UploadService", "com.example.spy.MainActivity"}
     assert next(c for c in m.components if c.name.endswith("Hidden")).exported is False
+
+
+def test_manifest_utf8_string_pool(spy_apk: Path) -> None:
+    original = parse_manifest(_manifest_bytes(spy_apk))
+    converted = parse_manifest(utf8_manifest(_manifest_bytes(spy_apk)))
+    assert converted == original
 
 
 def test_manifest_boolean_given_as_text_follows_android(spy_apk: Path) -> None:

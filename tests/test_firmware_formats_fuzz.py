@@ -27,6 +27,7 @@ from bansweep.firmware.formats.props import parse_props
 from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
+from firmware_build import utf8_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "firmware" / "formats"
 SMALL = Limits(max_entry_bytes=2**20, max_total_bytes=4 * 2**20)
@@ -50,6 +51,7 @@ SEEDS = {
     "dex": _entry("classes.dex"),
     "elf": (FIXTURES / "native.elf").read_bytes(),
 }
+SEEDS["manifest-utf8"] = utf8_manifest(SEEDS["manifest"])
 SEEDS["vdex"] = b"vdex027\x00" + bytes(24) + SEEDS["dex"] + b"cdex001\x00" + bytes(120)
 SEEDS["nsc"] = next(
     open_zip(SEEDS["apk"]).read(e) for e in open_zip(SEEDS["apk"]).entries if e.name.startswith("res/xml/")
@@ -67,6 +69,7 @@ def zip_all(data: bytes) -> None:
 PARSERS: dict[str, Callable[[bytes], Any]] = {
     "apk": zip_all,
     "manifest": parse_manifest,
+    "manifest-utf8": parse_manifest,
     "nsc": parse_xml,
     "dex": lambda b: list(parse_dex(b).strings),
     "vdex": carve,
