@@ -145,6 +145,10 @@ NAMES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Longest cell used. The csv module's own field limit is process-wide state other code changes, so the cells a
+# mapping uses are checked here.
+MAX_CELL = 128 * 1024
+
 # Fields that say something about a device's maker or identity; a table needs one to be an inventory.
 DEVICE_FIELDS = frozenset({"manufacturer", "model", "mac", "brand", "serial", "banner"})
 STRONG_FIELDS = frozenset({"model", "mac", "serial", "banner"})
@@ -270,6 +274,9 @@ def observe_rows(
                 for fact, i in text_cols:
                     value = row[i]
                     if value:
+                        if len(value) > MAX_CELL:
+                            yield _too_long(file, row_no, headers[i], value)
+                            continue
                         value = value.strip()
                         if value:
                             facts[fact] = value
@@ -300,6 +307,15 @@ def observe_rows(
                     host = row[host_col].strip() or None
                 if serial_col >= 0:
                     serial = row[serial_col].strip() or None
+                if ip and len(ip) > MAX_CELL:
+                    yield _too_long(file, row_no, headers[ip_col], ip)
+                    ip = None
+                if host and len(host) > MAX_CELL:
+                    yield _too_long(file, row_no, headers[host_col], host)
+                    host = None
+                if serial and len(serial) > MAX_CELL:
+                    yield _too_long(file, row_no, headers[serial_col], serial)
+                    serial = None
                 if facts or mac or ip or host or serial:
                     yield Observation(fmt, new_location(file, row_no), mac, ip, host, serial, facts, fields)
                 if row_no >= MAX_RECORDS:
@@ -311,3 +327,8 @@ def observe_rows(
         except csv.Error as exc:
             row_no += 1
             yield InputError(Location(file, line=getattr(rows, "line_num", None), row=row_no), f"unreadable row: {exc}")
+
+
+def _too_long(file: str, row: int, column: str, value: str) -> InputError:
+    where = Location(file, None, row, None, None, column)
+    return InputError(where, f"cell is {len(value)} characters long (limit {MAX_CELL}); not used")
