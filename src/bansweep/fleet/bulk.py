@@ -3,9 +3,10 @@
 A million-row export has a few thousand distinct (MAC prefix, manufacturer, model, banner, type) combinations;
 attribution and policy verdicts are computed once per combination (Attributor caches) and each row only costs a
 CSV split, a MAC check, a registry lookup and a dict probe. Findings (with per-row evidence locations) are built
-only for rows judged covered or needing review. Rows are merged by MAC within the file only (duplicate rows of a
-device); the column mapping is the inventory source's (sources.describe_mapping), so both paths read the same
-columns. The general path (sources.parse + attribute.merge) is used for smaller files.
+only for rows judged covered or needing review. Rows are merged within the file only: by MAC, and rows
+without a MAC by IP address (a listed device's duplicate rows become its evidence); the column mapping is the inventory source's (sources.describe_mapping), so both paths read the same
+columns. With two workers, a clean (not listed) device repeated in both halves of the file is counted twice.
+The general path (sources.parse + attribute.merge) is used for smaller files.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report, Subject
 from bansweep.fleet.attribute import Attributor, Claim, Decision, mac_key
 from bansweep.fleet.job import RULE, Tally, Template, template
-from bansweep.fleet.model import normalise_mac
+from bansweep.fleet.sources.common import mac_or_error
 from bansweep.inputs import InputProblem, read_text
 from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
 
@@ -101,6 +102,7 @@ class Layout:
     ip_i: int
     width: int
     mac_col: str
+    ip_col: str
     fact_cols: list[tuple[str, int, str]]  # fact, column index, column name
     delimiter: str
 
@@ -151,6 +153,7 @@ def _run_file(
         cols.get("ip", -1),
         max(cols.values(), default=-1) + 1,
         mapping.get("mac", ""),
+        mapping.get("ip", ""),
         [(FIELD_FACTS[f], i, mapping[f]) for f, i in cols.items() if f in FIELD_FACTS],
         delimiter,
     )
@@ -237,6 +240,7 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
     listed = out.listed
     first_row: dict[str, int] = {}
     canon = _CANON_MAC.fullmatch
+    where = Location(layout.name, field=layout.mac_col)  # errors are placed by row in _collect
     row_no = 0
     while True:
         try:
@@ -253,9 +257,9 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
                     if canon(raw):
                         mac = raw.upper()
                     elif raw.strip():
-                        mac = normalise_mac(raw)
-                        if mac is None:
-                            out.errors.append((row_no, layout.mac_col, f"invalid MAC address {raw[:40]!r}"))
+                        mac, error = mac_or_error(raw.strip(), where)
+                        if error is not None:
+                            out.errors.append((row_no, layout.mac_col, error.message))
                     if mac is not None:
                         if first_row.setdefault(mac, row_no) != row_no:
                             out.duplicates.append((row_no, mac))
@@ -289,6 +293,7 @@ def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: 
     entries: dict[tuple[object, tuple[str, ...]], Entry] = {}
     offset = 0
     by_mac: dict[str, Finding] = {}
+    by_ip: dict[str, Finding] = {}
     findings = report.findings
     for scan in scans:
         local: dict[tuple[object, tuple[str, ...]], Entry] = {}
@@ -304,14 +309,18 @@ def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: 
             report.errors.append(InputError(Location(name, row=offset + row_no, field=column), message))
         for row_no, mac, ip, key in scan.listed:
             entry = local[key]
-            if mac is not None and mac in by_mac:  # the same device in another chunk
-                _duplicate(by_mac[mac], name, offset + row_no, layout.mac_col, mac)
+            ip = ip.strip()
+            same = by_mac.get(mac) if mac is not None else by_ip.get(ip) if ip else None
+            if same is not None:  # the same device in another chunk, or a MAC-less row of a known address
+                _duplicate(same, name, offset + row_no, layout.mac_col if mac else layout.ip_col, mac or ip)
                 entry.count -= 1
                 continue
             finding = _finding(name, offset + row_no, mac, ip, entry)
             findings.append(finding)
             if mac is not None:
                 by_mac[mac] = finding
+            if ip:
+                by_ip.setdefault(ip, finding)
         for row_no, mac in scan.duplicates:
             if mac in by_mac:
                 _duplicate(by_mac[mac], name, offset + row_no, layout.mac_col, mac)
@@ -325,9 +334,9 @@ def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: 
             tally.unattributable += entry.count
 
 
-def _duplicate(finding: Finding, name: str, row_no: int, column: str, mac: str) -> None:
+def _duplicate(finding: Finding, name: str, row_no: int, column: str, key: str) -> None:
     where = Location(name, row=row_no, field=column)
-    finding.evidence.append(Evidence("inventory.duplicate", mac, where, None, "the same MAC in another row"))
+    finding.evidence.append(Evidence("inventory.duplicate", key, where, None, "the same device in another row"))
 
 
 def _getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
