@@ -644,8 +644,18 @@ def test_apex_inside_image_is_opened(tmp_path: Path) -> None:
         [("AndroidManifest.xml", b"axml"), ("apex_payload.img", payload.read_bytes())],
         zipfile.ZIP_STORED,
     )
+    apex = write_zip(
+        tmp_path / "y.apex", [("apex_manifest.pb", b"\n\x0bcom.example.y"), ("apex_payload.img", payload.read_bytes())]
+    )
+    write_zip(
+        system / "apex" / "com.example.y.capex",
+        [("AndroidManifest.xml", b"axml"), ("original_apex", apex.read_bytes())],
+    )
     items, errors = items_of(mke2fs(system, tmp_path / "system.img", "-t", "ext4"))
     assert errors == []
+    assert items["system/apex/com.example.y.capex/original_apex/bin/daemon"].location.entry == (
+        "apex/com.example.y.capex!/original_apex!/apex_payload.img!/bin/daemon"
+    )
     daemon = items["system/apex/com.example.x.apex/bin/daemon"]
     assert daemon.read() == b"apex daemon"
     assert daemon.location.entry == "apex/com.example.x.apex!/apex_payload.img!/bin/daemon"

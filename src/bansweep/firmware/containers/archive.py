@@ -22,7 +22,6 @@ from bansweep.findings import InputError
 from bansweep.firmware.containers import updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
-    CONTAINER_SUFFIXES,
     Context,
     Item,
     Where,
@@ -30,6 +29,7 @@ from bansweep.firmware.containers.item import (
     copy_bounded,
     file_reader,
     image_prefix,
+    is_container_name,
     link_problem,
     safe_name,
 )
@@ -40,6 +40,7 @@ ZIP_SUFFIXES = (".zip", ".apk", ".jar", ".apex", ".capex", ".apks")
 UPDATER_SCRIPT = "META-INF/com/google/android/updater-script"
 OTA_MARKERS = ("META-INF/com/google/android/update-binary", "META-INF/com/android/metadata", "payload.bin")
 MAX_SCRIPT_BYTES = 8 * 2**20
+APEX_MARKERS = {"apex_payload.img", "apex_manifest.pb", "apex_manifest.json", "original_apex"}
 BLOCK_OTA = re.compile(r"\.new\.dat(\.br|\.lzma)?$|\.patch\.dat$")
 NAME_ISSUES = ("absolute path name", "path traversal", "NUL byte in name")  # reported per entry below
 
@@ -58,8 +59,8 @@ def zip_kind(path: Path) -> str | None:
     except (FormatError, OSError, ValueError, struct.error):
         return None
     suffix = path.suffix.lower()
-    if suffix in (".apex", ".capex"):
-        return "zip"
+    if suffix in (".apex", ".capex") or names & APEX_MARKERS:
+        return "zip"  # an APEX has a manifest too, but its code is in the payload image
     if suffix == ".jar" or "AndroidManifest.xml" in names:
         return "apk"
     if any(m in names for m in OTA_MARKERS) or any(n.endswith(".img") for n in names):
@@ -106,7 +107,7 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
         if problem:
             yield InputError(where.location(clean), problem)
             continue
-        container = clean.lower().endswith(CONTAINER_SUFFIXES)
+        container = is_container_name(clean)
         ratio = entry.size / max(entry.compressed_size, 1)
         if entry.size > RATIO_FLOOR and ratio > limits.max_ratio:
             yield InputError(
@@ -246,7 +247,7 @@ def open_tar(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputErr
             yield item
         elif not member.isfile():
             yield item
-        elif clean.lower().endswith(CONTAINER_SUFFIXES):
+        elif is_container_name(clean):
             yield from _nested(lambda dst, m=member: _tar_copy(tar, m, dst, ctx), item, clean, where, ctx)  # type: ignore[misc]
         else:
             item.reader = _tar_reader(tar, member)

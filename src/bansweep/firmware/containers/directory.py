@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers.item import (
-    CONTAINER_SUFFIXES,
     PARTITIONS,
     Context,
     Item,
@@ -21,6 +20,7 @@ from bansweep.firmware.containers.item import (
     archive_prefix,
     file_reader,
     image_prefix,
+    is_container_name,
     link_problem,
 )
 from bansweep.firmware.limits import FormatError
@@ -97,7 +97,7 @@ def walk_tree(
                 yield item  # device node, fifo or socket: listed with its mode, no content
                 continue
             item.reader = file_reader(full)
-            if entry.name.lower().endswith(CONTAINER_SUFFIXES):
+            if is_container_name(entry.name):
                 fw_path = prefix + rel
                 child_prefix = image_prefix(fw_path) if fw_path.endswith(".img") else archive_prefix(fw_path)
                 real = here.entry is None  # a file of the analysed tree, not one we extracted

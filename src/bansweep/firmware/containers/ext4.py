@@ -19,10 +19,10 @@ from typing import BinaryIO
 
 from bansweep.findings import InputError
 from bansweep.firmware.containers.item import (
-    CONTAINER_SUFFIXES,
     Context,
     Item,
     Where,
+    is_container_name,
     link_problem,
     open_nested,
     system_as_root,
@@ -282,7 +282,7 @@ def open_ext4(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputEr
                     yield InputError(where.location(rel), problem)
             elif stat.S_ISREG(node.mode):
                 item.reader = _reader(path, node)
-                if rel.lower().endswith(CONTAINER_SUFFIXES):
+                if is_container_name(rel):
                     yield from open_nested(item, rel, where, ctx)
                     continue
             yield item

@@ -21,6 +21,7 @@ PARTITIONS = frozenset(
 )
 # Entries with these names are opened as nested containers (when their content says so); APKs and JARs are not.
 CONTAINER_SUFFIXES = (".img", ".zip", ".apex", ".capex", ".tar", ".tgz", ".tar.gz", ".ext4", ".erofs", ".raw")
+CONTAINER_NAMES = ("original_apex",)  # the APEX inside a compressed .capex
 MAX_LINK_HOPS = 40
 CHUNK = 1 << 20
 
@@ -133,6 +134,10 @@ def copy_bounded(src: Callable[[int], bytes], dst: Path, cap: int, ctx: Context)
             ctx.charge(len(block))
             out.write(block)
     return written
+
+
+def is_container_name(name: str) -> bool:
+    return name.lower().endswith(CONTAINER_SUFFIXES) or posixpath.basename(name) in CONTAINER_NAMES
 
 
 def safe_name(name: str) -> str | None:
