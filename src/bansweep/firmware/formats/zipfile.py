@@ -67,7 +67,7 @@ class ZipArchive:
         return self._by_name.get(name)
 
     def issue(self, text: str) -> None:
-        if len(self.issues) < MAX_ISSUES:
+        if len(self.issues) < MAX_ISSUES and text not in self.issues:  # reading an entry twice adds nothing
             self.issues.append(text)
 
     def read(self, entry: ZipEntry, limits: Limits = DEFAULT_LIMITS) -> bytes:
