@@ -537,6 +537,27 @@ def test_cisco_show_ip_arp() -> None:
     assert by_mac(obs)["4C:BD:8F:6E:02:A7"].facts == {"interface": "Vlan30"}
 
 
+def test_cisco_nxos_show_ip_arp_with_legend(tmp_path: Path) -> None:
+    path = tmp_path / "nxos-arp"
+    path.write_text(
+        "leaf-3# show ip arp\n\n"
+        "Flags: * - Adjacencies learnt on non-active FHRP router\n"
+        "       + - Adjacencies synced via CFSoE\n"
+        "       CP - Added via L2RIB, Control plane Adjacencies\n"
+        "       D - Static Adjacencies attached to down interface\n\n"
+        "IP ARP Table for context default\n"
+        "Total number of entries: 2\n"
+        "Address         Age       MAC Address     Interface       Flags\n"
+        "10.9.0.11       00:04:12  00e0.fc12.a001  Vlan110\n"
+        "10.9.0.12       00:00:41  4cbd.8f00.1234  Vlan110         +\n"
+        "some unexpected text\n"
+    )
+    assert sniffed(path) == "cisco-arp"
+    obs, errors = run("cisco-arp", path)
+    assert [(o.ip, o.mac) for o in obs] == [("10.9.0.11", "00:E0:FC:12:A0:01"), ("10.9.0.12", "4C:BD:8F:00:12:34")]
+    assert [(e.location.line, e.message) for e in errors] == [(13, "not a show ip arp entry: 'some unexpected text'")]
+
+
 def test_cisco_mac_tables() -> None:
     obs, errors = run("cisco-mac-table", FIX / "cisco-mac-table-ios.txt")
     assert errors == []

@@ -21,7 +21,7 @@ NXOS = re.compile(rf"^(?P<ip>[0-9.]+)\s+(?P<age>\S+)\s+(?P<mac>{DOTTED}|INCOMPLE
 HEADER = re.compile(r"^(Protocol\s+Address\s+Age|Address\s+Age\s+MAC)", re.IGNORECASE)
 # prompts, NX-OS legends and totals that surround the table
 NOISE = re.compile(
-    r"^(\S+[#>]\s*((sh|show)\b.*)?$|Flags:|IP ARP Table|Total number of entries|\*\s|[+#]\s|CP\s|D\s-|\S+\s-\s)",
+    r"^(\S+[#>]\s*((sh|show)\b.*)?$|Flags:|IP ARP Table|Total number of entries|\(?[\w*+#~]{1,3}\)?\s+-\s)",
     re.IGNORECASE,
 )
 

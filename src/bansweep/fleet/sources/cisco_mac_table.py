@@ -23,7 +23,7 @@ ENTRY = re.compile(
 )
 HEADER = re.compile(r"^(Vlan\s+Mac Address|VLAN\s+MAC Address|Mac Address Table|-{3,}|[-+ ]+$)", re.IGNORECASE)
 NOISE = re.compile(
-    r"^(\S+[#>]\s*((sh|show)\b.*)?$|Legend:|\*\s-|age\s-|\(T\)|Total Mac Addresses|Multicast Entries|\s*\S+\s-\s)",
+    r"^(\S+[#>]\s*((sh|show)\b.*)?$|Legend:|Total Mac Addresses|Multicast Entries|(\(?[\w*+#~]{1,3}\)?|age)\s+-\s)",
     re.IGNORECASE,
 )
 SELF_PORTS = {"cpu", "router", "sup-eth1(r)", "sup-eth1", "vpc peer-link(r)", "drop"}
