@@ -135,8 +135,7 @@ class Normaliser:
         words = [self.abbreviations.get(w, w) for w in words]
         words = [_ORDINAL.sub(r"\1", w) if w[0].isdigit() else w for w in words]
         words = [w[:-1] if w[-1] == "s" and w not in self.kinds and w[:-1] in self.kinds else w for w in words]
-        kept = [w for w in words if w not in self.stop] or words
-        tokens = self._strip_legal(kept, legal)
+        tokens = self._strip_legal(words, legal)
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
 
     def _scripts(self, raw: str, legal: list[str], brands: list[str]) -> str:
@@ -167,7 +166,8 @@ class Normaliser:
                 out.append(_SPLIT.sub("", chunk))
             else:
                 out.extend(p for p in _SPLIT.split(chunk) if p)
-        # "A B C" or "S. A." written with spaces: join runs of single letters
+        out = [w for w in out if w not in self.stop] or out
+        # "A B C", "S. A." or "B&B" written with spaces: join runs of single letters
         joined: list[str] = []
         run = False
         for word in out:
