@@ -446,6 +446,10 @@ def test_json_bad_input(tmp_path: Path) -> None:
     deep.write_text("[" * 5000 + "]" * 5000)
     _, errors = run("inventory-json", deep)
     assert len(errors) == 1 and "deep" in errors[0].message
+    digits = tmp_path / "digits.json"
+    digits.write_text('[{"manufacturer": "ZTE", "model": ' + "9" * 50_000 + "}]")
+    _, errors = run("inventory-json", digits)
+    assert len(errors) == 1 and "invalid JSON" in errors[0].message
     nolist = tmp_path / "nolist.json"
     nolist.write_text('{"manufacturer": "ZTE"}')
     _, errors = run("inventory-json", nolist)

@@ -145,6 +145,8 @@ def load_json(path: Path) -> Any:
         ) from None
     except RecursionError:
         raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise InputProblem(Location(str(path)), f"invalid JSON: {exc}") from None
     if depth(data) > MAX_JSON_DEPTH:
         raise InputProblem(Location(str(path)), f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return data

@@ -94,7 +94,7 @@ def _lease(
     if context:
         try:
             vendor = _vendor_class(json.loads(context), 0)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # JSONDecodeError, or an over-long integer
             yield InputError(Location(file, line=line, row=row_no, field="user_context"), "user_context is not JSON")
             vendor = None
         if vendor:
