@@ -289,3 +289,22 @@ def test_unwritable_data_home_still_loads(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("BANSWEEP_HOME", str(blocked / "home"))  # cannot be created: parent is a file
     registry = MacRegistry.load()
     assert _hit(registry, "44:19:B6:00:00:01").block == "MA-L"
+
+
+_IEEE_DATA = Path("/usr/share/ieee-data")
+
+
+@pytest.mark.skipif(not (_IEEE_DATA / "oui.csv").exists(), reason="Debian ieee-data not installed")
+def test_import_the_real_ieee_csvs_from_debian_ieee_data() -> None:
+    files = [str(_IEEE_DATA / name) for name in ("oui.csv", "mam.csv", "oui36.csv", "iab.csv")]
+    result = CliRunner().invoke(main, ["data", "import-ieee", *files])
+    assert result.exit_code == 0, result.output
+    # ieee-data 20220827: MA-L 32,530 rows, MA-M 4,390, MA-S 5,029, IAB 4,575; no cid.csv in the package
+    assert "imported 46524 prefixes (MA-L 32530, MA-M 4390, MA-S 5029, IAB 4575)" in result.output
+    assert "no CID rows imported" in result.output
+    registry = MacRegistry.load()
+    assert registry.date == "2022-08-27"  # the files' modification date, as shipped
+    assert _hit(registry, "B0:B3:53:61:00:00").org == "Hangzhou Hikrobot Technology Co., Ltd."
+    assert _hit(registry, "3C:EF:8C:00:00:01").org == "Zhejiang Dahua Technology Co., Ltd."
+    assert _hit(registry, "8C:1F:64:F4:B1:00").org == "IEEE Registration Authority"  # MA-S issued after 2022
+    assert registry.lookup("3A:72:C2:00:00:01") == MacUnattributable("3A:72:C2:00:00:01", LOCAL)  # no CID data
