@@ -43,7 +43,17 @@ def visible(value: object) -> str:
 
 def finding_key(finding: Finding) -> tuple[Any, ...]:
     s = finding.subject
-    return (-finding.status.rank, -int(finding.severity), -finding.confidence, s.kind, s.label, s.id, finding.rule)
+    confidence = finding.confidence if math.isfinite(finding.confidence) else 0.0
+    return (
+        -finding.status.rank,
+        -int(finding.severity),
+        -confidence,
+        s.kind,
+        s.label,
+        s.id,
+        finding.rule,
+        finding.title,
+    )
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
@@ -63,16 +73,6 @@ def status_counts(report: Report) -> dict[str, int]:
     counts = Counter(f.status for f in report.findings)
     order = sorted(counts, key=lambda s: (-s.rank, s.value))
     return {s.value: counts[s] for s in order}
-
-
-def summary_line(report: Report) -> str:
-    """One line: job, inputs, subjects examined, findings by status, input errors."""
-    counts = status_counts(report)
-    found = ", ".join(f"{n} {status}" for status, n in counts.items()) or "none"
-    return (
-        f"bansweep {report.job}: {len(report.inputs)} input(s), {report.subjects} subject(s) examined, "
-        f"{len(report.findings)} finding(s) ({found}), {len(report.errors)} input error(s)"
-    )
 
 
 def plain(value: Any) -> Any:
