@@ -219,7 +219,10 @@ def test_single_apk_is_one_item(tmp_path: Path) -> None:
 # --- ext4 -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("options", [("-t", "ext4"), ("-t", "ext4", "-b", "1024"), ("-t", "ext2", "-b", "1024")])
+@pytest.mark.parametrize(
+    "options",
+    [("-t", "ext4"), ("-t", "ext4", "-b", "1024"), ("-t", "ext2", "-b", "1024"), ("-t", "ext4", "-O", "inline_data")],
+)
 def test_ext4_image_read_without_mounting(tree: tuple[Path, dict[str, bytes]], tmp_path: Path, options) -> None:
     root, files = tree
     img = mke2fs(root, tmp_path / "super.img", *options)
@@ -431,9 +434,12 @@ file_strategy = st.tuples(st.binary(max_size=3000), st.sampled_from([0o644, 0o75
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    st.dictionaries(st.tuples(st.sampled_from(["", "bin/", "priv-app/X/"]), name_strategy), file_strategy, max_size=12)
+    st.dictionaries(st.tuples(st.sampled_from(["", "bin/", "priv-app/X/"]), name_strategy), file_strategy, max_size=12),
+    st.sampled_from([("-t", "ext4"), ("-t", "ext4", "-O", "inline_data"), ("-t", "ext3")]),
 )
-def test_ext4_reader_matches_what_mke2fs_wrote(tmp_path: Path, files: dict[tuple[str, str], tuple[bytes, int]]) -> None:
+def test_ext4_reader_matches_what_mke2fs_wrote(
+    tmp_path: Path, files: dict[tuple[str, str], tuple[bytes, int]], options: tuple[str, ...]
+) -> None:
     need("mke2fs")
     src = Path(tempfile.mkdtemp(dir=tmp_path))
     expected = {}
@@ -449,7 +455,7 @@ def test_ext4_reader_matches_what_mke2fs_wrote(tmp_path: Path, files: dict[tuple
         path.write_bytes(data)
         path.chmod(mode)
         expected[f"{folder}{name}"] = (data, mode)
-    img = mke2fs(src, src.with_suffix(".img"), "-t", "ext4", "-b", "1024", size="2M")
+    img = mke2fs(src, src.with_suffix(".img"), *options, "-b", "1024", size="2M")
     items, errors = items_of(img)
     assert errors == []
     assert {p: (i.read(), stat.S_IMODE(i.mode or 0)) for p, i in items.items() if "lost+found" not in p} == expected

@@ -35,6 +35,8 @@ ROOT_INODE = 2
 INCOMPAT_COMPRESSION, INCOMPAT_64BIT, INCOMPAT_META_BG = 0x1, 0x80, 0x10
 EXTENTS_FL, INLINE_DATA_FL, ENCRYPT_FL = 0x80000, 0x10000000, 0x800
 EXTENT_MAGIC = 0xF30A
+XATTR_MAGIC = struct.pack("<I", 0xEA020000)
+XATTR_SYSTEM = 7
 MAX_EXTENT_DEPTH = 5
 MAX_EXTENTS = 1_000_000
 MAX_EXTENT_NODES = 65_536  # index blocks read for one file (a corrupt tree may point back at itself)
@@ -51,6 +53,7 @@ class Inode:
     size: int
     flags: int
     block: bytes  # the 60-byte i_block area
+    extra: bytes = b""  # the inode beyond 128 bytes (in-inode extended attributes live there)
 
 
 class Ext4:
@@ -103,20 +106,43 @@ class Ext4:
         if self.desc_size >= 64:
             table |= struct.unpack_from("<I", desc, 0x28)[0] << 32
         offset = table * self.block_size + index * self.inode_size
-        raw = self._read(offset, 128)
+        raw = self._read(offset, self.inode_size)
         mode, uid_lo, size_lo = struct.unpack_from("<HHI", raw, 0)
         gid_lo = struct.unpack_from("<H", raw, 0x18)[0]
         flags = struct.unpack_from("<I", raw, 0x20)[0]
         size_hi = struct.unpack_from("<I", raw, 0x6C)[0]
         uid_hi, gid_hi = struct.unpack_from("<HH", raw, 0x78)
-        return Inode(
-            number, mode, uid_lo | uid_hi << 16, gid_lo | gid_hi << 16, size_lo | size_hi << 32, flags, raw[0x28:0x64]
-        )
+        uid, gid, size = uid_lo | uid_hi << 16, gid_lo | gid_hi << 16, size_lo | size_hi << 32
+        return Inode(number, mode, uid, gid, size, flags, raw[0x28:0x64], raw[128:])
+
+    def inline_data(self, inode: Inode) -> bytes:
+        """Content of an inline-data inode: i_block, then the "system.data" in-inode attribute."""
+        rest = b""
+        extra = inode.extra
+        if len(extra) >= 2:
+            (extra_isize,) = struct.unpack_from("<H", extra, 0)
+            base = extra_isize + 4  # entries start after the 4-byte attribute header
+            if base <= len(extra) and extra[extra_isize:base] == XATTR_MAGIC:
+                pos = base
+                while pos + 16 <= len(extra) and extra[pos : pos + 4] != b"\0\0\0\0":
+                    name_len, index, value_offs, _inum, value_size = struct.unpack_from("<BBHII", extra, pos)
+                    name = extra[pos + 16 : pos + 16 + name_len]
+                    if index == XATTR_SYSTEM and name == b"data":
+                        start = base + value_offs
+                        if start + value_size > len(extra):
+                            raise FormatError(f"inline data attribute of inode {inode.number} out of bounds")
+                        rest = extra[start : start + value_size]
+                        break
+                    pos += (16 + name_len + 3) & ~3
+        data = inode.block + rest
+        if inode.size > len(data):
+            raise FormatError(f"inline data of inode {inode.number} shorter than its size")
+        return data[: inode.size]
 
     def runs(self, inode: Inode) -> list[tuple[int, int, int]]:
         """(logical block, physical block or 0 for zeros, block count) runs of a file's data."""
         if inode.flags & INLINE_DATA_FL:
-            raise FormatError("inline data beyond 60 bytes (system.data attribute) is not supported")
+            raise FormatError("inline data has no blocks")
         if inode.flags & ENCRYPT_FL:
             raise FormatError("encrypted file")
         out: list[tuple[int, int, int]] = []
@@ -179,8 +205,8 @@ class Ext4:
     def read(self, inode: Inode, cap: int) -> bytes:
         if inode.size > cap:
             raise FormatError(f"{inode.size} bytes is over the {cap}-byte read limit")
-        if inode.flags & INLINE_DATA_FL and inode.size <= len(inode.block):
-            return inode.block[: inode.size]
+        if inode.flags & INLINE_DATA_FL:
+            return self.inline_data(inode)
         bs = self.block_size
         runs = self.runs(inode)
         if len(runs) == 1 and runs[0][0] == 0 and runs[0][1] and runs[0][2] * bs >= inode.size:
@@ -203,6 +229,12 @@ class Ext4:
 
     def listdir(self, inode: Inode) -> list[tuple[str, int]]:
         data = self.read(inode, MAX_DIR_BYTES)
+        if inode.flags & INLINE_DATA_FL:
+            # 4 bytes of parent inode, then entries in the rest of i_block and, separately, in system.data
+            return self._entries(inode, data[4:60]) + self._entries(inode, data[60:])
+        return self._entries(inode, data)
+
+    def _entries(self, inode: Inode, data: bytes) -> list[tuple[str, int]]:
         out = []
         pos = 0
         while pos + 8 <= len(data):
