@@ -37,7 +37,8 @@ class DexFacts:
     """What the code holds, merged over every dex of an app (classes*.dex or carved from odex/vdex)."""
 
     sources: list[str] = field(default_factory=list)  # entry names the dex came from
-    text: str = ""  # every dex string, one per line (searched for indicators and endpoints)
+    data: bytes = b""  # the raw dex files, NUL-separated: their strings are searched as bytes, never decoded
+    # (decoding every string costs more than parsing the dex; every needle the rules look for is ASCII)
     types: set[str] = field(default_factory=set)  # class descriptors defined or referenced ("Lcom/foo/Bar;")
     defined: set[str] = field(default_factory=set)
     methods: set[tuple[str, str]] = field(default_factory=set)  # (class descriptor, method name)
@@ -106,7 +107,7 @@ class RcService:
 class Binary:
     path: str
     location: Location
-    text: str  # printable strings, one per line
+    data: bytes  # printable strings, NUL-separated
 
 
 @dataclass(slots=True)
@@ -187,7 +188,7 @@ def read_app(
         app.issues.extend(app.signing.issues)
     except FormatError as exc:
         app.errors.append((app.where("META-INF"), f"signature: {exc}"))
-    strings: list[str] = []
+    blobs: list[bytes] = []
     seen: set[bytes] = set()
     dex_names = ["classes.dex"] + [f"classes{i}.dex" for i in range(2, MAX_DEX_FILES + 1)]
     for name in dex_names:
@@ -195,7 +196,7 @@ def read_app(
         if e is None:
             break
         try:
-            _add_dex(app.dex, strings, seen, z.read(e, limits), name)
+            _add_dex(app.dex, blobs, seen, z.read(e, limits), name)
         except FormatError as exc:
             app.errors.append((app.where(name), f"dex: {exc}"))
     if not app.dex.present:
@@ -209,21 +210,21 @@ def read_app(
             app.issues.extend(f"{sib_path}: {issue}" for issue in result.issues)
             for offset, dex in result.dex:
                 try:
-                    _add_dex(app.dex, strings, seen, dex, f"{sib_path}@0x{offset:x}")
+                    _add_dex(app.dex, blobs, seen, dex, f"{sib_path}@0x{offset:x}")
                 except FormatError as exc:
                     app.errors.append((sib_loc, f"dex at 0x{offset:x}: {exc}"))
-    app.dex.text = "\n".join(strings)
+    app.dex.data = b"\x00\x00".join(blobs)
     return app
 
 
-def _add_dex(facts: DexFacts, strings: list[str], seen: set[bytes], data: bytes, source: str) -> None:
+def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes, source: str) -> None:
     key = bytes(data[12:32])  # the dex SHA-1 signature: the same dex in odex and vdex is read once
     if key in seen:
         return
     seen.add(key)
     dex = parse_dex(data)
     facts.sources.append(source)
-    strings.extend(dex.strings)
+    blobs.append(bytes(data))
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
     facts.methods.update(dex.method_refs)
@@ -245,7 +246,8 @@ def read_rc(fw: Firmware, location: Location, data: bytes) -> None:
 
 
 def read_binary(fw: Firmware, path: str, location: Location, data: bytes) -> None:
-    fw.binaries.append(Binary(path, location, "\n".join(parse_elf(data).strings)))
+    text = "\x00".join(parse_elf(data).strings)
+    fw.binaries.append(Binary(path, location, b"\x00" + text.encode("utf-8", "replace") + b"\x00"))
 
 
 def is_prop_file(path: str) -> bool:

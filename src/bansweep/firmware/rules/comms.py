@@ -10,7 +10,7 @@ from bansweep.firmware.apk import App
 from bansweep.firmware.rules.context import Context, app_subject, finding
 
 RULE = "firmware.comms"
-HTTP_URL = re.compile(r"http://([A-Za-z0-9.-]+\.[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?[^\s\"'<>]*")
+HTTP_URL = re.compile(rb"http://([A-Za-z0-9.-]+\.[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?[\x21-\x7e]*")
 # Namespace and licence URLs that appear in almost every app and are never fetched.
 NOT_ENDPOINTS = (
     "schemas.android.com",
@@ -35,13 +35,14 @@ MAX_URLS = 20
 CLEARTEXT_DEFAULT_UNTIL = 28  # targetSdk below this allows cleartext unless configured otherwise
 
 
-def endpoints(text: str) -> list[str]:
+def endpoints(data: bytes) -> list[str]:
     out: list[str] = []
-    for m in HTTP_URL.finditer(text):
-        if m.group(1).lower() in NOT_ENDPOINTS:
+    for m in HTTP_URL.finditer(data):
+        if m.group(1).decode().lower() in NOT_ENDPOINTS:
             continue
-        if m.group(0) not in out:
-            out.append(m.group(0))
+        url = m.group(0).decode().rstrip("\"'<>")
+        if url not in out:
+            out.append(url)
             if len(out) >= MAX_URLS:
                 break
     return out
@@ -81,7 +82,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
                     tags=["comms", "cleartext"],
                 )
             )
-    urls = endpoints(app.dex.text) if app.dex.present else []
+    urls = endpoints(app.dex.data) if app.dex.present else []
     if urls:
         where = app.where(app.dex.sources[0] if len(app.dex.sources) == 1 else "classes*.dex")
         out.append(

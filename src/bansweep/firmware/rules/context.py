@@ -88,6 +88,11 @@ class Knowledge:
     versions: dict[str, str]
 
 
+# A dex string item is a ULEB128 length (one byte below 128 characters, two below 16384), the MUTF-8 bytes and a NUL;
+# the previous item ends with its NUL. Matching against that layout finds whole strings without decoding any.
+_STRING_START = rb"\x00(?:[\x00-\x7f]|[\x80-\xff][\x00-\x7f])"
+
+
 def _signal(entry: dict[str, Any]) -> Signal:
     kind, value = entry["kind"], str(entry["value"])
     match = entry.get("match", "exact")
@@ -95,10 +100,15 @@ def _signal(entry: dict[str, Any]) -> Signal:
     if kind in ("method", "field"):
         cls, _, name = value.partition("->")
         key = (cls, name)
-    elif kind == "string" and match == "regex":
-        key = re.compile(value, re.MULTILINE)
-    elif kind == "string" and match == "prefix":
-        key = "\n" + value
+    elif kind == "string":
+        body = {
+            "exact": re.escape(value.encode()) + rb"\x00",
+            "prefix": re.escape(value.encode()),
+            "contains": None,
+            # "^" is the start of the string; "$" its end (the NUL)
+            "regex": re.sub(rb"(?<!\\)\$", rb"(?=\\x00)", value.removeprefix("^").encode()),
+        }[match]
+        key = value.encode() if body is None else re.compile(_STRING_START + b"(" + body + b")")
     return Signal(entry["id"], entry["capability"], kind, value, match, key, str(entry["date"]))
 
 
@@ -159,16 +169,16 @@ class Context:
 def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
     perms = set(app.manifest.uses_permissions) if app.manifest else set()
     dex = app.dex
-    text = "\n" + dex.text if dex.present else ""
+    data = b"\x00" + dex.data
     hits: dict[str, Hit] = {}
     for s in k.signals:
         if s.kind == "permission":
-            found = s.value in perms
+            found = s.value if s.value in perms else None
         elif not dex.present:
             continue
         else:
-            found = _in_code(s, dex, text)
-        if not found:
+            found = _in_code(s, dex, data)
+        if found is None:
             continue
         hit = hits.setdefault(s.capability, Hit(k.capabilities[s.capability]))
         if s.kind == "permission":
@@ -178,35 +188,41 @@ def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
         else:
             hit.by_code = True
             where = app.where(dex.sources[0] if len(dex.sources) == 1 else "classes*.dex")
-            value = s.value if s.match != "regex" else _regex_sample(s, text)
-            hit.evidence.append(Evidence(f"capabilities:{s.id}", value, where, s.date, f"{s.kind} referenced in code"))
+            hit.evidence.append(Evidence(f"capabilities:{s.id}", found, where, s.date, f"{s.kind} referenced in code"))
     return hits
 
 
-def _in_code(s: Signal, dex: DexFacts, text: str) -> bool:
+def _in_code(s: Signal, dex: DexFacts, data: bytes) -> str | None:
+    """The matching reference or string (for the evidence), or None."""
     if s.kind == "method":
-        return s.key in dex.methods
+        return s.value if s.key in dex.methods else None
     if s.kind == "field":
-        return s.key in dex.fields
+        return s.value if s.key in dex.fields else None
     if s.kind == "class":
-        return s.value in dex.types
-    if s.match == "exact":
-        return f"\n{s.value}\n" in text + "\n"
-    if s.match == "prefix":
-        return s.key in text
+        return s.value if s.value in dex.types else None
     if s.match == "contains":
-        return s.value in text
-    return _regex_sample(s, text) != ""
+        return s.value if s.key in data else None
+    if s.match in ("exact", "prefix"):
+        return s.value if s.key.search(data) else None
+    for m in s.key.finditer(data):
+        end = data.find(b"\x00", m.start(1))
+        if end - m.start(1) <= REGEX_MAX_LEN:
+            return data[m.start(1) : end].decode("utf-8", "replace")
+    return None
 
 
-def _regex_sample(s: Signal, text: str) -> str:
-    for m in s.key.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        line_end = text.find("\n", m.start())
-        line = text[line_start : line_end if line_end >= 0 else len(text)]
-        if len(line) <= REGEX_MAX_LEN:
-            return line
-    return ""
+def in_data(needle: str, data: bytes) -> bool:
+    """needle occurs in data as a whole token: not glued to letters or digits (hosts, addresses, words)."""
+    raw = needle.encode()
+    start = data.find(raw)
+    while start >= 0:
+        before = data[start - 1 : start]
+        after = data[start + len(raw) : start + len(raw) + 1]
+        glued = before.isalnum() or after.isalnum() or (before == b"." and raw[:1].isalnum())
+        if not glued:
+            return True
+        start = data.find(raw, start + 1)
+    return False
 
 
 def app_subject(app: App) -> Subject:

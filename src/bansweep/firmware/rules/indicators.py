@@ -9,7 +9,15 @@ from typing import Any
 
 from bansweep.findings import Evidence, Finding, Location, Severity, Subject
 from bansweep.firmware.apk import App, Firmware
-from bansweep.firmware.rules.context import SEVERITIES, Context, app_subject, canon_path, finding, firmware_subject
+from bansweep.firmware.rules.context import (
+    SEVERITIES,
+    Context,
+    app_subject,
+    canon_path,
+    finding,
+    firmware_subject,
+    in_data,
+)
 
 RULE = "firmware.indicator"
 CODE_KINDS = ("string", "host", "ip")
@@ -18,18 +26,6 @@ SETUID_NOTE = "any local program can run it with its owner's rights"
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _in_text(value: str, text: str) -> bool:
-    start = text.find(value)
-    while start >= 0:
-        before = text[start - 1] if start else "\n"
-        after = text[start + len(value)] if start + len(value) < len(text) else "\n"
-        # hosts and addresses must not be part of a longer name or number
-        if not (before.isalnum() or after.isalnum() or (before == "." and value[0].isalnum())):
-            return True
-        start = text.find(value, start + 1)
-    return False
 
 
 def _option_line(loc: Location, options: list[tuple[str, int]], text: str) -> Location:
@@ -77,7 +73,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
     manifest = app.manifest
     components = {c.name for c in manifest.components} if manifest else set()
     ident = f"{app.package} {app.path}".lower()
-    text = app.dex.text
+    data = app.dex.data
     for entry in ctx.knowledge.spyware.entries:
         kind, value = entry["kind"], str(entry["value"])
         within = entry.get("within")
@@ -87,7 +83,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
             hits.append((entry, _evidence(entry, value, app.where("AndroidManifest.xml", "package"), "package name")))
         elif kind == "component" and value in components:
             hits.append((entry, _evidence(entry, value, app.where("AndroidManifest.xml", "component"), "component")))
-        elif kind in CODE_KINDS and text and _in_text(value, text):
+        elif kind in CODE_KINDS and data and in_data(value, data):
             where = app.where(app.dex.sources[0] if len(app.dex.sources) == 1 else "classes*.dex")
             hits.append((entry, _evidence(entry, value, where, f"{kind} in the app's code")))
         elif kind == "file" and entry.get("match") == "basename" and posixpath.basename(app.path) == value:
@@ -130,6 +126,6 @@ def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
                     )
         elif kind in CODE_KINDS:
             for b in fw.binaries:
-                if _in_text(value, b.text):
+                if in_data(value, b.data):
                     hits.append((entry, _evidence(entry, value, b.location, f"{kind} in native binary {b.path}")))
     return _grouped(firmware_subject(fw), hits, "The firmware")
