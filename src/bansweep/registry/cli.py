@@ -44,6 +44,8 @@ def import_ieee(files: tuple[Path, ...], date: str | None, remove: bool) -> None
         sys.exit(EXIT_INPUT_ERRORS)
     counts = ", ".join(f"{b} {n}" for b, n in result.rows.items() if n)
     click.echo(f"imported {sum(result.rows.values())} prefixes ({counts}), registry date {result.date}")
+    if result.duplicates:
+        click.echo(f"note: {result.duplicates} block(s) listed twice; the later row is used", err=True)
     missing = [b for b, n in result.rows.items() if not n]
     if missing:
         click.echo(f"note: no {', '.join(missing)} rows imported; those prefixes will not resolve", err=True)

@@ -36,6 +36,7 @@ class ImportResult:
     files: list[dict[str, object]] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     date: str = ""
+    duplicates: int = 0  # the same block assigned twice (the IEEE files have a few); the later row is kept
 
 
 def parse_csv(path: Path) -> tuple[list[tuple[str, str, str]], list[InputError]]:
@@ -102,6 +103,7 @@ def import_files(paths: Sequence[Path], date: str | None = None) -> ImportResult
     result = ImportResult()
     table: list[str] = []
     dates = []
+    seen: set[tuple[str, str]] = set()
     for path in paths:
         rows, errors = parse_csv(path)
         result.errors.extend(errors)
@@ -109,6 +111,9 @@ def import_files(paths: Sequence[Path], date: str | None = None) -> ImportResult
             continue
         per_block = dict.fromkeys(BLOCKS, 0)
         for block, assignment, org in rows:
+            if (block, assignment) in seen:
+                result.duplicates += 1
+            seen.add((block, assignment))
             per_block[block] += 1
             table.append(f"{block}\t{assignment}\t{org}\n")
         stat = path.stat()
