@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,6 @@ MAX_RECORDS = 5_000_000  # records per file; more are reported once and not read
 MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 MAX_VALUE = 4096  # longest fact value kept; longer values are cut with a marker
-
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}\Z")
 
 
 def head_text(head: bytes) -> str | None:
@@ -46,7 +42,7 @@ def lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, line without its end) of a text file; raises InputProblem for unreadable, empty or overlong
     files (callers report overlong lines with too_long)."""
     text = read_text(path)
-    if not text.strip():
+    if not text or text.isspace():
         raise InputProblem(Location(str(path)), "empty file")
     for number, line in enumerate(text.split("\n"), 1):
         if number > MAX_RECORDS:
@@ -118,10 +114,6 @@ else:  # pragma: no cover
 
     def row_location(file: str, row: int) -> Location:
         return Location(file, None, row)
-
-
-def is_ipv4(text: str) -> bool:
-    return bool(_IPV4.match(text)) and all(int(p) <= 255 for p in text.split("."))
 
 
 def unicast(mac: str) -> bool:

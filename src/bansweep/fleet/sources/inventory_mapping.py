@@ -266,6 +266,11 @@ def observe_rows(
         try:
             for row in rows:
                 row_no += 1
+                if row_no > MAX_RECORDS:
+                    yield InputError(
+                        Location(file, row=row_no), f"more than {MAX_RECORDS} rows; the rest of the file was not read"
+                    )
+                    return
                 if len(row) < width:
                     if not any(row):
                         continue  # blank line
@@ -318,11 +323,6 @@ def observe_rows(
                     serial = None
                 if facts or mac or ip or host or serial:
                     yield Observation(fmt, new_location(file, row_no), mac, ip, host, serial, facts, fields)
-                if row_no >= MAX_RECORDS:
-                    yield InputError(
-                        Location(file, row=row_no), f"more than {MAX_RECORDS} rows; the rest of the file was not read"
-                    )
-                    return
             return
         except csv.Error as exc:
             row_no += 1
