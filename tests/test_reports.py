@@ -259,7 +259,7 @@ def csv_rows(text: str) -> list[list[str]]:
 
 def neutralised(cell: str) -> bool:
     """True when a spreadsheet would not run the cell as a formula."""
-    if cell.startswith("'") or re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cell):
+    if cell.startswith("'") or re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", cell):
         return True
     return not (cell.startswith(FORMULA_START) or cell.lstrip().startswith(FORMULA_START))
 
@@ -403,6 +403,7 @@ def test_csv_neutralises_formulas() -> None:
     assert "-5" in cells and "'-5" not in cells
     assert csv_report.safe(" -5") == "' -5"
     assert csv_report.safe("-1+1") == "'-1+1"
+    assert csv_report.safe("-\u0665") == "'-\u0665"  # an Arabic-Indic digit is not a number to a spreadsheet
 
 
 # --- sarif ----------------------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ Layout (chosen so that an Excel auto-filter on any column gives a useful view):
 Safety (OWASP CSV injection guidance): a text cell that starts with = + - @ TAB or CR, also after leading
 whitespace, gets a single quote in front, so Excel and LibreOffice show it as text instead of running it.
 A cell that is a plain decimal number ("-5", "+3.5", "1e3") is left alone: a number cannot carry a formula, and
-numbers stay numbers in the spreadsheet. Control and bidi characters are shown as escapes (\\x1b, \\u202e).
+numbers stay numbers in the spreadsheet. Control and bidi characters are shown as escapes (\\x1b, \\u202e);
+tabs and line breaks inside a cell are kept (the cell is quoted).
 The text starts with a UTF-8 byte order mark so Excel detects the encoding; lines end with CRLF (RFC 4180).
 """
 
@@ -28,7 +29,7 @@ from bansweep.reports.json import visible, worst_first
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 JOIN = "; "
 
 FINDING_COLUMNS = ["finding", "status", "severity", "confidence", "subject_kind", "subject_id", "subject"]
