@@ -836,3 +836,22 @@ def test_live_snmpwalk_against_local_snmpd(tmp_path: Path, style: list[str]) -> 
     assert agent_obs.facts["snmp.sysdescr"].startswith("ZXR10 ROS")
     assert agent_obs.hostname == "edge-sw-31"
     assert camera.mac == "4C:BD:8F:6E:02:A7" and camera.facts["lldp.sysname"] == "DS-2CD2143G0-I"
+
+
+def test_record_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bansweep.fleet.sources import common, inventory_mapping
+
+    monkeypatch.setattr(inventory_mapping, "MAX_RECORDS", 3)
+    monkeypatch.setattr(common, "MAX_RECORDS", 3)
+    table = tmp_path / "inv.csv"
+    table.write_text("MAC,Model\n" + "".join(f"00:e0:fc:00:00:0{i},AR161\n" for i in range(5)))
+    obs, errors = run("inventory-csv", table)
+    assert (
+        len(obs) == 3 and len(errors) == 1 and errors[0].location.row == 4 and "more than 3 rows" in errors[0].message
+    )
+    neigh = tmp_path / "neigh"
+    neigh.write_text("".join(f"10.0.0.{i} dev eth0 lladdr 00:e0:fc:00:00:0{i} STALE\n" for i in range(5)))
+    obs, errors = run("neigh-linux", neigh)
+    assert (
+        len(obs) == 3 and len(errors) == 1 and errors[0].location.line == 4 and "more than 3 lines" in errors[0].message
+    )
