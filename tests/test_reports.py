@@ -644,7 +644,10 @@ def test_html_has_findings_evidence_errors_and_versions() -> None:
     text = "".join(parsed.text)
     details = [a for t, a in parsed.tags if t == "details"]
     assert len(details) == len({(f.subject.kind, f.subject.id) for f in report.findings})
-    assert sum("open" in a for a in details) == 4  # covered and covered-limited subjects start open
+    assert all("open" in a for a in details)  # a printed report shows every judged subject's evidence
+    cleared = Report(job="fleet", findings=[Finding(Subject("device", "d", "d"), "r", "t", Severity.INFO, 1.0, [])])
+    cleared.findings[0].status = Status.NOT_COVERED
+    assert '<details id="s1"><summary>' in html_report.render(cleared)
     for error in report.errors:
         assert str(error.location) in text and error.message in text
     for name, version in report.data_versions.items():

@@ -267,7 +267,7 @@ def _evidence(report: Report) -> str:
     blocks = []
     for i, (subject, findings) in enumerate(by_subject(report.findings), 1):
         worst = findings[0].status
-        is_open = " open" if worst in (Status.COVERED, Status.LIMITED) else ""
+        is_open = "" if worst is Status.NOT_COVERED else " open"  # open, so a printed report shows the evidence
         attrs = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in sorted(subject.attributes.items()))
         body = [f"<dl>{attrs}</dl>" if attrs else ""]
         body += [_finding_block(f) for f in findings]
