@@ -224,6 +224,10 @@ def _status_over(kb: VendorKB, entity: str, policy: str, as_of: str, over: Path)
         ({"groups": ["acme"], "status": "covered", "citation": "c", "reason": "r"}, "unknown 'acme'"),
         ({"groups": ["zte"], "status": "banned", "citation": "c", "reason": "r"}, "status must be one of"),
         ({"groups": ["zte"], "status": "covered", "reason": "r"}, "missing 'citation'"),
+        (
+            {"groups": ["zte"], "status": "covered", "citation": "c", "reason": "r", "effective": "soon"},
+            "rule 1: 'effective'",
+        ),
         ({"groups": ["zte"], "entities": ["nobody"], "status": "covered", "citation": "c", "reason": "r"}, "'nobody'"),
     ],
 )

@@ -144,7 +144,7 @@ def _judge(policy: Policy, entity: Entity | None, as_of: str, conflicting: bool)
 
 def _status(where: str, value: Any) -> Status:
     if value not in _STATUSES:
-        raise KnowledgeError(f"{where}: status must be one of {', '.join(_STATUSES)}; got {value!r}")
+        raise ValueError(f"{where}status must be one of {', '.join(_STATUSES)}; got {value!r}")
     return _STATUSES[value]
 
 
@@ -152,56 +152,62 @@ def _strings(where: str, value: Any, key: str, allowed: Sequence[str] | set[str]
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise KnowledgeError(f"{where}: '{key}' must be a list of strings")
+        raise ValueError(f"{where}'{key}' must be a list of strings")
     if allowed is not None:
         bad = [v for v in value if v not in allowed]
         if bad:
-            raise KnowledgeError(f"{where}: '{key}' names unknown {', '.join(map(repr, bad))}")
+            raise ValueError(f"{where}'{key}' names unknown {', '.join(map(repr, bad))}")
     return tuple(value)
+
+
+def _rule(at: str, raw: Any, entity_ids: set[str]) -> Rule:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{at}expected a mapping")
+    for key in ("groups", "status", "citation", "reason"):
+        if not raw.get(key):
+            raise ValueError(f"{at}missing '{key}'")
+    effective = raw.get("effective")
+    if effective is not None and not _DAY.match(str(effective)):
+        raise ValueError(f"{at}'effective' must be YYYY-MM-DD; got {effective!r}")
+    return Rule(
+        groups=_strings(at, raw["groups"], "groups", GROUPS),
+        entities=_strings(at, raw.get("entities"), "entities", entity_ids),
+        others=_status(at, raw.get("others", "review")),
+        status=_status(at, raw["status"]),
+        effective=str(effective) if effective else None,
+        citation=str(raw["citation"]),
+        reason=str(raw["reason"]),
+    )
+
+
+def _policy(entry: dict[str, Any], entity_ids: set[str]) -> Policy:
+    """One policies.yaml entry; ValueError says what is wrong (the caller adds file and entry)."""
+    if not isinstance(entry["rules"], list) or not entry["rules"]:
+        raise ValueError("'rules' must be a non-empty list")
+    return Policy(
+        id=entry["id"],
+        title=str(entry["title"]),
+        citation=str(entry["citation"]),
+        date=str(entry["date"]),
+        rules=tuple(_rule(f"rule {n}: ", raw, entity_ids) for n, raw in enumerate(entry["rules"], 1)),
+        review_relations=frozenset(_strings("", entry.get("review_relations"), "review_relations", RELATIONS)),
+        review_entities=frozenset(_strings("", entry.get("review_entities"), "review_entities", entity_ids)),
+        review_confidence=frozenset(
+            _strings("", entry.get("review_confidence", ["L"]), "review_confidence", CONFIDENCES)
+        ),
+        outside_ownership=_status("", entry.get("outside_ownership", "review")),
+        source=str(entry["source"]),
+    )
 
 
 @lru_cache(maxsize=16)
 def _policies(overlays: tuple[Path, ...]) -> dict[str, Policy]:
     ds = load("policies", ("title", "citation", "rules"), overlays)
-    kb = VendorKB.load(overlays)
-    entity_ids = {e.id for e in kb.all_entities()}
+    entity_ids = {e.id for e in VendorKB.load(overlays).all_entities()}
     out: dict[str, Policy] = {}
     for entry in ds.entries:
-        where = entry_location(ds, entry)
-        rules = []
-        if not isinstance(entry["rules"], list) or not entry["rules"]:
-            raise KnowledgeError(f"{where}: 'rules' must be a non-empty list")
-        for n, raw in enumerate(entry["rules"], 1):
-            at = f"{where} rule {n}"
-            if not isinstance(raw, dict):
-                raise KnowledgeError(f"{at}: expected a mapping")
-            for key in ("groups", "status", "citation", "reason"):
-                if not raw.get(key):
-                    raise KnowledgeError(f"{at}: missing '{key}'")
-            effective = raw.get("effective")
-            rules.append(
-                Rule(
-                    groups=_strings(at, raw["groups"], "groups", GROUPS),
-                    entities=_strings(at, raw.get("entities"), "entities", entity_ids),
-                    others=_status(at, raw.get("others", "review")),
-                    status=_status(at, raw["status"]),
-                    effective=str(effective) if effective else None,
-                    citation=str(raw["citation"]),
-                    reason=str(raw["reason"]),
-                )
-            )
-        out[entry["id"]] = Policy(
-            id=entry["id"],
-            title=str(entry["title"]),
-            citation=str(entry["citation"]),
-            date=str(entry["date"]),
-            rules=tuple(rules),
-            review_relations=frozenset(_strings(where, entry.get("review_relations"), "review_relations", RELATIONS)),
-            review_entities=frozenset(_strings(where, entry.get("review_entities"), "review_entities", entity_ids)),
-            review_confidence=frozenset(
-                _strings(where, entry.get("review_confidence", ["L"]), "review_confidence", CONFIDENCES)
-            ),
-            outside_ownership=_status(where, entry.get("outside_ownership", "review")),
-            source=str(entry["source"]),
-        )
+        try:
+            out[entry["id"]] = _policy(entry, entity_ids)
+        except ValueError as exc:
+            raise KnowledgeError(f"{entry_location(ds, entry)}: {exc}") from None
     return out
