@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+import stat
 import tempfile
 import time
 import weakref
@@ -110,12 +111,19 @@ class Context:
 
 
 def file_reader(path: Path) -> Callable[[int], bytes]:
-    """A bounded reader of a regular file on disk that never follows a symlink."""
+    """A bounded reader of a regular file on disk that never follows a symlink; problems are FormatErrors."""
 
     def read(cap: int) -> bytes:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read(cap + 1)
+        try:
+            # O_NONBLOCK: a file swapped for a FIFO after listing must not hang the read
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise FormatError("no longer a regular file")
+                os.set_blocking(fd, True)
+                data = fh.read(cap + 1)
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror or exc}") from None
         if len(data) > cap:
             raise FormatError(f"content is over the {cap}-byte read limit")
         return data
