@@ -116,7 +116,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "job": report.job,
         "started": report.started,
         "finished": report.finished,
-        "inputs": report.inputs,
+        "inputs": [text(p) for p in report.inputs],
         "data_versions": {
             text(k): text(v) for k, v in sorted(report.data_versions.items(), key=lambda kv: text(kv[0]))
         },
@@ -150,4 +150,4 @@ def schema() -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False, default=text) + "\n"

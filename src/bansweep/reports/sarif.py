@@ -54,7 +54,7 @@ def level(finding: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False, default=text) + "\n"
 
 
 def as_dict(report: Report) -> dict[str, Any]:
