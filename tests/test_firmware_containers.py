@@ -851,6 +851,9 @@ def fake_device(tmp_path: Path) -> Path:
     (dev / "data/app/~~abc==/com.example.sms-1/base.apk").write_bytes(apk_bytes("com.example.sms"))
     (dev / "system/bin").mkdir(parents=True)
     (dev / "system/bin/sync_agent").write_bytes(SUID_BODY)
+    (dev / "system/build.prop").write_text("ro.build.tags=test-keys\n")
+    (dev / "vendor/etc/init").mkdir(parents=True)
+    (dev / "vendor/etc/init/fota.rc").write_text("service fotabinder /system/bin/fotabinder\n    class main\n")
     (answers / "getprop").write_text("[ro.build.fingerprint]: [acme/x/x:10/QP1A/1:user/release-keys]\n")
     (answers / "pm_list_packages_-f").write_text(
         "package:/system/priv-app/Upd/Upd.apk=com.example.upd\n"
@@ -883,6 +886,9 @@ def test_adb_device_through_fake_adb(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("FAKE_DEVICE", str(dev))
     items, errors = items_of("adb:")
     assert items["getprop"].read().startswith(b"[ro.build.fingerprint]")
+    assert items["system/build.prop"].read() == b"ro.build.tags=test-keys\n"
+    assert items["vendor/etc/init/fota.rc"].read().startswith(b"service fotabinder")
+    assert items["vendor/etc/init/fota.rc"].location == Location("adb:R58M1234ABC", entry="vendor/etc/init/fota.rc")
     assert items["system/priv-app/Upd/Upd.apk"].read() == apk_bytes("com.example.upd")
     assert items["system/priv-app/Upd/oat/arm64/Upd.odex"].read() == b"\x7fELF odex"
     assert items["data/app/~~abc==/com.example.sms-1/base.apk"].location == Location(

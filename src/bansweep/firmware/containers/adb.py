@@ -1,5 +1,6 @@
-"""A connected device through the `adb` binary: packages and their APKs (pulled), build properties (getprop) and a
-listing of system binaries with modes (`ls -lnR`), whose content is pulled only when read.
+"""A connected device through the `adb` binary: packages and their APKs (pulled), build properties (getprop, and the
+partitions' build.prop files), init scripts, and a listing of system binaries with modes (`ls -lnR`), whose content
+is pulled only when read.
 
 Nothing is run on the device beyond read-only shell commands (pm list, getprop, ls), and nothing pulled is run here.
 """
@@ -21,6 +22,12 @@ from bansweep.firmware.containers.item import Context, Item, Where, file_reader
 from bansweep.firmware.limits import FormatError
 
 BINARY_DIRS = ("/system/bin", "/system/xbin", "/vendor/bin", "/product/bin", "/system_ext/bin", "/odm/bin")
+# Build properties and init scripts as the partitions hold them; any of them may be absent on a given device.
+CONFIG_PATHS = tuple(
+    f"/{part}/{what}"
+    for part in ("system", "vendor", "product", "system_ext", "odm")
+    for what in ("build.prop", "etc/init")
+) + ("/init.rc", "/system/etc/init/hw", "/vendor/default.prop")
 LS_LINE = re.compile(
     r"^(?P<mode>[-bcdlps][-rwxsStT]{9})\S*\s+\d+\s+(?P<uid>\d+)\s+(?P<gid>\d+)\s+(?P<size>\d+|\d+,\s*\d+)\s+"
     r"\d{4}-\d\d-\d\d\s+\d\d:\d\d\s+(?P<name>.+)$"
@@ -93,6 +100,8 @@ def open_device(serial: str, ctx: Context) -> Iterator[Item | InputError]:
         return
     where = Where(f"adb:{serial}")
     yield from _getprop(run, serial, where, ctx)
+    for remote in CONFIG_PATHS:
+        yield from _pull(run, serial, remote, True, where, ctx)
     yield from _packages(run, serial, where, ctx)
     yield from _binaries(run, serial, where, ctx)
 
