@@ -266,6 +266,11 @@ def bansweep(path: Path, workers: int, out: Path) -> tuple[float, int, dict]:
     return wall, peak, json.loads(out.read_text())
 
 
+def aapt_permissions(apk: Path) -> list[str]:
+    out = subprocess.run(["aapt", "dump", "permissions", str(apk)], capture_output=True, text=True).stdout
+    return sorted({line.split("'")[1] for line in out.splitlines() if line.startswith("uses-permission: name='")})
+
+
 def our_facts(path: Path) -> tuple[float, dict]:
     from bansweep.findings import Location
     from bansweep.firmware.apk import read_app
@@ -351,6 +356,15 @@ def main() -> None:
             same = all(ag[k] == facts[k] for k in facts)
             agree += same
             diff = [k for k in facts if ag[k] != facts[k]]
+            if "permissions" in diff:  # Android's own aapt decides who is right
+                aapt = aapt_permissions(apk)
+                diff[diff.index("permissions")] = "permissions (aapt agrees with " + (
+                    "bansweep)"
+                    if aapt == facts["permissions"]
+                    else "androguard)"
+                    if aapt == ag["permissions"]
+                    else "neither)"
+                )
             print(
                 f"  {apk.name[:40]:40s} {apk.stat().st_size / 2**20:6.1f} MB  bansweep {ours_t[-1] * 1000:8.1f} ms"
                 f"  androguard {ag['seconds']:7.2f} s ({ag['rss_mb']:.0f} MB RSS)  ratio {ag['seconds'] / ours_t[-1]:6.0f}x"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -88,11 +88,6 @@ class Knowledge:
     versions: dict[str, str]
 
 
-# A dex string item is a ULEB128 length (one byte below 128 characters, two below 16384), the MUTF-8 bytes and a NUL;
-# the previous item ends with its NUL. Matching against that layout finds whole strings without decoding any.
-_STRING_START = rb"\x00(?:[\x00-\x7f]|[\x80-\xff][\x00-\x7f])"
-
-
 def _signal(entry: dict[str, Any]) -> Signal:
     kind, value = entry["kind"], str(entry["value"])
     match = entry.get("match", "exact")
@@ -100,15 +95,13 @@ def _signal(entry: dict[str, Any]) -> Signal:
     if kind in ("method", "field"):
         cls, _, name = value.partition("->")
         key = (cls, name)
+    elif kind == "string" and match == "regex":
+        needles = tuple(str(n).lower().encode() for n in entry.get("needles") or ())
+        if not needles:
+            raise ValueError(f"capabilities.yaml: {entry['id']}: a regex signal needs 'needles'")
+        key = (re.compile(value), needles)
     elif kind == "string":
-        body = {
-            "exact": re.escape(value.encode()) + rb"\x00",
-            "prefix": re.escape(value.encode()),
-            "contains": None,
-            # "^" is the start of the string; "$" its end (the NUL)
-            "regex": re.sub(rb"(?<!\\)\$", rb"(?=\\x00)", value.removeprefix("^").encode()),
-        }[match]
-        key = value.encode() if body is None else re.compile(_STRING_START + b"(" + body + b")")
+        key = value.encode()
     return Signal(entry["id"], entry["capability"], kind, value, match, key, str(entry["date"]))
 
 
@@ -170,6 +163,7 @@ def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
     perms = set(app.manifest.uses_permissions) if app.manifest else set()
     dex = app.dex
     data = b"\x00" + dex.data
+    lower: list[bytes] = []  # data.lower(), made on first need
     hits: dict[str, Hit] = {}
     for s in k.signals:
         if s.kind == "permission":
@@ -177,7 +171,7 @@ def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
         elif not dex.present:
             continue
         else:
-            found = _in_code(s, dex, data)
+            found = _in_code(s, dex, data, lower)
         if found is None:
             continue
         hit = hits.setdefault(s.capability, Hit(k.capabilities[s.capability]))
@@ -192,7 +186,7 @@ def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
     return hits
 
 
-def _in_code(s: Signal, dex: DexFacts, data: bytes) -> str | None:
+def _in_code(s: Signal, dex: DexFacts, data: bytes, lower: list[bytes]) -> str | None:
     """The matching reference or string (for the evidence), or None."""
     if s.kind == "method":
         return s.value if s.key in dex.methods else None
@@ -203,11 +197,45 @@ def _in_code(s: Signal, dex: DexFacts, data: bytes) -> str | None:
     if s.match == "contains":
         return s.value if s.key in data else None
     if s.match in ("exact", "prefix"):
-        return s.value if s.key.search(data) else None
-    for m in s.key.finditer(data):
-        end = data.find(b"\x00", m.start(1))
-        if end - m.start(1) <= REGEX_MAX_LEN:
-            return data[m.start(1) : end].decode("utf-8", "replace")
+        for start in _finds(data, s.key):
+            if _string_start(data, start) and (
+                s.match == "prefix" or data[start + len(s.key) : start + len(s.key) + 1] == b"\x00"
+            ):
+                return s.value
+        return None
+    if not lower:
+        lower.append(data.lower())
+    pattern, needles = s.key
+    for needle in needles:
+        for pos in _finds(lower[0], needle):
+            text = _string_around(data, pos)
+            if text is not None and len(text) <= REGEX_MAX_LEN and pattern.match(text):
+                return text
+    return None
+
+
+def _finds(data: bytes, needle: bytes) -> Iterator[int]:
+    pos = data.find(needle)
+    while pos >= 0:
+        yield pos
+        pos = data.find(needle, pos + 1)
+
+
+# A dex string item is a ULEB128 length (one byte below 128 UTF-16 units, two below 16384), the MUTF-8 bytes and a
+# NUL; the item before it ends with its NUL. Strings are found by that layout, without decoding the string table.
+def _string_start(data: bytes, pos: int) -> bool:
+    if pos >= 2 and data[pos - 1] < 0x80 and data[pos - 2] == 0:
+        return True
+    return pos >= 3 and data[pos - 1] < 0x80 and data[pos - 2] >= 0x80 and data[pos - 3] == 0
+
+
+def _string_around(data: bytes, pos: int) -> str | None:
+    """The dex string that contains byte pos, decoded, or None when pos is not inside one."""
+    start = data.rfind(b"\x00", max(0, pos - REGEX_MAX_LEN - 3), pos) + 1
+    for skip in (1, 2):
+        if _string_start(data, start + skip):
+            end = data.find(b"\x00", pos)
+            return data[start + skip : end].decode("utf-8", "replace") if end >= 0 else None
     return None
 
 
