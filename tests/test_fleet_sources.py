@@ -142,6 +142,7 @@ NMAP_HOST = """<host starttime="1763800001" endtime="1763800090"><status state="
 </script></port>
 <port protocol="udp" portid="161"><state state="open" reason="udp-response" reason_ttl="64"/><service name="snmp" method="probed" conf="10"/><script id="snmp-sysdescr" output="EchoLife HG8245H GPON Terminal&#xa;  System uptime: 12 days, 3:04:05.00 (104544500 timeticks)"/></port>
 <port protocol="tcp" portid="80"><state state="open" reason="syn-ack" reason_ttl="64"/><service name="http" method="probed" conf="10"/><script id="http-headers" output="&#xa;  Server: Huawei-HTTPd&#xa;  WWW-Authenticate: Basic realm=&quot;HG8245H&quot;&#xa;  &#xa;  (Request type: GET)&#xa;"/></port>
+<port protocol="udp" portid="1900"><state state="open" reason="udp-response" reason_ttl="64"/><service name="upnp" method="probed" conf="10"/><script id="upnp-info" output="&#xa;Linux/3.10, UPnP/1.0, Portable SDK for UPnP devices/1.6.19&#xa;  Location: http://10.0.0.5:49152/description.xml&#xa;    Webserver: Linux/3.10, UPnP/1.0, Portable SDK for UPnP devices/1.6.19&#xa;    Name: EchoLife HG8245H&#xa;    Manufacturer: Huawei Technologies Co., Ltd.&#xa;    Model Descr: GPON terminal&#xa;    Model Name: HG8245H&#xa;    Model Version: V3R017C10S115"/></port>
 <port protocol="tcp" portid="8080"><state state="closed" reason="reset" reason_ttl="64"/><service name="http-proxy" method="table" conf="3"/></port>
 </ports>
 <os><osmatch name="Huawei VRP 5.X" accuracy="96" line="1"><osclass type="switch" vendor="Huawei" osfamily="VRP" osgen="5.X" accuracy="96"><cpe>cpe:/o:huawei:vrp:5</cpe></osclass></osmatch>
@@ -162,14 +163,22 @@ def test_nmap_scripts_os_and_cpes(tmp_path: Path) -> None:
     assert host.facts["os"] == "Huawei VRP 5.X"  # best accuracy
     assert host.facts["cpe"] == "cpe:/o:huawei:vrp:5"
     assert host.facts["device_type"] == "switch"
-    facts = {k: v for o in obs[1:] for k, v in o.facts.items()}
+    facts = {k: v for o in obs[1:] if "upnp.server" not in o.facts for k, v in o.facts.items()}
     assert facts["tls.subject"] == "commonName=ont.home, organizationName=Huawei Technologies Co., Ltd, countryName=CN"
     assert facts["snmp.sysdescr"] == "EchoLife HG8245H GPON Terminal"
     assert facts["http.server"] == "Huawei-HTTPd"
     assert facts["http.realm"] == "HG8245H"
     assert facts["cpe"] == "cpe:/h:huawei:hg8245h"
     assert facts["service.banner"] == "Huawei HG8245H ONT http config"
-    assert len(obs) == 4  # host + 3 open ports; the closed port and the down host give nothing
+    upnp = next(o.facts for o in obs if "upnp.server" in o.facts)
+    assert upnp == {
+        "upnp.server": "Linux/3.10, UPnP/1.0, Portable SDK for UPnP devices/1.6.19",
+        "http.server": "Linux/3.10, UPnP/1.0, Portable SDK for UPnP devices/1.6.19",
+        "manufacturer": "Huawei Technologies Co., Ltd.",
+        "device_type": "GPON terminal",
+        "model": "HG8245H",
+    }
+    assert len(obs) == 5  # host + 4 open ports; the closed port and the down host give nothing
     assert all(o.ip != "10.0.0.99" for o in obs)
 
 

@@ -249,13 +249,40 @@ def _script(script: ET.Element, service: str, label: str, facts: dict[str, str],
             _add(facts, fields, "tls.subject", first.removeprefix("Subject:"), origin)
     elif sid == "snmp-sysdescr":
         _add(facts, fields, "snmp.sysdescr", output.split("\n  System uptime", 1)[0], origin)
-    elif sid in ("upnp-info", "http-headers", "fingerprint-strings", "rtsp-methods", "sip-methods"):
+    elif sid in ("upnp-info", "http-igd-info"):
+        _description(unescape(output), origin, facts, fields)
+    elif sid == "snmp-info":  # the SNMPv3 engine's enterprise, resolved by nmap from its PEN
+        enterprise = next((e.text for e in script.iter("elem") if e.get("key") == "enterprise"), None)
+        _add(facts, fields, "manufacturer", enterprise or "", origin)
+    elif sid in ("http-headers", "fingerprint-strings", "rtsp-methods", "sip-methods"):
         _headers(unescape(output), service, origin, facts, fields)
 
 
+# UPnP device description lines (upnp-info, http-igd-info) -> fact
+DESCRIPTION_FACTS = {
+    "server": "upnp.server",
+    "webserver": "http.server",
+    "manufacturer": "manufacturer",
+    "model name": "model",
+    "model descr": "device_type",
+    "model description": "device_type",
+}
+
+
+def _description(text: str, origin: str, facts: dict[str, str], fields: dict[str, str]) -> None:
+    """upnp-info / http-igd-info: the SSDP Server line (first line, unlabelled) and the device description."""
+    for number, line in enumerate(text.split("\n")):
+        key, sep, value = line.strip().partition(": ")
+        if number == 0 and not sep:
+            _add(facts, fields, "upnp.server", line, origin)
+        elif sep and key.strip().lower() in DESCRIPTION_FACTS:
+            _add(facts, fields, DESCRIPTION_FACTS[key.strip().lower()], value, origin)
+
+
 def _headers(text: str, service: str, origin: str, facts: dict[str, str], fields: dict[str, str]) -> None:
-    """Server and WWW-Authenticate headers and HTML titles in raw responses (fingerprint-strings, http-headers,
-    upnp-info). fingerprint-strings lists one response per probe ("  GetRequest: " then indented lines)."""
+    """Server (SIP: also User-Agent) and WWW-Authenticate headers and HTML titles in raw responses
+    (fingerprint-strings, http-headers). fingerprint-strings lists one response per probe ("  GetRequest: " then
+    indented lines)."""
     proto = probe = ""
     for raw in text.split("\n"):
         if _PROBE.match(raw):
@@ -274,9 +301,8 @@ def _headers(text: str, service: str, origin: str, facts: dict[str, str], fields
         if not sep:
             continue
         key = key.strip().lower()
-        if key == "server":
-            default = "upnp.server" if service == "upnp" or "upnp" in origin else "http.server"
-            _add(facts, fields, SERVER_FACTS.get(proto, default), value, origin)
+        if key == "server" or key == "user-agent" and proto == "SIP":
+            _add(facts, fields, SERVER_FACTS.get(proto, "http.server"), value, origin)
         elif key == "www-authenticate":
             _add(facts, fields, "http.realm", realm(value) or "", origin)
 
