@@ -183,14 +183,28 @@ def _list(ds: Dataset, entry: dict[str, Any], key: str) -> list[str]:
     return value
 
 
-def _compile(ds: Dataset, entry: dict[str, Any], pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """Check a pattern as it will be used: wrapped in a group inside one combined regex with the others."""
+def _check(ds: Dataset, entry: dict[str, Any], pattern: str) -> None:
+    """Patterns are joined into one regex per kind, so named groups and back-references cannot work."""
     if "(?P" in pattern or _BACKREF.search(pattern):
         raise _fail(ds, entry, f"named groups and back-references are not allowed in patterns: {pattern!r}")
+
+
+_Source = tuple[Dataset, dict[str, Any], str, int]  # where a pattern came from, the pattern, its flags
+
+
+def _combined(regex: str, flags: int, sources: list[_Source]) -> re.Pattern[str]:
+    """Compile a combined regex; if that fails, name the entry whose pattern is at fault (compiled alone only then,
+    which keeps loading fast)."""
     try:
-        return re.compile(f"(?:{pattern})", flags)
-    except re.error as exc:
-        raise _fail(ds, entry, f"bad regular expression {pattern!r}: {exc}") from None
+        return re.compile(regex, flags)
+    except re.error as combined_error:
+        for ds, entry, pattern, pattern_flags in sources:
+            try:
+                re.compile(f"(?:{pattern})", pattern_flags)
+            except re.error as exc:
+                raise _fail(ds, entry, f"bad regular expression {pattern!r}: {exc}") from None
+        files = sorted({f for ds, *_ in sources for f in ds.files})
+        raise KnowledgeError(f"{', '.join(files)}: patterns cannot be combined: {combined_error}") from None
 
 
 def _iso(ds: Dataset, entry: dict[str, Any], key: str) -> str | None:
@@ -201,11 +215,6 @@ def _iso(ds: Dataset, entry: dict[str, Any], key: str) -> str | None:
     if not _ISO.match(value):
         raise _fail(ds, entry, f"'{key}' must be YYYY, YYYY-MM or YYYY-MM-DD; got {value!r}")
     return value
-
-
-def _alternation(parts: list[tuple[str, str]]) -> re.Pattern[str]:
-    """One regex of named alternatives; which alternative hit is read from Match.lastgroup."""
-    return re.compile("|".join(f"(?P<{name}>{body})" for name, body in parts))
 
 
 def _lead_char(pattern: str) -> str | None:
@@ -261,6 +270,7 @@ class VendorKB:
 
     def _load_entities(self, ds: Dataset) -> None:
         org_parts: list[tuple[int, int, str, str]] = []
+        sources: list[_Source] = []
         self._org_rules: dict[str, _Rule] = {}
         for entry in ds.entries:
             group = _choice(ds, entry, "group", (*GROUPS, None))
@@ -292,7 +302,8 @@ class VendorKB:
                 bodies = []
                 for value in values:
                     body = value if kind == "org-name" else re.escape(normalise_name(value))
-                    _compile(ds, entry, body)
+                    _check(ds, entry, body)
+                    sources.append((ds, entry, body, re.I))
                     bodies.append(f"(?:{body})")
                 self._org_rules[name] = self._rule(ds, entry, entity, kind, weight)
                 for body in bodies:
@@ -301,41 +312,41 @@ class VendorKB:
         # One group per alternative (suffix = position) so the priority order is kept exactly.
         ordered = [(f"{name}_{i}", body) for i, (_, _, name, body) in enumerate(org_parts)]
         # Anchored at the start; a name must end at a token boundary ("zte" never matches "ztelecom").
-        self._org_re = re.compile(
-            "^(?:" + "|".join(f"(?P<{k}>{b})" for k, b in ordered) + r")(?![a-z0-9])" if ordered else r"(?!)",
-            re.I,
-        )
+        regex = "^(?:" + "|".join(f"(?P<{k}>{b})" for k, b in ordered) + r")(?![a-z0-9])" if ordered else r"(?!)"
+        self._org_re = _combined(regex, re.I, sources)
 
     def _load_models(self, ds: Dataset) -> None:
         buckets: dict[str, list[tuple[str, str]]] = {}
+        sources: dict[str, list[_Source]] = {}
         self._model_rules: dict[str, _Rule] = {}
         for entry in ds.entries:
             entity = self._entity_ref(ds, entry)
             pattern = _str(ds, entry, "pattern") or ""
-            _compile(ds, entry, pattern, re.I)
+            _check(ds, entry, pattern)
             lead = _lead_char(pattern)
             if lead is None:
                 raise _fail(ds, entry, f"model pattern {pattern!r} must start with a literal letter or digit")
             name = f"m{len(self._model_rules)}"
             self._model_rules[name] = self._rule(ds, entry, entity, "model", 0.7)
             buckets.setdefault(lead, []).append((name, pattern))
+            sources.setdefault(lead, []).append((ds, entry, pattern, re.I))
         # Per leading character, one regex tried only at token starts whose first character fits.
         self._model_re = {
-            lead: re.compile(
-                r"(?:" + "|".join(f"(?P<{n}>{p})" for n, p in parts) + r")(?![A-Za-z0-9])",
-                re.I,
+            lead: _combined(
+                r"(?:" + "|".join(f"(?P<{n}>{p})" for n, p in parts) + r")(?![A-Za-z0-9])", re.I, sources[lead]
             )
             for lead, parts in buckets.items()
         }
 
     def _load_banners(self, ds: Dataset) -> None:
         per_field: dict[str, list[tuple[str, str]]] = {f: [] for f in BANNER_FIELDS}
+        sources: dict[str, list[_Source]] = {f: [] for f in BANNER_FIELDS}
         self._banner_rules: dict[str, _Rule] = {}
         for entry in ds.entries:
             entity = self._entity_ref(ds, entry)
             pattern = _str(ds, entry, "pattern") or ""
             flags = re.I if entry.get("ignore_case", True) else 0
-            _compile(ds, entry, pattern, flags)
+            _check(ds, entry, pattern)
             fields = _list(ds, entry, "fields")
             if not fields:
                 raise _fail(ds, entry, "'fields' must name at least one fact field")
@@ -348,7 +359,12 @@ class VendorKB:
             inline = "(?i:" if flags else "(?:"
             for f in fields:
                 per_field[f].append((name, f"{inline}{pattern})"))
-        self._banner_re = {f: _alternation(parts) for f, parts in per_field.items() if parts}
+                sources[f].append((ds, entry, pattern, flags))
+        self._banner_re = {
+            f: _combined("|".join(f"(?P<{n}>{body})" for n, body in parts), 0, sources[f])
+            for f, parts in per_field.items()
+            if parts
+        }
 
     def _load_pens(self, ds: Dataset) -> None:
         self._oid_rules: dict[tuple[int, ...], _Rule] = {}
