@@ -667,7 +667,9 @@ def test_snmpwalk_mib_names_and_multiline_strings() -> None:
         "WS-C2960X-48FPD-L",
         "FOC2231X0PQ",
     )
+    assert (agent.mac, agent.ip) == ("00:24:C4:E1:7B:40", "10.20.30.1")  # first interface MAC, non-loopback IP
     router = by_mac(obs)["00:E0:FC:3A:91:0C"]
+    assert router.ip == "10.20.0.7"  # from the lldpRemManAddrTable index
     assert router.facts["lldp.sysdesc"].splitlines()[-1] == "Huawei AR161 Router"
     assert router.where("lldp.sysdesc").field == "LLDP-MIB::lldpRemSysDesc.0.6.2"
 

@@ -1,8 +1,9 @@
 """snmpwalk / snmpbulkwalk output, numeric (-On, `iso.3.6…`) or with MIB names (`SNMPv2-MIB::sysDescr.0`).
 
-The walked agent is one Observation (snmp.sysdescr, snmp.sysobjectid, snmp.sysname, and ENTITY-MIB's
-manufacturer/model/serial of the first physical entity that has them); each LLDP remote-table neighbour is one
-more (lldp.sysname, lldp.sysdesc, lldp.port_desc, lldp.chassis_mac). A file holding several walks (a second
+The walked agent is one Observation (snmp.sysdescr, snmp.sysobjectid, snmp.sysname, ENTITY-MIB's
+manufacturer/model/serial of the first physical entity that has them, the first interface MAC and non-loopback
+IPv4 address); each LLDP remote-table neighbour is one more (lldp.sysname, lldp.sysdesc, lldp.port_desc,
+lldp.chassis_mac, and the IPv4 management address from lldpRemManAddrTable). A file holding several walks (a second
 sysDescr.0) gives one agent Observation per walk.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import clip, fast_mac, first_lines, lines, too_long
+from bansweep.fleet.sources.common import clip, fast_mac, first_lines, lines, too_long, unicast
 
 FORMAT = "snmpwalk"
 LINE = re.compile(r"^(?P<oid>[\w.:\-\[\]\"']+)\s+=\s+(?:(?P<type>[\w\- ]+?):\s?(?P<value>.*)|(?P<empty>\"\"\s*))$")
@@ -24,6 +25,9 @@ SYSTEM = {"1.3.6.1.2.1.1.1": "snmp.sysdescr", "1.3.6.1.2.1.1.2": "snmp.sysobject
 ENTITY = {"1.3.6.1.2.1.47.1.1.1.1.12": "manufacturer", "1.3.6.1.2.1.47.1.1.1.1.13": "model"}
 ENTITY_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
 LLDP_REM = "1.0.8802.1.1.2.1.4.1.1."
+LLDP_MAN_ADDR = "1.0.8802.1.1.2.1.4.2.1."
+IF_PHYS = "1.3.6.1.2.1.2.2.1.6"
+IP_ADDR = "1.3.6.1.2.1.4.20.1.1"
 LLDP_COLUMNS = {
     "4": "chassis_subtype",
     "5": "chassis",
@@ -43,6 +47,10 @@ NAMES = {
     "lldpRemPortDesc": "1.0.8802.1.1.2.1.4.1.1.8",
     "lldpRemSysName": "1.0.8802.1.1.2.1.4.1.1.9",
     "lldpRemSysDesc": "1.0.8802.1.1.2.1.4.1.1.10",
+    "lldpRemManAddrIfSubtype": "1.0.8802.1.1.2.1.4.2.1.3",
+    "lldpRemManAddrIfId": "1.0.8802.1.1.2.1.4.2.1.4",
+    "ifPhysAddress": "1.3.6.1.2.1.2.2.1.6",
+    "ipAdEntAddr": "1.3.6.1.2.1.4.20.1.1",
     "enterprises": "1.3.6.1.4.1",
 }
 _OID = re.compile(r"^(\.?\d+(\.\d+)+|iso(\.\d+)+|[\w-]+::\w+)")
@@ -75,6 +83,8 @@ class _Agent:
         self.facts: dict[str, str] = {}
         self.fields: dict[str, str] = {}
         self.serial: str | None = None
+        self.ip: str | None = None
+        self.mac: str | None = None
         self.line = 0
 
 
@@ -198,13 +208,39 @@ def _value(
                     agent.fields[fact] = oid
         if dotted.startswith(ENTITY_SERIAL + ".") and agent.serial is None:
             agent.serial = _decode(kind, value) or None
+        elif dotted.startswith(IF_PHYS + ".") and agent.mac is None:
+            mac = fast_mac(":".join(value.replace('"', "").split()) if kind == "Hex-STRING" else value.strip('" '))
+            if mac and mac != "00:00:00:00:00:00" and unicast(mac):
+                agent.mac = mac
+                agent.fields["mac"] = oid
+        elif dotted.startswith(IP_ADDR + ".") and agent.ip is None:
+            ip = value.strip()
+            if ip and not ip.startswith(("127.", "0.")):
+                agent.ip = ip
+                agent.fields["ip"] = oid
+    if dotted.startswith(LLDP_MAN_ADDR):
+        _management_address(dotted, oid, number, neighbours, neighbour_lines)
+
+
+def _management_address(
+    dotted: str, oid: str, number: int, neighbours: dict[str, dict[str, str]], neighbour_lines: dict[str, int]
+) -> None:
+    """lldpRemManAddrTable carries the neighbour's management address in its index:
+    column.timemark.localport.remindex.subtype.length.address-octets (subtype 1 = IPv4)."""
+    parts = dotted[len(LLDP_MAN_ADDR) :].split(".")
+    if len(parts) == 10 and parts[4] == "1" and parts[5] == "4":
+        index = ".".join(parts[1:4])
+        entry = neighbours.setdefault(index, {})
+        neighbour_lines.setdefault(index, number)
+        entry.setdefault("ip", ".".join(parts[6:10]))
+        entry.setdefault("ip.oid", oid)
 
 
 def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
     if agent.facts:
         host = agent.facts.get("snmp.sysname") or None
         where = Location(file, line=agent.line or None)
-        yield Observation(FORMAT, where, None, None, host, agent.serial, agent.facts, agent.fields)
+        yield Observation(FORMAT, where, agent.mac, agent.ip, host, agent.serial, agent.facts, agent.fields)
 
 
 def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observation:
@@ -219,12 +255,14 @@ def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observat
     if chassis:
         raw = chassis.replace('"', "").split()
         # macAddress(4) chassis IDs are six octets (Hex-STRING "70 7B E8 11 22 33", or a MAC-like string)
-        if len(raw) == 6 and all(len(p) == 2 for p in raw):
-            mac = ":".join(p.upper() for p in raw)
+        if len(raw) == 6:
+            mac = fast_mac(":".join(raw))
         elif columns.get("chassis_subtype", "4") in ("4", "macAddress(4)"):
             mac = fast_mac(chassis.strip('"'))
         if mac:
             facts["lldp.chassis_mac"] = mac
             fields["lldp.chassis_mac"] = columns["chassis.oid"]
+    if columns.get("ip"):
+        fields["ip"] = columns["ip.oid"]
     host = facts.get("lldp.sysname")
-    return Observation(FORMAT, where, mac, None, host, None, facts, fields)
+    return Observation(FORMAT, where, mac, columns.get("ip"), host, None, facts, fields)
