@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bansweep.firmware.formats.arsc import parse_arsc
 from bansweep.firmware.formats.axml import parse_manifest, parse_xml
 from bansweep.firmware.formats.dex import parse_dex
 from bansweep.firmware.formats.elf import parse_elf
@@ -399,6 +400,34 @@ def test_network_security_config_tree(spy_apk: Path) -> None:
     domain = root.find_all("domain-config")[0]
     assert domain.attrs["cleartextTrafficPermitted"] is False
     assert domain.find_all("domain")[0].attrs["includeSubdomains"] is True
+
+
+def test_resource_table_resolves_manifest_references(spy_apk: Path) -> None:
+    z = open_zip(spy_apk.read_bytes())
+    m = parse_manifest(z.read(z.find("AndroidManifest.xml")))  # type: ignore[arg-type]
+    table = parse_arsc(z.read(z.find("resources.arsc")))  # type: ignore[arg-type]
+    (path,) = table.resolve(m.application["networkSecurityConfig"])
+    assert path == "res/xml/network_security_config.xml" and z.find(path) is not None
+    assert table.resolve("@0x7f7f0001") == [] and table.resolve("plain") == ["plain"]
+    dump = subprocess.run(
+        ["aapt", "dump", "resources", str(spy_apk)], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"resource {m.application['networkSecurityConfig'][1:]} com.example.spy:xml/network_security_config" in dump
+    data = bytearray(z.read(z.find("resources.arsc")))  # type: ignore[arg-type]
+    pool = table.strings
+    assert pool is not None
+    index = next(i for i in range(len(pool)) if pool.get(i) == path)
+    value_at = bytes(data).find(struct.pack("<HBBI", 8, 0, 0x03, index))
+    own_id = int(m.application["networkSecurityConfig"][1:], 16)
+    struct.pack_into("<BI", data, value_at + 3, 0x01, own_id)  # now a reference to itself
+    looped = parse_arsc(bytes(data))
+    assert looped.resolve(m.application["networkSecurityConfig"]) == []
+    struct.pack_into("<I", data, 12 + 4, 2**30)  # the string pool claims 1 GiB
+    with pytest.raises(FormatError, match="bad chunk") as err:
+        parse_arsc(bytes(data))
+    assert err.value.offset == 12
+    with pytest.raises(FormatError, match="not a resource table"):
+        parse_arsc(_manifest_bytes(spy_apk))
 
 
 def _manifest_bytes(spy_apk: Path) -> bytes:
@@ -806,7 +835,7 @@ def test_fdroid_apks_parse_and_agree_with_androguard_and_aapt() -> None:
     if not apks:
         pytest.skip("tests/data/cache/fdroidserver absent: run scripts/fetch-test-data")
     apk_mod = androguard("apk")
-    checked = aapt_read = 0
+    checked = aapt_read = labels = 0
     for path in apks:
         data = path.read_bytes()
         z = open_zip(data)
@@ -826,6 +855,10 @@ def test_fdroid_apks_parse_and_agree_with_androguard_and_aapt() -> None:
         if aapt is not None:
             assert set(m.uses_permissions) == aapt, path.name
             aapt_read += 1
+        arsc = z.find("resources.arsc")
+        if arsc is not None and (label := a.get_app_name()):
+            assert label in parse_arsc(z.read(arsc)).resolve(m.application.get("label")), path.name
+            labels += 1
         if path.name == "janus.apk":
             assert any("CVE-2017-13156" in i for i in sig.issues)
         if path.name == "issue-1128-poc1.apk":
@@ -833,7 +866,7 @@ def test_fdroid_apks_parse_and_agree_with_androguard_and_aapt() -> None:
         if "unsigned" in path.name:
             assert not sig.schemes
         checked += 1
-    assert checked >= 40
+    assert checked >= 40 and labels >= 30
     assert aapt_read >= 35 or not have_toolchain()
 
 

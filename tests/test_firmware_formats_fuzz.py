@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bansweep.firmware.formats.arsc import parse_arsc
 from bansweep.firmware.formats.axml import parse_manifest, parse_xml
 from bansweep.firmware.formats.dex import parse_dex
 from bansweep.firmware.formats.elf import parse_elf
@@ -51,6 +52,7 @@ SEEDS = {
     "dex": _entry("classes.dex"),
     "elf": (FIXTURES / "native.elf").read_bytes(),
 }
+SEEDS["arsc"] = _entry("resources.arsc")
 SEEDS["manifest-utf8"] = utf8_manifest(SEEDS["manifest"])
 SEEDS["vdex"] = b"vdex027\x00" + bytes(24) + SEEDS["dex"] + b"cdex001\x00" + bytes(120)
 SEEDS["nsc"] = next(
@@ -69,6 +71,7 @@ def zip_all(data: bytes) -> None:
 PARSERS: dict[str, Callable[[bytes], Any]] = {
     "apk": zip_all,
     "manifest": parse_manifest,
+    "arsc": lambda b: parse_arsc(b).resolve("@0x7f020000"),
     "manifest-utf8": parse_manifest,
     "nsc": parse_xml,
     "dex": lambda b: list(parse_dex(b).strings),

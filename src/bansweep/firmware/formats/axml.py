@@ -144,7 +144,7 @@ class Manifest:
     issues: list[str] = field(default_factory=list)
 
 
-class _StringPool:
+class StringPool:
     """Strings decoded on demand; every offset and length is checked against the pool chunk."""
 
     def __init__(self, data: bytes, start: int, header_size: int, size: int, issues: list[str]):
@@ -200,7 +200,7 @@ class _StringPool:
         return pos + 1, n
 
 
-def _value(pool: _StringPool, raw: int, dtype: int, val: int) -> Value:
+def typed_value(pool: StringPool, raw: int, dtype: int, val: int) -> Value:
     if dtype == 0x03:
         return pool.get(val)
     if dtype == 0x12:
@@ -234,7 +234,7 @@ def _parse(data: bytes, issues: list[str]) -> XmlNode:
         issues.append(f"XML chunk claims {size} bytes, file has {n}")
     end = min(max(size, hsize), n) if size >= 8 else n
     pos = hsize if 8 <= hsize < end else 8
-    pool: _StringPool | None = None
+    pool: StringPool | None = None
     resmap: tuple[int, ...] = ()
     root: XmlNode | None = None
     stack: list[XmlNode] = []
@@ -247,7 +247,7 @@ def _parse(data: bytes, issues: list[str]) -> XmlNode:
             if pool is None:
                 if hsize < 28:
                     raise FormatError("binary XML: string pool header too small", pos)
-                pool = _StringPool(data, pos, hsize, size, issues)
+                pool = StringPool(data, pos, hsize, size, issues)
             else:
                 issues.append(f"second string pool at offset {pos} ignored")
         elif ctype == RESOURCE_MAP:
@@ -287,7 +287,7 @@ def _parse(data: bytes, issues: list[str]) -> XmlNode:
     return root
 
 
-def _element(data: bytes, pos: int, hsize: int, size: int, pool: _StringPool, resmap: tuple[int, ...]) -> XmlNode:
+def _element(data: bytes, pos: int, hsize: int, size: int, pool: StringPool, resmap: tuple[int, ...]) -> XmlNode:
     (line,) = struct.unpack_from("<L", data, pos + 8)
     ext = pos + hsize
     if ext + 20 > pos + size:
@@ -314,7 +314,7 @@ def _element(data: bytes, pos: int, hsize: int, size: int, pool: _StringPool, re
                 key = f"{{{ns}}}{aname}"
             else:
                 key = aname
-        attrs.setdefault(key, _value(pool, raw, dtype, val))
+        attrs.setdefault(key, typed_value(pool, raw, dtype, val))
     return XmlNode(pool.get(name_i) or "", attrs, [], line)
 
 
