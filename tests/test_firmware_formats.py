@@ -650,7 +650,19 @@ def elf_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     )
     subprocess.run(["gcc", "-O1", "-o", str(d / "t"), str(d / "t.c")], check=True)
     subprocess.run(["gcc", "-O1", "-shared", "-fPIC", "-o", str(d / "libt.so"), str(d / "t.c")], check=True)
-    return {"exe": (d / "t").read_bytes(), "lib": (d / "libt.so").read_bytes()}
+    (d / "s.c").write_text("int stub_fn(int x) { return x + 1; }\n")
+    (d / "m.c").write_text(
+        'extern int stub_fn(int);\nconst char banner[] = "backdoor_password_for_test";\n'
+        "int exported_api(int v) { return stub_fn(v) * 3; }\n"
+    )
+    common = ["gcc", "-m32", "-O1", "-nostdlib", "-shared", "-fPIC"]
+    subprocess.run([*common, "-o", str(d / "libstub.so"), str(d / "s.c")], check=True)
+    subprocess.run([*common, "-o", str(d / "lib32.so"), str(d / "m.c"), f"-L{d}", "-lstub"], check=True)
+    return {
+        "exe": (d / "t").read_bytes(),
+        "lib": (d / "libt.so").read_bytes(),
+        "lib32": (d / "lib32.so").read_bytes(),
+    }
 
 
 def test_elf_facts(elf_files: dict[str, bytes], tmp_path: Path) -> None:
@@ -667,6 +679,14 @@ def test_elf_facts(elf_files: dict[str, bytes], tmp_path: Path) -> None:
     assert sorted(re.findall(rb"Shared library: \[([^\]]+)\]", readelf.stdout)) == sorted(
         n.encode() for n in lib.needed
     )
+
+
+def test_elf32(elf_files: dict[str, bytes]) -> None:
+    e = parse_elf(elf_files["lib32"])
+    assert (e.bits, e.machine, e.elf_type) == (32, "x86", "dyn")
+    assert e.needed == ["libstub.so"]
+    assert e.imported == ["stub_fn"] and "exported_api" in e.exported
+    assert "backdoor_password_for_test" in e.strings
 
 
 def test_elf_without_section_headers_uses_program_headers(elf_files: dict[str, bytes]) -> None:
