@@ -151,7 +151,6 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
             out.errors.append(InputError(loc, why + "; row not screened"))
             out.unscreened.append((loc, label, why))
             continue
-        raw = {table.header[i]: c for i, c in enumerate(cells[: len(table.header)]) if c.strip()}
         name = values.get("name", "")
         maker = values.get("manufacturer", "")
         if not _has_word(name) and not _has_word(maker):
@@ -169,12 +168,10 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
         }
         if _has_word(name):
             aliases = [a.strip() for a in re.split(r"[;|\n]", values.get("alias", "")) if _has_word(a)]
-            out.parties.append(Party(name, loc, aliases, raw=raw, **common))
+            out.parties.append(Party(name, loc, aliases, **common))
         if _has_word(maker) and fold(maker) != fold(name):
             out.parties.append(
-                Party(
-                    maker, Location(table.file, row=number, field=mapping["manufacturer"]), role="manufacturer", raw=raw
-                )
+                Party(maker, Location(table.file, row=number, field=mapping["manufacturer"]), role="manufacturer")
             )
 
 

@@ -19,6 +19,8 @@ Written here rather than taken from a matching library: the libraries that expla
 from __future__ import annotations
 
 import bisect
+import multiprocessing
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -105,20 +107,18 @@ class Index:
         self.records = records
         self.norm = normaliser
         self.aliases: list[Alias] = []
-        self.countries: list[frozenset[str]] = []
         seen: set[tuple[int, tuple[str, ...]]] = set()
         df: dict[str, int] = {}
         named: list[tuple[int, str, tuple[str, ...]]] = []
-        for rid, record in enumerate(records):
-            self.countries.append(frozenset(record.countries))
-            for text in variants(record.names()):
-                tokens = normaliser.name(text).tokens
-                if not tokens or (rid, tokens) in seen:
-                    continue
-                seen.add((rid, tokens))
-                named.append((rid, text, tokens))
-                for token in set(tokens):
-                    df[token] = df.get(token, 0) + 1
+        texts = [(rid, text) for rid, record in enumerate(records) for text in variants(record.names())]
+        self.countries = [frozenset(record.countries) for record in records]
+        for (rid, text), tokens in zip(texts, normalise_all(normaliser, [x for _, x in texts]), strict=True):
+            if not tokens or (rid, tokens) in seen:
+                continue
+            seen.add((rid, tokens))
+            named.append((rid, text, tokens))
+            for token in set(tokens):
+                df[token] = df.get(token, 0) + 1
         # a name word found in very many list names (a city, an unlisted legal form, a common given name)
         # identifies little: it counts as COMMON_WEIGHT and is not used to find candidates when rarer words exist
         limit = max(COMMON_MIN, int(len(named) * COMMON_SHARE))
@@ -290,6 +290,31 @@ class Index:
             [t for i, t in enumerate(alias.tokens) if i not in used_a],
             notes,
         )
+
+
+PARALLEL_FROM = 20_000  # names; fewer are normalised in this process
+_NORMALISER: Normaliser | None = None  # what a forked worker inherits
+
+
+def normalise_all(normaliser: Normaliser, texts: list[str]) -> list[tuple[str, ...]]:
+    """Tokens of many names, in forked worker processes (one per CPU) when there are many."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(texts) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [normaliser.name(t).tokens for t in texts]
+    global _NORMALISER
+    _NORMALISER = normaliser
+    try:
+        size = len(texts) // (workers * 4) + 1
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_normalise_chunk, [texts[i : i + size] for i in range(0, len(texts), size)])
+    finally:
+        _NORMALISER = None
+    return [tokens for part in parts for tokens in part]
+
+
+def _normalise_chunk(texts: list[str]) -> list[tuple[str, ...]]:
+    assert _NORMALISER is not None
+    return [_NORMALISER.name(t).tokens for t in texts]
 
 
 def brand_tokens(name: Name, normaliser: Normaliser) -> Iterable[tuple[str, str, list[str]]]:

@@ -22,7 +22,6 @@ class Party:
     city: str = ""
     identifier: str = ""
     role: str = "party"  # "party", or "manufacturer" for the maker named on a purchase line
-    raw: dict[str, str] = field(default_factory=dict)
 
     @property
     def identity(self) -> str:
