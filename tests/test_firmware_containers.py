@@ -475,6 +475,79 @@ def test_ext4_reader_matches_what_mke2fs_wrote(
     assert {p: (i.read(), stat.S_IMODE(i.mode or 0)) for p, i in items.items() if "lost+found" not in p} == expected
 
 
+# --- boot images ----------------------------------------------------------------------------------------------
+
+RAMDISK = {
+    "init.rc": b"import /init.${ro.hardware}.rc\nimport /FWUpgradeInit.rc\n",
+    "FWUpgradeInit.rc": b"service fotabinder /system/bin/fotabinder\n    class main\n    socket fota stream 600 system system\n",
+    "sbin/su": b"\x7fELF ramdisk su",
+}
+
+
+def build_ramdisk(tmp_path: Path, compress: str) -> Path:
+    need("cpio", "gzip", "lz4")
+    src = tmp_path / "ramdisk"
+    for rel, data in RAMDISK.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(data)
+    os.chown(src / "sbin/su", 0, 2000)
+    os.chmod(src / "sbin/su", 0o6750)
+    (src / "sbin/sh").symlink_to("su")
+    cpio = tmp_path / "ramdisk.cpio"
+    names = subprocess.run(["find", ".", "-mindepth", "1", "-printf", "%P\n"], cwd=src, capture_output=True, check=True)
+    with cpio.open("wb") as out:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=src, input=names.stdout, stdout=out, check=True)
+    if compress == "gzip":
+        subprocess.run(["gzip", "-9", "-n", "-k", str(cpio)], check=True)
+        return cpio.with_suffix(".cpio.gz")
+    if compress == "lz4":
+        subprocess.run(["lz4", "-l", "-q", str(cpio), str(cpio) + ".lz4"], check=True)
+        return Path(str(cpio) + ".lz4")
+    return cpio
+
+
+@pytest.mark.parametrize(
+    ("version", "compress"), [("0", "gzip"), ("2", "gzip"), ("3", "lz4"), ("3", "none"), ("vendor", "gzip")]
+)
+def test_boot_image_ramdisk(tmp_path: Path, version: str, compress: str) -> None:
+    need("mkbootimg")
+    ramdisk = build_ramdisk(tmp_path, compress)
+    (tmp_path / "kernel").write_bytes(os.urandom(5000))
+    (tmp_path / "dtb").write_bytes(b"\xd0\x0d\xfe\xed" + bytes(60))
+    img = tmp_path / ("vendor_boot.img" if version == "vendor" else "boot.img")
+    if version == "vendor":
+        args = ["--header_version", "3", "--vendor_boot", str(img), "--vendor_ramdisk", str(ramdisk)]
+        args += ["--dtb", str(tmp_path / "dtb")]
+    else:
+        args = ["--kernel", str(tmp_path / "kernel"), "--ramdisk", str(ramdisk), "--header_version", version]
+        args += ["-o", str(img)] + (["--dtb", str(tmp_path / "dtb")] if version == "2" else [])
+    subprocess.run(["mkbootimg", *args], check=True, capture_output=True)
+    assert detect(img, read_head(img)) == "bootimg"
+    items, errors = items_of(img)
+    assert errors == []
+    assert {p: i.read() for p, i in items.items() if i.reader} == RAMDISK
+    su = items["sbin/su"]
+    assert (stat.S_IMODE(su.mode or 0), su.uid, su.gid) == (0o6750, 0, 2000)
+    assert items["sbin/sh"].link == "su"
+    assert items["FWUpgradeInit.rc"].location == Location(str(img), entry="FWUpgradeInit.rc")
+
+
+def test_boot_image_in_ota_and_truncated(tmp_path: Path) -> None:
+    need("mkbootimg")
+    (tmp_path / "kernel").write_bytes(os.urandom(5000))
+    img = tmp_path / "recovery.img"
+    ramdisk = build_ramdisk(tmp_path, "gzip")
+    subprocess.run(
+        ["mkbootimg", "--kernel", str(tmp_path / "kernel"), "--ramdisk", str(ramdisk), "-o", str(img)], check=True
+    )
+    good = img.read_bytes()
+    ota = write_zip(tmp_path / "ota.zip", [("boot.img", good), ("recovery.img", good), ("bad/boot.img", good[:6000])])
+    items, errors = items_of(ota)
+    assert items["FWUpgradeInit.rc"].location.entry == "boot.img!/FWUpgradeInit.rc"
+    assert items["recovery/init.rc"].read() == RAMDISK["init.rc"]
+    assert [(e.location.entry, "truncated" in e.message) for e in errors] == [("bad/boot.img", True)]
+
+
 # --- super (dynamic partitions) ------------------------------------------------------------------------------
 
 
@@ -658,7 +731,15 @@ def small_ota(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     build_tree(base / "tree")
     raw = mke2fs(base / "tree" / "system", base / "raw.img", "-t", "ext4", "-b", "1024", "-N", "64", size="1M")
     simg = img2simg(raw, base / "s.img")
-    entries = [("system.img", simg.read_bytes()), ("system/app/A.apk", apk_bytes("com.a"))]
+    ramdisk = build_ramdisk(base, "none")  # uncompressed: mutations hit the cpio headers
+    need("mkbootimg")
+    (base / "kernel").write_bytes(b"kernel" * 100)
+    subprocess.run(
+        ["mkbootimg", "--kernel", str(base / "kernel"), "--ramdisk", str(ramdisk), "-o", str(base / "boot.img")],
+        check=True,
+    )
+    entries = [("boot.img", (base / "boot.img").read_bytes()), ("system.img", simg.read_bytes())]
+    entries.append(("system/app/A.apk", apk_bytes("com.a")))
     return write_zip(base / "ota.zip", entries, zipfile.ZIP_STORED).read_bytes()
 
 
@@ -667,7 +748,7 @@ def small_ota(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def test_mutated_ota_yields_items_or_input_errors_only(small_ota: bytes, tmp_path: Path, data: st.DataObject) -> None:
     image = bytearray(small_ota)
     for _ in range(data.draw(st.integers(1, 10))):
-        image[data.draw(st.integers(0, min(len(image) - 1, 80_000)))] = data.draw(st.integers(0, 255))
+        image[data.draw(st.integers(0, min(len(image) - 1, 90_000)))] = data.draw(st.integers(0, 255))
     target = Path(tempfile.mkdtemp(dir=tmp_path)) / "ota.zip"
     target.write_bytes(image)
     for result in open_input(target, Limits(max_total_bytes=64 << 20)):

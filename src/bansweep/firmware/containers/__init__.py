@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import adb, archive, directory, erofs, ext4, sparse, superimage
+from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
 from bansweep.firmware.containers.item import Context, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.inputs import InputFile, read_head
@@ -26,6 +26,7 @@ IMAGE_KINDS = {
     "ext4": ext4.open_ext4,
     "erofs": erofs.open_erofs,
     "super": superimage.open_super,
+    "bootimg": bootimg.open_boot,
 }
 ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file, "tar": archive.open_tar}
 TREE_MARKERS = ("system", "build.prop")
@@ -42,6 +43,8 @@ def detect(path: Path, head: bytes) -> str | None:
         return "erofs"
     if head[4096:4100] == struct.pack("<I", superimage.GEOMETRY_MAGIC):
         return "super"
+    if head[:8] in (bootimg.BOOT_MAGIC, bootimg.VENDOR_MAGIC):
+        return "bootimg"
     if head[257:262] == b"ustar" or (head[:2] == b"\x1f\x8b" and path.name.lower().endswith((".tar.gz", ".tgz"))):
         return "tar"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or path.suffix.lower() in archive.ZIP_SUFFIXES:
@@ -50,7 +53,8 @@ def detect(path: Path, head: bytes) -> str | None:
 
 
 def sniff(item: InputFile) -> str | None:
-    """The kind of a firmware input ("apk", "ota-zip", "zip", "tar", "sparse", "ext4", "erofs", "super"), or None."""
+    """The kind of a firmware input ("apk", "ota-zip", "zip", "tar", "sparse", "ext4", "erofs", "super", "bootimg"),
+    or None."""
     return detect(item.path, item.head)
 
 
