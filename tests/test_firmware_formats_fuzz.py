@@ -189,3 +189,22 @@ def test_initrc_grammar_fragments(lines: list[str]) -> None:
     rc = parse_initrc("\n".join(lines))
     assert all(line >= 1 for _, line in rc.imports)
     assert all(s.line >= 1 for s in rc.services)
+
+
+@FUZZ
+@given(data=st.data())
+def test_dex_bulk_strings_equal_one_by_one(data: st.DataObject) -> None:
+    """The fast all-strings path must read exactly what reading each string at its offset reads."""
+    raw = data.draw(mutated("dex"))
+    try:
+        one_by_one = parse_dex(raw).strings
+        bulk = parse_dex(raw).strings
+    except FormatError:
+        return
+    try:
+        expected = [one_by_one[i] for i in range(len(one_by_one))]
+    except FormatError:
+        with pytest.raises(FormatError):
+            list(bulk)
+        return
+    assert list(bulk) == expected
