@@ -34,6 +34,7 @@ BULK_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_CHARS = 16 * 1024 * 1024  # below this, forking workers costs more than it saves
 WORKERS = 2
 BULK_FORMATS = ("inventory-csv",)
+SOURCE = "inventory-csv"  # the source name the observation path gives these rows
 # inventory field -> observation fact (the vocabulary of bansweep.fleet.model)
 FIELD_FACTS = {
     "manufacturer": "manufacturer",
@@ -329,7 +330,7 @@ def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: 
                 tally.unattributable_ids.append(mac or f"{name} row {offset + row_no}")
         offset += scan.rows
     for entry in entries.values():
-        tally.count(entry.decision, ["inventory"], entry.count)
+        tally.count(entry.decision, [SOURCE], entry.count)
         if entry.unattributable and not entry.decision.attributable:
             tally.unattributable += entry.count
 
@@ -410,7 +411,7 @@ def _entry(
     located.sort(key=lambda item: order.get(item[0], len(order)))
     evidence = [(c.rule, col, value, c.data_date, c.detail) for c, col, value in located]
     notes = [f"MAC address: {unattributable}"] if unattributable else []
-    t = template(decision, notes, ["inventory"])
+    t = template(decision, notes, [SOURCE])
     return Entry(decision, t, evidence, hit.org if hit else "", hit.block if hit else "", unattributable, mac_col)
 
 
