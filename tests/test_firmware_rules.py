@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject
-from bansweep.firmware.apk import App, FileFact, Firmware, Prop, RcService, read_app, sibling_candidates, sibling_match
+from bansweep.firmware.apk import App, FileFact, Firmware, Prop, RcService, read_app, sibling_key
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.initrc import parse_initrc
 from bansweep.firmware.rules import judge_app, judge_firmware
@@ -251,11 +251,16 @@ def test_status_follows_severity() -> None:
 
 
 def test_odex_sibling_paths() -> None:
-    pats = sibling_candidates("system/priv-app/Foo/Foo.apk")
-    assert any(sibling_match(p, "system/priv-app/Foo/oat/arm64/Foo.odex") for p in pats)
-    assert any(sibling_match(p, "system/priv-app/Foo/oat/arm/Foo.vdex") for p in pats)
-    assert not any(sibling_match(p, "system/priv-app/Foo/oat/arm64/Bar.odex") for p in pats)
-    assert any(sibling_match(p, "system/app/Foo.odex") for p in sibling_candidates("system/app/Foo.apk"))
+    key = sibling_key("system/priv-app/Foo/Foo.apk")
+    assert (
+        key
+        == sibling_key("system/priv-app/Foo/oat/arm64/Foo.odex")
+        == sibling_key("system/priv-app/Foo/oat/arm/Foo.vdex")
+    )
+    assert key != sibling_key("system/priv-app/Foo/oat/arm64/Bar.odex")
+    assert sibling_key("system/app/Foo.apk") == sibling_key("system/app/Foo.odex")
+    assert sibling_key("system/framework/services.jar") == sibling_key("system/framework/oat/arm64/services.odex")
+    assert sibling_key("system/lib/libfoo.so") is None
 
 
 def finding(pkg: str, rule: str, severity: Severity) -> Finding:

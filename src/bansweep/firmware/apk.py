@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import stat
+import struct
+import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -37,7 +40,7 @@ class DexFacts:
     """What the code holds, merged over every dex of an app (classes*.dex or carved from odex/vdex)."""
 
     sources: list[str] = field(default_factory=list)  # entry names the dex came from
-    data: bytes = b""  # the raw dex files, NUL-separated: their strings are searched as bytes, never decoded
+    data: bytes = b""  # the string data of every dex, raw, NUL-separated: searched as bytes, never decoded
     # (decoding every string costs more than parsing the dex; every needle the rules look for is ASCII)
     types: set[str] = field(default_factory=set)  # class descriptors defined or referenced ("Lcom/foo/Bar;")
     defined: set[str] = field(default_factory=set)
@@ -137,20 +140,24 @@ def is_priv_app(path: str) -> bool:
     return "priv-app" in path.split("/")[:-1]
 
 
-def sibling_candidates(path: str) -> list[str]:
-    """Where Android keeps the compiled code of an APK/JAR whose dex was stripped (odexed firmware)."""
+def sibling_key(path: str) -> str | None:
+    """What ties an APK/JAR to the compiled code Android keeps beside it when the dex was stripped (odexed firmware).
+
+    app/Foo/Foo.apk, app/Foo/oat/<isa>/Foo.odex and app/Foo/oat/<isa>/Foo.vdex share the key "app/Foo/Foo";
+    Dalvik-era app/Foo.apk and app/Foo.odex share "app/Foo".
+    """
     folder, name = posixpath.split(path)
-    stem = name.rsplit(".", 1)[0]
-    out = [posixpath.join(folder, f"{stem}.odex")]  # Dalvik (<= 4.4): app/Foo.apk + app/Foo.odex
-    for suffix in ("odex", "vdex"):
-        out.append(posixpath.join(folder, "oat", "*", f"{stem}.{suffix}"))
-    return out
-
-
-def sibling_match(pattern: str, candidate: str) -> bool:
-    """Match one sibling_candidates() pattern ('*' is one path segment: the ISA)."""
-    a, b = pattern.split("/"), candidate.split("/")
-    return len(a) == len(b) and all(x == "*" or x == y for x, y in zip(a, b, strict=True))
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        return None
+    if suffix in ("apk", "jar"):
+        return posixpath.join(folder, stem)
+    if suffix not in ("odex", "vdex"):
+        return None
+    parts = folder.split("/")
+    if len(parts) >= 2 and parts[-2] == "oat":
+        folder = "/".join(parts[:-2])
+    return posixpath.join(folder, stem)
 
 
 def read_app(
@@ -224,11 +231,30 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     seen.add(key)
     dex = parse_dex(data)
     facts.sources.append(source)
-    blobs.append(bytes(data))
+    blobs.append(string_region(data))
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
     facts.methods.update(dex.method_refs)
     facts.fields.update(getattr(dex, "field_refs", ()))
+
+
+def string_region(data: bytes) -> bytes:
+    """The part of a dex that holds its string data (a fifth to a half of the file), or all of it if unusual.
+
+    Rules search strings as bytes there; reading the header here saves them scanning code and index tables.
+    """
+    count, ids = struct.unpack_from("<II", data, 0x38)
+    if count == 0 or ids + 4 * count > len(data):
+        return bytes(data)
+    offsets = array("I")
+    offsets.frombytes(data[ids : ids + 4 * count])
+    if sys.byteorder == "big":
+        offsets.byteswap()
+    low, high = min(offsets), max(offsets)
+    end = data.find(b"\x00", high + 1) if high < len(data) else -1
+    if low < 2 or end < 0:
+        return bytes(data)
+    return bytes(data[low - 2 : end + 1])
 
 
 def read_props(fw: Firmware, path: str, location: Location, data: bytes) -> None:

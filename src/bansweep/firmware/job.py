@@ -28,8 +28,7 @@ from bansweep.firmware.apk import (
     read_binary,
     read_props,
     read_rc,
-    sibling_candidates,
-    sibling_match,
+    sibling_key,
 )
 from bansweep.firmware.containers import Item
 from bansweep.firmware.diff import compare
@@ -173,9 +172,14 @@ def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx:
     return fw
 
 
-def _siblings(item: Item, by_path: dict[str, Item]) -> list[Item]:
-    patterns = sibling_candidates(item.path)
-    return [i for p, i in sorted(by_path.items()) if any(sibling_match(pat, p) for pat in patterns)]
+def _sibling_index(items: list[Item]) -> dict[str, list[Item]]:
+    index: dict[str, list[Item]] = {}
+    for item in items:
+        if item.link is None and item.path.endswith((".odex", ".vdex")):
+            key = sibling_key(item.path)
+            if key:
+                index.setdefault(key, []).append(item)
+    return index
 
 
 def _has_dex(data: bytes, limits: Limits) -> bool:
@@ -186,7 +190,7 @@ def _has_dex(data: bytes, limits: Limits) -> bool:
 
 
 def _tasks(
-    code: list[Item], by_path: dict[str, Item], job: Job, limits: Limits, errors: list[InputError]
+    code: list[Item], siblings_of: dict[str, list[Item]], job: Job, limits: Limits, errors: list[InputError]
 ) -> Iterator[tuple[Location, Task]]:
     """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily)."""
     for item in code:
@@ -197,7 +201,7 @@ def _tasks(
             continue
         siblings: list[tuple[str, Location, bytes]] = []
         if not _has_dex(data, limits):
-            for sib in _siblings(item, by_path):
+            for sib in siblings_of.get(sibling_key(item.path) or "", []):
                 try:
                     siblings.append((sib.path, sib.location, sib.read(limits.max_entry_bytes)))
                 except FormatError as exc:
@@ -205,10 +209,10 @@ def _tasks(
         yield item.location, (job, data, item.path, item.location, siblings)
 
 
-def _analyse(code: list[Item], by_path: dict[str, Item], job: Job, options: Options) -> Iterator[AppOutcome]:
+def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options) -> Iterator[AppOutcome]:
     """analyse_task over the code items on bounded worker processes (memory and time caps), completion order."""
     errors: list[InputError] = []
-    tasks = _tasks(code, by_path, job, options.limits, errors)
+    tasks = _tasks(code, siblings_of, job, options.limits, errors)
     for where, result in map_isolated(analyse_task, tasks, options.worker_limits, options.workers or DEFAULT_WORKERS):
         if isinstance(result, InputError):
             yield AppOutcome(where.entry or where.file, None, errors=[result])
@@ -235,12 +239,12 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
         ctx.platform_certs = _platform_certs(items, report.errors, options.limits)
         fw = _firmware_facts(name, items, report.errors, ctx)
         report.findings.extend(judge_firmware(fw, ctx))
-        by_path = {i.path: i for i in items}
+        siblings_of = _sibling_index(items)
         code = [i for i in items if is_code(i.path) and i.link is None and "/oat/" not in f"/{i.path}"]
         job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits)
         apps: list[dict[str, Any]] = []
         with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
-            for out in _analyse(code, by_path, job, options):
+            for out in _analyse(code, siblings_of, job, options):
                 report.findings.extend(out.findings)
                 report.errors.extend(out.errors)
                 if out.package is not None:
