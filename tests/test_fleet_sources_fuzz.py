@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import tempfile
 from pathlib import Path
 
@@ -51,7 +52,10 @@ FILE_LEVEL = (
     "XML external",
     "XML DTD",
 )
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# FUZZ_EXAMPLES=1000 for a longer run
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def check(fmt: str, data: bytes) -> list[Observation | InputError]:
