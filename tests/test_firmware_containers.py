@@ -723,6 +723,13 @@ def test_file_based_ota_modes_from_updater_script(tmp_path: Path) -> None:
     assert modes["system/vendor/lib/libx.so"] == (0o640, 0, 2000)
     assert modes["system/app/Upd.apk"] == (0o644, 0, 0)
     assert "META-INF/com/google/android/updater-script" not in modes
+    ls = items["system/bin/ls"]
+    assert (ls.link, ls.location.entry, ls.location.line) == (
+        "toolbox",
+        "META-INF/com/google/android/updater-script",
+        4,
+    )
+    assert items["system/bin/ps"].link == "toolbox" and items["system/bin/ps"].reader is None
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from bansweep.findings import InputError
+from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
@@ -91,6 +91,14 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
             perms = updater_script.Perms(updater_script.parse(text))
         except FormatError as exc:
             yield InputError(where.location(UPDATER_SCRIPT, exc.offset), f"updater-script: {exc.message}")
+        else:
+            for link, target, line in updater_script.symlinks(text):
+                here = Location(where.file, entry=where.location(UPDATER_SCRIPT).entry, line=line)
+                clean = safe_name(link)
+                if clean:
+                    yield Item(where.prefix + clean, here, 0, stat.S_IFLNK | 0o777, link=target)
+                else:
+                    yield InputError(here, f"symlink at unsafe path {link!r}; not listed")
     for entry in z.entries:
         if entry.name.endswith("/"):
             continue  # a folder entry has no content

@@ -1,6 +1,6 @@
 """Owners and modes that a file-based OTA sets through its edify updater-script (set_perm, set_perm_recursive,
-set_metadata, set_metadata_recursive): a zip carries no Unix modes, so this is where setuid bits of such an OTA live.
-The script is only read, never run.
+set_metadata, set_metadata_recursive), and the symlinks it creates (symlink): a zip carries no Unix modes or links,
+so this is where the setuid bits and links of such an OTA live. The script is only read, never run.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 CALL = re.compile(r"\b(set_perm_recursive|set_perm|set_metadata_recursive|set_metadata)\s*\(([^;]*?)\)\s*;", re.S)
+SYMLINK = re.compile(r"\bsymlink\s*\(([^;]*?)\)\s*;", re.S)
 MAX_RULES = 100_000
 
 
@@ -30,6 +31,18 @@ def _number(text: str) -> int | None:
         return int(text, 8) if text.startswith("0") and len(text) > 1 else int(text)
     except ValueError:
         return None
+
+
+def symlinks(script: str) -> list[tuple[str, str, int]]:
+    """(link path without the leading slash, target, line) for every symlink() the script creates."""
+    out: list[tuple[str, str, int]] = []
+    for match in SYMLINK.finditer(script):
+        args = [a.strip().strip('"') for a in match.group(1).split(",")]
+        line = script.count("\n", 0, match.start()) + 1
+        out.extend((link.strip("/"), args[0], line) for link in args[1:] if link.strip("/"))
+        if len(out) > MAX_RULES:
+            break
+    return out
 
 
 def parse(script: str) -> list[Perm]:
