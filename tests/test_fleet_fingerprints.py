@@ -125,6 +125,17 @@ def test_bad_databases_give_errors_naming_file_and_fingerprint(tmp_path: Path) -
     assert db is not None and not db.fingerprints and "takes group 1 but the pattern has 0" in errors[0].message
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600))
+def test_load_file_never_raises_on_junk(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "junk.xml"
+    sample = (RECOG / "rtsp_servers.xml").read_bytes()
+    path.write_bytes(sample[: len(data) % len(sample)] + data)
+    db, errors = load_file(path)
+    assert db is not None or errors
+    assert all(e.location.file == str(path) for e in errors)
+
+
 def test_example_file_must_stay_beside_the_database(tmp_path: Path) -> None:
     (tmp_path / "banner.txt").write_bytes(b"Acme-NVR")
     db = tmp_path / "db.xml"

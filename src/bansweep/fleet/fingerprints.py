@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -94,7 +95,9 @@ def translate(pattern: str, flags: str = "") -> re.Pattern[str]:
     if leading:
         body = f"(?{''.join(sorted(set(leading)))})" + body
     try:
-        return re.compile(body, py_flags)
+        with warnings.catch_warnings():  # "possible nested set": valid Ruby, and valid (if ambiguous) Python
+            warnings.simplefilter("ignore", FutureWarning)
+            return re.compile(body, py_flags)
     except re.error as exc:
         raise PatternError(f"cannot compile as a Python regex: {exc}") from None
 
