@@ -333,6 +333,7 @@ def test_removing_an_entity_still_referenced_is_an_error(tmp_path: Path) -> None
             "named groups",
         ),
         ("models", {"id": "no-lead", "entity": "zte", "pattern": "(?:A|B)1", "source": "s", "date": "2026"}, "literal"),
+        ("models", {"id": "top-alt", "entity": "zte", "pattern": "A1|B2", "source": "s", "date": "2026"}, "literal"),
         ("models", {"id": "who", "entity": "nobody", "pattern": "Q1", "source": "s", "date": "2026"}, "unknown entity"),
         ("models", {"id": "nosrc", "entity": "zte", "pattern": "Q1", "date": "2026"}, "missing 'source'"),
         (

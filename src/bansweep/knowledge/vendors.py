@@ -218,12 +218,27 @@ def _iso(ds: Dataset, entry: dict[str, Any], key: str) -> str | None:
 
 
 def _lead_char(pattern: str) -> str | None:
-    """First character every match of `pattern` starts with, if it is a literal letter or digit."""
-    if pattern and pattern[0].isascii() and pattern[0].isalnum():
-        if len(pattern) > 1 and pattern[1] in "?*{":
+    """First character every match of `pattern` starts with, if it is a literal letter or digit (and the pattern
+    has no top-level alternative that could start otherwise)."""
+    if not (pattern and pattern[0].isascii() and pattern[0].isalnum()) or pattern[1:2] in ("?", "*", "{"):
+        return None
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
             return None
-        return pattern[0].upper()
-    return None
+        i += 1
+    return pattern[0].upper()
 
 
 class VendorKB:
