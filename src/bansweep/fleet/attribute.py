@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bansweep.findings import Evidence, Location, Status, Verdict
@@ -55,7 +55,6 @@ CID_WEIGHT = 0.4
 SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
 STRONG = 0.9  # covered evidence this strong from two kinds outweighs one disagreeing claim
 LOW = 0.5  # below this the evidence is too weak to judge without review
-COMPONENT_TYPES = {"soc", "chip", "chipset", "component", "module"}
 
 
 def component_entities(overlays: Sequence[Path] = ()) -> frozenset[str]:
@@ -326,7 +325,7 @@ class Attributor:
             yield from self._recog(fact, text)
 
     def _from_match(self, kind: str, rule: str, fact: str, text: str, m: Match) -> Claim:
-        component = m.entity.id in self.components or (m.device_type or "").lower() in COMPONENT_TYPES
+        component = m.entity.id in self.components
         detail = f"knowledge entry {m.pattern_id} ({m.kind}) names {m.entity.name}"
         if m.entity.group is None:
             detail += " (not a covered entity)"
@@ -361,9 +360,7 @@ class Attributor:
                         "recog", fp.rule, fact, text, None, vendor, weight, fp.data_date, detail, product, dtype
                     )
                 for m in matches[:1]:
-                    component = m.entity.id in self.components or (
-                        name == "hw.vendor" and (dtype or "").lower() in COMPONENT_TYPES
-                    )
+                    component = m.entity.id in self.components
                     yield Claim(
                         "recog",
                         fp.rule,
@@ -400,7 +397,7 @@ class Attributor:
             out: list[Claim] = []
             for m in self.kb.match_org(hit.org):
                 c = self._from_match("mac", "mac.registry", "mac", hit.org, m)
-                out.append(_replace(c, confidence=c.confidence * weight, data_date=hit.data_date, detail=detail))
+                out.append(replace(c, confidence=c.confidence * weight, data_date=hit.data_date, detail=detail))
             if not out:
                 out.append(
                     Claim("mac", "mac.registry", "mac", hit.org, None, hit.org, 0.8 * weight, hit.data_date, detail)
@@ -438,15 +435,15 @@ class Attributor:
             for other, cs in groups.items():
                 if other != group:
                     conflicts.append(
-                        f"{_says(cs)}: {self._group_name(other)}; {_says(support)}: {self._group_name(group)}"
+                        f"{describe_kinds(cs)}: {self._group_name(other)}; {describe_kinds(support)}: {self._group_name(group)}"
                     )
                     conflicting = True
             disagree = [c for c in makers if not _same_maker(c, support)]
             if disagree:
                 kinds = {c.kind for c in support}
                 text = (
-                    f"{_says(disagree)}: {', '.join(sorted({c.vendor for c in disagree}))}; "
-                    f"{_says(support)}: {self._group_name(group)}"
+                    f"{describe_kinds(disagree)}: {', '.join(sorted({c.vendor for c in disagree}))}; "
+                    f"{describe_kinds(support)}: {self._group_name(group)}"
                 )
                 if any(c.kind == "mac" for c in disagree) and "mac" not in kinds:
                     text += ": a relabelled/OEM device or a third-party network module"
@@ -542,12 +539,6 @@ def mac_value(mac: str, hit: MacHit) -> str:
 _UNATTRIBUTABLE = Claim("mac", "mac.unattributable", "mac", "", None, "", 0.0, "")
 
 
-def _replace(c: Claim, **changes: object) -> Claim:
-    from dataclasses import replace
-
-    return replace(c, **changes)  # type: ignore[arg-type]
-
-
 def _combine(claims: Iterable[Claim]) -> float:
     """Independent kinds of evidence add up: 1 - prod(1 - best confidence per kind)."""
     best: dict[str, float] = {}
@@ -588,9 +579,10 @@ _KIND_WORDS = {
 }
 
 
-def _says(claims: Iterable[Claim]) -> str:
+def describe_kinds(claims: Iterable[Claim]) -> str:
+    """'the MAC registry and a service banner': the kinds of evidence, in words."""
     kinds = sorted({_KIND_WORDS[c.kind] for c in claims})
-    return " and ".join(kinds)
+    return ", ".join(kinds[:-1]) + " and " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
 
 
 def _to_review(v: Verdict, reason: str) -> Verdict:
@@ -644,8 +636,6 @@ def _with_observed(device: Device, decision: Decision) -> Decision:
     model = next((o.facts[f] for o in records for f in MODEL_FACTS if o.facts.get(f)), None)
     dtype = next((o.facts[TYPE_FACT] for o in records if o.facts.get(TYPE_FACT)), None)
     if (model and model != decision.model) or (dtype and dtype != decision.device_type):
-        from dataclasses import replace
-
         return replace(decision, model=model or decision.model, device_type=dtype or decision.device_type)
     return decision
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bansweep import progress
-from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject
+from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject, Verdict
 from bansweep.fleet import sources
-from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute, merge
+from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute, describe_kinds, merge
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.model import Observation
 from bansweep.inputs import InputFile, walk
@@ -207,7 +207,7 @@ class Template:
     status: Status
     confidence: float
     explanation: str
-    verdicts: list[Any]
+    verdicts: list[Verdict]
     tags: list[str]
     attributes: dict[str, str]
     extra: dict[str, Any]
@@ -322,8 +322,8 @@ def explain(d: Decision, unattributable: list[str]) -> str:
         who = d.maker or d.entity.name
         if d.brand:
             who += f" (as {d.brand})"
-        kinds = sorted({c.rule.split(":")[0] for c in d.claims if c.covered or c.component})
-        parts.append(f"Attributed to {who} from {', '.join(kinds) or 'the evidence'}, confidence {d.confidence:.2f}.")
+        kinds = describe_kinds(c for c in d.claims if c.covered or c.component)
+        parts.append(f"Attributed to {who} from {kinds or 'the evidence'}, confidence {d.confidence:.2f}.")
     elif d.maker:
         parts.append(f"Maker {d.maker}, not a covered vendor.")
     if d.verdicts:
