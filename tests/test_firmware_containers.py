@@ -312,6 +312,15 @@ def test_erofs_image(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> Non
     assert (agent.uid, agent.gid) == (0, 2000)  # asked from dump.erofs for setuid files
 
 
+def test_erofs_tools_run_under_memory_cap(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    need("prlimit")
+    root, _ = tree
+    img = mkerofs(root, tmp_path / "e.img")
+    items, errors = items_of(img, Limits(max_rss_bytes=2 << 20))  # too little for any process to start
+    assert items == {} and len(errors) == 1
+    assert errors[0].location.file == str(img) and errors[0].message.startswith("erofs: dump.erofs")
+
+
 def test_corrupt_erofs_reported(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
     root, _ = tree
     data = mkerofs(root, tmp_path / "e.img").read_bytes()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bansweep.findings import InputError
-from bansweep.firmware.containers.item import CHUNK, Context, Item, Where, link_problem, safe_name
+from bansweep.firmware.containers.item import CHUNK, Context, Item, Where, bounded, link_problem, safe_name
 from bansweep.firmware.limits import FormatError
 
 BOOT_MAGIC, VENDOR_MAGIC = b"ANDROID!", b"VNDRBOOT"
@@ -84,7 +84,10 @@ def _unlz4(src_path: Path, out_path: Path, cap: int, ctx: Context) -> None:
         raise FormatError("LZ4 ramdisk needs the lz4 tool (Debian package lz4)")
     written = 0
     proc = subprocess.Popen(
-        [tool, "-d", "-c", str(src_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        bounded([tool, "-d", "-c", str(src_path)], ctx.limits),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:

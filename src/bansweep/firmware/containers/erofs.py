@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError
 from bansweep.firmware.containers.directory import walk_tree
-from bansweep.firmware.containers.item import Context, Item, Where, system_as_root
+from bansweep.firmware.containers.item import Context, Item, Where, bounded, system_as_root
 from bansweep.firmware.limits import FormatError
 
 MAGIC = 0xE0F5E1E2
@@ -32,7 +32,7 @@ def _run(args: list[str], ctx: Context) -> str:
     left = ctx.limits.max_seconds - (time.monotonic() - ctx.started)
     try:
         done = subprocess.run(
-            [tool, *args[1:]],
+            bounded([tool, *args[1:]], ctx.limits),
             capture_output=True,
             text=True,
             errors="replace",
@@ -41,6 +41,8 @@ def _run(args: list[str], ctx: Context) -> str:
         )
     except subprocess.TimeoutExpired as exc:
         raise FormatError(f"{args[0]} took longer than {ctx.limits.max_seconds:g} s (time cap)") from exc
+    if done.returncode < 0:
+        raise FormatError(f"{args[0]} killed by signal {-done.returncode} (memory or file-size cap?)")
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise FormatError(f"{args[0]} failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}")

@@ -110,6 +110,17 @@ class Context:
             raise FormatError(f"input took longer than {self.limits.max_seconds:g} s (time cap)")
 
 
+def bounded(argv: list[str], limits: Limits) -> list[str]:
+    """argv run under util-linux prlimit: address space capped at max_rss_bytes, written files at max_total_bytes.
+
+    The Debian tools we hand untrusted images to are C programs; a crafted image must not make them eat the machine.
+    """
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return argv
+    return [prlimit, f"--as={limits.max_rss_bytes}", f"--fsize={limits.max_total_bytes}", "--", *argv]
+
+
 def file_reader(path: Path) -> Callable[[int], bytes]:
     """A bounded reader of a regular file on disk that never follows a symlink; problems are FormatErrors."""
 
