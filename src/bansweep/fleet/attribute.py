@@ -571,7 +571,7 @@ def _same_maker(c: Claim, support: list[Claim]) -> bool:
 
 _KIND_WORDS = {
     "mac": "the MAC registry",
-    "org": "the inventory",
+    "org": "a recorded maker name",
     "model": "the model name",
     "banner": "a service banner",
     "recog": "a Recog fingerprint",
