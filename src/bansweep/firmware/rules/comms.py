@@ -1,5 +1,9 @@
 """Communications security: cleartext traffic allowed, http:// endpoints in the code, broken ciphers, TLS checks
-switched off."""
+switched off or replaced.
+
+Not detected: an X509TrustManager whose checkServerTrusted is empty (that needs the method's bytecode, which the
+dex tables read here do not give); a custom host-name verifier is reported for review instead.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ NOT_ENDPOINTS = (
     "json-schema.org",
 )
 MAX_URLS = 20
+SEVERITY = {"trust-all-tls": Severity.MEDIUM, "custom-tls": Severity.LOW}
 CLEARTEXT_DEFAULT_UNTIL = 28  # targetSdk below this allows cleartext unless configured otherwise
 
 
@@ -100,6 +105,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
     for name, title, rule in (
         ("weak-crypto", "Uses broken ciphers", "weak-crypto"),
         ("trust-all-tls", "Switches off TLS checks", "trust-all-tls"),
+        ("custom-tls", "Replaces TLS host-name checking (review)", "custom-tls"),
     ):
         hit = caps.get(name)
         if hit:
@@ -108,7 +114,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
                     subject,
                     f"{RULE}.{rule}",
                     title,
-                    Severity.MEDIUM if personal or rule == "trust-all-tls" else Severity.LOW,
+                    SEVERITY.get(rule, Severity.MEDIUM if personal else Severity.LOW),
                     hit.evidence,
                     f"{app.package} {hit.capability.explanation}.",
                     confidence=0.6,
