@@ -701,6 +701,20 @@ def test_getprop_dump() -> None:
     assert phone.where("model").field == "[ro.product.model]"
 
 
+def test_getprop_multiline_value_and_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "props"
+    path.write_text(
+        "[ro.product.model]: [ZTE Blade A7]\n[persist.sys.note]: [first line\nsecond line]\n"
+        "[ro.product.manufacturer]: [ZTE]\n[ro.build.description]: [cut off"
+    )
+    [phone], errors = run("getprop", path)
+    assert phone.facts["prop.persist.sys.note"] == "first line\nsecond line"
+    assert (phone.facts["model"], phone.facts["manufacturer"]) == ("ZTE Blade A7", "ZTE")
+    assert [(e.location.line, e.message.split(" (")[0]) for e in errors] == [
+        (5, "value of [ro.build.description] is not closed with ']'")
+    ]
+
+
 def test_cyclonedx_devices() -> None:
     obs, errors = run("cyclonedx", FIX / "cyclonedx-devices.json")
     pointers = {o.location.field: o for o in obs}

@@ -43,6 +43,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     first = 0
     key = ""
     open_value: list[str] | None = None  # a value spanning lines until its closing "]"
+    open_line = 0
     for number, line in lines(path):
         error = too_long(path, number, line)
         if error:
@@ -68,11 +69,11 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
         if value.endswith("]"):
             props[key] = clip(value[:-1])
         else:
-            open_value = [value]
+            open_value, open_line = [value], number
         if len(props) > MAX_RECORDS:
             break
     if open_value is not None:
-        yield InputError(Location(file, line=first), f"value of [{key}] is not closed with ']' (truncated file?)")
+        yield InputError(Location(file, line=open_line), f"value of [{key}] is not closed with ']' (truncated file?)")
     if not props:
         yield InputError(Location(file), "no properties found")
         return
