@@ -35,6 +35,11 @@ def run(path: Path, **kw: object) -> job.Report:  # type: ignore[name-defined]
     return job.run([path], job.Options(**kw))  # type: ignore[arg-type]
 
 
+def screened_rows(report: object) -> list[dict[str, object]]:
+    table = report.summary["screened"]  # type: ignore[attr-defined]
+    return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+
+
 def by_label(report: object) -> dict[str, list[tuple[str, Status]]]:
     out: dict[str, list[tuple[str, Status]]] = {}
     for f in report.findings:  # type: ignore[attr-defined]
@@ -54,10 +59,14 @@ def test_example_suppliers_end_to_end() -> None:
     for clean in ("Acme Widgets Ltd", "Shanghai Dahua Scale Factory", "Northwind Office Supply LLC"):
         assert clean not in found
     # every party is in the audit trail, hit or not, and counted
-    rows = report.summary["screened"]
+    rows = screened_rows(report)
     assert report.subjects == len(rows) == 14  # 11 suppliers + 3 manufacturers named on purchase lines
     acme = next(r for r in rows if r["query"] == "Acme Widgets Ltd")
-    assert acme["status"] == "no-match" and acme["normalised"] == "acme widgets" and acme["where"].endswith("row 10")
+    assert acme["status"] == "no-match" and acme["normalised"] == "acme widgets" and acme["party"].endswith("row 10")
+    hikvision = next(r for r in rows if r["query"] == "Hikvision Europe BV")
+    assert hikvision["status"] == "review" and hikvision["country"] == "Netherlands"
+    huawei = next(r for r in rows if r["query"] == "Huawei Technologies Co. Ltd")
+    assert huawei["detail"][0][0] == 1.0 and huawei["detail"][0][2] in ("fcc-covered-list", "dod-1260h")
     assert report.summary["lists"]["csl"].startswith("not imported")
     assert "fcc-covered-list" in report.data_versions and "party-matching" in report.data_versions
     assert report.summary["mapping"][str(ROOT / "examples" / "suppliers.csv")]["name"] == "Supplier Name"
@@ -69,6 +78,7 @@ def test_finding_carries_the_audit_record(tmp_path: Path) -> None:
     report = run(path, lists=[SAMPLE])
     finding = next(f for f in report.findings if f.extra.get("list") == "csl")
     extra = finding.extra
+    assert extra["candidates"][0]["record_id"] == extra["record_id"] and extra["candidates"][0]["score"] >= 0.75
     assert extra["query"] == "CETC 13th Research Institute (Hebei)"
     assert extra["citations"] == ["83 FR 37423", "87 FR 77505"] and extra["start_date"] == "2018-08-01"
     assert extra["license_policy"].startswith("Policy of denial") and extra["list_source"].startswith("Entity List")
@@ -156,6 +166,8 @@ def test_empty_names_and_enormous_cells_are_not_screened_never_clean(tmp_path: P
     assert len(errors) == 3 and all(f.status.value == "not-screened" for f in errors)
     assert report.summary["outcomes"]["not-screened"] == 3
     assert report.subjects == 4
+    reasons = {r["party"]: r["detail"] for r in screened_rows(report) if r["status"] == "not-screened"}
+    assert reasons[f"{path}:row 1"] == "empty party name" and "longer than" in reasons[f"{path}:row 3"]
 
 
 def test_unterminated_quote_is_reported_with_its_lines(tmp_path: Path) -> None:
@@ -195,7 +207,7 @@ def test_encodings_bom_utf16_and_cp1252(tmp_path: Path) -> None:
         path.write_bytes(data)
         report = run(path)
         assert report.errors == [], enc
-        queries = [r["query"] for r in report.summary["screened"]]
+        queries = [r["query"] for r in screened_rows(report)]
         assert "Société Générale Électronique" in queries, enc
 
 

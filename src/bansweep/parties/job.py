@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bansweep.findings import InputError, Location, Report
 from bansweep.inputs import InputFile, InputProblem, walk
@@ -14,7 +15,7 @@ from bansweep.parties import decisions as decisions_mod
 from bansweep.parties.inputs import looks_like_parties, read_parties
 from bansweep.parties.lists.csl import is_csl_header
 from bansweep.parties.model import Party
-from bansweep.parties.screen import ALGORITHM, Screened, Screener, load_lists
+from bansweep.parties.screen import ALGORITHM, ROW_COLUMNS, Screened, Screener, load_lists
 from bansweep.parties.tables import delimiter_of, is_xlsx
 
 
@@ -116,7 +117,7 @@ def run(paths: list[Path], options: Options) -> Report:
     timing["index_s"] = time.perf_counter() - clock - timing["lists_s"]
     report.started = screener.started
     report.data_versions.update(screener.versions())
-    screened: list[dict[str, object]] = []
+    screened: list[list[Any]] = []
     mappings: dict[str, dict[str, str]] = {}
     for item in walk(paths):
         if isinstance(item, InputError):
@@ -146,7 +147,7 @@ def run(paths: list[Path], options: Options) -> Report:
     report.subjects = len(screened)
     counts: dict[str, int] = {}
     for row in screened:
-        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+        counts[row[4]] = counts.get(row[4], 0) + 1
     report.summary.update(
         {
             "screened_at": screener.started,
@@ -157,7 +158,7 @@ def run(paths: list[Path], options: Options) -> Report:
             "mapping": mappings,
             "outcomes": counts,
             "timing": {k: round(v, 2) for k, v in timing.items()},
-            "screened": screened,
+            "screened": {"columns": list(ROW_COLUMNS), "rows": screened},
         }
     )
     return report

@@ -43,10 +43,15 @@ class Hit:
     legal: tuple[str, ...]
 
 
+# the audit row of every party, hit or not (Report.summary["screened"]); detail is the best candidates
+# as [score, list name, list, record id], or why the party could not be screened
+ROW_COLUMNS = ("party", "query", "normalised", "country", "status", "detail")
+
+
 @dataclass(slots=True)
 class Screened:
     findings: list[Finding] = field(default_factory=list)
-    row: dict[str, Any] = field(default_factory=dict)
+    row: list[Any] = field(default_factory=list)
 
 
 def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSet, list[InputError]]:
@@ -156,7 +161,7 @@ class Screener:
     def screen(self, party: Party) -> Screened:
         country = self.norm.country(party.country) if party.country else ""
         hits: dict[int, Hit] = {}
-        seen: list[dict[str, Any]] = []
+        seen: list[list[Any]] = []
         normalised = []
         affiliate_hits: dict[int, Hit] = {}
         names = [party.name, *party.aliases]
@@ -175,25 +180,14 @@ class Screener:
                         seen.append(_candidate_row(index, cand))
         subject = self._subject(party)
         result = Screened()
+        top = sorted(seen, key=lambda c: -float(c[0]))[:5]
         for hit in sorted(hits.values(), key=lambda h: -h.candidate.score):
-            result.findings.append(self._list_finding(party, subject, hit, seen))
+            result.findings.append(self._list_finding(party, subject, hit, top))
         result.findings.extend(self._affiliate_findings(party, subject, names, affiliate_hits, hits))
         status = max((f.status for f in result.findings), key=lambda s: s.rank, default=Status.NOT_COVERED)
-        result.row = {
-            "party": subject.id,
-            "where": str(party.location),
-            "query": party.name,
-            "normalised": normalised if len(normalised) > 1 else normalised[0],
-            "status": "no-match" if not result.findings else status.value,
-        }
-        if party.role != "party":
-            result.row["role"] = party.role
-        if party.aliases:
-            result.row["aliases"] = party.aliases
-        if party.country:
-            result.row["country"] = party.country
-        if seen:
-            result.row["candidates"] = sorted(seen, key=lambda c: -float(c["score"]))[:5]
+        query = party.name if not party.aliases else [party.name, *party.aliases]
+        key = normalised if len(normalised) > 1 else normalised[0]
+        result.row = [subject.id, query, key, party.country, status.value if result.findings else "no-match", top]
         return result
 
     def unscreened(self, location: Location, text: str, why: str) -> Screened:
@@ -212,7 +206,7 @@ class Screener:
             explanation="This party was not compared with any list; it is not clean. Fix the row and screen again.",
             extra={"tool": self.tool, "screened_at": self.started},
         )
-        row = {"party": subject.id, "where": str(location), "query": text, "status": Status.ERROR.value, "reason": why}
+        row: list[Any] = [subject.id, text, "", "", Status.ERROR.value, why]
         return Screened([finding], row)
 
     def _subject(self, party: Party) -> Subject:
@@ -226,7 +220,7 @@ class Screener:
             attrs["aliases"] = "; ".join(party.aliases)
         return Subject("party", f"{loc.file}:row {loc.row}{suffix}", party.name, attrs)
 
-    def _list_finding(self, party: Party, subject: Subject, hit: Hit, seen: list[dict[str, Any]]) -> Finding:
+    def _list_finding(self, party: Party, subject: Subject, hit: Hit, top: list[list[Any]]) -> Finding:
         record, cand = hit.record, hit.candidate
         status = Status.COVERED if cand.score >= COVERED_AT else Status.REVIEW
         strength = "matches" if status is Status.COVERED else "may match"
@@ -235,6 +229,7 @@ class Screener:
         explanation = _explain(hit)
         version = self.lists.versions.get(record.list_name, "")
         extra = self._audit(party, hit, version)
+        extra["candidates"] = [dict(zip(("score", "name", "list", "record_id"), c, strict=True)) for c in top]
         finding = Finding(
             subject,
             f"parties.list.{record.list_name}",
@@ -445,10 +440,10 @@ class Screener:
             verdict.status = finding.status
 
 
-def _candidate_row(index: Index, cand: Candidate) -> dict[str, Any]:
+def _candidate_row(index: Index, cand: Candidate) -> list[Any]:
     alias = index.aliases[cand.alias]
     record = index.records[alias.record]
-    return {"alias": alias.text, "list": record.list_name, "record_id": record.record_id, "score": cand.score}
+    return [cand.score, alias.text, record.list_name, record.record_id]
 
 
 def _explain(hit: Hit) -> str:
