@@ -44,9 +44,11 @@ def need(*tools: str) -> None:
 def apk_bytes(package: str) -> bytes:
     """A small APK-shaped zip (containers only look at names and bytes, the APK parsers are tested elsewhere)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00" + package.encode() * 8)
-        z.writestr("classes.dex", b"dex\n035\x00" + package.encode() * 100)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:  # fixed dates: the same package, the same bytes
+        z.writestr(
+            zipfile.ZipInfo("AndroidManifest.xml", (2024, 1, 1, 0, 0, 0)), b"\x03\x00\x08\x00" + package.encode() * 8
+        )
+        z.writestr(zipfile.ZipInfo("classes.dex", (2024, 1, 1, 0, 0, 0)), b"dex\n035\x00" + package.encode() * 100)
     return buf.getvalue()
 
 
