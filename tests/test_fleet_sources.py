@@ -293,7 +293,7 @@ def test_intune_csv_utf8_bom_and_mac_fallback() -> None:
     obs, errors = run("inventory-csv", FIX / "intune-devices.csv")
     assert errors == []
     macs = [o.mac for o in obs]
-    assert macs == ["5C:E8:83:0A:1B:2C", "A8:79:8D:22:33:44", None, "3C:EF:8C:11:42:90"]  # last from EthernetMAC
+    assert macs == ["5C:E8:83:0A:1B:2C", "A8:79:8D:22:33:44", None, "B0:22:7A:11:42:90"]  # last from EthernetMAC
     assert obs[0].facts["manufacturer"] == "HUAWEI" and obs[0].serial == "8KE0219315004527"
     assert obs[0].hostname == "FIN-PHONE-0117"
     assert sources.describe_mapping(FIX / "intune-devices.csv")["mac"] == "Wi-Fi MAC"
@@ -312,7 +312,7 @@ def test_excel_semicolon_with_sep_line() -> None:
     obs, errors = run("inventory-csv", FIX / "excel-semicolon.csv")
     assert errors == []
     assert obs[0].facts == {"manufacturer": "ZTE Corporation", "model": "ZXHN F670L"}
-    assert obs[0].mac == "B4:F1:DA:55:6E:01" and obs[0].serial == "ZTEGC8AB1234"
+    assert obs[0].mac == "34:4B:50:55:6E:01" and obs[0].serial == "ZTEGC8AB1234"
 
 
 def test_mapping_override_and_description(tmp_path: Path) -> None:
@@ -522,7 +522,7 @@ def test_windows_arp_sections_and_broadcasts() -> None:
     assert [(o.ip, o.mac, o.facts["interface"]) for o in obs] == [
         ("192.168.20.1", "00:E0:FC:3A:91:0C", "192.168.20.14 (0xb)"),
         ("192.168.20.31", "4C:BD:8F:6E:02:A7", "192.168.20.14 (0xb)"),
-        ("192.168.20.44", "3C:EF:8C:11:42:90", "192.168.20.14 (0xb)"),
+        ("192.168.20.44", "B0:22:7A:11:42:90", "192.168.20.14 (0xb)"),
         ("10.8.0.1", "D8:49:0B:77:10:22", "10.8.0.6 (0x13)"),
     ]
     assert obs[0].location.line == 4
@@ -596,7 +596,7 @@ def test_isc_dhcpd_leases() -> None:
     assert leases["192.168.50.102"].facts == {"dhcp.vendor_class": "HUAWEI:android:HG8245H", "dhcp.hostname": "HG8245H"}
     assert leases["192.168.50.102"].mac == "00:E0:FC:3A:91:0C" and leases["192.168.50.102"].location.line == 21
     uid_only = leases["192.168.50.130"]  # no hardware line: the MAC comes from the uid (octal-escaped client id)
-    assert uid_only.mac == "E0:CD:FD:0A:0B:0C" and uid_only.fields["mac"] == "uid"
+    assert uid_only.mac == "3C:EF:8C:0A:0B:0C" and uid_only.fields["mac"] == "uid"
     assert uid_only.facts["dhcp.vendor_class"].endswith(":Dahua")
 
 
@@ -621,8 +621,8 @@ def test_dnsmasq_leases() -> None:
     assert errors == []
     assert [(o.mac, o.ip, o.hostname) for o in obs] == [
         ("4C:BD:8F:6E:02:A7", "192.168.8.121", "IPC"),
-        ("E0:CD:FD:0A:0B:0C", "192.168.8.133", None),
-        ("3C:EF:8C:11:42:90", "192.168.8.140", "FIN-LT-0042"),
+        ("3C:EF:8C:0A:0B:0C", "192.168.8.133", None),
+        ("B0:22:7A:11:42:90", "192.168.8.140", "FIN-LT-0042"),
         ("D8:49:0B:77:10:22", "192.168.8.150", "HUAWEI_P30-5d2c1a"),
         (None, "fd00:8::1a2b", "HUAWEI_P30-5d2c1a"),
     ]
