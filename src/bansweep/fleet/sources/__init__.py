@@ -1,8 +1,24 @@
 """Fleet input sources: one module per format, recognised by content, each yielding Observations and InputErrors.
 
-sniff(item) -> format name or None
-parse(fmt, path, mapping) -> Iterator[Observation | InputError]   (never raises for bad input)
-describe_mapping(path, mapping) -> {field: column} for inventories, else None
+    sniff(item, mapping=None) -> format name or None
+    parse(fmt, path, mapping) -> Iterator[Observation | InputError]   (bad input never raises)
+    describe_mapping(path, mapping) -> {field: column} for inventories, else None
+
+Formats (Observation.source is the format name):
+    nmap              nmap -oX: host (MAC, nmap.vendor, IP, hostname, os, cpe) + one per open port (banners)
+    inventory-csv     CSV/TSV exports (CMDB, MDM, spreadsheets), header auto-mapping
+    inventory-xlsx    XLSX exports, same mapping
+    inventory-json    JSON arrays of objects / {"devices"|"value"|"result"|…: [...]}, same mapping
+    neigh-linux       ip neigh, arp -a / -an / -n
+    arp-windows       arp -a with Interface sections
+    cisco-arp         show ip arp (IOS, NX-OS)
+    cisco-mac-table   show mac address-table (IOS, NX-OS): vlan, interface
+    dhcp-isc          dhcpd.leases: dhcp.hostname, dhcp.vendor_class (option 60)
+    dnsmasq           dnsmasq.leases
+    kea-csv           Kea memfile lease CSV (vendor class from user_context)
+    snmpwalk          snmpwalk/snmpbulkwalk: agent (snmp.*) + LLDP neighbours (lldp.*)
+    cyclonedx         CycloneDX JSON device/firmware components
+    getprop           Android getprop dumps: manufacturer, brand, model, serial, prop.<key>
 """
 
 from __future__ import annotations
