@@ -215,8 +215,8 @@ def test_time_cap_counts_reading_not_the_consumer(tree: tuple[Path, dict[str, by
     root, files = tree
     img = mke2fs(root, tmp_path / "x.img", "-t", "ext4")
     seen = []
-    for result in open_input(img, Limits(max_seconds=0.5)):
-        time.sleep(0.1)  # a slow consumer
+    for result in open_input(img, Limits(max_seconds=2)):
+        time.sleep(0.3)  # a slow consumer: 3 s in all, over the 2 s cap
         seen.append(result)
     assert not any(isinstance(r, InputError) for r in seen) and len(seen) == len(files) + 1
     _, errors = items_of(img, Limits(max_seconds=0))
