@@ -333,6 +333,10 @@ def main() -> None:
             f"{peak / 2**20:.0f} MB, {summary['apps']} apps analysed + {len(report['errors'])} input errors, "
             f"{len(report['findings'])} findings"
         )
+        print(
+            f"  CPU {cpu:.1f} s in the process tree -> {size / 2**20 / cpu * args.workers:.1f} MB/s on {args.workers} "
+            f"free cores (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: other work competes)"
+        )
         tree_size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         twall, tpeak, _, treport = bansweep(tree, args.workers, work / "tree.json")
         code_hits = sum(
