@@ -438,7 +438,6 @@ def test_ext4_reader_on_mutated_images_only_raises_format_error(small_ext4: byte
     for _ in range(data.draw(st.integers(1, 8))):
         image[data.draw(st.integers(1024, 64 * 1024))] = data.draw(st.integers(0, 255))
     image = image[: data.draw(st.sampled_from([len(image), len(image) // 2, 70_000, 5000]))]
-    started = time.monotonic()
     files = 0
     with contextlib.suppress(FormatError):  # anything else (IndexError, struct.error, recursion...) fails the test
         fs = ext4_mod.Ext4(io.BytesIO(bytes(image)), len(image))
@@ -448,7 +447,6 @@ def test_ext4_reader_on_mutated_images_only_raises_format_error(small_ext4: byte
                     assert len(fs.read(node, 1 << 20)) == node.size
                     files += 1
     assert files <= 8
-    assert time.monotonic() - started < 10
 
 
 name_strategy = st.text(
