@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bansweep.cli import main
 from bansweep.inputs import InputProblem
@@ -197,3 +199,34 @@ def test_builtin_lists_carry_dates_and_citations() -> None:
     wisdom = next(r for r in dod.records if "Wisdom" in r.name)
     assert wisdom.start_date == "2025-01-07" and "2026-06-08" in wisdom.remarks
     assert not any("ZTE" in r.name or "Hytera" in r.name for r in dod.records)
+
+
+alias_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters=";"), max_size=30
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(alias_text.map(str.strip).filter(lambda a: a and not a.lower().startswith("and ")), max_size=6))
+def test_alias_lists_round_trip_through_the_csl_joiner(aliases: list[str]) -> None:
+    # ITA joins aliases with "; " and puts "and " before the last one
+    joined = "; ".join(aliases[:-1] + [f"and {aliases[-1]}"]) if len(aliases) > 1 else "; ".join(aliases)
+    assert csl.split_list(joined) == aliases
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 99), st.integers(1, 99999)), min_size=1, max_size=4),
+    st.sampled_from(["FR", "F.R.", "F.R"]),
+)
+def test_federal_register_citations_split(cites: list[tuple[int, int]], style: str) -> None:
+    text = " ".join(f"{vol} {style} {page}" for vol, page in cites)
+    assert csl.split_citations(text) == [f"{vol} {style} {page}" for vol, page in cites]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_compound_name_split_is_total(name: str) -> None:
+    own, parent, scope = csl.split_name(name)
+    assert isinstance(own, str) and isinstance(parent, str) and isinstance(scope, str)
+    assert len(own) <= len(name)

@@ -70,7 +70,7 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
             errors.append(InputError(loc, f"{len(cells)} cells where the header has {len(header)}; row not read"))
             continue
         row = dict(zip(header, cells, strict=False))
-        big = next((k for k, v in row.items() if len(v) > MAX_CELL), None)
+        big = next((k for k, v in row.items() if len(v) > MAX_CELL), None) if sum(map(len, cells)) > MAX_CELL else None
         if big:
             errors.append(
                 InputError(
