@@ -259,13 +259,21 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--baseline-sample", type=int, default=20_000, help="rows the baseline runs on (extrapolated)")
     ap.add_argument("--keep", type=Path, help="write the generated CSV here instead of a temporary directory")
+    ap.add_argument("--input", type=Path, help="use this CSV (from an earlier --keep) instead of generating one")
     ap.add_argument("--cli", action="store_true", help="also time the CLI writing a JSON report")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = (args.keep or Path(tmp)) / "inventory.csv"
-        t = time.perf_counter()
-        generate(path, args.rows)
-        print(f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        if args.input:
+            path = args.input
+            with path.open(encoding="utf-8") as fh:
+                args.rows = sum(1 for _ in fh) - 1
+        else:
+            path = (args.keep or Path(tmp)) / "inventory.csv"
+            t = time.perf_counter()
+            generate(path, args.rows)
+            print(
+                f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+            )
 
         sample = sorted(random.Random(2).sample(range(1, args.rows + 1), min(5000, args.rows)))
         print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
