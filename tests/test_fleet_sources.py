@@ -488,12 +488,15 @@ def test_linux_neighbour_variants(tmp_path: Path) -> None:
         "? (10.0.0.10) at <incomplete> on eth0\n"
         "10.0.0.11 dev eth0 lladdr 00:e0:fc:zz:02:03 STALE\n"
         "garbage line here\n"
+        "? (10.0.0.12) at 0:e0:fc:1:2:3 on en0 ifscope [ethernet]\n"  # macOS/BSD arp -a
+        "? (10.0.0.13) at (incomplete) on en0 ifscope [ethernet]\n"
     )
     obs, errors = run("neigh-linux", path)
     assert [(o.ip, o.mac, o.hostname) for o in obs] == [
         ("10.0.0.1", "00:E0:FC:01:02:03", None),
         ("fe80::1", "00:E0:FC:01:02:03", None),
         ("10.0.0.9", "4C:BD:8F:00:00:09", "gw.lan"),
+        ("10.0.0.12", "00:E0:FC:01:02:03", None),
     ]
     assert [(e.location.line, e.message.split(":")[0]) for e in errors] == [
         (6, "not a MAC address"),
