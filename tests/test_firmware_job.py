@@ -157,3 +157,40 @@ def test_fdroidserver_corpus() -> None:
     assert sms and "sms" in sms[0].extra["capabilities"]
     janus = [f for f in report.findings if f.rule == "firmware.integrity" and f.subject.id == "com.example"]
     assert janus and any("CVE-2017-13156" in e.value for e in janus[0].evidence)
+
+
+def test_trackers_option_and_knowledge_overlay(trees: dict[str, Path], tmp_path: Path) -> None:
+    trackers = tmp_path / "trackers.json"
+    trackers.write_text(
+        json.dumps(
+            {
+                "trackers": {
+                    "7": {"id": 7, "name": "Umeng", "code_signature": "com.umeng.", "network_signature": "umeng.com"},
+                    "8": {"name": "Bad", "code_signature": "(unclosed"},
+                }
+            }
+        )
+    )
+    overlay = tmp_path / "kb"
+    overlay.mkdir()
+    (overlay / "spyware.yaml").write_text(
+        "dataset: spyware\nversion: local\nentries:\n"
+        "  - {id: local-calc, family: Local watchlist, kind: package, value: org.example.calc, severity: high,\n"
+        "     explanation: flagged by our own review, source: internal review 2026-11, date: '2026-11'}\n"
+    )
+    code, report = cli("firmware", "--format", "json", "--trackers", trackers, "--knowledge", overlay, trees["adups"])
+    tracked = rules_of(report, "com.adups.fota")["firmware.trackers"]
+    assert tracked["evidence"][0]["value"] == "Umeng"
+    assert "com.umeng.analytics.MobclickAgent" in tracked["evidence"][0]["detail"]
+    assert rules_of(report, "org.example.calc")["firmware.indicator.local-watchlist"]["status"] == "covered"
+    assert [e["location"].get("field") for e in report["errors"]] == ["trackers.8"]
+    assert code & 4  # input errors are reported in the exit code
+
+
+def test_worker_limits_turn_into_errors(trees: dict[str, Path]) -> None:
+    from bansweep.firmware.limits import Limits
+
+    report = job.run([trees["adups"]], job.Options(worker_limits=Limits(max_seconds=0.0)))
+    apk_errors = [e for e in report.errors if str(e.location).endswith(".apk")]
+    assert len(apk_errors) == 3 and all("exceeded" in e.message for e in apk_errors)
+    assert any(f.subject.kind == "firmware" for f in report.findings)  # the rest of the input is still judged
