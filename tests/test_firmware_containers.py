@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import Item, detect, open_input, sniff, sniff_dir, superimage, updater_script
+from bansweep.firmware.containers import erofs as erofs_mod
 from bansweep.firmware.containers import ext4 as ext4_mod
 from bansweep.firmware.containers import sparse as sparse_mod
 from bansweep.firmware.containers.adb import parse_ls, parse_mode
@@ -33,6 +34,12 @@ from bansweep.inputs import InputFile, read_head
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
 SUID_BODY = b"\x7fELF-like sync agent body " * 40  # content only compared, never run
+
+
+name_strategy = st.text(
+    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40
+)
+file_strategy = st.tuples(st.binary(max_size=3000), st.sampled_from([0o644, 0o755, 0o4755, 0o2750, 0o600]))
 
 
 def need(*tools: str) -> None:
@@ -309,9 +316,7 @@ def test_erofs_image(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> Non
     assert sniff(InputFile(img, read_head(img))) == "erofs"
     items, errors = items_of(img)
     assert errors == []
-    check_tree_items(items, files, owners=False)
-    agent = items["system/bin/sync_agent"]
-    assert (agent.uid, agent.gid) == (0, 2000)  # asked from dump.erofs for setuid files
+    check_tree_items(items, files)  # owners from the image's inodes
 
 
 def test_erofs_tools_run_under_memory_cap(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
@@ -321,6 +326,67 @@ def test_erofs_tools_run_under_memory_cap(tree: tuple[Path, dict[str, bytes]], t
     items, errors = items_of(img, Limits(max_rss_bytes=2 << 20))  # too little for any process to start
     assert items == {} and len(errors) == 1
     assert errors[0].location.file == str(img) and errors[0].message.startswith("erofs: dump.erofs")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.dictionaries(st.tuples(st.sampled_from(["", "bin/", "priv-app/X/"]), name_strategy), file_strategy, max_size=40),
+    st.lists(st.integers(0, 70000), min_size=2, max_size=2),
+)
+def test_erofs_owners_and_modes_match_the_source(
+    tmp_path: Path, files: dict[tuple[str, str], tuple[bytes, int]], owner: list[int]
+) -> None:
+    need("mkfs.erofs", "fsck.erofs", "dump.erofs")
+    src = Path(tempfile.mkdtemp(dir=tmp_path))
+    expected = {}
+    for (folder, name), (data, mode) in files.items():
+        if (
+            name in (".", "..")
+            or len(name.encode()) > 255
+            or f"{folder}{name}/" in ("bin/", "priv-app/", "priv-app/X/")
+        ):
+            continue
+        path = src / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.chown(path, owner[0], owner[1] + len(name))  # large ids need extended inodes
+        path.chmod(mode)
+        expected[f"{folder}{name}"] = (data, stat.S_IFREG | mode, owner[0], owner[1] + len(name))
+    img = mkerofs(src, src.with_suffix(".img"))
+    items, errors = items_of(img)
+    assert errors == []
+    assert {p: (i.read(), i.mode, i.uid, i.gid) for p, i in items.items()} == expected
+
+
+def test_erofs_large_directory(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "lib").mkdir(parents=True)
+    for i in range(400):  # about 20 KiB of entries: several directory blocks
+        (src / "lib" / f"libvendor-component-{i:04d}.so").write_bytes(b"%d" % i)
+        os.chown(src / "lib" / f"libvendor-component-{i:04d}.so", 1000 + i, 2000)
+    items, errors = items_of(mkerofs(src, tmp_path / "vendor.img"))
+    assert errors == [] and len(items) == 400
+    lib = items["vendor/lib/libvendor-component-0399.so"]
+    assert (lib.read(), lib.uid, lib.gid) == (b"399", 1399, 2000)
+
+
+@pytest.fixture(scope="module")
+def small_erofs(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    base = tmp_path_factory.mktemp("erofs")
+    build_tree(base / "src")
+    return mkerofs(base / "src", base / "e.img").read_bytes()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_erofs_reader_on_mutated_images_only_raises_format_error(small_erofs: bytes, data: st.DataObject) -> None:
+    image = bytearray(small_erofs)
+    for _ in range(data.draw(st.integers(1, 8))):
+        image[data.draw(st.integers(1024, min(len(image) - 1, 8192)))] = data.draw(st.integers(0, 255))
+    image = image[: data.draw(st.sampled_from([len(image), 6000, 1100]))]
+    with contextlib.suppress(FormatError):  # anything else fails the test
+        owners = erofs_mod.ErofsMeta(io.BytesIO(bytes(image)), len(image)).owners()
+        assert all(isinstance(o.mode, int) for o in owners.values())
 
 
 def test_corrupt_erofs_reported(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
@@ -344,7 +410,7 @@ def test_sparse_ext4_and_erofs(tree: tuple[Path, dict[str, bytes]], tmp_path: Pa
             assert simg.stat().st_size < raw.stat().st_size // 4
         items, errors = items_of(simg)
         assert errors == []
-        check_tree_items(items, files, owners=raw.name == "raw.img")
+        check_tree_items(items, files)
 
 
 def test_unsparse_matches_simg2img(tree: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
@@ -447,12 +513,6 @@ def test_ext4_reader_on_mutated_images_only_raises_format_error(small_ext4: byte
                     assert len(fs.read(node, 1 << 20)) == node.size
                     files += 1
     assert files <= 8
-
-
-name_strategy = st.text(
-    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40
-)
-file_strategy = st.tuples(st.binary(max_size=3000), st.sampled_from([0o644, 0o755, 0o4755, 0o2750, 0o600]))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
