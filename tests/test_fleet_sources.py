@@ -446,6 +446,24 @@ def test_json_inventories() -> None:
     assert len(errors) == 1 and errors[0].location.row == 3 and "not an object" in errors[0].message
 
 
+def test_json_inventory_with_nested_values(tmp_path: Path) -> None:
+    path = tmp_path / "assets.json"
+    path.write_text(
+        '{"devices": [{"hostname": "nvr-2", "vendor": {"name": "Hikvision"}, "model": "DS-7616NI-K2",'
+        ' "ip_addresses": ["", "10.1.2.3", "10.1.2.4"], "mac": ["44:19:b6:aa:bb:cc"], "tags": ["cctv"]}]}'
+    )
+    assert sniffed(path) == "inventory-json"
+    [obs], errors = run("inventory-json", path)
+    assert errors == []
+    assert (obs.hostname, obs.ip, obs.mac, obs.facts["manufacturer"], obs.facts["model"]) == (
+        "nvr-2",
+        "10.1.2.3",
+        "44:19:B6:AA:BB:CC",
+        "Hikvision",
+        "DS-7616NI-K2",
+    )
+
+
 def test_json_bad_input(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('[\n {"manufacturer": "ZTE",\n  "model": }\n]')

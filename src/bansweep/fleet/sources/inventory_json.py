@@ -54,6 +54,9 @@ def _headers(records: list[Any]) -> list[str]:
 
 
 def _cell(value: Any) -> str:
+    """A key's value as text: ServiceNow {"display_value": …} unwrapped, the first of a list (e.g. IP addresses)."""
+    if isinstance(value, list):
+        value = next((v for v in value if v not in (None, "", [], {})), None)
     if isinstance(value, dict):
         value = value.get("display_value", value.get("name", value.get("value", "")))
     if value is None or isinstance(value, (dict, list)):

@@ -68,6 +68,7 @@ NAMES: dict[str, tuple[str, ...]] = {
     "mac": (
         "mac",
         "macaddress",
+        "macaddresses",
         "macaddr",
         "ethernetaddress",
         "wifimac",
@@ -86,6 +87,7 @@ NAMES: dict[str, tuple[str, ...]] = {
     "ip": (
         "ip",
         "ipaddress",
+        "ipaddresses",
         "ipaddr",
         "ipv4",
         "ipv4address",
