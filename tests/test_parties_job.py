@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bansweep.cli import main
-from bansweep.findings import Status
+from bansweep.findings import Report, Status
 from bansweep.inputs import InputFile, read_head
 from bansweep.jobs import route
 from bansweep.parties import job
@@ -31,18 +31,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def run(path: Path, **kw: object) -> job.Report:  # type: ignore[name-defined]
+def run(path: Path, **kw: object) -> Report:
     return job.run([path], job.Options(**kw))  # type: ignore[arg-type]
 
 
-def screened_rows(report: object) -> list[dict[str, object]]:
-    table = report.summary["screened"]  # type: ignore[attr-defined]
+def screened_rows(report: Report) -> list[dict[str, object]]:
+    table = report.summary["screened"]
     return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
 
 
-def by_label(report: object) -> dict[str, list[tuple[str, Status]]]:
+def by_label(report: Report) -> dict[str, list[tuple[str, Status]]]:
     out: dict[str, list[tuple[str, Status]]] = {}
-    for f in report.findings:  # type: ignore[attr-defined]
+    for f in report.findings:
         out.setdefault(f.subject.label, []).append((f.rule, f.status))
     return out
 
