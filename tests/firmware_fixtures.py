@@ -9,7 +9,8 @@ malware: the code only *refers* to the APIs and strings the rules look for, as t
 - ``benign_apk(work)``: an ordinary calculator-like app with no risky capability.
 - ``firmware_tree(root, work)``: system/ with build.prop (ro.adups.fota.*, test-keys), framework-res.apk signed with
   the same "platform" key as the ADUPS app, priv-app/AdupsFota, app/Calculator, bin/fotabinder (ELF), set-uid root
-  bin/sync_agent (ELF holding the CVE-2012-2949 password) and the FWUpgradeInit.rc init script.
+  bin/sync_agent (ELF holding the CVE-2012-2949 password), the FWUpgradeInit.rc init script and a framework JAR
+  named like the Triada payload (mms-core.jar) whose code names libcnfgp.so.
 Builders are memoised per work folder: each APK/ELF is built once per test session.
 
 - ``odex_firmware(root, work)``: the same ADUPS app, odexed: the APK has no classes.dex and the dex sits inside an
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_build import build_apk, have_toolchain, manifest_xml
+from firmware_build import assemble_dex, build_apk, have_toolchain, manifest_xml
 
 PLATFORM_CN = "Fixture Platform"
 ADUPS_PERMISSIONS = (
@@ -121,6 +122,18 @@ BENIGN_SMALI = r""".class public Lorg/example/calc/Main;
     .registers 4
     add-int v0, p1, p2
     return v0
+.end method
+"""
+
+TRIADA_SMALI = r""".class public Lcom/android/internal/mms/Core;
+.super Ljava/lang/Object;
+
+.method public static load()V
+    .registers 1
+    const-string v0, "libcnfgp.so"
+    invoke-static {v0}, Ljava/lang/System;->loadLibrary(Ljava/lang/String;)V
+    invoke-static {}, Landroid/telephony/SmsManager;->getDefault()Landroid/telephony/SmsManager;
+    return-void
 .end method
 """
 
@@ -238,6 +251,17 @@ def framework_res(work: Path) -> Path:
 
 
 @cache
+@cache
+def triada_jar(work: Path) -> Path:
+    """A framework JAR named like the Triada payload, whose code names the Triada library (never loaded here)."""
+    dex = assemble_dex({"com/android/internal/mms/Core.smali": TRIADA_SMALI}, work / "triada")
+    out = work / "mms-core.jar"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("classes.dex", dex)
+    return out
+
+
+@cache
 def elf(work: Path, name: str, source: str) -> Path:
     src = work / f"{name}.c"
     src.write_text(source)
@@ -287,6 +311,7 @@ def firmware_tree(root: Path, work: Path, adups: bool = True, build_prop: str = 
         _put(elf(work, "fotabinder", FOTABINDER_C), system / "bin" / "fotabinder", 0o755)
         _put(elf(work, "sync_agent", SYNC_AGENT_C), system / "bin" / "sync_agent", 0o4755)
         (root / "FWUpgradeInit.rc").write_text(FWUPGRADE_RC)
+        _put(triada_jar(work), system / "framework" / "mms-core.jar")
     return root
 
 

@@ -66,6 +66,10 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
     assert report["subjects"] == 4  # three apps and the firmware
     assert report["errors"] == []
     assert not rules_of(report, "org.example.calc")  # the ordinary app is clean
+    assert fw["firmware.indicator.triada"]["evidence"][0]["value"] == "system/framework/mms-core.jar"
+    jar = rules_of(report, "system/framework/mms-core.jar")
+    assert list(jar) == ["firmware.indicator.triada"]  # framework code: indicators only, no capability rules
+    assert jar["firmware.indicator.triada"]["evidence"][0]["value"] == "libcnfgp.so"
 
 
 def test_clean_firmware_has_no_hits(trees: dict[str, Path]) -> None:

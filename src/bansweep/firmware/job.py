@@ -2,11 +2,12 @@
 
 Each input (APK, folder, firmware tree, OTA zip, image, adb device) is opened into Items by the containers; the
 firmware facts (build properties, init services, file modes, native binaries) are read here, and every APK/JAR is
-analysed in a bounded worker process (memory and time limits), two at a time by default.
+analysed in a bounded worker process (memory and time limits), one worker per CPU by default.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -35,17 +36,16 @@ from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
-from bansweep.firmware.rules import judge_app, judge_firmware
+from bansweep.firmware.rules import judge_app, judge_code, judge_firmware
 from bansweep.firmware.rules.context import Context, canon_path, knowledge
 from bansweep.firmware.rules.trackers import Tracker, load_trackers
 from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
 
-DEFAULT_WORKERS = 2
 MAX_BINARIES = 64  # native binaries whose strings are read, per firmware
 MAX_BINARY_BYTES = 64 * 2**20
 MAX_TEXT_BYTES = 4 * 2**20
-AOSP_NAMESPACES = ("android", "com.android.")  # packages of the Android Open Source Project itself
+AOSP_PACKAGES = ("android", "com.android.")  # the platform package and the AOSP namespace
 WORKER_LIMITS = Limits()
 
 
@@ -53,7 +53,7 @@ WORKER_LIMITS = Limits()
 class Options:
     knowledge: list[Path] = field(default_factory=list)
     trackers: Path | None = None
-    workers: int = 0  # 0 = DEFAULT_WORKERS
+    workers: int = 0  # 0 = one per CPU
     show_progress: bool | None = None
     limits: Limits = field(default_factory=Limits)
     worker_limits: Limits = WORKER_LIMITS
@@ -112,12 +112,15 @@ def analyse_task(task: Task) -> AppOutcome:
     if app.manifest is None and path.lower().endswith(".apk"):
         return out  # an APK without a readable manifest cannot be judged; its error says why
     ctx = Context(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
+    if app.manifest is None:  # a JAR (framework or library code): it implements APIs, so only indicators apply
+        out.findings = judge_code(app, ctx)
+        return out
     out.findings = judge_app(app, ctx)
     caps = ctx.capabilities(app)
     out.capabilities = sorted(caps)
     priv = ctx.privilege(app)
     out.system_uid = priv.system
-    out.update_app = bool(app.manifest) and ("install" in caps or "shell-install" in caps) and "reboot" in caps
+    out.update_app = ("install" in caps or "shell-install" in caps) and "reboot" in caps
     return out
 
 
@@ -213,7 +216,8 @@ def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, opt
     """analyse_task over the code items on bounded worker processes (memory and time caps), completion order."""
     errors: list[InputError] = []
     tasks = _tasks(code, siblings_of, job, options.limits, errors)
-    for where, result in map_isolated(analyse_task, tasks, options.worker_limits, options.workers or DEFAULT_WORKERS):
+    workers = options.workers or os.cpu_count() or 1
+    for where, result in map_isolated(analyse_task, tasks, options.worker_limits, workers):
         if isinstance(result, InputError):
             yield AppOutcome(where.entry or where.file, None, errors=[result])
         else:
@@ -272,7 +276,7 @@ def _app_summary(out: AppOutcome) -> dict[str, Any]:
 
 
 def _third_party(package: str) -> bool:
-    return not (package == "android" or package.startswith(AOSP_NAMESPACES[1]))
+    return not (package == AOSP_PACKAGES[0] or package.startswith(AOSP_PACKAGES[1]))
 
 
 def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[str, Any]:

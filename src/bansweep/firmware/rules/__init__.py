@@ -32,6 +32,11 @@ def judge_app(app: App, ctx: Context) -> list[Finding]:
     return out
 
 
+def judge_code(app: App, ctx: Context) -> list[Finding]:
+    """Code without a manifest (framework and library JARs): known indicators only."""
+    return indicators.app_findings(app, ctx)
+
+
 def judge_firmware(fw: Firmware, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for rule in FIRMWARE_RULES:

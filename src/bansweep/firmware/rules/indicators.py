@@ -86,8 +86,6 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
         elif kind in CODE_KINDS and data and in_data(value, data):
             where = app.where(app.dex.sources[0] if len(app.dex.sources) == 1 else "classes*.dex")
             hits.append((entry, _evidence(entry, value, where, f"{kind} in the app's code")))
-        elif kind == "file" and entry.get("match") == "basename" and posixpath.basename(app.path) == value:
-            hits.append((entry, _evidence(entry, value, app.location, "file name")))
     return _grouped(app_subject(app), hits, f"App {app.package}")
 
 
