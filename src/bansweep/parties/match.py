@@ -158,8 +158,8 @@ class Index:
             return cached
         out: list[tuple[str, float, str, int]] = []
         if token in self.vocab:
-            out.append((token, 1.0, "exact", 0))
-        if len(token) >= MIN_FUZZY_LEN and not token.isdigit():
+            out.append((token, 1.0, "exact", 0))  # a word the list uses: its near spellings are other words
+        elif len(token) >= MIN_FUZZY_LEN and not token.isdigit():
             max_edits = 1 if len(token) < 9 else 2
             near: set[str] = set()
             for i in range(len(token)):
@@ -173,13 +173,12 @@ class Index:
                 edits = OSA.distance(token, cand, score_cutoff=max_edits)
                 if edits <= max_edits:
                     out.append((cand, 1.0 - edits / max(len(token), len(cand)), "fuzzy", edits))
-            if token not in self.vocab:
-                start = bisect.bisect_left(self.sorted_vocab, token)
-                for cand in self.sorted_vocab[start : start + MAX_PREFIX_EXPANSIONS]:
-                    if not cand.startswith(token):
-                        break
-                    if len(cand) >= len(token) + 2:
-                        out.append((cand, 0.8, "prefix", 0))
+            start = bisect.bisect_left(self.sorted_vocab, token)
+            for cand in self.sorted_vocab[start : start + MAX_PREFIX_EXPANSIONS]:
+                if not cand.startswith(token):
+                    break
+                if len(cand) >= len(token) + 2:
+                    out.append((cand, 0.8, "prefix", 0))
         if len(self._reach_cache) < 1_000_000:
             self._reach_cache[token] = out
         return out

@@ -19,6 +19,7 @@ from bansweep.parties.match import COVERED_AT, Candidate, Index, brand_tokens
 from bansweep.parties.model import ListRecord, ListSet, Party
 from bansweep.parties.normalise import Normaliser
 
+MEMO_LIMIT = 200_000  # candidate lists kept per distinct normalised name and country (repeated suppliers)
 ALGORITHM = "bansweep-parties/1 (rare-token index + weighted token pairing)"
 AFFILIATES = "covered-vendor affiliates"
 UNRELATED = "unrelated"  # a known false friend (shares a brand word only)
@@ -149,6 +150,7 @@ class Screener:
         self.brands = {str(e["group"]): e for e in brands.entries if e["kind"] == "brand"}
         self.brands_version = brands.version
         self.decisions = decisions or {}
+        self._memo: dict[tuple[tuple[str, ...], str], tuple[list[Candidate], list[Candidate]]] = {}
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.today = date.today().isoformat()
         self.tool = f"bansweep {__version__}"
@@ -168,8 +170,14 @@ class Screener:
         for text in names:
             name = self.norm.name(text)
             normalised.append(name.key)
-            for index, store in ((self.index, hits), (self.affiliates, affiliate_hits)):
-                for cand in index.candidates(name, country):
+            memo_key = (name.tokens, country)
+            found = self._memo.get(memo_key)
+            if found is None:
+                found = (self.index.candidates(name, country), self.affiliates.candidates(name, country))
+                if len(self._memo) < MEMO_LIMIT:
+                    self._memo[memo_key] = found
+            for index, store, cands in ((self.index, hits, found[0]), (self.affiliates, affiliate_hits, found[1])):
+                for cand in cands:
                     alias = index.aliases[cand.alias]
                     best = store.get(alias.record)
                     if best is None or cand.score > best.candidate.score:
