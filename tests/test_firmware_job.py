@@ -64,6 +64,9 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
     assert summary["third_party_update_apps"] == ["com.adups.fota"]
     assert any(i.startswith("ZTE sync_agent") for i in summary["backdoor_indicators"])
     assert report["subjects"] == 4  # three apps and the firmware
+    risky = summary["risky_apps"]
+    assert [r["package"] for r in risky] == ["com.adups.fota"] and risky[0]["severity"] == "critical"
+    assert risky[0]["findings"][0] in ("Known ADUPS indicators", "Reads personal data and can send it out")
     assert report["errors"] == []
     assert not rules_of(report, "org.example.calc")  # the ordinary app is clean
     assert fw["firmware.indicator.triada"]["evidence"][0]["value"] == "system/framework/mms-core.jar"

@@ -185,11 +185,10 @@ def _sibling_index(items: list[Item]) -> dict[str, list[Item]]:
     return index
 
 
-def _has_dex(data: bytes, limits: Limits) -> bool:
-    try:
-        return open_zip(data, limits).find("classes.dex") is not None
-    except FormatError:
-        return True  # the worker reports why it cannot be read
+def _one_isa(siblings: list[Item]) -> list[Item]:
+    """The odex/vdex of one instruction set (the same dex is compiled for each): arm64 first, else the first."""
+    isas = sorted({posixpath.basename(posixpath.dirname(i.path)) for i in siblings}, key=lambda a: (a != "arm64", a))
+    return [i for i in siblings if posixpath.basename(posixpath.dirname(i.path)) == isas[0]] if isas else []
 
 
 def _tasks(
@@ -202,13 +201,12 @@ def _tasks(
         except FormatError as exc:
             errors.append(InputError(item.location, str(exc)))
             continue
-        siblings: list[tuple[str, Location, bytes]] = []
-        if not _has_dex(data, limits):
-            for sib in siblings_of.get(sibling_key(item.path) or "", []):
-                try:
-                    siblings.append((sib.path, sib.location, sib.read(limits.max_entry_bytes)))
-                except FormatError as exc:
-                    errors.append(InputError(sib.location, str(exc)))
+        siblings: list[tuple[str, Location, bytes]] = []  # used by the worker only if the APK has no dex
+        for sib in _one_isa(siblings_of.get(sibling_key(item.path) or "", [])):
+            try:
+                siblings.append((sib.path, sib.location, sib.read(limits.max_entry_bytes)))
+            except FormatError as exc:
+                errors.append(InputError(sib.location, str(exc)))
         yield item.location, (job, data, item.path, item.location, siblings)
 
 
@@ -266,7 +264,8 @@ def _app_summary(out: AppOutcome) -> dict[str, Any]:
     return {
         "package": out.package,
         "path": out.path,
-        "severity": str(worst) if worst is not None else "none",
+        "severity": worst,
+        "titles": [f.title for f in sorted(out.findings, key=lambda f: -f.severity)],
         "capabilities": out.capabilities,
         "system_uid": out.system_uid,
         "update_app": out.update_app,
@@ -299,6 +298,12 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
         "harvesting_apps": sorted(a["package"] for a in apps if a["harvesting"]),
         "backdoor_indicators": fw_indicators + app_indicators,
         "errors": len(report.errors),
+        # per app at medium or above: its worst severity and what was found, worst first
+        "risky_apps": [
+            {"package": a["package"], "path": a["path"], "severity": str(a["severity"]), "findings": a["titles"]}
+            for a in sorted(apps, key=lambda a: (-(a["severity"] or 0), a["package"]))
+            if a["severity"] is not None and a["severity"] >= Severity.MEDIUM
+        ],
         "app_capabilities": {a["package"]: a["capabilities"] for a in apps},
     }
 
