@@ -315,6 +315,26 @@ def test_excel_semicolon_with_sep_line() -> None:
     assert obs[0].mac == "34:4B:50:55:6E:01" and obs[0].serial == "ZTEGC8AB1234"
 
 
+def test_multiline_cells_and_error_lines_after_a_sep_line(tmp_path: Path) -> None:
+    import csv
+
+    path = tmp_path / "switches.csv"
+    path.write_bytes(
+        b"sep=;\r\nHostname;Model;sysDescr\r\n"
+        b'core-1;S5735;"Huawei Versatile Routing Platform Software\r\nVRP (R) software, Version 5.170"\r\n'
+        b'edge-2;"' + b"C" * 2_000_000 + b'";x\r\n'
+        b"edge-3;ZXR10 2928E;ZXR10 ROS\r\n"
+    )
+    obs, errors = run("inventory-csv", path)
+    assert (
+        obs[0].facts["service.banner"]
+        == "Huawei Versatile Routing Platform Software\r\nVRP (R) software, Version 5.170"
+    )
+    assert obs[-1].hostname == "edge-3" and obs[-1].location.row == 3
+    [error] = errors
+    assert (error.location.line, error.location.row) == (5, 2) and "field larger than field limit" in error.message
+
+
 def test_mapping_override_and_description(tmp_path: Path) -> None:
     path = tmp_path / "assets.csv"
     path.write_text("Asset,Maker,Kit,Address\nA-1,ZTE,ZXR10 5960,70:7b:e8:11:22:33\n")

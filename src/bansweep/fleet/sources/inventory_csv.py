@@ -7,7 +7,8 @@ are handled. Cells are bounded by the csv module's field size limit (128 KiB).
 from __future__ import annotations
 
 import csv
-import io
+import itertools
+import operator
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,12 +52,15 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     if not chosen:
         yield InputError(Location(file, line=header_line), no_columns(headers))
         return
-    buffer = io.StringIO(text, newline="")
-    for _ in range(skip):
-        buffer.readline()
-    reader = csv.reader(buffer, delimiter=delimiter)
+    # csv reads from the split lines with their "\n" put back (quoted multi-line cells stay intact): faster than
+    # a StringIO and without its four bytes per character of the whole file
+    lines = text.split("\n")
+    del text
+    reader = csv.reader(
+        map(operator.add, itertools.islice(lines, skip, None), itertools.repeat("\n")), delimiter=delimiter
+    )
     next(reader)
-    yield from im.observe_rows(FORMAT, file, headers, chosen, reader)
+    yield from im.observe_rows(FORMAT, file, headers, chosen, reader, line_offset=skip)
 
 
 def no_columns(headers: list[str]) -> str:

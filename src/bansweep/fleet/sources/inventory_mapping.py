@@ -248,9 +248,10 @@ ATTRIBUTES = ("mac", "ip", "hostname", "serial")  # fields kept as Observation a
 
 
 def observe_rows(
-    fmt: str, file: str, headers: list[str], chosen: dict[str, int], rows: Iterator[list[str]]
+    fmt: str, file: str, headers: list[str], chosen: dict[str, int], rows: Iterator[list[str]], line_offset: int = 0
 ) -> Iterator[Observation | InputError]:
-    """Observations from table rows (lists of cells in header order), numbered from 1.
+    """Observations from table rows (lists of cells in header order), numbered from 1 (line_offset: lines before
+    the rows' reader started, for csv.Error line numbers).
 
     Rows with no mapped value are blank and yield nothing; an invalid MAC yields an InputError naming the row and
     column, and the rest of the row is still used. A row the csv module cannot read (csv.Error) becomes an
@@ -331,7 +332,9 @@ def observe_rows(
             return
         except csv.Error as exc:
             row_no += 1
-            yield InputError(Location(file, line=getattr(rows, "line_num", None), row=row_no), f"unreadable row: {exc}")
+            line = getattr(rows, "line_num", None)
+            where = Location(file, line=None if line is None else line + line_offset, row=row_no)
+            yield InputError(where, f"unreadable row: {exc}")
 
 
 def _too_long(file: str, row: int, column: str, value: str) -> InputError:
