@@ -275,11 +275,11 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
                 if slot is None:
                     entry = _entry(attributor, pkey, hits, layout.fact_cols, key[1], layout.mac_col)
                     slot = slots[key] = [0, entry.template is not None]
+                    if isinstance(pkey, str):  # the first row of each kind of unattributable address, as examples
+                        out.unattributable.append((row_no, mac))
                 slot[0] += 1
                 if slot[1]:
                     listed.append((row_no, mac, row[ip_i] if ip_i >= 0 else "", key))
-                elif pkey.__class__ is str and len(out.unattributable) < 20:
-                    out.unattributable.append((row_no, mac))
             break
         except csv.Error as exc:  # one bad record; the reader goes on with the next line
             row_no += 1
