@@ -311,6 +311,9 @@ def firmware_tree(root: Path, work: Path, adups: bool = True, build_prop: str = 
         _put(elf(work, "fotabinder", FOTABINDER_C), system / "bin" / "fotabinder", 0o755)
         _put(elf(work, "sync_agent", SYNC_AGENT_C), system / "bin" / "sync_agent", 0o4755)
         (root / "FWUpgradeInit.rc").write_text(FWUPGRADE_RC)
+        (root / "init.rc").write_text(
+            "import /init.environ.rc\nimport /FWUpgradeInit.rc\n\non early-init\n    start ueventd\n"
+        )
         _put(triada_jar(work), system / "framework" / "mms-core.jar")
     return root
 

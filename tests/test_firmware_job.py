@@ -54,7 +54,14 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
     fw = rules_of(report, str(trees["adups"]))
     adups = fw["firmware.indicator.adups"]
     values = {e["value"] for e in adups["evidence"]}
-    assert {"system/bin/fotabinder", "fota stream 600 system system", "FWUpgradeInit.rc"} <= values
+    assert {
+        "system/bin/fotabinder",
+        "fota stream 600 system system",
+        "FWUpgradeInit.rc",
+        "import /FWUpgradeInit.rc",
+    } <= values
+    imported = next(e for e in adups["evidence"] if e["value"] == "import /FWUpgradeInit.rc")
+    assert imported["location"]["line"] == 2 and imported["location"]["file"].endswith("init.rc")
     assert any(e["location"].get("line") == 4 for e in adups["evidence"] if e["value"].startswith("fota stream"))
     assert fw["firmware.indicator.zte-sync-agent"]["severity"] == "critical"
     assert fw["firmware.privilege.setuid"]["evidence"][0]["value"].startswith("system/bin/sync_agent mode 104755")

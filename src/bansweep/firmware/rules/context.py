@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bansweep.findings import Evidence, Finding, Location, Severity, Status, Subject
+from bansweep.findings import Evidence, Finding, Severity, Status, Subject
 from bansweep.firmware.apk import App, DexFacts, Firmware
 from bansweep.knowledge import Dataset, load
 
@@ -295,7 +295,3 @@ def finding(
         tags=list(tags),
         extra=extra or {},
     )
-
-
-def location_line(loc: Location, line: int | None) -> Location:
-    return Location(loc.file, line=line, entry=loc.entry)

@@ -104,6 +104,10 @@ def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
                         detail += f" (set-uid/set-gid, mode {f.mode:o}, owner uid {f.uid}): {SETUID_NOTE}"
                         judged = {**entry, "severity": "critical"}
                     hits.append((judged, _evidence(entry, f.path, f.location, detail)))
+            for target, where in fw.imports:
+                name = canon_path(target)
+                if (posixpath.basename(name) == want) if basename else name == want:
+                    hits.append((entry, _evidence(entry, f"import {target}", where, "imported by an init script")))
         elif kind == "property":
             prefix = entry.get("match") == "prefix"
             for p in fw.props:
