@@ -310,3 +310,17 @@ def test_party_files_never_lose_a_row(tmp_path: Path, rows: list[tuple[str, str]
     nonblank = sum(1 for r in rows if any(c.strip() for c in r))
     assert len(parsed.parties) + len(parsed.unscreened) == nonblank
     assert all(p.name.strip() for p in parsed.parties)
+
+
+def test_parallel_screening_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ["ZTE USA Inc", "Acme Widgets Ltd", "Huawei Technologies Co Ltd", "Hikvision Europe BV", "Initech"] * 8
+    path = tmp_path / "p.csv"
+    path.write_text("Name\n" + "\n".join(names) + "\n", encoding="utf-8")
+    serial = run(path)
+    monkeypatch.setattr(job, "PARALLEL_FROM", 10)
+    monkeypatch.setattr("bansweep.parties.match.PARALLEL_FROM", 5)
+    parallel = run(path)
+    assert screened_rows(parallel) == screened_rows(serial)
+    assert [(f.subject.id, f.rule, f.status) for f in parallel.findings] == [
+        (f.subject.id, f.rule, f.status) for f in serial.findings
+    ]

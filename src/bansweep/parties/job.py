@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bansweep.findings import InputError, Location, Report
+from bansweep.findings import Finding, InputError, Location, Report
 from bansweep.inputs import InputFile, InputProblem, walk
 from bansweep.parties import decisions as decisions_mod
 from bansweep.parties.inputs import looks_like_parties, read_parties
@@ -74,7 +74,7 @@ def sniff_dir(path: Path) -> bool:
 
 
 PARALLEL_FROM = 5000  # parties; fewer are screened in this process
-_WORKER: Screener | None = None  # the screener a forked worker inherits
+_SHARED: tuple[Screener, list[Party]] | None = None  # what forked workers inherit (not pickled to them)
 
 
 def screen_all(screener: Screener, parties: list[Party]) -> list[Screened]:
@@ -82,21 +82,25 @@ def screen_all(screener: Screener, parties: list[Party]) -> list[Screened]:
     workers = min(os.cpu_count() or 1, 8)
     if len(parties) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [screener.screen(p) for p in parties]
-    global _WORKER
-    _WORKER = screener
+    global _SHARED
+    _SHARED = (screener, parties)
     try:
         chunk = max(500, len(parties) // (workers * 8))
-        spans = [(i, parties[i : i + chunk]) for i in range(0, len(parties), chunk)]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_screen_chunk, [s for _, s in spans])
+            parts = pool.map(_screen_span, [(i, min(i + chunk, len(parties))) for i in range(0, len(parties), chunk)])
     finally:
-        _WORKER = None
-    return [r for part in parts for r in part]
+        _SHARED = None
+    return [Screened(findings, row) for part in parts for findings, row in part]
 
 
-def _screen_chunk(parties: list[Party]) -> list[Screened]:
-    assert _WORKER is not None
-    return [_WORKER.screen(p) for p in parties]
+def _screen_span(span: tuple[int, int]) -> list[tuple[list[Finding], list[Any]]]:
+    assert _SHARED is not None
+    screener, parties = _SHARED
+    out = []
+    for party in parties[span[0] : span[1]]:
+        result = screener.screen(party)
+        out.append((result.findings, result.row))
+    return out
 
 
 def run(paths: list[Path], options: Options) -> Report:

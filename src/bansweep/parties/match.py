@@ -292,7 +292,7 @@ class Index:
 
 
 PARALLEL_FROM = 20_000  # names; fewer are normalised in this process
-_NORMALISER: Normaliser | None = None  # what a forked worker inherits
+_SHARED: tuple[Normaliser, list[str]] | None = None  # what forked workers inherit (not pickled to them)
 
 
 def normalise_all(normaliser: Normaliser, texts: list[str]) -> list[tuple[str, ...]]:
@@ -300,20 +300,21 @@ def normalise_all(normaliser: Normaliser, texts: list[str]) -> list[tuple[str, .
     workers = min(os.cpu_count() or 1, 8)
     if len(texts) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [normaliser.name(t).tokens for t in texts]
-    global _NORMALISER
-    _NORMALISER = normaliser
+    global _SHARED
+    _SHARED = (normaliser, texts)
     try:
         size = len(texts) // (workers * 4) + 1
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_normalise_chunk, [texts[i : i + size] for i in range(0, len(texts), size)])
+            parts = pool.map(_normalise_span, [(i, min(i + size, len(texts))) for i in range(0, len(texts), size)])
     finally:
-        _NORMALISER = None
+        _SHARED = None
     return [tokens for part in parts for tokens in part]
 
 
-def _normalise_chunk(texts: list[str]) -> list[tuple[str, ...]]:
-    assert _NORMALISER is not None
-    return [_NORMALISER.name(t).tokens for t in texts]
+def _normalise_span(span: tuple[int, int]) -> list[tuple[str, ...]]:
+    assert _SHARED is not None
+    normaliser, texts = _SHARED
+    return [normaliser.name(t).tokens for t in texts[span[0] : span[1]]]
 
 
 def brand_tokens(name: Name, normaliser: Normaliser) -> Iterable[tuple[str, str, list[str]]]:
