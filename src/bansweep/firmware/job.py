@@ -95,18 +95,32 @@ def _trackers(path: Path | None) -> tuple[Tracker, ...]:
     return tuple(load_trackers(path)[0]) if path else ()
 
 
-Task = tuple[Job, bytes, str, Location, list[tuple[str, Location, bytes]]]
+# The APK travels as bytes, or as the path of a plain file on disk that the worker reads itself (saving a copy
+# through the pipe for every APK of a folder or extracted tree).
+Task = tuple[Job, bytes | str, str, Location, list[tuple[str, Location, bytes]]]
+
+
+def _read_file(path: str, cap: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise FormatError(f"{len(data) - 1}+ bytes is over the {cap}-byte read limit")
+    return data
 
 
 def analyse_task(task: Task) -> AppOutcome:
     """Runs in a worker: facts of one APK/JAR (job, data, firmware path, location, odex/vdex siblings), then rules."""
-    job, data, path, location, siblings = task
+    job, content, path, location, siblings = task
     try:
+        data = content if isinstance(content, bytes) else _read_file(content, job.limits.max_entry_bytes)
         app = read_app(data, path, location, siblings, job.limits)
+    except OSError as exc:
+        return AppOutcome(path, None, errors=[InputError(location, f"cannot read: {exc.strerror or exc}")])
     except FormatError as exc:
         where = Location(location.file, entry=location.entry, offset=exc.offset)
         return AppOutcome(path, None, errors=[InputError(where, f"not a readable APK/JAR: {exc.message}")])
-    del data, siblings, task
+    del data, content, siblings, task
     out = AppOutcome(path, app.manifest.package if app.manifest else None)
     out.errors = [InputError(loc, msg) for loc, msg in app.errors]
     if app.manifest is None and path.lower().endswith(".apk"):
@@ -196,18 +210,26 @@ def _tasks(
 ) -> Iterator[tuple[Location, Task]]:
     """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily)."""
     for item in code:
-        try:
-            data = item.read(limits.max_entry_bytes)
-        except FormatError as exc:
-            errors.append(InputError(item.location, str(exc)))
-            continue
+        content: bytes | str
+        if (
+            item.location.entry is None
+            and os.path.isfile(item.location.file)
+            and not os.path.islink(item.location.file)
+        ):
+            content = item.location.file  # a plain file: the worker reads it
+        else:
+            try:
+                content = item.read(limits.max_entry_bytes)
+            except FormatError as exc:
+                errors.append(InputError(item.location, str(exc)))
+                continue
         siblings: list[tuple[str, Location, bytes]] = []  # used by the worker only if the APK has no dex
         for sib in _one_isa(siblings_of.get(sibling_key(item.path) or "", [])):
             try:
                 siblings.append((sib.path, sib.location, sib.read(limits.max_entry_bytes)))
             except FormatError as exc:
                 errors.append(InputError(sib.location, str(exc)))
-        yield item.location, (job, data, item.path, item.location, siblings)
+        yield item.location, (job, content, item.path, item.location, siblings)
 
 
 def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options) -> Iterator[AppOutcome]:
