@@ -171,3 +171,82 @@ def test_csv_inventory_round_trip(rows: list[tuple[str, str, list[int]]], delimi
     items = check("inventory-csv", buffer.getvalue().encode(encoding))
     assert [(o.facts, o.mac) for o in items if isinstance(o, Observation)] == expected
     assert [o.location.row for o in items] == list(range(1, len(rows) + 1))
+
+
+IPV4 = st.tuples(*[st.integers(1, 254)] * 4).map(lambda t: ".".join(map(str, t)))
+UNICAST = MAC_BYTES.map(lambda o: [o[0] & 0xFE, *o[1:]])  # multicast MACs name no device and are skipped
+NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
+
+
+def colon(octets: list[int]) -> str:
+    return ":".join(f"{o:02x}" for o in octets)
+
+
+def dotted(octets: list[int]) -> str:
+    h = "".join(f"{o:02x}" for o in octets)
+    return f"{h[0:4]}.{h[4:8]}.{h[8:12]}"
+
+
+# format -> (one record's text from (mac octets, ip, name), the preamble)
+WRITERS = {
+    "neigh-linux": (lambda m, ip, n: f"{ip} dev eth0 lladdr {colon(m)} REACHABLE", ""),
+    "arp-windows": (
+        lambda m, ip, n: f"  {ip:<21} {colon(m).replace(':', '-'):<21} dynamic",
+        "\nInterface: 10.0.0.2 --- 0x4\n  Internet Address      Physical Address      Type\n",
+    ),
+    "cisco-arp": (
+        lambda m, ip, n: f"Internet  {ip:<16} 5   {dotted(m)}  ARPA   Vlan10",
+        "Protocol  Address          Age (min)  Hardware Addr   Type   Interface\n",
+    ),
+    "cisco-mac-table": (
+        lambda m, ip, n: f"  10    {dotted(m)}    DYNAMIC     Gi1/0/5",
+        "Vlan    Mac Address       Type        Ports\n----    -----------       --------    -----\n",
+    ),
+    "dnsmasq": (lambda m, ip, n: f"1763903521 {colon(m)} {ip} {n} 01:{colon(m)}", ""),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+@settings(max_examples=30, deadline=None)
+@given(records=st.lists(st.tuples(UNICAST, IPV4, NAME), min_size=1, max_size=15))
+def test_neighbour_and_lease_round_trip(fmt: str, records: list[tuple[list[int], str, str]]) -> None:
+    write, preamble = WRITERS[fmt]
+    text = preamble + "\n".join(write(m, ip, n) for m, ip, n in records) + "\n"
+    items = check(fmt, text.encode())
+    assert all(isinstance(i, Observation) for i in items), items
+    assert [o.mac for o in items] == [colon(m).upper() for m, _, _ in records]
+    if fmt != "cisco-mac-table":
+        assert [o.ip for o in items] == [ip for _, ip, _ in records]
+    lines = [o.location.line for o in items]
+    assert lines == sorted(lines) and len(set(lines)) == len(lines)
+
+
+PROP_VALUE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="[]"), max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    props=st.dictionaries(st.from_regex(r"[a-z][a-z0-9_.]{0,30}", fullmatch=True), PROP_VALUE, min_size=2, max_size=20)
+)
+def test_getprop_round_trip(props: dict[str, str]) -> None:
+    text = "".join(f"[{k}]: [{v}]\n" for k, v in props.items())
+    [phone] = check("getprop", text.encode())
+    assert {k[5:]: v for k, v in phone.facts.items() if k.startswith("prop.")} == {
+        k: v.strip() for k, v in props.items() if v.strip()
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    descr=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='"\\'), max_size=60),
+    oid=st.lists(st.integers(0, 99999), min_size=1, max_size=6),
+    numeric=st.booleans(),
+)
+def test_snmpwalk_round_trip(descr: str, oid: list[int], numeric: bool) -> None:
+    prefix = ".1.3.6.1.2.1.1" if numeric else "iso.3.6.1.2.1.1"
+    enterprise = "1.3.6.1.4.1." + ".".join(map(str, oid))
+    value = "." + enterprise if numeric else "iso." + enterprise[2:]
+    text = f'{prefix}.1.0 = STRING: "{descr}"\n{prefix}.2.0 = OID: {value}\n'
+    [agent] = check("snmpwalk", text.encode())
+    assert agent.facts["snmp.sysobjectid"] == enterprise
+    assert agent.facts.get("snmp.sysdescr") == (descr.strip() or None)

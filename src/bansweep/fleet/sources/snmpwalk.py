@@ -186,9 +186,11 @@ def _value(
     base, _, instance = dotted.rpartition(".")
     if base in SYSTEM and instance == "0":
         fact = SYSTEM[base]
-        agent.facts[fact] = clip(_decode(kind, value))
-        agent.fields[fact] = oid
         agent.line = agent.line or number
+        decoded = clip(_decode(kind, value))
+        if decoded:
+            agent.facts[fact] = decoded
+            agent.fields[fact] = oid
     elif dotted.startswith(LLDP_REM):
         column, _, index = dotted[len(LLDP_REM) :].partition(".")
         if column in LLDP_COLUMNS and index:
@@ -237,7 +239,7 @@ def _management_address(
 
 
 def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
-    if agent.facts:
+    if agent.facts or agent.mac or agent.ip or agent.serial:
         host = agent.facts.get("snmp.sysname") or None
         where = Location(file, line=agent.line or None)
         yield Observation(FORMAT, where, agent.mac, agent.ip, host, agent.serial, agent.facts, agent.fields)
