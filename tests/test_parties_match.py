@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,7 @@ from bansweep.findings import Location, Status
 from bansweep.parties.match import COVERED_AT, REVIEW_AT, Index
 from bansweep.parties.model import ListRecord, ListSet, Party
 from bansweep.parties.normalise import Normaliser
-from bansweep.parties.screen import AFFILIATES, Screener
+from bansweep.parties.screen import AFFILIATES, Screener, load_lists
 
 EL = "Entity List (EL) - Bureau of Industry and Security"
 
@@ -205,3 +207,18 @@ def test_known_affiliate_is_covered_and_false_friend_is_not() -> None:
     assert screen("Shanghai Dahua Scale Factory") == []
     assert screen("Honor Society") == []
     assert screen("Acme Widgets Ltd") == []
+
+
+def test_conditionally_listed_groups_are_covered_limited(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BANSWEEP_HOME", str(tmp_path))
+    screener = Screener(load_lists([], [])[0])
+
+    def screen(text: str) -> list[tuple[str, Status, str]]:
+        found = screener.screen(Party(text, Location("p.csv", row=1))).findings
+        return [(f.rule, f.status, str(f.extra.get("record_id", ""))) for f in found]
+
+    found = screen("Hangzhou Hikvision Digital Technology Co., Ltd.")
+    fcc = [s for rule, s, _ in found if rule == "parties.list.fcc-covered-list"]
+    assert fcc == [Status.LIMITED]
+    assert ("parties.list.dod-1260h", Status.COVERED, "dod-hikvision") in found
+    assert ("parties.list.fcc-covered-list", Status.COVERED, "fcc-2") in screen("ZTE Corporation")

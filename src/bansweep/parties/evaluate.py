@@ -86,7 +86,7 @@ def reference_lists(lists: Sequence[Path] = (), knowledge: Sequence[Path] = ()) 
 
 
 def judge(case: Case, findings: list[Finding]) -> Outcome:
-    raised = [f for f in findings if f.status in (Status.COVERED, Status.REVIEW)]
+    raised = [f for f in findings if f.status in (Status.COVERED, Status.LIMITED, Status.REVIEW)]
     target = case.target.casefold()
     good = False
     got = []

@@ -127,6 +127,7 @@ def run(paths: list[Path], options: Options) -> Report:
         if isinstance(item, InputError):
             report.errors.append(item)
             continue
+        started = time.perf_counter()
         try:
             parsed = read_parties(item.path, options.mapping)
         except InputProblem as exc:
@@ -140,7 +141,11 @@ def run(paths: list[Path], options: Options) -> Report:
             continue
         mappings[parsed.file] = parsed.mapping
         report.errors.extend(parsed.errors)
-        for result in screen_all(screener, parsed.parties):
+        timing["read_s"] = timing.get("read_s", 0.0) + time.perf_counter() - started
+        started = time.perf_counter()
+        results = screen_all(screener, parsed.parties)
+        timing["screen_s"] = timing.get("screen_s", 0.0) + time.perf_counter() - started
+        for result in results:
             report.findings.extend(result.findings)
             screened.append(result.row)
         for location, text, why in parsed.unscreened:

@@ -51,6 +51,7 @@ class ListRecord:
     remarks: str = ""
     parent: str = ""  # the listed parent of an "Affiliated Entity" / "Subordinate Institution"
     group: str = ""  # covered-vendor group, for the built-in lists
+    limited: bool = False  # covered only for the purposes the listing names (FCC items 3-5)
     where: str = ""  # file and row/entry the record was read from
 
     def names(self) -> list[str]:

@@ -232,6 +232,8 @@ class Screener:
         record, cand = hit.record, hit.candidate
         status = Status.COVERED if cand.score >= COVERED_AT else Status.REVIEW
         strength = "matches" if status is Status.COVERED else "may match"
+        if status is Status.COVERED and record.limited:
+            status = Status.LIMITED  # covered only when used for the purposes the listing names
         own = f"'{record.name}'" + (f" (affiliated with/part of {record.parent})" if record.parent else "")
         title = f"{hit.query} {strength} {record.source} entry {own}"
         explanation = _explain(hit)
@@ -242,7 +244,7 @@ class Screener:
             subject,
             f"parties.list.{record.list_name}",
             title,
-            Severity.HIGH if status is Status.COVERED else Severity.MEDIUM,
+            Severity.HIGH if status in (Status.COVERED, Status.LIMITED) else Severity.MEDIUM,
             cand.score,
             [
                 Evidence(f"parties.list.{record.list_name}", hit.query, party.location, version, explanation),
@@ -334,7 +336,7 @@ class Screener:
             if record.end_date and record.end_date <= self.today:
                 status, how = Status.NOT_COVERED, f"{how} until {record.end_date}; not part of the group since"
             elif record.type in OWNED and sure:
-                status = Status.COVERED
+                status = Status.LIMITED if self.brands.get(record.group, {}).get("limited") else Status.COVERED
             else:
                 status = Status.REVIEW
             out.append(self._group_finding(party, subject, hit.query, record.group, status, how, record, hit))
@@ -408,7 +410,7 @@ class Screener:
             rule,
             title,
             Severity.HIGH
-            if status is Status.COVERED
+            if status in (Status.COVERED, Status.LIMITED)
             else Severity.MEDIUM
             if status is Status.REVIEW
             else Severity.INFO,

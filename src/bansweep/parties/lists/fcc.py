@@ -31,8 +31,8 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
                 start_date=str(entry["added"]),
                 license_policy="equipment not eligible for FCC authorization; removal duties for funded carriers",
                 url=str(entry["source"]),
-                remarks=str(entry["scope"])
-                + (" (covered only for the purposes listed)" if entry.get("conditional") else ""),
+                remarks=str(entry["scope"]),
+                limited=bool(entry.get("conditional")),
                 group=str(entry.get("group", "")),
                 where=f"{data.files[-1]} [{entry['id']}]",
             )
