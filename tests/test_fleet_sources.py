@@ -649,15 +649,20 @@ def test_isc_dhcpd_bad_input(tmp_path: Path) -> None:
     path = tmp_path / "dhcpd.leases"
     path.write_text(
         'lease 10.0.0.5 {\n  hardware ethernet 00:e0:fc:zz:00:01;\n  option vendor-class-identifier "ZTE-ONT";\n}\n'
+        "lease 10.0.0.9 {\n  hardware ethernet 00:e0:fc:00:00:09\n}\n"
         "what is this\n"
         "lease 10.0.0.6 {\n  hardware ethernet 4c:bd:8f:00:00:06;\n"
     )
     obs, errors = run("dhcp-isc", path)
-    assert [(o.ip, o.mac, o.facts.get("dhcp.vendor_class")) for o in obs] == [("10.0.0.5", None, "ZTE-ONT")]
+    assert [(o.ip, o.mac, o.facts.get("dhcp.vendor_class")) for o in obs] == [
+        ("10.0.0.5", None, "ZTE-ONT"),
+        ("10.0.0.9", None, None),
+    ]
     assert [(e.location.line, e.message.split(" (")[0]) for e in errors] == [
         (1, "not a MAC address: '00:e0:fc:zz:00:01'"),
-        (5, "not a dhcpd.leases statement: 'what is this'"),
-        (6, "lease block is not closed"),
+        (6, "not a lease statement"),
+        (8, "not a dhcpd.leases statement: 'what is this'"),
+        (9, "lease block is not closed"),
     ]
 
 

@@ -92,6 +92,9 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 block = None
             continue
         if depth == 1:
+            if not text.endswith(";"):
+                yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
+                continue
             _statement(text, block)
     if block is not None:
         yield InputError(Location(file, line=start), "lease block is not closed (truncated file?)")

@@ -42,7 +42,10 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     if not text.strip():
         raise InputProblem(Location(file), "empty file")
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise InputProblem(Location(file, line=1), f"unreadable header row: {exc}") from None
     col = {name.strip(): i for i, name in enumerate(header)}
     if "address" not in col:
         yield InputError(Location(file, line=1), "Kea lease header has no 'address' column")
