@@ -210,7 +210,8 @@ def variant(rng: random.Random, name: str) -> str:
     return " ".join(words)
 
 
-def generate(directory: Path, records: int, parties: int, seed: int = 1260) -> tuple[Path, Path, int]:
+def generate(directory: Path, records: int, parties: int, seed: int = 1260) -> tuple[Path, Path, int, dict[int, str]]:
+    """The list, the parties, the number of list names, and for each planted variant its row -> list record id."""
     rng = random.Random(seed)
     words = vocab(rng, 30_000)
     given, family = vocab(rng, 3_000), vocab(rng, 8_000)
@@ -218,7 +219,8 @@ def generate(directory: Path, records: int, parties: int, seed: int = 1260) -> t
     party_words = words[len(words) // 3 :]  # overlaps the list vocabulary by half
     list_path = directory / "consolidated.csv"
     names_total = 0
-    listed_names: list[str] = []
+    listed_names: list[tuple[str, str]] = []
+    truth: dict[int, str] = {}
     with list_path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, quoting=csv.QUOTE_ALL)
         w.writerow(COLUMNS)
@@ -246,20 +248,22 @@ def generate(directory: Path, records: int, parties: int, seed: int = 1260) -> t
             )
             w.writerow([row[c] for c in COLUMNS])
             names_total += 1 + len(aliases)
-            listed_names.append(name.split("Affiliated Entity:")[-1].strip())
+            listed_names.append((row["_id"], name.split("Affiliated Entity:")[-1].strip()))
     parties_path = directory / "parties.csv"
     with parties_path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["Supplier Name", "Country", "City"])
-        for _ in range(parties):
+        for number in range(1, parties + 1):
             if rng.random() < 0.02:
-                name = variant(rng, rng.choice(listed_names))
+                record_id, listed = rng.choice(listed_names)
+                name = variant(rng, listed)
+                truth[number] = record_id
             elif rng.random() < 0.1:
                 name = person(rng, given, family)
             else:
                 name = company(rng, party_words)
             w.writerow([name, rng.choice(COUNTRIES + ["US", "DE", "GB", "FR", "JP"]), rng.choice(PLACES)])
-    return list_path, parties_path, names_total
+    return list_path, parties_path, names_total, truth
 
 
 def run_bansweep(list_path: Path, parties_path: Path, out: Path, home: Path) -> tuple[float, float, float]:
@@ -286,6 +290,7 @@ def main() -> None:
     ap.add_argument("--parties", type=int, default=100_000)
     ap.add_argument("--records", type=int, default=26_000)
     ap.add_argument("--sample", type=int, default=200, help="parties timed for the WRatio baseline")
+    ap.add_argument("--planted", type=int, default=40, help="planted variants the baseline is also run on")
     ap.add_argument("--cutoff", type=float, default=90.0, help="WRatio score counted as a hit")
     ap.add_argument("--keep", type=Path, help="keep generated files here")
     args = ap.parse_args()
@@ -298,7 +303,7 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        list_path, parties_path, names_total = generate(work, args.records, args.parties)
+        list_path, parties_path, names_total, truth = generate(work, args.records, args.parties)
         print(
             f"generated {args.records} records / {names_total} names and {args.parties} parties in {time.perf_counter() - t0:.1f} s"
         )
@@ -311,6 +316,23 @@ def main() -> None:
             f"bansweep: {args.parties} parties screened end to end in {elapsed:.1f} s wall, {cpu:.1f} s CPU "
             f"(all processes), peak RSS {rss_mib:.0f} MiB; phases {report['summary']['timing']}; "
             f"outcomes {report['summary']['outcomes']}"
+        )
+        table = report["summary"]["screened"]
+        cols = table["columns"]
+        raised_ok = alerts = 0
+        for row in table["rows"]:
+            r = dict(zip(cols, row, strict=True))
+            number = int(str(r["party"]).rsplit("row ", 1)[1])
+            raised = r["status"] in ("covered", "covered-limited", "review")
+            if number in truth:
+                ids = {c[3] for c in r["detail"] or []} if isinstance(r["detail"], list) else set()
+                raised_ok += raised and truth[number] in ids
+            else:
+                alerts += raised
+        print(
+            f"planted variants found: {raised_ok}/{len(truth)} ({raised_ok / max(len(truth), 1):.1%}); "
+            f"other parties raised for review: {alerts}/{args.parties - len(truth)} "
+            f"({alerts / max(args.parties - len(truth), 1):.1%}, names sharing a listed word)"
         )
         load = os.getloadavg()[0]
         if load > (os.cpu_count() or 1):
@@ -333,6 +355,21 @@ def main() -> None:
             f"({len(sample)} timed), extrapolated {baseline:.0f} s for {args.parties}"
         )
         print(f"speed-up: {baseline / elapsed:.1f}x (goal >= 20x)")
+        owner = [r.record_id for r in records.records for _ in r.names()]
+        planted = sorted(truth)[: args.planted]
+        found = 0
+        for number in planted:
+            hit = process.extractOne(
+                utils.default_process(queries[number - 1]),
+                processed,
+                scorer=fuzz.WRatio,
+                processor=None,
+                score_cutoff=args.cutoff,
+            )
+            found += hit is not None and owner[hit[2]] == truth[number]
+        print(
+            f"baseline on {len(planted)} planted variants: {found} found ({found / max(len(planted), 1):.1%}) at WRatio >= {args.cutoff:.0f}"
+        )
 
         cases = ev.read_cases()
         lists = ev.reference_lists()
