@@ -457,6 +457,27 @@ def test_xlsx_zip_bomb_and_plain_zip_are_refused(tmp_path: Path) -> None:
     assert len(errors) == 1 and "not an XLSX" in errors[0].message
 
 
+def test_xlsx_damaged_worksheet(tmp_path: Path) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Manufacturer", "Model", "MAC"])
+    for i in range(200):
+        book.active.append(["ZTE", "ZXHN F670L", f"34:4b:50:00:{i // 256:02x}:{i % 256:02x}"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            out.writestr(info, data[: len(data) // 2] if info.filename == "xl/worksheets/sheet1.xml" else data)
+    obs, errors = run("inventory-xlsx", path)
+    assert 0 < len(obs) < 200  # rows before the damage are kept
+    assert len(errors) == 1 and errors[0].location.entry == "Sheet" and "unreadable worksheet" in errors[0].message
+
+
 def test_json_inventories() -> None:
     obs, errors = run("inventory-json", FIX / "intune-graph.json")
     assert errors == []

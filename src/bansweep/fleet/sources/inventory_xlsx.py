@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def _check_archive(path: Path) -> None:
 
 def _sheets(
     path: Path, mapping: dict[str, str] | None = None
-) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
+) -> Iterator[tuple[str, list[str], Iterator[Sequence[Any]]]]:
     """(sheet name, header cells, the row tuples after the header) per worksheet. The header is the first of the
     first HEADER_ROWS rows that looks like an inventory header (title rows above it are common), else row 1."""
     from openpyxl import load_workbook  # imported on use: loading openpyxl costs ~0.2 s
@@ -68,13 +68,30 @@ def _sheets(
         raise InputProblem(Location(str(path)), f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from None
     try:
         for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            rows = _readable(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), str(path), sheet.title)
             top = [_header(r) for r in itertools.islice(rows, HEADER_ROWS)]
             at = next((i for i, h in enumerate(top) if im.is_inventory(h) or im.has_columns(h, mapping or {})), 0)
-            rest = itertools.chain(([*r] for r in top[at + 1 :]), rows)
-            yield sheet.title, top[at] if top else [], rest
+            rest: Iterator[Sequence[Any]] = itertools.chain(top[at + 1 :], rows)
+            yield str(sheet.title), top[at] if top else [], rest
     finally:
         book.close()
+
+
+def _readable(rows: Iterator[tuple[Any, ...]], file: str, title: str) -> Iterator[tuple[Any, ...]]:
+    """The worksheet's rows; a damaged worksheet (openpyxl reads it lazily) becomes one InputProblem."""
+    count = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # XML, zip and openpyxl errors from the damaged sheet
+            where = Location(file, entry=title)
+            raise InputProblem(
+                where, f"unreadable worksheet after sheet row {count}: {type(exc).__name__}: {exc}"
+            ) from None
+        count += 1
+        yield row
 
 
 def _header(row: tuple[Any, ...]) -> list[str]:
@@ -117,7 +134,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
         yield InputError(Location(file, entry=title or None), inventory_csv.no_columns(headers))
 
 
-def _rows(rows: Iterator[tuple[Any, ...]], width: int) -> Iterator[list[str]]:
+def _rows(rows: Iterator[Sequence[Any]], width: int) -> Iterator[list[str]]:
     for row in rows:  # observe_rows stops after MAX_RECORDS rows
         yield [_text(v) for v in row[:width]]
 
