@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bansweep.findings import Location, Status
 from bansweep.fleet.attribute import Attributor, attribute, merge
@@ -78,6 +80,12 @@ def test_router_mac_seen_for_many_ips_does_not_merge_the_subnet() -> None:
     behind = [d for d in devices if "10.9.0.1" in d.ips]
     assert len(behind) == 1 and behind[0].macs == [] and "not used to identify" in behind[0].notes[0]
     assert {o.location.row for o in behind[0].observations} == {1, 21}
+
+
+def test_one_host_with_many_addresses_is_one_device() -> None:
+    records = [obs("inventory", n, mac="00:E0:FC:01:02:03", ip=f"10.9.{n}.1", hostname="core-rtr") for n in range(6)]
+    (device,) = merge(records)
+    assert device.macs == ["00:E0:FC:01:02:03"] and len(device.ips) == 6 and not device.notes
 
 
 def test_reused_address_is_not_a_merge_key() -> None:
@@ -191,3 +199,23 @@ def test_decisions_are_cached_per_claim_set(attributor: Attributor) -> None:
     second = one(attributor, obs("inventory", 2, mac="44:19:B6:00:00:02", manufacturer="Hikvision"))
     assert first.decision is second.decision  # same registrant, same text: one decision
     assert first.evidence[0].location.row == 1 and second.evidence[0].location.row == 2
+
+
+_macs = st.sampled_from(["44:19:B6:00:00:01", "44:19:B6:00:00:02", "00:E0:FC:00:00:03", "9A:3F:5E:0C:72:50", None])
+_ips = st.sampled_from([f"10.0.0.{n}" for n in range(1, 7)] + [None])
+_hosts = st.sampled_from(["cam-1", "CAM-1.corp.example", "nvr", "android", None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_macs, _ips, _hosts, st.sampled_from(["S1", "S2", None])), max_size=30))
+def test_merge_properties(records: list[tuple[str | None, str | None, str | None, str | None]]) -> None:
+    observations = [obs("x", n, mac=m, ip=i, hostname=h, serial=s) for n, (m, i, h, s) in enumerate(records)]
+    devices = merge(observations)
+    given_ids = {id(o) for o in observations}
+    rows = sorted(o.location.row for d in devices for o in d.observations if id(o) in given_ids)
+    assert rows == list(range(len(records)))  # every observation in exactly one device (plus router devices)
+    owner: dict[str, int] = {}
+    for k, d in enumerate(devices):
+        for mac in d.macs:  # a MAC identifies one device only
+            assert owner.setdefault(mac, k) == k
+        assert d.id

@@ -163,10 +163,19 @@ def merge(observations: Sequence[Observation]) -> list[Device]:
     """
     macs = [_obs_mac(o) for o in observations]
     mac_ips: dict[str, set[str]] = {}
+    mac_names: dict[str, set[tuple[str, str] | None]] = {}  # the host/serial each address record names
     for obs, mac in zip(observations, macs, strict=True):
         if mac and obs.ip and ":" not in obs.ip:
             mac_ips.setdefault(mac, set()).add(obs.ip)
-    shared_macs = {m for m, ips in mac_ips.items() if len(ips) >= SHARED_MAC_IPS}
+            host = _short_host(obs.hostname) if obs.hostname else None
+            serial = obs.serial.strip().upper() if obs.serial and obs.serial.strip() else None
+            mac_names.setdefault(mac, set()).add((host or "", serial or "") if host or serial else None)
+    # one host that has several addresses names itself in every record; a router's ARP entries name nobody
+    shared_macs = {
+        m
+        for m, ips in mac_ips.items()
+        if len(ips) >= SHARED_MAC_IPS and (None in mac_names[m] or len(mac_names[m]) > 1)
+    }
 
     keys_of: list[list[tuple[str, str]]] = []
     key_macs: dict[tuple[str, str], set[str]] = {}
