@@ -222,3 +222,12 @@ def test_conditionally_listed_groups_are_covered_limited(monkeypatch: pytest.Mon
     assert fcc == [Status.LIMITED]
     assert ("parties.list.dod-1260h", Status.COVERED, "dod-hikvision") in found
     assert ("parties.list.fcc-covered-list", Status.COVERED, "fcc-2") in screen("ZTE Corporation")
+
+
+def test_legal_forms_misspelt_or_mid_name(norm: Normaliser) -> None:
+    assert norm.name("Grainpaibrya Services Coporation").tokens == ("grainpaibrya", "service")
+    assert norm.name("Corporacion Venezolana").tokens == ("venezolana",)
+    # an abbreviated form written with dots may sit mid-name; undotted short words stay unless at an edge
+    assert norm.name("Fosfoum Institute S.A. Engineering").tokens == ("fosfoum", "institute", "engineering")
+    assert norm.name("Maersk A/S").tokens == ("maersk",)
+    assert norm.name("Societe SA Paris").tokens == ("societe", "sa", "paris")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from anyascii import anyascii
 from pypinyin import lazy_pinyin
+from rapidfuzz.distance import OSA
 
 from bansweep.knowledge import load
 
@@ -100,6 +101,12 @@ class Normaliser:
         for form in sorted(self.legal_long | self.legal_short, key=len, reverse=True):
             self._legal_first.setdefault(form[0], []).append((form, form in self.legal_long))
         self._cache: dict[str, Name] = {}
+        # misspelt long legal forms ("Coporation"): their deletion neighbourhood, as in match.Index
+        self._legal_near: dict[str, str] = {}
+        for (form,) in (f for f in self.legal_long if len(f) == 1 and len(f[0]) >= 7):
+            self._legal_near[form] = form
+            for i in range(len(form)):
+                self._legal_near.setdefault(form[:i] + form[i + 1 :], form)
 
     def country(self, text: str) -> str:
         """ISO 3166 alpha-2 code of a country written as a code or a common name; "" when unknown."""
@@ -131,11 +138,12 @@ class Normaliser:
         brands: list[str] = []
         if not raw.isascii():
             raw = self._scripts(raw, legal, brands)
-        words = self._words(raw)
+        dotted: set[str] = set()
+        words = self._words(raw, dotted)
         words = [self.abbreviations.get(w, w) for w in words]
         words = [_ORDINAL.sub(r"\1", w) if w[0].isdigit() else w for w in words]
         words = [w[:-1] if w[-1] == "s" and w not in self.kinds and w[:-1] in self.kinds else w for w in words]
-        tokens = self._strip_legal(words, legal)
+        tokens = self._strip_legal(words, legal, dotted)
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
 
     def _scripts(self, raw: str, legal: list[str], brands: list[str]) -> str:
@@ -155,7 +163,8 @@ class Normaliser:
             raw = _HAN.sub(lambda m: " " + "".join(lazy_pinyin(m.group(0))) + " ", raw)
         return anyascii(raw)
 
-    def _words(self, text: str) -> list[str]:
+    def _words(self, text: str, dotted: set[str] | None = None) -> list[str]:
+        """Words of a name; `dotted` collects those written as abbreviations ("Co.", "S.A.", "S A")."""
         text = text.lower().replace("&", " and ").replace("'", "").replace("\u2019", "")
         text = _NON_WORD.sub(" ", text)
         out: list[str] = []
@@ -164,9 +173,14 @@ class Normaliser:
                 out.append(chunk)
             elif _INITIALS.match(chunk):
                 out.append(_SPLIT.sub("", chunk))
+                if dotted is not None and "." in chunk:
+                    dotted.add(out[-1])
             else:
-                out.extend(p for p in _SPLIT.split(chunk) if p)
-        out = [w for w in out if w not in self.stop] or out
+                parts = [p for p in _SPLIT.split(chunk) if p]
+                out.extend(parts)
+                if dotted is not None and parts and chunk.endswith("."):
+                    dotted.add(parts[-1])
+        out = [w for w in out if len(w) < 2 or w not in self.stop] or out  # single letters may be initials (A/S)
         # "A B C", "S. A." or "B&B" written with spaces: join runs of single letters
         joined: list[str] = []
         run = False
@@ -174,13 +188,16 @@ class Normaliser:
             single = len(word) == 1 and word.isalpha()
             if single and run:
                 joined[-1] += word
+                if dotted is not None:
+                    dotted.add(joined[-1])
             else:
                 joined.append(word)
             run = single or (run and single)
         return joined
 
-    def _strip_legal(self, words: list[str], removed: list[str]) -> list[str]:
+    def _strip_legal(self, words: list[str], removed: list[str], dotted: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
         first = self._legal_first
+        words = [self._legal_typo(w) if len(w) >= 7 and w not in first and w not in self.kinds else w for w in words]
         spots = [i for i, w in enumerate(words) if w in first]
         if not spots:
             return words
@@ -200,7 +217,8 @@ class Normaliser:
                     end = i + len(form)
                     if long or drop[i] or tuple(words[i:end]) != form or any(drop[i:end]):
                         continue
-                    if i == 0 or drop[i - 1] or end == n or drop[end] or all(drop[:i]) or all(drop[end:]):
+                    edge = i == 0 or drop[i - 1] or end == n or drop[end] or all(drop[:i]) or all(drop[end:])
+                    if edge or all(w in dotted for w in form):
                         drop[i:end] = [True] * len(form)
                         changed = True
                         break
@@ -208,6 +226,20 @@ class Normaliser:
             return words
         removed.extend(w for w, d in zip(words, drop, strict=False) if d)
         return [w for w, d in zip(words, drop, strict=False) if not d]
+
+    def _legal_typo(self, word: str) -> str:
+        """The legal form a long word misspells (one edit; two from ten letters), else the word."""
+        near = self._legal_near
+        options = {near[word]} if word in near else set()
+        for i in range(len(word)):
+            variant = word[:i] + word[i + 1 :]
+            if variant in near:
+                options.add(near[variant])
+        limit = 1 if len(word) < 10 else 2
+        for form in options:
+            if OSA.distance(word, form, score_cutoff=limit) <= limit:
+                return form
+        return word
 
 
 def _drop(form: str, legal: list[str]) -> str:
