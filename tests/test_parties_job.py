@@ -85,6 +85,7 @@ def test_finding_carries_the_audit_record(tmp_path: Path) -> None:
     assert extra["record_id"] == "99ed1b052fdb09695fae1ba87516d8a0882b0df04652e07aeb5ce7be"
     assert extra["tool"].startswith("bansweep ") and extra["screened_at"] and extra["list_version"]
     assert extra["token_matches"] and "score" in finding.explanation
+    assert finding.evidence[1].location.file == str(SAMPLE) and finding.evidence[1].location.row == 12
     assert finding.evidence[0].location.row == 1 and finding.verdicts[0].citation == "83 FR 37423; 87 FR 77505"
     # --list replaces the built-in lists (ZTE is on none of the 13 sample rows); affiliate checks still run
     assert report.summary["lists"].keys() == {"csl"}

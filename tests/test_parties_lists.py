@@ -176,6 +176,11 @@ def test_import_csl_stores_compactly_with_dates(home: Path) -> None:
     loaded = csl.load_stored()
     assert loaded is not None and len(loaded.records) == 13
     assert "imported" in loaded.versions["csl"]
+    doc["format"] = 1
+    with gzip.open(stored, "wt", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+    with pytest.raises(InputProblem, match="import-csl"):
+        csl.load_stored()
     assert runner.invoke(main, ["data", "import-csl", "--remove"]).exit_code == 0
     assert csl.load_stored() is None
 

@@ -52,7 +52,10 @@ class ListRecord:
     parent: str = ""  # the listed parent of an "Affiliated Entity" / "Subordinate Institution"
     group: str = ""  # covered-vendor group, for the built-in lists
     limited: bool = False  # covered only for the purposes the listing names (FCC items 3-5)
-    where: str = ""  # file and row/entry the record was read from
+    where: dict[str, Any] = field(default_factory=dict)  # Location fields of the row/entry it was read from
+
+    def location(self) -> Location:
+        return Location(**self.where) if self.where.get("file") else Location(self.list_name)
 
     def names(self) -> list[str]:
         return [self.name, *self.aliases]

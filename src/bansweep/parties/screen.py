@@ -100,7 +100,7 @@ def affiliate_records(knowledge: Sequence[Path]) -> list[ListRecord]:
                     start_date=str(entry["date"]),
                     url=str(entry["source"]),
                     group=str(entry["group"]),
-                    where=f"{data.files[-1]} [{entry['id']}]",
+                    where={"file": data.files[-1], "entry": str(entry["id"])},
                 )
             )
     out.extend(_vendor_kb(knowledge))
@@ -129,7 +129,7 @@ def _vendor_kb(knowledge: Sequence[Path]) -> list[ListRecord]:
                 remarks=f"confidence {confidence}" if confidence else "",
                 license_requirement=confidence,
                 group=str(entity.group or ""),
-                where=f"vendor knowledge base [{entity.id}]",
+                where={"file": "vendor knowledge base", "entry": str(entity.id)},
             )
         )
     return out
@@ -251,7 +251,7 @@ class Screener:
                 Evidence(
                     f"parties.list.{record.list_name}",
                     hit.alias,
-                    Location(record.where or record.list_name),
+                    record.location(),
                     version,
                     f"list record {record.record_id}",
                 ),
@@ -382,7 +382,7 @@ class Screener:
         evidence = [Evidence(rule, query, party.location, self.brands_version, explanation)]
         if record is not None:
             evidence.append(
-                Evidence(rule, record.name, Location(record.where), record.start_date, f"{record.source}; {record.url}")
+                Evidence(rule, record.name, record.location(), record.start_date, f"{record.source}; {record.url}")
             )
         extra: dict[str, Any] = {
             "query": query,

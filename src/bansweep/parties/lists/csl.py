@@ -21,6 +21,7 @@ from bansweep.parties.model import ListRecord, ListSet
 from bansweep.parties.tables import MAX_CELL, read_table
 
 NAME = "csl"
+STORE_FORMAT = 2  # of the imported copy in the data home
 COLUMNS = [
     "_id", "source", "entity_number", "type", "programs", "name", "title", "addresses",
     "federal_register_notice", "start_date", "end_date", "standard_order", "license_requirement",
@@ -86,7 +87,7 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
                 row,
                 aliases=split_list(row["alt_names"]),
                 addresses=split_list(row["addresses"]),
-                where=str(loc),
+                where=loc.to_dict(),
             )
         )
     meta = ListSet(records)
@@ -118,7 +119,9 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
         row = {c: _text(item.get(c)) for c in COLUMNS}
         aliases = [str(a) for a in item.get("alt_names") or [] if isinstance(a, str)]
         addresses = [_address(a) for a in item.get("addresses") or [] if isinstance(a, (dict, str))]
-        records.append(_record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=str(loc)))
+        records.append(
+            _record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=loc.to_dict())
+        )
     meta = ListSet(records)
     used = [s for s in doc.get("sources_used") or [] if isinstance(s, dict)]
     for s in used:
@@ -182,7 +185,7 @@ def split_name(name: str) -> tuple[str, str, str]:
     return name.strip(), "", scope
 
 
-def _record(row: dict[str, str], aliases: list[str], addresses: list[str], where: str) -> ListRecord:
+def _record(row: dict[str, str], aliases: list[str], addresses: list[str], where: dict[str, Any]) -> ListRecord:
     own, parent, scope = split_name(row["name"])
     countries = sorted(
         {a.rsplit(",", 1)[-1].strip() for a in addresses if _COUNTRY.match(a.rsplit(",", 1)[-1].strip())}
@@ -229,7 +232,7 @@ def save(lists: ListSet, origin: Path, errors: int) -> Path:
 
     path = store_path()
     doc = {
-        "format": 1,
+        "format": STORE_FORMAT,
         "file": str(origin),
         "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "version": lists.versions.get(NAME, ""),
@@ -254,6 +257,8 @@ def load_stored() -> ListSet | None:
     try:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             doc = json.load(fh)
+        if doc.get("format") != STORE_FORMAT:
+            raise ValueError(f"stored by another bansweep version (format {doc.get('format')})")
         records = [ListRecord.from_dict(r) for r in doc["records"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputProblem(

@@ -32,7 +32,7 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
                 url=str(entry["source"]),
                 remarks=f"editions {', '.join(editions)}" + (f"; {entry['note']}" if entry.get("note") else ""),
                 group=str(entry.get("group", "")),
-                where=f"{data.files[-1]} [{entry['id']}]",
+                where={"file": data.files[-1], "entry": str(entry["id"])},
             )
         )
     out.versions[NAME] = f"{data.version} (partial: covered-vendor entries only; {Path(data.files[0]).name})"

@@ -34,7 +34,7 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
                 remarks=str(entry["scope"]),
                 limited=bool(entry.get("conditional")),
                 group=str(entry.get("group", "")),
-                where=f"{data.files[-1]} [{entry['id']}]",
+                where={"file": data.files[-1], "entry": str(entry["id"])},
             )
         )
     out.versions[NAME] = f"{data.version} ({Path(data.files[0]).name})"
