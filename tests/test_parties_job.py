@@ -171,6 +171,15 @@ def test_empty_names_and_enormous_cells_are_not_screened_never_clean(tmp_path: P
     assert reasons[f"{path}:row 1"] == "empty party name" and "longer than" in reasons[f"{path}:row 3"]
 
 
+def test_too_many_aliases_are_reported_not_dropped_silently(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    aliases = "; ".join(f"Alias Number {i}" for i in range(60)) + "; ZTE Corporation"
+    path.write_text(f'Name,AKA\nInitech,"{aliases}"\n', encoding="utf-8")
+    report = run(path)
+    assert len(report.errors) == 1 and "61 alternate names; the first 50" in report.errors[0].message
+    assert report.errors[0].location.row == 1 and report.errors[0].location.field == "AKA"
+
+
 def test_unterminated_quote_is_reported_with_its_lines(tmp_path: Path) -> None:
     lines = ["Name", "Acme", '"Broken', *[f"Party {i}" for i in range(300)]]
     path = tmp_path / "p.csv"

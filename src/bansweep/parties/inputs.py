@@ -35,6 +35,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 FIELDS = tuple(SYNONYMS)
+MAX_ALIASES = 50  # alternate names screened per party
 DEVICE_COLUMNS = frozenset(
     {"mac", "mac address", "macaddress", "bssid", "ip", "ip address", "hostname", "model", "model number",
      "serial", "serial number", "firmware", "firmware version", "oui", "sysdescr", "sys object id"}
@@ -168,6 +169,14 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
         }
         if _has_word(name):
             aliases = [a.strip() for a in re.split(r"[;|\n]", values.get("alias", "")) if _has_word(a)]
+            if len(aliases) > MAX_ALIASES:
+                out.errors.append(
+                    InputError(
+                        Location(table.file, row=number, field=mapping["alias"]),
+                        f"{len(aliases)} alternate names; the first {MAX_ALIASES} were screened, the rest were not",
+                    )
+                )
+                aliases = aliases[:MAX_ALIASES]
             out.parties.append(Party(name, loc, aliases, **common))
         if _has_word(maker) and fold(maker) != fold(name):
             out.parties.append(
