@@ -71,6 +71,10 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
     assert summary["third_party_update_apps"] == ["com.adups.fota"]
     assert any(i.startswith("ZTE sync_agent") for i in summary["backdoor_indicators"])
     assert report["subjects"] == 4  # three apps and the firmware
+    framework = trees["adups"] / "system/framework/framework-res.apk"
+    printed = subprocess.run(["apksigner", "verify", "--print-certs", framework], capture_output=True, text=True).stdout
+    digest = next(line.split(":")[-1].strip() for line in printed.splitlines() if "certificate SHA-256 digest" in line)
+    assert summary["platform_certificates"] == [digest]  # same digest as Android's apksigner prints
     risky = summary["risky_apps"]
     assert [r["package"] for r in risky] == ["com.adups.fota"] and risky[0]["severity"] == "critical"
     assert risky[0]["findings"][0] in ("Known ADUPS indicators", "Reads personal data and can send it out")

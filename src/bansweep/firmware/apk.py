@@ -123,6 +123,7 @@ class Firmware:
     files: list[FileFact] = field(default_factory=list)
     binaries: list[Binary] = field(default_factory=list)
     platform_certs: set[str] = field(default_factory=set)  # SHA-256 of framework-res.apk's signing certificate
+    platform_location: Location | None = None
 
     def prop(self, key: str) -> str | None:
         found = [p.value for p in self.props if p.key == key]

@@ -138,16 +138,17 @@ def analyse_task(task: Task) -> AppOutcome:
     return out
 
 
-def _platform_certs(items: list[Item], errors: list[InputError], limits: Limits) -> set[str]:
+def _platform_certs(fw: Firmware, items: list[Item], errors: list[InputError], limits: Limits) -> None:
     """Certificates of framework-res.apk (the 'android' package): what platform-signed means on this firmware."""
     for item in items:
         if item.path.endswith("framework/framework-res.apk"):
             try:
                 data = item.read()
-                return {c.sha256.lower() for c in signing_info(open_zip(data, limits), data).certs}
+                fw.platform_certs = {c.sha256.lower() for c in signing_info(open_zip(data, limits), data).certs}
+                fw.platform_location = item.location
+                return
             except FormatError as exc:
                 errors.append(InputError(item.location, f"framework-res.apk: {exc}"))
-    return set()
 
 
 def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: Context) -> Firmware:
@@ -260,8 +261,9 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
             else:
                 items.append(it)
         ctx = Context(knowledge(tuple(options.knowledge)), trackers=trackers)
-        ctx.platform_certs = _platform_certs(items, report.errors, options.limits)
         fw = _firmware_facts(name, items, report.errors, ctx)
+        _platform_certs(fw, items, report.errors, options.limits)
+        ctx.platform_certs = fw.platform_certs
         report.findings.extend(judge_firmware(fw, ctx))
         siblings_of = _sibling_index(items)
         code = [i for i in items if is_code(i.path) and i.link is None and "/oat/" not in f"/{i.path}"]
@@ -315,6 +317,7 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
         "fingerprint": fw.prop("ro.build.fingerprint"),
         "apps": len(apps),
         "files": len(fw.files),
+        "platform_certificates": sorted(fw.platform_certs),
         "system_uid_apps": sorted(a["package"] for a in apps if a["system_uid"]),
         "third_party_update_apps": sorted(a["package"] for a in apps if a["update_app"] and _third_party(a["package"])),
         "harvesting_apps": sorted(a["package"] for a in apps if a["harvesting"]),
