@@ -126,22 +126,34 @@ class Index:
         for token, count in df.items():
             if count > limit and self.weights[token] >= 1.0 and not token.isdigit():
                 self.weights[token] = COMMON_WEIGHT
+        weight_of = self.weights
+        postings: dict[str, list[int]] = {}
+        aliases = self.aliases
         for rid, text, tokens in named:
-            weights = tuple(self.weights[t] for t in tokens)
-            self.aliases.append(Alias(rid, text, tokens, weights, sum(weights), any(w >= 1.0 for w in weights)))
-        self.postings: dict[str, list[int]] = {}
-        for aid, alias in enumerate(self.aliases):
+            weights = tuple([weight_of[t] for t in tokens])
+            distinctive = max(weights) >= 1.0
+            aid = len(aliases)
+            aliases.append(Alias(rid, text, tokens, weights, sum(weights), distinctive))
             # a name with a distinctive word can only match through one: index it under its rarest ones only
-            keys = {t for t, w in zip(alias.tokens, alias.weights, strict=False) if w >= 1.0} or set(alias.tokens)
-            for token in sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME]:
-                self.postings.setdefault(token, []).append(aid)
+            keys = {t for t in tokens if weight_of[t] >= 1.0} if distinctive else set(tokens)
+            if len(keys) > KEYS_PER_NAME:
+                keys = set(sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME])
+            for token in keys:
+                postings.setdefault(token, []).append(aid)
+        self.postings = postings
         self.vocab = df
         self.sorted_vocab = sorted(df)
-        self.deletes: dict[str, list[str]] = {}
+        deletes: dict[str, list[str]] = {}
         for token in df:
             if len(token) >= MIN_FUZZY_LEN and not token.isdigit():
                 for i in range(len(token)):
-                    self.deletes.setdefault(token[:i] + token[i + 1 :], []).append(token)
+                    variant = token[:i] + token[i + 1 :]
+                    found = deletes.get(variant)
+                    if found is None:
+                        deletes[variant] = [token]
+                    else:
+                        found.append(token)
+        self.deletes = deletes
         self._reach_cache: dict[str, list[tuple[str, float, str, int]]] = {}
 
     def weight(self, token: str) -> float:
