@@ -329,7 +329,7 @@ def test_parallel_screening_gives_the_same_report(tmp_path: Path, monkeypatch: p
     serial = run(path)
     monkeypatch.setattr(job, "PARALLEL_FROM", 10)
     monkeypatch.setattr("bansweep.parties.match.PARALLEL_FROM", 5)
-    parallel = run(path)
+    parallel = run(path, show_progress=True)  # the progress bar follows the workers' chunks
     assert screened_rows(parallel) == screened_rows(serial)
     assert [(f.subject.id, f.rule, f.status) for f in parallel.findings] == [
         (f.subject.id, f.rule, f.status) for f in serial.findings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bansweep import progress
 from bansweep.findings import Finding, InputError, Location, Report
 from bansweep.inputs import InputFile, InputProblem, walk
 from bansweep.parties import decisions as decisions_mod
@@ -77,19 +79,31 @@ PARALLEL_FROM = 5000  # parties; fewer are screened in this process
 _SHARED: tuple[Screener, list[Party]] | None = None  # what forked workers inherit (not pickled to them)
 
 
-def screen_all(screener: Screener, parties: list[Party]) -> list[Screened]:
+def screen_all(screener: Screener, parties: list[Party], bar: progress.Progress | None = None) -> list[Screened]:
     """Screen parties, in forked worker processes (one per CPU) when there are many and fork is available."""
     workers = min(os.cpu_count() or 1, 8)
     if len(parties) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [screener.screen(p) for p in parties]
+        out = []
+        for party in parties:
+            out.append(screener.screen(party))
+            if bar is not None:
+                bar.advance()
+        return out
     global _SHARED
     _SHARED = (screener, parties)
+    gc.freeze()  # the index stays shared with the workers: the collector would touch (and copy) its pages
     try:
         chunk = max(500, len(parties) // (workers * 8))
+        spans = [(i, min(i + chunk, len(parties))) for i in range(0, len(parties), chunk)]
+        parts = []
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_screen_span, [(i, min(i + chunk, len(parties))) for i in range(0, len(parties), chunk)])
+            for part in pool.imap(_screen_span, spans):
+                parts.append(part)
+                if bar is not None:
+                    bar.advance(len(part))
     finally:
         _SHARED = None
+        gc.unfreeze()
     return [Screened(findings, row) for part in parts for findings, row in part]
 
 
@@ -143,7 +157,10 @@ def run(paths: list[Path], options: Options) -> Report:
         report.errors.extend(parsed.errors)
         timing["read_s"] = timing.get("read_s", 0.0) + time.perf_counter() - started
         started = time.perf_counter()
-        results = screen_all(screener, parsed.parties)
+        with progress.progress(
+            f"parties: screening {item.path.name}", len(parsed.parties), options.show_progress
+        ) as bar:
+            results = screen_all(screener, parsed.parties, bar)
         timing["screen_s"] = timing.get("screen_s", 0.0) + time.perf_counter() - started
         for result in results:
             report.findings.extend(result.findings)
