@@ -334,3 +334,18 @@ def test_parallel_screening_gives_the_same_report(tmp_path: Path, monkeypatch: p
     assert [(f.subject.id, f.rule, f.status) for f in parallel.findings] == [
         (f.subject.id, f.rule, f.status) for f in serial.findings
     ]
+
+
+def test_corrupt_workbook_and_odd_json_items(tmp_path: Path) -> None:
+    book = tmp_path / "bad.xlsx"
+    book.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    report = run(book)
+    assert len(report.errors) == 1 and "not a readable XLSX workbook" in report.errors[0].message
+    assert [f.status for f in report.findings] == [Status.ERROR]
+
+    data = tmp_path / "p.json"
+    data.write_text(json.dumps([{"name": "ZTE Corporation"}, "just text", {"name": ""}, {"name": "Initech"}]))
+    report = run(data)
+    where = sorted(str(e.location) for e in report.errors)
+    assert where == [f"{data} row 3 [name]", f"{data}![1] row 2"]
+    assert report.subjects == 4 and report.summary["outcomes"]["not-screened"] == 2
