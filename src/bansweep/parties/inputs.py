@@ -44,6 +44,7 @@ _OTHER_WORDS = frozenset(
     {"id", "code", "number", "no", "country", "address", "city", "date", "amount", "price", "qty", "quantity",
      "email", "phone", "contact", "type", "status", "category", "currency", "total"}
 )  # fmt: skip
+_WORD = re.compile(r"[^\W_]")  # a letter or digit in any script
 _FOLD = re.compile(r"[^a-z0-9]+")
 
 
@@ -138,7 +139,11 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
     for number, cells in table.rows:
         loc = Location(table.file, row=number)
         values = {f: (cells[i].strip() if i < len(cells) else "") for f, i in cols.items()}
-        big = next((f for f, v in values.items() if len(v) > MAX_CELL), None)
+        big = (
+            next((f for f, v in values.items() if len(v) > MAX_CELL), None)
+            if sum(map(len, values.values())) > MAX_CELL
+            else None
+        )
         label = (values.get("name") or values.get("manufacturer") or "")[:200]
         if big:
             why = f"cell [{mapping[big]}] is longer than {MAX_CELL} characters"
@@ -168,7 +173,8 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
             "identifier": values.get("identifier", ""),
         }
         if _has_word(name):
-            aliases = [a.strip() for a in re.split(r"[;|\n]", values.get("alias", "")) if _has_word(a)]
+            alias_text = values.get("alias", "")
+            aliases = [a.strip() for a in re.split(r"[;|\n]", alias_text) if _has_word(a)] if alias_text else []
             if len(aliases) > MAX_ALIASES:
                 out.errors.append(
                     InputError(
@@ -185,4 +191,4 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
 
 
 def _has_word(text: str) -> bool:
-    return any(ch.isalnum() for ch in text)
+    return bool(_WORD.search(text))
