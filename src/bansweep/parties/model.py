@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from bansweep.findings import Location
@@ -62,9 +62,8 @@ class ListRecord:
 
     def content_hash(self) -> str:
         """Hash of what the record says (not where it was read): a reviewer decision is tied to it."""
-        body = asdict(self)
-        body.pop("where")
-        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+        body = [getattr(self, name) for name in _CONTENT_FIELDS]
+        return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,3 +85,6 @@ class ListSet:
         self.records.extend(other.records)
         self.versions.update(other.versions)
         self.sources.update(other.sources)
+
+
+_CONTENT_FIELDS = [f.name for f in fields(ListRecord) if f.name != "where"]

@@ -270,11 +270,12 @@ class Screener:
             tags=[record.list_name, *([record.group] if record.group else [])],
             extra=extra,
         )
-        self._apply_decision(party, finding, record.list_name, record.record_id, record.content_hash())
+        self._apply_decision(party, finding, record.list_name, record.record_id, extra["record_hash"])
         return finding
 
     def _audit(self, party: Party, hit: Hit, version: str) -> dict[str, Any]:
         record, cand = hit.record, hit.candidate
+        content = record.content_hash()
         return {
             "query": hit.query,
             "normalised": hit.normalised,
@@ -284,7 +285,7 @@ class Screener:
             "list_source": record.source,
             "list_source_updated": self.lists.sources.get(record.source, ""),
             "record_id": record.record_id,
-            "record_hash": record.content_hash(),
+            "record_hash": content,
             "listed_name": record.name,
             "listed_parent": record.parent,
             "matched_alias": hit.alias,
@@ -310,7 +311,7 @@ class Screener:
                 "party": party.identity,
                 "list": record.list_name,
                 "record": record.record_id,
-                "hash": record.content_hash(),
+                "hash": content,
             },
         }
 
