@@ -208,6 +208,7 @@ def _scan_shared(k: int) -> Scan:
 
 
 def _scan_all(chunks: list[str], layout: Layout, attributor: Attributor, bar: progress.Progress) -> list[Scan]:
+    """Scan the first chunk here and the others in forked workers at the same time."""
     global _SHARED
     if len(chunks) == 1:
         scans = [_scan(chunks[0], layout, attributor)]
@@ -216,11 +217,12 @@ def _scan_all(chunks: list[str], layout: Layout, attributor: Attributor, bar: pr
     _SHARED = (chunks, layout, attributor)
     try:
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(len(chunks)) as pool:
-            scans = []
-            for scan in pool.imap(_scan_shared, range(len(chunks))):
-                scans.append(scan)
-                bar.advance()
+        with ctx.Pool(len(chunks) - 1) as pool:
+            others = pool.map_async(_scan_shared, range(1, len(chunks)))
+            scans = [_scan(chunks[0], layout, attributor)]
+            bar.advance()
+            scans.extend(others.get())
+            bar.advance(len(chunks) - 1)
             return scans
     finally:
         _SHARED = None
