@@ -37,7 +37,6 @@ MIN_FUZZY_LEN = 5  # shorter tokens (initials, numbers, short words) must match 
 MAX_PREFIX_EXPANSIONS = 8
 COUNTRY_PENALTY = 0.1
 NUMBER_PENALTY = 0.3
-MAX_CANDIDATES = 5
 COMMON_SHARE = 0.002  # a word in more than this share of list names is common ...
 COMMON_MIN = 50  # ... and in more than this many
 COMMON_WEIGHT = 0.5  # best-scoring list names kept per party for the audit trail
@@ -232,7 +231,7 @@ class Index:
             if cand is not None:
                 out.append(cand)
         out.sort(key=lambda c: (-c.score, c.alias))
-        return out[:MAX_CANDIDATES]
+        return out
 
     def score(
         self,

@@ -144,13 +144,13 @@ class Screener:
     ) -> None:
         self.norm = Normaliser(knowledge)
         self.lists = lists
-        self.index = Index(lists.records, self.norm)
-        self.affiliates = Index(affiliate_records(knowledge), self.norm)
+        # one index over list entries and named affiliates: one lookup per name finds both
+        self.index = Index(lists.records + affiliate_records(knowledge), self.norm)
         brands = load_dataset("party-brands", ("kind",), overlays=knowledge)
         self.brands = {str(e["group"]): e for e in brands.entries if e["kind"] == "brand"}
         self.brands_version = brands.version
         self.decisions = decisions or {}
-        self._memo: dict[tuple[tuple[str, ...], str], tuple[list[Candidate], list[Candidate]]] = {}
+        self._memo: dict[tuple[tuple[str, ...], str], list[Candidate]] = {}
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.today = date.today().isoformat()
         self.tool = f"bansweep {__version__}"
@@ -173,19 +173,19 @@ class Screener:
             memo_key = (name.tokens, country)
             found = self._memo.get(memo_key)
             if found is None:
-                found = (self.index.candidates(name, country), self.affiliates.candidates(name, country))
+                found = self.index.candidates(name, country)
                 if len(self._memo) < MEMO_LIMIT:
                     self._memo[memo_key] = found
-            for index, store, cands in ((self.index, hits, found[0]), (self.affiliates, affiliate_hits, found[1])):
-                for cand in cands:
-                    alias = index.aliases[cand.alias]
-                    best = store.get(alias.record)
-                    if best is None or cand.score > best.candidate.score:
-                        store[alias.record] = Hit(
-                            index.records[alias.record], cand, alias.text, text, name.key, name.legal
-                        )
-                    if index is self.index:
-                        seen.append(_candidate_row(index, cand))
+            index = self.index
+            for cand in found:
+                alias = index.aliases[cand.alias]
+                record = index.records[alias.record]
+                store = affiliate_hits if record.list_name == AFFILIATES else hits
+                best = store.get(alias.record)
+                if best is None or cand.score > best.candidate.score:
+                    store[alias.record] = Hit(record, cand, alias.text, text, name.key, name.legal)
+                if store is hits:
+                    seen.append(_candidate_row(index, cand))
         subject = self._subject(party)
         result = Screened()
         top = sorted(seen, key=lambda c: -float(c[0]))[:5]
