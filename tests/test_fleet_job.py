@@ -150,3 +150,19 @@ def test_bulk_path_agrees_with_the_observation_path(
     if workers == 1:  # two workers see clean duplicates in the other chunk as devices of their own
         assert fast.summary["by_status"] == general.summary["by_status"]
         assert fast.summary["unattributable"] == general.summary["unattributable"] == 1
+
+
+def test_bulk_path_hands_back_files_whose_header_is_not_on_line_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Asset report exported 2026-11-20\n\nName,Manufacturer,Model,MAC Address\n"
+        "cam-1,Hikvision,DS-2CD2042WD-I,44:19:B6:00:00:09\n"
+    )
+    opts = Options(as_of="2026-11-22")
+    general = run([path], opts)
+    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
+    fast = run([path], opts)
+    assert _shape(fast) == _shape(general) and len(fast.findings) == 1
+    assert fast.findings[0].evidence[0].location.row == 1

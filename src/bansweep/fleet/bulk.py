@@ -85,12 +85,14 @@ def run_file(
     report: Report,
     tally: Tally,
     show: bool | None,
-) -> None:
+) -> bool:
+    """Read one inventory; False when its first line is not the header the mapping names (a title row above
+    the header, say): the caller then reads it through the inventory source instead."""
     # Millions of small, acyclic objects: the cyclic garbage collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        _run_file(path, mapping, attributor, report, tally, show)
+        return _run_file(path, mapping, attributor, report, tally, show)
     finally:
         if enabled:
             gc.enable()
@@ -128,26 +130,27 @@ def _run_file(
     report: Report,
     tally: Tally,
     show: bool | None,
-) -> None:
+) -> bool:
     name = str(path)
     try:
         text = read_text(path)
     except InputProblem as exc:
         report.errors.append(exc.to_error())
-        return
+        return True
     except OSError as exc:
         report.errors.append(InputError(Location(name), f"cannot read: {exc.strerror or exc}"))
-        return
+        return True
     csv.field_size_limit(MAX_FIELD)
     head_end = _record_end(text, 0)
     delimiter = _dialect(text[:head_end])
     try:
         header = next(csv.reader(io.StringIO(text[:head_end]), delimiter=delimiter))
     except (StopIteration, csv.Error):
-        report.errors.append(InputError(Location(name, line=1), "no header row"))
-        return
+        return False
     index = {col.strip().lstrip("\ufeff"): i for i, col in enumerate(header)}
     cols: dict[str, int] = {f: index[c] for f, c in mapping.items() if c in index}
+    if len(cols) < len(mapping):
+        return False
     layout = Layout(
         name,
         cols.get("mac", -1),
@@ -165,6 +168,7 @@ def _run_file(
     with progress.progress(f"fleet: {path.name}", total=len(chunks), show=show) as bar:
         scans = _scan_all(chunks, layout, attributor, bar)
     _collect(scans, layout, attributor, report, tally)
+    return True
 
 
 def _record_end(text: str, start: int) -> int:

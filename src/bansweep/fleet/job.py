@@ -155,10 +155,10 @@ def run(paths: list[Path], options: Options) -> Report:
             mapping = _describe(path, options.mapping, report)
             if mapping is not None:
                 mappings[str(path)] = mapping
-            if bulk.wants(path, fmt, mapping):
-                assert mapping is not None
-                bulk.run_file(path, mapping, attributor, report, tally, show)
-            else:
+            done = bulk.wants(path, fmt, mapping) and bulk.run_file(
+                path, mapping or {}, attributor, report, tally, show
+            )
+            if not done:
                 for parsed in sources.parse(fmt, path, options.mapping or None):
                     if isinstance(parsed, InputError):
                         report.errors.append(parsed)
