@@ -9,7 +9,7 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
 from bansweep.parties.model import Party
-from bansweep.parties.tables import MAX_CELL, Table, read_table
+from bansweep.parties.sources import MAX_CELL, Table, read_table
 
 # header spellings per field, best first; compared after folding case and punctuation
 SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -18,7 +18,8 @@ from bansweep.parties.inputs import looks_like_parties, read_parties
 from bansweep.parties.lists.csl import is_csl_header
 from bansweep.parties.model import Party
 from bansweep.parties.screen import ALGORITHM, ROW_COLUMNS, Screened, Screener, load_lists
-from bansweep.parties.tables import delimiter_of, is_xlsx
+from bansweep.parties.sources import is_xlsx
+from bansweep.parties.sources.delimited import delimiter_of
 
 
 @dataclass(slots=True)
@@ -52,7 +53,7 @@ def sniff(item: InputFile) -> str | None:
 
 
 def _sniff_xlsx(path: Path) -> str | None:
-    from bansweep.parties.tables import read_table
+    from bansweep.parties.sources import read_table
 
     try:
         table = read_table(path)
@@ -62,7 +63,7 @@ def _sniff_xlsx(path: Path) -> str | None:
 
 
 def _json_keys_look_like_parties(path: Path) -> bool:
-    from bansweep.parties.tables import read_table
+    from bansweep.parties.sources import read_table
 
     try:
         table = read_table(path)

@@ -18,7 +18,7 @@ from typing import Any
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, read_text
 from bansweep.parties.model import ListRecord, ListSet
-from bansweep.parties.tables import MAX_CELL, read_table
+from bansweep.parties.sources import MAX_CELL, read_table
 
 NAME = "csl"
 STORE_FORMAT = 2  # of the imported copy in the data home
