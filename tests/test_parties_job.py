@@ -349,3 +349,16 @@ def test_corrupt_workbook_and_odd_json_items(tmp_path: Path) -> None:
     where = sorted(str(e.location) for e in report.errors)
     assert where == [f"{data} row 3 [name]", f"{data}![1] row 2"]
     assert report.subjects == 4 and report.summary["outcomes"]["not-screened"] == 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=400), st.sampled_from(["p.csv", "p.json", "p.tsv", "p.xlsx"]))
+def test_hostile_bytes_never_crash_and_never_pass_as_clean(tmp_path: Path, data: bytes, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"Name,Country\n" + data if name == "p.csv" else data)
+    report = run(path)
+    outcomes = report.summary["outcomes"]
+    assert report.subjects == sum(outcomes.values())
+    if report.errors:  # whatever could not be read shows up as a party that was not screened
+        assert any(f.status is Status.ERROR for f in report.findings)
+        assert outcomes.get("not-screened", 0) >= 1
