@@ -235,3 +235,23 @@ def test_compound_name_split_is_total(name: str) -> None:
     own, parent, scope = csl.split_name(name)
     assert isinstance(own, str) and isinstance(parent, str) and isinstance(scope, str)
     assert len(own) <= len(name)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(csl.COLUMNS), inner, max_size=6),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(json_values, max_size=6), json_values)
+def test_hostile_csl_json_is_read_or_reported(
+    tmp_path_factory: pytest.TempPathFactory, results: list[object], used: object
+) -> None:
+    path = tmp_path_factory.mktemp("csl") / "consolidated.json"
+    path.write_text(json.dumps({"results": results, "sources_used": used}), encoding="utf-8")
+    lists, errors = csl.read(path)
+    assert len(lists.records) + len(errors) == len(results)
+    for record in lists.records:
+        assert record.name.strip() and all(isinstance(a, str) for a in record.aliases)

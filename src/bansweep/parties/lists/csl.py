@@ -117,13 +117,13 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
             errors.append(InputError(loc, "record without a name; not read"))
             continue
         row = {c: _text(item.get(c)) for c in COLUMNS}
-        aliases = [str(a) for a in item.get("alt_names") or [] if isinstance(a, str)]
-        addresses = [_address(a) for a in item.get("addresses") or [] if isinstance(a, (dict, str))]
+        aliases = [a for a in _list(item.get("alt_names")) if isinstance(a, str)]
+        addresses = [_address(a) for a in _list(item.get("addresses")) if isinstance(a, (dict, str))]
         records.append(
             _record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=loc.to_dict())
         )
     meta = ListSet(records)
-    used = [s for s in doc.get("sources_used") or [] if isinstance(s, dict)]
+    used = [s for s in _list(doc.get("sources_used")) if isinstance(s, dict)]
     for s in used:
         meta.sources[str(s.get("source", "?"))] = str(s.get("source_last_updated", ""))
     dates = sorted(v for v in meta.sources.values() if v)
@@ -132,6 +132,10 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
     )
     meta.versions[NAME] = f"{path.name}, sources last updated {stamp}"
     return meta, errors
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if isinstance(value, str) and value.strip() else []
 
 
 def _text(value: Any) -> str:
