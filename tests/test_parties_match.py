@@ -231,3 +231,19 @@ def test_legal_forms_misspelt_or_mid_name(norm: Normaliser) -> None:
     assert norm.name("Fosfoum Institute S.A. Engineering").tokens == ("fosfoum", "institute", "engineering")
     assert norm.name("Maersk A/S").tokens == ("maersk",)
     assert norm.name("Societe SA Paris").tokens == ("societe", "sa", "paris")
+
+
+def test_vendor_knowledge_base_brands_and_ownership_dates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("bansweep.knowledge.vendors")
+    monkeypatch.setenv("BANSWEEP_HOME", str(tmp_path))
+    screener = Screener(load_lists([], [])[0])
+
+    def outcome(text: str) -> list[tuple[str, Status]]:
+        found = screener.screen(Party(text, Location("p.csv", row=1))).findings
+        return [(f.rule, f.status) for f in found if AFFILIATES in f.tags]
+
+    assert outcome("EZVIZ Inc") == [("parties.affiliate.known", Status.REVIEW)]  # a brand pattern, not the name
+    assert outcome("Honor Device Co Ltd") == [("parties.affiliate.known", Status.NOT_COVERED)]  # sold 2020-11-17
+    assert outcome("Lorex Technology Inc") == [("parties.affiliate.known", Status.NOT_COVERED)]  # sold 2022-11-24
+    assert outcome("Huawei Restaurant") == []  # the brand word with another distinctive word
+    assert outcome("Phi Theta Kappa Honor Society") == []

@@ -83,7 +83,7 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
     return out, errors
 
 
-def affiliate_records(knowledge: Sequence[Path]) -> list[ListRecord]:
+def affiliate_records(knowledge: Sequence[Path], kb: Any = None) -> list[ListRecord]:
     """Named members of the covered vendor groups: party-brands data, plus the vendor knowledge base if present."""
     data = load_dataset("party-brands", ("kind",), overlays=knowledge)
     out: list[ListRecord] = []
@@ -103,17 +103,23 @@ def affiliate_records(knowledge: Sequence[Path]) -> list[ListRecord]:
                     where={"file": data.files[-1], "entry": str(entry["id"])},
                 )
             )
-    out.extend(_vendor_kb(knowledge))
+    if kb is not None:
+        out.extend(_vendor_kb_records(kb))
     return out
 
 
-def _vendor_kb(knowledge: Sequence[Path]) -> list[ListRecord]:
+def load_vendor_kb(knowledge: Sequence[Path]) -> Any:
+    """The covered-vendor knowledge base (bansweep.knowledge.vendors), or None where it is not installed."""
     try:
         from bansweep.knowledge.vendors import VendorKB
     except ImportError:
-        return []  # the vendor knowledge base is optional here; party-brands covers the listed affiliates
+        return None  # optional here: party-brands covers the listed affiliates
+    return VendorKB.load(list(knowledge))
+
+
+def _vendor_kb_records(kb: Any) -> list[ListRecord]:
     out = []
-    for entity in VendorKB.load(list(knowledge)).all_entities():
+    for entity in kb.all_entities():
         relation = str(getattr(entity, "relation", "") or "affiliate")
         confidence = str(getattr(entity, "confidence", "") or "")
         out.append(
@@ -145,7 +151,9 @@ class Screener:
         self.norm = Normaliser(knowledge)
         self.lists = lists
         # one index over list entries and named affiliates: one lookup per name finds both
-        self.index = Index(lists.records + affiliate_records(knowledge), self.norm)
+        self.kb = load_vendor_kb(knowledge)
+        self.index = Index(lists.records + affiliate_records(knowledge, self.kb), self.norm)
+        self.kb_records = {r.record_id: r for r in self.index.records if r.record_id.startswith("vendor-kb:")}
         brands = load_dataset("party-brands", ("kind",), overlays=knowledge)
         self.brands = {str(e["group"]): e for e in brands.entries if e["kind"] == "brand"}
         self.brands_version = brands.version
@@ -341,6 +349,9 @@ class Screener:
             else:
                 status = Status.REVIEW
             out.append(self._group_finding(party, subject, hit.query, record.group, status, how, record, hit))
+        if self.kb is not None:
+            for text in names:
+                out.extend(self._vendor_pattern_findings(party, subject, text, groups_done))
         for text in names:
             name = self.norm.name(text)
             for token, group, others in brand_tokens(name, self.norm):
@@ -353,6 +364,31 @@ class Screener:
                 groups_done.add(group)
                 how = f"named with the covered brand '{token}' and only generic or place words; presumed an affiliate"
                 out.append(self._group_finding(party, subject, text, group, Status.REVIEW, how, None, None))
+        return out
+
+    def _vendor_pattern_findings(
+        self, party: Party, subject: Subject, text: str, groups_done: set[str]
+    ) -> list[Finding]:
+        """Names the vendor knowledge base ties to a group by pattern (brands such as a consumer label)."""
+        out = []
+        for match in self.kb.match_org(text):
+            entity = match.entity
+            group = str(entity.group or "")
+            if entity.relation == UNRELATED or not group:
+                groups_done.update(g for _, g, _ in brand_tokens(self.norm.name(text), self.norm))
+                continue
+            if group in groups_done or entity.relation == "parent":
+                continue  # the group's own name: the brand rule decides, with its guard against other words
+            record = self.kb_records.get(f"vendor-kb:{entity.id}")
+            if record is None:
+                continue
+            groups_done.add(group)
+            how = RELATION_TEXT.get(record.type, "linked to the {g} group ({r})").format(g=group, r=record.type)
+            how = f"named like {record.name}, {how} (pattern '{match.matched}' in the vendor knowledge base)"
+            status = Status.REVIEW
+            if record.end_date and record.end_date <= self.today:
+                status, how = Status.NOT_COVERED, f"{how}; part of the group only until {record.end_date}"
+            out.append(self._group_finding(party, subject, text, group, status, how, record, None))
         return out
 
     def _group_finding(
