@@ -202,8 +202,8 @@ def odexed_tree(work: Path, templates: list[Path], real: list[Path], apps: int =
 
 
 def tree_usage(pid: int, cpu: dict[int, float]) -> int:
-    """Resident memory (bytes) of pid and all its descendants, from /proc; records each one's CPU seconds in cpu
-    (own plus reaped children's, so finished workers still count through their parent)."""
+    """Resident memory (bytes) of pid and all its descendants, from /proc; records each one's own CPU seconds in cpu
+    (utime + stime only: the children's fields would count a reaped worker a second time through its parent)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     ticks: dict[int, float] = {}
@@ -217,7 +217,7 @@ def tree_usage(pid: int, cpu: dict[int, float]) -> int:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
         rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        ticks[int(entry)] = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        ticks[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()

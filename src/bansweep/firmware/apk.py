@@ -8,15 +8,12 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import stat
-import struct
-import sys
-from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bansweep.findings import Location
 from bansweep.firmware.formats.axml import Manifest, parse_manifest
-from bansweep.firmware.formats.dex import parse_dex
+from bansweep.firmware.formats.dex import Dex, parse_dex
 from bansweep.firmware.formats.elf import parse_elf
 from bansweep.firmware.formats.initrc import Service, parse_initrc
 from bansweep.firmware.formats.oat import carve
@@ -232,30 +229,24 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     seen.add(key)
     dex = parse_dex(data)
     facts.sources.append(source)
-    blobs.append(string_region(data))
+    blobs.append(string_region(data, dex))
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
     facts.methods.update(dex.method_refs)
     facts.fields.update(getattr(dex, "field_refs", ()))
 
 
-def string_region(data: bytes) -> bytes:
+def string_region(data: bytes, dex: Dex) -> bytes:
     """The part of a dex that holds its string data (a fifth to a half of the file), or all of it if unusual.
 
-    Rules search strings as bytes there; reading the header here saves them scanning code and index tables.
+    Rules search strings as bytes there; taking the span from the parsed string ids saves them scanning code and
+    index tables.
     """
-    count, ids = struct.unpack_from("<II", data, 0x38)
-    if count == 0 or ids + 4 * count > len(data):
+    strings = dex.strings
+    end = data.find(b"\x00", strings.high + 1) if len(strings) else -1
+    if strings.low < 2 or end < 0:
         return bytes(data)
-    offsets = array("I")
-    offsets.frombytes(data[ids : ids + 4 * count])
-    if sys.byteorder == "big":
-        offsets.byteswap()
-    low, high = min(offsets), max(offsets)
-    end = data.find(b"\x00", high + 1) if high < len(data) else -1
-    if low < 2 or end < 0:
-        return bytes(data)
-    return bytes(data[low - 2 : end + 1])
+    return bytes(data[strings.low - 2 : end + 1])
 
 
 def read_props(fw: Firmware, path: str, location: Location, data: bytes) -> None:

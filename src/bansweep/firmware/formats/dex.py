@@ -7,15 +7,13 @@ decode, checked against every string offset), which parses a 10 MB dex in tens o
 
 from __future__ import annotations
 
-import re
 import struct
 import sys
 import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from operator import sub
+from itertools import accumulate, islice
 from typing import overload
 
 from bansweep.firmware.limits import FormatError
@@ -24,7 +22,6 @@ HEADER_SIZE = 0x70
 ENDIAN_TAG = 0x12345678
 VERSIONS = range(35, 42)
 MAX_ULEB = 5
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -70,14 +67,17 @@ def mutf8(raw: bytes) -> str:
 
 
 class Strings(Sequence[str]):
-    """The string table, decoded lazily: single strings on access, all of them in bulk on first iteration."""
+    """The string table: single strings decoded on access, tables of indices and the whole table in bulk."""
 
     def __init__(self, d: bytes, offsets: array, end: int):
-        if len(offsets) and max(offsets) >= end:
-            raise FormatError(f"string_data offset 0x{max(offsets):x} outside the file", 0x3C)
+        self.low = min(offsets) if len(offsets) else 0
+        self.high = max(offsets) if len(offsets) else 0
+        if self.high >= end:
+            raise FormatError(f"string_data offset 0x{self.high:x} outside the file", 0x3C)
         self._d, self._offsets, self._end = d, offsets, end
         self._cache: dict[int, str] = {}
         self._all: list[str] | None = None
+        self._items: list[str] | list[bytes] | None | bool = False  # False: layout not looked at yet
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -99,52 +99,74 @@ class Strings(Sequence[str]):
 
     def lookup(self, idx: array, what: str) -> list[str]:
         """Strings for a table of indices (decoding each distinct index once)."""
-        if len(idx) and max(idx) >= len(self):
-            raise FormatError(f"{what}: string index {max(idx)} out of range ({len(self)} strings)")
-        if self._all is not None:
-            return list(map(self._all.__getitem__, idx))
-        table = {i: self[i] for i in set(idx)}
+        try:
+            if self._all is not None:
+                return list(map(self._all.__getitem__, idx))
+            items = self._layout()
+            distinct = set(idx)
+            if items is None:
+                table = {i: self[i] for i in distinct}
+            elif items and isinstance(items[0], str):
+                table = {i: items[i][1:] for i in distinct}
+            else:
+                table = {i: _decode_item(items[i]) for i in distinct}  # type: ignore[arg-type]
+        except IndexError:
+            raise FormatError(f"{what}: string index {max(idx)} out of range ({len(self)} strings)") from None
         return list(map(table.__getitem__, idx))
 
     def all(self) -> list[str]:
         if self._all is None:
-            self._all = _bulk(self._d, self._offsets, self._end)
+            items = self._layout()
+            if items is None:
+                self._all = [_string_at(self._d, off, self._end) for off in self._offsets]
+            elif items and isinstance(items[0], str):
+                self._all = [t[1:] for t in items]  # type: ignore[index]
+            else:
+                self._all = [_decode_item(t) for t in items]  # type: ignore[arg-type]
         return self._all
 
+    def _layout(self) -> list[str] | list[bytes] | None:
+        if self._items is False:
+            self._items = _layout(self._d, self._offsets, self._end)
+        return self._items  # type: ignore[return-value]
 
-def _bulk(d: bytes, offsets: array, end: int) -> list[str]:
-    n = len(offsets)
-    if not n:
-        return []
-    head: list[str] = []
-    if d[offsets[0] : offsets[0] + 2] == b"\x00\x00":  # the empty string (sorted first)
-        head, offsets = [""], offsets[1:]
-        n -= 1
-        if not n:
-            return head
-    first = offsets[0]
-    # Fast path: string data laid out in order, back to back (what dx/d8/smali write), checked against every offset.
-    last = d.find(b"\x00", offsets[-1], end)
-    if last >= 0:
-        region = d[first : last + 1]
-        items = region.split(b"\x00")
-        items.pop()
-        if (
-            len(items) == n
-            and b"" not in items  # every item has its length prefix (only the first string may be empty)
-            and list(accumulate(map(len, items), initial=0))[:n] == list(map(sub, offsets, range(first, first + n)))
-        ):
-            bodies = [t[1:] if t[0] < 0x80 else _skip_uleb(t) for t in items]
-            blob = b"\x00".join(bodies)
-            if b"\xc0\x80" not in blob:
-                try:
-                    text = blob.decode("utf-8", "surrogatepass")
-                except UnicodeDecodeError:
-                    return head + [mutf8(b) for b in bodies]
-                if not text.isascii() and _SURROGATE.search(text):
-                    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-                return head + text.split("\x00")
-    return head + [_string_at(d, off, end) for off in offsets]
+
+def _layout(d: bytes, offsets: array, end: int) -> list[str] | list[bytes] | None:
+    """Every string item (length prefix and MUTF-8 bytes) split out of the string data with one split, when the
+    items lie in order, back to back (what dx/d8/smali write): checked against every offset. All-ASCII string data
+    comes back decoded. None when the layout is anything else (each string is then read at its own offset)."""
+    offs = offsets
+    empty = bool(len(offs)) and d[offs[0]] == 0  # the empty string, sorted first: two NULs
+    if empty:
+        if d[offs[0] + 1 : offs[0] + 2] != b"\x00":
+            return None
+        offs = offs[1:]
+    if not len(offs):
+        return ["\x00"] if empty else []
+    first = offs[0]
+    last = d.find(b"\x00", offs[-1], end)
+    if last < 0:
+        return None
+    region = d[first:last]
+    parts: list[str] | list[bytes]
+    if region.isascii():
+        parts = region.decode("ascii").split("\x00")
+        blank: str | bytes = ""
+    else:
+        parts = region.split(b"\x00")
+        blank = b""
+    if len(parts) != len(offs) or blank in parts:  # an empty part: an item without its length prefix
+        return None
+    starts = array("I", islice(accumulate(map((1).__add__, map(len, parts)), initial=first), len(offs)))
+    if starts != offs:
+        return None
+    if empty:
+        parts.insert(0, "\x00" if blank == "" else b"\x00")  # type: ignore[arg-type]
+    return parts
+
+
+def _decode_item(t: bytes) -> str:
+    return mutf8(t[1:] if t[0] < 0x80 else _skip_uleb(t))
 
 
 def _skip_uleb(t: bytes) -> bytes:
@@ -175,9 +197,10 @@ def _table(d: bytes, hdr: tuple[int, ...], idx: int, item: int, end: int, what: 
 
 
 def _lookup(table: list[str], idx: array | list[int], what: str) -> list[str]:
-    if len(idx) and max(idx) >= len(table):
-        raise FormatError(f"{what}: index {max(idx)} out of range ({len(table)} entries)")
-    return list(map(table.__getitem__, idx))
+    try:
+        return list(map(table.__getitem__, idx))
+    except IndexError:
+        raise FormatError(f"{what}: index {max(idx)} out of range ({len(table)} entries)") from None
 
 
 def parse_dex(data: bytes | bytearray | memoryview) -> Dex:

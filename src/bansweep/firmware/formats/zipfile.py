@@ -27,7 +27,6 @@ MAX_COMMENT = 0xFFFF
 STORED, DEFLATED = 0, 8
 FLAG_ENCRYPTED, FLAG_DESCRIPTOR, FLAG_UTF8 = 0x1, 0x8, 0x800
 MAX_ISSUES = 1000
-INFLATE_CHUNK = 1 << 20
 DEFAULT_LIMITS = Limits()
 RATIO_FLOOR = 1 << 20  # small entries may compress better than the ratio cap (e.g. runs of zeros)
 
@@ -119,26 +118,19 @@ class ZipArchive:
 
 
 def _inflate(data: Data, start: int, stop: int, cap: int, name: str) -> bytes:
+    """Raw deflate data[start:stop], at most cap bytes out (one zlib call over a view: no copies of the input)."""
     d = zlib.decompressobj(-15)
-    out = bytearray()
-    pos = start
-    while pos < stop and not d.eof:
-        chunk = bytes(data[pos : min(pos + INFLATE_CHUNK, stop)])
-        pos += len(chunk)
-        while chunk:
-            part = d.decompress(chunk, cap + 1 - len(out))
-            out += part
-            if len(out) > cap:
-                raise FormatError(f"{name}: decompresses past the size/ratio limit ({cap} bytes)", start)
-            chunk = d.unconsumed_tail
-            if d.eof:
-                break
-    out += d.flush()
+    with memoryview(data) as view:
+        out = d.decompress(view[start:stop], cap + 1)
+    if len(out) > cap:
+        raise FormatError(f"{name}: decompresses past the size/ratio limit ({cap} bytes)", start)
+    if not d.eof:  # truncated stream: what zlib still holds
+        out += d.flush()
     if len(out) > cap:
         raise FormatError(f"{name}: decompresses past the size/ratio limit ({cap} bytes)", start)
     if not d.eof and not out:
         raise zlib.error("incomplete or invalid deflate stream")
-    return bytes(out)
+    return out
 
 
 def _find_eocd(data: Data) -> int:
