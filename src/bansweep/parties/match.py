@@ -1,9 +1,9 @@
 """Candidates from an inverted index, then an explainable score per alias.
 
 Candidate generation: every list name is indexed under its KEYS_PER_NAME rarest distinctive tokens (all its
-tokens if it has none, e.g. "China Telecom (Americas)"); a party's
-tokens are looked up exactly, within a small edit distance (a deletion-neighbourhood index, as SymSpell does),
-as a prefix (abbreviations), and two adjacent tokens joined ("Hua Wei"). Only names reached that way are scored.
+tokens if it has none, e.g. "China Telecom (Americas)"); a party's tokens are looked up exactly, within a small
+edit distance (a deletion-neighbourhood index, as SymSpell does), as a prefix (abbreviations), and two adjacent
+tokens joined ("Hua Wei"). Only names reached that way, and able to reach the review threshold, are scored.
 Scoring pairs tokens one to one and reports, for each pair, how it matched and its similarity; coverage is
 weighted by word class (generic and place words count less), both ways:
 
@@ -39,7 +39,7 @@ COUNTRY_PENALTY = 0.1
 NUMBER_PENALTY = 0.3
 COMMON_SHARE = 0.002  # a word in more than this share of list names is common ...
 COMMON_MIN = 50  # ... and in more than this many
-COMMON_WEIGHT = 0.5  # best-scoring list names kept per party for the audit trail
+COMMON_WEIGHT = 0.5
 
 
 @dataclass(slots=True)

@@ -166,6 +166,8 @@ class Screener:
     def versions(self) -> dict[str, str]:
         out = dict(self.lists.versions)
         out["party-matching"] = f"{ALGORITHM}; {self.norm.version}"
+        if self.kb is not None:
+            out["vendors"] = load_dataset("vendors").version
         return out
 
     def screen(self, party: Party) -> Screened:
