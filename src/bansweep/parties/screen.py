@@ -151,6 +151,7 @@ class Screener:
         self.norm = Normaliser(knowledge)
         self.lists = lists
         # one index over list entries and named affiliates: one lookup per name finds both
+        self.knowledge = list(knowledge)
         self.kb = load_vendor_kb(knowledge)
         self.index = Index(lists.records + affiliate_records(knowledge, self.kb), self.norm)
         self.kb_records = {r.record_id: r for r in self.index.records if r.record_id.startswith("vendor-kb:")}
@@ -167,7 +168,7 @@ class Screener:
         out = dict(self.lists.versions)
         out["party-matching"] = f"{ALGORITHM}; {self.norm.version}"
         if self.kb is not None:
-            out["vendors"] = load_dataset("vendors").version
+            out["vendors"] = load_dataset("vendors", overlays=self.knowledge).version
         return out
 
     def screen(self, party: Party) -> Screened:
