@@ -130,6 +130,7 @@ def test_decisions_are_reapplied_and_raised_again_when_the_entry_changes(tmp_pat
     cleared = next(f for f in run(parties, lists=[lst], decisions=decisions).findings if f.extra.get("list") == "csl")
     assert cleared.status is Status.NOT_COVERED
     assert cleared.extra["decision"]["by"] == "j.doe" and "Cleared by j.doe" in cleared.explanation
+    assert run(parties, lists=[lst], decisions=decisions).summary["decisions"]["applied"] == 1
 
     write_decisions(decisions, hit, "clear")
     lst.write_text(f"{header}\n{row.replace('UKRAINE-EO13661', 'UKRAINE-EO13661; RUSSIA-EO14024')}\n", encoding="utf-8")

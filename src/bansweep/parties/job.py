@@ -175,8 +175,13 @@ def run(paths: list[Path], options: Options) -> Report:
     counts: dict[str, int] = {}
     for row in screened:
         counts[row[4]] = counts.get(row[4], 0) + 1
+    decided_count = {"applied": 0, "stale": 0}
+    for finding in report.findings:
+        if "decision" in finding.extra:
+            decided_count["stale" if finding.extra["decision"].get("stale") else "applied"] += 1
     report.summary.update(
         {
+            "decisions": {"file": str(options.decisions) if options.decisions else "", **decided_count},
             "screened_at": screener.started,
             "tool": f"{screener.tool}; {ALGORITHM}",
             "lists": lists.versions,

@@ -150,9 +150,9 @@ class Screener:
     ) -> None:
         self.norm = Normaliser(knowledge)
         self.lists = lists
-        # one index over list entries and named affiliates: one lookup per name finds both
         self.knowledge = list(knowledge)
         self.kb = load_vendor_kb(knowledge)
+        # one index over list entries and named affiliates: one lookup per name finds both
         self.index = Index(lists.records + affiliate_records(knowledge, self.kb), self.norm)
         self.kb_records = {r.record_id: r for r in self.index.records if r.record_id.startswith("vendor-kb:")}
         brands = load_dataset("party-brands", ("kind",), overlays=knowledge)
