@@ -211,16 +211,17 @@ def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int)
     data = z.data
     n = len(data)
     seen: set[str] = set()
+    by_name, entries, cd_offset = z._by_name, z.entries, z.cd_offset
+    unpack_central, unpack_local = _CENTRAL.unpack_from, _LOCAL.unpack_from
     for i in range(count):
-        if pos + _CENTRAL.size > n or bytes(data[pos : pos + 4]) != CENTRAL_SIG:
+        if pos + 46 > n or bytes(data[pos : pos + 4]) != CENTRAL_SIG:
             z.issue(f"central directory entry {i} at offset {pos}: bad signature; {count - i} entries not read")
             break
-        (_, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, local) = _CENTRAL.unpack_from(
-            data, pos
-        )
+        c = unpack_central(data, pos)
+        flags, method, crc, csize, usize, nlen, xlen, local = c[3], c[4], c[7], c[8], c[9], c[10], c[11], c[16]
         raw_name = bytes(data[pos + 46 : pos + 46 + nlen])
         extra_at = pos + 46 + nlen
-        pos += 46 + nlen + xlen + clen
+        pos += 46 + nlen + xlen + c[12]
         if pos > cd_stop:
             z.issue(f"central directory entry {i} runs past the declared directory size")
         if 0xFFFFFFFF in (usize, csize, local):
@@ -235,29 +236,37 @@ def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int)
         except UnicodeDecodeError:
             name = raw_name.decode("utf-8", "replace")
             z.issue(f"entry {i}: name is not valid UTF-8: {name!r}")
-        entry = ZipEntry(
-            name=name,
-            method=method,
-            flags=flags,
-            crc=crc,
-            compressed_size=csize,
-            size=usize,
-            local_offset=local + delta,
-            data_offset=-1,
-        )
+        entry = ZipEntry(name, method, flags, crc, csize, usize, local + delta, -1)
         if name[:1] in ("/", "\\") or ".." in name or "\x00" in name or name[1:2] == ":":
             _check_name(z, entry)
         if name in seen:
             z.issue(f"{name!r}: duplicate entry name")
         else:
             seen.add(name)
-            z._by_name[name] = entry
+            by_name[name] = entry
         if flags & FLAG_ENCRYPTED:
             z.issue(f"{name!r}: encrypted flag set (ignored, as Android does)")
         if method not in (STORED, DEFLATED):
             z.issue(f"{name!r}: unknown compression method {method} (read as stored, as Android does)")
-        _check_local(z, entry, raw_name)
-        z.entries.append(entry)
+        # The common case, checked inline: the local header repeats the central directory's method, name and (unless
+        # a data descriptor carries them) CRC and sizes. Anything else goes through the field-by-field check that
+        # names each inconsistency.
+        off = entry.local_offset
+        lh = unpack_local(data, off) if 0 <= off <= n - 30 else None
+        if (
+            lh is not None
+            and lh[0] == LOCAL_SIG
+            and lh[3] == method
+            and lh[9] == nlen
+            and ((lh[2] | flags) & FLAG_DESCRIPTOR or lh[6:9] == (crc, csize, usize))
+            and bytes(data[off + 30 : off + 30 + nlen]) == raw_name
+        ):
+            entry.data_offset = off + 30 + nlen + lh[10]
+            if entry.data_offset + csize > cd_offset and entry.data_offset <= cd_offset:
+                z.issue(f"{name!r}: data overlaps the central directory")
+        else:
+            _check_local(z, entry, raw_name)
+        entries.append(entry)
 
 
 def _check_name(z: ZipArchive, e: ZipEntry) -> None:
