@@ -197,7 +197,11 @@ class Normaliser:
 
     def _strip_legal(self, words: list[str], removed: list[str], dotted: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
         first = self._legal_first
-        words = [self._legal_typo(w) if len(w) >= 7 and w not in first and w not in self.kinds else w for w in words]
+        if words:  # a misspelt legal form is looked for where legal forms stand: first or last
+            for i in {0, len(words) - 1}:
+                w = words[i]
+                if len(w) >= 7 and w not in first and w not in self.kinds:
+                    words[i] = self._legal_typo(w)
         spots = [i for i, w in enumerate(words) if w in first]
         if not spots:
             return words
