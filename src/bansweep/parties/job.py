@@ -80,14 +80,14 @@ PARALLEL_FROM = 5000  # parties; fewer are screened in this process
 _SHARED: tuple[Screener, list[Party]] | None = None  # what forked workers inherit (not pickled to them)
 
 
-def screen_all(screener: Screener, parties: list[Party], bar: progress.Progress | None = None) -> list[Screened]:
+def screen_all(screener: Screener, parties: list[Party], label: str = "", show: bool | None = None) -> list[Screened]:
     """Screen parties, in forked worker processes (one per CPU) when there are many and fork is available."""
     workers = min(os.cpu_count() or 1, 8)
     if len(parties) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         out = []
-        for party in parties:
-            out.append(screener.screen(party))
-            if bar is not None:
+        with progress.progress(label, len(parties), show) as bar:
+            for party in parties:
+                out.append(screener.screen(party))
                 bar.advance()
         return out
     global _SHARED
@@ -97,11 +97,14 @@ def screen_all(screener: Screener, parties: list[Party], bar: progress.Progress 
         chunk = max(500, len(parties) // (workers * 8))
         spans = [(i, min(i + chunk, len(parties))) for i in range(0, len(parties), chunk)]
         parts = []
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # the workers are forked before the progress bar starts its drawing thread
+        with (
+            multiprocessing.get_context("fork").Pool(workers) as pool,
+            progress.progress(label, len(parties), show) as bar,
+        ):
             for part in pool.imap(_screen_span, spans):
                 parts.append(part)
-                if bar is not None:
-                    bar.advance(len(part))
+                bar.advance(len(part))
     finally:
         _SHARED = None
         gc.unfreeze()
@@ -158,10 +161,7 @@ def run(paths: list[Path], options: Options) -> Report:
         report.errors.extend(parsed.errors)
         timing["read_s"] = timing.get("read_s", 0.0) + time.perf_counter() - started
         started = time.perf_counter()
-        with progress.progress(
-            f"parties: screening {item.path.name}", len(parsed.parties), options.show_progress
-        ) as bar:
-            results = screen_all(screener, parsed.parties, bar)
+        results = screen_all(screener, parsed.parties, f"parties: screening {item.path.name}", options.show_progress)
         timing["screen_s"] = timing.get("screen_s", 0.0) + time.perf_counter() - started
         for result in results:
             report.findings.extend(result.findings)
