@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +16,8 @@ from bansweep.knowledge import Dataset, load
 SEVERITIES = {s.name.lower(): s for s in Severity}
 REGEX_MAX_LEN = 64
 SYSTEM_UIDS = ("android.uid.system", "android.uid.phone")
+CODE_KINDS = ("string", "host", "ip")  # spyware indicators searched in code and binaries
+MIN_ANCHOR, MAX_ANCHOR = 7, 16  # length of a substring shared by needles that is searched for instead of each
 
 
 def status_for(severity: Severity) -> Status:
@@ -79,6 +81,51 @@ class Privilege:
 
 
 @dataclass(slots=True)
+class Needles:
+    """The byte strings every app's code is searched for, found with fewer scans than there are needles.
+
+    Needles sharing a substring of MIN_ANCHOR bytes or more ("content://", ".adups.c") are found through one scan
+    for that anchor and a comparison where it occurs; each scan of a multi-megabyte string region costs about as
+    much as the whole manifest, so this saves a third of the search.
+    """
+
+    groups: list[tuple[bytes, list[tuple[bytes, list[int]]]]]  # anchor, [(needle, offsets of the anchor in it)]
+
+    @classmethod
+    def build(cls, needles: set[bytes]) -> Needles:
+        left = {n for n in needles if n}
+        groups: list[tuple[bytes, list[tuple[bytes, list[int]]]]] = []
+        while left:
+            count: dict[bytes, int] = {}
+            for n in left:
+                subs = {n[i:j] for i in range(len(n)) for j in range(i + MIN_ANCHOR, min(len(n), i + MAX_ANCHOR) + 1)}
+                for sub in subs:
+                    count[sub] = count.get(sub, 0) + 1
+            best = max(count, key=lambda sub: (count[sub], len(sub), sub), default=None)
+            members = sorted(n for n in left if best is not None and count[best] > 1 and best in n)
+            if not members:  # nothing shared any more: each needle is its own anchor
+                groups.extend((n, [(n, [0])]) for n in sorted(left))
+                break
+            assert best is not None
+            groups.append((best, [(n, [k for k in range(len(n)) if n.startswith(best, k)]) for n in members]))
+            left -= set(members)
+        return cls(groups)
+
+    def find(self, data: bytes) -> dict[bytes, list[int]]:
+        """Every position of every needle in data, for the needles that occur."""
+        out: dict[bytes, list[int]] = {}
+        for anchor, members in self.groups:
+            hits = list(_finds(data, anchor))
+            if not hits:
+                continue
+            for needle, offsets in members:
+                found = sorted({p - k for p in hits for k in offsets if p >= k and data.startswith(needle, p - k)})
+                if found:
+                    out[needle] = found
+        return out
+
+
+@dataclass(slots=True)
 class Knowledge:
     spyware: Dataset
     capabilities: dict[str, Capability]
@@ -86,6 +133,7 @@ class Knowledge:
     test_certs: dict[str, dict[str, Any]]  # sha256 -> entry
     stock_setuid: set[str]
     versions: dict[str, str]
+    needles: Needles  # indicator strings and plain string signals, searched in every app's code
 
 
 def _signal(entry: dict[str, Any]) -> Signal:
@@ -120,6 +168,8 @@ def knowledge(overlays: tuple[Path, ...] = ()) -> Knowledge:
     for s in signals:
         if s.capability not in defined:
             raise ValueError(f"capabilities.yaml: {s.id} names undefined capability {s.capability!r}")
+    needles = {str(e["value"]).encode() for e in spyware.entries if e["kind"] in CODE_KINDS}
+    needles |= {s.key for s in signals if s.kind == "string" and s.match != "regex"}
     return Knowledge(
         spyware=spyware,
         capabilities=defined,
@@ -127,6 +177,7 @@ def knowledge(overlays: tuple[Path, ...] = ()) -> Knowledge:
         test_certs={str(e["sha256"]).lower(): e for e in certs.entries},
         stock_setuid={canon_path(str(e["path"])) for e in stock.entries},
         versions={d.name: d.version for d in (spyware, caps, certs, stock)},
+        needles=Needles.build(needles),
     )
 
 
@@ -144,12 +195,22 @@ class Context:
     platform_certs: set[str] = field(default_factory=set)
     trackers: Sequence[Any] = ()
     _caps: tuple[int, dict[str, Hit]] | None = None
+    _code: tuple[App, bytes, dict[bytes, list[int]]] | None = None
 
     def capabilities(self, app: App) -> dict[str, Hit]:
         """Capabilities of an app (kept for the app being judged): permission or code reference, with evidence."""
         if self._caps is None or self._caps[0] != id(app):
-            self._caps = (id(app), _capabilities(self.knowledge, app))
+            data, found = self.code(app)
+            self._caps = (id(app), _capabilities(self.knowledge, app, data, found))
         return self._caps[1]
+
+    def code(self, app: App) -> tuple[bytes, dict[bytes, list[int]]]:
+        """The app's dex string data after a NUL, and where each knowledge needle occurs in it (kept for the app
+        being judged)."""
+        if self._code is None or self._code[0] is not app:
+            data = b"\x00" + app.dex.data
+            self._code = (app, data, self.knowledge.needles.find(data) if app.dex.data else {})
+        return self._code[1], self._code[2]
 
     def privilege(self, app: App) -> Privilege:
         certs = {c.sha256.lower() for c in app.signing.certs} if app.signing else set()
@@ -159,20 +220,19 @@ class Context:
         return Privilege(uid, platform, test, certs)
 
 
-def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
+def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[int]]) -> dict[str, Hit]:
     perms = set(app.manifest.uses_permissions) if app.manifest else set()
     dex = app.dex
-    data = b"\x00" + dex.data
     lower: list[bytes] = []  # data.lower(), made on first need
     hits: dict[str, Hit] = {}
     for s in k.signals:
         if s.kind == "permission":
-            found = s.value if s.value in perms else None
+            match = s.value if s.value in perms else None
         elif not dex.present:
             continue
         else:
-            found = _in_code(s, dex, data, lower)
-        if found is None:
+            match = _in_code(s, dex, data, found, lower)
+        if match is None:
             continue
         hit = hits.setdefault(s.capability, Hit(k.capabilities[s.capability]))
         if s.kind == "permission":
@@ -182,11 +242,11 @@ def _capabilities(k: Knowledge, app: App) -> dict[str, Hit]:
         else:
             hit.by_code = True
             where = app.where(dex.sources[0] if len(dex.sources) == 1 else "classes*.dex")
-            hit.evidence.append(Evidence(f"capabilities:{s.id}", found, where, s.date, f"{s.kind} referenced in code"))
+            hit.evidence.append(Evidence(f"capabilities:{s.id}", match, where, s.date, f"{s.kind} referenced in code"))
     return hits
 
 
-def _in_code(s: Signal, dex: DexFacts, data: bytes, lower: list[bytes]) -> str | None:
+def _in_code(s: Signal, dex: DexFacts, data: bytes, found: dict[bytes, list[int]], lower: list[bytes]) -> str | None:
     """The matching reference or string (for the evidence), or None."""
     if s.kind == "method":
         return s.value if s.key in dex.methods else None
@@ -195,9 +255,9 @@ def _in_code(s: Signal, dex: DexFacts, data: bytes, lower: list[bytes]) -> str |
     if s.kind == "class":
         return s.value if s.value in dex.types else None
     if s.match == "contains":
-        return s.value if s.key in data else None
+        return s.value if s.key in found else None
     if s.match in ("exact", "prefix"):
-        for start in _finds(data, s.key):
+        for start in found.get(s.key, ()):
             if _string_start(data, start) and (
                 s.match == "prefix" or data[start + len(s.key) : start + len(s.key) + 1] == b"\x00"
             ):
@@ -242,14 +302,17 @@ def _string_around(data: bytes, pos: int) -> str | None:
 def in_data(needle: str, data: bytes) -> bool:
     """needle occurs in data as a whole token: not glued to letters or digits (hosts, addresses, words)."""
     raw = needle.encode()
-    start = data.find(raw)
-    while start >= 0:
+    return as_token(raw, data, _finds(data, raw))
+
+
+def as_token(raw: bytes, data: bytes, positions: Iterable[int]) -> bool:
+    """One of the positions of raw in data is a whole token (see in_data)."""
+    for start in positions:
         before = data[start - 1 : start]
         after = data[start + len(raw) : start + len(raw) + 1]
         glued = before.isalnum() or after.isalnum() or (before == b"." and raw[:1].isalnum())
         if not glued:
             return True
-        start = data.find(raw, start + 1)
     return False
 
 

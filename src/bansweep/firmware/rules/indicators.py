@@ -10,9 +10,11 @@ from typing import Any
 from bansweep.findings import Evidence, Finding, Location, Severity, Subject
 from bansweep.firmware.apk import App, Firmware
 from bansweep.firmware.rules.context import (
+    CODE_KINDS,
     SEVERITIES,
     Context,
     app_subject,
+    as_token,
     canon_path,
     finding,
     firmware_subject,
@@ -20,7 +22,6 @@ from bansweep.firmware.rules.context import (
 )
 
 RULE = "firmware.indicator"
-CODE_KINDS = ("string", "host", "ip")
 SETUID_NOTE = "any local program can run it with its owner's rights"
 
 
@@ -73,7 +74,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
     manifest = app.manifest
     components = {c.name for c in manifest.components} if manifest else set()
     ident = f"{app.package} {app.path}".lower()
-    data = app.dex.data
+    data, found = ctx.code(app)
     for entry in ctx.knowledge.spyware.entries:
         kind, value = entry["kind"], str(entry["value"])
         within = entry.get("within")
@@ -83,7 +84,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
             hits.append((entry, _evidence(entry, value, app.where("AndroidManifest.xml", "package"), "package name")))
         elif kind == "component" and value in components:
             hits.append((entry, _evidence(entry, value, app.where("AndroidManifest.xml", "component"), "component")))
-        elif kind in CODE_KINDS and data and in_data(value, data):
+        elif kind in CODE_KINDS and as_token(raw := value.encode(), data, found.get(raw, ())):
             where = app.where(app.dex.sources[0] if len(app.dex.sources) == 1 else "classes*.dex")
             hits.append((entry, _evidence(entry, value, where, f"{kind} in the app's code")))
     return _grouped(app_subject(app), hits, f"App {app.package}")
