@@ -126,6 +126,8 @@ def map_isolated(
     Peak memory is therefore bounded by workers x max_rss_bytes plus the parent, whatever the number of jobs.
     """
     pending = iter(jobs)
+    # The fork server imports func's module once (if it is not running yet); each worker forks with it imported.
+    _CONTEXT.set_forkserver_preload(["__main__", func.__module__])
     pool = [_Worker(func, limits) for _ in range(max(1, workers))]
     exhausted = False
     try:

@@ -70,14 +70,17 @@ class Strings(Sequence[str]):
     """The string table: single strings decoded on access, tables of indices and the whole table in bulk."""
 
     def __init__(self, d: bytes, offsets: array, end: int):
-        self.low = min(offsets) if len(offsets) else 0
-        self.high = max(offsets) if len(offsets) else 0
-        if self.high >= end:
-            raise FormatError(f"string_data offset 0x{self.high:x} outside the file", 0x3C)
         self._d, self._offsets, self._end = d, offsets, end
         self._cache: dict[int, str] = {}
         self._all: list[str] | None = None
-        self._items: list[str] | list[bytes] | None | bool = False  # False: layout not looked at yet
+        self._items = _layout(d, offsets, end)
+        if self._items is not None:  # offsets checked: in order after the first (the empty string), inside the file
+            ends = (offsets[0], offsets[-1]) if len(offsets) else (0, 0)
+            self.low, self.high = min(ends), max(ends)
+        else:
+            self.low, self.high = min(offsets), max(offsets)
+            if self.high >= end:
+                raise FormatError(f"string_data offset 0x{self.high:x} outside the file", 0x3C)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -102,7 +105,7 @@ class Strings(Sequence[str]):
         try:
             if self._all is not None:
                 return list(map(self._all.__getitem__, idx))
-            items = self._layout()
+            items = self._items
             distinct = set(idx)
             if items is None:
                 table = {i: self[i] for i in distinct}
@@ -116,7 +119,7 @@ class Strings(Sequence[str]):
 
     def all(self) -> list[str]:
         if self._all is None:
-            items = self._layout()
+            items = self._items
             if items is None:
                 self._all = [_string_at(self._d, off, self._end) for off in self._offsets]
             elif items and isinstance(items[0], str):
@@ -125,18 +128,13 @@ class Strings(Sequence[str]):
                 self._all = [_decode_item(t) for t in items]  # type: ignore[arg-type]
         return self._all
 
-    def _layout(self) -> list[str] | list[bytes] | None:
-        if self._items is False:
-            self._items = _layout(self._d, self._offsets, self._end)
-        return self._items  # type: ignore[return-value]
-
 
 def _layout(d: bytes, offsets: array, end: int) -> list[str] | list[bytes] | None:
     """Every string item (length prefix and MUTF-8 bytes) split out of the string data with one split, when the
     items lie in order, back to back (what dx/d8/smali write): checked against every offset. All-ASCII string data
     comes back decoded. None when the layout is anything else (each string is then read at its own offset)."""
     offs = offsets
-    empty = bool(len(offs)) and d[offs[0]] == 0  # the empty string, sorted first: two NULs
+    empty = bool(len(offs)) and offs[0] < end and d[offs[0]] == 0  # the empty string, sorted first: two NULs
     if empty:
         if d[offs[0] + 1 : offs[0] + 2] != b"\x00":
             return None
