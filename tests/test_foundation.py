@@ -86,3 +86,22 @@ def test_knowledge_overlay_validation(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(KnowledgeError, match="source"):
         load("demo", required=["name"], overlays=[over])
     kn._load.cache_clear()
+
+
+def test_sweep_routes_by_content_and_explains_a_list(tmp_path: Path) -> None:
+    import shutil
+
+    from bansweep.jobs import route
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "csl-sample-13.csv"
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    shutil.copy(shared, tmp_path / "list.txt")
+    shutil.copy(examples / "network-scan.xml", tmp_path / "scan.dat")
+    shutil.copy(examples / "suppliers.csv", tmp_path / "suppliers.csv")
+    (tmp_path / "notes.bin").write_bytes(b"\x00\x01\x02junk")
+    routed = route([tmp_path])
+    assert routed.formats[str(tmp_path / "scan.dat")] == "nmap"
+    assert routed.formats[str(tmp_path / "suppliers.csv")].startswith("parties-")
+    messages = {e.location.file: e.message for e in routed.errors}
+    assert "import-csl" in messages[str(tmp_path / "list.txt")]
+    assert messages[str(tmp_path / "notes.bin")] == "input format not recognised"

@@ -5,7 +5,8 @@ Each job package has a module ``job`` with:
 - ``sniff(item: InputFile) -> str | None``: the input format name if this job reads the file;
 - ``sniff_dir(path: Path) -> bool``: whether a directory is one input as a whole (a firmware tree);
 - ``Options``: a dataclass of the job's options, every field with a default;
-- ``run(paths: list[Path], options: Options) -> Report``.
+- ``run(paths: list[Path], options: Options) -> Report``;
+- optionally ``not_an_input(item: InputFile) -> str | None``: why a file this job knows is not an input (e.g. a list).
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def route(paths: list[Path], jobs: tuple[str, ...] = JOB_NAMES) -> Routed:
                 out.formats[str(item.path)] = fmt
                 break
         else:
-            if item.head:
+            hints = (getattr(m, "not_an_input", lambda _item: None)(item) for m in modules.values())
+            hint = next((h for h in hints if h), None)
+            if hint:
+                out.errors.append(InputError(Location(str(item.path)), hint))
+            elif item.head:
                 out.errors.append(InputError(Location(str(item.path)), "input format not recognised"))
             else:
                 out.errors.append(InputError(Location(str(item.path)), "empty file"))

@@ -52,6 +52,19 @@ def sniff(item: InputFile) -> str | None:
     return f"parties-{'tsv' if delim == chr(9) else 'csv'}" if looks_like_parties(header) else None
 
 
+def not_an_input(item: InputFile) -> str | None:
+    """A restriction list given where parties were expected: say how to use it."""
+    text = item.head.decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = [h.strip().strip('"') for h in first.split(delimiter_of(first))]
+    if text and is_csl_header(header):
+        return (
+            "a Consolidated Screening List file, not a list of parties: import it with "
+            "`bansweep data import-csl FILE` or pass it with `bansweep parties --list FILE`"
+        )
+    return None
+
+
 def _sniff_xlsx(path: Path) -> str | None:
     from bansweep.parties.sources import read_table
 
