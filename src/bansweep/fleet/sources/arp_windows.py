@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import first_lines, lines, mac_or_error, too_long, unicast
+from bansweep.fleet.sources.common import device_mac, each_line, first_lines
 
 FORMAT = "arp-windows"
 INTERFACE = re.compile(r"^\S[^:]*:\s*(?P<ip>[0-9A-Fa-f.:]+)\s+---\s+(?P<index>0x[0-9A-Fa-f]+)\s*$")
@@ -27,28 +27,23 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
     interface = None
-    for number, line in lines(path):
-        error = too_long(path, number, line)
-        if error:
-            yield error
-            continue
-        text = line.strip()
-        if not text:
-            continue
+
+    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
+        nonlocal interface
         section = INTERFACE.match(text)
         if section:
             interface = f"{section.group('ip')} ({section.group('index')})"
-            continue
+            return
         m = ENTRY.match(text)
         if not m:
             if not HEADER.match(text):
                 yield InputError(Location(file, line=number), f"not an arp -a entry: {text[:80]!r}")
-            continue
-        mac, error = mac_or_error(m.group("mac"), Location(file, line=number, field="Physical Address"))
+            return
+        mac, error = device_mac(m.group("mac"), Location(file, line=number, field="Physical Address"))
         if error:
             yield error
-            continue
-        if mac is None or not unicast(mac) or mac == "FF:FF:FF:FF:FF:FF":
-            continue
-        facts = {"interface": interface} if interface else {}
-        yield Observation(FORMAT, Location(file, line=number), mac, m.group("ip"), None, None, facts)
+        if mac:  # broadcast ff-ff-ff-ff-ff-ff is multicast too, so device_mac drops it
+            facts = {"interface": interface} if interface else {}
+            yield Observation(FORMAT, Location(file, line=number), mac, m.group("ip"), None, None, facts)
+
+    return each_line(path, entry)

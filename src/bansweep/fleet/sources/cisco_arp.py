@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import first_lines, lines, mac_or_error, too_long, unicast
+from bansweep.fleet.sources.common import device_mac, each_line, first_lines
 
 FORMAT = "cisco-arp"
 DOTTED = r"[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}"
@@ -35,26 +35,22 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
-    for number, line in lines(path):
-        error = too_long(path, number, line)
-        if error:
-            yield error
-            continue
-        text = line.strip()
-        if not text or HEADER.match(text):
-            continue
+
+    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
+        if HEADER.match(text):
+            return
         m = IOS.match(text) or NXOS.match(text)
         if not m:
             if not NOISE.match(text):
                 yield InputError(Location(file, line=number), f"not a show ip arp entry: {text[:80]!r}")
-            continue
+            return
         if m.group("mac").lower() == "incomplete":
-            continue
-        mac, error = mac_or_error(m.group("mac"), Location(file, line=number, field="Hardware Addr"))
+            return
+        mac, error = device_mac(m.group("mac"), Location(file, line=number, field="Hardware Addr"))
         if error:
             yield error
-            continue
-        if mac is None or not unicast(mac):
-            continue
-        facts = {"interface": m.group("dev")} if m.group("dev") else {}
-        yield Observation(FORMAT, Location(file, line=number), mac, m.group("ip"), None, None, facts)
+        if mac:
+            facts = {"interface": m.group("dev")} if m.group("dev") else {}
+            yield Observation(FORMAT, Location(file, line=number), mac, m.group("ip"), None, None, facts)
+
+    return each_line(path, entry)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import first_lines, lines, mac_or_error, too_long, unicast
+from bansweep.fleet.sources.common import device_mac, each_line, first_lines
 
 FORMAT = "cisco-mac-table"
 DOTTED = r"[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}"
@@ -40,28 +40,24 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
-    for number, line in lines(path):
-        error = too_long(path, number, line)
-        if error:
-            yield error
-            continue
-        text = line.strip()
-        if not text or HEADER.match(text):
-            continue
+
+    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
+        if HEADER.match(text):
+            return
         m = ENTRY.match(text)
         if not m:
             if not NOISE.match(text):
                 yield InputError(Location(file, line=number), f"not a MAC address table entry: {text[:80]!r}")
-            continue
+            return
         rest = m.group("rest").split()
         port = rest[-1] if rest else ""  # NX-OS puts age/secure/ntfy columns before the port
         if m.group("vlan").lower() == "all" or port.lower() in SELF_PORTS:
-            continue
-        mac, error = mac_or_error(m.group("mac"), Location(file, line=number, field="Mac Address"))
+            return
+        mac, error = device_mac(m.group("mac"), Location(file, line=number, field="Mac Address"))
         if error:
             yield error
-            continue
-        if mac is None or not unicast(mac):
-            continue
-        facts = {"vlan": m.group("vlan"), "interface": port} if port else {"vlan": m.group("vlan")}
-        yield Observation(FORMAT, Location(file, line=number), mac, None, None, None, facts)
+        if mac:
+            facts = {"vlan": m.group("vlan"), "interface": port} if port else {"vlan": m.group("vlan")}
+            yield Observation(FORMAT, Location(file, line=number), mac, None, None, None, facts)
+
+    return each_line(path, entry)

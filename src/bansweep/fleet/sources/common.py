@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet.model import normalise_mac
+from bansweep.fleet.model import Observation, normalise_mac
 from bansweep.inputs import InputProblem, decode_text, read_text
 
 MAX_LINE = 64 * 1024  # longer lines in line-oriented formats are reported, not parsed
@@ -52,6 +52,19 @@ def lines(path: Path) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r")
 
 
+def each_line(
+    path: Path, entry: Callable[[int, str], Iterable[Observation | InputError]]
+) -> Iterator[Observation | InputError]:
+    """What entry(line number, stripped text) yields for each non-blank line of a line-oriented file, with an
+    InputError in place of each overlong line."""
+    for number, line in lines(path):
+        error = too_long(path, number, line)
+        if error:
+            yield error
+        elif text := line.strip():
+            yield from entry(number, text)
+
+
 def too_long(path: Path, number: int, line: str) -> InputError | None:
     if len(line) > MAX_LINE:
         return InputError(Location(str(path), line=number), f"line is {len(line)} characters long (limit {MAX_LINE})")
@@ -72,6 +85,14 @@ def mac_or_error(text: str, where: Location) -> tuple[str | None, InputError | N
         shown = text if len(text) <= 40 else text[:40] + "…"
         return None, InputError(where, f"not a MAC address: {shown!r}")
     return mac, None
+
+
+def device_mac(text: str, where: Location) -> tuple[str | None, InputError | None]:
+    """mac_or_error, with None also for broadcast/multicast MACs, which name no device."""
+    mac, error = mac_or_error(text, where)
+    if mac is not None and not unicast(mac):
+        return None, None
+    return mac, error
 
 
 _fromhex = bytes.fromhex

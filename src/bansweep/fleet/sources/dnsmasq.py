@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import first_lines, lines, mac_or_error, too_long
+from bansweep.fleet.sources.common import each_line, first_lines, mac_or_error
 
 FORMAT = "dnsmasq"
 V4 = re.compile(r"^(?P<expiry>\d+)\s+(?P<mac>[0-9A-Fa-f:-]{11,})\s+(?P<ip>[0-9.]+)\s+(?P<host>\S+)\s+(?P<cid>\S+)\s*$")
@@ -30,17 +30,13 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
-    for number, line in lines(path):
-        error = too_long(path, number, line)
-        if error:
-            yield error
-            continue
-        text = line.strip()
-        if not text or DUID.match(text):
-            continue
+
+    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
+        if DUID.match(text):
+            return
         where = Location(file, line=number)
         m = V4.match(text)
-        host = None
+        mac = None
         if m:
             raw = m.group("mac")
             if raw.count("-") == 1 and raw.index("-") <= 2:
@@ -52,9 +48,9 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
             m = V6.match(text)
             if not m:
                 yield InputError(where, f"not a dnsmasq lease: {text[:80]!r}")
-                continue
-            mac = None
-        if m.group("host") != "*":
-            host = m.group("host")
+                return
+        host = m.group("host") if m.group("host") != "*" else None
         facts = {"dhcp.hostname": host} if host else {}
         yield Observation(FORMAT, where, mac, m.group("ip"), host, None, facts, {"dhcp.hostname": "hostname"})
+
+    return each_line(path, entry)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import first_lines, lines, mac_or_error, too_long, unicast
+from bansweep.fleet.sources.common import device_mac, each_line, first_lines
 
 FORMAT = "neigh-linux"
 # 192.168.1.1 dev eth0 lladdr 00:11:22:33:44:55 [router] REACHABLE
@@ -38,29 +38,24 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     file = str(path)
-    for number, line in lines(path):
-        error = too_long(path, number, line)
-        if error:
-            yield error
-            continue
-        text = line.strip()
-        if not text or ARP_N_HEADER.match(text):
-            continue
+
+    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
+        if ARP_N_HEADER.match(text):
+            return
         m = ARP_A.match(text) or IP_NEIGH.match(text) or ARP_N.match(text)
         if not m:
             yield InputError(Location(file, line=number), f"not a neighbour table entry: {text[:80]!r}")
-            continue
+            return
         raw = m.group("mac")
         if raw is None or _NO_ADDRESS.search(raw) or (m.re is IP_NEIGH and _NO_ADDRESS.search(text) and not raw):
-            continue
-        where = Location(file, line=number)
-        mac, error = mac_or_error(raw, Location(file, line=number, field="lladdr"))
+            return
+        mac, error = device_mac(raw, Location(file, line=number, field="lladdr"))
         if error:
             yield error
-            continue
-        if mac is None or not unicast(mac):
-            continue
-        groups = m.groupdict()
-        host = groups.get("host")
-        facts = {"interface": m.group("dev")}
-        yield Observation(FORMAT, where, mac, m.group("ip"), host if host and host != "?" else None, None, facts)
+        if mac:
+            host = m.groupdict().get("host")
+            facts = {"interface": m.group("dev")}
+            where = Location(file, line=number)
+            yield Observation(FORMAT, where, mac, m.group("ip"), host if host and host != "?" else None, None, facts)
+
+    return each_line(path, entry)
