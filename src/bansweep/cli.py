@@ -10,6 +10,7 @@ Exit codes (bit flags, so both conditions can be seen at once):
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,29 +50,49 @@ def _mapping(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
-        "--fail-on",
-        type=click.Choice(list(FAIL_ON)),
-        default="covered",
-        show_default=True,
-        help="Exit 1 when a finding reaches this level.",
-    )(func)
-    func = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")(func)
-    func = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["table", "json", "csv", "sarif", "html"]),
-        default="table",
-        show_default=True,
-    )(func)
-    func = click.option(
-        "--knowledge",
-        multiple=True,
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="Overlay directory of knowledge files (adds or overrides entries).",
-    )(func)
-    return func
+def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the shared options (--knowledge, --format, -o, --fail-on). func gets the command's other
+    parameters and returns the Report, which is written and mapped to the exit code; knowledge failures become a
+    clear message and exit code 3."""
+
+    @functools.wraps(func)
+    def command(*args: Any, fmt: str, output: Path | None, fail_on: str, **kwargs: Any) -> None:
+        try:
+            finish(func(*args, **kwargs), fmt, output, fail_on)
+        except KnowledgeError as exc:
+            click.echo(f"bansweep: knowledge error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+
+    for option in (
+        click.option(
+            "--fail-on",
+            type=click.Choice(list(FAIL_ON)),
+            default="covered",
+            show_default=True,
+            help="Exit 1 when a finding reaches this level.",
+        ),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "json", "csv", "sarif", "html"]),
+            default="table",
+            show_default=True,
+        ),
+        click.option(
+            "--knowledge",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Overlay directory of knowledge files (adds or overrides entries).",
+        ),
+    ):
+        option(command)
+    return command
+
+
+TRACKERS = click.option(
+    "--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON."
+)
 
 
 def finish(report: Report, fmt: str, output: Path | None, fail_on: str) -> None:
@@ -81,21 +102,6 @@ def finish(report: Report, fmt: str, output: Path | None, fail_on: str) -> None:
     if report.errors:
         click.echo(f"bansweep: {len(report.errors)} input error(s); see the report", err=True)
     sys.exit(exit_code(report, fail_on))
-
-
-def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn knowledge and internal failures into a clear message and exit code 3."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except KnowledgeError as exc:
-            click.echo(f"bansweep: knowledge error: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
 
 
 class DefaultGroup(click.Group):
@@ -118,13 +124,10 @@ def main() -> None:
 
 
 @main.command("sweep")
-@output_options
+@report_command
 @click.option("--policy", default="us-889,fcc", show_default=True, help="Fleet policies, comma-separated.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@guarded
-def sweep_cmd(
-    paths: tuple[Path, ...], policy: str, knowledge: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str
-) -> None:
+def sweep_cmd(paths: tuple[Path, ...], policy: str, knowledge: tuple[Path, ...]) -> Report:
     """Detect each input's kind by content and run the right job on it."""
     options: dict[str, Any] = {}
     for name in ("fleet", "firmware", "parties"):
@@ -133,8 +136,7 @@ def sweep_cmd(
         if name == "fleet":
             opts.policies = _policies(policy)
         options[name] = opts
-    report = sweep(list(paths), options, progress=lambda text: None)
-    finish(report, fmt, output, fail_on)
+    return sweep(list(paths), options, progress=lambda text: None)
 
 
 def _policies(value: str) -> list[str]:
@@ -142,7 +144,7 @@ def _policies(value: str) -> list[str]:
 
 
 @main.command("fleet")
-@output_options
+@report_command
 @click.option("--policy", default="us-889,fcc", show_default=True, help="Policies to judge by, comma-separated.")
 @click.option(
     "--fingerprints",
@@ -153,7 +155,6 @@ def _policies(value: str) -> list[str]:
 @click.option("--map", "mapping", multiple=True, help="Inventory column mapping override FIELD=COLUMN.")
 @click.option("--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD); default today.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@guarded
 def fleet_cmd(
     paths: tuple[Path, ...],
     policy: str,
@@ -161,10 +162,7 @@ def fleet_cmd(
     mapping: tuple[str, ...],
     as_of: str | None,
     knowledge: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
-) -> None:
+) -> Report:
     """Find covered-vendor devices in scans and inventories, with evidence and legal basis."""
     module = job_module("fleet")
     opts = module.Options(
@@ -174,7 +172,7 @@ def fleet_cmd(
         mapping=_mapping(mapping),
         as_of=as_of,
     )
-    finish(run_job("fleet", list(paths), opts), fmt, output, fail_on)
+    return run_job("fleet", list(paths), opts)
 
 
 @main.group("firmware", cls=DefaultGroup, default="scan")
@@ -183,45 +181,37 @@ def firmware_group() -> None:
 
 
 @firmware_group.command("scan")
-@output_options
-@click.option("--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON.")
+@report_command
+@TRACKERS
 @click.option("--workers", type=int, default=0, help="Worker processes (0 = one per CPU).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@guarded
 def firmware_scan(
     paths: tuple[Path, ...],
     trackers: Path | None,
     workers: int,
     knowledge: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
-) -> None:
+) -> Report:
     """Audit firmware images, trees, OTA zips, APKs or a device (adb:SERIAL)."""
     module = job_module("firmware")
     opts = module.Options(knowledge=list(knowledge), trackers=trackers, workers=workers)
-    finish(run_job("firmware", list(paths), opts), fmt, output, fail_on)
+    return run_job("firmware", list(paths), opts)
 
 
 @firmware_group.command("diff")
-@output_options
-@click.option("--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON.")
+@report_command
+@TRACKERS
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@guarded
 def firmware_diff(
     old: Path,
     new: Path,
     trackers: Path | None,
     knowledge: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
-) -> None:
+) -> Report:
     """Risky capabilities and findings that appeared or went away between two builds."""
     module = job_module("firmware")
     opts = module.Options(knowledge=list(knowledge), trackers=trackers)
-    finish(module.diff(old, new, opts), fmt, output, fail_on)
+    return module.diff(old, new, opts)
 
 
 @main.group("parties", cls=DefaultGroup, default="screen")
@@ -230,28 +220,24 @@ def parties_group() -> None:
 
 
 @parties_group.command("screen")
-@output_options
+@report_command
 @click.option(
     "--list", "lists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="List file."
 )
 @click.option("--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file.")
 @click.option("--map", "mapping", multiple=True, help="Column mapping override FIELD=COLUMN.")
 @click.argument("parties_file", type=click.Path(path_type=Path))
-@guarded
 def parties_screen(
     parties_file: Path,
     lists: tuple[Path, ...],
     decisions: Path | None,
     mapping: tuple[str, ...],
     knowledge: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
-) -> None:
+) -> Report:
     """Screen suppliers, purchase lines and counterparties."""
     module = job_module("parties")
     opts = module.Options(lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=_mapping(mapping))
-    finish(run_job("parties", [parties_file], opts), fmt, output, fail_on)
+    return run_job("parties", [parties_file], opts)
 
 
 @main.group("data")
