@@ -95,9 +95,9 @@ def _trackers(path: Path | None) -> tuple[Tracker, ...]:
     return tuple(load_trackers(path)[0]) if path else ()
 
 
-# The APK travels as bytes, or as the path of a plain file on disk that the worker reads itself (saving a copy
-# through the pipe for every APK of a folder or extracted tree).
-Task = tuple[Job, bytes | str, str, Location, list[tuple[str, Location, bytes]]]
+# The APK and its odex/vdex siblings travel as bytes, or as the path of a plain file on disk that the worker reads
+# itself (saving a copy through the pipe for every file of a folder or extracted tree).
+Task = tuple[Job, bytes | str, str, Location, list[tuple[str, Location, bytes | str]]]
 
 
 def _read_file(path: str, cap: int) -> bytes:
@@ -109,12 +109,27 @@ def _read_file(path: str, cap: int) -> bytes:
     return data
 
 
+def _sibling_data(
+    siblings: list[tuple[str, Location, bytes | str]], cap: int, errors: list[InputError]
+) -> Iterator[tuple[str, Location, bytes]]:
+    """The odex/vdex siblings, files read only if read_app asks for them (the APK has no dex)."""
+    for path, location, content in siblings:
+        try:
+            yield path, location, content if isinstance(content, bytes) else _read_file(content, cap)
+        except OSError as exc:
+            errors.append(InputError(location, f"cannot read: {exc.strerror or exc}"))
+        except FormatError as exc:
+            errors.append(InputError(location, str(exc)))
+
+
 def analyse_task(task: Task) -> AppOutcome:
     """Runs in a worker: facts of one APK/JAR (job, data, firmware path, location, odex/vdex siblings), then rules."""
     job, content, path, location, siblings = task
+    sibling_errors: list[InputError] = []
     try:
         data = content if isinstance(content, bytes) else _read_file(content, job.limits.max_entry_bytes)
-        app = read_app(data, path, location, siblings, job.limits)
+        sibling_data = _sibling_data(siblings, job.limits.max_entry_bytes, sibling_errors)
+        app = read_app(data, path, location, sibling_data, job.limits)
     except OSError as exc:
         return AppOutcome(path, None, errors=[InputError(location, f"cannot read: {exc.strerror or exc}")])
     except FormatError as exc:
@@ -122,7 +137,7 @@ def analyse_task(task: Task) -> AppOutcome:
         return AppOutcome(path, None, errors=[InputError(where, f"not a readable APK/JAR: {exc.message}")])
     del data, content, siblings, task
     out = AppOutcome(path, app.manifest.package if app.manifest else None)
-    out.errors = [InputError(loc, msg) for loc, msg in app.errors]
+    out.errors = sibling_errors + [InputError(loc, msg) for loc, msg in app.errors]
     if app.manifest is None and path.lower().endswith(".apk"):
         return out  # an APK without a readable manifest cannot be judged; its error says why
     ctx = Context(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
@@ -211,26 +226,26 @@ def _tasks(
 ) -> Iterator[tuple[Location, Task]]:
     """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily)."""
     for item in code:
-        content: bytes | str
-        if (
-            item.location.entry is None
-            and os.path.isfile(item.location.file)
-            and not os.path.islink(item.location.file)
-        ):
-            content = item.location.file  # a plain file: the worker reads it
-        else:
-            try:
-                content = item.read(limits.max_entry_bytes)
-            except FormatError as exc:
-                errors.append(InputError(item.location, str(exc)))
-                continue
-        siblings: list[tuple[str, Location, bytes]] = []  # used by the worker only if the APK has no dex
+        try:
+            content = _content(item, limits)
+        except FormatError as exc:
+            errors.append(InputError(item.location, str(exc)))
+            continue
+        siblings: list[tuple[str, Location, bytes | str]] = []  # used by the worker only if the APK has no dex
         for sib in _one_isa(siblings_of.get(sibling_key(item.path) or "", [])):
             try:
-                siblings.append((sib.path, sib.location, sib.read(limits.max_entry_bytes)))
+                siblings.append((sib.path, sib.location, _content(sib, limits)))
             except FormatError as exc:
                 errors.append(InputError(sib.location, str(exc)))
         yield item.location, (job, content, item.path, item.location, siblings)
+
+
+def _content(item: Item, limits: Limits) -> bytes | str:
+    """The path of a plain file (the worker reads it), else the item's bytes."""
+    file = item.location.file
+    if item.location.entry is None and os.path.isfile(file) and not os.path.islink(file):
+        return file
+    return item.read(limits.max_entry_bytes)
 
 
 def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options) -> Iterator[AppOutcome]:
