@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bansweep.knowledge import load as load_dataset
-from bansweep.parties.model import ListRecord, ListSet
+from bansweep.parties.lists.builtin import entry_record
+from bansweep.parties.model import ListSet
 
 NAME = "dod-1260h"
 SOURCE = "DoD Chinese military companies list (FY2021 NDAA §1260H)"
@@ -16,23 +17,15 @@ def load(knowledge: Sequence[Path] = ()) -> ListSet:
     data = load_dataset(NAME, ("names", "editions", "citation"), overlays=knowledge)
     out = ListSet()
     for entry in data.entries:
-        names = [str(n) for n in entry["names"]]
         editions = [str(e) for e in entry["editions"]]
         out.records.append(
-            ListRecord(
-                list_name=NAME,
-                record_id=str(entry["id"]),
-                source=SOURCE,
-                name=names[0],
-                aliases=names[1:],
-                type="Entity",
-                citations=[str(entry["citation"])],
+            entry_record(
+                data,
+                entry,
+                SOURCE,
                 start_date=editions[0] if editions else "",
                 license_policy="listing only (no licence requirement attached to the list itself)",
-                url=str(entry["source"]),
                 remarks=f"editions {', '.join(editions)}" + (f"; {entry['note']}" if entry.get("note") else ""),
-                group=str(entry.get("group", "")),
-                where={"file": data.files[-1], "entry": str(entry["id"])},
             )
         )
     out.versions[NAME] = f"{data.version} (partial: covered-vendor entries only; {Path(data.files[0]).name})"
