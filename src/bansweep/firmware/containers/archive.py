@@ -68,13 +68,21 @@ def zip_kind(path: Path) -> str | None:
     return "zip"
 
 
-def unsupported(name: str) -> str | None:
-    base = posixpath.basename(name)
+def member_name(name: str, where: Where) -> str | InputError:
+    """An archive member's safe name, or the InputError saying why it is not extracted."""
+    clean = safe_name(name)
+    if not clean:
+        return InputError(where.location(name), "unsafe entry name (absolute or with '..'); not extracted")
+    base = posixpath.basename(clean)
     if base == "payload.bin":
-        return "payload.bin (A/B OTA) not supported; extract its partition images first"
+        return InputError(
+            where.location(clean), "payload.bin (A/B OTA) not supported; extract its partition images first"
+        )
     if BLOCK_OTA.search(base):
-        return f"block-based OTA image ({base}) not supported; convert it to a raw image first"
-    return None
+        return InputError(
+            where.location(clean), f"block-based OTA image ({base}) not supported; convert it to a raw image first"
+        )
+    return clean
 
 
 def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
@@ -94,9 +102,9 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
         else:
             for link, target, line in updater_script.symlinks(text):
                 here = Location(where.file, entry=where.location(UPDATER_SCRIPT).entry, line=line)
-                clean = safe_name(link)
-                if clean:
-                    yield Item(where.prefix + clean, here, 0, stat.S_IFLNK | 0o777, link=target)
+                link_path = safe_name(link)
+                if link_path:
+                    yield Item(where.prefix + link_path, here, 0, stat.S_IFLNK | 0o777, link=target)
                 else:
                     yield InputError(here, f"symlink at unsafe path {link!r}; not listed")
     for entry in z.entries:
@@ -107,13 +115,9 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
         except FormatError as exc:
             yield InputError(where.location(), f"zip: {exc.message}")
             return
-        clean = safe_name(entry.name)
-        if not clean:
-            yield InputError(where.location(entry.name), "unsafe entry name (absolute or with '..'); not extracted")
-            continue
-        problem = unsupported(clean)
-        if problem:
-            yield InputError(where.location(clean), problem)
+        clean = member_name(entry.name, where)
+        if isinstance(clean, InputError):
+            yield clean
             continue
         container = is_container_name(clean)
         ratio = entry.size / max(entry.compressed_size, 1)
@@ -227,13 +231,9 @@ def open_tar(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputErr
         except FormatError as exc:
             yield InputError(where.location(), f"tar: {exc.message}")
             return
-        clean = safe_name(member.name)
-        if not clean:
-            yield InputError(where.location(member.name), "unsafe entry name (absolute or with '..'); not extracted")
-            continue
-        problem = unsupported(clean)
-        if problem:
-            yield InputError(where.location(clean), problem)
+        clean = member_name(member.name, where)
+        if isinstance(clean, InputError):
+            yield clean
             continue
         mode = TAR_TYPES.get(member.type, stat.S_IFREG) | member.mode
         item = Item(
