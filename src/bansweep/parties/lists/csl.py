@@ -18,7 +18,7 @@ from typing import Any
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, read_text
 from bansweep.parties.model import ListRecord, ListSet
-from bansweep.parties.sources import MAX_CELL, read_table
+from bansweep.parties.sources import MAX_CELL, json_rows, read_table
 
 NAME = "csl"
 STORE_FORMAT = 2  # of the imported copy in the data home
@@ -99,14 +99,7 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
 
 
 def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
-    try:
-        doc = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputProblem(
-            Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg} (column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
+    doc = json_rows.parse(path, read_text(path))
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise CslLayoutError(Location(str(path)), "not the CSL JSON layout: expected an object with a 'results' list")
     errors: list[InputError] = []

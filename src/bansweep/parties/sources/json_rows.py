@@ -14,15 +14,20 @@ MAX_JSON_DEPTH = 32
 _LIST_KEYS = ("parties", "suppliers", "vendors", "counterparties", "results", "records", "items", "data", "rows")
 
 
-def read(path: Path, text: str) -> Table:
+def parse(path: Path, text: str) -> Any:
+    """The JSON document in text; InputProblem (with the line) when it is malformed or nested too deeply."""
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputProblem(
             Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg} (column {exc.colno})"
         ) from None
     except RecursionError:
         raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
+
+
+def read(path: Path, text: str) -> Table:
+    doc = parse(path, text)
     items = doc
     if isinstance(doc, dict):
         items = next((doc[k] for k in _LIST_KEYS if isinstance(doc.get(k), list)), None)
