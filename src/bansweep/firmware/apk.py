@@ -232,8 +232,8 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     blobs.append(string_region(data, dex))
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
-    facts.methods.update(dex.method_refs)
-    facts.fields.update(getattr(dex, "field_refs", ()))
+    facts.methods.update(zip(dex.method_classes, dex.method_names, strict=True))
+    facts.fields.update(zip(dex.field_classes, dex.field_names, strict=True))
 
 
 def string_region(data: bytes, dex: Dex) -> bytes:

@@ -30,11 +30,23 @@ class Dex:
     strings: Strings  # list-like (len, index, slice, iterate); decoded lazily
     types: list[str]  # descriptors, e.g. "Lcom/foo/Bar;"
     defined_classes: list[str]  # descriptors of the classes this dex defines
-    method_refs: list[tuple[str, str]]  # (class descriptor, method name)
-    field_refs: list[tuple[str, str]]  # (class descriptor, field name)
+    method_classes: list[str]  # per method_id: class descriptor
+    method_names: list[str]  # per method_id: method name
+    field_classes: list[str]
+    field_names: list[str]
     superclasses: dict[str, str] = field(default_factory=dict)  # defined class -> superclass descriptor
     checksum_ok: bool = True
     size: int = 0
+
+    @property
+    def method_refs(self) -> list[tuple[str, str]]:
+        """(class descriptor, method name) per method_id."""
+        return list(zip(self.method_classes, self.method_names, strict=True))
+
+    @property
+    def field_refs(self) -> list[tuple[str, str]]:
+        """(class descriptor, field name) per field_id."""
+        return list(zip(self.field_classes, self.field_names, strict=True))
 
 
 def _u32(data: bytes, off: int, count: int) -> array:
@@ -246,8 +258,10 @@ def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
         strings=strings,
         types=types,
         defined_classes=defined,
-        method_refs=list(zip(m_cls, m_name, strict=True)),
-        field_refs=list(zip(f_cls, f_name, strict=True)),
+        method_classes=m_cls,
+        method_names=m_name,
+        field_classes=f_cls,
+        field_names=f_name,
         superclasses=supers,
         checksum_ok=ok,
         size=end,
