@@ -763,6 +763,7 @@ def test_hostile_text_in_every_field(report: Report) -> None:
         assert isinstance(out, str)
         out.encode("utf-8")
     REPORT.validate(json.loads(json_report.render(report)))
+    assert json_report.render(report) == json_reference(report)
     SARIF.validate(json.loads(sarif_report.render(report)))
     rows = csv_rows(csv_report.render(report))
     assert len(rows) == expected_csv_rows(report)
@@ -773,6 +774,27 @@ def test_hostile_text_in_every_field(report: Report) -> None:
 
 
 # --- writing files --------------------------------------------------------------------------------------------------
+
+
+def json_reference(report: Report) -> str:
+    """The JSON report as the standard library's encoder writes the whole document (the streaming writer's model)."""
+    return (
+        json.dumps(json_report.as_dict(report), indent=2, ensure_ascii=False, allow_nan=False, default=json_report.text)
+        + "\n"
+    )
+
+
+@pytest.mark.parametrize("make", [sample_report, xss_report, lambda: job_report("fleet"), lambda: Report("fleet")])
+def test_streamed_json_is_the_whole_document_text(make, tmp_path: Path) -> None:  # noqa: ANN001
+    from bansweep.reports import write
+
+    report = make()
+    report.summary["odd"] = {"nan": float("nan"), "tuple": ("a", 1.5, None, True), 3: "int key", "set": {2, 1}}
+    report.findings[:0] = [report.findings[0]] * 3 if report.findings else []
+    write(report, "json", tmp_path / "r.json")
+    assert (tmp_path / "r.json").read_bytes() == json_reference(report).encode("utf-8")
+    write(report, "csv", tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_bytes() == csv_report.render(report).encode("utf-8")
 
 
 def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

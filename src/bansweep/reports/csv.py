@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any
+from typing import IO, Any
 
 from bansweep.findings import Evidence, Finding, Location, Report
 from bansweep.reports.json import visible, worst_first
@@ -65,12 +65,19 @@ def safe(value: object) -> str:
 
 
 def render(report: Report) -> str:
+    out = io.StringIO()
+    write_stream(report, out)
+    return out.getvalue()
+
+
+def write_stream(report: Report, fh: IO[str]) -> None:
+    """Write the report to `fh` row by row (the same text as render)."""
     findings = worst_first(report.findings)
     attributes = sorted({k for f in findings for k in f.subject.attributes}, key=visible)
     policies = sorted({v.policy for f in findings for v in f.verdicts}, key=visible)
     header = FINDING_COLUMNS + [f"subject.{k}" for k in attributes] + [f"verdict.{p}" for p in policies] + TAIL_COLUMNS
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    fh.write(BOM)
+    writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow([safe(h) for h in header])
     for n, finding in enumerate(findings, 1):
         base = _finding_cells(n, finding, attributes, policies)
@@ -80,7 +87,6 @@ def render(report: Report) -> str:
     for n, error in enumerate(report.errors, 1):
         cells = {"finding": f"E{n}", "status": "input-error", "message": error.message} | _where(error.location)
         writer.writerow([safe(cells.get(h, "")) for h in header])
-    return BOM + out.getvalue()
 
 
 def _finding_cells(n: int, finding: Finding, attributes: list[str], policies: list[str]) -> dict[str, Any]:
