@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import clip, fast_mac, first_lines, lines, mac_or_error, too_long
+from bansweep.fleet.sources.common import clip, each_line, fast_mac, first_lines, mac_or_error
 
 FORMAT = "dhcp-isc"
 LEASE = re.compile(r"^lease\s+(?P<ip>[0-9.]+)\s*\{\s*$")
@@ -63,14 +63,11 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     block: dict[str, str] | None = None
     start = 0
     depth = 0
-    for number, line in lines(path):
-        error = too_long(path, number, line)
-        if error:
-            yield error
-            continue
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
+
+    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
+        nonlocal block, start, depth
+        if text.startswith("#"):
+            return
         if block is None:
             m = LEASE.match(text)
             if m:
@@ -81,21 +78,21 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 depth = max(0, depth - 1)
             elif depth == 0 and not _known_top(text):
                 yield InputError(Location(file, line=number), f"not a dhcpd.leases statement: {text[:80]!r}")
-            continue
+            return
         if text.endswith("{"):
             depth += 1
-            continue
-        if text == "}":
+        elif text == "}":
             depth -= 1
             if depth == 0:
                 yield from _lease(block, file, start)
                 block = None
-            continue
-        if depth == 1:
-            if not text.endswith(";"):
+        elif depth == 1:
+            if text.endswith(";"):
+                _statement(text, block)
+            else:
                 yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
-                continue
-            _statement(text, block)
+
+    yield from each_line(path, entry)
     if block is not None:
         yield InputError(Location(file, line=start), "lease block is not closed (truncated file?)")
 
