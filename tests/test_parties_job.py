@@ -18,11 +18,9 @@ from bansweep.inputs import InputFile, read_head
 from bansweep.jobs import route
 from bansweep.parties import job
 from bansweep.parties.inputs import auto_mapping, read_parties
+from parties_fixtures import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT.parent / "shared" / "data" / "csl-sample-13.csv"
-if not SAMPLE.exists():
-    SAMPLE = Path("/work/shared/data/csl-sample-13.csv")
 
 
 @pytest.fixture(autouse=True)

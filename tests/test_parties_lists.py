@@ -16,10 +16,7 @@ from hypothesis import strategies as st
 from bansweep.cli import main
 from bansweep.inputs import InputProblem
 from bansweep.parties.lists import csl, dod1260h, fcc
-
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "csl-sample-13.csv"
-if not SAMPLE.exists():
-    SAMPLE = Path("/work/shared/data/csl-sample-13.csv")
+from parties_fixtures import SAMPLE
 
 
 @pytest.fixture(autouse=True)
