@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,22 @@ name_strategy = st.text(
     st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40
 )
 file_strategy = st.tuples(st.binary(max_size=3000), st.sampled_from([0o644, 0o755, 0o4755, 0o2750, 0o600]))
+
+
+def write_drawn(src: Path, files: dict[tuple[str, str], tuple[bytes, int]]) -> Iterator[tuple[str, Path, bytes, int]]:
+    """Write the drawn (folder, name) -> (data, mode) files under src, leaving out invalid names and files where
+    the tree needs a folder; yields (relative name, path, data, mode) for the caller to set owner and mode."""
+    for (folder, name), (data, mode) in files.items():
+        if (
+            name in (".", "..")
+            or len(name.encode()) > 255
+            or f"{folder}{name}/" in ("bin/", "priv-app/", "priv-app/X/")
+        ):
+            continue
+        path = src / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        yield f"{folder}{name}", path, data, mode
 
 
 def need(*tools: str) -> None:
@@ -339,19 +356,11 @@ def test_erofs_owners_and_modes_match_the_source(
     need("mkfs.erofs", "fsck.erofs", "dump.erofs")
     src = Path(tempfile.mkdtemp(dir=tmp_path))
     expected = {}
-    for (folder, name), (data, mode) in files.items():
-        if (
-            name in (".", "..")
-            or len(name.encode()) > 255
-            or f"{folder}{name}/" in ("bin/", "priv-app/", "priv-app/X/")
-        ):
-            continue
-        path = src / folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        os.chown(path, owner[0], owner[1] + len(name))  # large ids need extended inodes
-        path.chmod(mode)
-        expected[f"{folder}{name}"] = (data, stat.S_IFREG | mode, owner[0], owner[1] + len(name))
+    for rel, path, data, mode in write_drawn(src, files):
+        uid, gid = owner[0], owner[1] + len(path.name)
+        os.chown(path, uid, gid)  # large ids need extended inodes
+        path.chmod(mode)  # after chown, which clears set-id bits
+        expected[rel] = (data, stat.S_IFREG | mode, uid, gid)
     img = mkerofs(src, src.with_suffix(".img"))
     items, errors = items_of(img)
     assert errors == []
@@ -526,18 +535,9 @@ def test_ext4_reader_matches_what_mke2fs_wrote(
     need("mke2fs")
     src = Path(tempfile.mkdtemp(dir=tmp_path))
     expected = {}
-    for (folder, name), (data, mode) in files.items():
-        if (
-            name in (".", "..")
-            or len(name.encode()) > 255
-            or f"{folder}{name}/" in ("bin/", "priv-app/", "priv-app/X/")
-        ):
-            continue  # not a valid name, or a file where the tree needs a folder
-        path = src / folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    for rel, path, data, mode in write_drawn(src, files):
         path.chmod(mode)
-        expected[f"{folder}{name}"] = (data, mode)
+        expected[rel] = (data, mode)
     img = mke2fs(src, src.with_suffix(".img"), *options, "-b", "1024", size="2M")
     items, errors = items_of(img)
     assert errors == []
