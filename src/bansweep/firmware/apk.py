@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bansweep.findings import Location
 from bansweep.firmware.formats.axml import Manifest, parse_manifest
-from bansweep.firmware.formats.dex import Dex, parse_dex
+from bansweep.firmware.formats.dex import Dex, Members, parse_dex
 from bansweep.firmware.formats.elf import parse_elf
 from bansweep.firmware.formats.initrc import Service, parse_initrc
 from bansweep.firmware.formats.oat import carve
@@ -32,6 +32,18 @@ CODE_SUFFIXES = (".apk", ".jar")
 DEFAULT_LIMITS = Limits()
 
 
+class Refs:
+    """Member references over every dex of an app: `(class descriptor, name) in refs`."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: list[Members] = []
+
+    def __contains__(self, pair: object) -> bool:
+        return any(pair in part for part in self.parts)
+
+
 @dataclass(slots=True)
 class DexFacts:
     """What the code holds, merged over every dex of an app (classes*.dex or carved from odex/vdex)."""
@@ -41,8 +53,8 @@ class DexFacts:
     # (decoding every string costs more than parsing the dex; every needle the rules look for is ASCII)
     types: set[str] = field(default_factory=set)  # class descriptors defined or referenced ("Lcom/foo/Bar;")
     defined: set[str] = field(default_factory=set)
-    methods: set[tuple[str, str]] = field(default_factory=set)  # (class descriptor, method name)
-    fields: set[tuple[str, str]] = field(default_factory=set)
+    methods: Refs = field(default_factory=Refs)  # `(class descriptor, method name) in methods`
+    fields: Refs = field(default_factory=Refs)
     compact: int = 0  # CompactDex files seen but not readable
 
     @property
@@ -232,8 +244,8 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     blobs.append(string_region(data, dex))
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
-    facts.methods.update(zip(dex.method_classes, dex.method_names, strict=True))
-    facts.fields.update(zip(dex.field_classes, dex.field_names, strict=True))
+    facts.methods.parts.append(dex.methods)
+    facts.fields.parts.append(dex.fields)
 
 
 def string_region(data: bytes, dex: Dex) -> bytes:

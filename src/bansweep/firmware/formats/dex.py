@@ -11,6 +11,7 @@ import struct
 import sys
 import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, islice
@@ -34,6 +35,8 @@ class Dex:
     method_names: list[str]  # per method_id: method name
     field_classes: list[str]
     field_names: list[str]
+    methods: Members  # `(class descriptor, method name) in dex.methods`
+    fields: Members
     superclasses: dict[str, str] = field(default_factory=dict)  # defined class -> superclass descriptor
     checksum_ok: bool = True
     size: int = 0
@@ -47,6 +50,41 @@ class Dex:
     def field_refs(self) -> list[tuple[str, str]]:
         """(class descriptor, field name) per field_id."""
         return list(zip(self.field_classes, self.field_names, strict=True))
+
+
+class Members:
+    """(class descriptor, member name) lookups in method_ids or field_ids without building every pair.
+
+    The format sorts the ids by class, so a class's members are one slice found by bisection; a table that is not
+    sorted (tampered) gets the set of every pair instead.
+    """
+
+    __slots__ = ("_types", "_classes", "_names", "_pairs")
+
+    def __init__(self, types: dict[str, list[int]], classes: array, class_names: list[str], names: list[str]):
+        self._types, self._classes, self._names = types, classes, names
+        self._pairs = None if list(classes) == sorted(classes) else set(zip(class_names, names, strict=True))
+
+    def __contains__(self, pair: object) -> bool:
+        if self._pairs is not None:
+            return pair in self._pairs
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            return False
+        cls, name = pair
+        for t in self._types.get(cls, ()):
+            lo = bisect_left(self._classes, t)
+            if name in self._names[lo : bisect_right(self._classes, t, lo)]:
+                return True
+        return False
+
+
+def _type_index(types: list[str]) -> dict[str, list[int]]:
+    index = {t: [i] for i, t in zip(range(len(types)), types, strict=True)}
+    if len(index) < len(types):  # the same descriptor twice (tampered): every index counts
+        index = {}
+        for i, t in enumerate(types):
+            index.setdefault(t, []).append(i)
+    return index
 
 
 def _u32(data: bytes, off: int, count: int) -> array:
@@ -245,10 +283,12 @@ def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
     n_cls, o_cls = _table(d, hdr, 16, 32, end, "class_defs")
     strings = Strings(d, _u32(d, o_str, n_str), end)
     types = strings.lookup(_u32(d, o_typ, n_typ), "type_ids")
-    f_cls = _lookup(types, _u16(d, o_fld, 4 * n_fld)[0::4], "field_ids class")
+    f_idx, m_idx = _u16(d, o_fld, 4 * n_fld)[0::4], _u16(d, o_met, 4 * n_met)[0::4]
+    f_cls = _lookup(types, f_idx, "field_ids class")
     f_name = strings.lookup(_u32(d, o_fld, 2 * n_fld)[1::2], "field_ids name")
-    m_cls = _lookup(types, _u16(d, o_met, 4 * n_met)[0::4], "method_ids class")
+    m_cls = _lookup(types, m_idx, "method_ids class")
     m_name = strings.lookup(_u32(d, o_met, 2 * n_met)[1::2], "method_ids name")
+    index = _type_index(types)
     cdefs = _u32(d, o_cls, 8 * n_cls)
     defined = _lookup(types, cdefs[0::8], "class_defs class")
     supers_idx = cdefs[2::8]
@@ -262,6 +302,8 @@ def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
         method_names=m_name,
         field_classes=f_cls,
         field_names=f_name,
+        methods=Members(index, m_idx, m_cls, m_name),
+        fields=Members(index, f_idx, f_cls, f_name),
         superclasses=supers,
         checksum_ok=ok,
         size=end,
