@@ -25,6 +25,14 @@ def run(fmt: str, path: Path, mapping: dict[str, str] | None = None) -> tuple[li
     return obs, errors
 
 
+def only_error(fmt: str, path: Path, text: str) -> InputError:
+    """The one input error that text, written to path, gives when parsed as fmt."""
+    path.write_text(text)
+    _, errors = run(fmt, path)
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
 def sniffed(path: Path) -> str | None:
     return sources.sniff(InputFile(path, read_head(path)))
 
@@ -238,14 +246,9 @@ def test_nmap_external_entity_is_refused(tmp_path: Path) -> None:
 
 
 def test_nmap_depth_and_root_are_checked(tmp_path: Path) -> None:
-    deep = tmp_path / "deep.xml"
-    deep.write_text("<nmaprun>" + "<a>" * 200 + "</a>" * 200 + "</nmaprun>")
-    _, errors = run("nmap", deep)
-    assert len(errors) == 1 and "deeper than" in errors[0].message
-    other = tmp_path / "other.xml"
-    other.write_text("<html><!-- <nmaprun --></html>")
-    _, errors = run("nmap", other)
-    assert len(errors) == 1 and "not <nmaprun>" in errors[0].message
+    deep = only_error("nmap", tmp_path / "deep.xml", "<nmaprun>" + "<a>" * 200 + "</a>" * 200 + "</nmaprun>")
+    assert "deeper than" in deep.message
+    assert "not <nmaprun>" in only_error("nmap", tmp_path / "other.xml", "<html><!-- <nmaprun --></html>").message
 
 
 @pytest.mark.parametrize(
@@ -510,22 +513,14 @@ def test_json_inventory_with_nested_values(tmp_path: Path) -> None:
 
 
 def test_json_bad_input(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.json"
-    broken.write_text('[\n {"manufacturer": "ZTE",\n  "model": }\n]')
-    _, errors = run("inventory-json", broken)
-    assert len(errors) == 1 and errors[0].location.line == 3 and "invalid JSON" in errors[0].message
-    deep = tmp_path / "deep.json"
-    deep.write_text("[" * 5000 + "]" * 5000)
-    _, errors = run("inventory-json", deep)
-    assert len(errors) == 1 and "deep" in errors[0].message
-    digits = tmp_path / "digits.json"
-    digits.write_text('[{"manufacturer": "ZTE", "model": ' + "9" * 50_000 + "}]")
-    _, errors = run("inventory-json", digits)
-    assert len(errors) == 1 and "invalid JSON" in errors[0].message
-    nolist = tmp_path / "nolist.json"
-    nolist.write_text('{"manufacturer": "ZTE"}')
-    _, errors = run("inventory-json", nolist)
-    assert len(errors) == 1 and "no list" in errors[0].message
+    broken = only_error("inventory-json", tmp_path / "broken.json", '[\n {"manufacturer": "ZTE",\n  "model": }\n]')
+    assert broken.location.line == 3 and "invalid JSON" in broken.message
+    assert "deep" in only_error("inventory-json", tmp_path / "deep.json", "[" * 5000 + "]" * 5000).message
+    digits = only_error(
+        "inventory-json", tmp_path / "digits.json", '[{"manufacturer": "ZTE", "model": ' + "9" * 50_000 + "}]"
+    )
+    assert "invalid JSON" in digits.message
+    assert "no list" in only_error("inventory-json", tmp_path / "nolist.json", '{"manufacturer": "ZTE"}').message
 
 
 # --- neighbour tables ---------------------------------------------------------------------------------------
