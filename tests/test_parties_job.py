@@ -192,6 +192,7 @@ def test_unterminated_quote_is_reported_with_its_lines(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b'[{"name": "ZTE"', "malformed JSON"),
+        (b'[{"name": "ZTE", "n": ' + b"9" * 5000 + b"}]", "malformed JSON"),  # past the int digit limit
         (b"\x00\x01\x02binary", "binary data"),
         (b'{"x": 1}', "expected a JSON array"),
         (b"id,amount\n1,2\n", "no party name column"),

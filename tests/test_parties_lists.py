@@ -159,6 +159,9 @@ def test_malformed_json_list(tmp_path: Path) -> None:
     with pytest.raises(InputProblem) as exc:
         csl.read(path)
     assert "malformed JSON" in exc.value.message and exc.value.location.line == 1
+    path.write_text('{"results": [{"name": "x", "n": ' + "9" * 5000 + "}]}", encoding="utf-8")
+    with pytest.raises(InputProblem, match="malformed JSON"):  # past Python's int digit limit
+        csl.read(path)
 
 
 def test_import_csl_stores_compactly_with_dates(home: Path) -> None:

@@ -24,6 +24,8 @@ def parse(path: Path, text: str) -> Any:
         ) from None
     except RecursionError:
         raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise InputProblem(Location(str(path)), f"malformed JSON: {exc}") from None
 
 
 def read(path: Path, text: str) -> Table:
