@@ -1,0 +1,12 @@
+"""Test-wide settings: hypothesis runs without per-example deadlines (CI machines are shared and slow) and
+derandomised under CI, so a CI run is repeatable; a failing example is printed for reproduction."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True, derandomize=True
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
