@@ -55,15 +55,16 @@ class Dex:
 class Members:
     """(class descriptor, member name) lookups in method_ids or field_ids without building every pair.
 
-    The format sorts the ids by class, so a class's members are one slice found by bisection; a table that is not
-    sorted (tampered) gets the set of every pair instead.
+    The format sorts the ids by class and lists each type once, so a class's members are one slice found by
+    bisection; tables that are not like that (tampered) get the set of every pair instead.
     """
 
     __slots__ = ("_types", "_classes", "_names", "_pairs")
 
-    def __init__(self, types: dict[str, list[int]], classes: array, class_names: list[str], names: list[str]):
-        self._types, self._classes, self._names = types, classes, names
-        self._pairs = None if list(classes) == sorted(classes) else set(zip(class_names, names, strict=True))
+    def __init__(self, types: dict[str, int] | None, classes: array, class_names: list[str], names: list[str]):
+        self._types, self._classes, self._names = types or {}, classes, names
+        usual = types is not None and list(classes) == sorted(classes)
+        self._pairs = None if usual else set(zip(class_names, names, strict=True))
 
     def __contains__(self, pair: object) -> bool:
         if self._pairs is not None:
@@ -71,20 +72,17 @@ class Members:
         if not isinstance(pair, tuple) or len(pair) != 2:
             return False
         cls, name = pair
-        for t in self._types.get(cls, ()):
-            lo = bisect_left(self._classes, t)
-            if name in self._names[lo : bisect_right(self._classes, t, lo)]:
-                return True
-        return False
+        t = self._types.get(cls)
+        if t is None:
+            return False
+        lo = bisect_left(self._classes, t)
+        return name in self._names[lo : bisect_right(self._classes, t, lo)]
 
 
-def _type_index(types: list[str]) -> dict[str, list[int]]:
-    index = {t: [i] for i, t in zip(range(len(types)), types, strict=True)}
-    if len(index) < len(types):  # the same descriptor twice (tampered): every index counts
-        index = {}
-        for i, t in enumerate(types):
-            index.setdefault(t, []).append(i)
-    return index
+def _type_index(types: list[str]) -> dict[str, int] | None:
+    """Type descriptor -> type index, None when a descriptor is listed twice (not a valid dex)."""
+    index = dict(zip(types, range(len(types)), strict=True))
+    return index if len(index) == len(types) else None
 
 
 def _u32(data: bytes, off: int, count: int) -> array:
