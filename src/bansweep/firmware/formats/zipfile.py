@@ -210,18 +210,17 @@ def open_zip(data: Data, limits: Limits = DEFAULT_LIMITS) -> ZipArchive:
 def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int) -> None:
     data = z.data
     n = len(data)
-    seen: set[str] = set()
     by_name, entries, cd_offset = z._by_name, z.entries, z.cd_offset
     unpack_central, unpack_local = _CENTRAL.unpack_from, _LOCAL.unpack_from
+    central_sig, local_sig = CENTRAL_SIG, LOCAL_SIG
     for i in range(count):
-        if pos + 46 > n or bytes(data[pos : pos + 4]) != CENTRAL_SIG:
+        if pos + 46 > n or data[pos : pos + 4] != central_sig:
             z.issue(f"central directory entry {i} at offset {pos}: bad signature; {count - i} entries not read")
             break
-        c = unpack_central(data, pos)
-        flags, method, crc, csize, usize, nlen, xlen, local = c[3], c[4], c[7], c[8], c[9], c[10], c[11], c[16]
+        (_, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, local) = unpack_central(data, pos)
         raw_name = bytes(data[pos + 46 : pos + 46 + nlen])
         extra_at = pos + 46 + nlen
-        pos += 46 + nlen + xlen + c[12]
+        pos += 46 + nlen + xlen + clen
         if pos > cd_stop:
             z.issue(f"central directory entry {i} runs past the declared directory size")
         if 0xFFFFFFFF in (usize, csize, local):
@@ -239,10 +238,9 @@ def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int)
         entry = ZipEntry(name, method, flags, crc, csize, usize, local + delta, -1)
         if name[:1] in ("/", "\\") or ".." in name or "\x00" in name or name[1:2] == ":":
             _check_name(z, entry)
-        if name in seen:
+        if name in by_name:
             z.issue(f"{name!r}: duplicate entry name")
         else:
-            seen.add(name)
             by_name[name] = entry
         if flags & FLAG_ENCRYPTED:
             z.issue(f"{name!r}: encrypted flag set (ignored, as Android does)")
@@ -255,11 +253,11 @@ def _read_central(z: ZipArchive, count: int, pos: int, cd_stop: int, delta: int)
         lh = unpack_local(data, off) if 0 <= off <= n - 30 else None
         if (
             lh is not None
-            and lh[0] == LOCAL_SIG
+            and lh[0] == local_sig
             and lh[3] == method
             and lh[9] == nlen
             and ((lh[2] | flags) & FLAG_DESCRIPTOR or lh[6:9] == (crc, csize, usize))
-            and bytes(data[off + 30 : off + 30 + nlen]) == raw_name
+            and data[off + 30 : off + 30 + nlen] == raw_name
         ):
             entry.data_offset = off + 30 + nlen + lh[10]
             if entry.data_offset + csize > cd_offset and entry.data_offset <= cd_offset:
