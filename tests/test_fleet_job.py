@@ -145,11 +145,61 @@ def test_bulk_path_agrees_with_the_observation_path(
     assert dup_rows == [9, 13, 21, 25, 33]  # the other rows with that MAC, as evidence of one device
     honor = next(f for f in fast.findings if f.subject.id == "10.0.0.53")
     assert sorted(e.location.row for e in honor.evidence if e.rule == "inventory.duplicate") == [19, 31]
-    listed = {k: v for k, v in general.summary["by_status"].items() if k != "not-covered"}
-    assert {k: v for k, v in fast.summary["by_status"].items() if k != "not-covered"} == listed
-    if workers == 1:  # two workers see clean duplicates in the other chunk as devices of their own
-        assert fast.summary["by_status"] == general.summary["by_status"]
-        assert fast.summary["unattributable"] == general.summary["unattributable"] == 1
+    assert fast.summary["by_status"] == general.summary["by_status"]  # clean devices seen in both halves once
+    assert fast.summary["unattributable"] == general.summary["unattributable"] == 1
+    assert fast.subjects == general.subjects
+
+
+MESSY = [
+    [
+        "cam-2",
+        "10.0.1.1",
+        "44:19:b6:00:00:01",
+        '"Hangzhou Hikvision Digital Technology Co., Ltd."',
+        "DS-2CD2143G2-IS",
+        "",
+    ],
+    ["typo", "10.0.1.2", "44:19:B6:00:00:0G", "Dell", "OptiPlex 7090", ""],  # canonical prefix, bad last digit
+    ["typo2", "10.0.1.3", "00:14:22:01:02", "Hikvision", "", ""],  # a Dell prefix, too short: listed by name
+    ["spaced", "10.0.1.4", " 00:1E:73:01:02:03 ", "", "", ""],
+    ["dashes", "10.0.1.5", "00-E0-FC-01-02-03", "", "", ""],
+    ["laptop", "10.0.1.6", "f0:18:98:00:00:09", "Apple Inc.", "MacBookPro18,1", ""],
+    ["nomac", "10.0.1.7", "", "Dell", "Latitude 7420", ""],
+    ["nomac-cam", "10.0.1.8", "", "Dahua", "", ""],
+    ["short", "10.0.1.9"],
+    ["banner", "10.0.1.10", "F0:18:98:00:00:0A", "", "", '"DNVRS-Webs\nline two"'],
+    ["multicast", "10.0.1.11", "01:00:5E:00:00:01", "", "", ""],
+]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_bulk_path_agrees_on_messy_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    path = tmp_path / "inventory.csv"
+    lines = ["Hostname,IP Address,MAC Address,Manufacturer,Model,Banner"]
+    for k in range(3):  # the same devices again in each third; MAC case differs between copies
+        for row in MESSY:
+            cells = [c.upper() if k % 2 and ":" in c else c for c in row]
+            if row[0] in ("typo", "typo2", "nomac", "nomac-cam", "short"):  # no MAC to tell them: other devices
+                cells[:2] = [f"{row[0]}-{k}", f"10.0.{k + 1}.{row[1].rsplit('.', 1)[1]}"]
+            lines.append(",".join(c.replace("\\n", "\n") for c in cells))
+        lines.append("")  # a blank line between the copies
+    path.write_text("\r\n".join(lines) + "\r\n")
+    opts = Options(as_of="2026-11-22")
+    general = run([path], opts)
+    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
+    monkeypatch.setattr(bulk, "PARALLEL_MIN_CHARS", 0 if workers == 2 else 1 << 40)
+    fast = run([path], opts)
+    assert _shape(fast) == _shape(general)
+    assert [str(e) for e in fast.errors] == [str(e) for e in general.errors]
+    assert {e.location.row for e in fast.errors} >= {2, 3}
+    assert fast.summary["by_status"] == general.summary["by_status"] and fast.subjects == general.subjects
+    assert fast.summary["unattributable"] == general.summary["unattributable"]
+    ids = {f.subject.id for f in fast.findings}
+    assert {"44:19:B6:00:00:01", "10.0.2.3", "00:E0:FC:01:02:03", "F0:18:98:00:00:0A", "10.0.3.8"} <= ids
+    banner = next(f for f in fast.findings if f.subject.id == "F0:18:98:00:00:0A")
+    assert any(e.value == "DNVRS-Webs\nline two" for e in banner.evidence)
+    cam = next(f for f in fast.findings if f.subject.id == "44:19:B6:00:00:01")
+    assert sorted(e.location.row for e in cam.evidence if e.rule == "inventory.duplicate") == [13, 25]
 
 
 def test_bulk_path_hands_back_files_whose_header_is_not_on_line_one(

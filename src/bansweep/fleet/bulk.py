@@ -1,11 +1,14 @@
 """Bulk path for large CSV/TSV inventories: rows become verdicts without an Observation per row.
 
-A million-row export has a few thousand distinct (MAC prefix, manufacturer, model, banner, type) combinations;
-attribution and policy verdicts are computed once per combination (Attributor caches) and each row only costs a
-CSV split, a MAC check, a registry lookup and a dict probe. Findings (with per-row evidence locations) are built
-only for rows judged covered or needing review. Rows are merged within the file only: by MAC, and rows
-without a MAC by IP address (a listed device's duplicate rows become its evidence); the column mapping is the inventory source's (sources.describe_mapping), so both paths read the same
-columns. With two workers, a clean (not listed) device repeated in both halves of the file is counted twice.
+A million-row export has a few thousand distinct (MAC prefix, manufacturer, model, banner, type) combinations.
+Each row costs a CSV split and one dict probe on its raw (first 8 MAC characters, field values); attribution and
+policy verdicts are computed once per combination (Attributor caches). The rest of each MAC is checked, upper-cased
+and de-duplicated for all rows of a chunk at once; rows with odd MACs go through the per-row path. Findings (with
+per-row evidence locations) are built only for rows judged covered or needing review; other rows are only counted.
+Rows are merged within the file only: by MAC (across the whole file, also when it is split between processes),
+and listed rows without a MAC by IP address (a listed device's duplicate rows become its evidence); the column
+mapping is the inventory source's (sources.describe_mapping), so both paths read the same columns. Large files are
+split at record ends: the parent scans the first part while a forked worker scans the second.
 The general path (sources.parse + attribute.merge) is used for smaller files.
 """
 
@@ -14,11 +17,14 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import itertools
 import multiprocessing
 import operator
 import os
 import re
-from collections.abc import Callable
+from array import array
+from collections import Counter
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,7 +34,7 @@ from bansweep.fleet.attribute import Attributor, Claim, Decision, mac_key
 from bansweep.fleet.job import RULE, Tally, Template, template
 from bansweep.fleet.sources.common import mac_or_error
 from bansweep.inputs import InputProblem, read_text
-from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
+from bansweep.registry.mac import LOCAL, MULTICAST, MacHit, MacRegistry, MacUnattributable
 
 BULK_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_CHARS = 16 * 1024 * 1024  # below this, forking workers costs more than it saves
@@ -75,7 +81,7 @@ class Entry:
     count: int = 0
 
 
-_SLOW = object()  # prefix needing a per-MAC lookup (subdivided block, CID or local space)
+_SLOW = object()  # prefix needing a per-MAC lookup (a block subdivided into MA-M, MA-S or IAB blocks)
 
 
 def run_file(
@@ -112,15 +118,20 @@ class Layout:
 
 @dataclass(slots=True)
 class Scan:
-    """What one pass over rows found; row numbers are local to the chunk scanned."""
+    """What one pass over rows found; row numbers are local to the chunk scanned (1-based)."""
 
     rows: int = 0
-    counts: dict[tuple[object, tuple[str, ...]], int] = field(default_factory=dict)
-    listed: list[tuple[int, str | None, str, tuple[object, tuple[str, ...]]]] = field(default_factory=list)
+    keys: list[tuple[object, tuple[str, ...]]] = field(default_factory=list)  # entry key per local entry id
+    hits: list[MacHit] = field(default_factory=list)  # registry answers by key index (MAC digits blanked)
+    ids: MutableSequence[int] = field(default_factory=list)  # entry id per row; -1: not a device of its own
+    macs: list[str] = field(default_factory=list)  # MAC per row (canonical, "" for none)
+    macs_text: str = ""  # the same joined by newlines: how a worker sends them (one string pickles fast)
+    seen: set[str] = field(default_factory=set)  # the distinct MACs (kept by the parent only)
+    counts: dict[int, int] = field(default_factory=dict)  # devices per entry id
+    listed: list[tuple[int, str]] = field(default_factory=list)  # row and IP address of rows with a listed entry
     errors: list[tuple[int, str | None, str]] = field(default_factory=list)  # row, column, message
     duplicates: list[tuple[int, str]] = field(default_factory=list)
     unattributable: list[tuple[int, str | None]] = field(default_factory=list)
-    hits: list[MacHit] = field(default_factory=list)  # registry answers by key index (MAC digits blanked)
 
 
 def _run_file(
@@ -163,11 +174,11 @@ def _run_file(
     )
     body = text[head_end:]
     del text
-    chunks = _split(body, WORKERS) if len(body) >= PARALLEL_MIN_CHARS and _can_fork() else [body]
-    del body
-    with progress.progress(f"fleet: {path.name}", total=len(chunks), show=show) as bar:
-        scans = _scan_all(chunks, layout, attributor, bar)
-    _collect(scans, layout, attributor, report, tally)
+    parts = WORKERS if len(body) >= PARALLEL_MIN_CHARS and _can_fork() else 1
+    collector = Collector(layout, attributor, report, tally)
+    with progress.progress(f"fleet: {path.name}", total=parts, show=show) as bar:
+        _scan_all(body, _split(body, parts), layout, attributor, collector, bar)
+    collector.finish()
     return True
 
 
@@ -183,142 +194,317 @@ def _record_end(text: str, start: int) -> int:
         pos = nl + 1
 
 
-def _split(body: str, parts: int) -> list[str]:
-    out: list[str] = []
+def _split(body: str, parts: int) -> list[tuple[int, int]]:
+    """`parts` ranges of about equal size, each ending at a record end."""
+    out: list[tuple[int, int]] = []
     start = 0
     for k in range(1, parts):
         cut = _record_end(body, max(start, len(body) * k // parts))
         # the cut must be outside quotes counted from the start of the body, not from the guess
         while body.count('"', 0, cut) % 2:
             cut = _record_end(body, cut)
-        out.append(body[start:cut])
+        out.append((start, cut))
         start = cut
-    out.append(body[start:])
-    return [c for c in out if c]
+    out.append((start, len(body)))
+    return [(a, b) for a, b in out if b > a]
 
 
 def _can_fork() -> bool:
     return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
-_SHARED: tuple[list[str], Layout, Attributor] | None = None  # set before forking; read by the workers
+_SHARED: tuple[str, list[tuple[int, int]], Layout, Attributor] | None = None  # set before forking; read by workers
 
 
 def _scan_shared(k: int) -> Scan:
     assert _SHARED is not None
-    chunks, layout, attributor = _SHARED
+    body, ranges, layout, attributor = _SHARED
     gc.disable()
-    return _scan(chunks[k], layout, attributor)
+    start, end = ranges[k]
+    scan = _scan(body[start:end], layout, attributor)
+    # what the parent needs, in forms that pickle fast
+    scan.macs_text = "\n".join(scan.macs)
+    scan.macs = []
+    scan.seen = set()
+    scan.ids = array("i", scan.ids)
+    return scan
 
 
-def _scan_all(chunks: list[str], layout: Layout, attributor: Attributor, bar: progress.Progress) -> list[Scan]:
-    """Scan the first chunk here and the others in forked workers at the same time."""
+def _scan_all(
+    body: str,
+    ranges: list[tuple[int, int]],
+    layout: Layout,
+    attributor: Attributor,
+    collector: Collector,
+    bar: progress.Progress,
+) -> None:
+    """Scan the first range here while forked workers scan the others; the first range's findings are built
+    while the workers still run."""
     global _SHARED
-    if len(chunks) == 1:
-        scans = [_scan(chunks[0], layout, attributor)]
+    if len(ranges) <= 1:
+        collector.add(_scan(body, layout, attributor))
         bar.advance()
-        return scans
-    _SHARED = (chunks, layout, attributor)
+        return
+    _SHARED = (body, ranges, layout, attributor)
     try:
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(len(chunks) - 1) as pool:
-            others = pool.map_async(_scan_shared, range(1, len(chunks)))
-            scans = [_scan(chunks[0], layout, attributor)]
+        with ctx.Pool(len(ranges) - 1) as pool:
+            others = pool.map_async(_scan_shared, range(1, len(ranges)))
+            start, end = ranges[0]
+            collector.add(_scan(body[start:end], layout, attributor))
             bar.advance()
-            scans.extend(others.get())
-            bar.advance(len(chunks) - 1)
-            return scans
+            for scan in others.get():
+                collector.add(scan)
+                bar.advance()
     finally:
         _SHARED = None
 
 
+_PER_ROW = -(1 << 31)  # raw-value cache answer: this row needs the per-row path
+_CANON_PREFIX = re.compile(r"[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}")
+
+
 def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
-    """The hot loop: one CSV split, a MAC check, a prefix-cache probe and a dict probe per row."""
+    """The hot loop. A row whose MAC starts with a canonical prefix costs one CSV split and one dict probe on
+    its raw (MAC prefix, field values); the rest of its MAC is checked for all rows at once afterwards. Other
+    rows (no or odd MAC, subdivided registry blocks, short rows) take the per-row path."""
     out = Scan()
-    reader = csv.reader(io.StringIO(text), delimiter=layout.delimiter)
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    reader = csv.reader(map(operator.add, lines, itertools.repeat("\n")), delimiter=layout.delimiter)
     mac_i, ip_i, width = layout.mac_i, layout.ip_i, layout.width
-    get_values = _getter([i for _, i, _ in layout.fact_cols])
+    fact_i = [i for _, i, _ in layout.fact_cols]
+    get_values = _getter(fact_i)
+    get_raw = _getter([mac_i, *fact_i]) if mac_i >= 0 and mac_i not in fact_i else None
+    get_ip: Callable[[list[str]], str] = operator.itemgetter(ip_i) if ip_i >= 0 else (lambda row: "")
     registry = attributor.registry
     subdivided = _subdivided(registry)
+    cid = registry.tables["CID"]
     prefixes: dict[str, object] = {}
     hit_ids: dict[tuple[str, ...], int] = {}
-    hits = out.hits
-    slots: dict[tuple[object, tuple[str, ...]], list[int]] = {}  # key -> [rows, listed?]
-    listed = out.listed
-    first_row: dict[str, int] = {}
+    entry_ids: dict[tuple[object, tuple[str, ...]], int] = {}
+    listed_ids: list[bool] = []
     canon = _CANON_MAC.fullmatch
-    where = Location(layout.name, field=layout.mac_col)  # errors are placed by row in _collect
+    where = Location(layout.name, field=layout.mac_col)  # errors are placed by row in the collector
+
+    def entry_id(pkey: object, values: tuple[str, ...], row_no: int, mac: str | None) -> int:
+        key = (pkey, values)
+        e = entry_ids.get(key)
+        if e is None:
+            e = entry_ids[key] = len(out.keys)
+            out.keys.append(key)
+            entry = _entry(attributor, pkey, out.hits, layout.fact_cols, values, layout.mac_col)
+            listed_ids.append(entry.template is not None)
+            if isinstance(pkey, str):  # the first row of each kind of unattributable address, as examples
+                out.unattributable.append((row_no, mac))
+        return e
+
+    def prefix_of(prefix: str) -> object:
+        pkey = prefixes.get(prefix)
+        if pkey is None:
+            pkey = prefixes[prefix] = _prefix_key(registry, prefix, subdivided, cid, hit_ids, out.hits)
+        return pkey
+
+    def prefix_key(mac: str) -> object:
+        pkey = prefix_of(mac[:8])
+        return _hit_key(registry.lookup(mac), hit_ids, out.hits) if pkey is _SLOW else pkey
+
+    def resolve(key: tuple[str, ...], row_no: int, raw: str) -> int:
+        """Cache answer for a raw (MAC prefix, values): the entry id, its complement if listed, or _PER_ROW."""
+        if not _CANON_PREFIX.fullmatch(key[0]):
+            return _PER_ROW
+        pkey = prefix_of(key[0].upper())
+        if pkey is _SLOW:
+            return _PER_ROW
+        e = entry_id(pkey, key[1:], row_no, raw.upper())
+        return ~e if listed_ids[e] else e
+
+    def per_row(row_no: int, row: list[str]) -> tuple[str, int, str | None]:
+        """MAC, entry id and (for a listed entry) IP address of one row, read field by field."""
+        if len(row) < width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                return "", -1, None
+            row = row + [""] * (width - len(row))
+        mac: str | None = None
+        pkey: object = None
+        if mac_i >= 0:
+            raw = row[mac_i]
+            if canon(raw):
+                mac = raw.upper()
+            elif raw.strip():
+                mac, error = mac_or_error(raw.strip(), where)
+                if error is not None:
+                    out.errors.append((row_no, layout.mac_col, error.message))
+            if mac is not None:
+                pkey = prefix_key(mac)
+        e = entry_id(pkey, get_values(row), row_no, mac)
+        return mac or "", e, get_ip(row) if listed_ids[e] else None
+
+    ids: list[int] = []
+    macs = out.macs
+    cache: dict[tuple[str, ...], int] = {}
+    add_id, add_mac, add_listed = ids.append, macs.append, out.listed.append
+    raw = ""
     row_no = 0
     while True:
         try:
-            for row in reader:
-                row_no += 1
-                if len(row) < width:
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        continue
-                    row = row + [""] * (width - len(row))
-                mac: str | None = None
-                pkey: object = None
-                if mac_i >= 0:
-                    raw = row[mac_i]
-                    if canon(raw):
-                        mac = raw.upper()
-                    elif raw.strip():
-                        mac, error = mac_or_error(raw.strip(), where)
-                        if error is not None:
-                            out.errors.append((row_no, layout.mac_col, error.message))
-                    if mac is not None:
-                        if first_row.setdefault(mac, row_no) != row_no:
-                            out.duplicates.append((row_no, mac))
+            for row_no, row in enumerate(reader, row_no + 1):  # noqa: B020 (restarts after a bad record)
+                if get_raw is not None:
+                    try:
+                        raw = row[mac_i]
+                        row[mac_i] = raw[:8]
+                        key = get_raw(row)
+                        e = cache.get(key)
+                        if e is None:
+                            e = cache[key] = resolve(key, row_no, raw)
+                        if e >= 0:
+                            add_mac(raw)
+                            add_id(e)
                             continue
-                        pkey = prefixes.get(mac[:8])
-                        if pkey is None:
-                            pkey = prefixes[mac[:8]] = _prefix_key(registry, mac, subdivided, hit_ids, hits)
-                        if pkey is _SLOW:
-                            pkey = _hit_key(registry.lookup(mac), hit_ids, hits)
-                key = (pkey, get_values(row))
-                slot = slots.get(key)
-                if slot is None:
-                    entry = _entry(attributor, pkey, hits, layout.fact_cols, key[1], layout.mac_col)
-                    slot = slots[key] = [0, entry.template is not None]
-                    if isinstance(pkey, str):  # the first row of each kind of unattributable address, as examples
-                        out.unattributable.append((row_no, mac))
-                slot[0] += 1
-                if slot[1]:
-                    listed.append((row_no, mac, row[ip_i] if ip_i >= 0 else "", key))
+                        if e != _PER_ROW:
+                            add_listed((row_no, get_ip(row)))
+                            add_mac(raw)
+                            add_id(~e)
+                            continue
+                    except IndexError:
+                        pass
+                    if len(row) > mac_i:
+                        row[mac_i] = raw
+                mac, e, ip = per_row(row_no, row)
+                add_mac(mac)
+                add_id(e)
+                if ip is not None:
+                    add_listed((row_no, ip))
             break
         except csv.Error as exc:  # one bad record; the reader goes on with the next line
             row_no += 1
             out.errors.append((row_no, None, f"bad CSV row: {exc}"))
-    out.counts = {key: slot[0] for key, slot in slots.items()}
+            add_mac("")
+            add_id(-1)
     out.rows = row_no
+
+    bad = _odd_macs(macs)
+    if bad:  # MACs with a canonical prefix but not canonical as a whole: read those rows again, field by field
+        rows = _reread(lines, layout.delimiter, {i + 1 for i in bad})
+        out.listed = [item for item in out.listed if item[0] not in rows]
+        for row_no, row in rows.items():
+            mac, e, ip = per_row(row_no, row)
+            macs[row_no - 1] = mac
+            ids[row_no - 1] = e
+            if ip is not None:
+                out.listed.append((row_no, ip))
+        out.listed.sort()
+        out.errors.sort(key=operator.itemgetter(0))
+    del lines
+
+    # duplicates: a MAC seen in an earlier row of this chunk
+    upper = "\n".join(macs).upper().split("\n") if macs else []
+    out.macs = macs = upper
+    seen = out.seen = set(macs)
+    seen.discard("")
+    if len(seen) < len(macs) - macs.count(""):
+        first: dict[str, int] = {}
+        for i, mac in enumerate(macs):
+            if mac and first.setdefault(mac, i) != i:
+                ids[i] = -1
+                out.duplicates.append((i + 1, mac))
+    counts = Counter(ids)
+    counts.pop(-1, None)
+    out.counts = dict(counts)
+    out.ids = ids
     return out
 
 
-def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: Report, tally: Tally) -> None:
-    name = layout.name
-    entries: dict[tuple[object, tuple[str, ...]], Entry] = {}
-    offset = 0
-    by_mac: dict[str, Finding] = {}
-    by_ip: dict[str, Finding] = {}
-    findings = report.findings
-    for scan in scans:
-        local: dict[tuple[object, tuple[str, ...]], Entry] = {}
-        for key, n in scan.counts.items():
-            pkey, values = key
+def _odd_macs(macs: list[str]) -> list[int]:
+    """Indexes of values that are neither empty nor canonical MACs (AA:BB:CC:DD:EE:FF, any case)."""
+    n = len(macs)
+    joined = "\n".join(macs)
+    # all of one length: check the separators by position and the digits in one pass
+    uniform = n and len(joined) == 18 * n - 1 and joined.count(":") == 5 * n and joined.count("\n") == n - 1
+    if uniform and all(joined[k::18].count(":") == n for k in (2, 5, 8, 11, 14)):
+        try:
+            if len(bytes.fromhex(joined.replace(":", "").replace("\n", ""))) == 6 * n:
+                return []
+        except ValueError:
+            pass
+    canon = _CANON_MAC.fullmatch
+    return [i for i, mac in enumerate(macs) if mac and not canon(mac)]
+
+
+def _reread(lines: list[str], delimiter: str, wanted: set[int]) -> dict[int, list[str]]:
+    """The rows with these numbers, read again."""
+    reader = csv.reader(map(operator.add, lines, itertools.repeat("\n")), delimiter=delimiter)
+    found: dict[int, list[str]] = {}
+    row_no = 0
+    while True:
+        try:
+            for row_no, row in enumerate(reader, row_no + 1):  # noqa: B020 (restarts after a bad record)
+                if row_no in wanted:
+                    found[row_no] = row
+                    if len(found) == len(wanted):
+                        return found
+            return found
+        except csv.Error:
+            row_no += 1
+
+
+class Collector:
+    """Merges chunk scans in file order into findings and counts. A MAC seen in an earlier chunk makes the row a
+    duplicate, as within a chunk; the first chunk's findings are built while workers still scan the rest."""
+
+    def __init__(self, layout: Layout, attributor: Attributor, report: Report, tally: Tally) -> None:
+        self.layout = layout
+        self.attributor = attributor
+        self.report = report
+        self.tally = tally
+        self.entries: dict[tuple[object, tuple[str, ...]], Entry] = {}
+        self.offset = 0
+        self.by_mac: dict[str, Finding] = {}
+        self.by_ip: dict[str, Finding] = {}
+        self.seen: set[str] | None = None
+
+    def add(self, scan: Scan) -> None:
+        layout, name, offset = self.layout, self.layout.name, self.offset
+        macs = scan.macs or (scan.macs_text.split("\n") if scan.rows else [])
+        ids = scan.ids
+        if self.seen is None:
+            self.seen = scan.seen or {m for m in macs if m}
+        else:  # rows whose MAC an earlier chunk had: duplicates of that device
+            common = self.seen.intersection(macs)
+            if common:
+                for i, value in enumerate(macs):
+                    if value in common and ids[i] >= 0:
+                        scan.counts[ids[i]] -= 1
+                        ids[i] = -1
+                        scan.duplicates.append((i + 1, value))
+                scan.duplicates.sort()
+            self.seen.update(macs)
+            self.seen.discard("")
+        local: list[Entry] = []
+        for pkey, values in scan.keys:
             shared = (mac_key(scan.hits[pkey]) if isinstance(pkey, int) else pkey, values)
-            entry = entries.get(shared)
+            entry = self.entries.get(shared)
             if entry is None:
-                entry = entries[shared] = _entry(attributor, pkey, scan.hits, layout.fact_cols, values, layout.mac_col)
-            entry.count += n
-            local[key] = entry
+                entry = self.entries[shared] = _entry(
+                    self.attributor, pkey, scan.hits, layout.fact_cols, values, layout.mac_col
+                )
+            local.append(entry)
+        for e, n in scan.counts.items():
+            local[e].count += n
+        errors = self.report.errors
         for row_no, column, message in scan.errors:
-            report.errors.append(InputError(Location(name, row=offset + row_no, field=column), message))
-        for row_no, mac, ip, key in scan.listed:
-            entry = local[key]
+            errors.append(InputError(Location(name, row=offset + row_no, field=column), message))
+        findings, by_mac, by_ip = self.report.findings, self.by_mac, self.by_ip
+        for row_no, ip in scan.listed:
+            e = ids[row_no - 1]
+            if e < 0:
+                continue
+            entry = local[e]
+            mac = macs[row_no - 1] or None
             ip = ip.strip()
             same = by_mac.get(mac) if mac is not None else by_ip.get(ip) if ip else None
-            if same is not None:  # the same device in another chunk, or a MAC-less row of a known address
+            if same is not None:  # a MAC-less row of a known address
                 _duplicate(same, name, offset + row_no, layout.mac_col if mac else layout.ip_col, mac or ip)
                 entry.count -= 1
                 continue
@@ -328,17 +514,21 @@ def _collect(scans: list[Scan], layout: Layout, attributor: Attributor, report: 
                 by_mac[mac] = finding
             if ip:
                 by_ip.setdefault(ip, finding)
-        for row_no, mac in scan.duplicates:
-            if mac in by_mac:
-                _duplicate(by_mac[mac], name, offset + row_no, layout.mac_col, mac)
-        for row_no, mac in scan.unattributable:
-            if len(tally.unattributable_ids) < 20:
-                tally.unattributable_ids.append(mac or f"{name} row {offset + row_no}")
-        offset += scan.rows
-    for entry in entries.values():
-        tally.count(entry.decision, [SOURCE], entry.count)
-        if entry.unattributable and not entry.decision.attributable:
-            tally.unattributable += entry.count
+        for row_no, seen_mac in scan.duplicates:
+            if seen_mac in by_mac:
+                _duplicate(by_mac[seen_mac], name, offset + row_no, layout.mac_col, seen_mac)
+        for row_no, example in scan.unattributable:
+            if len(self.tally.unattributable_ids) < 20 and (example is None or ids[row_no - 1] >= 0):
+                self.tally.unattributable_ids.append(example or f"{name} row {offset + row_no}")
+        self.offset += scan.rows
+
+    def finish(self) -> None:
+        for entry in self.entries.values():
+            if not entry.count:  # every row of it was another row's duplicate
+                continue
+            self.tally.count(entry.decision, [SOURCE], entry.count)
+            if entry.unattributable and not entry.decision.attributable:
+                self.tally.unattributable += entry.count
 
 
 def _duplicate(finding: Finding, name: str, row_no: int, column: str, key: str) -> None:
@@ -365,15 +555,27 @@ def _subdivided(registry: MacRegistry) -> frozenset[int]:
 
 
 def _prefix_key(
-    registry: MacRegistry, mac: str, subdivided: frozenset[int], ids: dict[tuple[str, ...], int], hits: list[MacHit]
+    registry: MacRegistry,
+    prefix: str,
+    subdivided: frozenset[int],
+    cid: dict[int, int],
+    ids: dict[tuple[str, ...], int],
+    hits: list[MacHit],
 ) -> object:
+    """Cache key for the registry answer of every MAC with this 24-bit prefix ("AA:BB:CC"), or _SLOW."""
     try:
-        p24 = int(mac[:8].replace(":", ""), 16)
+        p24 = int(prefix.replace(":", ""), 16)
     except ValueError:
         return _SLOW
-    if p24 >> 16 & 0x03 or p24 in subdivided:  # multicast, local (CID or random) or subdivided
+    if p24 in subdivided:
         return _SLOW
-    return _hit_key(registry.lookup(mac), ids, hits)
+    # Randomised (local) MACs each bring a new prefix: answered here without a lookup, as MacRegistry does
+    first = p24 >> 16
+    if first & 0x01:
+        return MULTICAST
+    if first & 0x02 and p24 not in cid:
+        return LOCAL
+    return _hit_key(registry.lookup(prefix + ":00:00:00"), ids, hits)
 
 
 def _hit_key(hit: MacHit | MacUnattributable, ids: dict[tuple[str, ...], int], hits: list[MacHit]) -> object:
