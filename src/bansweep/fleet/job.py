@@ -33,6 +33,7 @@ SEVERITY = {
     Status.ERROR: Severity.LOW,
     Status.NOT_COVERED: Severity.INFO,
 }
+LARGE = 100_000  # devices in a report whose objects are kept out of the cyclic collector's view
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -119,10 +120,14 @@ def run(paths: list[Path], options: Options) -> Report:
     # Large inputs make millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
+    report = None
     try:
-        return _run(paths, options)
+        report = _run(paths, options)
+        return report
     finally:
         if enabled:
+            if report is not None and report.subjects >= LARGE:
+                gc.freeze()  # the report lives on: its objects would cost a full scan right after enabling
             gc.enable()
 
 

@@ -19,7 +19,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import IO, Any
 
 from bansweep import __version__
-from bansweep.findings import Finding, Report, Subject
+from bansweep.findings import Evidence, Finding, Report, Subject, Verdict
 
 SCHEMA = "https://bansweep.dev/schema/report/1"
 
@@ -166,49 +166,164 @@ def write_stream(report: Report, fh: IO[str]) -> None:
     """Write the report to `fh` finding by finding: the same text as json.dumps(as_dict(report), indent=2,
     ensure_ascii=False) plus a newline, without building the whole document first.
 
-    json.dumps with an indent runs the pure-Python encoder, several seconds per 100,000 findings; `_encode`
-    below writes the same text using the C string encoder and only the value types a report holds.
+    json.dumps with an indent runs the pure-Python encoder, several seconds per 100,000 findings; the Encoder
+    below writes the same text using the C string encoder, for the value types a report holds.
     """
-    items = [f"  {_string(k)}: {_encode(v, '  ')}" for k, v in _head(report).items()]
+    enc = Encoder()
+    items = [f"  {_string(k)}: {enc.encode(v, '  ')}" for k, v in _head(report).items()]
     fh.write("{\n" + ",\n".join(items) + ',\n  "findings": [')
     batch: list[str] = []
     for n, finding in enumerate(worst_first(report.findings)):
-        batch.append(("\n    " if n == 0 else ",\n    ") + _encode(finding_dict(finding), "    "))
+        batch.append(("\n    " if n == 0 else ",\n    ") + enc.finding(finding, "    "))
         if len(batch) >= 1000:
             fh.write("".join(batch))
             batch.clear()
     fh.write("".join(batch) + ("\n  ]" if report.findings else "]"))
-    fh.write(f',\n  "errors": {_encode([e.to_dict() for e in report.errors], "  ")}\n}}\n')
+    fh.write(f',\n  "errors": {enc.encode([e.to_dict() for e in report.errors], "  ")}\n}}\n')
 
 
 _string = encode_basestring
+_CACHED_STRINGS = 200_000
 
 
-def _encode(value: Any, indent: str) -> str:
-    """`value` as json.dumps(_clean(value), indent=2, ensure_ascii=False, allow_nan=False, default=text) writes
-    it when nested at `indent`."""
-    if isinstance(value, str):
-        return _string(value if value.isascii() else text(value))
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
+class Encoder:
+    """Indented JSON text of report values, as json.dumps(_clean(value), indent=2, ensure_ascii=False,
+    allow_nan=False, default=text) writes it; encoded strings are cached (reports repeat most of their text)."""
+
+    def __init__(self) -> None:
+        self.strings: dict[str, str] = {}
+        self.verdicts: dict[tuple[int, str], str] = {}
+
+    def string(self, value: str) -> str:
+        out = self.strings.get(value)
+        if out is None:
+            out = _string(value if value.isascii() else text(value))
+            if len(self.strings) < _CACHED_STRINGS:
+                self.strings[value] = out
+        return out
+
+    def encode(self, value: Any, indent: str) -> str:
+        kind = type(value)
+        if kind is str:
+            return self.string(value)
+        if kind is dict:
+            if not value:
+                return "{}"
+            inner = indent + "  "
+            string, encode = self.string, self.encode
+            body = [string(k if type(k) is str else text(k)) + ": " + encode(v, inner) for k, v in value.items()]
+            return "{\n" + inner + (",\n" + inner).join(body) + "\n" + indent + "}"
+        if kind is list:
+            return self._list(value, indent)
+        if kind is int:
+            return int.__repr__(value)
+        if value is None:
+            return "null"
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        if isinstance(value, str):
+            return self.string(value)
+        if isinstance(value, dict):
+            return self.encode(dict(value), indent)
+        if isinstance(value, (list, tuple)):
+            return self._list(value, indent)
+        if isinstance(value, int):
+            return int.__repr__(value)
+        if isinstance(value, float):
+            return float.__repr__(value) if math.isfinite(value) else self.string(str(value))
+        return self.string(text(value))
+
+    def finding(self, finding: Finding, indent: str) -> str:
+        """encode(finding_dict(finding)), field by field; verdicts (shared by many findings) are encoded once."""
+        i1 = indent + "  "
+        i2 = i1 + "  "
+        enc, s = self.encode, self.subject
+        lines = [
+            f'"subject": {s(finding.subject, i1)}',
+            f'"rule": {enc(finding.rule, i1)}',
+            f'"title": {enc(finding.title, i1)}',
+            f'"severity": {enc(str(finding.severity), i1)}',
+            f'"confidence": {enc(round(finding.confidence, 3), i1)}',
+            f'"status": {enc(finding.status.value, i1)}',
+            f'"explanation": {enc(finding.explanation, i1)}',
+            f'"evidence": {self._items([self.evidence(e, i2) for e in finding.evidence], i1)}',
+            f'"verdicts": {self._items([self.verdict(v, i2) for v in finding.verdicts], i1)}',
+            f'"tags": {enc(finding.tags, i1)}',
+            f'"extra": {self.plain(finding.extra, i1)}',
+        ]
+        return "{\n" + i1 + (",\n" + i1).join(lines) + "\n" + indent + "}"
+
+    def subject(self, subject: Subject, indent: str) -> str:
+        i1 = indent + "  "
+        enc = self.encode
+        lines = [
+            f'"kind": {enc(subject.kind, i1)}',
+            f'"id": {enc(subject.id, i1)}',
+            f'"label": {enc(subject.label, i1)}',
+            f'"attributes": {self.plain(subject.attributes, i1)}',
+        ]
+        return "{\n" + i1 + (",\n" + i1).join(lines) + "\n" + indent + "}"
+
+    def evidence(self, evidence: Evidence, indent: str) -> str:
+        i1 = indent + "  "
+        enc = self.encode
+        lines = [
+            f'"rule": {enc(evidence.rule, i1)}',
+            f'"value": {enc(text(evidence.value), i1)}',
+            f'"location": {enc(evidence.location.to_dict(), i1)}',
+        ]
+        if evidence.data_date:
+            lines.append(f'"data_date": {enc(evidence.data_date, i1)}')
+        if evidence.detail:
+            lines.append(f'"detail": {enc(evidence.detail, i1)}')
+        return "{\n" + i1 + (",\n" + i1).join(lines) + "\n" + indent + "}"
+
+    def verdict(self, verdict: Verdict, indent: str) -> str:
+        key = (id(verdict), indent)  # the report keeps every verdict alive while it is written
+        out = self.verdicts.get(key)
+        if out is None:
+            out = self.verdicts[key] = self.encode(verdict.to_dict(), indent)
+        return out
+
+    def _items(self, items: list[str], indent: str) -> str:
+        if not items:
+            return "[]"
         inner = indent + "  "
-        sep = ",\n" + inner
-        body = sep.join([_string(text(k)) + ": " + _encode(v, inner) for k, v in value.items()])
-        return "{\n" + inner + body + "\n" + indent + "}"
-    if isinstance(value, (list, tuple)):
+        return "[\n" + inner + (",\n" + inner).join(items) + "\n" + indent + "]"
+
+    def _list(self, value: list[Any] | tuple[Any, ...], indent: str) -> str:
         if not value:
             return "[]"
         inner = indent + "  "
-        return "[\n" + inner + (",\n" + inner).join([_encode(v, inner) for v in value]) + "\n" + indent + "]"
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, float):
-        return float.__repr__(value) if math.isfinite(value) else _string(str(value))
-    return _string(text(value))
+        encode = self.encode
+        return "[\n" + inner + (",\n" + inner).join([encode(v, inner) for v in value]) + "\n" + indent + "]"
+
+    def plain(self, value: Any, indent: str) -> str:
+        """encode(plain(value)) without building the copy."""
+        kind = type(value)
+        if kind is str:
+            return self.string(value)
+        if isinstance(value, dict):
+            if not value:
+                return "{}"
+            inner = indent + "  "
+            string, nested = self.string, self.plain
+            if all(type(k) is str for k in value) and "".join(value).isascii():  # text(key) is the key itself
+                body = [string(k) + ": " + nested(v, inner) for k, v in sorted(value.items())]
+            else:
+                items = sorted(value.items(), key=lambda kv: text(kv[0]))
+                body = [string(text(k)) + ": " + nested(v, inner) for k, v in items]
+            return "{\n" + inner + (",\n" + inner).join(body) + "\n" + indent + "}"
+        if isinstance(value, (list, tuple)):
+            if not value:
+                return "[]"
+            inner = indent + "  "
+            nested = self.plain
+            return "[\n" + inner + (",\n" + inner).join([nested(v, inner) for v in value]) + "\n" + indent + "]"
+        if isinstance(value, Enum):
+            return self.plain(value.value, indent)
+        if isinstance(value, (set, frozenset, float, bytes)) or not isinstance(value, (int, type(None))):
+            return self.encode(plain(value), indent)
+        return self.encode(value, indent)
