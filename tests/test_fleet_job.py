@@ -147,6 +147,7 @@ def test_bulk_path_agrees_with_the_observation_path(
     assert sorted(e.location.row for e in honor.evidence if e.rule == "inventory.duplicate") == [19, 31]
     assert fast.summary["by_status"] == general.summary["by_status"]  # clean devices seen in both halves once
     assert fast.summary["unattributable"] == general.summary["unattributable"] == 1
+    assert fast.summary["unattributable_examples"] == general.summary["unattributable_examples"]
     assert fast.subjects == general.subjects
 
 
@@ -194,6 +195,7 @@ def test_bulk_path_agrees_on_messy_rows(tmp_path: Path, monkeypatch: pytest.Monk
     assert {e.location.row for e in fast.errors} >= {2, 3}
     assert fast.summary["by_status"] == general.summary["by_status"] and fast.subjects == general.subjects
     assert fast.summary["unattributable"] == general.summary["unattributable"]
+    assert fast.summary["unattributable_examples"] == general.summary["unattributable_examples"]
     ids = {f.subject.id for f in fast.findings}
     assert {"44:19:B6:00:00:01", "10.0.2.3", "00:E0:FC:01:02:03", "F0:18:98:00:00:0A", "10.0.3.8"} <= ids
     banner = next(f for f in fast.findings if f.subject.id == "F0:18:98:00:00:0A")

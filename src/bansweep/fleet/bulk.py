@@ -37,8 +37,9 @@ from bansweep.inputs import InputProblem, read_text
 from bansweep.registry.mac import LOCAL, MULTICAST, MacHit, MacRegistry, MacUnattributable
 
 BULK_MIN_BYTES = 2 * 1024 * 1024
-PARALLEL_MIN_CHARS = 16 * 1024 * 1024  # below this, forking workers costs more than it saves
+PARALLEL_MIN_CHARS = 8 * 1024 * 1024  # below this (about 120,000 rows), forking a worker saves little
 WORKERS = 2
+PARENT_SHARE = 0.45  # of the rows, with two processes
 BULK_FORMATS = ("inventory-csv",)
 SOURCE = "inventory-csv"  # the source name the observation path gives these rows
 # inventory field -> observation fact (the vocabulary of bansweep.fleet.model)
@@ -131,7 +132,7 @@ class Scan:
     listed: list[tuple[int, str]] = field(default_factory=list)  # row and IP address of rows with a listed entry
     errors: list[tuple[int, str | None, str]] = field(default_factory=list)  # row, column, message
     duplicates: list[tuple[int, str]] = field(default_factory=list)
-    unattributable: list[tuple[int, str | None]] = field(default_factory=list)
+    unattributable: list[tuple[int, str | None, int]] = field(default_factory=list)  # row, MAC, entry id
 
 
 def _run_file(
@@ -195,11 +196,14 @@ def _record_end(text: str, start: int) -> int:
 
 
 def _split(body: str, parts: int) -> list[tuple[int, int]]:
-    """`parts` ranges of about equal size, each ending at a record end."""
+    """`parts` ranges, each ending at a record end; the first (the parent's, which also builds its findings
+    while the workers scan) a little smaller than the others."""
     out: list[tuple[int, int]] = []
     start = 0
+    first = PARENT_SHARE * 2 / parts if parts > 1 else 1.0
     for k in range(1, parts):
-        cut = _record_end(body, max(start, len(body) * k // parts))
+        guess = int(len(body) * (first + (1 - first) * (k - 1) / (parts - 1)))
+        cut = _record_end(body, max(start, guess))
         # the cut must be outside quotes counted from the start of the body, not from the guess
         while body.count('"', 0, cut) % 2:
             cut = _record_end(body, cut)
@@ -297,7 +301,7 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
             entry = _entry(attributor, pkey, out.hits, layout.fact_cols, values, layout.mac_col)
             listed_ids.append(entry.template is not None)
             if isinstance(pkey, str):  # the first row of each kind of unattributable address, as examples
-                out.unattributable.append((row_no, mac))
+                out.unattributable.append((row_no, mac, e))
         return e
 
     def prefix_of(prefix: str) -> object:
@@ -346,10 +350,9 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
     cache: dict[tuple[str, ...], int] = {}
     add_id, add_mac, add_listed = ids.append, macs.append, out.listed.append
     raw = ""
-    row_no = 0
-    while True:
+    while True:  # each row adds one id: its number is len(ids) + 1
         try:
-            for row_no, row in enumerate(reader, row_no + 1):  # noqa: B020 (restarts after a bad record)
+            for row in reader:
                 if get_raw is not None:
                     try:
                         raw = row[mac_i]
@@ -357,13 +360,13 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
                         key = get_raw(row)
                         e = cache.get(key)
                         if e is None:
-                            e = cache[key] = resolve(key, row_no, raw)
+                            e = cache[key] = resolve(key, len(ids) + 1, raw)
                         if e >= 0:
                             add_mac(raw)
                             add_id(e)
                             continue
                         if e != _PER_ROW:
-                            add_listed((row_no, get_ip(row)))
+                            add_listed((len(ids) + 1, get_ip(row)))
                             add_mac(raw)
                             add_id(~e)
                             continue
@@ -371,6 +374,7 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
                         pass
                     if len(row) > mac_i:
                         row[mac_i] = raw
+                row_no = len(ids) + 1
                 mac, e, ip = per_row(row_no, row)
                 add_mac(mac)
                 add_id(e)
@@ -378,11 +382,10 @@ def _scan(text: str, layout: Layout, attributor: Attributor) -> Scan:
                     add_listed((row_no, ip))
             break
         except csv.Error as exc:  # one bad record; the reader goes on with the next line
-            row_no += 1
-            out.errors.append((row_no, None, f"bad CSV row: {exc}"))
+            out.errors.append((len(ids) + 1, None, f"bad CSV row: {exc}"))
             add_mac("")
             add_id(-1)
-    out.rows = row_no
+    out.rows = len(ids)
 
     bad = _odd_macs(macs)
     if bad:  # MACs with a canonical prefix but not canonical as a whole: read those rows again, field by field
@@ -463,6 +466,7 @@ class Collector:
         self.by_mac: dict[str, Finding] = {}
         self.by_ip: dict[str, Finding] = {}
         self.seen: set[str] | None = None
+        self.examples: set[int] = set()  # ids of the entries that gave an unattributable example
 
     def add(self, scan: Scan) -> None:
         layout, name, offset = self.layout, self.layout.name, self.offset
@@ -517,8 +521,11 @@ class Collector:
         for row_no, seen_mac in scan.duplicates:
             if seen_mac in by_mac:
                 _duplicate(by_mac[seen_mac], name, offset + row_no, layout.mac_col, seen_mac)
-        for row_no, example in scan.unattributable:
-            if len(self.tally.unattributable_ids) < 20 and (example is None or ids[row_no - 1] >= 0):
+        for row_no, example, e in scan.unattributable:  # one per entry, also when it is in several chunks
+            if local[e].decision.attributable or id(local[e]) in self.examples:
+                continue
+            if len(self.tally.unattributable_ids) < 20:
+                self.examples.add(id(local[e]))
                 self.tally.unattributable_ids.append(example or f"{name} row {offset + row_no}")
         self.offset += scan.rows
 
