@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bansweep.cli import main
 from bansweep.findings import Status
@@ -218,3 +220,67 @@ def test_bulk_path_hands_back_files_whose_header_is_not_on_line_one(
     fast = run([path], opts)
     assert _shape(fast) == _shape(general) and len(fast.findings) == 1
     assert fast.findings[0].evidence[0].location.row == 1
+
+
+MAC_POOL = ["44:19:B6:12:34:56", "00:1E:73:AA:BB:CC", "F0:18:98:00:00:01", "DA:A1:19:00:00:01", "00:E0:FC:7A:31:02"]
+MAC_FORMS = [
+    lambda m: m,
+    str.lower,
+    lambda m: m.replace(":", "-"),
+    lambda m: m[:-1] + "G",
+    lambda m: m[:11],
+    lambda m: f" {m} ",
+    lambda m: "",
+]
+VALUES = ["", "Hikvision", "Dell", 'ZTE "Corp", Ltd', "DS-2CD2042WD-I", "DNVRS-Webs\nsecond line", "=cmd()", "Honor"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    devices=st.lists(
+        st.lists(st.sampled_from(VALUES), min_size=3, max_size=3), min_size=len(MAC_POOL), max_size=len(MAC_POOL)
+    ),
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, len(MAC_POOL) - 1),
+            st.integers(0, len(MAC_FORMS) - 1),
+            st.sampled_from(["", "short", "blank"]),
+        ),
+        min_size=1,
+        max_size=16,
+    ),
+)
+def test_bulk_path_agrees_on_random_inventories(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, devices: list, rows: list
+) -> None:
+    """Each MAC's rows repeat one device's record (the bulk path takes a device from its first row)."""
+    uses: dict[int, int] = {}
+    lines = []
+    for n, (mac_i, form, shape) in enumerate(rows):
+        values = devices[mac_i]
+        if uses.setdefault(mac_i, 0) >= 3:  # four addresses for one MAC would make it a router's
+            continue
+        uses[mac_i] += 1
+        if shape == "blank":
+            lines.append([])
+            continue
+        if shape == "short":  # a record without the fields: a device of its own (a MAC no other row has)
+            lines.append([f"host-{n}", f"10.9.0.{n}", MAC_FORMS[form](f"F0:18:98:00:01:{n:02X}")])
+            continue
+        lines.append([f"host-{n}", f"10.9.0.{n}", MAC_FORMS[form](MAC_POOL[mac_i]), *values])
+    path = tmp_path_factory.mktemp("inv") / "inventory.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Hostname", "IP Address", "MAC Address", "Manufacturer", "Model", "Banner"])
+        writer.writerows(lines)
+    opts = Options(as_of="2026-11-22")
+    general = run([path], opts)
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk, "BULK_MIN_BYTES", 0)
+        for workers in (1, 2):
+            patch.setattr(bulk, "PARALLEL_MIN_CHARS", 0 if workers == 2 else 1 << 40)
+            fast = run([path], opts)
+            assert _shape(fast) == _shape(general)
+            assert [str(e) for e in fast.errors] == [str(e) for e in general.errors]
+            assert fast.summary["by_status"] == general.summary["by_status"]
+            assert fast.summary["unattributable"] == general.summary["unattributable"]
