@@ -79,11 +79,29 @@ def write_stream(report: Report, fh: IO[str]) -> None:
     fh.write(BOM)
     writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow([safe(h) for h in header])
+    done: dict[str, str] = {}  # most cells repeat (rules, verdicts, explanations): each text made safe once
+
+    def cell(value: object) -> str:
+        if type(value) is not str:
+            return safe(value)
+        out = done.get(value)
+        if out is None:
+            out = safe(value)
+            if len(done) < 200_000:
+                done[value] = out
+        return out
+
+    column = {h: i for i, h in enumerate(header)}
     for n, finding in enumerate(findings, 1):
         base = _finding_cells(n, finding, attributes, policies)
+        base_row = [cell(base.get(h, "")) for h in header]  # the finding's columns, the same on each evidence row
         for i, ev in enumerate(finding.evidence or [None], 1):
-            cells = base | _evidence_cells(i, len(finding.evidence), ev)
-            writer.writerow([safe(cells.get(h, "")) for h in header])
+            row = base_row.copy()
+            for key, value in _evidence_cells(i, len(finding.evidence), ev).items():
+                at = column.get(key)
+                if at is not None:
+                    row[at] = cell(value)
+            writer.writerow(row)
     for n, error in enumerate(report.errors, 1):
         cells = {"finding": f"E{n}", "status": "input-error", "message": error.message} | _where(error.location)
         writer.writerow([safe(cells.get(h, "")) for h in header])
