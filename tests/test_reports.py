@@ -784,10 +784,18 @@ def json_reference(report: Report) -> str:
     )
 
 
+@pytest.mark.parametrize("forked", [False, True])
 @pytest.mark.parametrize("make", [sample_report, xss_report, lambda: job_report("fleet"), lambda: Report("fleet")])
-def test_streamed_json_is_the_whole_document_text(make, tmp_path: Path) -> None:  # noqa: ANN001
+def test_streamed_json_is_the_whole_document_text(
+    make,
+    forked: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
     from bansweep.reports import write
 
+    if forked:  # the second half of the findings encoded by a forked process
+        monkeypatch.setattr(json_report, "PARALLEL_FINDINGS", 2)
     report = make()
     report.summary["odd"] = {"nan": float("nan"), "tuple": ("a", 1.5, None, True), 3: "int key", "set": {2, 1}}
     report.findings[:0] = [report.findings[0]] * 3 if report.findings else []

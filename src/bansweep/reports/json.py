@@ -10,7 +10,11 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
+import shutil
+import tempfile
+import traceback
 from collections import Counter
 from collections.abc import Iterable
 from enum import Enum
@@ -162,24 +166,60 @@ def render(report: Report) -> str:
     return out.getvalue()
 
 
+PARALLEL_FINDINGS = 20_000  # from this many findings a forked process encodes the second half
+
+
 def write_stream(report: Report, fh: IO[str]) -> None:
     """Write the report to `fh` finding by finding: the same text as json.dumps(as_dict(report), indent=2,
     ensure_ascii=False) plus a newline, without building the whole document first.
 
     json.dumps with an indent runs the pure-Python encoder, several seconds per 100,000 findings; the Encoder
-    below writes the same text using the C string encoder, for the value types a report holds.
+    below writes the same text using the C string encoder, for the value types a report holds. With many
+    findings a forked process encodes the second half into a temporary file while this one writes the first.
     """
     enc = Encoder()
     items = [f"  {_string(k)}: {enc.encode(v, '  ')}" for k, v in _head(report).items()]
     fh.write("{\n" + ",\n".join(items) + ',\n  "findings": [')
+    findings = worst_first(report.findings)
+    if len(findings) < PARALLEL_FINDINGS or not _can_fork():
+        _write_findings(enc, findings, fh, True)
+    else:
+        half = len(findings) // 2
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rest:
+            pid = os.fork()
+            if pid == 0:  # the child writes only to `rest` and leaves without flushing anything else
+                code = 1
+                try:
+                    _write_findings(Encoder(), findings[half:], rest, False)
+                    rest.flush()
+                    code = 0
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)
+            _write_findings(enc, findings[:half], fh, True)
+            _, status = os.waitpid(pid, 0)
+            if status == 0:
+                rest.seek(0)
+                shutil.copyfileobj(rest, fh, 1 << 20)
+            else:  # the child failed (its traceback is on stderr): write the rest here
+                _write_findings(enc, findings[half:], fh, False)
+    fh.write("\n  ]" if report.findings else "]")
+    fh.write(f',\n  "errors": {enc.encode([e.to_dict() for e in report.errors], "  ")}\n}}\n')
+
+
+def _write_findings(enc: Encoder, findings: list[Finding], fh: IO[str], first: bool) -> None:
     batch: list[str] = []
-    for n, finding in enumerate(worst_first(report.findings)):
-        batch.append(("\n    " if n == 0 else ",\n    ") + enc.finding(finding, "    "))
+    for n, finding in enumerate(findings):
+        batch.append(("\n    " if first and n == 0 else ",\n    ") + enc.finding(finding, "    "))
         if len(batch) >= 1000:
             fh.write("".join(batch))
             batch.clear()
-    fh.write("".join(batch) + ("\n  ]" if report.findings else "]"))
-    fh.write(f',\n  "errors": {enc.encode([e.to_dict() for e in report.errors], "  ")}\n}}\n')
+    fh.write("".join(batch))
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
 
 
 _string = encode_basestring
