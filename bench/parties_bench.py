@@ -30,13 +30,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
-COLUMNS = [
-    "_id", "source", "entity_number", "type", "programs", "name", "title", "addresses",
-    "federal_register_notice", "start_date", "end_date", "standard_order", "license_requirement",
-    "license_policy", "call_sign", "vessel_type", "gross_tonnage", "gross_registered_tonnage", "vessel_flag",
-    "vessel_owner", "remarks", "source_list_url", "alt_names", "citizenships", "dates_of_birth", "nationalities",
-    "places_of_birth", "source_information_url", "ids",
-]  # fmt: skip
+from bansweep.parties.lists.csl import COLUMNS
+
 SOURCES = [
     "Entity List (EL) - Bureau of Industry and Security",
     "Specially Designated Nationals (SDN) - Treasury Department",
