@@ -1,0 +1,223 @@
+"""`bansweep parties decide`: screen, record a decision from the JSON report, re-screen with it, change the list."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from bansweep import reports
+from bansweep.cli import main
+from bansweep.findings import Report
+from bansweep.parties import decisions as decisions_mod
+from bansweep.parties.lists.csl import COLUMNS
+
+ATLAS = "Atlas Sanatgaran"
+NEAR = "Atlas Sanat"  # a partial name: in review
+SINO = "Sinobright Import and Export Company"
+
+# Two rows in the trade.gov CSL bulk CSV layout (values as in the published file).
+RECORDS = [
+    {
+        "_id": "1b5979e8fd3920a1a0985bf5088dad930a6a5562d1513f9e4b015e42",
+        "source": "Unverified List (UVL) - Bureau of Industry and Security",
+        "name": ATLAS,
+        "addresses": "Komitas 26/114, Yerevan, Armenia, AM",
+        "source_list_url": "https://www.bis.doc.gov/index.php/policy-guidance/lists-of-parties-of-concern/unverified-list",
+    },
+    {
+        "_id": "233a4d725770c81fb561ffe3842c14010c2201971d6be62eca1e613b",
+        "source": "Nonproliferation Sanctions (ISN) - State Department",
+        "programs": "INKSNA",
+        "name": f"{SINO}; and any successor, sub-unit, or subsidiary thereof",
+        "federal_register_notice": "Vol. 88, No. 151, 08/08/2023",
+        "start_date": "2023-07-19",
+    },
+]
+
+
+def write_list(path: Path, records: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer.writerow(COLUMNS)
+        for record in records:
+            writer.writerow([record.get(c, "") for c in COLUMNS])
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    suppliers = tmp_path / "suppliers.csv"
+    suppliers.write_text(
+        f"Supplier Name,Country,City\n{ATLAS},Armenia,Yerevan\n{SINO},China,Beijing\nNorthwind Traders,US,Seattle\n"
+        f"{NEAR},AM,\n",
+        encoding="utf-8",
+    )
+    return {
+        "suppliers": suppliers,
+        "list": write_list(tmp_path / "csl.csv", RECORDS),
+        "report": tmp_path / "screening.json",
+        "decisions": tmp_path / "decisions.yaml",
+    }
+
+
+def invoke(*args: Any) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def screen(files: dict[str, Path], decisions: Path | None = None) -> dict[str, Any]:
+    extra = ["--decisions", decisions] if decisions else []
+    result = invoke(
+        "parties", files["suppliers"], "--list", files["list"], *extra, "--format", "json", "-o", files["report"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    doc: dict[str, Any] = json.loads(files["report"].read_text(encoding="utf-8"))
+    assert doc["errors"] == []
+    return doc
+
+
+def by_party(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for finding in doc["findings"]:
+        if finding["rule"] == "parties.list.csl":
+            out[finding["subject"]["label"]] = finding
+    return out
+
+
+def decide(files: dict[str, Path], *args: Any, decisions: Path | None = None) -> Result:
+    return invoke(
+        "parties", "decide", "--report", files["report"], "--decisions", decisions or files["decisions"], *args
+    )
+
+
+def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: dict[str, Path]) -> None:
+    first = by_party(screen(files))
+    assert set(first) == {ATLAS, SINO, NEAR}
+    atlas_status, sino_status = first[ATLAS]["status"], first[SINO]["status"]
+    assert atlas_status != "not-covered" and sino_status != "not-covered" and first[NEAR]["status"] == "review"
+
+    result = decide(files, "--clear", "--by", "j.doe", "--why", "different firm; Gyumri registration", "--party", ATLAS)
+    assert result.exit_code == 0, result.output
+    assert "1 added, 0 updated" in result.output
+    entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
+    assert len(entries) == 1
+    entry = entries[0]
+    key = first[ATLAS]["extra"]["decision_key"]
+    assert {k: entry[k] for k in ("party", "list", "record", "hash")} == key
+    assert (entry["decision"], entry["by"], entry["reason"]) == (
+        "clear",
+        "j.doe",
+        "different firm; Gyumri registration",
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["at"])
+    loaded, errors = decisions_mod.load(files["decisions"])
+    assert errors == [] and (key["party"], key["list"], key["record"]) in loaded
+    assert not [p for p in files["decisions"].parent.iterdir() if p.name.endswith(".tmp")]
+
+    second_doc = screen(files, files["decisions"])
+    second = by_party(second_doc)
+    assert second[ATLAS]["status"] == "not-covered"
+    assert "decision-clear" in second[ATLAS]["tags"]
+    assert second[ATLAS]["extra"]["decision"]["by"] == "j.doe"
+    for other, status in ((SINO, sino_status), (NEAR, "review")):
+        assert second[other]["status"] == status and "decision" not in second[other]["extra"]
+    assert second_doc["summary"]["decisions"]["applied"] == 1
+
+    changed = [dict(RECORDS[0], addresses="Arshakunyats 2, Yerevan, Armenia, AM"), RECORDS[1]]
+    write_list(files["list"], changed)
+    third_doc = screen(files, files["decisions"])
+    third = by_party(third_doc)
+    assert third[ATLAS]["status"] == atlas_status
+    assert "decision-stale" in third[ATLAS]["tags"]
+    assert third[ATLAS]["extra"]["decision"]["stale"] is True
+    assert third_doc["summary"]["decisions"] == {**third_doc["summary"]["decisions"], "applied": 0, "stale": 1}
+
+    # Deciding again on the new report updates the entry to the new content hash instead of adding one.
+    result = decide(files, "--confirm", "--by", "a.roe", "--why", "same firm after all", "--party", ATLAS.upper())
+    assert result.exit_code == 0, result.output
+    assert "0 added, 1 updated" in result.output
+    entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
+    assert len(entries) == 1
+    assert entries[0]["hash"] == third[ATLAS]["extra"]["decision_key"]["hash"] != key["hash"]
+    fourth = by_party(screen(files, files["decisions"]))
+    assert fourth[ATLAS]["status"] == "covered" and "decision-confirm" in fourth[ATLAS]["tags"]
+
+
+def test_finding_numbers_all_review_json_file_and_other_entries_kept(files: dict[str, Path], tmp_path: Path) -> None:
+    doc = screen(files)
+    decisions = tmp_path / "decisions.json"
+    kept = [
+        {"party": "someone else|fr", "list": "csl", "record": "r1", "hash": "h", "decision": "confirm", "by": "x"},
+        "not a mapping",
+    ]
+    decisions.write_text(json.dumps({"note": "team file", "decisions": kept}), encoding="utf-8")
+    number = next(i for i, f in enumerate(doc["findings"], 1) if f["subject"]["label"] == SINO)
+    result = decide(files, "--clear", "--by", "j.doe", "--why", "checked", "--finding", number, decisions=decisions)
+    assert result.exit_code == 0, result.output
+    saved = json.loads(decisions.read_text(encoding="utf-8"))
+    assert saved["note"] == "team file"
+    assert saved["decisions"][:2] == kept
+    assert [e["party"] for e in saved["decisions"][2:]] == [
+        doc["findings"][number - 1]["extra"]["decision_key"]["party"]
+    ]
+
+    review = [f for f in doc["findings"] if f["status"] == "review" and "decision_key" in f["extra"]]
+    assert [f["subject"]["label"] for f in review] == [NEAR]
+    result = decide(files, "--confirm", "--by", "j.doe", "--why", "bulk", "--all-review", decisions=decisions)
+    assert result.exit_code == 0, result.output
+    saved = json.loads(decisions.read_text(encoding="utf-8"))
+    keys = {(e["party"], e["list"], e["record"]) for e in saved["decisions"] if isinstance(e, dict)}
+    k = review[0]["extra"]["decision_key"]
+    assert (k["party"], k["list"], k["record"]) in keys and len(keys) == 3
+    assert "1 added, 0 updated" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clear", "--by", "j.doe", "--party", ATLAS], "Missing option '--why'"),
+        (["--clear", "--why", "x", "--party", ATLAS], "Missing option '--by'"),
+        (["--clear", "--by", "j.doe", "--why", "  ", "--party", ATLAS], "--why is empty"),
+        (["--by", "j.doe", "--why", "x", "--party", ATLAS], "give --clear or --confirm"),
+        (["--clear", "--by", "j.doe", "--why", "x", "--party", "Nobody Ltd"], "no finding for party 'Nobody Ltd'"),
+        (["--clear", "--by", "j.doe", "--why", "x", "--finding", "999"], "no finding 999"),
+        (["--clear", "--by", "j.doe", "--why", "x"], "one of --party, --finding or --all-review"),
+        (["--clear", "--by", "j.doe", "--why", "x", "--party", ATLAS, "--all-review"], "one of --party"),
+    ],
+)
+def test_refusals_write_nothing(files: dict[str, Path], args: list[str], message: str) -> None:
+    screen(files)
+    result = decide(files, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not files["decisions"].exists()
+
+
+def test_refuses_a_report_of_another_job_and_a_broken_decisions_file(files: dict[str, Path], tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.json"
+    reports.write(Report(job="fleet", inputs=["scan.xml"]), "json", fleet)
+    result = invoke(
+        "parties", "decide", "--report", fleet, "--decisions", files["decisions"], "--clear", "--by", "j", "--why", "x",
+        "--all-review",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "not a parties report (a 'fleet' report)" in result.output
+    not_json = tmp_path / "table.txt"
+    not_json.write_text("Huawei  covered\n", encoding="utf-8")
+    result = invoke(
+        "parties", "decide", "--report", not_json, "--decisions", files["decisions"], "--clear", "--by", "j",
+        "--why", "x", "--all-review",
+    )  # fmt: skip
+    assert result.exit_code == 2 and f"{not_json}:1: not a JSON report" in result.output
+
+    screen(files)
+    broken = "decisions:\n  - party: [unclosed\n"
+    files["decisions"].write_text(broken, encoding="utf-8")
+    result = decide(files, "--clear", "--by", "j.doe", "--why", "x", "--party", ATLAS)
+    assert result.exit_code == 2 and "malformed YAML" in result.output and "nothing written" in result.output
+    assert files["decisions"].read_text(encoding="utf-8") == broken
