@@ -93,6 +93,7 @@ class XmlNode:
     attrs: dict[str, Value]  # framework attributes as "android:NAME"; other namespaced ones as "{uri}NAME"
     children: list[XmlNode] = field(default_factory=list)
     line: int = 0
+    text: str = ""  # character data directly inside the element (e.g. <domain>host</domain>), at most MAX_STRING_CHARS
 
     def find_all(self, tag: str) -> list[XmlNode]:
         return [c for c in self.children if c.tag == tag]
@@ -277,6 +278,10 @@ def _parse(data: bytes, issues: list[str]) -> XmlNode:
                     stack.pop()
                 else:
                     issues.append(f"unbalanced end element at offset {pos}")
+            elif ctype == CDATA and stack and pos + hsize + 4 <= pos + size:
+                (text_i,) = struct.unpack_from("<L", data, pos + hsize)
+                top = stack[-1]
+                top.text = (top.text + (pool.get(text_i) or ""))[:MAX_STRING_CHARS]
         else:
             issues.append(f"unknown chunk type 0x{ctype:04x} at offset {pos} skipped")
         pos += size
