@@ -12,14 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bansweep.findings import Location
-from bansweep.firmware.formats.axml import Manifest, parse_manifest
+from bansweep.firmware.formats.arsc import parse_arsc
+from bansweep.firmware.formats.axml import Manifest, XmlNode, parse_manifest, parse_xml
 from bansweep.firmware.formats.dex import Dex, Members, parse_dex
 from bansweep.firmware.formats.elf import parse_elf
 from bansweep.firmware.formats.initrc import Service, parse_initrc
 from bansweep.firmware.formats.oat import carve
 from bansweep.firmware.formats.props import parse_props
 from bansweep.firmware.formats.signing import Signing, signing_info
-from bansweep.firmware.formats.zipfile import open_zip
+from bansweep.firmware.formats.zipfile import ZipArchive, open_zip
 from bansweep.firmware.limits import FormatError, Limits
 
 PARTITIONS = ("system_ext", "system", "vendor", "product", "odm", "oem", "data")
@@ -29,6 +30,7 @@ MAX_RC_BYTES = 2 * 2**20
 MAX_ELF_BYTES = 64 * 2**20
 PROP_FILES = ("build.prop", "default.prop", "prop.default", "local.prop")
 CODE_SUFFIXES = (".apk", ".jar")
+MAX_NET_CONFIGS = 4  # resource configurations of android:networkSecurityConfig read (e.g. xml/ and xml-v28/)
 DEFAULT_LIMITS = Limits()
 
 
@@ -63,6 +65,14 @@ class DexFacts:
 
 
 @dataclass(slots=True)
+class NetConfig:
+    """One network security config file named by android:networkSecurityConfig, as parsed."""
+
+    entry: str  # "res/xml/network_security_config.xml"
+    root: XmlNode
+
+
+@dataclass(slots=True)
 class App:
     path: str  # firmware path ("system/priv-app/Foo/Foo.apk") or the APK's own name
     location: Location
@@ -73,6 +83,7 @@ class App:
     dex: DexFacts
     partition: str  # system / vendor / product / system_ext / odm / data, "" when unknown
     priv_app: bool
+    net_configs: list[NetConfig] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
     errors: list[tuple[Location, str]] = field(default_factory=list)  # parts that could not be read
 
@@ -200,6 +211,8 @@ def read_app(
             app.errors.append((app.where("AndroidManifest.xml"), f"manifest: {exc}"))
     elif path.endswith(".apk"):
         app.errors.append((app.where(), "no AndroidManifest.xml in the APK"))
+    if app.manifest and "networkSecurityConfig" in app.manifest.application:
+        _read_net_configs(app, z, app.manifest.application["networkSecurityConfig"], limits)
     try:
         app.signing = signing_info(z, data)
         app.issues.extend(app.signing.issues)
@@ -232,6 +245,36 @@ def read_app(
                     app.errors.append((sib_loc, f"dex at 0x{offset:x}: {exc}"))
     app.dex.data = b"\x00\x00".join(blobs)
     return app
+
+
+def _read_net_configs(app: App, z: ZipArchive, ref: str, limits: Limits) -> None:
+    at = app.where("AndroidManifest.xml", "networkSecurityConfig")
+    names = [ref]
+    if ref.startswith("@"):
+        entry = z.find("resources.arsc")
+        if entry is None:
+            app.errors.append((at, f"network security config {ref}: no resources.arsc to resolve it"))
+            return
+        try:
+            res = parse_arsc(z.read(entry, limits))
+        except FormatError as exc:
+            app.errors.append((app.where("resources.arsc"), f"resources: {exc}"))
+            return
+        app.issues.extend(f"resources.arsc: {issue}" for issue in res.issues)
+        names = res.resolve(ref)
+        if not names:
+            app.errors.append((at, f"network security config {ref} not found in resources.arsc"))
+    for name in names[:MAX_NET_CONFIGS]:
+        entry = z.find(name)
+        if entry is None:
+            app.errors.append((at, f"network security config {name} is not in the APK"))
+            continue
+        try:
+            app.net_configs.append(NetConfig(name, parse_xml(z.read(entry, limits))))
+        except FormatError as exc:
+            app.errors.append((app.where(name), f"network security config: {exc}"))
+    if len(names) > MAX_NET_CONFIGS:
+        app.issues.append(f"{len(names)} network security configs; the first {MAX_NET_CONFIGS} read")
 
 
 def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes, source: str) -> None:

@@ -1,5 +1,5 @@
-"""Communications security: cleartext traffic allowed, http:// endpoints in the code, broken ciphers, TLS checks
-switched off or replaced.
+"""Communications security: cleartext traffic allowed (manifest or network security config), user-installed CAs
+trusted, http:// endpoints in the code, broken ciphers, TLS checks switched off or replaced.
 
 Not detected: an X509TrustManager whose checkServerTrusted is empty (that needs the method's bytecode, which the
 dex tables read here do not give); a custom host-name verifier is reported for review instead.
@@ -8,9 +8,11 @@ dex tables read here do not give); a custom host-name verifier is reported for r
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from bansweep.findings import Evidence, Finding, Severity
+from bansweep.findings import Evidence, Finding, Location, Severity
 from bansweep.firmware.apk import App
+from bansweep.firmware.formats.axml import XmlNode
 from bansweep.firmware.rules.context import Context, app_subject, finding
 
 RULE = "firmware.comms"
@@ -38,6 +40,123 @@ NOT_ENDPOINTS = (
 MAX_URLS = 20
 SEVERITY = {"trust-all-tls": Severity.MEDIUM, "custom-tls": Severity.LOW}
 CLEARTEXT_DEFAULT_UNTIL = 28  # targetSdk below this allows cleartext unless configured otherwise
+NSC_FROM_API = 24  # Android 7.0 reads android:networkSecurityConfig; 6.0 reads only usesCleartextTraffic
+NSC_ROOT = "network-security-config"
+MAX_DOMAINS_SHOWN = 10
+
+
+@dataclass(slots=True)
+class NetPolicy:
+    """What an app's network security config(s) allow, each item with the config entry and line."""
+
+    cleartext: list[Evidence] = field(default_factory=list)
+    user_ca: list[Evidence] = field(default_factory=list)
+    debug: list[Evidence] = field(default_factory=list)
+
+
+def _flag(node: XmlNode, name: str) -> bool | None:
+    """A boolean attribute of the config as Android reads it (aapt compiles "true" to a typed boolean)."""
+    value = node.attrs.get(name)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _domains(node: XmlNode) -> str:
+    names = [
+        d.text.strip() + (" (and subdomains)" if _flag(d, "includeSubdomains") else "")
+        for d in node.find_all("domain")
+        if d.text.strip()
+    ]
+    shown = ", ".join(names[:MAX_DOMAINS_SHOWN])
+    return shown + (f" and {len(names) - MAX_DOMAINS_SHOWN} more" if len(names) > MAX_DOMAINS_SHOWN else "")
+
+
+def _user_anchors(node: XmlNode) -> list[XmlNode]:
+    return [
+        c for t in node.find_all("trust-anchors") for c in t.find_all("certificates") if c.attrs.get("src") == "user"
+    ]
+
+
+def net_policy(app: App) -> NetPolicy:
+    """Android's reading of the network security config: base-config over the targetSdk default, domain-config
+    over its parent, debug-overrides only in a debuggable app."""
+    policy = NetPolicy()
+    manifest = app.manifest
+    target = manifest.target_sdk if manifest else CLEARTEXT_DEFAULT_UNTIL
+    debuggable = bool(manifest and manifest.application.get("debuggable") == "true")
+    for config in app.net_configs:
+        root = config.root
+
+        def at(node: XmlNode, entry: str = config.entry) -> Location:
+            return Location(app.location.file, line=node.line or None, entry=app.where(entry).entry)
+
+        if root.tag != NSC_ROOT:
+            continue  # Android refuses the file (the app fails to start its networking); nothing to judge
+        base = next(iter(root.find_all("base-config")), None)
+        default = target < CLEARTEXT_DEFAULT_UNTIL
+        base_clear = _flag(base, "cleartextTrafficPermitted") if base is not None else None
+        if base_clear is None:
+            base_clear = default
+            if default:
+                policy.cleartext.append(
+                    Evidence(
+                        f"{RULE}.cleartext",
+                        f"{config.entry} leaves cleartext to the default, allowed for targetSdkVersion {target} < 28",
+                        at(base or root),
+                    )
+                )
+        elif base_clear and base is not None:
+            policy.cleartext.append(
+                Evidence(f"{RULE}.cleartext", f"{config.entry} base-config permits cleartext to every domain", at(base))
+            )
+        scopes: list[XmlNode] = [] if base is None else [base]
+        stack = [(dc, base_clear) for dc in root.find_all("domain-config")]
+        while stack:
+            node, parent_clear = stack.pop(0)
+            scopes.append(node)
+            clear = _flag(node, "cleartextTrafficPermitted")
+            clear = parent_clear if clear is None else clear
+            if clear and not base_clear:
+                policy.cleartext.append(
+                    Evidence(
+                        f"{RULE}.cleartext",
+                        f"{config.entry} domain-config permits cleartext to {_domains(node) or 'no named domain'}",
+                        at(node),
+                    )
+                )
+            stack.extend((child, clear) for child in node.find_all("domain-config"))
+        for scope in scopes:
+            for cert in _user_anchors(scope):
+                domains = _domains(scope) if scope.tag == "domain-config" else "every domain"
+                policy.user_ca.append(
+                    Evidence(
+                        f"{RULE}.user-ca",
+                        f"{config.entry} {scope.tag} trusts user-installed CAs for {domains}",
+                        at(cert),
+                    )
+                )
+        for over in root.find_all("debug-overrides"):
+            if debuggable:
+                policy.user_ca.extend(
+                    Evidence(
+                        f"{RULE}.user-ca",
+                        f"{config.entry} debug-overrides trust user-installed CAs, and the app is debuggable",
+                        at(cert),
+                    )
+                    for cert in _user_anchors(over)
+                )
+            else:
+                policy.debug.append(
+                    Evidence(
+                        f"{RULE}.debug-overrides",
+                        f"{config.entry} has debug-overrides, ignored because the app is not debuggable",
+                        at(over),
+                    )
+                )
+    return policy
 
 
 def endpoints(data: bytes) -> list[str]:
@@ -63,28 +182,78 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
     if manifest:
         application = manifest.application
         at = app.where("AndroidManifest.xml", "application")
-        if application.get("usesCleartextTraffic") == "true":
-            cleartext = True
-            why = "the manifest sets usesCleartextTraffic=true"
+        policy = net_policy(app) if app.net_configs else None
+        reasons: list[Evidence] = []
+        if policy is not None:
+            # Android 7+ reads only the config; usesCleartextTraffic still rules on Android 6 when minSdk allows it.
+            reasons = list(policy.cleartext)
+            if not reasons and application.get("usesCleartextTraffic") == "true" and manifest.min_sdk < NSC_FROM_API:
+                reasons.append(
+                    Evidence(
+                        f"{RULE}.cleartext",
+                        f"the manifest sets usesCleartextTraffic=true, which Android 6 follows (minSdkVersion "
+                        f"{manifest.min_sdk}); Android 7+ follows the network security config instead",
+                        at,
+                    )
+                )
+        elif application.get("usesCleartextTraffic") == "true":
+            reasons.append(Evidence(f"{RULE}.cleartext", "the manifest sets usesCleartextTraffic=true", at))
         elif (
             manifest.target_sdk < CLEARTEXT_DEFAULT_UNTIL
             and "networkSecurityConfig" not in application
             and "usesCleartextTraffic" not in application
             and "network" in caps
         ):
+            reasons.append(
+                Evidence(
+                    f"{RULE}.cleartext",
+                    f"targetSdkVersion {manifest.target_sdk} < 28 with no network security config allows it by default",
+                    at,
+                )
+            )
+        if reasons:
             cleartext = True
-            why = f"targetSdkVersion {manifest.target_sdk} < 28 with no network security config allows it by default"
-        if cleartext:
+            why = "; ".join(e.value for e in reasons[:3]) + (
+                f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+            )
             out.append(
                 finding(
                     subject,
                     f"{RULE}.cleartext",
                     "Unencrypted (cleartext) traffic allowed",
                     Severity.MEDIUM if personal else Severity.LOW,
-                    [Evidence(f"{RULE}.cleartext", why, at)],
+                    reasons,
                     f"{app.package} may talk plain HTTP: {why}. Anyone on the network path can read and change "
                     "that traffic" + (", and the app can read personal data." if personal else "."),
                     tags=["comms", "cleartext"],
+                )
+            )
+        if policy is not None and policy.user_ca:
+            out.append(
+                finding(
+                    subject,
+                    f"{RULE}.user-ca",
+                    "Trusts user-installed certificate authorities",
+                    Severity.MEDIUM if personal else Severity.LOW,
+                    policy.user_ca,
+                    f"{app.package}'s network security config trusts CAs the user (or anyone with the phone, or a "
+                    "device-management profile) installed, so TLS to it can be intercepted with such a CA"
+                    + (" while the app reads personal data." if personal else "."),
+                    tags=["comms", "user-ca"],
+                )
+            )
+        if policy is not None and policy.debug:
+            out.append(
+                finding(
+                    subject,
+                    f"{RULE}.debug-overrides",
+                    "Network security config has debug overrides (inactive)",
+                    Severity.INFO,
+                    policy.debug,
+                    f"{app.package} is not debuggable, so Android ignores its <debug-overrides>; they show what "
+                    "the developers trusted while testing.",
+                    confidence=1.0,
+                    tags=["comms", "debug-overrides"],
                 )
             )
     urls = endpoints(app.dex.data) if app.dex.present else []
