@@ -105,3 +105,29 @@ def test_sweep_routes_by_content_and_explains_a_list(tmp_path: Path) -> None:
     messages = {e.location.file: e.message for e in routed.errors}
     assert "import-csl" in messages[str(tmp_path / "list.txt")]
     assert messages[str(tmp_path / "notes.bin")] == "input format not recognised"
+
+
+def test_office_documents_are_not_firmware_zips(tmp_path: Path) -> None:
+    import openpyxl
+
+    from bansweep.jobs import route
+
+    for name, header, row in (
+        (
+            "inventory.xlsx",
+            ["Manufacturer", "Model", "MAC Address"],
+            ["Hikvision", "DS-2CD2042WD-I", "44:19:B6:01:02:03"],
+        ),
+        ("suppliers.xlsx", ["Supplier Name", "Country"], ["ZTE Corporation", "CN"]),
+    ):
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(header)
+        sheet.append(row)
+        book.save(tmp_path / name)
+    (tmp_path / "broken.apk").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    routed = route([tmp_path])
+    assert routed.formats[str(tmp_path / "inventory.xlsx")] == "inventory-xlsx"
+    assert routed.formats[str(tmp_path / "suppliers.xlsx")] == "parties-xlsx"
+    assert routed.formats[str(tmp_path / "broken.apk")] == "apk"  # so the firmware job says what is wrong with it

@@ -218,14 +218,6 @@ def test_html_report_escapes_hostile_text(batch: dict[str, Any]) -> None:
     assert "&lt;script&gt;" in html  # the device name and the junk file's name are there, escaped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "jobs.route asks firmware.job.sniff_dir first, and firmware.containers.sniff_dir claims any folder holding a "
-        "*.apk as a firmware tree; the firmware job then reads only the APKs, so the nmap scans, inventory and "
-        "parties CSVs, junk, empty file, entity bomb and symlinks beside them are silently skipped (exit 4, not 5)"
-    ),
-)
 def test_flat_directory_with_apks_still_routes_every_file(tmp_path: Path) -> None:
     """The brief's layout: every input, APKs included, side by side in one folder."""
     directory = tmp_path / "flat"

@@ -30,6 +30,7 @@ IMAGE_KINDS = {
 }
 ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file, "tar": archive.open_tar}
 TREE_MARKERS = ("system", "build.prop")
+FIRMWARE_FILE_SUFFIXES = (".apk", ".apks", ".odex", ".vdex", ".jar", ".apex", ".capex")
 DEFAULT_LIMITS = Limits()
 
 
@@ -59,16 +60,23 @@ def sniff(item: InputFile) -> str | None:
 
 
 def sniff_dir(path: Path) -> bool:
-    """A firmware tree (system/ or build.prop, or app/ and priv-app/), or a folder holding APKs or partition images."""
+    """A firmware tree (system/ or build.prop, or app/ and priv-app/), or a folder holding nothing but APKs, odex/vdex
+    files and partition images. A mixed folder is not one input: its files are routed one by one."""
     if any((path / marker).exists() for marker in TREE_MARKERS):
         return True
     if (path / "app").is_dir() and (path / "priv-app").is_dir():
         return True
     try:
-        names = [p.name for p in path.iterdir()]
+        files = [p.name for p in path.iterdir() if p.is_file() and not p.is_symlink()]
+        others = [p for p in path.iterdir() if not p.is_file() or p.is_symlink()]
     except OSError:
         return False
-    return any(n.lower().endswith(".apk") or (n.endswith(".img") and image_prefix(n)) for n in names)
+    return bool(files) and not others and all(_firmware_file(n) for n in files)
+
+
+def _firmware_file(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(FIRMWARE_FILE_SUFFIXES) or (lower.endswith(".img") and bool(image_prefix(name)))
 
 
 def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:

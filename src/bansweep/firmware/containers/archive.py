@@ -52,13 +52,19 @@ def _map(path: Path) -> mmap.mmap:
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
 
 
+OFFICE_MARKERS = {"[Content_Types].xml", "mimetype"}
+
+
 def zip_kind(path: Path) -> str | None:
     """'apk' for an APK or JAR (one Item), 'ota-zip' for an OTA/factory zip, 'zip' otherwise, None if no zip."""
+    suffix = path.suffix.lower()
     try:
         names = {e.name for e in open_zip(_map(path)).entries}
     except (FormatError, OSError, ValueError, struct.error):
-        return None
-    suffix = path.suffix.lower()
+        # a damaged APK or zip is still ours, so the firmware job can say precisely what is wrong with it
+        return "apk" if suffix in (".apk", ".jar") else ("zip" if suffix == ".zip" else None)
+    if names & OFFICE_MARKERS and "AndroidManifest.xml" not in names:
+        return None  # an office document (e.g. an XLSX inventory) is a zip too, but not firmware
     if suffix in (".apex", ".capex") or names & APEX_MARKERS:
         return "zip"  # an APEX has a manifest too, but its code is in the payload image
     if suffix == ".jar" or "AndroidManifest.xml" in names:
