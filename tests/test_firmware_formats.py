@@ -898,3 +898,75 @@ def test_zip_crc_mismatch_is_an_issue(tmp_path: Path) -> None:
     assert z.read(z.find("classes.dex")) == b"D" * 300  # type: ignore[arg-type]
     assert "classes.dex: CRC-32 mismatch" in z.issues
     assert any("local header CRC" in i for i in z.issues)
+
+
+REFS_SMALI = """.class public Lcom/example/refs/Main;
+.super Ljava/lang/Object;
+.field private count:I
+
+.method public run(Landroid/content/Context;)V
+    .registers 6
+    invoke-direct {p0}, Ljava/lang/Object;-><init>()V
+    invoke-static {}, Landroid/telephony/SmsManager;->getDefault()Landroid/telephony/SmsManager;
+    move-result-object v0
+    invoke-virtual {v0}, Landroid/telephony/SmsManager;->getSubscriptionId()I
+    invoke-virtual {p1}, Landroid/content/Context;->getPackageName()Ljava/lang/String;
+    invoke-virtual {p1}, Landroid/content/Context;->getCacheDir()Ljava/io/File;
+    invoke-static {}, Ljava/lang/System;->nanoTime()J
+    sget-object v1, Ljava/lang/System;->out:Ljava/io/PrintStream;
+    sget-object v2, Landroid/os/Build;->MODEL:Ljava/lang/String;
+    sget-object v3, Landroid/os/Build;->SERIAL:Ljava/lang/String;
+    iget v4, p0, Lcom/example/refs/Main;->count:I
+    return-void
+.end method
+"""
+
+
+@pytest.fixture(scope="module")
+def refs_dex(work: Path) -> bytes:
+    return assemble_dex({"com/example/refs/Main.smali": REFS_SMALI}, work / "refs")
+
+
+def _reverse_ids(raw: bytes, header_at: int) -> bytes:
+    """Reverse the order of a table of 8-byte ids (field_ids at 0x50, method_ids at 0x58): no longer sorted."""
+    out = bytearray(raw)
+    n, off = struct.unpack_from("<II", raw, header_at)
+    items = [raw[off + 8 * i : off + 8 * i + 8] for i in range(n)]
+    out[off : off + 8 * n] = b"".join(reversed(items))
+    return bytes(out)
+
+
+def test_dex_member_lookup_on_unsorted_tables(refs_dex: bytes) -> None:
+    sorted_dex = parse_dex(refs_dex)
+    methods, fields = set(sorted_dex.method_refs), set(sorted_dex.field_refs)
+    assert ("Landroid/content/Context;", "getCacheDir") in methods and len({c for c, _ in methods}) >= 4
+    assert ("Landroid/os/Build;", "SERIAL") in fields and len({c for c, _ in fields}) >= 3
+    tampered = parse_dex(_reverse_ids(_reverse_ids(refs_dex, 0x58), 0x50))
+    assert tampered.method_refs == list(reversed(sorted_dex.method_refs))  # really out of the format's order
+    assert tampered.field_refs == list(reversed(sorted_dex.field_refs))
+    for pair in methods:
+        assert pair in tampered.methods and pair in sorted_dex.methods
+    for pair in fields:
+        assert pair in tampered.fields and pair in sorted_dex.fields
+    # Names of one class asked under another, and names not referenced, are not found on either path.
+    for dex in (sorted_dex, tampered):
+        assert ("Landroid/content/Context;", "getDefault") not in dex.methods
+        assert ("Landroid/telephony/SmsManager;", "sendTextMessage") not in dex.methods
+        assert ("Landroid/os/Build;", "out") not in dex.fields
+        assert ("Lcom/example/Missing;", "run") not in dex.methods
+        assert "Landroid/os/Build;->SERIAL" not in dex.fields  # not a (class, name) pair
+
+
+def test_dex_member_lookup_with_a_type_listed_twice(refs_dex: bytes) -> None:
+    dex = parse_dex(refs_dex)
+    raw = bytearray(refs_dex)
+    n, off = struct.unpack_from("<II", raw, 0x40)
+    sms, system = dex.types.index("Landroid/telephony/SmsManager;"), dex.types.index("Ljava/lang/System;")
+    struct.pack_into("<I", raw, off + 4 * sms, struct.unpack_from("<I", raw, off + 4 * system)[0])
+    twice = parse_dex(bytes(raw))
+    assert twice.types.count("Ljava/lang/System;") == 2
+    # The methods once of SmsManager now name System; both sets are found under it.
+    for name in ("getDefault", "getSubscriptionId", "nanoTime"):
+        assert ("Ljava/lang/System;", name) in twice.methods
+    assert ("Ljava/lang/System;", "out") in twice.fields
+    assert ("Landroid/telephony/SmsManager;", "getDefault") not in twice.methods

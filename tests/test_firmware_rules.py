@@ -9,13 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject
 from bansweep.firmware.apk import App, FileFact, Firmware, Prop, RcService, read_app, sibling_key
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.initrc import parse_initrc
 from bansweep.firmware.rules import judge_app, judge_firmware
-from bansweep.firmware.rules.context import Context, knowledge, status_for
+from bansweep.firmware.rules.context import Context, Needles, knowledge, status_for
 from bansweep.firmware.rules.trackers import class_names, load_trackers
 from bansweep.knowledge import load
 from firmware_build import build_apk, manifest_xml
@@ -281,3 +283,35 @@ def test_diff_added_removed_changed() -> None:
     assert tags[("a", "firmware.diff.capability")] == ("added", Status.REVIEW)
     assert out.summary["capabilities"] == {"a": {"gained": ["sms"], "lost": []}}
     assert out.summary["apps_removed"] == ["b"] and out.summary["apps_added"] == ["c"]
+
+
+def naive_positions(needles: list[bytes], data: bytes) -> dict[bytes, list[int]]:
+    out: dict[bytes, list[int]] = {}
+    for n in needles:
+        found = [i for i in range(len(data) - len(n) + 1) if data.startswith(n, i)]
+        if found:
+            out[n] = found
+    return out
+
+
+def test_needles_report_nested_and_overlapping_indicators() -> None:
+    # One indicator inside another (host inside a URL, a word inside a host), and repeats that overlap themselves.
+    needles = [b"adsunflower.com", b"rebootv5.adsunflower.com", b"sunflower", b"ADUPS", b"aa", b"absent"]
+    data = b"\x00\x1fhttp://rebootv5.adsunflower.com/x\x00\x05ADUPS\x00\x04aaaa\x00\x09sunflower\x00"
+    found = Needles(needles).find(data)
+    assert found[b"rebootv5.adsunflower.com"] == [data.index(b"rebootv5")]
+    assert found[b"adsunflower.com"] == [data.index(b"adsunflower")]
+    assert found[b"sunflower"] == [data.index(b"sunflower"), data.rindex(b"sunflower")]
+    assert found[b"aa"] == [data.index(b"aaaa"), data.index(b"aaaa") + 1, data.index(b"aaaa") + 2]
+    assert b"absent" not in found
+    assert found == naive_positions(needles, data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(min_size=1, max_size=4).map(lambda b: bytes(c % 3 + 97 for c in b)), min_size=1, max_size=8),
+    st.binary(max_size=200).map(lambda b: bytes(c % 3 + 97 for c in b)),
+)
+def test_needles_match_a_naive_search(needles: list[bytes], data: bytes) -> None:
+    # A three-letter alphabet makes needles inside needles and overlapping matches the common case.
+    assert Needles(needles).find(data) == naive_positions(sorted(set(needles)), data)
