@@ -184,3 +184,25 @@ def test_missing_config_file_is_an_error_naming_it(work: Path, tmp_path: Path) -
     assert app.net_configs == []
     assert [(loc.entry, loc.field) for loc, _ in app.errors] == [("AndroidManifest.xml", "networkSecurityConfig")]
     assert ENTRY in app.errors[0][1]
+
+
+def test_old_target_config_without_trust_anchors_trusts_user_cas(work: Path) -> None:
+    found = judged(nsc_app(work, "oldca", NO_CLEARTEXT_ATTR, target_sdk=23, min_sdk=23))
+    ev = found["firmware.comms.user-ca"].evidence
+    assert len(ev) == 1 and "targetSdkVersion 23 < 24" in ev[0].value
+    assert ev[0].location.entry == f"app/oldca.apk!/{ENTRY}" and ev[0].location.line == 2
+    strict = judged(nsc_app(work, "oldstrict", STRICT, target_sdk=23, min_sdk=23))
+    assert "firmware.comms.user-ca" not in strict  # its base-config names its own (system) anchors
+
+
+def test_old_target_without_config_trusts_user_cas_unless_privileged(work: Path) -> None:
+    manifest = manifest_xml(
+        "org.example.oldnet", min_sdk=19, target_sdk=23, uses_permissions=["android.permission.INTERNET"]
+    )
+    path = build_apk(work / "oldnet", manifest, None, schemes=(), name="oldnet")
+    for fw_path, expected in (("system/app/OldNet/OldNet.apk", True), ("system/priv-app/OldNet/OldNet.apk", False)):
+        app = read_app(path.read_bytes(), fw_path, Location("fw.img", entry=fw_path))
+        found = judged(app)
+        assert ("firmware.comms.user-ca" in found) is expected
+        if expected:
+            assert found["firmware.comms.user-ca"].evidence[0].location.field == "application"

@@ -40,6 +40,7 @@ NOT_ENDPOINTS = (
 MAX_URLS = 20
 SEVERITY = {"trust-all-tls": Severity.MEDIUM, "custom-tls": Severity.LOW}
 CLEARTEXT_DEFAULT_UNTIL = 28  # targetSdk below this allows cleartext unless configured otherwise
+USER_CA_DEFAULT_UNTIL = 24  # targetSdk below this trusts user-installed CAs by default (not in priv-app)
 NSC_FROM_API = 24  # Android 7.0 reads android:networkSecurityConfig; 6.0 reads only usesCleartextTraffic
 NSC_ROOT = "network-security-config"
 MAX_DOMAINS_SHOWN = 10
@@ -87,6 +88,7 @@ def net_policy(app: App) -> NetPolicy:
     manifest = app.manifest
     target = manifest.target_sdk if manifest else CLEARTEXT_DEFAULT_UNTIL
     debuggable = bool(manifest and manifest.application.get("debuggable") == "true")
+    user_ca_default = target < USER_CA_DEFAULT_UNTIL and not app.priv_app
     for config in app.net_configs:
         root = config.root
 
@@ -111,6 +113,15 @@ def net_policy(app: App) -> NetPolicy:
         elif base_clear and base is not None:
             policy.cleartext.append(
                 Evidence(f"{RULE}.cleartext", f"{config.entry} base-config permits cleartext to every domain", at(base))
+            )
+        if user_ca_default and (base is None or not base.find_all("trust-anchors")):
+            policy.user_ca.append(
+                Evidence(
+                    f"{RULE}.user-ca",
+                    f"{config.entry} leaves trust anchors to the default, which includes user-installed CAs for "
+                    f"targetSdkVersion {target} < {USER_CA_DEFAULT_UNTIL}",
+                    at(base or root),
+                )
             )
         scopes: list[XmlNode] = [] if base is None else [base]
         stack = [(dc, base_clear) for dc in root.find_all("domain-config")]
@@ -228,16 +239,32 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
                     tags=["comms", "cleartext"],
                 )
             )
-        if policy is not None and policy.user_ca:
+        user_ca = policy.user_ca if policy is not None else []
+        if (
+            policy is None
+            and manifest.target_sdk < USER_CA_DEFAULT_UNTIL
+            and not app.priv_app
+            and "networkSecurityConfig" not in application
+            and "network" in caps
+        ):
+            user_ca = [
+                Evidence(
+                    f"{RULE}.user-ca",
+                    f"targetSdkVersion {manifest.target_sdk} < {USER_CA_DEFAULT_UNTIL} with no network security "
+                    "config trusts user-installed CAs by default",
+                    at,
+                )
+            ]
+        if user_ca:
             out.append(
                 finding(
                     subject,
                     f"{RULE}.user-ca",
                     "Trusts user-installed certificate authorities",
                     Severity.MEDIUM if personal else Severity.LOW,
-                    policy.user_ca,
-                    f"{app.package}'s network security config trusts CAs the user (or anyone with the phone, or a "
-                    "device-management profile) installed, so TLS to it can be intercepted with such a CA"
+                    user_ca,
+                    f"{app.package} trusts CAs the user (or anyone holding the phone, or a device-management "
+                    "profile) installed, so its TLS can be intercepted with such a CA"
                     + (" while the app reads personal data." if personal else "."),
                     tags=["comms", "user-ca"],
                 )
