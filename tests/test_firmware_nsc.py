@@ -206,3 +206,11 @@ def test_old_target_without_config_trusts_user_cas_unless_privileged(work: Path)
         assert ("firmware.comms.user-ca" in found) is expected
         if expected:
             assert found["firmware.comms.user-ca"].evidence[0].location.field == "application"
+
+
+def test_config_with_the_wrong_root_is_an_error(work: Path) -> None:
+    wrong = HEAD + '<network-config>\n  <base-config cleartextTrafficPermitted="true"/>\n</network-config>\n'
+    app = nsc_app(work, "wrongroot", wrong)
+    assert app.net_configs == []
+    assert [loc.entry for loc, _ in app.errors] == [f"app/wrongroot.apk!/{ENTRY}"]
+    assert "<network-config>" in app.errors[0][1]

@@ -270,9 +270,14 @@ def _read_net_configs(app: App, z: ZipArchive, ref: str, limits: Limits) -> None
             app.errors.append((at, f"network security config {name} is not in the APK"))
             continue
         try:
-            app.net_configs.append(NetConfig(name, parse_xml(z.read(entry, limits))))
+            root = parse_xml(z.read(entry, limits))
         except FormatError as exc:
             app.errors.append((app.where(name), f"network security config: {exc}"))
+            continue
+        if root.tag != "network-security-config":
+            app.errors.append((app.where(name), f"network security config: root <{root.tag}>, which Android refuses"))
+            continue
+        app.net_configs.append(NetConfig(name, root))
     if len(names) > MAX_NET_CONFIGS:
         app.issues.append(f"{len(names)} network security configs; the first {MAX_NET_CONFIGS} read")
 

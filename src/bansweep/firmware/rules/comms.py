@@ -42,7 +42,6 @@ SEVERITY = {"trust-all-tls": Severity.MEDIUM, "custom-tls": Severity.LOW}
 CLEARTEXT_DEFAULT_UNTIL = 28  # targetSdk below this allows cleartext unless configured otherwise
 USER_CA_DEFAULT_UNTIL = 24  # targetSdk below this trusts user-installed CAs by default (not in priv-app)
 NSC_FROM_API = 24  # Android 7.0 reads android:networkSecurityConfig; 6.0 reads only usesCleartextTraffic
-NSC_ROOT = "network-security-config"
 MAX_DOMAINS_SHOWN = 10
 
 
@@ -95,8 +94,6 @@ def net_policy(app: App) -> NetPolicy:
         def at(node: XmlNode, entry: str = config.entry) -> Location:
             return Location(app.location.file, line=node.line or None, entry=app.where(entry).entry)
 
-        if root.tag != NSC_ROOT:
-            continue  # Android refuses the file (the app fails to start its networking); nothing to judge
         base = next(iter(root.find_all("base-config")), None)
         default = target < CLEARTEXT_DEFAULT_UNTIL
         base_clear = _flag(base, "cleartextTrafficPermitted") if base is not None else None
