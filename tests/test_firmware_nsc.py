@@ -214,3 +214,26 @@ def test_config_with_the_wrong_root_is_an_error(work: Path) -> None:
     assert app.net_configs == []
     assert [loc.entry for loc, _ in app.errors] == [f"app/wrongroot.apk!/{ENTRY}"]
     assert "<network-config>" in app.errors[0][1]
+
+
+def test_nested_domain_config_inherits_cleartext(work: Path) -> None:
+    nested = (
+        HEAD
+        + """<network-security-config>
+  <domain-config cleartextTrafficPermitted="true">
+    <domain>outer.example.net</domain>
+    <domain-config>
+      <domain>inner.example.net</domain>
+    </domain-config>
+    <domain-config cleartextTrafficPermitted="false">
+      <domain>closed.example.net</domain>
+    </domain-config>
+  </domain-config>
+</network-security-config>
+"""
+    )
+    ev = judged(nsc_app(work, "nested", nested))["firmware.comms.cleartext"].evidence
+    assert [(e.location.line, e.value.rsplit(" ", 1)[-1]) for e in ev] == [
+        (3, "outer.example.net"),
+        (5, "inner.example.net"),
+    ]

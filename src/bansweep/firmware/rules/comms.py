@@ -121,9 +121,8 @@ def net_policy(app: App) -> NetPolicy:
                 )
             )
         scopes: list[XmlNode] = [] if base is None else [base]
-        stack = [(dc, base_clear) for dc in root.find_all("domain-config")]
-        while stack:
-            node, parent_clear = stack.pop(0)
+        queue = [(dc, base_clear) for dc in root.find_all("domain-config")]
+        for node, parent_clear in queue:  # grows while read: nested domain-configs, outer ones first
             scopes.append(node)
             clear = _flag(node, "cleartextTrafficPermitted")
             clear = parent_clear if clear is None else clear
@@ -135,7 +134,7 @@ def net_policy(app: App) -> NetPolicy:
                         at(node),
                     )
                 )
-            stack.extend((child, clear) for child in node.find_all("domain-config"))
+            queue.extend((child, clear) for child in node.find_all("domain-config"))
         for scope in scopes:
             for cert in _user_anchors(scope):
                 domains = _domains(scope) if scope.tag == "domain-config" else "every domain"
