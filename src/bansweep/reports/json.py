@@ -293,7 +293,7 @@ class Encoder:
             f'"tags": {enc(finding.tags, i1)}',
             f'"extra": {self.plain(finding.extra, i1)}',
         ]
-        return "{\n" + i1 + (",\n" + i1).join(lines) + "\n" + indent + "}"
+        return _object(lines, i1, indent)
 
     def subject(self, subject: Subject, indent: str) -> str:
         i1 = indent + "  "
@@ -304,7 +304,7 @@ class Encoder:
             f'"label": {enc(subject.label, i1)}',
             f'"attributes": {self.plain(subject.attributes, i1)}',
         ]
-        return "{\n" + i1 + (",\n" + i1).join(lines) + "\n" + indent + "}"
+        return _object(lines, i1, indent)
 
     def evidence(self, evidence: Evidence, indent: str) -> str:
         i1 = indent + "  "
@@ -318,7 +318,7 @@ class Encoder:
             lines.append(f'"data_date": {enc(evidence.data_date, i1)}')
         if evidence.detail:
             lines.append(f'"detail": {enc(evidence.detail, i1)}')
-        return "{\n" + i1 + (",\n" + i1).join(lines) + "\n" + indent + "}"
+        return _object(lines, i1, indent)
 
     def verdict(self, verdict: Verdict, indent: str) -> str:
         key = (id(verdict), indent)  # the report keeps every verdict alive while it is written
@@ -367,3 +367,8 @@ class Encoder:
         if isinstance(value, (set, frozenset, float, bytes)) or not isinstance(value, (int, type(None))):
             return self.encode(plain(value), indent)
         return self.encode(value, indent)
+
+
+def _object(lines: list[str], inner: str, indent: str) -> str:
+    """Members already encoded as '"key": value', laid out as json.dumps(indent=2) does."""
+    return "{\n" + inner + (",\n" + inner).join(lines) + "\n" + indent + "}"
