@@ -504,3 +504,21 @@ def test_no_banner_or_model_hits_on_nmap_lines_about_other_vendors(kb: VendorKB)
             hits = [m for f in fields for m in kb.match_banner(f, line)]
             wrong += [(m.pattern_id, m.matched, line[:100]) for m in hits]
     assert wrong == []
+
+
+def test_covered_groups_come_from_the_data(tmp_path: Path) -> None:
+    assert set(VendorKB.load().groups) == {"huawei", "zte", "hikvision", "dahua", "hytera"}
+    stray = {"id": "acme-sub", "name": "Acme Sub", "group": "acme", "relation": "subsidiary", "confidence": "M"}
+    stray |= {"source": "test", "date": "2026-01-01"}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    _write(bad, "vendors", [stray])
+    with pytest.raises(KnowledgeError, match="group"):
+        VendorKB.load([bad])
+    good = tmp_path / "good"
+    good.mkdir()
+    parent = {"id": "acme", "name": "Acme Corp", "group": "acme", "relation": "parent", "confidence": "H"}
+    _write(good, "vendors", [stray, parent | {"source": "test", "date": "2026-01-01"}])
+    kb = VendorKB.load([good])
+    assert "acme" in kb.groups
+    assert kb.entity("acme-sub").group == "acme"

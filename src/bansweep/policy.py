@@ -17,7 +17,6 @@ from bansweep.findings import Status, Verdict
 from bansweep.knowledge import KnowledgeError, load
 from bansweep.knowledge.vendors import (
     CONFIDENCES,
-    GROUPS,
     RELATIONS,
     Entity,
     VendorKB,
@@ -160,7 +159,7 @@ def _strings(where: str, value: Any, key: str, allowed: Sequence[str] | set[str]
     return tuple(value)
 
 
-def _rule(at: str, raw: Any, entity_ids: set[str]) -> Rule:
+def _rule(at: str, raw: Any, entity_ids: set[str], groups: tuple[str, ...]) -> Rule:
     if not isinstance(raw, dict):
         raise ValueError(f"{at}expected a mapping")
     for key in ("groups", "status", "citation", "reason"):
@@ -170,7 +169,7 @@ def _rule(at: str, raw: Any, entity_ids: set[str]) -> Rule:
     if effective is not None and not _DAY.match(str(effective)):
         raise ValueError(f"{at}'effective' must be YYYY-MM-DD; got {effective!r}")
     return Rule(
-        groups=_strings(at, raw["groups"], "groups", GROUPS),
+        groups=_strings(at, raw["groups"], "groups", groups),
         entities=_strings(at, raw.get("entities"), "entities", entity_ids),
         others=_status(at, raw.get("others", "review")),
         status=_status(at, raw["status"]),
@@ -180,7 +179,7 @@ def _rule(at: str, raw: Any, entity_ids: set[str]) -> Rule:
     )
 
 
-def _policy(entry: dict[str, Any], entity_ids: set[str]) -> Policy:
+def _policy(entry: dict[str, Any], entity_ids: set[str], groups: tuple[str, ...]) -> Policy:
     """One policies.yaml entry; ValueError says what is wrong (the caller adds file and entry)."""
     if not isinstance(entry["rules"], list) or not entry["rules"]:
         raise ValueError("'rules' must be a non-empty list")
@@ -189,7 +188,7 @@ def _policy(entry: dict[str, Any], entity_ids: set[str]) -> Policy:
         title=str(entry["title"]),
         citation=str(entry["citation"]),
         date=str(entry["date"]),
-        rules=tuple(_rule(f"rule {n}: ", raw, entity_ids) for n, raw in enumerate(entry["rules"], 1)),
+        rules=tuple(_rule(f"rule {n}: ", raw, entity_ids, groups) for n, raw in enumerate(entry["rules"], 1)),
         review_relations=frozenset(_strings("", entry.get("review_relations"), "review_relations", RELATIONS)),
         review_entities=frozenset(_strings("", entry.get("review_entities"), "review_entities", entity_ids)),
         review_confidence=frozenset(
@@ -203,11 +202,12 @@ def _policy(entry: dict[str, Any], entity_ids: set[str]) -> Policy:
 @lru_cache(maxsize=16)
 def _policies(overlays: tuple[Path, ...]) -> dict[str, Policy]:
     ds = load("policies", ("title", "citation", "rules"), overlays)
-    entity_ids = {e.id for e in VendorKB.load(overlays).all_entities()}
+    kb = VendorKB.load(overlays)
+    entity_ids = {e.id for e in kb.all_entities()}
     out: dict[str, Policy] = {}
     for entry in ds.entries:
         try:
-            out[entry["id"]] = _policy(entry, entity_ids)
+            out[entry["id"]] = _policy(entry, entity_ids, kb.groups)
         except ValueError as exc:
             raise KnowledgeError(f"{entry_location(ds, entry)}: {exc}") from None
     return out

@@ -19,7 +19,6 @@ import yaml
 
 from bansweep.knowledge import Dataset, KnowledgeError, load
 
-GROUPS = ("huawei", "zte", "hikvision", "dahua", "hytera")
 RELATIONS = ("parent", "subsidiary", "affiliate", "brand", "relabel", "former-jv", "unrelated")
 CONFIDENCES = ("H", "M", "L")
 BANNER_FIELDS = (
@@ -245,6 +244,7 @@ class VendorKB:
     """Entities and compiled patterns. Use VendorKB.load(); instances are cached per overlay list."""
 
     version: str
+    groups: tuple[str, ...]  # covered group ids, read from the data
 
     def __init__(self, datasets: dict[str, Dataset]) -> None:
         self.version = "; ".join(f"{name} {ds.version}" for name, ds in datasets.items())
@@ -287,8 +287,12 @@ class VendorKB:
         org_parts: list[tuple[int, int, str, str]] = []
         sources: list[_Source] = []
         self._org_rules: dict[str, _Rule] = {}
+        # A covered group is named by its parent entity (relation 'parent', group equal to its own id).
+        self.groups = tuple(
+            sorted(e["id"] for e in ds.entries if e.get("relation") == "parent" and e.get("group") == e.get("id"))
+        )
         for entry in ds.entries:
-            group = _choice(ds, entry, "group", (*GROUPS, None))
+            group = _choice(ds, entry, "group", (*self.groups, None))
             relation = _choice(ds, entry, "relation", RELATIONS)
             if group is None and relation != "unrelated":
                 raise _fail(ds, entry, "an entity outside every covered group must have relation 'unrelated'")
