@@ -51,7 +51,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
             why = (
                 f"{app.package} runs shell commands and talks to the network while holding "
                 f"{'system' if priv.system else 'elevated'} privilege: if a server or another app can steer those "
-                "commands (as with ADUPS), they run with that privilege."
+                "commands, they run with that privilege."
             )
         elif privileged:
             severity = Severity.MEDIUM
