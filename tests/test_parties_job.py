@@ -162,7 +162,7 @@ def test_empty_names_and_enormous_cells_are_not_screened_never_clean(tmp_path: P
     report = run(path)
     where = sorted(str(e.location) for e in report.errors)
     assert where == [f"{path} row 1 [Name]", f"{path} row 3 [Name]", f"{path} row 4 [Name]"]
-    errors = [f for f in report.findings if f.status is Status.ERROR]
+    errors = [f for f in report.findings if f.status is Status.NOT_SCREENED]
     assert len(errors) == 3 and all(f.status.value == "not-screened" for f in errors)
     assert report.summary["outcomes"]["not-screened"] == 3
     assert report.subjects == 4
@@ -185,7 +185,7 @@ def test_unterminated_quote_is_reported_with_its_lines(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = run(path)
     assert any("unterminated quote" in e.message and e.location.line == 3 for e in report.errors)
-    assert any(f.status is Status.ERROR for f in report.findings)
+    assert any(f.status is Status.NOT_SCREENED for f in report.findings)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,7 @@ def test_unreadable_files_are_errors_and_not_screened(tmp_path: Path, content: b
     path.write_bytes(content)
     report = run(path)
     assert len(report.errors) == 1 and message in report.errors[0].message and str(path) in str(report.errors[0])
-    assert [f.status for f in report.findings] == [Status.ERROR]
+    assert [f.status for f in report.findings] == [Status.NOT_SCREENED]
 
 
 def test_encodings_bom_utf16_and_cp1252(tmp_path: Path) -> None:
@@ -341,7 +341,7 @@ def test_corrupt_workbook_and_odd_json_items(tmp_path: Path) -> None:
     book.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
     report = run(book)
     assert len(report.errors) == 1 and "not a readable XLSX workbook" in report.errors[0].message
-    assert [f.status for f in report.findings] == [Status.ERROR]
+    assert [f.status for f in report.findings] == [Status.NOT_SCREENED]
 
     data = tmp_path / "p.json"
     data.write_text(json.dumps([{"name": "ZTE Corporation"}, "just text", {"name": ""}, {"name": "Initech"}]))
@@ -361,5 +361,5 @@ def test_hostile_bytes_never_crash_and_never_pass_as_clean(tmp_path: Path, data:
     outcomes = report.summary["outcomes"]
     assert report.subjects == sum(outcomes.values())
     if report.errors:  # whatever could not be read shows up as a party that was not screened
-        assert any(f.status is Status.ERROR for f in report.findings)
+        assert any(f.status is Status.NOT_SCREENED for f in report.findings)
         assert outcomes.get("not-screened", 0) >= 1

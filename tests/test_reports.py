@@ -106,7 +106,7 @@ def fleet_findings() -> list[Finding]:
             Severity.INFO,
             1.0,
             [Evidence("mac.local", "da:a1:19:00:00:01", Location("neigh.txt", line=7))],
-            status=Status.ERROR,
+            status=Status.NOT_SCREENED,
         ),
     ]
 
@@ -315,7 +315,7 @@ def test_json_is_stable_and_worst_first() -> None:
     b.findings[0].subject.attributes = dict(reversed(list(b.findings[0].subject.attributes.items())))
     assert json_report.render(a) == json_report.render(b)
     doc = json.loads(json_report.render(a))
-    ranks = [Status(f["status"]).rank for f in doc["findings"]]
+    ranks = [Status(f["status"]).level for f in doc["findings"]]
     assert ranks == sorted(ranks, reverse=True)
     assert doc["counts"] == {
         "findings": 8,

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from bansweep import __version__
-from bansweep.findings import Report, Status
+from bansweep.findings import Level, Report, Status
 from bansweep.jobs import job_module, run_job, sweep
 from bansweep.knowledge import KnowledgeError
 
@@ -27,13 +27,14 @@ EXIT_FINDINGS = 1
 EXIT_FAILED = 3
 EXIT_INPUT_ERRORS = 4
 
-FAIL_ON = {"covered": 2, "review": 1, "never": 99}
+# --fail-on takes any job's status word (its level on the shared ordering) or "never"
+FAIL_ON = {"never": 99, **{s.value: int(s.level) for s in Status if s.level > Level.PASS}}
 
 
 def exit_code(report: Report, fail_on: str) -> int:
     threshold = FAIL_ON[fail_on]
     code = 0
-    if any(f.status.rank >= threshold and f.status is not Status.NOT_COVERED for f in report.findings):
+    if any(f.status.level >= threshold for f in report.findings):
         code |= EXIT_FINDINGS
     if report.errors:
         code |= EXIT_INPUT_ERRORS
@@ -69,7 +70,9 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(list(FAIL_ON)),
             default="covered",
             show_default=True,
-            help="Exit 1 when a finding reaches this level.",
+            help="Exit 1 when a finding reaches this status's level (levels shared by all jobs: "
+            "low < review = possible-match = medium = not-screened < covered = covered-limited = match = high "
+            "< critical), or never.",
         ),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here."),
         click.option(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any
@@ -18,34 +19,87 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-class Status(str, Enum):
-    """Outcome level of a finding, shared by all jobs and used by --fail-on.
+class Level(IntEnum):
+    """The one ordering shared by every job's outcome words; `--fail-on` compares against it."""
 
-    fleet: a policy verdict; firmware: severity high/critical -> HIT, medium -> REVIEW;
-    parties: a confirmed/strong match -> HIT, a potential match -> REVIEW.
+    PASS = 0  # not-covered, no-match, cleared, info
+    LOW = 1  # low
+    REVIEW = 2  # review, possible-match, medium, not-screened
+    HIT = 3  # covered, covered-limited, match, high
+    CRITICAL = 4  # critical
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Status(str, Enum):
+    """A finding's outcome in its job's own words; each word sits on the shared Level ordering.
+
+    fleet: a policy verdict on a device; firmware: the severity of a risk; parties: a list match.
+    not-screened, in every job: a subject that could not be judged (never reported as clean).
     """
 
-    COVERED = "covered"  # covered device / confirmed list hit / high-risk firmware finding
+    # fleet
+    COVERED = "covered"
     LIMITED = "covered-limited"  # covered only for the purposes the law lists
     REVIEW = "review"
     NOT_COVERED = "not-covered"
-    ERROR = "not-screened"  # a subject that could not be judged (never reported as clean)
+    # firmware
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+    # parties
+    MATCH = "match"
+    POSSIBLE_MATCH = "possible-match"
+    NO_MATCH = "no-match"
+    CLEARED = "cleared"  # a reviewer cleared the match
+    # every job
+    NOT_SCREENED = "not-screened"
 
     def __str__(self) -> str:
         return self.value
 
     @property
-    def rank(self) -> int:
-        return _STATUS_RANK[self]
+    def level(self) -> Level:
+        return _LEVEL[self]
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Sort key: level first, then the word's place within its job (worst last)."""
+        return (_LEVEL[self], _WITHIN[self])
 
 
-_STATUS_RANK = {
-    Status.NOT_COVERED: 0,
-    Status.REVIEW: 1,
-    Status.ERROR: 1,
-    Status.LIMITED: 2,
-    Status.COVERED: 3,
+_LEVEL = {
+    Status.NOT_COVERED: Level.PASS,
+    Status.NO_MATCH: Level.PASS,
+    Status.CLEARED: Level.PASS,
+    Status.INFO: Level.PASS,
+    Status.LOW: Level.LOW,
+    Status.REVIEW: Level.REVIEW,
+    Status.POSSIBLE_MATCH: Level.REVIEW,
+    Status.MEDIUM: Level.REVIEW,
+    Status.NOT_SCREENED: Level.REVIEW,
+    Status.LIMITED: Level.HIT,
+    Status.COVERED: Level.HIT,
+    Status.MATCH: Level.HIT,
+    Status.HIGH: Level.HIT,
+    Status.CRITICAL: Level.CRITICAL,
 }
+_WITHIN = {s: 1 if s is Status.COVERED else 0 for s in Status}  # covered above covered-limited
+
+# The words each job reports in (best to worst), shared by the JSON schema, --fail-on and the reports.
+JOB_STATUSES: dict[str, tuple[Status, ...]] = {
+    "fleet": (Status.NOT_COVERED, Status.REVIEW, Status.NOT_SCREENED, Status.LIMITED, Status.COVERED),
+    "firmware": (Status.INFO, Status.LOW, Status.MEDIUM, Status.NOT_SCREENED, Status.HIGH, Status.CRITICAL),
+    "parties": (Status.NO_MATCH, Status.CLEARED, Status.POSSIBLE_MATCH, Status.NOT_SCREENED, Status.MATCH),
+}
+
+
+def severity_status(severity: Severity) -> Status:
+    """A firmware finding's status is its severity."""
+    return Status(str(severity))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +162,7 @@ class Subject:
     id: str
     label: str
     attributes: dict[str, str] = field(default_factory=dict)
+    identity: str = ""  # what names the subject run after run when `id` does not (e.g. a party's name, not its row)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "label": self.label, "attributes": self.attributes}
@@ -146,9 +201,20 @@ class Finding:
     verdicts: list[Verdict] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    variant: str = ""  # tells apart findings of one rule on one subject (a list entry, an indicator, a capability)
+    risk: float | None = None  # firmware: the app's risk score
+
+    @property
+    def key(self) -> str:
+        """Stable identity: the same subject and the same kind of finding give the same key, run after run.
+
+        Used by firmware diff, SARIF fingerprints, reviewer decisions and the history store.
+        """
+        return finding_key(self.subject.kind, self.subject.identity or self.subject.id, self.rule, self.variant)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
+            "key": self.key,
             "subject": self.subject.to_dict(),
             "rule": self.rule,
             "title": self.title,
@@ -161,6 +227,14 @@ class Finding:
             "tags": self.tags,
             "extra": self.extra,
         }
+        if self.risk is not None:
+            out["risk"] = round(self.risk, 2)
+        return out
+
+
+def finding_key(kind: str, identity: str, rule: str, variant: str = "") -> str:
+    text = "\0".join((kind, identity, rule, variant))
+    return "k1-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 @dataclass(slots=True)

@@ -483,7 +483,7 @@ class Attributor:
         verdicts = judge(entity, self.policies, self.as_of, conflicting=conflicting, overlays=self.overlays)
         if not covered and components:
             verdicts = [_to_review(v, notes[-1]) for v in verdicts]
-        status = max((v.status for v in verdicts), key=lambda s: s.rank, default=Status.NOT_COVERED)
+        status = max((v.status for v in verdicts), key=lambda s: s.order, default=Status.NOT_COVERED)
         lead = ordered[0] if ordered else None
         maker = brand = None
         if entity is not None and entity.group and not (not covered and components):

@@ -30,7 +30,7 @@ SEVERITY = {
     Status.COVERED: Severity.HIGH,
     Status.LIMITED: Severity.MEDIUM,
     Status.REVIEW: Severity.LOW,
-    Status.ERROR: Severity.LOW,
+    Status.NOT_SCREENED: Severity.LOW,
     Status.NOT_COVERED: Severity.INFO,
 }
 LARGE = 100_000  # devices in a report whose objects are kept out of the cyclic collector's view

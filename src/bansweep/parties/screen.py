@@ -203,7 +203,7 @@ class Screener:
         for hit in sorted(hits.values(), key=lambda h: -h.candidate.score):
             result.findings.append(self._list_finding(party, subject, hit, top))
         result.findings.extend(self._affiliate_findings(party, subject, names, affiliate_hits, hits))
-        status = max((f.status for f in result.findings), key=lambda s: s.rank, default=Status.NOT_COVERED)
+        status = max((f.status for f in result.findings), key=lambda s: s.order, default=Status.NOT_COVERED)
         query = party.name if not party.aliases else [party.name, *party.aliases]
         key = normalised if len(normalised) > 1 else normalised[0]
         result.row = [subject.id, query, key, party.country, status.value if result.findings else "no-match", top]
@@ -221,11 +221,11 @@ class Screener:
             Severity.MEDIUM,
             1.0,
             [Evidence("parties.not-screened", text, location, detail=why)],
-            status=Status.ERROR,
+            status=Status.NOT_SCREENED,
             explanation="This party was not compared with any list; it is not clean. Fix the row and screen again.",
             extra={"tool": self.tool, "screened_at": self.started},
         )
-        row: list[Any] = [subject.id, text, "", "", Status.ERROR.value, why]
+        row: list[Any] = [subject.id, text, "", "", Status.NOT_SCREENED.value, why]
         return Screened([finding], row)
 
     def _subject(self, party: Party) -> Subject:

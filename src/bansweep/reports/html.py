@@ -25,7 +25,7 @@ PREFERRED_KEYS = ("vendor", "maker", "manufacturer", "brand", "group", "list", "
 PLACE_KEYS = ("file", "path", "row", "line")  # already charted by source file
 MAX_ATTRIBUTE_CHARTS = 3
 MAX_BARS = 12
-STATUS_ORDER = sorted(Status, key=lambda s: (-s.rank, s.value))
+STATUS_ORDER = sorted(Status, key=lambda s: (-s.level, s.value))
 
 CSS = """
 :root{--covered:#c62828;--covered-limited:#ef6c00;--review:#f9a825;--not-screened:#1565c0;--not-covered:#2e7d32;
@@ -175,7 +175,7 @@ def _count(findings: Iterable[Finding], labels: Callable[[Finding], Iterable[str
     for f in findings:
         for label in set(labels(f)):
             key = (label, f.subject.kind, f.subject.id)
-            if key not in worst or f.status.rank > worst[key].rank:
+            if key not in worst or f.status.order > worst[key].order:
                 worst[key] = f.status
     return _bars((label, status) for (label, _, _), status in worst.items())
 
@@ -185,7 +185,7 @@ def _by_policy(findings: Iterable[Finding]) -> Bars:
     for f in findings:
         for v in f.verdicts:
             key = (v.policy, f.subject.kind, f.subject.id)
-            if key not in worst or v.status.rank > worst[key].rank:
+            if key not in worst or v.status.order > worst[key].order:
                 worst[key] = v.status
     return _bars((policy, status) for (policy, _, _), status in worst.items())
 
@@ -204,7 +204,7 @@ def _bars(pairs: Iterable[tuple[str, Status]]) -> Bars:
 
 
 def _weight(counts: Counter[Status]) -> int:
-    return sum(n * (s.rank + 1) for s, n in counts.items())
+    return sum(n * (s.level + 1) for s, n in counts.items())
 
 
 def _chart(title: str, bars: Bars, paths: bool) -> str:

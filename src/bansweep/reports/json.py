@@ -51,7 +51,7 @@ def finding_key(finding: Finding) -> tuple[Any, ...]:
     s = finding.subject
     confidence = finding.confidence if math.isfinite(finding.confidence) else 0.0
     return (
-        -finding.status.rank,
+        -finding.status.level,
         -int(finding.severity),
         -confidence,
         s.kind,
@@ -77,7 +77,7 @@ def by_subject(findings: Iterable[Finding]) -> list[tuple[Subject, list[Finding]
 def status_counts(report: Report) -> dict[str, int]:
     """Findings per status, worst status first; only statuses that occur."""
     counts = Counter(f.status for f in report.findings)
-    order = sorted(counts, key=lambda s: (-s.rank, s.value))
+    order = sorted(counts, key=lambda s: (-s.level, s.value))
     return {s.value: counts[s] for s in order}
 
 
@@ -281,6 +281,7 @@ class Encoder:
         i2 = i1 + "  "
         enc, s = self.encode, self.subject
         lines = [
+            f'"key": {enc(finding.key, i1)}',
             f'"subject": {s(finding.subject, i1)}',
             f'"rule": {enc(finding.rule, i1)}',
             f'"title": {enc(finding.title, i1)}',
@@ -293,6 +294,8 @@ class Encoder:
             f'"tags": {enc(finding.tags, i1)}',
             f'"extra": {self.plain(finding.extra, i1)}',
         ]
+        if finding.risk is not None:
+            lines.append(f'"risk": {enc(round(finding.risk, 2), i1)}')
         return _object(lines, i1, indent)
 
     def subject(self, subject: Subject, indent: str) -> str:

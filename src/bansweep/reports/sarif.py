@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bansweep import __version__
-from bansweep.findings import Finding, Location, Report, Severity, Status
+from bansweep.findings import Finding, Level, Location, Report, Severity
 from bansweep.reports.json import plain, text, worst_first
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -46,11 +46,11 @@ LEVEL_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
 def level(finding: Finding) -> str:
-    if finding.status is Status.NOT_COVERED:
-        return "note"
-    if finding.status in (Status.COVERED, Status.LIMITED) or finding.severity >= Severity.HIGH:
+    if finding.status.level >= Level.HIT:
         return "error"
-    return "warning"
+    if finding.status.level >= Level.REVIEW:
+        return "warning"
+    return "note"
 
 
 def render(report: Report) -> str:

@@ -20,19 +20,21 @@ from rich.table import Table
 from rich.text import Text
 
 from bansweep import __version__
-from bansweep.findings import Finding, Report, Status, Subject
+from bansweep.findings import Finding, Level, Report, Status, Subject
 from bansweep.reports.json import by_subject, status_counts, visible
 
 MAX_ROWS = 500  # findings listed (worst first); a terminal shows no more usefully, and rich takes ~3 ms a row
 MAX_EVIDENCE = 5  # evidence items shown per finding; the rest are counted (all are in json/html/csv)
 MAX_ATTRIBUTES = 6
-STYLE = {
-    Status.COVERED: "bold red",
-    Status.LIMITED: "bold magenta",
-    Status.REVIEW: "yellow",
-    Status.ERROR: "cyan",
-    Status.NOT_COVERED: "green",
+# one colour per level of the shared ordering (covered-limited apart from covered)
+LEVEL_STYLE = {
+    Level.PASS: "green",
+    Level.LOW: "blue",
+    Level.REVIEW: "yellow",
+    Level.HIT: "bold red",
+    Level.CRITICAL: "bold red reverse",
 }
+STYLE = {s: LEVEL_STYLE[s.level] for s in Status} | {Status.LIMITED: "bold magenta", Status.NOT_SCREENED: "cyan"}
 
 
 def render(report: Report, *, width: int | None = None, color: bool | None = None) -> str:

@@ -1,0 +1,8 @@
+"""The policy stage: facts from the analysers become verdicts in each job's own words.
+
+fleet.py     a device's maker -> covered / covered-limited / review / not-covered under each selected law
+"""
+
+from bansweep.policy.fleet import judge, policy_ids
+
+__all__ = ["judge", "policy_ids"]
