@@ -1,0 +1,73 @@
+"""Tables: CSV/TSV (any of , ; tab |), XLSX and JSON rows, read within one set of limits (tables.limits).
+
+A reader gives Tables::
+
+    Table.header   column names (stripped; trailing empty ones dropped)
+    Table.rows     iterator of (row number, cells) and InputErrors, in file order. Row numbers are 1-based data
+                   rows, header excluded, blank rows counted; cells are padded to the header's width. A row
+                   with cells beyond the header, an unreadable row and an oversized cell (replaced by "") come
+                   as InputErrors naming file, row and column (and sheet, for XLSX).
+
+A file that cannot be read as a table at all raises InputProblem. Header synonyms (which column means what) are
+knowledge data: bansweep.tables.headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bansweep.findings import InputError, Location
+
+Row = tuple[int, list[str]]  # (1-based data row, cells)
+HeaderTest = Callable[[list[str]], bool]  # whether a row is the header (the first row when none is)
+
+
+@dataclass(slots=True)
+class Table:
+    file: str
+    format: str  # "csv" | "tsv" | "xlsx" | "json"
+    header: list[str]
+    rows: Iterator[Row | InputError]
+    sheet: str | None = None  # XLSX worksheet
+    header_line: int | None = None  # line of the header (delimited text); its sheet row for XLSX
+    delimiter: str = ""
+
+    def where(self, row: int | None = None, column: int | None = None) -> Location:
+        """The place of a row or cell, for errors and evidence."""
+        field = self.header[column] if column is not None and column < len(self.header) else None
+        return Location(self.file, row=row, entry=self.sheet, field=field)
+
+
+def kind(head: bytes) -> str | None:
+    """ "xlsx", "json" or "delimited" judged by the first bytes (what the readers would try), None for empty."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    from bansweep.tables.delimited import head_text
+
+    text = head_text(head)
+    if text is None or not text.strip():
+        return None
+    return "json" if text.lstrip().startswith(("[", "{")) else "delimited"
+
+
+def read_table(path: Path, header_test: HeaderTest | None = None, lists: str = "all", strict: bool = False) -> Table:
+    """The table in a file (an XLSX workbook's first sheet), the reader chosen by content. See delimited.read,
+    xlsx.read and json_rows.read for the options."""
+    from bansweep.tables import delimited, json_rows, xlsx
+
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        sheets = xlsx.read(path, header_test, first_only=True)
+        try:
+            table = next(sheets)
+            table.rows = iter(list(table.rows))  # read while the workbook is open
+        finally:
+            sheets.close()
+        return table
+    text = delimited.read_text(path)
+    if text.lstrip().startswith(("[", "{")):
+        return json_rows.read(path, lists=lists, text=text)
+    return delimited.read(path, header_test, strict=strict, text=text)
