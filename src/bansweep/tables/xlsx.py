@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def check_archive(path: Path) -> None:
         raise InputProblem(Location(file), "ZIP archive without xl/workbook.xml: not an XLSX workbook")
 
 
-def read(path: Path, header_test: HeaderTest | None = None, first_only: bool = False) -> Iterator[Table]:
+def read(path: Path, header_test: HeaderTest | None = None, first_only: bool = False) -> Generator[Table, None, None]:
     """One Table per worksheet (only the first with first_only), header found as in delimited.find_header.
 
     Each Table's rows must be read before the next Table is taken: the workbook stays open while this
