@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
+from bansweep.inputs import InputProblem
 
 Row = tuple[int, list[str]]  # (1-based data row, cells)
 HeaderTest = Callable[[list[str]], bool]  # whether a row is the header (the first row when none is)
@@ -62,7 +63,9 @@ def read_table(path: Path, header_test: HeaderTest | None = None, lists: str = "
     if head.startswith(b"PK\x03\x04"):
         sheets = xlsx.read(path, header_test, first_only=True)
         try:
-            table = next(sheets)
+            table = next(sheets, None)
+            if table is None:
+                raise InputProblem(Location(str(path)), "workbook without a worksheet")
             table.rows = iter(list(table.rows))  # read while the workbook is open
         finally:
             sheets.close()

@@ -79,7 +79,9 @@ def read(path: Path, header_test: HeaderTest | None = None, first_only: bool = F
         try:
             for sheet in book.worksheets:
                 title = str(sheet.title)
-                rows = sheet.iter_rows(values_only=True, max_col=limits.MAX_COLUMNS + 1)
+                # the sheet's declared dimensions are not trusted: rows would be cut at, or padded to, them
+                sheet.reset_dimensions()
+                rows = sheet.iter_rows(values_only=True)
                 top = _top(rows, file, title)
                 heads = [_header(cells) for cells in top]
                 at = next((i for i, h in enumerate(heads) if header_test and header_test(h)), None)
@@ -143,7 +145,7 @@ def _rows(
 
 
 def _cells(values: tuple[Any, ...]) -> list[str]:
-    return ["" if v is None else str(v) for v in values]
+    return ["" if v is None else str(v) for v in values[: limits.MAX_COLUMNS + 1]]
 
 
 def _what(exc: BaseException) -> str:
