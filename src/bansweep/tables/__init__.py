@@ -17,11 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
 
 Row = tuple[int, list[str]]  # (1-based data row, cells)
+if TYPE_CHECKING:
+    from bansweep.tables.json_rows import Lists
+
 HeaderTest = Callable[[list[str]], bool]  # whether a row is the header (the first row when none is)
 
 
@@ -35,25 +39,8 @@ class Table:
     header_line: int | None = None  # line of the header (delimited text); its sheet row for XLSX
     delimiter: str = ""
 
-    def where(self, row: int | None = None, column: int | None = None) -> Location:
-        """The place of a row or cell, for errors and evidence."""
-        field = self.header[column] if column is not None and column < len(self.header) else None
-        return Location(self.file, row=row, entry=self.sheet, field=field)
 
-
-def kind(head: bytes) -> str | None:
-    """ "xlsx", "json" or "delimited" judged by the first bytes (what the readers would try), None for empty."""
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    from bansweep.tables.delimited import head_text
-
-    text = head_text(head)
-    if text is None or not text.strip():
-        return None
-    return "json" if text.lstrip().startswith(("[", "{")) else "delimited"
-
-
-def read_table(path: Path, header_test: HeaderTest | None = None, lists: str = "all", strict: bool = False) -> Table:
+def read_table(path: Path, header_test: HeaderTest | None = None, lists: Lists = "all", strict: bool = False) -> Table:
     """The table in a file (an XLSX workbook's first sheet), the reader chosen by content. See delimited.read,
     xlsx.read and json_rows.read for the options."""
     from bansweep.tables import delimited, json_rows, xlsx

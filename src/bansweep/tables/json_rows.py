@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, decode_text
@@ -24,6 +24,7 @@ LIST_KEYS = (
     "devices", "assets", "hosts", "inventory", "parties", "suppliers", "vendors", "counterparties",
     "result", "results", "value", "items", "records", "rows", "data",
 )  # fmt: skip
+Lists = Literal["first", "all"]  # a list value as its first item or all items joined
 UNWRAP = ("display_value", "name", "value")  # a value given as an object: the key holding its text
 _TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
@@ -98,7 +99,7 @@ def keys(records: list[Any], file: str) -> list[str]:
     return list(seen)
 
 
-def cell(value: Any, lists: str = "all") -> str:
+def cell(value: Any, lists: Lists = "all") -> str:
     """A value as cell text (see the module doc)."""
     if value is None:
         return ""
@@ -118,7 +119,7 @@ def cell(value: Any, lists: str = "all") -> str:
     return str(value)
 
 
-def read(path: Path, lists: str = "all", text: str | None = None) -> Table:
+def read(path: Path, lists: Lists = "all", text: str | None = None) -> Table:
     """The rows of a JSON file as a Table (format "json"). Raises InputProblem when it holds no rows."""
     file = str(path)
     key, records = items(load(path, text), file)
@@ -126,7 +127,7 @@ def read(path: Path, lists: str = "all", text: str | None = None) -> Table:
     return Table(file, "json", header, _rows(file, key, records, header, lists))
 
 
-def _rows(file: str, key: str, records: list[Any], header: list[str], lists: str) -> Iterator[Row | InputError]:
+def _rows(file: str, key: str, records: list[Any], header: list[str], lists: Lists) -> Iterator[Row | InputError]:
     def numbered() -> Iterator[tuple[int, list[str]] | InputError]:
         for number, record in enumerate(records, 1):
             if isinstance(record, dict):
