@@ -364,3 +364,18 @@ def test_damaged_workbooks_never_raise(tmp_path: Path, at: float, junk: bytes) -
     data = workbook(("S", [["Name", "MAC"], ["a", "00:11:22:33:44:55"], ["b", None]]))
     cut = int(at * len(data))
     _read_all(write(tmp_path / "t.xlsx", data[:cut] + junk + data[cut + len(junk) :]))
+
+
+def test_other_json_inputs_of_parties_are_bounded_too(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bansweep.cli import main
+    from bansweep.parties import decisions
+
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InputProblem, match="nested deeper than"):
+        decisions.load(write(tmp_path / "decisions.json", deep))
+    report = write(tmp_path / "report.json", deep)
+    args = ["parties", "decide", "--report", str(report), "--decisions", str(tmp_path / "d.yaml"), "--clear"]
+    result = CliRunner().invoke(main, [*args, "--by", "j", "--why", "x", "--all-review"])
+    assert result.exit_code == 2 and "not a JSON report (JSON nested deeper than" in result.output

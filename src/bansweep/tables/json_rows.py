@@ -29,16 +29,18 @@ UNWRAP = ("display_value", "name", "value")  # a value given as an object: the k
 _TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
-def load(path: Path, text: str | None = None) -> Any:
-    """A JSON document within size and depth bounds; InputProblem (with the line) when it cannot be used."""
+def load(path: Path, text: str | None = None, limit: int | None = None) -> Any:
+    """A JSON document within size (limit, default MAX_JSON_BYTES) and depth bounds; InputProblem (with the line)
+    when it cannot be used."""
     file = str(path)
+    limit = limits.MAX_JSON_BYTES if limit is None else limit
     if text is None:
         size = path.stat().st_size
-        if size > limits.MAX_JSON_BYTES:
-            raise InputProblem(Location(file), f"file is {size} bytes; the limit for JSON is {limits.MAX_JSON_BYTES}")
+        if size > limit:
+            raise InputProblem(Location(file), f"file is {size} bytes; the limit for JSON is {limit}")
         text = decode_text(path.read_bytes(), file)
-    elif len(text) > limits.MAX_JSON_BYTES:
-        raise InputProblem(Location(file), f"file is over {limits.MAX_JSON_BYTES} bytes; the limit for JSON")
+    elif len(text) > limit:
+        raise InputProblem(Location(file), f"file is over {limit} characters; the limit for JSON is {limit}")
     if not text.strip():
         raise InputProblem(Location(file), "empty file")
     try:
