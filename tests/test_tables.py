@@ -145,6 +145,14 @@ def test_row_and_column_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(limits, "MAX_COLUMNS", 3)
     with pytest.raises(InputProblem, match="header has 4 columns"):
         read_table(write(tmp_path / "wide.csv", "A,B,C,D\n1,2,3,4\n"))
+    with pytest.raises(InputProblem, match="header has 4 columns") as exc:
+        read_table(write(tmp_path / "wide.xlsx", workbook(("S", [["A", "B", "C", "D"]]))))
+    assert exc.value.location.entry == "S"
+    with pytest.raises(InputProblem, match="more than 3 distinct keys"):
+        read_table(write(tmp_path / "wide.json", '[{"A": 1, "B": 2, "C": 3, "D": 4}]'))
+    monkeypatch.setattr(limits, "MAX_CELL", 5)
+    with pytest.raises(InputProblem, match="a header cell is 6 characters long"):
+        read_table(write(tmp_path / "long.csv", "A,BBBBBB\n1,2\n"))
 
 
 def test_file_size_limit_empty_and_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

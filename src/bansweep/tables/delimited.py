@@ -16,7 +16,7 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, decode_text
 from bansweep.tables import HeaderTest, Row, Table, limits
-from bansweep.tables.shape import cut_cells, long_row, short_row
+from bansweep.tables.shape import check_header, cut_cells, long_row, short_row
 
 DELIMITERS = ",;\t|"
 HEAD_CHARS = 256 * 1024  # text searched for the header
@@ -92,10 +92,7 @@ def read(path: Path, header_test: HeaderTest | None = None, strict: bool = False
     if text is None:
         text = read_text(path)
     delimiter, header, skip = find_header(text, header_test, file)
-    if len(header) > limits.MAX_COLUMNS:
-        raise InputProblem(
-            Location(file, line=skip + 1), f"header has {len(header)} columns (limit {limits.MAX_COLUMNS})"
-        )
+    check_header(header, Location(file, line=skip + 1))
     lines = text.split("\n") if "\n" in text or "\r" not in text else text.split("\r")
     del text
     fmt = "tsv" if delimiter == "\t" else "csv"

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, decode_text
 from bansweep.tables import Row, Table, limits
-from bansweep.tables.shape import fitted
+from bansweep.tables.shape import check_header, fitted
 
 # keys holding the rows, tried in this order
 LIST_KEYS = (
@@ -126,6 +126,7 @@ def read(path: Path, lists: Lists = "all", text: str | None = None) -> Table:
     file = str(path)
     key, records = items(load(path, text), file)
     header = keys(records, file)
+    check_header(header, Location(file))
     return Table(file, "json", header, _rows(file, key, records, header, lists))
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from bansweep.findings import InputError, Location
+from bansweep.inputs import InputProblem
 from bansweep.tables import Row, limits
+
+
+def check_header(header: list[str], where: Location) -> None:
+    """Refuse a header wider than MAX_COLUMNS or with a cell longer than MAX_CELL (InputProblem at where)."""
+    if len(header) > limits.MAX_COLUMNS:
+        raise InputProblem(where, f"header has {len(header)} columns (limit {limits.MAX_COLUMNS})")
+    longest = max(map(len, header), default=0)
+    if longest > limits.MAX_CELL:
+        raise InputProblem(where, f"a header cell is {longest} characters long (limit {limits.MAX_CELL})")
 
 
 def fitted(

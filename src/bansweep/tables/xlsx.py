@@ -17,7 +17,7 @@ from typing import Any
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
 from bansweep.tables import HeaderTest, Row, Table, limits
-from bansweep.tables.shape import fitted
+from bansweep.tables.shape import check_header, fitted
 
 WORKBOOK = "xl/workbook.xml"
 
@@ -88,11 +88,7 @@ def read(path: Path, header_test: HeaderTest | None = None, first_only: bool = F
                 if at is None:
                     at = next((i for i, h in enumerate(heads) if h), 0)
                 header = heads[at] if heads else []
-                if len(header) > limits.MAX_COLUMNS:
-                    raise InputProblem(
-                        Location(file, entry=title, line=at + 1),
-                        f"header has more than {limits.MAX_COLUMNS} columns (limit {limits.MAX_COLUMNS})",
-                    )
+                check_header(header, Location(file, entry=title))
                 body = _rows(top[at + 1 :], rows, file, title, header)
                 yield Table(file, "xlsx", header, body, title, at + 1)
                 if first_only:
