@@ -80,6 +80,15 @@ def test_unicode_encodings_with_and_without_bom(tmp_path: Path, encoding: str) -
     assert sources.sniff(InputFile(path, read_head(path))) == "inventory-csv"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_party_lists_in_utf16_and_utf32_are_recognised_and_read(tmp_path: Path, encoding: str) -> None:
+    from bansweep.parties import job
+
+    path = write(tmp_path / "suppliers.csv", "Supplier Name;Country\nZTE Corporation;CN\n".encode(encoding))
+    assert job.sniff(InputFile(path, read_head(path))) == "parties-csv"
+    assert [(p.name, p.country) for p in read_parties(path).parties] == [("ZTE Corporation", "CN")]
+
+
 def test_cp1252_fallback(tmp_path: Path) -> None:
     text = "Name,Vendor\nphone-1,Société Générale – Ø\n"
     rows, _ = rows_and_errors(read_table(write(tmp_path / "t.csv", text.encode("cp1252"))))
