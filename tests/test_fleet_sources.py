@@ -327,8 +327,10 @@ def test_multiline_cells_and_error_lines_after_a_sep_line(tmp_path: Path) -> Non
         b'core-1;S5735;"Huawei Versatile Routing Platform Software\r\nVRP (R) software, Version 5.170"\r\n'
         b'edge-2;"' + b"C" * 2_000_000 + b'";x\r\n'
         b"edge-3;ZXR10 2928E;ZXR10 ROS\r\n"
+        b"edge-4;bad\rcell;y\r\n"  # a lone carriage return: the csv module cannot read the row
+        b"edge-5;S5700;VRP\r\n"
     )
-    old = csv.field_size_limit(131072)  # process-wide state that other code changes
+    old = csv.field_size_limit(131072)  # process-wide state that other code changes: the reader does not rely on it
     try:
         obs, errors = run("inventory-csv", path)
     finally:
@@ -337,9 +339,11 @@ def test_multiline_cells_and_error_lines_after_a_sep_line(tmp_path: Path) -> Non
         obs[0].facts["service.banner"]
         == "Huawei Versatile Routing Platform Software\r\nVRP (R) software, Version 5.170"
     )
-    assert obs[-1].hostname == "edge-3" and obs[-1].location.row == 3
-    [error] = errors
-    assert (error.location.line, error.location.row) == (5, 2) and "field larger than field limit" in error.message
+    assert [(o.hostname, o.location.row) for o in obs] == [("core-1", 1), ("edge-2", 2), ("edge-3", 3), ("edge-5", 5)]
+    assert obs[1].facts == {"service.banner": "x"}  # the oversized cell is not used, the rest of the row is
+    cell, unreadable = errors
+    assert (cell.location.row, cell.location.field) == (2, "Model") and "cell is 2000000 characters" in cell.message
+    assert (unreadable.location.line, unreadable.location.row) == (7, 4) and "unreadable row" in unreadable.message
 
 
 def test_mapping_override_and_description(tmp_path: Path) -> None:
@@ -514,12 +518,12 @@ def test_json_inventory_with_nested_values(tmp_path: Path) -> None:
 
 def test_json_bad_input(tmp_path: Path) -> None:
     broken = only_error("inventory-json", tmp_path / "broken.json", '[\n {"manufacturer": "ZTE",\n  "model": }\n]')
-    assert broken.location.line == 3 and "invalid JSON" in broken.message
+    assert broken.location.line == 3 and "malformed JSON" in broken.message
     assert "deep" in only_error("inventory-json", tmp_path / "deep.json", "[" * 5000 + "]" * 5000).message
     digits = only_error(
         "inventory-json", tmp_path / "digits.json", '[{"manufacturer": "ZTE", "model": ' + "9" * 50_000 + "}]"
     )
-    assert "invalid JSON" in digits.message
+    assert "malformed JSON" in digits.message
     assert "no list" in only_error("inventory-json", tmp_path / "nolist.json", '{"manufacturer": "ZTE"}').message
 
 
@@ -930,9 +934,10 @@ def test_live_snmpwalk_against_local_snmpd(tmp_path: Path, style: list[str]) -> 
 
 
 def test_record_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bansweep.fleet.sources import common, inventory_mapping
+    from bansweep.fleet.sources import common
+    from bansweep.tables import limits
 
-    monkeypatch.setattr(inventory_mapping, "MAX_RECORDS", 3)
+    monkeypatch.setattr(limits, "MAX_ROWS", 3)
     monkeypatch.setattr(common, "MAX_RECORDS", 3)
     table = tmp_path / "inv.csv"
     table.write_text("MAC,Model\n" + "".join(f"00:e0:fc:00:00:0{i},AR161\n" for i in range(5)))

@@ -67,6 +67,7 @@ def test_example_suppliers_end_to_end() -> None:
     assert huawei["detail"][0][0] == 1.0 and huawei["detail"][0][2] in ("fcc-covered-list", "dod-1260h")
     assert report.summary["lists"]["csl"].startswith("not imported")
     assert "fcc-covered-list" in report.data_versions and "party-matching" in report.data_versions
+    assert report.data_versions["headers"]  # the header names that mapped the columns
     assert report.summary["mapping"][str(ROOT / "examples" / "suppliers.csv")]["name"] == "Supplier Name"
 
 

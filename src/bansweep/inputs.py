@@ -122,8 +122,14 @@ def decode_text(data: bytes, file: str) -> str:
                 raise InputProblem(Location(file, offset=exc.start + len(bom)), f"invalid {enc} text") from None
     sample = data[:4096]
     if len(sample) >= 4 and sample.count(b"\x00") * 3 > len(sample):
-        # UTF-16 without a BOM (every other byte NUL)
-        enc = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+        # UTF-32 (three NULs in four bytes) or UTF-16 (every other byte NUL) without a BOM
+        sample = sample[: len(sample) // 4 * 4]
+        if not (sample[2::4] + sample[3::4]).strip(b"\x00"):
+            enc = "utf-32-le"
+        elif not (sample[0::4] + sample[1::4]).strip(b"\x00"):
+            enc = "utf-32-be"
+        else:
+            enc = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
         try:
             return data.decode(enc)
         except UnicodeDecodeError:

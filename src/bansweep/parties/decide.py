@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import click
 from bansweep.inputs import InputProblem, read_text
 from bansweep.parties import decisions as decisions_mod
 from bansweep.reports.json import visible
+from bansweep.tables import json_rows
 
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
 KEY_FIELDS = ("party", "list", "record", "hash")
@@ -31,10 +31,10 @@ def _findings(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise DecideError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+        doc = json_rows.load(path, text, MAX_REPORT_BYTES)
+    except InputProblem as exc:
         raise DecideError(
-            f"{path}:{exc.lineno}: not a JSON report ({exc.msg}); use `bansweep parties --format json`"
+            f"{exc.location}: not a JSON report ({exc.message}); use `bansweep parties --format json`"
         ) from None
     if not isinstance(doc, dict) or doc.get("job") != "parties" or not isinstance(doc.get("findings"), list):
         job = doc.get("job") if isinstance(doc, dict) else None

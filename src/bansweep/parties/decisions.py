@@ -30,6 +30,7 @@ import yaml
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, read_text
+from bansweep.tables import json_rows
 
 CHOICES = ("clear", "confirm")
 KEY_FIELDS = ("party", "list", "record")
@@ -58,9 +59,9 @@ def _read(path: Path) -> tuple[Any, list[Any]]:
         return None, []
     text = read_text(path, MAX_DECISIONS_BYTES)
     try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise InputProblem(Location(str(path), line=exc.lineno), f"malformed JSON: {exc.msg}") from None
+        doc = (
+            json_rows.load(path, text, MAX_DECISIONS_BYTES) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

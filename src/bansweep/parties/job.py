@@ -18,8 +18,7 @@ from bansweep.parties.inputs import looks_like_parties, read_parties
 from bansweep.parties.lists.csl import is_csl_header
 from bansweep.parties.model import Party
 from bansweep.parties.screen import ALGORITHM, ROW_COLUMNS, Screened, Screener, load_lists
-from bansweep.parties.sources import is_xlsx
-from bansweep.parties.sources.delimited import delimiter_of
+from bansweep.tables import delimited, json_rows, xlsx
 
 
 @dataclass(slots=True)
@@ -35,18 +34,17 @@ def sniff(item: InputFile) -> str | None:
     """A table with a party-name column and no device columns (those are fleet inventories)."""
     head = item.head
     suffix = item.path.suffix.lower()
-    if is_xlsx(head):
-        return _sniff_xlsx(item.path)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
-    if not text:
+    if xlsx.is_workbook(head, item.path):
+        return "parties-xlsx" if looks_like_parties(_xlsx_header(item.path)) else None
+    text = delimited.head_text(head)
+    if not text or not text.strip():
         return None
-    if text.startswith(("[", "{")):
+    if text.lstrip().startswith(("[", "{")):
         return "parties-json" if suffix == ".json" and _json_keys_look_like_parties(item.path) else None
-    first = text.split("\n", 1)[0].rstrip("\r")
-    delim = delimiter_of(first)
-    header = [h.strip().strip('"') for h in first.split(delim)]
-    if len(header) < 1 or is_csl_header(header):
+    header = _header(text)
+    if not header or is_csl_header(header):
         return None
+    delim = delimited.sniff_delimiter(text.lstrip("\ufeff").split("\n", 1)[0])
     if suffix not in (".csv", ".tsv", ".txt", "") and delim == ",":
         return None
     return f"parties-{'tsv' if delim == chr(9) else 'csv'}" if looks_like_parties(header) else None
@@ -54,10 +52,8 @@ def sniff(item: InputFile) -> str | None:
 
 def not_an_input(item: InputFile) -> str | None:
     """A restriction list given where parties were expected: say how to use it."""
-    text = item.head.decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    header = [h.strip().strip('"') for h in first.split(delimiter_of(first))]
-    if text and is_csl_header(header):
+    text = delimited.head_text(item.head)
+    if text and is_csl_header(_header(text)):
         return (
             "a Consolidated Screening List file, not a list of parties: import it with "
             "`bansweep data import-csl FILE` or pass it with `bansweep parties --list FILE`"
@@ -65,21 +61,25 @@ def not_an_input(item: InputFile) -> str | None:
     return None
 
 
-def _sniff_xlsx(path: Path) -> str | None:
-    from bansweep.parties.sources import read_table
-
+def _header(text: str) -> list[str]:
     try:
-        table = read_table(path)
+        return delimited.find_header(text)[1]
     except InputProblem:
-        return None
-    return "parties-xlsx" if looks_like_parties(table.header) else None
+        return []
+
+
+def _xlsx_header(path: Path) -> list[str]:
+    try:
+        for table in xlsx.read(path, first_only=True):
+            return table.header
+    except InputProblem:
+        pass
+    return []
 
 
 def _json_keys_look_like_parties(path: Path) -> bool:
-    from bansweep.parties.sources import read_table
-
     try:
-        table = read_table(path)
+        table = json_rows.read(path)
     except (InputProblem, OSError):
         return False
     return looks_like_parties(table.header)
@@ -160,7 +160,7 @@ def run(paths: list[Path], options: Options) -> Report:
             continue
         started = time.perf_counter()
         try:
-            parsed = read_parties(item.path, options.mapping)
+            parsed = read_parties(item.path, options.mapping, options.knowledge)
         except InputProblem as exc:
             report.errors.append(exc.to_error())
             result = screener.unscreened(exc.location, "", f"file not read: {exc.message}")

@@ -167,6 +167,7 @@ class Screener:
     def versions(self) -> dict[str, str]:
         out = dict(self.lists.versions)
         out["party-matching"] = f"{ALGORITHM}; {self.norm.version}"
+        out["headers"] = load_dataset("headers", overlays=self.knowledge).version  # which column is which
         if self.kb is not None:
             out["vendors"] = load_dataset("vendors", overlays=self.knowledge).version
         return out

@@ -1,8 +1,10 @@
 """Fleet input sources: one module per format, recognised by content, each yielding Observations and InputErrors.
 
-    sniff(item, mapping=None) -> format name or None
-    parse(fmt, path, mapping) -> Iterator[Observation | InputError]   (bad input never raises)
-    describe_mapping(path, mapping) -> {field: column} for inventories, else None
+    sniff(item, mapping=None, knowledge=()) -> format name or None
+    parse(fmt, path, mapping, knowledge=()) -> Iterator[Observation | InputError]   (bad input never raises)
+    describe_mapping(path, mapping, knowledge=()) -> {field: column} for inventories, else None
+
+knowledge: --knowledge overlay directories (their headers.yaml adds inventory header names).
 
 Formats (Observation.source is the format name):
     nmap              nmap -oX: host (MAC, nmap.vendor, IP, hostname, os, cpe) + one per open port (banners)
@@ -24,15 +26,15 @@ Formats (Observation.source is the format name):
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import head_text
 from bansweep.fleet.sources.inventory_mapping import FIELDS, check_mapping
 from bansweep.inputs import InputFile, InputProblem, read_head
+from bansweep.tables.delimited import head_text
 
 # format name -> module, in sniff order (most specific first)
 MODULES = {
@@ -62,7 +64,7 @@ def _module(fmt: str) -> ModuleType:
     return importlib.import_module(f"bansweep.fleet.sources.{MODULES[fmt]}")
 
 
-def sniff(item: InputFile, mapping: dict[str, str] | None = None) -> str | None:
+def sniff(item: InputFile, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()) -> str | None:
     """The format of a file, judged by its content (never its name), or None.
 
     With a user mapping ({field: column}), a delimited table whose header holds every mapped column is an
@@ -72,22 +74,26 @@ def sniff(item: InputFile, mapping: dict[str, str] | None = None) -> str | None:
         return None
     text = head_text(item.head)
     for fmt in FORMATS:
+        extra = {"knowledge": knowledge} if fmt in INVENTORY_FORMATS else {}
         try:
-            if _module(fmt).sniff(item.head, text, item.path):
+            if _module(fmt).sniff(item.head, text, item.path, **extra):
                 return fmt
         except (OSError, InputProblem):
             return None
-    if mapping and _module("inventory-csv").sniff(item.head, text, item.path, mapping):
+    if mapping and _module("inventory-csv").sniff(item.head, text, item.path, mapping, knowledge):
         return "inventory-csv"
     return None
 
 
-def parse(fmt: str, path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
+def parse(
+    fmt: str, path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+) -> Iterator[Observation | InputError]:
     """Observations and InputErrors of one file. Unknown formats or mapping fields raise ValueError at once;
     everything wrong with the file itself comes back as InputErrors."""
     module = _module(fmt)
     if fmt in INVENTORY_FORMATS:
         check_mapping(mapping)
+        return _guarded(module.parse(path, mapping, knowledge), path)
     return _guarded(module.parse(path, mapping), path)
 
 
@@ -105,18 +111,20 @@ def _guarded(items: Iterator[Observation | InputError], path: Path) -> Iterator[
         yield InputError(Location(str(path)), "input nested too deeply")
 
 
-def describe_mapping(path: Path, mapping: dict[str, str] | None = None) -> dict[str, str] | None:
+def describe_mapping(
+    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+) -> dict[str, str] | None:
     """For an inventory file, the column chosen for each field (after overrides); None for other formats or when
     the file cannot be read."""
     try:
-        fmt = sniff(InputFile(path, read_head(path)), mapping)
+        fmt = sniff(InputFile(path, read_head(path)), mapping, knowledge)
     except OSError:
         return None
     if fmt not in INVENTORY_FORMATS:
         return None
     check_mapping(mapping)
     try:
-        described: dict[str, str] = _module(fmt).describe(path, mapping)
+        described: dict[str, str] = _module(fmt).describe(path, mapping, knowledge)
     except (InputProblem, OSError, UnicodeError, RecursionError):
         return None
     return described

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation, normalise_mac
-from bansweep.inputs import InputProblem, decode_text, read_text
+from bansweep.inputs import InputProblem, read_text
 
 MAX_LINE = 64 * 1024  # longer lines in line-oriented formats are reported, not parsed
 MAX_RECORDS = 5_000_000  # records per file; more are reported once and not read
-MAX_JSON_BYTES = 256 * 1024 * 1024
-MAX_JSON_DEPTH = 64
 MAX_VALUE = 4096  # longest fact value kept; longer values are cut with a marker
-
-
-def head_text(head: bytes) -> str | None:
-    """The decoded start of a file for sniffing, or None for binary data."""
-    try:
-        return decode_text(head, "")
-    except InputProblem:
-        return None
 
 
 def first_lines(text: str, count: int = 20) -> list[str]:
@@ -140,42 +128,3 @@ else:  # pragma: no cover
 def unicast(mac: str) -> bool:
     """False for broadcast/multicast MACs, which name no device."""
     return not int(mac[1], 16) & 1
-
-
-def load_json(path: Path) -> Any:
-    """Parse a JSON file within size and depth bounds; raises InputProblem."""
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise InputProblem(Location(str(path)), f"file is {size} bytes; the limit for JSON inputs is {MAX_JSON_BYTES}")
-    text = decode_text(path.read_bytes(), str(path))
-    if not text.strip():
-        raise InputProblem(Location(str(path)), "empty file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputProblem(
-            Location(str(path), line=exc.lineno), f"invalid JSON: {exc.msg} (column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise InputProblem(Location(str(path)), "JSON nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
-        raise InputProblem(Location(str(path)), f"invalid JSON: {exc}") from None
-    if depth(data) > MAX_JSON_DEPTH:
-        raise InputProblem(Location(str(path)), f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    return data
-
-
-def depth(data: Any) -> int:
-    """Nesting depth of parsed JSON, computed without recursion."""
-    deepest = 0
-    stack = [(data, 1)]
-    while stack:
-        value, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_JSON_DEPTH:
-            break
-        if isinstance(value, dict):
-            stack.extend((v, level + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, level + 1) for v in value)
-    return deepest

@@ -14,7 +14,8 @@ from typing import Any
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import MAX_RECORDS, clip, fast_mac, load_json
+from bansweep.fleet.sources.common import MAX_RECORDS, clip, fast_mac
+from bansweep.tables.json_rows import load as load_json
 
 FORMAT = "cyclonedx"
 DEVICE_TYPES = {"device", "hardware"}

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bansweep.findings import InputError, Location
-from bansweep.inputs import InputProblem, read_text
+from bansweep.inputs import InputProblem
 from bansweep.parties.model import ListRecord, ListSet
-from bansweep.parties.sources import MAX_CELL, json_rows, read_table
+from bansweep.tables import json_rows, read_table
 
 NAME = "csl"
 STORE_FORMAT = 2  # of the imported copy in the data home
@@ -55,7 +55,7 @@ def read(path: Path) -> tuple[ListSet, list[InputError]]:
 
 
 def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
-    table = read_table(path)
+    table = read_table(path, strict=True)
     header = [h.strip().lower() for h in table.header]
     if not is_csl_header(header):
         raise CslLayoutError(
@@ -63,22 +63,20 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
             f"not the CSL bulk layout: expected the {len(COLUMNS)} columns {', '.join(COLUMNS)} "
             f"(or the same without _id), found {len(header)}: {', '.join(table.header)[:2000]}",
         )
-    errors = list(table.errors)
+    errors: list[InputError] = []
     records: list[ListRecord] = []
-    for number, cells in table.rows:
+    not_read: set[int] = set()  # rows the reader reported: short, long, unreadable or with a cell cut
+    for item in table.rows:
+        if isinstance(item, InputError):
+            errors.append(item)
+            if item.location.row is not None:
+                not_read.add(item.location.row)
+            continue
+        number, cells = item
+        if number in not_read or not any(c.strip() for c in cells):
+            continue
         loc = Location(str(path), row=number)
-        if len(cells) != len(header):
-            errors.append(InputError(loc, f"{len(cells)} cells where the header has {len(header)}; row not read"))
-            continue
         row = dict(zip(header, cells, strict=False))
-        big = next((k for k, v in row.items() if len(v) > MAX_CELL), None) if sum(map(len, cells)) > MAX_CELL else None
-        if big:
-            errors.append(
-                InputError(
-                    Location(str(path), row=number, field=big), f"cell longer than {MAX_CELL} characters; row not read"
-                )
-            )
-            continue
         if not row["name"].strip():
             errors.append(InputError(loc, "record without a name; not read"))
             continue
@@ -99,7 +97,7 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
 
 
 def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
-    doc = json_rows.parse(path, read_text(path))
+    doc = json_rows.load(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise CslLayoutError(Location(str(path)), "not the CSL JSON layout: expected an object with a 'results' list")
     errors: list[InputError] = []
