@@ -186,8 +186,7 @@ class ScreenedExtra(TypedDict):
     """A party whose names reached no list entry (parties.screened: no-match, or not-screened for a missing list)."""
 
     identity: str
-    query: str
-    normalised: str
+    normalised: str  # the party's name as compared
     lists_missing: NotRequired[dict[str, str]]  # list -> why it was not loaded
 
 

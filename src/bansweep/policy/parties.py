@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from bansweep.findings import Evidence, Finding, Level, Severity, Status, Verdict
+from bansweep.findings import Finding, Level, Severity, Status, Verdict
 from bansweep.parties.decisions import ReviewDecision
 from bansweep.parties.match import MATCH_AT, POSSIBLE_AT
 from bansweep.parties.model import AFFILIATES, ScreenedExtra
@@ -121,42 +121,24 @@ class PartiesPolicy:
         return finding
 
     def _screened(self, screening: Screening, judged: bool) -> Finding | None:
-        """The party itself, screened against every list with no match: listed as no-match, with the lists and
-        their versions; or not-screened when a list the run relies on was not loaded."""
-        party = screening.party
+        """The party itself, screened against every list with no match: listed as no-match, the evidence naming
+        each list and its version; or not-screened when a list the run relies on was not loaded. Built for every
+        clean party of a run: its texts are the same for every such party."""
         if judged and not screening.missing:
             return None  # its findings (a former group member, a cleared match) already list it
-        names = [party.name, *party.aliases]
-        evidence = [
-            Evidence("parties.screened", party.name, party.location, detail=f"names screened: {'; '.join(names)}"),
-            *screening.lists,
-        ]
-        extra: ScreenedExtra = {"identity": party.identity, "query": party.name, "normalised": screening.normalised}
-        lists = ", ".join(e.value for e in screening.lists)
+        extra: ScreenedExtra = {"identity": screening.party.identity, "normalised": screening.normalised}
         if screening.missing:
             extra["lists_missing"] = screening.missing
-            missing = "; ".join(f"{name}: {why}" for name, why in screening.missing.items())
-            status = Status.NOT_SCREENED
-            severity = Severity.MEDIUM
-            title = f"{party.name} was not screened against {', '.join(screening.missing)}"
-            explanation = (
-                f"Not compared with {missing}. The lists that were loaded ({lists}) hold no match; the party is not "
-                "clean until it is screened against every list."
-            )
+            status, severity, (title, explanation) = Status.NOT_SCREENED, Severity.MEDIUM, _missing_text(screening)
         else:
-            status = Status.NO_MATCH
-            severity = Severity.INFO
-            title = f"{party.name}: no match"
-            explanation = (
-                f"No name of this party came near any entry of {lists} (possible-match threshold {POSSIBLE_AT})."
-            )
+            status, severity, (title, explanation) = Status.NO_MATCH, Severity.INFO, _no_match_text(screening)
         return Finding(
             screening.subject,
             "parties.screened",
             title,
             severity,
             1.0,
-            evidence,
+            list(screening.lists),
             status=status,
             explanation=explanation,
             extra=cast(dict[str, Any], extra),
@@ -183,3 +165,20 @@ class PartiesPolicy:
             finding.status = Status.CLEARED if decision.decision == "clear" else Status.MATCH
         for verdict in finding.verdicts:
             verdict.status = finding.status
+
+
+def _no_match_text(screening: Screening) -> tuple[str, str]:
+    """Title and explanation of a party with no match (the same for every such party of a run)."""
+    lists = ", ".join(e.value for e in screening.lists)
+    return "No match on any list", f"No name of this party came near any entry of {lists} (threshold {POSSIBLE_AT})."
+
+
+def _missing_text(screening: Screening) -> tuple[str, str]:
+    """Title and explanation of a party with no match on the lists loaded while another list was not."""
+    lists = ", ".join(e.value for e in screening.lists)
+    missing = "; ".join(f"{name}: {why}" for name, why in screening.missing.items())
+    return (
+        f"Not screened against {', '.join(screening.missing)}",
+        f"Not compared with {missing}. The lists that were loaded ({lists}) hold no match; the party is not clean "
+        "until it is screened against every list.",
+    )
