@@ -500,3 +500,37 @@ def test_hostile_bytes_never_crash_and_never_pass_as_clean(tmp_path: Path, data:
     if report.errors:  # whatever could not be read shows up as a party that was not screened
         assert any(f.status is Status.NOT_SCREENED for f in report.findings)
         assert outcomes.get("not-screened", 0) >= 1
+
+
+def test_every_extra_is_declared_with_its_type(tmp_path: Path) -> None:
+    import typing
+
+    from bansweep.parties import model
+
+    declared = {
+        "parties.screened": model.ScreenedExtra,
+        "parties.not-screened": model.NotScreenedExtra,
+        "parties.list.": model.MatchExtra,
+        "parties.affiliate.": model.MatchExtra,
+    }
+    path = tmp_path / "p.csv"
+    rows = (ROOT / "examples" / "suppliers.csv").read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*rows, ",,CN", "Honor Device Co Ltd"]), encoding="utf-8")
+    decisions = tmp_path / "d.yaml"
+    report = run(path)
+    hit = next(f for f in report.findings if f.rule == "parties.list.fcc-covered-list")
+    write_decisions(decisions, hit, "clear")
+    report = run(path, decisions=decisions)
+    seen = set()
+    for f in report.findings:
+        kind = next(k for k in declared if f.rule == k or (k.endswith(".") and f.rule.startswith(k)))
+        spec = declared[kind]
+        seen.add(kind)
+        assert spec.__required_keys__ <= f.extra.keys() <= spec.__required_keys__ | spec.__optional_keys__, f.rule
+        for key, hint in typing.get_type_hints(spec).items():
+            if key in f.extra:
+                base = typing.get_origin(hint) or hint
+                base = dict if typing.is_typeddict(base) else base
+                assert isinstance(f.extra[key], (int, float) if base is float else base), (f.rule, key)
+    assert seen == set(declared)
+    assert any("decision" in f.extra for f in report.findings)

@@ -1,7 +1,6 @@
 """Parties to screen and restriction-list records, as plain data."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: the TypedDicts below tell their optional keys apart at run time
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
@@ -71,7 +70,7 @@ class ListRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ListRecord:
+    def from_dict(cls, data: dict[str, Any]) -> "ListRecord":
         return cls(**{k: data[k] for k in cls.__slots__ if k in data})  # type: ignore[attr-defined]
 
 
@@ -84,7 +83,7 @@ class ListSet:
     sources: dict[str, str] = field(default_factory=dict)  # designating source -> last update
     missing: dict[str, str] = field(default_factory=dict)  # a list the run relies on but could not load -> why
 
-    def add(self, other: ListSet) -> None:
+    def add(self, other: "ListSet") -> None:
         self.records.extend(other.records)
         self.versions.update(other.versions)
         self.sources.update(other.sources)
