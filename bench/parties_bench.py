@@ -315,18 +315,15 @@ def main() -> None:
             f"(all processes), peak RSS {rss_mib:.0f} MiB; phases {report['summary']['timing']}; "
             f"outcomes {report['summary']['outcomes']}"
         )
-        table = report["summary"]["screened"]
-        cols = table["columns"]
-        raised_ok = alerts = 0
-        for row in table["rows"]:
-            r = dict(zip(cols, row, strict=True))
-            number = int(str(r["party"]).rsplit("row ", 1)[1])
-            raised = r["status"] in ("covered", "covered-limited", "review")
-            if number in truth:
-                ids = {c[3] for c in r["detail"] or []} if isinstance(r["detail"], list) else set()
-                raised_ok += raised and truth[number] in ids
-            else:
-                alerts += raised
+        raised_ids: dict[int, set[str]] = {}  # data row -> list record ids it was raised for
+        for finding in report["findings"]:
+            number = int(str(finding["subject"]["id"]).rsplit("row ", 1)[1].split(":")[0])
+            if finding["status"] not in ("match", "possible-match"):
+                continue
+            ids = raised_ids.setdefault(number, set())
+            ids.update(c["record_id"] for c in finding["extra"].get("candidates", []))
+        raised_ok = sum(1 for number, record in truth.items() if record in raised_ids.get(number, set()))
+        alerts = sum(1 for number in raised_ids if number not in truth)
         print(
             f"planted variants found: {raised_ok}/{len(truth)} ({raised_ok / max(len(truth), 1):.1%}); "
             f"other parties raised for review: {alerts}/{args.parties - len(truth)} "

@@ -19,7 +19,7 @@ from bansweep.parties import decisions as decisions_mod
 from bansweep.parties.lists.csl import COLUMNS
 
 ATLAS = "Atlas Sanatgaran"
-NEAR = "Atlas Sanat"  # a partial name: in review
+NEAR = "Atlas Sanat"  # a partial name: a possible match
 SINO = "Sinobright Import and Export Company"
 
 # Two rows in the trade.gov CSL bulk CSV layout (values as in the published file).
@@ -90,6 +90,15 @@ def by_party(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+ENTRY = {"key": "key", "hash": "record_hash", "party": "identity", "list": "list", "record": "record_id"}
+
+
+def entry_of(finding: dict[str, Any]) -> dict[str, str]:
+    """What the decisions file keeps of a finding: its key and the entry's content hash (and, to read, who and what)."""
+    source = {**finding["extra"], "key": finding["key"]}
+    return {name: source[field] for name, field in ENTRY.items()}
+
+
 def decide(files: dict[str, Path], *args: Any, decisions: Path | None = None) -> Result:
     return invoke(
         "parties", "decide", "--report", files["report"], "--decisions", decisions or files["decisions"], *args
@@ -100,7 +109,7 @@ def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: 
     first = by_party(screen(files))
     assert set(first) == {ATLAS, SINO, NEAR}
     atlas_status, sino_status = first[ATLAS]["status"], first[SINO]["status"]
-    assert atlas_status != "not-covered" and sino_status != "not-covered" and first[NEAR]["status"] == "review"
+    assert atlas_status == sino_status == "match" and first[NEAR]["status"] == "possible-match"
 
     result = decide(files, "--clear", "--by", "j.doe", "--why", "different firm; Gyumri registration", "--party", ATLAS)
     assert result.exit_code == 0, result.output
@@ -108,8 +117,8 @@ def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: 
     entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
     assert len(entries) == 1
     entry = entries[0]
-    key = first[ATLAS]["extra"]["decision_key"]
-    assert {k: entry[k] for k in ("party", "list", "record", "hash")} == key
+    key = entry_of(first[ATLAS])
+    assert {k: entry[k] for k in ENTRY} == key and entry["party"] == "atlas sanatgaran|armenia"
     assert (entry["decision"], entry["by"], entry["reason"]) == (
         "clear",
         "j.doe",
@@ -117,15 +126,15 @@ def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: 
     )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["at"])
     loaded, errors = decisions_mod.load(files["decisions"])
-    assert errors == [] and (key["party"], key["list"], key["record"]) in loaded
+    assert errors == [] and loaded[key["key"]].hash == key["hash"]
     assert not [p for p in files["decisions"].parent.iterdir() if p.name.endswith(".tmp")]
 
     second_doc = screen(files, files["decisions"])
     second = by_party(second_doc)
-    assert second[ATLAS]["status"] == "not-covered"
+    assert second[ATLAS]["status"] == "cleared" and second[ATLAS]["key"] == key["key"]
     assert "decision-clear" in second[ATLAS]["tags"]
     assert second[ATLAS]["extra"]["decision"]["by"] == "j.doe"
-    for other, status in ((SINO, sino_status), (NEAR, "review")):
+    for other, status in ((SINO, sino_status), (NEAR, "possible-match")):
         assert second[other]["status"] == status and "decision" not in second[other]["extra"]
     assert second_doc["summary"]["decisions"]["applied"] == 1
 
@@ -144,12 +153,13 @@ def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: 
     assert "0 added, 1 updated" in result.output
     entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
     assert len(entries) == 1
-    assert entries[0]["hash"] == third[ATLAS]["extra"]["decision_key"]["hash"] != key["hash"]
+    assert entries[0]["hash"] == third[ATLAS]["extra"]["record_hash"] != key["hash"]
+    assert entries[0]["key"] == third[ATLAS]["key"] == key["key"]
     fourth = by_party(screen(files, files["decisions"]))
-    assert fourth[ATLAS]["status"] == "covered" and "decision-confirm" in fourth[ATLAS]["tags"]
+    assert fourth[ATLAS]["status"] == "match" and "decision-confirm" in fourth[ATLAS]["tags"]
 
 
-def test_finding_numbers_all_review_json_file_and_other_entries_kept(files: dict[str, Path], tmp_path: Path) -> None:
+def test_finding_numbers_all_possible_json_file_and_other_entries_kept(files: dict[str, Path], tmp_path: Path) -> None:
     doc = screen(files)
     decisions = tmp_path / "decisions.json"
     kept = [
@@ -163,19 +173,20 @@ def test_finding_numbers_all_review_json_file_and_other_entries_kept(files: dict
     saved = json.loads(decisions.read_text(encoding="utf-8"))
     assert saved["note"] == "team file"
     assert saved["decisions"][:2] == kept
-    assert [e["party"] for e in saved["decisions"][2:]] == [
-        doc["findings"][number - 1]["extra"]["decision_key"]["party"]
-    ]
+    assert [e["key"] for e in saved["decisions"][2:]] == [doc["findings"][number - 1]["key"]]
 
-    review = [f for f in doc["findings"] if f["status"] == "review" and "decision_key" in f["extra"]]
-    assert [f["subject"]["label"] for f in review] == [NEAR]
-    result = decide(files, "--confirm", "--by", "j.doe", "--why", "bulk", "--all-review", decisions=decisions)
+    possible = [f for f in doc["findings"] if f["status"] == "possible-match"]
+    assert [f["subject"]["label"] for f in possible] == [NEAR]
+    result = decide(files, "--confirm", "--by", "j.doe", "--why", "bulk", "--all-possible", decisions=decisions)
     assert result.exit_code == 0, result.output
     saved = json.loads(decisions.read_text(encoding="utf-8"))
-    keys = {(e["party"], e["list"], e["record"]) for e in saved["decisions"] if isinstance(e, dict)}
-    k = review[0]["extra"]["decision_key"]
-    assert (k["party"], k["list"], k["record"]) in keys and len(keys) == 3
+    keys = {decisions_mod.entry_key(e) for e in saved["decisions"] if isinstance(e, dict)}
+    assert possible[0]["key"] in keys and len(keys) == 3
     assert "1 added, 0 updated" in result.output
+    # a party with no match names no list entry: nothing to decide on
+    clean = next(i for i, f in enumerate(doc["findings"], 1) if f["rule"] == "parties.screened")
+    result = decide(files, "--clear", "--by", "j.doe", "--why", "x", "--finding", clean, decisions=decisions)
+    assert result.exit_code == 2 and "names no list entry to decide on" in result.output
 
 
 @pytest.mark.parametrize(
@@ -187,7 +198,7 @@ def test_finding_numbers_all_review_json_file_and_other_entries_kept(files: dict
         (["--by", "j.doe", "--why", "x", "--party", ATLAS], "give --clear or --confirm"),
         (["--clear", "--by", "j.doe", "--why", "x", "--party", "Nobody Ltd"], "no finding for party 'Nobody Ltd'"),
         (["--clear", "--by", "j.doe", "--why", "x", "--finding", "999"], "no finding 999"),
-        (["--clear", "--by", "j.doe", "--why", "x"], "one of --party, --finding or --all-review"),
+        (["--clear", "--by", "j.doe", "--why", "x"], "one of --party, --finding or --all-possible"),
         (["--clear", "--by", "j.doe", "--why", "x", "--party", ATLAS, "--all-review"], "one of --party"),
     ],
 )
@@ -221,3 +232,17 @@ def test_refuses_a_report_of_another_job_and_a_broken_decisions_file(files: dict
     result = decide(files, "--clear", "--by", "j.doe", "--why", "x", "--party", ATLAS)
     assert result.exit_code == 2 and "malformed YAML" in result.output and "nothing written" in result.output
     assert files["decisions"].read_text(encoding="utf-8") == broken
+
+
+def test_an_entry_in_the_older_form_applies_and_is_updated_in_place(files: dict[str, Path]) -> None:
+    atlas = by_party(screen(files))[ATLAS]
+    entry = entry_of(atlas)
+    old = {k: entry[k] for k in ("party", "list", "record", "hash")}  # no key: written before keys existed
+    old.update(decision="clear", by="j.doe", at="2025-05-05T00:00:00Z", reason="checked")
+    files["decisions"].write_text(yaml.safe_dump({"decisions": [old]}), encoding="utf-8")
+    assert by_party(screen(files, files["decisions"]))[ATLAS]["status"] == "cleared"
+
+    result = decide(files, "--confirm", "--by", "a.roe", "--why", "same firm", "--party", ATLAS)
+    assert result.exit_code == 0 and "0 added, 1 updated" in result.output
+    entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
+    assert len(entries) == 1 and entries[0]["key"] == atlas["key"] and entries[0]["decision"] == "confirm"

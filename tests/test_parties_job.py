@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bansweep.cli import main
-from bansweep.findings import Report, Status
+from bansweep.findings import JOB_STATUSES, Finding, Report, Status
 from bansweep.inputs import InputFile, read_head
 from bansweep.jobs import route
 from bansweep.parties import job
@@ -33,9 +33,19 @@ def run(path: Path, **kw: object) -> Report:
     return job.run([path], job.Options(**kw))  # type: ignore[arg-type]
 
 
-def screened_rows(report: Report) -> list[dict[str, object]]:
-    table = report.summary["screened"]
-    return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+def outcomes(report: Report) -> dict[str, Status]:
+    """Each party (subject id) and its worst status."""
+    order = JOB_STATUSES["parties"]
+    out: dict[str, Status] = {}
+    for f in report.findings:
+        now = out.get(f.subject.id)
+        out[f.subject.id] = f.status if now is None or order.index(f.status) > order.index(now) else now
+    return out
+
+
+def screened(report: Report) -> list[Finding]:
+    """The parties listed with no match (or not screened against a missing list)."""
+    return [f for f in report.findings if f.rule == "parties.screened"]
 
 
 def by_label(report: Report) -> dict[str, list[tuple[str, Status]]]:
@@ -49,26 +59,76 @@ def test_example_suppliers_end_to_end() -> None:
     report = run(ROOT / "examples" / "suppliers.csv")
     assert report.errors == []
     found = by_label(report)
-    assert ("parties.list.fcc-covered-list", Status.COVERED) in found["Huawei Technologies Co. Ltd"]
-    assert ("parties.list.dod-1260h", Status.COVERED) in found["华为技术有限公司"]
-    assert ("parties.affiliate.brand", Status.REVIEW) in found["ZTE USA Inc"]
-    assert ("parties.affiliate.brand", Status.REVIEW) in found["Hikvision Europe BV"]
-    assert ("parties.affiliate.known", Status.COVERED) in found["Hangzhou Huawei Enterprises"]
+    assert ("parties.list.fcc-covered-list", Status.MATCH) in found["Huawei Technologies Co. Ltd"]
+    assert ("parties.list.dod-1260h", Status.MATCH) in found["华为技术有限公司"]
+    assert ("parties.affiliate.brand", Status.POSSIBLE_MATCH) in found["ZTE USA Inc"]
+    assert ("parties.affiliate.brand", Status.POSSIBLE_MATCH) in found["Hikvision Europe BV"]
+    assert ("parties.affiliate.known", Status.MATCH) in found["Hangzhou Huawei Enterprises"]
+    # the CSL is not imported: a party with no match on the other lists was not screened against it, never clean
     for clean in ("Acme Widgets Ltd", "Shanghai Dahua Scale Factory", "Northwind Office Supply LLC"):
-        assert clean not in found
-    # every party is in the audit trail, hit or not, and counted
-    rows = screened_rows(report)
-    assert report.subjects == len(rows) == 14  # 11 suppliers + 3 manufacturers named on purchase lines
-    acme = next(r for r in rows if r["query"] == "Acme Widgets Ltd")
-    assert acme["status"] == "no-match" and acme["normalised"] == "acme widgets" and acme["party"].endswith("row 10")
-    hikvision = next(r for r in rows if r["query"] == "Hikvision Europe BV")
-    assert hikvision["status"] == "review" and hikvision["country"] == "Netherlands"
-    huawei = next(r for r in rows if r["query"] == "Huawei Technologies Co. Ltd")
-    assert huawei["detail"][0][0] == 1.0 and huawei["detail"][0][2] in ("fcc-covered-list", "dod-1260h")
-    assert report.summary["lists"]["csl"].startswith("not imported")
+        assert found[clean] == [("parties.screened", Status.NOT_SCREENED)]
+    # every party is listed, hit or not, and counted once at its worst status
+    worst = outcomes(report)
+    assert report.subjects == len(worst) == 14  # 11 suppliers + 3 manufacturers named on purchase lines
+    assert sum(report.summary["outcomes"].values()) == 14
+    assert report.summary["outcomes"]["not-screened"] == sum(1 for s in worst.values() if s is Status.NOT_SCREENED)
+    acme = next(f for f in report.findings if f.subject.label == "Acme Widgets Ltd")
+    assert acme.extra["normalised"] == "acme widgets" and acme.subject.id.endswith("row 10")
+    assert acme.extra["lists_missing"].keys() == {"csl"} and acme.title == "Not screened against csl"
+    assert {"fcc-covered-list", "dod-1260h"} <= {e.value for e in acme.evidence}
+    hikvision = next(f for f in report.findings if f.subject.label == "Hikvision Europe BV")
+    assert (
+        worst[hikvision.subject.id] is Status.POSSIBLE_MATCH
+        and hikvision.subject.attributes["country"] == "Netherlands"
+    )
+    huawei = next(
+        f for f in report.findings if f.subject.label == "Huawei Technologies Co. Ltd" and "candidates" in f.extra
+    )
+    best = huawei.extra["candidates"][0]
+    assert best["score"] == 1.0 and best["list"] in ("fcc-covered-list", "dod-1260h")
+    assert report.summary["lists"]["csl"].startswith("not imported") and "csl" in report.summary["lists_missing"]
     assert "fcc-covered-list" in report.data_versions and "party-matching" in report.data_versions
     assert report.data_versions["headers"]  # the header names that mapped the columns
     assert report.summary["mapping"][str(ROOT / "examples" / "suppliers.csv")]["name"] == "Supplier Name"
+
+
+def test_parties_with_no_match_are_listed_with_the_lists_and_versions(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("Company,Country\nAcme Widgets Ltd,GB\nCETC 13th Research Institute (Hebei),CN\n", encoding="utf-8")
+    report = run(path, lists=[SAMPLE])
+    assert report.summary["lists_missing"] == {}
+    clean = screened(report)
+    assert [(f.subject.label, f.status) for f in clean] == [("Acme Widgets Ltd", Status.NO_MATCH)]
+    acme = clean[0]
+    assert acme.subject.id == f"{path}:row 1" and acme.subject.identity == "acme widgets ltd|gb"
+    assert acme.severity.name == "INFO" and acme.title == "No match on any list"
+    lists = {e.value: e for e in acme.evidence}
+    assert lists.keys() == {"csl", "covered-vendor affiliates"}
+    assert lists["csl"].data_date == report.summary["lists"]["csl"] and lists["csl"].location.file == str(SAMPLE)
+    assert lists["csl"].detail == f"{report.summary['list_records']} entries"
+    assert acme.extra == {"identity": "acme widgets ltd|gb", "normalised": "acme widgets"}
+    assert report.summary["outcomes"] == {"no-match": 1, "possible-match": 1}
+    assert report.subjects == 2
+
+
+def test_no_parties_finding_speaks_fleet_or_firmware_words(tmp_path: Path) -> None:
+    parties_words = {s.value for s in JOB_STATUSES["parties"]}
+    others = {s.value for job in ("fleet", "firmware") for s in JOB_STATUSES[job]} - parties_words
+    path = tmp_path / "p.csv"
+    rows = (ROOT / "examples" / "suppliers.csv").read_text(encoding="utf-8").splitlines()
+    path.write_text(
+        "\n".join([*rows, ",,CN", "Hangzhou Hikvision Digital Technology Co Ltd,,CN", "Honor Device Co Ltd"])
+    )
+    report = run(path)
+    statuses = {f.status.value for f in report.findings} | {v.status.value for f in report.findings for v in f.verdicts}
+    assert statuses <= parties_words and {"match", "possible-match", "not-screened"} <= statuses
+    assert set(report.summary["outcomes"]) <= parties_words
+    for f in report.findings:
+        assert not others & set(f.tags), (f.title, f.tags)
+        assert not {w for w in ("covered-limited", "not-covered", "review") if w in f.title.split()}, f.title
+    limited = [f for f in report.findings if "limited-scope" in f.tags]
+    assert Status.MATCH in {f.status for f in limited}
+    assert all(f.status in (Status.MATCH, Status.POSSIBLE_MATCH) for f in limited)
 
 
 def test_finding_carries_the_audit_record(tmp_path: Path) -> None:
@@ -77,6 +137,7 @@ def test_finding_carries_the_audit_record(tmp_path: Path) -> None:
     report = run(path, lists=[SAMPLE])
     finding = next(f for f in report.findings if f.extra.get("list") == "csl")
     extra = finding.extra
+    assert "decision_key" not in extra and extra["identity"] == "cetc 13th research institute (hebei)|cn"
     assert extra["candidates"][0]["record_id"] == extra["record_id"] and extra["candidates"][0]["score"] >= 0.75
     assert extra["query"] == "CETC 13th Research Institute (Hebei)"
     assert extra["citations"] == ["83 FR 37423", "87 FR 77505"] and extra["start_date"] == "2018-08-01"
@@ -90,6 +151,7 @@ def test_finding_carries_the_audit_record(tmp_path: Path) -> None:
     assert report.summary["lists"].keys() == {"csl"}
     zte = [f for f in report.findings if f.subject.label == "ZTE Corp"]
     assert zte and all(f.rule.startswith("parties.affiliate") for f in zte)
+    assert finding.key == finding.to_dict()["key"] and finding.variant == f"csl:{extra['record_id']}"
 
 
 def test_imported_csl_is_used_by_default(tmp_path: Path) -> None:
@@ -102,45 +164,111 @@ def test_imported_csl_is_used_by_default(tmp_path: Path) -> None:
     assert "imported" in report.summary["lists"]["csl"]
 
 
-def write_decisions(path: Path, finding: object, decision: str, hash_value: str | None = None) -> None:
-    key = dict(finding.extra["decision_key"])  # type: ignore[attr-defined]
-    if hash_value is not None:
-        key["hash"] = hash_value
-    key.update(decision=decision, by="j.doe", at="2026-11-20T10:00:00Z", reason="different firm, checked registry")
-    path.write_text(yaml.safe_dump({"decisions": [key]}), encoding="utf-8")
+def write_decisions(path: Path, finding: Finding, decision: str, hash_value: str | None = None) -> None:
+    entry = {"key": finding.key, "hash": hash_value or finding.extra["record_hash"]}
+    entry.update(decision=decision, by="j.doe", at="2026-11-20T10:00:00Z", reason="different firm, checked registry")
+    path.write_text(yaml.safe_dump({"decisions": [entry]}), encoding="utf-8")
+
+
+ALMAZ_ROW = (
+    '"x1","Specially Designated Nationals (SDN) - Treasury Department","","Entity","UKRAINE-EO13661","ALMAZ-ANTEY"'
+    + ',""' * 23
+)
+
+
+def almaz_list(tmp_path: Path, row: str = ALMAZ_ROW) -> Path:
+    lst = tmp_path / "l.csv"
+    header = SAMPLE.read_text(encoding="utf-8").splitlines()[0]
+    lst.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    return lst
+
+
+def csl_finding(report: Report) -> Finding:
+    return next(f for f in report.findings if f.extra.get("list") == "csl")
 
 
 def test_decisions_are_reapplied_and_raised_again_when_the_entry_changes(tmp_path: Path) -> None:
     parties = tmp_path / "p.csv"
     parties.write_text("Supplier\nAlmaz Antey Telecom\n", encoding="utf-8")
-    lst = tmp_path / "l.csv"
-    header = SAMPLE.read_text(encoding="utf-8").splitlines()[0]
-    row = (
-        '"x1","Specially Designated Nationals (SDN) - Treasury Department","","Entity","UKRAINE-EO13661","ALMAZ-ANTEY"'
-        + ',""' * 23
-    )
-    lst.write_text(f"{header}\n{row}\n", encoding="utf-8")
-    first = run(parties, lists=[lst])
-    hit = next(f for f in first.findings if f.extra.get("list") == "csl")
-    assert hit.status in (Status.COVERED, Status.REVIEW)
+    lst = almaz_list(tmp_path)
+    hit = csl_finding(run(parties, lists=[lst]))
+    assert hit.status in (Status.MATCH, Status.POSSIBLE_MATCH)
 
     decisions = tmp_path / "decisions.yaml"
     write_decisions(decisions, hit, "clear")
-    cleared = next(f for f in run(parties, lists=[lst], decisions=decisions).findings if f.extra.get("list") == "csl")
-    assert cleared.status is Status.NOT_COVERED
+    cleared = csl_finding(run(parties, lists=[lst], decisions=decisions))
+    assert cleared.status is Status.CLEARED and [v.status for v in cleared.verdicts] == [Status.CLEARED]
     assert cleared.extra["decision"]["by"] == "j.doe" and "Cleared by j.doe" in cleared.explanation
     assert run(parties, lists=[lst], decisions=decisions).summary["decisions"]["applied"] == 1
 
-    write_decisions(decisions, hit, "clear")
-    lst.write_text(f"{header}\n{row.replace('UKRAINE-EO13661', 'UKRAINE-EO13661; RUSSIA-EO14024')}\n", encoding="utf-8")
-    again = next(f for f in run(parties, lists=[lst], decisions=decisions).findings if f.extra.get("list") == "csl")
-    assert again.status in (Status.COVERED, Status.REVIEW)
+    almaz_list(tmp_path, ALMAZ_ROW.replace("UKRAINE-EO13661", "UKRAINE-EO13661; RUSSIA-EO14024"))
+    report = run(parties, lists=[lst], decisions=decisions)
+    again = csl_finding(report)
+    assert again.key == hit.key  # the same finding: only the entry's content changed
+    assert again.status is hit.status and "decision-stale" in again.tags
     assert again.extra["decision"]["stale"] is True and "changed since j.doe" in again.explanation
+    assert report.summary["decisions"] == {**report.summary["decisions"], "applied": 0, "stale": 1}
 
     write_decisions(decisions, hit, "confirm", hash_value=hit.extra["record_hash"])
-    lst.write_text(f"{header}\n{row}\n", encoding="utf-8")
-    confirmed = next(f for f in run(parties, lists=[lst], decisions=decisions).findings if f.extra.get("list") == "csl")
-    assert confirmed.status is Status.COVERED
+    almaz_list(tmp_path)
+    confirmed = csl_finding(run(parties, lists=[lst], decisions=decisions))
+    assert confirmed.status is Status.MATCH and "decision-confirm" in confirmed.tags
+
+
+def test_keys_follow_the_party_not_its_row_or_file(tmp_path: Path) -> None:
+    lst = almaz_list(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("Supplier,Country\nAlmaz Antey Telecom,RU\nAcme Widgets Ltd,GB\n", encoding="utf-8")
+    moved = tmp_path / "b.csv"
+    moved.write_text(
+        "Vendor Name,Ctry\nInitech,US\nAcme  Widgets LTD,gb\nGlobex,US\nALMAZ ANTEY TELECOM,ru\n", encoding="utf-8"
+    )
+    before = {(f.subject.label.casefold(), f.rule): f for f in run(first, lists=[lst]).findings}
+    after = {(" ".join(f.subject.label.split()).casefold(), f.rule): f for f in run(moved, lists=[lst]).findings}
+    for (name, rule), finding in before.items():
+        other = after[(name, rule)]
+        assert other.subject.id != finding.subject.id  # another file, another row
+        assert other.key == finding.key, (name, rule)
+    assert len({f.key for f in before.values()}) == len(before) == 2
+    # another country is another party
+    elsewhere = tmp_path / "c.csv"
+    elsewhere.write_text("Supplier,Country\nAlmaz Antey Telecom,BR\n", encoding="utf-8")
+    assert csl_finding(run(elsewhere, lists=[lst])).key != csl_finding(run(first, lists=[lst])).key
+
+
+def test_a_decision_follows_the_party_to_another_row_and_file(tmp_path: Path) -> None:
+    lst = almaz_list(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("Supplier\nAlmaz Antey Telecom\n", encoding="utf-8")
+    decisions = tmp_path / "decisions.yaml"
+    write_decisions(decisions, csl_finding(run(first, lists=[lst])), "clear")
+    moved = tmp_path / "b.csv"
+    moved.write_text("Supplier\nInitech\nGlobex\nAlmaz Antey Telecom\n", encoding="utf-8")
+    report = run(moved, lists=[lst], decisions=decisions)
+    cleared = csl_finding(report)
+    assert cleared.subject.id == f"{moved}:row 3" and cleared.status is Status.CLEARED
+    assert report.summary["decisions"]["applied"] == 1
+    assert outcomes(report)[cleared.subject.id] is Status.CLEARED
+
+
+def test_decisions_in_the_older_form_still_apply(tmp_path: Path) -> None:
+    lst = almaz_list(tmp_path)
+    parties = tmp_path / "p.csv"
+    parties.write_text("Supplier\nAlmaz Antey Telecom\nZTE USA Inc\n", encoding="utf-8")
+    report = run(parties, lists=[lst])
+    hit = csl_finding(report)
+    brand = next(f for f in report.findings if f.rule == "parties.affiliate.brand")
+    decisions = tmp_path / "old.yaml"
+    old = [
+        {"party": f.extra["identity"], "list": f.extra["list"], "record": f.extra["record_id"],
+         "hash": f.extra["record_hash"], "decision": "clear", "by": "j.doe", "at": "2025-01-02T00:00:00Z"}
+        for f in (hit, brand)
+    ]  # fmt: skip
+    decisions.write_text(yaml.safe_dump({"decisions": old}), encoding="utf-8")
+    again = run(parties, lists=[lst], decisions=decisions)
+    assert again.errors == []
+    assert csl_finding(again).status is Status.CLEARED
+    assert next(f for f in again.findings if f.rule == "parties.affiliate.brand").status is Status.CLEARED
 
 
 def test_bad_decisions_file_is_reported_and_screening_goes_on(tmp_path: Path) -> None:
@@ -150,7 +278,7 @@ def test_bad_decisions_file_is_reported_and_screening_goes_on(tmp_path: Path) ->
     decisions.write_text("decisions:\n  - party: x\n    decision: maybe\n  - [1, 2\n", encoding="utf-8")
     report = run(parties, decisions=decisions)
     assert any("d.yaml" in str(e) and "malformed YAML" in e.message for e in report.errors)
-    assert any(f.status is Status.COVERED for f in report.findings)
+    assert any(f.status is Status.MATCH for f in report.findings)
     decisions.write_text("decisions:\n  - party: x\n    decision: maybe\n", encoding="utf-8")
     report = run(parties, decisions=decisions)
     assert [e.location.entry for e in report.errors] == ["decisions[0]"]
@@ -163,11 +291,11 @@ def test_empty_names_and_enormous_cells_are_not_screened_never_clean(tmp_path: P
     report = run(path)
     where = sorted(str(e.location) for e in report.errors)
     assert where == [f"{path} row 1 [Name]", f"{path} row 3 [Name]", f"{path} row 4 [Name]"]
-    errors = [f for f in report.findings if f.status is Status.NOT_SCREENED]
+    errors = [f for f in report.findings if f.rule == "parties.not-screened"]
     assert len(errors) == 3 and all(f.status.value == "not-screened" for f in errors)
     assert report.summary["outcomes"]["not-screened"] == 3
     assert report.subjects == 4
-    reasons = {r["party"]: r["detail"] for r in screened_rows(report) if r["status"] == "not-screened"}
+    reasons = {f.subject.id: f.evidence[0].detail for f in errors}
     assert reasons[f"{path}:row 1"] == "empty party name" and "longer than" in reasons[f"{path}:row 3"]
 
 
@@ -218,8 +346,7 @@ def test_encodings_bom_utf16_and_cp1252(tmp_path: Path) -> None:
         path.write_bytes(data)
         report = run(path)
         assert report.errors == [], enc
-        queries = [r["query"] for r in screened_rows(report)]
-        assert "Société Générale Électronique" in queries, enc
+        assert "Société Générale Électronique" in {f.subject.label for f in report.findings}, enc
 
 
 def test_xlsx_and_json_inputs_and_mapping_override(tmp_path: Path) -> None:
@@ -282,9 +409,18 @@ def test_cli_screen_json_and_exit_codes(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main, ["parties", "--format", "json", "-o", str(out), str(ROOT / "examples" / "suppliers.csv")]
     )
-    assert result.exit_code == 1  # covered findings, --fail-on covered
+    assert result.exit_code == 1  # matches, --fail-on covered (the same level as match)
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["subjects"] == 14 and doc["summary"]["outcomes"]["covered"] >= 3
+    assert doc["subjects"] == 14 and doc["summary"]["outcomes"]["match"] >= 3
+    assert len({f["subject"]["id"] for f in doc["findings"]}) == 14  # every party is listed
+    assert all("decision_key" not in f["extra"] and f["key"].startswith("k1-") for f in doc["findings"])
+    clean = tmp_path / "clean.csv"
+    clean.write_text("Supplier\nAcme Widgets Ltd\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["parties", "--fail-on", "match", str(clean)]).exit_code == 0
+    # not compared with the CSL (not imported): not clean at the possible-match level; with every list: clean
+    assert CliRunner().invoke(main, ["parties", "--fail-on", "possible-match", str(clean)]).exit_code == 1
+    with_list = ["parties", "--fail-on", "possible-match", "--list", str(SAMPLE), str(clean)]
+    assert CliRunner().invoke(main, with_list).exit_code == 0
     result = CliRunner().invoke(
         main, ["parties", "--fail-on", "never", "--format", "csv", str(ROOT / "examples" / "suppliers.csv")]
     )
@@ -331,9 +467,9 @@ def test_parallel_screening_gives_the_same_report(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(job, "PARALLEL_FROM", 10)
     monkeypatch.setattr("bansweep.parties.match.PARALLEL_FROM", 5)
     parallel = run(path, show_progress=True)  # the progress bar follows the workers' chunks
-    assert screened_rows(parallel) == screened_rows(serial)
-    assert [(f.subject.id, f.rule, f.status) for f in parallel.findings] == [
-        (f.subject.id, f.rule, f.status) for f in serial.findings
+    assert parallel.summary["outcomes"] == serial.summary["outcomes"]
+    assert [(f.subject.id, f.rule, f.status, f.key) for f in parallel.findings] == [
+        (f.subject.id, f.rule, f.status, f.key) for f in serial.findings
     ]
 
 
@@ -349,7 +485,8 @@ def test_corrupt_workbook_and_odd_json_items(tmp_path: Path) -> None:
     report = run(data)
     where = sorted(str(e.location) for e in report.errors)
     assert where == [f"{data} row 3 [name]", f"{data}![1] row 2"]
-    assert report.subjects == 4 and report.summary["outcomes"]["not-screened"] == 2
+    assert report.subjects == 4 and report.summary["outcomes"] == {"match": 1, "not-screened": 3}  # no CSL
+    assert [f.rule for f in report.findings if f.subject.label == "Initech"] == ["parties.screened"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -364,3 +501,37 @@ def test_hostile_bytes_never_crash_and_never_pass_as_clean(tmp_path: Path, data:
     if report.errors:  # whatever could not be read shows up as a party that was not screened
         assert any(f.status is Status.NOT_SCREENED for f in report.findings)
         assert outcomes.get("not-screened", 0) >= 1
+
+
+def test_every_extra_is_declared_with_its_type(tmp_path: Path) -> None:
+    import typing
+
+    from bansweep.parties import model
+
+    declared = {
+        "parties.screened": model.ScreenedExtra,
+        "parties.not-screened": model.NotScreenedExtra,
+        "parties.list.": model.MatchExtra,
+        "parties.affiliate.": model.MatchExtra,
+    }
+    path = tmp_path / "p.csv"
+    rows = (ROOT / "examples" / "suppliers.csv").read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*rows, ",,CN", "Honor Device Co Ltd"]), encoding="utf-8")
+    decisions = tmp_path / "d.yaml"
+    report = run(path)
+    hit = next(f for f in report.findings if f.rule == "parties.list.fcc-covered-list")
+    write_decisions(decisions, hit, "clear")
+    report = run(path, decisions=decisions)
+    seen = set()
+    for f in report.findings:
+        kind = next(k for k in declared if f.rule == k or (k.endswith(".") and f.rule.startswith(k)))
+        spec = declared[kind]
+        seen.add(kind)
+        assert spec.__required_keys__ <= f.extra.keys() <= spec.__required_keys__ | spec.__optional_keys__, f.rule
+        for key, hint in typing.get_type_hints(spec).items():
+            if key in f.extra:
+                base = typing.get_origin(hint) or hint
+                base = dict if typing.is_typeddict(base) else base
+                assert isinstance(f.extra[key], (int, float) if base is float else base), (f.rule, key)
+    assert seen == set(declared)
+    assert any("decision" in f.extra for f in report.findings)

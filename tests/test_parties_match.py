@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bansweep.findings import Location, Status
-from bansweep.parties.match import COVERED_AT, REVIEW_AT, Index
-from bansweep.parties.model import ListRecord, ListSet, Party
+from bansweep.findings import Finding, Location, Status
+from bansweep.parties.match import MATCH_AT, POSSIBLE_AT, Index
+from bansweep.parties.model import AFFILIATES, ListRecord, ListSet, Party
 from bansweep.parties.normalise import Normaliser
-from bansweep.parties.screen import AFFILIATES, Screener, load_lists
+from bansweep.parties.screen import Screener, load_lists
+from bansweep.policy.parties import LIMITED_SCOPE, PartiesPolicy
 
 EL = "Entity List (EL) - Bureau of Industry and Security"
 
@@ -85,7 +86,7 @@ def best(index: Index, norm: Normaliser, text: str, country: str = "") -> tuple[
 def test_true_variants_are_strong_matches(index: Index, norm: Normaliser, query: str, record: str) -> None:
     hit = best(index, norm, query)
     assert hit is not None and hit[0] == record
-    assert hit[1] >= COVERED_AT
+    assert hit[1] >= MATCH_AT
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_true_variants_are_strong_matches(index: Index, norm: Normaliser, query:
 def test_weaker_variants_are_raised_for_review(index: Index, norm: Normaliser, query: str, record: str) -> None:
     hit = best(index, norm, query)
     assert hit is not None and hit[0] == record
-    assert hit[1] >= REVIEW_AT
+    assert hit[1] >= POSSIBLE_AT
 
 
 @pytest.mark.parametrize(
@@ -180,12 +181,16 @@ def test_token_order_does_not_change_the_tokens(norm: Normaliser, words: list[st
 @given(names)
 def test_matching_never_fails_and_scores_are_bounded(index: Index, norm: Normaliser, text: str) -> None:
     for cand in index.candidates(norm.name(text), "CN"):
-        assert REVIEW_AT <= cand.score <= 1.0
+        assert POSSIBLE_AT <= cand.score <= 1.0
+
+
+def judged(screener: Screener, text: str, country: str = "") -> list[Finding]:
+    """The screener's facts about one party, judged by the parties policy."""
+    return PartiesPolicy().findings(screener.screen(Party(text, Location("p.csv", row=1), country=country)))
 
 
 def screen(text: str, country: str = "") -> list[tuple[str, Status, str]]:
-    screener = Screener(ListSet(records(), {"csl": "test"}))
-    found = screener.screen(Party(text, Location("p.csv", row=1), country=country)).findings
+    found = judged(Screener(ListSet(records(), {"csl": "test"})), text, country)
     return [(f.rule, f.status, str(f.extra.get("group", f.extra.get("record_id", "")))) for f in found]
 
 
@@ -194,34 +199,39 @@ def screen(text: str, country: str = "") -> list[tuple[str, Status, str]]:
     [("ZTE USA Inc", "zte"), ("Huawei Technologies Deutschland GmbH", "huawei"), ("Hikvision Europe BV", "hikvision")],
 )
 def test_brand_affiliates_are_raised_with_the_legal_basis(query: str, group: str) -> None:
-    screener = Screener(ListSet(records(), {"csl": "test"}))
-    found = screener.screen(Party(query, Location("p.csv", row=1))).findings
+    found = judged(Screener(ListSet(records(), {"csl": "test"})), query)
     affiliate = [f for f in found if AFFILIATES in f.tags]
     assert len(affiliate) == 1
-    assert affiliate[0].status is Status.REVIEW and affiliate[0].extra["group"] == group
+    assert affiliate[0].status is Status.POSSIBLE_MATCH and affiliate[0].extra["group"] == group
     assert "§889" in affiliate[0].extra["legal_basis"]
 
 
-def test_known_affiliate_is_covered_and_false_friend_is_not() -> None:
-    assert ("parties.affiliate.known", Status.COVERED, "huawei") in screen("Huawei Marine Networks Co., Ltd.")
-    assert screen("Shanghai Dahua Scale Factory") == []
-    assert screen("Honor Society") == []
-    assert screen("Acme Widgets Ltd") == []
+def test_known_affiliate_matches_and_false_friend_does_not() -> None:
+    assert ("parties.affiliate.known", Status.MATCH, "huawei") in screen("Huawei Marine Networks Co., Ltd.")
+    clean = [("parties.screened", Status.NO_MATCH, "")]
+    assert screen("Shanghai Dahua Scale Factory") == clean
+    assert screen("Honor Society") == clean
+    assert screen("Acme Widgets Ltd") == clean
 
 
-def test_conditionally_listed_groups_are_covered_limited(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_listings_for_some_purposes_are_matches_with_the_limitation_stated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("BANSWEEP_HOME", str(tmp_path))
     screener = Screener(load_lists([], [])[0])
-
-    def screen(text: str) -> list[tuple[str, Status, str]]:
-        found = screener.screen(Party(text, Location("p.csv", row=1))).findings
-        return [(f.rule, f.status, str(f.extra.get("record_id", ""))) for f in found]
-
-    found = screen("Hangzhou Hikvision Digital Technology Co., Ltd.")
-    fcc = [s for rule, s, _ in found if rule == "parties.list.fcc-covered-list"]
-    assert fcc == [Status.LIMITED]
-    assert ("parties.list.dod-1260h", Status.COVERED, "dod-hikvision") in found
-    assert ("parties.list.fcc-covered-list", Status.COVERED, "fcc-2") in screen("ZTE Corporation")
+    found = judged(screener, "Hangzhou Hikvision Digital Technology Co., Ltd.")
+    fcc = [f for f in found if f.rule == "parties.list.fcc-covered-list"]
+    assert [f.status for f in fcc] == [Status.MATCH]
+    assert LIMITED_SCOPE in fcc[0].tags and fcc[0].verdicts[0].reason.startswith("listed for limited purposes only:")
+    assert "public safety" in fcc[0].verdicts[0].reason and "limited purposes" in fcc[0].explanation
+    dod = next(f for f in found if f.rule == "parties.list.dod-1260h")
+    assert dod.status is Status.MATCH and dod.extra["record_id"] == "dod-hikvision" and LIMITED_SCOPE not in dod.tags
+    zte = next(f for f in judged(screener, "ZTE Corporation") if f.rule == "parties.list.fcc-covered-list")
+    assert zte.status is Status.MATCH and zte.extra["record_id"] == "fcc-2" and LIMITED_SCOPE not in zte.tags
+    # a named member of a group listed for some purposes: a match, limited too
+    member = [f for f in judged(screener, "Hangzhou Hikrobot Technology Co., Ltd.") if AFFILIATES in f.tags]
+    assert [(f.status, f.extra["group"]) for f in member] == [(Status.MATCH, "hikvision")]
+    assert LIMITED_SCOPE in member[0].tags and "limited purposes" in member[0].verdicts[0].reason
 
 
 def test_legal_forms_misspelt_or_mid_name(norm: Normaliser) -> None:
@@ -239,11 +249,10 @@ def test_vendor_knowledge_base_brands_and_ownership_dates(monkeypatch: pytest.Mo
     screener = Screener(load_lists([], [])[0])
 
     def outcome(text: str) -> list[tuple[str, Status]]:
-        found = screener.screen(Party(text, Location("p.csv", row=1))).findings
-        return [(f.rule, f.status) for f in found if AFFILIATES in f.tags]
+        return [(f.rule, f.status) for f in judged(screener, text) if AFFILIATES in f.tags]
 
-    assert outcome("EZVIZ Inc") == [("parties.affiliate.known", Status.REVIEW)]  # a brand pattern, not the name
-    assert outcome("Honor Device Co Ltd") == [("parties.affiliate.known", Status.NOT_COVERED)]  # sold 2020-11-17
-    assert outcome("Lorex Technology Inc") == [("parties.affiliate.known", Status.NOT_COVERED)]  # sold 2022-11-24
+    assert outcome("EZVIZ Inc") == [("parties.affiliate.known", Status.POSSIBLE_MATCH)]  # a brand pattern, not the name
+    assert outcome("Honor Device Co Ltd") == [("parties.affiliate.known", Status.NO_MATCH)]  # sold 2020-11-17
+    assert outcome("Lorex Technology Inc") == [("parties.affiliate.known", Status.NO_MATCH)]  # sold 2022-11-24
     assert outcome("Huawei Restaurant") == []  # the brand word with another distinctive word
     assert outcome("Phi Theta Kappa Honor Society") == []

@@ -188,7 +188,7 @@ def test_good_inputs_still_give_their_findings(batch: dict[str, Any]) -> None:
     assert any(f["subject"]["attributes"].get("serial") == "FA4812345" for f in cmdb)
     assert any("zte" in f["subject"]["label"].lower() and f["status"] == "covered" for f in cmdb)
     parties = by_file.get(str(directory / "suppliers.csv"), [])
-    assert any(f["subject"]["kind"] == "party" and f["status"] == "covered" for f in parties)
+    assert any(f["subject"]["kind"] == "party" and f["status"] == "match" for f in parties)
     assert any("Huawei" in f["subject"]["label"] for f in parties)
     # the Excel UTF-16 export and the formula file are good data with odd encoding / content
     excel = by_file.get(str(directory / "excel-utf16.csv"), [])

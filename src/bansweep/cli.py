@@ -262,7 +262,7 @@ def _register_optional() -> None:
         ("bansweep.parties.cli", data_group),
         ("bansweep.fleet.cli", fingerprints_group),
         ("bansweep.parties.evaluate", parties_group),
-        ("bansweep.parties.decide", parties_group),
+        ("bansweep.parties.decisions_cli", parties_group),
     ):
         try:
             module = importlib.import_module(module_name)

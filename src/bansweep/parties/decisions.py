@@ -3,18 +3,20 @@
 The file is YAML or JSON::
 
     decisions:
-      - party: "acme trading ltd|cn"     # Party.identity (name and country as given, folded)
-        list: csl                        # list name
-        record: "99ed1b05…"             # list record id (CSL _id; FCC/1260H entry id; brand rule id)
-        hash: "3f0c…"                   # content hash of the record when the decision was made
+      - key: "k1-3a9c…"                  # Finding.key of the finding decided on
+        hash: "3f0c…"                    # content hash of the list entry when the decision was made
+        party: "acme trading ltd|cn"     # for the reader: Party.identity (name and country as given, folded),
+        list: csl                        #   list name and
+        record: "99ed1b05…"             #   list record id (CSL _id; FCC/1260H entry id; brand rule id)
         decision: clear                  # clear | confirm
         by: "j.doe"
         at: "2026-11-20T10:00:00Z"
         reason: "different company; Lagos address, registration no. …"
 
-Every finding carries its ``decision_key`` (party, list, record, hash); ``bansweep parties decide`` writes entries
-from a JSON report (`record`). A decision whose hash no longer matches the record is not applied: the party is raised
-again with a note.
+A decision is found by the finding's key, so it follows the party when its row or file changes. Entries written
+before keys existed (party, list, record and hash, no key) are read too: their key is computed from those three.
+`bansweep parties decide` writes entries from a JSON report. A decision whose hash no longer matches the record is not
+applied: the party is raised again with a note.
 """
 
 from __future__ import annotations
@@ -30,27 +32,36 @@ import yaml
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, read_text
+from bansweep.parties.model import DecisionExtra, match_key
 from bansweep.tables import json_rows
 
 CHOICES = ("clear", "confirm")
-KEY_FIELDS = ("party", "list", "record")
+OLD_KEY_FIELDS = ("party", "list", "record")  # how an entry was named before Finding.key
 MAX_DECISIONS_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    party: str
-    list_name: str
-    record: str
-    hash: str
+class ReviewDecision:
+    key: str  # Finding.key
+    hash: str  # content hash of the list entry decided on
     decision: str
     by: str
     at: str
     reason: str
     where: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_extra(self) -> DecisionExtra:
         return {"decision": self.decision, "by": self.by, "at": self.at, "reason": self.reason, "where": self.where}
+
+
+def entry_key(item: dict[str, Any]) -> str:
+    """The Finding.key an entry decides on: its `key`, or for an entry in the older form, computed from
+    (party, list, record); "" when it names neither."""
+    key = str(item.get("key") or "").strip()
+    if key:
+        return key
+    party, list_name, record = (str(item.get(k) or "").strip() for k in OLD_KEY_FIELDS)
+    return match_key(party, list_name, record) if party and list_name and record else ""
 
 
 def _read(path: Path) -> tuple[Any, list[Any]]:
@@ -74,19 +85,20 @@ def _read(path: Path) -> tuple[Any, list[Any]]:
     return doc, items
 
 
-def load(path: Path) -> tuple[dict[tuple[str, str, str], Decision], list[InputError]]:
-    """Decisions keyed on (party identity, list, record id); bad entries are reported and skipped."""
+def load(path: Path) -> tuple[dict[str, ReviewDecision], list[InputError]]:
+    """Decisions by Finding.key; bad entries are reported and skipped."""
     _, items = _read(path)
-    out: dict[tuple[str, str, str], Decision] = {}
+    out: dict[str, ReviewDecision] = {}
     errors: list[InputError] = []
     for i, item in enumerate(items):
         loc = Location(str(path), entry=f"decisions[{i}]")
         if not isinstance(item, dict):
             errors.append(InputError(loc, "not a mapping; decision ignored"))
             continue
-        missing = [
-            k for k in ("party", "list", "record", "hash", "decision", "by", "at") if not str(item.get(k) or "").strip()
-        ]
+        missing = [k for k in ("hash", "decision", "by", "at") if not str(item.get(k) or "").strip()]
+        key = entry_key(item)
+        if not key:
+            missing.insert(0, "key (or party, list and record)")
         if missing:
             errors.append(InputError(loc, f"missing {', '.join(missing)}; decision ignored"))
             continue
@@ -96,10 +108,8 @@ def load(path: Path) -> tuple[dict[tuple[str, str, str], Decision], list[InputEr
                 InputError(loc, f"decision must be one of {', '.join(CHOICES)}, got {item['decision']!r}; ignored")
             )
             continue
-        d = Decision(
-            str(item["party"]),
-            str(item["list"]),
-            str(item["record"]),
+        out[key] = ReviewDecision(
+            key,
             str(item["hash"]),
             choice,
             str(item["by"]),
@@ -107,24 +117,23 @@ def load(path: Path) -> tuple[dict[tuple[str, str, str], Decision], list[InputEr
             str(item.get("reason") or ""),
             str(loc),
         )
-        out[(d.party, d.list_name, d.record)] = d
     return out, errors
 
 
 def record(path: Path, entries: list[dict[str, str]]) -> tuple[int, int]:
-    """Add or update decision entries (matched on party, list and record); returns (added, updated).
+    """Add or update decision entries (matched on their key; an older entry's key is computed from party, list
+    and record); returns (added, updated).
 
     Every other entry and top-level key is kept as it was, even ones `load` ignores. The file is written to a
     temporary file beside it and renamed over it, so a crash leaves the old file whole. YAML comments are not kept.
     """
     doc, items = _read(path)
     items = list(items)
-    where = {
-        tuple(str(item.get(k) or "") for k in KEY_FIELDS): i for i, item in enumerate(items) if isinstance(item, dict)
-    }
+    where = {entry_key(item): i for i, item in enumerate(items) if isinstance(item, dict)}
+    where.pop("", None)
     added = updated = 0
     for entry in entries:
-        key = tuple(entry[k] for k in KEY_FIELDS)
+        key = entry["key"]
         if key in where:
             items[where[key]] = {**items[where[key]], **entry}
             updated += 1

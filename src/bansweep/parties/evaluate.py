@@ -18,8 +18,9 @@ from pathlib import Path
 import click
 
 from bansweep.findings import Finding, Location, Status
-from bansweep.parties.model import ListSet, Party
-from bansweep.parties.screen import AFFILIATES, Screener, load_lists
+from bansweep.parties.model import AFFILIATES, ListSet, Party
+from bansweep.parties.screen import Screener, load_lists
+from bansweep.policy.parties import PartiesPolicy
 
 EVAL_DIR = Path(__file__).parent / "evaldata"
 EVAL_SET = EVAL_DIR / "eval.csv"
@@ -38,7 +39,7 @@ class Case:
 @dataclass(slots=True)
 class Outcome:
     case: Case
-    predicted: bool  # the tool raised the party (covered or review)
+    predicted: bool  # the tool raised the party (match or possible-match)
     correct_target: bool  # ... and for the expected entry or group
     got: str  # what it matched, for the listing
 
@@ -86,7 +87,7 @@ def reference_lists(lists: Sequence[Path] = (), knowledge: Sequence[Path] = ()) 
 
 
 def judge(case: Case, findings: list[Finding]) -> Outcome:
-    raised = [f for f in findings if f.status in (Status.COVERED, Status.LIMITED, Status.REVIEW)]
+    raised = [f for f in findings if f.status in (Status.MATCH, Status.POSSIBLE_MATCH)]
     target = case.target.casefold()
     good = False
     got = []
@@ -108,10 +109,11 @@ def judge(case: Case, findings: list[Finding]) -> Outcome:
 
 def evaluate(cases: list[Case], lists: ListSet, knowledge: Sequence[Path] = ()) -> Scores:
     screener = Screener(lists, knowledge)
+    policy = PartiesPolicy()
     scores = Scores()
     for i, case in enumerate(cases, 1):
         party = Party(case.query, Location("eval.csv", row=i), country=case.country)
-        scores.outcomes.append(judge(case, screener.screen(party).findings))
+        scores.outcomes.append(judge(case, policy.findings(screener.screen(party))))
     return scores
 
 

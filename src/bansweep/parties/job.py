@@ -8,16 +8,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bansweep import progress
-from bansweep.findings import Finding, InputError, Location, Report
+from bansweep.findings import JOB_STATUSES, Finding, InputError, Location, Report, Status
 from bansweep.inputs import InputFile, InputProblem, walk
-from bansweep.parties import decisions as decisions_mod
+from bansweep.parties import decisions
 from bansweep.parties.inputs import looks_like_parties, read_parties
 from bansweep.parties.lists.csl import is_csl_header
 from bansweep.parties.model import Party
-from bansweep.parties.screen import ALGORITHM, ROW_COLUMNS, Screened, Screener, load_lists
+from bansweep.parties.screen import ALGORITHM, Screener, load_lists
+from bansweep.policy.parties import PartiesPolicy
 from bansweep.tables import delimited, json_rows, xlsx
 
 
@@ -90,21 +90,35 @@ def sniff_dir(path: Path) -> bool:
 
 
 PARALLEL_FROM = 5000  # parties; fewer are screened in this process
-_SHARED: tuple[Screener, list[Party]] | None = None  # what forked workers inherit (not pickled to them)
+WORST = {status: i for i, status in enumerate(JOB_STATUSES["parties"])}  # best to worst
 
 
-def screen_all(screener: Screener, parties: list[Party], label: str = "", show: bool | None = None) -> list[Screened]:
-    """Screen parties, in forked worker processes (one per CPU) when there are many and fork is available."""
+@dataclass(slots=True)
+class Stages:
+    """Screening (facts) then the parties policy (statuses), for one party at a time."""
+
+    screener: Screener
+    policy: PartiesPolicy
+
+    def __call__(self, party: Party) -> list[Finding]:
+        return self.policy.findings(self.screener.screen(party))
+
+
+_SHARED: tuple[Stages, list[Party]] | None = None  # what forked workers inherit (not pickled to them)
+
+
+def screen_all(stages: Stages, parties: list[Party], label: str = "", show: bool | None = None) -> list[list[Finding]]:
+    """Each party's findings, in forked worker processes (one per CPU) when there are many and fork is available."""
     workers = min(os.cpu_count() or 1, 8)
     if len(parties) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         out = []
         with progress.progress(label, len(parties), show) as bar:
             for party in parties:
-                out.append(screener.screen(party))
+                out.append(stages(party))
                 bar.advance()
         return out
     global _SHARED
-    _SHARED = (screener, parties)
+    _SHARED = (stages, parties)
     gc.freeze()  # the index stays shared with the workers: the collector would touch (and copy) its pages
     try:
         chunk = max(500, len(parties) // (workers * 8))
@@ -121,17 +135,13 @@ def screen_all(screener: Screener, parties: list[Party], label: str = "", show: 
     finally:
         _SHARED = None
         gc.unfreeze()
-    return [Screened(findings, row) for part in parts for findings, row in part]
+    return [findings for part in parts for findings in part]
 
 
-def _screen_span(span: tuple[int, int]) -> list[tuple[list[Finding], list[Any]]]:
+def _screen_span(span: tuple[int, int]) -> list[list[Finding]]:
     assert _SHARED is not None
-    screener, parties = _SHARED
-    out = []
-    for party in parties[span[0] : span[1]]:
-        result = screener.screen(party)
-        out.append((result.findings, result.row))
-    return out
+    stages, parties = _SHARED
+    return [stages(party) for party in parties[span[0] : span[1]]]
 
 
 def run(paths: list[Path], options: Options) -> Report:
@@ -141,18 +151,20 @@ def run(paths: list[Path], options: Options) -> Report:
     lists, list_errors = load_lists(options.lists, options.knowledge)
     timing["lists_s"] = time.perf_counter() - clock
     report.errors.extend(list_errors)
-    decided: dict[tuple[str, str, str], decisions_mod.Decision] = {}
+    decided: dict[str, decisions.ReviewDecision] = {}
     if options.decisions is not None:
         try:
-            decided, errs = decisions_mod.load(options.decisions)
+            decided, errs = decisions.load(options.decisions)
             report.errors.extend(errs)
         except InputProblem as exc:
             report.errors.append(exc.to_error())
-    screener = Screener(lists, options.knowledge, decided)
+    screener = Screener(lists, options.knowledge)
+    policy = PartiesPolicy(decided)
+    stages = Stages(screener, policy)
     timing["index_s"] = time.perf_counter() - clock - timing["lists_s"]
     report.started = screener.started
     report.data_versions.update(screener.versions())
-    screened: list[list[Any]] = []
+    per_party: list[list[Finding]] = []
     mappings: dict[str, dict[str, str]] = {}
     for item in walk(paths):
         if isinstance(item, InputError):
@@ -163,9 +175,9 @@ def run(paths: list[Path], options: Options) -> Report:
             parsed = read_parties(item.path, options.mapping, options.knowledge)
         except InputProblem as exc:
             report.errors.append(exc.to_error())
-            result = screener.unscreened(exc.location, "", f"file not read: {exc.message}")
-            report.findings.extend(result.findings)
-            screened.append(result.row)
+            per_party.append(
+                [policy.unreadable(screener.unreadable(exc.location, "", f"file not read: {exc.message}"))]
+            )
             continue
         except OSError as exc:
             report.errors.append(InputError(Location(str(item.path)), f"cannot read: {exc.strerror or exc}"))
@@ -174,36 +186,36 @@ def run(paths: list[Path], options: Options) -> Report:
         report.errors.extend(parsed.errors)
         timing["read_s"] = timing.get("read_s", 0.0) + time.perf_counter() - started
         started = time.perf_counter()
-        results = screen_all(screener, parsed.parties, f"parties: screening {item.path.name}", options.show_progress)
+        per_party.extend(
+            screen_all(stages, parsed.parties, f"parties: screening {item.path.name}", options.show_progress)
+        )
         timing["screen_s"] = timing.get("screen_s", 0.0) + time.perf_counter() - started
-        for result in results:
-            report.findings.extend(result.findings)
-            screened.append(result.row)
         for location, text, why in parsed.unscreened:
-            result = screener.unscreened(location, text, why)
-            report.findings.extend(result.findings)
-            screened.append(result.row)
+            per_party.append([policy.unreadable(screener.unreadable(location, text, why))])
     timing["total_s"] = time.perf_counter() - clock
-    report.subjects = len(screened)
+    report.subjects = len(per_party)
     counts: dict[str, int] = {}
-    for row in screened:
-        counts[row[4]] = counts.get(row[4], 0) + 1
     decided_count = {"applied": 0, "stale": 0}
-    for finding in report.findings:
-        if "decision" in finding.extra:
-            decided_count["stale" if finding.extra["decision"].get("stale") else "applied"] += 1
+    for findings in per_party:
+        worst = max((f.status for f in findings), key=WORST.__getitem__, default=Status.NO_MATCH)
+        counts[worst.value] = counts.get(worst.value, 0) + 1
+        for finding in findings:
+            note = finding.extra.get("decision")
+            if note is not None:
+                decided_count["stale" if note.get("stale") else "applied"] += 1
+        report.findings.extend(findings)
     report.summary.update(
         {
             "decisions": {"file": str(options.decisions) if options.decisions else "", **decided_count},
             "screened_at": screener.started,
             "tool": f"{screener.tool}; {ALGORITHM}",
             "lists": lists.versions,
+            "lists_missing": lists.missing,
             "list_sources": lists.sources,
             "list_records": len(lists.records),
             "mapping": mappings,
             "outcomes": counts,
             "timing": {k: round(v, 2) for k, v in timing.items()},
-            "screened": {"columns": list(ROW_COLUMNS), "rows": screened},
         }
     )
     return report

@@ -3,7 +3,7 @@
 Candidate generation: every list name is indexed under its KEYS_PER_NAME rarest distinctive tokens (all its
 tokens if it has none, e.g. "China Telecom (Americas)"); a party's tokens are looked up exactly, within a small
 edit distance (a deletion-neighbourhood index, as SymSpell does), as a prefix (abbreviations), and two adjacent
-tokens joined ("Hua Wei"). Only names reached that way, and able to reach the review threshold, are scored.
+tokens joined ("Hua Wei"). Only names reached that way, and able to reach the possible-match threshold, are scored.
 Scoring pairs tokens one to one and reports, for each pair, how it matched and its similarity; coverage is
 weighted by word class (generic and place words count less), both ways:
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
-from bansweep.parties.model import ListRecord
+from bansweep.parties.model import ListRecord, TokenMatchExtra
 from bansweep.parties.normalise import Name, Normaliser
 
 KEYS_PER_NAME = 3
-COVERED_AT = 0.92
-REVIEW_AT = 0.75
+MATCH_AT = 0.92
+POSSIBLE_AT = 0.75
 MIN_FUZZY_LEN = 5  # shorter tokens (initials, numbers, short words) must match exactly
 MAX_PREFIX_EXPANSIONS = 8
 COUNTRY_PENALTY = 0.1
@@ -60,8 +60,8 @@ class TokenMatch:
     similarity: float
     edits: int = 0
 
-    def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
+    def to_dict(self) -> TokenMatchExtra:
+        out: TokenMatchExtra = {
             "query": self.query,
             "list": self.listed,
             "how": self.how,
@@ -206,7 +206,7 @@ class Index:
         return out
 
     def candidates(self, name: Name, country: str = "") -> list[Candidate]:
-        """Scored list names for one party name, best first (those under REVIEW_AT dropped)."""
+        """Scored list names for one party name, best first (those under POSSIBLE_AT dropped)."""
         tokens = name.tokens
         if not tokens:
             return []
@@ -225,7 +225,7 @@ class Index:
         for aid in ids:
             alias = aliases[aid]
             reachable = sum(w for t, w in zip(alias.tokens, alias.weights, strict=False) if t in reach)
-            if reachable < REVIEW_AT * alias.total:
+            if reachable < POSSIBLE_AT * alias.total:
                 continue  # cannot reach the review threshold even with every reached word matched exactly
             cand = self.score(aid, tokens, qweights, qtotal, reach, country)
             if cand is not None:
@@ -274,7 +274,7 @@ class Index:
         if not alias.distinctive and (a_cov < 0.999 or q_cov < 0.9):
             return None  # a name made only of generic words must match whole
         score = a_cov * (0.5 + 0.5 * q_cov)
-        if score < REVIEW_AT - COUNTRY_PENALTY:
+        if score < POSSIBLE_AT - COUNTRY_PENALTY:
             return None
         listed_numbers = {t for t in alias.tokens if t.isdigit()}
         query_numbers = {t for t in tokens if t.isdigit()}
@@ -288,7 +288,7 @@ class Index:
             else:
                 score -= COUNTRY_PENALTY
                 notes.append(f"country differs ({country} vs {', '.join(sorted(countries))})")
-        if score < REVIEW_AT:
+        if score < POSSIBLE_AT:
             return None
         return Candidate(
             aid,

@@ -1,27 +1,36 @@
-"""Screening one party: list matches, covered-vendor affiliates, reviewer decisions, and the audit record."""
+"""Screening one party: the facts — which list entries its names match and how well, which covered vendor group it
+is tied to — with their evidence and audit record. bansweep.policy.parties turns the facts into statuses."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from bansweep import __version__
-from bansweep.findings import Evidence, Finding, InputError, Location, Severity, Status, Subject, Verdict
+from bansweep.findings import Evidence, InputError, Location, Subject
 from bansweep.inputs import InputProblem
 from bansweep.knowledge import load as load_dataset
-from bansweep.parties import decisions as decisions_mod
 from bansweep.parties.lists import csl, dod1260h, fcc
-from bansweep.parties.match import COVERED_AT, Candidate, Index, brand_tokens
-from bansweep.parties.model import ListRecord, ListSet, Party
+from bansweep.parties.match import MATCH_AT, Candidate, Index, brand_tokens
+from bansweep.parties.model import (
+    AFFILIATES,
+    CandidateExtra,
+    ListRecord,
+    ListSet,
+    MatchExtra,
+    NotScreenedExtra,
+    Party,
+    match_rule,
+    match_variant,
+)
 from bansweep.parties.normalise import Normaliser
 
 MEMO_LIMIT = 200_000  # candidate lists kept per distinct normalised name and country (repeated suppliers)
 ALGORITHM = "bansweep-parties/1 (rare-token index + weighted token pairing)"
-AFFILIATES = "covered-vendor affiliates"
 UNRELATED = "unrelated"  # a known false friend (shares a brand word only)
 RELATION_TEXT = {
     "parent": "the parent company of the {g} group",
@@ -35,7 +44,9 @@ OWNED = frozenset({"parent", "subsidiary", "affiliate", "brand"})
 
 
 @dataclass(slots=True)
-class Hit:
+class ListHit:
+    """A list entry (or named group member) one of a party's names reached, by its best-scoring alias."""
+
     record: ListRecord
     candidate: Candidate
     alias: str
@@ -44,15 +55,60 @@ class Hit:
     legal: tuple[str, ...]
 
 
-# the audit row of every party, hit or not (Report.summary["screened"]); detail is the best candidates
-# as [score, list name, list, record id], or why the party could not be screened
-ROW_COLUMNS = ("party", "query", "normalised", "country", "status", "detail")
+@dataclass(slots=True)
+class ListMatch:
+    """Fact: a party's name matches a list entry with this score (judged strong or possible by the policy)."""
+
+    hit: ListHit
+    rule: str
+    variant: str
+    evidence: list[Evidence]
+    explanation: str  # how the names matched, token by token
+    extra: MatchExtra
 
 
 @dataclass(slots=True)
-class Screened:
-    findings: list[Finding] = field(default_factory=list)
-    row: list[Any] = field(default_factory=list)
+class GroupLink:
+    """Fact: a party is tied to a covered vendor group — a named member matched by name, a knowledge-base pattern,
+    or the group's brand word in its name."""
+
+    group: str
+    query: str
+    how: str  # the relation, in words
+    certain: bool  # an ownership relation (parent, subsidiary, affiliate, brand) known with high confidence
+    ended: str  # the date the party left the group, if it has
+    entity: str  # the group's listed entity
+    basis: str  # the legal text that reaches the group's subsidiaries and affiliates
+    basis_date: str
+    limited: bool  # the group is listed only for the purposes its listing names
+    rule: str
+    variant: str
+    evidence: list[Evidence]
+    extra: MatchExtra
+    confidence: float
+
+
+@dataclass(slots=True)
+class Screening:
+    """The facts about one party: its list matches and group links, and the lists it was compared with."""
+
+    party: Party
+    subject: Subject
+    normalised: str  # the party's name as compared
+    matches: list[ListMatch]
+    links: list[GroupLink]
+    lists: list[Evidence]  # one per list screened against, with its version (shared by every party of a run)
+    missing: dict[str, str]  # lists the run relies on but could not load -> why
+
+
+@dataclass(slots=True)
+class Unreadable:
+    """Fact: a row or file that could not be read as a party, and why."""
+
+    subject: Subject
+    evidence: Evidence
+    why: str
+    extra: NotScreenedExtra
 
 
 def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSet, list[InputError]]:
@@ -65,6 +121,7 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
                 lists, errs = csl.read(path)
             except InputProblem as exc:
                 errors.append(exc.to_error())
+                out.missing[str(path)] = f"list file not read: {exc.message}"
                 continue
             out.add(lists)
             errors.extend(errs)
@@ -75,9 +132,11 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
         stored = csl.load_stored()
     except InputProblem as exc:
         errors.append(exc.to_error())
+        out.missing[csl.NAME] = f"imported CSL not readable: {exc.message}"
         stored = None
     if stored is None:
         out.versions[csl.NAME] = "not imported (run `bansweep data import-csl FILE` to screen against the CSL)"
+        out.missing.setdefault(csl.NAME, out.versions[csl.NAME])
     else:
         out.add(stored)
     return out, errors
@@ -142,12 +201,9 @@ def _vendor_kb_records(kb: Any) -> list[ListRecord]:
 
 
 class Screener:
-    def __init__(
-        self,
-        lists: ListSet,
-        knowledge: Sequence[Path] = (),
-        decisions: dict[tuple[str, str, str], decisions_mod.Decision] | None = None,
-    ) -> None:
+    """Finds the facts about a party: list entries its names match, covered vendor groups it is tied to."""
+
+    def __init__(self, lists: ListSet, knowledge: Sequence[Path] = ()) -> None:
         self.norm = Normaliser(knowledge)
         self.lists = lists
         self.knowledge = list(knowledge)
@@ -158,11 +214,11 @@ class Screener:
         brands = load_dataset("party-brands", ("kind",), overlays=knowledge)
         self.brands = {str(e["group"]): e for e in brands.entries if e["kind"] == "brand"}
         self.brands_version = brands.version
-        self.decisions = decisions or {}
         self._memo: dict[tuple[tuple[str, ...], str], list[Candidate]] = {}
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.today = date.today().isoformat()
         self.tool = f"bansweep {__version__}"
+        self.screened_lists = self._screened_lists()
 
     def versions(self) -> dict[str, str]:
         out = dict(self.lists.versions)
@@ -172,62 +228,65 @@ class Screener:
             out["vendors"] = load_dataset("vendors", overlays=self.knowledge).version
         return out
 
-    def screen(self, party: Party) -> Screened:
+    def _screened_lists(self) -> list[Evidence]:
+        """One evidence item per list the parties are compared with: its name, version and where it was read."""
+        counts: dict[str, int] = {}
+        files: dict[str, str] = {}
+        for record in self.index.records:
+            counts[record.list_name] = counts.get(record.list_name, 0) + 1
+            files.setdefault(record.list_name, str(record.where.get("file") or record.list_name))
+        versions = {name: v for name, v in self.lists.versions.items() if name not in self.lists.missing}
+        versions[AFFILIATES] = f"party-brands {self.brands_version}" + (" + vendors" if self.kb is not None else "")
+        return [
+            Evidence(
+                "parties.screened",
+                name,
+                Location(files.get(name, name)),
+                version,
+                f"{counts.get(name, 0)} entries",
+            )
+            for name, version in versions.items()
+        ]
+
+    def screen(self, party: Party) -> Screening:
         country = self.norm.country(party.country) if party.country else ""
-        hits: dict[int, Hit] = {}
-        seen: list[list[Any]] = []
-        normalised = []
-        affiliate_hits: dict[int, Hit] = {}
+        hits: dict[int, ListHit] = {}
+        seen: list[Candidate] = []
+        affiliate_hits: dict[int, ListHit] = {}
         names = [party.name, *party.aliases]
+        normalised = ""
+        index = self.index
         for text in names:
             name = self.norm.name(text)
-            normalised.append(name.key)
+            normalised = normalised or name.key
             memo_key = (name.tokens, country)
             found = self._memo.get(memo_key)
             if found is None:
-                found = self.index.candidates(name, country)
+                found = index.candidates(name, country)
                 if len(self._memo) < MEMO_LIMIT:
                     self._memo[memo_key] = found
-            index = self.index
             for cand in found:
                 alias = index.aliases[cand.alias]
                 record = index.records[alias.record]
                 store = affiliate_hits if record.list_name == AFFILIATES else hits
                 best = store.get(alias.record)
                 if best is None or cand.score > best.candidate.score:
-                    store[alias.record] = Hit(record, cand, alias.text, text, name.key, name.legal)
+                    store[alias.record] = ListHit(record, cand, alias.text, text, name.key, name.legal)
                 if store is hits:
-                    seen.append(_candidate_row(index, cand))
+                    seen.append(cand)
         subject = self._subject(party)
-        result = Screened()
-        top = sorted(seen, key=lambda c: -float(c[0]))[:5]
-        for hit in sorted(hits.values(), key=lambda h: -h.candidate.score):
-            result.findings.append(self._list_finding(party, subject, hit, top))
-        result.findings.extend(self._affiliate_findings(party, subject, names, affiliate_hits, hits))
-        status = max((f.status for f in result.findings), key=lambda s: s.order, default=Status.NOT_COVERED)
-        query = party.name if not party.aliases else [party.name, *party.aliases]
-        key = normalised if len(normalised) > 1 else normalised[0]
-        result.row = [subject.id, query, key, party.country, status.value if result.findings else "no-match", top]
-        return result
+        top = [self._candidate(c) for c in sorted(seen, key=lambda c: -c.score)[:5]]
+        matches = [self._list_match(party, h, top) for h in sorted(hits.values(), key=lambda h: -h.candidate.score)]
+        links = self._group_links(party, names, affiliate_hits, hits)
+        return Screening(party, subject, normalised, matches, links, self.screened_lists, self.lists.missing)
 
-    def unscreened(self, location: Location, text: str, why: str) -> Screened:
+    def unreadable(self, location: Location, text: str, why: str) -> Unreadable:
         where = (
             f"row {location.row}" if location.row is not None else f"line {location.line}" if location.line else "file"
         )
         subject = Subject("party", f"{location.file}:{where}", text or "(no name)", {"file": location.file})
-        finding = Finding(
-            subject,
-            "parties.not-screened",
-            f"Party at {location} could not be screened: {why}",
-            Severity.MEDIUM,
-            1.0,
-            [Evidence("parties.not-screened", text, location, detail=why)],
-            status=Status.NOT_SCREENED,
-            explanation="This party was not compared with any list; it is not clean. Fix the row and screen again.",
-            extra={"tool": self.tool, "screened_at": self.started},
-        )
-        row: list[Any] = [subject.id, text, "", "", Status.NOT_SCREENED.value, why]
-        return Screened([finding], row)
+        evidence = Evidence("parties.not-screened", text, location, detail=why)
+        return Unreadable(subject, evidence, why, {"tool": self.tool, "screened_at": self.started})
 
     def _subject(self, party: Party) -> Subject:
         loc = party.location
@@ -238,77 +297,43 @@ class Screener:
                 attrs[key] = getattr(party, key)
         if party.aliases:
             attrs["aliases"] = "; ".join(party.aliases)
-        return Subject("party", f"{loc.file}:row {loc.row}{suffix}", party.name, attrs)
+        return Subject("party", f"{loc.file}:row {loc.row}{suffix}", party.name, attrs, identity=party.identity)
 
-    def _list_finding(self, party: Party, subject: Subject, hit: Hit, top: list[list[Any]]) -> Finding:
+    def _candidate(self, cand: Candidate) -> CandidateExtra:
+        alias = self.index.aliases[cand.alias]
+        record = self.index.records[alias.record]
+        return {"score": cand.score, "name": alias.text, "list": record.list_name, "record_id": record.record_id}
+
+    def _list_match(self, party: Party, hit: ListHit, top: list[CandidateExtra]) -> ListMatch:
         record, cand = hit.record, hit.candidate
-        status = Status.COVERED if cand.score >= COVERED_AT else Status.REVIEW
-        strength = "matches" if status is Status.COVERED else "may match"
-        if status is Status.COVERED and record.limited:
-            status = Status.LIMITED  # covered only when used for the purposes the listing names
-        own = f"'{record.name}'" + (f" (affiliated with/part of {record.parent})" if record.parent else "")
-        title = f"{hit.query} {strength} {record.source} entry {own}"
+        rule = match_rule(record.list_name, record.record_id)
         explanation = _explain(hit)
         version = self.lists.versions.get(record.list_name, "")
-        extra = self._audit(party, hit, version)
-        extra["candidates"] = [dict(zip(("score", "name", "list", "record_id"), c, strict=True)) for c in top]
-        finding = Finding(
-            subject,
-            f"parties.list.{record.list_name}",
-            title,
-            Severity.HIGH if status in (Status.COVERED, Status.LIMITED) else Severity.MEDIUM,
-            cand.score,
-            [
-                Evidence(f"parties.list.{record.list_name}", hit.query, party.location, version, explanation),
-                Evidence(
-                    f"parties.list.{record.list_name}",
-                    hit.alias,
-                    record.location(),
-                    version,
-                    f"list record {record.record_id}",
-                ),
-            ],
-            status=status,
-            explanation=explanation,
-            verdicts=[
-                Verdict(
-                    record.list_name,
-                    status,
-                    "; ".join(record.citations),
-                    record.start_date,
-                    record.license_policy or record.remarks,
-                )
-            ],
-            tags=[record.list_name, *([record.group] if record.group else [])],
-            extra=extra,
-        )
-        self._apply_decision(party, finding, record.list_name, record.record_id, extra["record_hash"])
-        return finding
-
-    def _audit(self, party: Party, hit: Hit, version: str) -> dict[str, Any]:
-        record, cand = hit.record, hit.candidate
-        content = record.content_hash()
-        return {
+        extra: MatchExtra = {
+            "identity": party.identity,
             "query": hit.query,
             "normalised": hit.normalised,
-            "legal_forms_removed": list(hit.legal),
             "list": record.list_name,
+            "record_id": record.record_id,
+            "record_hash": record.content_hash(),
+            "citations": record.citations,
+            "tool": self.tool,
+            "algorithm": ALGORITHM,
+            "screened_at": self.started,
+            "matched_alias": hit.alias,
+            "score": cand.score,
+            "token_matches": [m.to_dict() for m in cand.matches],
+            "legal_forms_removed": list(hit.legal),
             "list_version": version,
             "list_source": record.source,
             "list_source_updated": self.lists.sources.get(record.source, ""),
-            "record_id": record.record_id,
-            "record_hash": content,
             "listed_name": record.name,
             "listed_parent": record.parent,
-            "matched_alias": hit.alias,
-            "score": cand.score,
             "alias_coverage": cand.alias_coverage,
             "query_coverage": cand.query_coverage,
-            "token_matches": [m.to_dict() for m in cand.matches],
             "unmatched_query_tokens": cand.unmatched_query,
             "unmatched_list_tokens": cand.unmatched_list,
             "notes": cand.notes,
-            "citations": record.citations,
             "start_date": record.start_date,
             "end_date": record.end_date,
             "license_requirement": record.license_requirement,
@@ -316,46 +341,40 @@ class Screener:
             "programs": record.programs,
             "addresses": record.addresses,
             "remarks": record.remarks,
-            "tool": self.tool,
-            "algorithm": ALGORITHM,
-            "screened_at": self.started,
-            "decision_key": {
-                "party": party.identity,
-                "list": record.list_name,
-                "record": record.record_id,
-                "hash": content,
-            },
+            "candidates": top,
         }
+        evidence = [
+            Evidence(rule, hit.query, party.location, version, explanation),
+            Evidence(rule, hit.alias, record.location(), version, f"list record {record.record_id}"),
+        ]
+        return ListMatch(hit, rule, match_variant(record.list_name, record.record_id), evidence, explanation, extra)
 
-    def _affiliate_findings(
-        self, party: Party, subject: Subject, names: list[str], known: dict[int, Hit], listed: dict[int, Hit]
-    ) -> list[Finding]:
-        out: list[Finding] = []
+    def _group_links(
+        self, party: Party, names: list[str], known: dict[int, ListHit], listed: dict[int, ListHit]
+    ) -> list[GroupLink]:
+        out: list[GroupLink] = []
         groups_done: set[str] = set()
         for hit in sorted(known.values(), key=lambda h: -h.candidate.score):
             record = hit.record
-            if hit.candidate.score < COVERED_AT or record.group in groups_done:
+            if hit.candidate.score < MATCH_AT or record.group in groups_done:
                 continue
             if record.type == UNRELATED:
                 groups_done.update(group for _, group, _ in brand_tokens(self.norm.name(hit.query), self.norm))
                 continue  # a known false friend: no brand presumption either
             groups_done.add(record.group)
             if record.type == "parent" and any(
-                h.record.group == record.group and h.candidate.score >= COVERED_AT for h in listed.values()
+                h.record.group == record.group and h.candidate.score >= MATCH_AT for h in listed.values()
             ):
-                continue  # the listed entity itself; the list findings say it
+                continue  # the listed entity itself; the list matches say it
             how = RELATION_TEXT.get(record.type, "linked to the {g} group ({r})").format(g=record.group, r=record.type)
-            sure = record.license_requirement in ("", "H")
-            if record.end_date and record.end_date <= self.today:
-                status, how = Status.NOT_COVERED, f"{how} until {record.end_date}; not part of the group since"
-            elif record.type in OWNED and sure:
-                status = Status.LIMITED if self.brands.get(record.group, {}).get("limited") else Status.COVERED
-            else:
-                status = Status.REVIEW
-            out.append(self._group_finding(party, subject, hit.query, record.group, status, how, record, hit))
+            ended = record.end_date if record.end_date and record.end_date <= self.today else ""
+            if ended:
+                how = f"{how} until {ended}; not part of the group since"
+            certain = record.type in OWNED and record.license_requirement in ("", "H")
+            out.append(self._group_link(party, hit.query, record.group, how, certain, ended, record, hit))
         if self.kb is not None:
             for text in names:
-                out.extend(self._vendor_pattern_findings(party, subject, text, groups_done))
+                out.extend(self._vendor_pattern_links(party, text, groups_done))
         for text in names:
             name = self.norm.name(text)
             for token, group, others in brand_tokens(name, self.norm):
@@ -363,16 +382,14 @@ class Screener:
                     continue
                 if others:
                     continue  # another distinctive word: possibly an unrelated firm sharing the word
-                if any(h.record.group == group and h.candidate.score >= COVERED_AT for h in listed.values()):
-                    continue  # the group's listed entity itself; the list finding says it
+                if any(h.record.group == group and h.candidate.score >= MATCH_AT for h in listed.values()):
+                    continue  # the group's listed entity itself; the list match says it
                 groups_done.add(group)
                 how = f"named with the covered brand '{token}' and only generic or place words; presumed an affiliate"
-                out.append(self._group_finding(party, subject, text, group, Status.REVIEW, how, None, None))
+                out.append(self._group_link(party, text, group, how, False, "", None, None))
         return out
 
-    def _vendor_pattern_findings(
-        self, party: Party, subject: Subject, text: str, groups_done: set[str]
-    ) -> list[Finding]:
+    def _vendor_pattern_links(self, party: Party, text: str, groups_done: set[str]) -> list[GroupLink]:
         """Names the vendor knowledge base ties to a group by pattern (brands such as a consumer label)."""
         out = []
         for match in self.kb.match_org(text):
@@ -389,115 +406,77 @@ class Screener:
             groups_done.add(group)
             how = RELATION_TEXT.get(record.type, "linked to the {g} group ({r})").format(g=group, r=record.type)
             how = f"named like {record.name}, {how} (pattern '{match.matched}' in the vendor knowledge base)"
-            status = Status.REVIEW
-            if record.end_date and record.end_date <= self.today:
-                status, how = Status.NOT_COVERED, f"{how}; part of the group only until {record.end_date}"
-            out.append(self._group_finding(party, subject, text, group, status, how, record, None))
+            ended = record.end_date if record.end_date and record.end_date <= self.today else ""
+            if ended:
+                how = f"{how}; part of the group only until {ended}"
+            out.append(self._group_link(party, text, group, how, False, ended, record, None))
         return out
 
-    def _group_finding(
+    def _group_link(
         self,
         party: Party,
-        subject: Subject,
         query: str,
         group: str,
-        status: Status,
         how: str,
+        certain: bool,
+        ended: str,
         record: ListRecord | None,
-        hit: Hit | None,
-    ) -> Finding:
+        hit: ListHit | None,
+    ) -> GroupLink:
         brand = self.brands.get(group, {})
         basis = str(brand.get("basis", ""))
         entity = str(brand.get("entity", group))
-        rule = "parties.affiliate.known" if record else "parties.affiliate.brand"
-        title = f"{query}: {how} ({entity})"
-        explanation = f"{how}. Regimes that reach subsidiaries and affiliates: {basis}." + (
-            " Ownership is not verified by a name; confirm it and record the decision."
-            if status is Status.REVIEW
-            else ""
-        )
         record_id = record.record_id if record else f"brand:{group}"
+        rule = match_rule(AFFILIATES, record_id)
         content = (
             record.content_hash() if record else hashlib.sha256(repr(sorted(brand.items())).encode()).hexdigest()[:16]
         )
-        evidence = [Evidence(rule, query, party.location, self.brands_version, explanation)]
+        evidence = [Evidence(rule, query, party.location, self.brands_version, how)]
         if record is not None:
             evidence.append(
                 Evidence(rule, record.name, record.location(), record.start_date, f"{record.source}; {record.url}")
             )
-        extra: dict[str, Any] = {
+        extra: MatchExtra = {
+            "identity": party.identity,
             "query": query,
             "normalised": self.norm.name(query).key,
+            "list": AFFILIATES,
+            "record_id": record_id,
+            "record_hash": content,
+            "citations": record.citations if record else [],
+            "tool": self.tool,
+            "algorithm": ALGORITHM,
+            "screened_at": self.started,
             "group": group,
             "entity": entity,
             "legal_basis": basis,
             "relation": record.type if record else "presumed affiliate (brand in name)",
             "owned_from": record.start_date if record else "",
             "owned_to": record.end_date if record else "",
-            "citations": record.citations if record else [],
-            "tool": self.tool,
-            "algorithm": ALGORITHM,
-            "screened_at": self.started,
-            "decision_key": {"party": party.identity, "list": AFFILIATES, "record": record_id, "hash": content},
         }
         if hit is not None:
-            extra.update(
-                matched_alias=hit.alias,
-                score=hit.candidate.score,
-                token_matches=[m.to_dict() for m in hit.candidate.matches],
-            )
-        finding = Finding(
-            subject,
+            extra["matched_alias"] = hit.alias
+            extra["score"] = hit.candidate.score
+            extra["token_matches"] = [m.to_dict() for m in hit.candidate.matches]
+        return GroupLink(
+            group,
+            query,
+            how,
+            certain,
+            ended,
+            entity,
+            basis,
+            str(brand.get("date", "")),
+            bool(brand.get("limited")),
             rule,
-            title,
-            Severity.HIGH
-            if status in (Status.COVERED, Status.LIMITED)
-            else Severity.MEDIUM
-            if status is Status.REVIEW
-            else Severity.INFO,
-            hit.candidate.score if hit else 0.6,
+            match_variant(AFFILIATES, record_id),
             evidence,
-            status=status,
-            explanation=explanation,
-            verdicts=[Verdict(AFFILIATES, status, basis, str(brand.get("date", "")), how)],
-            tags=[AFFILIATES, group],
-            extra=extra,
+            extra,
+            hit.candidate.score if hit else 0.6,
         )
-        self._apply_decision(party, finding, AFFILIATES, record_id, content)
-        return finding
-
-    def _apply_decision(self, party: Party, finding: Finding, list_name: str, record_id: str, content: str) -> None:
-        decision = self.decisions.get((party.identity, list_name, record_id))
-        if decision is None:
-            return
-        finding.extra["decision"] = decision.to_dict()
-        if decision.hash != content:
-            finding.extra["decision"]["stale"] = True
-            note = (
-                f"The list entry changed since {decision.by} decided '{decision.decision}' on {decision.at} "
-                "(record content differs); raised again for review."
-            )
-            finding.explanation = f"{note} {finding.explanation}"
-            if finding.status is Status.NOT_COVERED:
-                finding.status = Status.REVIEW
-            finding.tags.append("decision-stale")
-            return
-        verb = {"clear": "Cleared", "confirm": "Confirmed"}[decision.decision]
-        note = f"{verb} by {decision.by} on {decision.at}: {decision.reason}"
-        finding.explanation = f"{note}. {finding.explanation}"
-        finding.tags.append(f"decision-{decision.decision}")
-        finding.status = Status.NOT_COVERED if decision.decision == "clear" else Status.COVERED
-        for verdict in finding.verdicts:
-            verdict.status = finding.status
 
 
-def _candidate_row(index: Index, cand: Candidate) -> list[Any]:
-    alias = index.aliases[cand.alias]
-    record = index.records[alias.record]
-    return [cand.score, alias.text, record.list_name, record.record_id]
-
-
-def _explain(hit: Hit) -> str:
+def _explain(hit: ListHit) -> str:
     cand = hit.candidate
     parts = []
     for m in cand.matches:

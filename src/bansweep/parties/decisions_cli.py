@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
 from bansweep.inputs import InputProblem, read_text
-from bansweep.parties import decisions as decisions_mod
+from bansweep.parties import decisions
 from bansweep.reports.json import visible
 from bansweep.tables import json_rows
 
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
-KEY_FIELDS = ("party", "list", "record", "hash")
+# what an entry of the decisions file takes from a finding: its key, the list entry's content hash, and for the
+# reader the party identity, list and record id (from the finding's extra)
+ENTRY_FIELDS = {"key": "key", "hash": "record_hash", "party": "identity", "list": "list", "record": "record_id"}
 
 
 class DecideError(click.ClickException):
@@ -43,11 +45,15 @@ def _findings(path: Path) -> list[dict[str, Any]]:
     return doc["findings"]
 
 
-def _key(finding: Any) -> dict[str, str] | None:
-    key = finding.get("extra", {}).get("decision_key") if isinstance(finding, dict) else None
-    if not isinstance(key, dict) or not all(isinstance(key.get(k), str) and key[k] for k in KEY_FIELDS):
+def _entry(finding: Any) -> dict[str, str] | None:
+    """The decisions-file entry naming this finding, or None for a finding with no list entry to decide on."""
+    if not isinstance(finding, dict) or not isinstance(finding.get("extra"), dict):
         return None
-    return {k: key[k] for k in KEY_FIELDS}
+    source = {**finding["extra"], "key": finding.get("key")}
+    entry = {name: source.get(field) for name, field in ENTRY_FIELDS.items()}
+    if not all(isinstance(v, str) and v for v in entry.values()):
+        return None
+    return cast(dict[str, str], entry)
 
 
 def _label(finding: dict[str, Any]) -> str:
@@ -56,8 +62,8 @@ def _label(finding: dict[str, Any]) -> str:
 
 
 def _identity(finding: dict[str, Any]) -> str:
-    key = _key(finding)
-    return key["party"] if key else ""
+    entry = _entry(finding)
+    return entry["party"] if entry else ""
 
 
 def _fold(text: str) -> str:
@@ -68,20 +74,20 @@ def _select(
     path: Path, findings: list[dict[str, Any]], party: tuple[str, ...], numbers: tuple[int, ...], all_review: bool
 ) -> list[dict[str, Any]]:
     if sum((bool(party), bool(numbers), all_review)) != 1:
-        raise DecideError("choose the findings with one of --party, --finding or --all-review")
+        raise DecideError("choose the findings with one of --party, --finding or --all-possible")
     if numbers:
         chosen = []
         for n in numbers:
             if not 1 <= n <= len(findings):
                 raise DecideError(f"{path}: no finding {n}; the report has {len(findings)} (numbered from 1)")
-            if _key(findings[n - 1]) is None:
-                raise DecideError(f"{path}: finding {n} ({_label(findings[n - 1])}) has no decision_key to decide on")
+            if _entry(findings[n - 1]) is None:
+                raise DecideError(f"{path}: finding {n} ({_label(findings[n - 1])}) names no list entry to decide on")
             chosen.append(findings[n - 1])
         return chosen
-    decidable = [f for f in findings if _key(f) is not None]
+    decidable = [f for f in findings if _entry(f) is not None]
     if all_review:
-        chosen = [f for f in decidable if f.get("status") == "review"]
-        what = "no finding in review"
+        chosen = [f for f in decidable if f.get("status") == "possible-match"]
+        what = "no possible match"
     else:
         wanted = {_fold(p) for p in party}
         chosen = [f for f in decidable if wanted & {_fold(_label(f)), _fold(_identity(f))}]
@@ -111,7 +117,7 @@ def _select(
 @click.option("--why", required=True, help="The reason, kept with the decision.")
 @click.option("--party", multiple=True, help="Findings for this party (name as in the report, or party|country).")
 @click.option("--finding", "numbers", multiple=True, type=int, help="The Nth finding of the report (from 1).")
-@click.option("--all-review", is_flag=True, help="Every finding in review.")
+@click.option("--all-possible", "--all-review", "all_review", is_flag=True, help="Every possible match.")
 def decide_cmd(
     report: Path,
     decisions_file: Path,
@@ -131,20 +137,14 @@ def decide_cmd(
         raise DecideError("--why is empty: give the reason for the decision")
     chosen = _select(report, _findings(report), party, numbers, all_review)
     at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entries: dict[tuple[str, ...], dict[str, str]] = {}
+    entries: dict[str, dict[str, str]] = {}
     for finding in chosen:
-        key = _key(finding)
-        assert key is not None  # _select keeps decidable findings only
-        entries[tuple(key[k] for k in decisions_mod.KEY_FIELDS)] = {
-            **key,
-            "decision": choice,
-            "by": by.strip(),
-            "at": at,
-            "reason": why.strip(),
-        }
-        click.echo(f"{choice}: {_label(finding)} — {visible(key['list'])} record {visible(key['record'])}")
+        entry = _entry(finding)
+        assert entry is not None  # _select keeps decidable findings only
+        entries[entry["key"]] = {**entry, "decision": choice, "by": by.strip(), "at": at, "reason": why.strip()}
+        click.echo(f"{choice}: {_label(finding)} — {visible(entry['list'])} record {visible(entry['record'])}")
     try:
-        added, updated = decisions_mod.record(decisions_file, list(entries.values()))
+        added, updated = decisions.record(decisions_file, list(entries.values()))
     except InputProblem as exc:
         raise DecideError(f"{exc}; nothing written") from None
     except OSError as exc:
