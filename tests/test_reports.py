@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -15,7 +16,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject, Verdict
+from bansweep.findings import (
+    JOB_STATUSES,
+    Evidence,
+    Finding,
+    InputError,
+    Level,
+    Location,
+    Report,
+    Severity,
+    Status,
+    Subject,
+    Verdict,
+)
 from bansweep.reports import FORMATS, render
 from bansweep.reports import csv as csv_report
 from bansweep.reports import html as html_report
@@ -71,6 +84,20 @@ def fleet_findings() -> list[Finding]:
             explanation="MAC prefix, HTTP banner and CMDB manufacturer agree.",
             verdicts=[US889_B, FCC],
             tags=["video-surveillance"],
+            extra={
+                "maker": "Hangzhou Hikvision Digital Technology Co., Ltd.",
+                "brand": None,
+                "model": "DS-2CD2042WD-I",
+                "device_type": "IP Camera",
+                "sources": ["nmap", "inventory-csv"],
+                "conflicts": [],
+                "unattributable_macs": [],
+                "macs": ["44:19:B6:12:34:56"],
+                "ips": ["10.20.0.15"],
+                "hostnames": ["cam-lobby-01"],
+                "serials": [],
+                "notes": [],
+            },
         ),
         Finding(
             switch,
@@ -136,9 +163,10 @@ def firmware_findings() -> list[Finding]:
                     Location("blu-r1-hd.zip", entry="system/app/AdupsFota/AdupsFota.apk", offset=0x1F2A0),
                 ),
             ],
-            status=Status.COVERED,
+            status=Status.CRITICAL,
             tags=["harvesting", "backdoor"],
-            extra={"permissions": ["READ_PHONE_STATE", "INSTALL_PACKAGES"], "sha256": "ab" * 32},
+            extra={"family": "ADUPS", "cves": ["CVE-2016-10136"]},
+            risk=9.4,
         ),
         Finding(
             image,
@@ -151,7 +179,7 @@ def firmware_findings() -> list[Finding]:
                     "props.debuggable", "ro.debuggable=1", Location("blu-r1-hd.zip", entry="system/build.prop", line=12)
                 )
             ],
-            status=Status.REVIEW,
+            status=Status.MEDIUM,
             tags=["privilege"],
         ),
     ]
@@ -177,8 +205,9 @@ def parties_findings() -> list[Finding]:
                     "CSL 2026-11-20",
                 )
             ],
-            status=Status.COVERED,
-            verdicts=[Verdict("csl", Status.COVERED, "15 CFR Part 744, Supplement No. 4", "2019-05-16", "Entity List")],
+            status=Status.MATCH,
+            verdicts=[Verdict("csl", Status.MATCH, "15 CFR Part 744, Supplement No. 4", "2019-05-16", "Entity List")],
+            extra={"query": "ZTE Kangxun Telecom Co. Ltd.", "list": "csl", "record_id": "csl-8812", "score": 0.99},
         ),
         Finding(
             maybe,
@@ -187,7 +216,8 @@ def parties_findings() -> list[Finding]:
             Severity.LOW,
             0.71,
             [Evidence("name.fuzzy", "Hua Wei Trading GmbH ≈ Huawei", Location("suppliers.xlsx", row=40, field="Name"))],
-            status=Status.REVIEW,
+            status=Status.POSSIBLE_MATCH,
+            variant="brand:huawei",
         ),
     ]
 
@@ -228,7 +258,38 @@ def job_report(job: str) -> Report:
     return Report(job=job, inputs=files, findings=findings, errors=input_errors()[:2], subjects=50)
 
 
+def all_statuses_report() -> Report:
+    """One finding per status word of every job (fleet, firmware and parties mixed), each job's extras declared."""
+    extra = {
+        "fleet": {"maker": "Example Maker", "brand": None, "sources": ["nmap"], "macs": ["00:11:22:33:44:55"]},
+        "firmware": {"family": "example", "cves": [], "privilege": "system uid", "capabilities": ["sms"]},
+        "parties": {"query": "Example Ltd", "score": 0.9, "a field added later": {"open": True}},
+    }
+    kinds = {"fleet": "device", "firmware": "app", "parties": "party"}
+    findings = []
+    for job, statuses in JOB_STATUSES.items():
+        for n, status in enumerate(statuses):
+            subject = Subject(kinds[job], f"{job}-{n}", f"{job} subject {status.value}", {"file": f"{job}.txt"})
+            findings.append(
+                Finding(
+                    subject,
+                    f"{job}.example",
+                    f"{job} finding in its own word {status.value}",
+                    Severity.MEDIUM,
+                    0.8,
+                    [Evidence(f"{job}.example", "observed", Location(f"{job}.txt", line=n + 1))],
+                    status=status,
+                    explanation=f"why it is {status.value}",
+                    verdicts=[Verdict(f"{job}-policy", status, "citation", "2026-01-01", "reason")],
+                    extra=extra[job],
+                    risk=float(n) if job == "firmware" else None,
+                )
+            )
+    return Report(job="sweep", inputs=[f"{job}.txt" for job in JOB_STATUSES], findings=findings, subjects=20)
+
+
 REPORTS = {
+    "all-statuses": all_statuses_report,
     "sweep": sample_report,
     "fleet": lambda: job_report("fleet"),
     "firmware": lambda: job_report("firmware"),
@@ -315,16 +376,20 @@ def test_json_is_stable_and_worst_first() -> None:
     b.findings[0].subject.attributes = dict(reversed(list(b.findings[0].subject.attributes.items())))
     assert json_report.render(a) == json_report.render(b)
     doc = json.loads(json_report.render(a))
-    ranks = [Status(f["status"]).level for f in doc["findings"]]
+    ranks = [Status(f["status"]).order for f in doc["findings"]]
     assert ranks == sorted(ranks, reverse=True)
     assert doc["counts"] == {
         "findings": 8,
         "errors": 4,
-        "covered": 3,
-        "covered-limited": 1,
-        "not-screened": 1,
-        "review": 3,
+        "by_level": {"critical": 1, "hit": 3, "review": 4},
+        "by_job": {
+            "fleet": {"covered": 1, "covered-limited": 1, "review": 1, "not-screened": 1},
+            "firmware": {"critical": 1, "medium": 1},
+            "parties": {"match": 1, "possible-match": 1},
+        },
     }
+    assert list(doc["counts"]["by_level"]) == ["critical", "hit", "review"]  # worst first
+    assert list(doc["statuses"]) == ["fleet", "firmware", "parties"]
     assert list(doc["findings"][0]["subject"]["attributes"]) == sorted(doc["findings"][0]["subject"]["attributes"])
 
 
@@ -333,13 +398,77 @@ def test_json_survives_undecodable_names_and_odd_values() -> None:
     bad = Location("scans/caf\udce9.xml", line=1)  # a non-UTF-8 file name as os.fsdecode gives it
     report.findings[0].evidence.append(Evidence("mac.oui", "x", bad))
     report.findings[0].confidence = float("nan")
-    report.findings[0].extra = {"ports": {443, 80}, "raw": b"\x00\xff", "when": Path("/x"), 3: (1, 2)}
+    # a parties finding: its extra is open to new fields
+    report.findings[-1].extra = {"ports": {443, 80}, "raw": b"\x00\xff", "when": Path("/x"), 3: (1, 2)}
     doc = json.loads(json_report.render(report))
     REPORT.validate(doc)
     paths = [e["location"]["file"] for f in doc["findings"] for e in f["evidence"]]
     assert "scans/caf\\udce9.xml" in paths
     extra = next(f["extra"] for f in doc["findings"] if "ports" in f["extra"])
     assert extra == {"3": [1, 2], "ports": [80, 443], "raw": "00ff", "when": "/x"}
+
+
+def test_json_schema_documents_each_jobs_words_on_the_shared_ordering() -> None:
+    schema = json_report.schema()
+    defs = schema["$defs"]
+    assert schema["properties"]["schema"]["const"] == json_report.SCHEMA
+    assert defs["level"]["enum"] == [str(level) for level in Level]  # best to worst
+    assert set(defs["status"]["enum"]) == {s.value for s in Status}
+    table = defs["status"]["description"]
+    for job, statuses in JOB_STATUSES.items():
+        declared = defs[f"{job}Statuses"]["const"]
+        assert list(declared.items()) == [(s.value, str(s.level)) for s in statuses]  # best to worst
+        for status in statuses:  # the description's table names each word with its level
+            assert re.search(rf"^{re.escape(status.value)} \| [a-z ]+ \| {status.level} \|", table, re.M), status
+
+
+def test_json_records_the_words_and_counts_of_every_job() -> None:
+    report = all_statuses_report()
+    doc = json.loads(json_report.render(report))
+    REPORT.validate(doc)
+    assert doc["statuses"] == {job: {s.value: str(s.level) for s in words} for job, words in JOB_STATUSES.items()}
+    for job, words in JOB_STATUSES.items():
+        counts = doc["counts"]["by_job"][job]
+        assert set(counts) == {s.value for s in words} and set(counts.values()) == {1}
+        worst_first = sorted(words, key=lambda s: s.order, reverse=True)
+        assert [Status(w).order for w in counts] == [s.order for s in worst_first]
+    assert sum(doc["counts"]["by_level"].values()) == len(report.findings)
+    assert doc["counts"]["by_level"]["critical"] == 1 and doc["counts"]["by_level"]["pass"] == 4
+    assert [f["key"] for f in doc["findings"]] == [f.key for f in json_report.worst_first(report.findings)]
+    firmware = [f for f in doc["findings"] if f["rule"].startswith("firmware.")]
+    assert all("risk" in f for f in firmware) and not any("risk" in f for f in doc["findings"] if f not in firmware)
+    # a report of one job names only that job's words
+    fleet = json.loads(json_report.render(job_report("fleet")))
+    assert list(fleet["statuses"]) == ["fleet"]
+    # a sweep names every job that ran, even one without findings
+    empty = Report(job="sweep", summary={"fleet.devices": 3, "parties.screened": 0, "formats": {}})
+    assert list(json.loads(json_report.render(empty))["statuses"]) == ["fleet", "parties"]
+
+
+@pytest.mark.parametrize(("job", "strict"), [("fleet", True), ("firmware", True), ("parties", False)])
+def test_json_schema_declares_each_jobs_extra(job: str, strict: bool) -> None:
+    doc = json.loads(json_report.render(all_statuses_report()))
+    REPORT.validate(doc)
+    finding = next(f for f in doc["findings"] if f["rule"].startswith(f"{job}."))
+    finding["extra"]["undeclared_field"] = "x"
+    assert REPORT.is_valid(doc) is not strict
+    del finding["extra"]["undeclared_field"]
+    key = {"fleet": "macs", "firmware": "cves", "parties": "score"}[job]
+    finding["extra"][key] = {"not": "the declared type"}
+    assert not REPORT.is_valid(doc)
+    # a rule of no known job keeps a free-form extra
+    finding["rule"] = "custom.rule"
+    assert REPORT.is_valid(doc)
+
+
+def test_json_schema_requires_a_well_formed_key() -> None:
+    doc = json.loads(json_report.render(sample_report()))
+    REPORT.validate(doc)
+    del doc["findings"][0]["key"]
+    assert not REPORT.is_valid(doc)
+    doc = json.loads(json_report.render(sample_report()))
+    doc["findings"][0]["key"] = "cam-lobby-01"
+    assert not REPORT.is_valid(doc)
 
 
 # --- csv ------------------------------------------------------------------------------------------------------------
@@ -366,7 +495,8 @@ def test_csv_layout_one_row_per_evidence_and_errors() -> None:
     ]
     assert errors[1]["message"] == "invalid MAC address '00:11:22:33:44'"
     # Excel-style filter: every covered finding, worst first
-    assert records[0]["status"] == "covered" and records[0]["severity"] == "critical"
+    assert [r["status"] for r in records[:3]] == ["critical", "critical", "covered"]  # worst first
+    assert records[0]["job"] == "firmware" and records[2]["job"] == "fleet" and records[2]["severity"] == "critical"
 
 
 def test_csv_neutralises_formulas() -> None:
@@ -472,13 +602,48 @@ def test_sarif_uris_are_encoded() -> None:
     assert uris == ["scans/lobby%20%232%20%C3%BC.xml", "file:///srv/in/caf%E9.csv"]
 
 
-def test_sarif_fingerprint_is_stable_per_subject_and_rule() -> None:
-    a = json.loads(sarif_report.render(sample_report()))["runs"][0]["results"]
+def test_sarif_fingerprints_are_the_finding_keys_and_stable() -> None:
+    report = sample_report()
+    results = json.loads(sarif_report.render(report))["runs"][0]["results"]
+    keys = [f.key for f in json_report.worst_first(report.findings)]
+    assert [r["partialFingerprints"] for r in results] == [{"bansweepFindingKey/v1": k} for k in keys]
+    assert len(set(keys)) == len(keys)
+    # another run: other evidence, other order, another file row for the party: the same fingerprints
     other = sample_report()
     other.findings[0].evidence.pop()
+    other.findings.reverse()
+    party = next(f for f in other.findings if f.subject.label == "Hua Wei Trading GmbH")
+    party.subject.identity = "hua wei trading|DE"
+    first = sample_report()
+    next(f for f in first.findings if f.subject.label == "Hua Wei Trading GmbH").subject.identity = "hua wei trading|DE"
+    party.subject.id = "suppliers.xlsx#41"
+    a = json.loads(sarif_report.render(first))["runs"][0]["results"]
     b = json.loads(sarif_report.render(other))["runs"][0]["results"]
-    assert [r["partialFingerprints"] for r in a] == [r["partialFingerprints"] for r in b]
-    assert len({json.dumps(r["partialFingerprints"]) for r in a}) == len(a)
+    assert sorted(r["partialFingerprints"]["bansweepFindingKey/v1"] for r in a) == sorted(
+        r["partialFingerprints"]["bansweepFindingKey/v1"] for r in b
+    )
+    # two findings of one rule on one subject, told apart by their variant, are two results
+    twin = copy.deepcopy(party)
+    twin.variant = "list:other-entry"
+    other.findings.append(twin)
+    c = json.loads(sarif_report.render(other))["runs"][0]["results"]
+    assert len({r["partialFingerprints"]["bansweepFindingKey/v1"] for r in c}) == len(c)
+
+
+def test_sarif_levels_follow_the_shared_ordering() -> None:
+    results = json.loads(sarif_report.render(all_statuses_report()))["runs"][0]["results"]
+    expected = {Level.CRITICAL: "error", Level.HIT: "error", Level.REVIEW: "warning", Level.LOW: "note"}
+    for result in results:
+        status = Status(result["properties"]["status"])
+        assert result["level"] == expected.get(status.level, "note"), status
+
+
+def test_csv_has_each_findings_key_and_job() -> None:
+    report = all_statuses_report()
+    rows = csv_rows(csv_report.render(report))
+    records = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert [r["key"] for r in records] == [f.key for f in json_report.worst_first(report.findings)]
+    assert {(r["job"], r["status"]) for r in records} == {(j, s.value) for j, w in JOB_STATUSES.items() for s in w}
 
 
 # --- html -----------------------------------------------------------------------------------------------------------
@@ -669,6 +834,24 @@ def test_html_many_values_fold_into_other() -> None:
     assert len(bars) == html_report.MAX_BARS and bars["other (9)"] == 9
 
 
+def legend_words(out: str) -> list[str]:
+    block = out.split('<p class="legend">', 1)[1].split("</p>", 1)[0]
+    return [w for words in re.findall(r"</i>([^<]*)</span>", block) for w in words.split(", ")]
+
+
+def test_html_shows_each_jobs_words_coloured_by_level() -> None:
+    out = html_report.render(all_statuses_report())
+    for status in Status:
+        assert f'<span class="badge l-{status.level}" title="level {status.level}">{status.value}</span>' in out
+    words = legend_words(out)
+    assert sorted(words) == sorted(s.value for s in Status)
+    assert [Status(w).order for w in words] == sorted((Status(w).order for w in words), reverse=True)
+    # a firmware report's legend has firmware's words only, and only those it uses
+    firmware = html_report.render(job_report("firmware"))
+    assert legend_words(firmware) == ["critical", "medium"]
+    assert "covered" not in legend_words(html_report.render(job_report("parties")))
+
+
 # --- table ----------------------------------------------------------------------------------------------------------
 
 
@@ -678,7 +861,7 @@ def test_table_fits_80_columns_and_has_every_part() -> None:
     assert "\x1b" not in out
     assert max(len(line) for line in out.splitlines()) <= 80
     assert out.startswith("bansweep sweep")
-    assert "Subjects examined: 412" in out and "Findings: 8 (3 covered, 1 covered-limited" in out
+    assert "Subjects examined: 412" in out and "Findings: 8 (1 critical, 1 covered, 1 covered-limited" in out
     flat = " ".join(out.split())
     for error in report.errors:
         assert error.message in flat
@@ -687,6 +870,19 @@ def test_table_fits_80_columns_and_has_every_part() -> None:
     assert "Data: csl 2026-11-20, ieee 2026-10-01, knowledge 2026-11-01" in out
     assert out.index("sw-core-2") < out.index("cam-lobby-01") < out.index("nvr-dock")  # worst first
     assert "§889(f)(3)(B)" in flat and "scans/lobby.xml:42 [addr]" in flat
+
+
+def test_table_colours_each_jobs_words_by_level() -> None:
+    assert all(table_report.STYLE[s] == table_report.LEVEL_STYLE[s.level] for s in Status)
+    assert len(set(table_report.LEVEL_STYLE.values())) == len(Level)
+    out = table_report.render(all_statuses_report(), width=120, color=True)
+
+    def style_before(word: str) -> str:
+        return re.findall(rf"(\x1b\[[0-9;]*m){re.escape(word)}\x1b\[0m", out)[0]
+
+    assert style_before("covered-limited") == style_before("match") == style_before("high")
+    assert style_before("possible-match") == style_before("medium") == style_before("not-screened")
+    assert len({style_before(w) for w in ("critical", "match", "medium", "low", "no-match")}) == 5
 
 
 def test_table_colour_only_when_asked() -> None:
@@ -814,7 +1010,7 @@ def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch
     assert "\x1b" not in (tmp_path / "r.txt").read_text("utf-8")
     write(report, "csv", tmp_path / "r.csv")
     data = (tmp_path / "r.csv").read_bytes()
-    assert data.startswith(b"\xef\xbb\xbffinding,status,")
+    assert data.startswith(b"\xef\xbb\xbffinding,key,job,status,")
     assert data.count(b"\r\n") == expected_csv_rows(report) and b"\r\r\n" not in data
 
 

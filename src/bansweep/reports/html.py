@@ -18,17 +18,17 @@ from collections.abc import Callable, Iterable
 from html import escape
 
 from bansweep import __version__
-from bansweep.findings import Finding, Report, Status, Subject
+from bansweep.findings import Finding, Level, Report, Status, Subject
 from bansweep.reports.json import SCHEMA, by_subject, plain, status_counts, visible, worst_first
 
 PREFERRED_KEYS = ("vendor", "maker", "manufacturer", "brand", "group", "list", "country", "image")
 PLACE_KEYS = ("file", "path", "row", "line")  # already charted by source file
 MAX_ATTRIBUTE_CHARTS = 3
 MAX_BARS = 12
-STATUS_ORDER = sorted(Status, key=lambda s: (-s.level, s.value))
+STATUS_ORDER = sorted(Status, key=lambda s: s.order, reverse=True)  # worst first
 
 CSS = """
-:root{--covered:#c62828;--covered-limited:#ef6c00;--review:#f9a825;--not-screened:#1565c0;--not-covered:#2e7d32;
+:root{--critical:#7b1fa2;--hit:#c62828;--review:#f9a825;--low:#1565c0;--pass:#2e7d32;
 --ink:#1b1f24;--muted:#5f6b7a;--line:#d8dee4;--bg:#f6f8fa}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",
@@ -54,11 +54,11 @@ overflow-wrap:anywhere}
 th{background:var(--bg);font-weight:600;overflow-wrap:normal}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;
 white-space:nowrap}
-.s-covered{background:var(--covered);fill:var(--covered)}
-.s-covered-limited{background:var(--covered-limited);fill:var(--covered-limited)}
-.s-review{background:var(--review);fill:var(--review);color:#1b1f24}
-.s-not-screened{background:var(--not-screened);fill:var(--not-screened)}
-.s-not-covered{background:var(--not-covered);fill:var(--not-covered)}
+.l-critical{background:var(--critical);fill:var(--critical)}
+.l-hit{background:var(--hit);fill:var(--hit)}
+.l-review{background:var(--review);fill:var(--review);color:#1b1f24}
+.l-low{background:var(--low);fill:var(--low)}
+.l-pass{background:var(--pass);fill:var(--pass)}
 details{border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:6px 12px}
 summary{cursor:pointer;font-weight:600}
 summary .small{font-weight:400}
@@ -75,8 +75,19 @@ def esc(value: object) -> str:
 
 
 def badge(status: Status | str) -> str:
-    value = Status(status).value
-    return f'<span class="badge s-{value}">{value}</span>'
+    """The status in its job's own word, coloured by its level on the shared ordering."""
+    status = Status(status)
+    return f'<span class="badge l-{status.level}" title="level {status.level}">{status.value}</span>'
+
+
+def legend(statuses: Iterable[Status]) -> str:
+    """A swatch per level used, naming the status words used at that level (worst first)."""
+    used = sorted(set(statuses), key=lambda s: s.order, reverse=True)
+    levels: dict[Level, list[str]] = {}
+    for status in used:
+        levels.setdefault(status.level, []).append(status.value)
+    items = (f'<span><i class="l-{level}"></i>{", ".join(words)}</span>' for level, words in levels.items())
+    return f'<p class="legend">{"".join(items)}</p>' if levels else ""
 
 
 def render(report: Report) -> str:
@@ -123,9 +134,9 @@ def _cards(report: Report) -> str:
 
 def _overview(report: Report) -> str:
     charts = [_chart(title, bars, paths) for title, bars, paths in _chart_data(report.findings) if bars]
-    legend = "".join(f'<span><i class="s-{s.value}"></i>{s.value}</span>' for s in STATUS_ORDER)
+    used = {f.status for f in report.findings} | {v.status for f in report.findings for v in f.verdicts}
     body = f'<div class="charts">{"".join(charts)}</div>' if charts else "<p>No findings to chart.</p>"
-    return f'<section id="overview"><h2>Overview</h2><p class="legend">{legend}</p>{body}</section>'
+    return f'<section id="overview"><h2>Overview</h2>{legend(used)}{body}</section>'
 
 
 Bars = list[tuple[str, Counter[Status]]]
@@ -227,7 +238,7 @@ def _chart(title: str, bars: Bars, paths: bool) -> str:
             if n:
                 w = bar_w * n / top
                 row.append(
-                    f'<rect class="s-{status.value}" x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}">'
+                    f'<rect class="l-{status.level}" x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}">'
                 )
                 row.append(f"<title>{esc(label)}: {n} {status.value}</title></rect>")
                 x += w
@@ -267,7 +278,7 @@ def _evidence(report: Report) -> str:
     blocks = []
     for i, (subject, findings) in enumerate(by_subject(report.findings), 1):
         worst = findings[0].status
-        is_open = "" if worst is Status.NOT_COVERED else " open"  # open, so a printed report shows the evidence
+        is_open = "" if worst.level is Level.PASS else " open"  # open, so a printed report shows the evidence
         attrs = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in sorted(subject.attributes.items()))
         body = [f"<dl>{attrs}</dl>" if attrs else ""]
         body += [_finding_block(f) for f in findings]

@@ -6,8 +6,8 @@ Mapping:
   (the numeric scale GitHub code scanning reads).
 - results: one per finding, worst first. level: "error" when covered, covered-limited, or severity high or
   critical; "warning" for review and not-screened (never reported as clean); "note" for not-covered.
-  partialFingerprints["bansweepSubjectRule/v1"] hashes subject kind, id and rule, so a viewer can track a result
-  across runs. properties: status, severity, confidence, subject, verdicts (with citation), evidence, tags, extra.
+  partialFingerprints["bansweepFindingKey/v1"] is the finding's stable key (Finding.key, the same key the JSON
+  report, diff and reviewer decisions use), so a viewer tracks a result across runs. properties: status, severity, confidence, subject, verdicts (with citation), evidence, tags, extra.
 - locations: one per distinct evidence location. A relative file is a URI reference against "%SRCROOT%" (the
   working directory, in run.originalUriBaseIds); an absolute one a file: URI. A line becomes region.startLine, a
   byte offset region.byteOffset. A table row is not a text line (XLSX has none; quoted CSV cells may span lines),
@@ -21,7 +21,6 @@ Mapping:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +41,7 @@ SECURITY_SEVERITY = {
     Severity.HIGH: "8.0",
     Severity.CRITICAL: "9.5",
 }
+FINGERPRINT = "bansweepFindingKey/v1"
 LEVEL_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
@@ -136,7 +136,6 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         _location(loc) | {"id": i, "message": {"text": f"{text(loc)} ({', '.join(sorted(rules))})"}}
         for i, (loc, rules) in enumerate(rules_at.items())
     ]
-    fingerprint = hashlib.sha256("\0".join(text(x) for x in (s.kind, s.id, finding.rule)).encode()).hexdigest()
     dict_ = finding.to_dict()
     return {
         "ruleId": text(finding.rule),
@@ -144,7 +143,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "level": level(finding),
         "message": {"text": message},
         "locations": locations,
-        "partialFingerprints": {"bansweepSubjectRule/v1": fingerprint},
+        "partialFingerprints": {FINGERPRINT: finding.key},
         "properties": {
             "status": finding.status.value,
             "severity": str(finding.severity),

@@ -26,7 +26,7 @@ from bansweep.reports.json import by_subject, status_counts, visible
 MAX_ROWS = 500  # findings listed (worst first); a terminal shows no more usefully, and rich takes ~3 ms a row
 MAX_EVIDENCE = 5  # evidence items shown per finding; the rest are counted (all are in json/html/csv)
 MAX_ATTRIBUTES = 6
-# one colour per level of the shared ordering (covered-limited apart from covered)
+# one colour per level of the shared ordering: each job's own words, coloured by how bad they are
 LEVEL_STYLE = {
     Level.PASS: "green",
     Level.LOW: "blue",
@@ -34,7 +34,7 @@ LEVEL_STYLE = {
     Level.HIT: "bold red",
     Level.CRITICAL: "bold red reverse",
 }
-STYLE = {s: LEVEL_STYLE[s.level] for s in Status} | {Status.LIMITED: "bold magenta", Status.NOT_SCREENED: "cyan"}
+STYLE = {s: LEVEL_STYLE[s.level] for s in Status}
 
 
 def render(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
