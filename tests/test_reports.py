@@ -383,7 +383,7 @@ def test_json_is_stable_and_worst_first() -> None:
         "errors": 4,
         "by_level": {"critical": 1, "hit": 3, "review": 4},
         "by_job": {
-            "fleet": {"covered": 1, "covered-limited": 1, "review": 1, "not-screened": 1},
+            "fleet": {"covered": 1, "covered-limited": 1, "not-screened": 1, "review": 1},
             "firmware": {"critical": 1, "medium": 1},
             "parties": {"match": 1, "possible-match": 1},
         },
@@ -855,21 +855,77 @@ def test_html_shows_each_jobs_words_coloured_by_level() -> None:
 # --- table ----------------------------------------------------------------------------------------------------------
 
 
-def test_table_fits_80_columns_and_has_every_part() -> None:
+def test_table_summary_first_then_a_few_lines_per_finding() -> None:
     report = sample_report()
     out = table_report.render(report, width=80, color=False)
+    lines = out.splitlines()
     assert "\x1b" not in out
-    assert max(len(line) for line in out.splitlines()) <= 80
-    assert out.startswith("bansweep sweep")
-    assert "Subjects examined: 412" in out and "Findings: 8 (1 critical, 1 covered, 1 covered-limited" in out
-    flat = " ".join(out.split())
+    assert max(len(line) for line in lines) <= 80 and all(line == line.rstrip() for line in lines)
+    assert lines[0] == "bansweep sweep · 8 finding(s) · 412 subject(s) examined"
+    # counts by job and status, inputs by detected kind, data with its age, warnings
+    assert "Findings   fleet 4: 1 covered · 1 covered-limited · 1 not-screened · 1 review" in out
+    assert "firmware 2: 1 critical · 1 medium" in out and "parties 2: 1 match · 1 possible-match" in out
+    assert "Inputs     2 file(s): inventory-csv 1 · nmap-xml 1" in out
+    assert "csl 2026-11-20 (2 days old)" in out and "ieee 2026-10-01 (52 days old)" in out
+    assert "Warnings   4 input(s) or parts could not be read" in out
+    # findings grouped by job, worst status first; each finding: status and subject, reason, key evidence
+    assert out.index("fleet — 4 finding(s)") < out.index("firmware — 2") < out.index("parties — 2")
+    assert out.index("sw-core-2") < out.index("cam-lobby-01") < out.index("da:a1:19") < out.index("nvr-dock")
+    camera = lines[lines.index("  covered-limited cam-lobby-01") :][:3]
+    assert camera[1].strip() == "Hikvision IP camera"
+    assert camera[2].strip() == "scans/lobby.xml:42,57 · cmdb.csv row 14"
+    assert "  critical com.adups.fota" in lines
+    assert "blu-r1-hd.zip!system/build.prop:12" in out
+    body = lines[lines.index("fleet — 4 finding(s)") : lines.index("Input errors — 4, not screened")]
+    assert len([line for line in body if line.strip()]) <= 3 + 3 * len(report.findings)
+    # input errors with their place; the next step last
     for error in report.errors:
-        assert error.message in flat
-    assert "Input errors (4)" in out
-    assert "scans/broken.xml:133" in out and "cmdb.csv row 57 [MAC]" in out
-    assert "Data: csl 2026-11-20, ieee 2026-10-01, knowledge 2026-11-01" in out
-    assert out.index("sw-core-2") < out.index("cam-lobby-01") < out.index("nvr-dock")  # worst first
-    assert "§889(f)(3)(B)" in flat and "scans/lobby.xml:42 [addr]" in flat
+        assert f"  {error.location}: {error.message}" in lines
+    assert "Next: fix the 4 unreadable input(s) above and run again; act on the 4 hit(s)" in " ".join(lines)
+    assert lines[-1].startswith("bansweep ")
+    # details and verdicts only with details
+    assert "§889(f)(3)(B)" not in out and "k1-" not in out
+
+
+def test_table_details_show_evidence_verdicts_and_keys() -> None:
+    report = sample_report()
+    out = table_report.render(report, width=80, color=False, details=True)
+    flat = " ".join(out.split())
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for f in report.findings:
+        assert f.key in flat
+        for ev in f.evidence:
+            assert str(ev.location) in flat
+        for v in f.verdicts:
+            assert " ".join(v.citation.split()) in flat
+    assert "risk 9.4" in flat and "MAC prefix, HTTP banner and CMDB manufacturer agree." in flat
+    assert "--details" not in flat  # no advice to ask for what is shown
+
+
+def test_table_names_knowledge_files_not_their_installed_path() -> None:
+    from bansweep.knowledge import DATA_DIR
+
+    report = job_report("parties")
+    listed = Location(str(DATA_DIR / "fcc-covered-list.yaml"), entry="fcc-2")
+    report.findings[0].evidence.append(Evidence("parties.list.fcc", "ZTE Corporation", listed, "2026-07-28"))
+    out = " ".join(table_report.render(report, width=100, color=False, details=True).split())
+    assert "knowledge fcc-covered-list.yaml#fcc-2" in out and str(DATA_DIR) not in out
+    only = Report(job="parties", findings=[report.findings[0]])
+    only.findings[0].evidence = [only.findings[0].evidence[-1]]
+    assert "knowledge fcc-covered-list.yaml#fcc-2" in table_report.render(only, width=100, color=False)
+
+
+def test_table_warns_of_missing_reference_data_and_says_when_all_is_clean() -> None:
+    report = Report(
+        job="parties",
+        subjects=12,
+        data_versions={"csl": "not imported (run `bansweep data import-csl FILE`)", "fcc": "2026-07-28"},
+        finished="2026-08-07T00:00:00+00:00",
+    )
+    out = table_report.render(report, width=80, color=False)
+    assert "Warnings   csl: not imported (run `bansweep data import-csl FILE`)" in out
+    assert "fcc 2026-07-28 (10 days old)" in " ".join(out.split())
+    assert "Findings   none" in out and "Next: nothing to act on" in out
 
 
 def test_table_colours_each_jobs_words_by_level() -> None:
@@ -1016,10 +1072,12 @@ def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch
 
 def test_table_lists_the_worst_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_report, "MAX_ROWS", 3)
+    monkeypatch.setattr(table_report, "MAX_ERRORS", 3)
     report = sample_report()
     out = " ".join(table_report.render(report, width=100, color=False).split())
-    assert "sw-core-2" in out and "com.adups.fota" in out and "ZTE Kangxun" in out
-    assert "nvr-dock" not in out and "Hua Wei Trading" not in out
-    assert "… 5 more finding(s) on 5 subject(s), none worse than those above, are not listed here" in out
-    assert "… 1 more input error(s)" in out and "blu-r1-hd.zip!system/app/X/X.apk" not in out
-    assert "Findings: 8" in out and "Input errors: 4" in out
+    assert "sw-core-2" in out and "cam-lobby-01" in out and "com.adups.fota" in out  # the worst of any job
+    assert "nvr-dock" not in out and "ZTE Kangxun" not in out and "Hua Wei Trading" not in out
+    assert "… 5 more finding(s) on 5 subject(s), none worse than those above" in out
+    assert "… 1 more: --format csv, json, html or sarif lists all." in out
+    assert "blu-r1-hd.zip!system/app/X/X.apk" not in out
+    assert "8 finding(s)" in out and "4 input(s) or parts could not be read" in out

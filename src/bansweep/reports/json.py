@@ -23,7 +23,8 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import IO, Any
 
 from bansweep import __version__
-from bansweep.findings import JOB_STATUSES, Evidence, Finding, Report, Status, Subject, Verdict
+from bansweep.findings import JOB_STATUSES, Evidence, Finding, Location, Report, Status, Subject, Verdict
+from bansweep.knowledge import DATA_DIR
 
 SCHEMA = "https://bansweep.dev/schema/report/2"
 
@@ -45,6 +46,22 @@ def visible(value: object) -> str:
     if s.isprintable():
         return s
     return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
+
+
+KNOWLEDGE = str(DATA_DIR) + os.sep  # the bundled knowledge files, wherever bansweep is installed
+
+
+def where(location: Location) -> str:
+    """A location as a reader wants it: a bundled knowledge file as `knowledge vendors.yaml#zte`, not by the path
+    it is installed at; anything else as Location gives it. Shown with `visible`."""
+    if not location.file.startswith(KNOWLEDGE):
+        return visible(location)
+    out = f"knowledge {location.file[len(KNOWLEDGE) :]}"
+    if location.entry:
+        out += f"#{location.entry}"
+    if location.line is not None:
+        out += f":{location.line}"
+    return visible(out)
 
 
 def sort_key(finding: Finding) -> tuple[Any, ...]:
@@ -121,7 +138,7 @@ def job_counts(report: Report) -> dict[str, dict[str, int]]:
     counts = Counter((finding_job(f), f.status) for f in report.findings)
     jobs = [*JOB_STATUSES, OTHER]
     out: dict[str, dict[str, int]] = {}
-    for (job, status), n in sorted(counts.items(), key=lambda kv: (jobs.index(kv[0][0]), _worst_first(kv[0][1]))):
+    for (job, status), n in sorted(counts.items(), key=lambda kv: (jobs.index(kv[0][0]), worst_status_first(*kv[0]))):
         out.setdefault(job, {})[status.value] = n
     return out
 
@@ -129,6 +146,14 @@ def job_counts(report: Report) -> dict[str, dict[str, int]]:
 def _worst_first(status: Status) -> tuple[int, int, str]:
     level, within = status.order
     return (-level, -within, status.value)
+
+
+def worst_status_first(job: str, status: Status) -> tuple[int, int, int, str]:
+    """Sort key of a job's status words, worst first: Status.order, then the job's own order (JOB_STATUSES)."""
+    words = JOB_STATUSES.get(job, ())
+    place = words.index(status) if status in words else -1
+    level, within = status.order
+    return (-level, -within, -place, status.value)
 
 
 def plain(value: Any) -> Any:
