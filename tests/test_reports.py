@@ -568,23 +568,98 @@ def test_sarif_mapping() -> None:
     locs = camera["locations"]
     assert locs[0]["physicalLocation"]["artifactLocation"] == {"uri": "scans/lobby.xml", "uriBaseId": "%SRCROOT%"}
     assert locs[0]["physicalLocation"]["region"] == {"startLine": 42}
-    assert "region" not in locs[2]["physicalLocation"]  # a table row is not a line
+    assert locs[2]["physicalLocation"]["region"] == {"startLine": 15}  # data row 14, below the header line
     assert locs[2]["properties"] == {"row": 14, "field": "Manufacturer"}
-    assert locs[2]["message"]["text"].startswith("cmdb.csv row 14 [Manufacturer]")
+    assert locs[2]["message"]["text"] == "inventory.manufacturer: HIKVISION"
     assert camera["properties"]["verdicts"][0]["citation"].startswith("NDAA FY2019 §889(f)(3)(B)")
     assert len(camera["properties"]["evidence"]) == 3
     adups = next(r for r in results if r["ruleId"] == "firmware.indicators.adups")
     entry = adups["locations"][1]
-    assert entry["physicalLocation"] == {"artifactLocation": {"uri": "blu-r1-hd.zip", "uriBaseId": "%SRCROOT%"}}
+    assert entry["physicalLocation"] == {
+        "artifactLocation": {"uri": "blu-r1-hd.zip", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 1},
+    }
     assert entry["logicalLocations"] == [
         {"fullyQualifiedName": "system/app/AdupsFota/AdupsFota.apk", "kind": "resource"}
     ]
     assert entry["properties"]["offset"] == 0x1F2A0
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["message"]["text"] for n in notes] == [str(e) for e in report.errors]
-    assert notes[2]["locations"][0]["physicalLocation"]["region"] == {"byteOffset": 4096}
+    assert notes[2]["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
+    assert notes[2]["locations"][0]["properties"] == {"offset": 4096}
     assert run["invocations"][0]["startTimeUtc"] == "2026-11-22T10:00:00Z"
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
+
+
+def test_sarif_reads_well_in_code_scanning_views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bansweep.knowledge import DATA_DIR
+
+    monkeypatch.chdir(tmp_path)
+    report = sample_report()
+    listed = Location(str(DATA_DIR / "fcc-covered-list.yaml"), entry="fcc-2")
+    report.findings[-2].evidence.append(Evidence("parties.list.csl", "ZTE KANGXUN", listed, "2026-11-20"))
+    report.findings.append(
+        Finding(
+            Subject("device", "d9", "printer-9"),
+            "fleet.covered-vendor",
+            "printer-9: review",
+            Severity.MEDIUM,
+            0.5,
+            [Evidence("inventory.manufacturer", "X", Location(str(tmp_path / "inv" / "cmdb.csv"), row=3))],
+            status=Status.REVIEW,
+            explanation="Attributed to X from a recorded maker name. Verdicts: us-889 review.",
+        )
+    )
+    log = json.loads(sarif_report.render(report))
+    SARIF.validate(log)
+    run = log["runs"][0]
+    for result in run["results"]:
+        assert result["locations"], result["ruleId"]
+        for loc in result["locations"]:
+            assert loc["physicalLocation"]["region"]["startLine"] >= 1
+            assert "://" not in loc["physicalLocation"]["artifactLocation"]["uri"]  # relative to a base id
+        label = result["properties"]["subject"]["label"]
+        text = result["message"]["text"]
+        assert text.startswith(f"{label} — {result['properties']['status']}: ") and text.count(label) == 1, text
+    printer = next(r for r in run["results"] if r["properties"]["subject"]["label"] == "printer-9")
+    assert printer["message"]["text"] == "printer-9 — review: Attributed to X from a recorded maker name."
+    assert printer["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "inv/cmdb.csv",
+        "uriBaseId": "%SRCROOT%",
+    }
+    # knowledge that judged the evidence: a related location in the bundled knowledge, not an installed path
+    zte = next(r for r in run["results"] if r["properties"]["subject"]["label"].startswith("ZTE Kangxun"))
+    assert [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in zte["locations"]] == ["suppliers.xlsx"]
+    related = zte["relatedLocations"][0]
+    assert related["physicalLocation"]["artifactLocation"] == {
+        "uri": "fcc-covered-list.yaml",
+        "uriBaseId": "BANSWEEP_KNOWLEDGE",
+    }
+    assert related["logicalLocations"][0]["fullyQualifiedName"] == "fcc-2"
+    assert run["originalUriBaseIds"]["BANSWEEP_KNOWLEDGE"]["uri"] == DATA_DIR.as_uri() + "/"
+    # one rule per kind of finding, described, with what to do
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["name"].isidentifier(), rule["name"]
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
+        assert rule["shortDescription"]["text"] != rule["fullDescription"]["text"]
+        assert rule["properties"]["tags"][0] == "security" and len(rule["properties"]["tags"]) <= 10
+    rule = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "fleet.covered-vendor")
+    assert rule["name"] == "CoveredVendorDevice" and "replacement" in rule["help"]["text"]
+
+
+def test_sarif_keeps_within_githubs_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sarif_report, "MAX_RESULTS", 4)
+    monkeypatch.setattr(sarif_report, "MAX_LOCATIONS", 2)
+    report = sample_report()
+    log = json.loads(sarif_report.render(report))
+    SARIF.validate(log)
+    run = log["runs"][0]
+    assert len(run["results"]) == 4 and run["properties"]["resultsOmitted"] == 4
+    assert [r["properties"]["status"] for r in run["results"]] == ["critical", "covered", "match", "covered-limited"]
+    note = run["invocations"][0]["toolExecutionNotifications"][-1]
+    assert note["descriptor"]["id"] == "results-omitted" and note["message"]["text"].startswith("4 finding(s)")
+    camera = next(r for r in run["results"] if r["properties"]["subject"]["label"] == "cam-lobby-01")
+    assert len(camera["locations"]) == 2 and camera["properties"]["locationsOmitted"] == 1
 
 
 def test_sarif_uris_are_encoded() -> None:

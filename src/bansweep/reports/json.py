@@ -64,6 +64,27 @@ def where(location: Location) -> str:
     return visible(out)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def reason(finding: Finding) -> str:
+    """The finding in one line: its title without the subject's name in front, else (when that leaves only the
+    status word) the first sentence of its explanation. Shown with `visible`."""
+    title = visible(finding.title)
+    label = visible(finding.subject.label)
+    if label and title.startswith(label):
+        title = title[len(label) :].lstrip(" :—-")
+    if title and title != finding.status.value:
+        return one_line(title)
+    if finding.explanation:
+        return one_line(_SENTENCE_END.split(visible(finding.explanation), 1)[0])
+    return one_line(visible(finding.title))
+
+
+def one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
 def sort_key(finding: Finding) -> tuple[Any, ...]:
     """Worst first (Status.order, then severity and confidence), then by subject and rule; the key breaks ties."""
     s = finding.subject

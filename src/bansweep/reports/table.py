@@ -33,7 +33,17 @@ from rich.text import Text
 
 from bansweep import __version__
 from bansweep.findings import JOB_STATUSES, Finding, Level, Location, Report, Status, Subject
-from bansweep.reports.json import OTHER, finding_job, job_counts, visible, where, worst_first, worst_status_first
+from bansweep.reports.json import (
+    OTHER,
+    finding_job,
+    job_counts,
+    one_line,
+    reason,
+    visible,
+    where,
+    worst_first,
+    worst_status_first,
+)
 
 MAX_ROWS = 500  # subject lines listed (worst first); the rest are counted (every format but this lists all)
 MAX_ERRORS = 200
@@ -50,7 +60,6 @@ LEVEL_STYLE = {
 STYLE = {s: LEVEL_STYLE[s.level] for s in Status}
 LABEL = 10  # width of the summary's labels
 _DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 def render(report: Report, *, width: int | None = None, color: bool | None = None, details: bool = False) -> str:
@@ -240,27 +249,10 @@ def _group(console: Console, group: Group_, pad: int, details: bool, base: str) 
         console.print(Padding(Group(*body), (0, 0, 0, 4)))  # room for the full text
         return
     for f in findings:
-        console.print(Text(" " * indent + _reason(f)), no_wrap=True, overflow="ellipsis")
+        console.print(Text(" " * indent + reason(f)), no_wrap=True, overflow="ellipsis")
     places = _places((e.location for f in findings for e in f.evidence), base)
     if places:
         console.print(Text(" " * indent + places, style="dim"), no_wrap=True, overflow="ellipsis")
-
-
-def _reason(f: Finding) -> str:
-    """One line: the title without the subject's name, else the explanation's first sentence."""
-    title = visible(f.title)
-    label = visible(f.subject.label)
-    if label and title.startswith(label):
-        title = title[len(label) :].lstrip(" :—-")
-    if title and title != f.status.value:
-        return _one_line(title)
-    if f.explanation:
-        return _one_line(_SENTENCE_END.split(visible(f.explanation), 1)[0])
-    return _one_line(visible(f.title))
-
-
-def _one_line(value: str) -> str:
-    return " ".join(value.split())
 
 
 def _places(locations: Iterable[Location], base: str) -> str:
@@ -302,24 +294,24 @@ def _places(locations: Iterable[Location], base: str) -> str:
 
 def _detail(f: Finding) -> Group:
     parts: list[RenderableType] = []
-    head = Text(_reason(f), style="bold")
+    head = Text(reason(f), style="bold")
     head.append(f"\n{visible(f.rule)} · {f.severity} · confidence {f.confidence:.2f}", style="dim")
     if f.risk is not None:
         head.append(f" · risk {f.risk:.1f}", style="dim")
     head.append(f" · key {f.key}", style="dim")
     parts.append(head)
-    if f.explanation and _one_line(visible(f.explanation)) != _reason(f):
+    if f.explanation and one_line(visible(f.explanation)) != reason(f):
         parts.append(Text(visible(f.explanation)))
     if f.evidence:
         lines = Text("Evidence:", style="underline")
         for ev in f.evidence[:MAX_EVIDENCE]:
             lines.append(f"\n • {visible(ev.rule)}: ")
-            lines.append(_one_line(visible(ev.value)), style="bold")
+            lines.append(one_line(visible(ev.value)), style="bold")
             lines.append(f" — {where(ev.location)}")
             if ev.data_date:
                 lines.append(f" (data {visible(ev.data_date)})", style="dim")
             if ev.detail and ev.detail != f.explanation:
-                lines.append(f"\n   {_one_line(visible(ev.detail))}", style="dim")
+                lines.append(f"\n   {one_line(visible(ev.detail))}", style="dim")
         if len(f.evidence) > MAX_EVIDENCE:
             lines.append(f"\n … {len(f.evidence) - MAX_EVIDENCE} more evidence items (all in json/html/csv)")
         parts.append(lines)
