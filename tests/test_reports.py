@@ -726,7 +726,7 @@ def test_csv_has_each_findings_key_and_job() -> None:
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4", "p", "section", "div", "b",
     "span", "nav", "a", "svg", "g", "text", "rect", "table", "thead", "tbody", "tr", "th", "td", "br", "details",
-    "summary", "dl", "dt", "dd", "ul", "li", "footer", "i",
+    "summary", "dl", "dt", "dd", "ul", "li", "footer", "i", "label", "input",
 }  # fmt: skip
 
 
@@ -736,20 +736,29 @@ class Tags(HTMLParser):
         self.tags: list[tuple[str, dict[str, str | None]]] = []
         self.text: list[str] = []
         self.style = ""
+        self.links: list[tuple[str, str]] = []  # (href, text) of each link
         self._in_style = False
+        self._in_a = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
         self._in_style = tag == "style"
+        self._in_a = tag == "a"
+        if tag == "a":
+            self.links.append((dict(attrs).get("href") or "", ""))
 
     def handle_endtag(self, tag: str) -> None:
         self._in_style = False
+        self._in_a = False
 
     def handle_data(self, data: str) -> None:
         if self._in_style:
             self.style += data
         else:
             self.text.append(data)
+            if self._in_a:
+                href, text = self.links[-1]
+                self.links[-1] = (href, text + data)
 
 
 def parse_html(out: str) -> Tags:
@@ -768,11 +777,16 @@ def assert_inert(out: str) -> Tags:
         for name, value in attrs.items():
             assert not name.startswith("on"), name
             assert name not in ("src", "srcset", "action", "formaction", "background", "poster", "style"), name
-            if name == "href":
-                assert value and value.startswith("#"), value
-            if name != "aria-label":  # text for screen readers, not a resource
+            if name == "href":  # in-page, or a URL from the text shown as itself, opened without referrer
+                assert value and (value.startswith("#") or value.startswith(("https://", "http://"))), value
+                assert value.startswith("#") or set((attrs.get("rel") or "").split()) >= {"noopener", "noreferrer"}
+            if tag == "input":
+                assert attrs.get("type") == "checkbox" and name in ("type", "id", "checked"), (name, value)
+            if name not in ("aria-label", "href"):  # text for screen readers, not a resource
                 assert "://" not in (value or "") and not (value or "").startswith("//"), (name, value)
     assert "url(" not in parsed.style and "@import" not in parsed.style
+    for href, text in parsed.links:
+        assert href.startswith("#") or href == text, (href, text)  # a link out says where it goes
     return parsed
 
 
@@ -867,14 +881,88 @@ def test_html_charts_follow_the_data() -> None:
     assert "Subjects by vendor" in chart_titles(fleet) and "Subjects by group" in chart_titles(fleet)
     assert chart_bars(fleet, "Subjects by group") == {"Hikvision": 1, "Huawei": 1, "Dahua": 1}
     assert chart_bars(fleet, "Subjects by policy (verdict status)") == {"us-889": 3, "fcc": 2, "uk-tsa": 1}
-    assert chart_bars(fleet, "Subjects by source file")["scans/lobby.xml"] == 2
+    assert chart_bars(fleet, "Subjects by input file")["scans/lobby.xml"] == 2
     firmware = html_report.render(job_report("firmware"))
     assert "Subjects by kind" in chart_titles(firmware)
-    assert chart_bars(firmware, "Subjects by tag") == {"backdoor": 1, "harvesting": 1, "privilege": 1}
+    assert not any("by tag" in t for t in chart_titles(firmware))  # tags are noise as a chart
     assert "Subjects by policy (verdict status)" not in chart_titles(firmware)  # no verdicts, no empty chart
     parties = html_report.render(job_report("parties"))
-    assert chart_bars(parties, "Subjects by list") == {"Entity List": 1}
+    assert "Subjects by list" not in chart_titles(parties)  # one bar says nothing a chart would
     assert chart_bars(parties, "Subjects by country") == {"CN": 1, "DE": 1}
+
+
+def test_html_charts_count_inputs_not_knowledge_and_one_country_once() -> None:
+    from bansweep.knowledge import DATA_DIR
+
+    report = job_report("parties")
+    report.findings[0].subject.attributes["country"] = "China"
+    report.findings.append(copy.deepcopy(report.findings[0]))
+    report.findings[-1].subject = Subject("party", "p3", "Other Co", {"country": "CN"})
+    report.findings[-1].evidence[0].location = Location("other.csv", row=1)
+    listed = Location(str(DATA_DIR / "fcc-covered-list.yaml"), entry="fcc-2")
+    for f in report.findings:
+        f.evidence.append(Evidence("parties.list.fcc", "ZTE Corporation", listed))
+    out = html_report.render(report)
+    assert chart_bars(out, "Subjects by country") == {"CN": 2, "DE": 1}
+    assert chart_bars(out, "Subjects by input file") == {"suppliers.xlsx": 2, "other.csv": 1}
+    assert "fcc-covered-list.yaml" not in "".join(chart_titles(out)) and str(DATA_DIR) not in out
+    assert "knowledge fcc-covered-list.yaml#fcc-2" in out
+
+
+def test_html_chart_labels_fit_their_column() -> None:
+    findings = [
+        Finding(Subject("device", f"d{i}", f"dev{i}", {"vendor": v}), "fleet.x", "t", Severity.LOW, 1.0, [])
+        for i, v in enumerate(["A" * 60, "华" * 40, "Short"])
+    ]
+    out = html_report.render(Report(job="fleet", findings=findings))
+    labels = re.findall(r'text-anchor="end">([^<]*)</text>', out)
+    assert "A" * 29 + "…" in labels and "华" * 14 + "…" in labels and "Short" in labels
+    for label in labels:
+        assert html_report._cells(label) <= html_report.LABEL_CELLS
+
+
+def test_html_findings_collapsed_with_a_filter_by_job_and_status() -> None:
+    report = all_statuses_report()
+    out = html_report.render(report)
+    parsed = assert_inert(out)
+    details = [a for t, a in parsed.tags if t == "details"]
+    assert len(details) == len(report.findings) and not any("open" in a for a in details)
+    boxes = [a["id"] for t, a in parsed.tags if t == "input"]
+    assert boxes == [f"show-job-{i}" for i in range(3)] + [
+        f"show-{s.name.lower()}" for s in sorted(Status, key=lambda s: s.order, reverse=True)
+    ]
+    style = parsed.style
+    for box in boxes:  # every box hides something that exists
+        target = box.replace("show-job-", "job-").replace("show-", "st-")
+        assert f"#{box}:not(:checked)) .{target}{{display:none}}" in style
+        assert any(target in (a.get("class") or "").split() for a in details), target
+    # worst status first
+    order = [next(c for c in a["class"].split() if c.startswith("st-")) for a in details]
+    ranks = [Status[c[3:].upper()].order for c in order]
+    assert ranks == sorted(ranks, reverse=True)
+    # a report of 12 findings is short: one summary line per subject, the evidence inside
+    assert out.count("<summary>") == len(report.findings)
+
+
+def test_html_shows_extras_and_figures_as_tables_and_links_urls() -> None:
+    report = sample_report()
+    report.findings[-1].extra = {
+        "candidates": [{"score": 0.9, "name": "Hua Wei"}, {"score": 0.7, "name": "Huawei"}],
+        "citations": ["15 CFR 744", "https://www.bis.gov/entity-list"],
+        "decision": {"by": "ann", "at": "2026-11-01"},
+    }
+    report.summary["parties.screened"] = {"columns": ["party", "status"], "rows": [["Hua Wei", "possible-match"]]}
+    out = html_report.render(report)
+    parsed = assert_inert(out)
+    assert "{" not in "".join(parsed.text).replace("{display:none}", "")  # no raw JSON anywhere
+    assert "<th>name</th><th>score</th>" in out and "<td>Hua Wei</td><td>0.9</td>" in out
+    assert "<th>party</th><th>status</th>" in out and "<td>Hua Wei</td><td>possible-match</td>" in out
+    assert "<dt>by</dt><dd>ann</dd>" in out
+    link = "https://www.bis.gov/entity-list"
+    assert (link, link) in parsed.links
+    # only http(s): javascript: and friends stay text
+    report.findings[-1].explanation = "see javascript:alert(1) and data:text/html,x"
+    assert all(h.startswith(("#", "http")) for h, _ in assert_inert(html_report.render(report)).links)
 
 
 def test_html_has_findings_evidence_errors_and_versions() -> None:
@@ -883,20 +971,19 @@ def test_html_has_findings_evidence_errors_and_versions() -> None:
     parsed = assert_inert(out)
     text = "".join(parsed.text)
     details = [a for t, a in parsed.tags if t == "details"]
-    assert len(details) == len({(f.subject.kind, f.subject.id) for f in report.findings})
-    assert all("open" in a for a in details)  # a printed report shows every judged subject's evidence
-    cleared = Report(job="fleet", findings=[Finding(Subject("device", "d", "d"), "r", "t", Severity.INFO, 1.0, [])])
-    cleared.findings[0].status = Status.NOT_COVERED
-    assert '<details id="s1"><summary>' in html_report.render(cleared)
+    assert len(details) == len({(f.subject.kind, f.subject.id, f.status) for f in report.findings})
     for error in report.errors:
         assert str(error.location) in text and error.message in text
     for name, version in report.data_versions.items():
         assert f"<td>{name}</td><td>{version}</td>" in out
+    assert "csl 2026-11-20 (2 days old)" in text and "4 input(s) or parts could not be read" in text
     assert "NDAA FY2019 §889(f)(3)(B), Pub. L. 115-232" in text
     assert "scans/lobby.xml:57" in text
+    for f in report.findings:
+        assert f.key in text
     # every in-page link points at an element that exists
     ids = {a.get("id") for _, a in parsed.tags}
-    assert all(a["href"][1:] in ids for t, a in parsed.tags if t == "a")
+    assert all(a["href"][1:] in ids for t, a in parsed.tags if t == "a" and a["href"].startswith("#"))
 
 
 def test_html_many_values_fold_into_other() -> None:

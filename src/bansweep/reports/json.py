@@ -17,6 +17,7 @@ import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 from enum import Enum
 from importlib import resources
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -83,6 +84,40 @@ def reason(finding: Finding) -> str:
 
 def one_line(value: str) -> str:
     return " ".join(value.split())
+
+
+def input_kinds(report: Report) -> dict[str, int]:
+    """Input files per detected kind (from the jobs' `formats` figures), most first; empty when not recorded."""
+    kinds: dict[str, str] = {}
+    for key, value in report.summary.items():
+        if (key == "formats" or str(key).endswith(".formats")) and isinstance(value, dict):
+            kinds.update({text(path): text(kind) for path, kind in value.items()})
+    return dict(Counter(kinds.values()).most_common())
+
+
+_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def data_ages(report: Report) -> list[tuple[str, str, date | None, int]]:
+    """(name, version text, oldest date in it, age in days at the end of the run) per reference data set, by
+    name; the date is None when the text has none (e.g. a list that was not imported)."""
+    today = _day(report.finished) or date.today()
+    out: list[tuple[str, str, date | None, int]] = []
+    for name, value in sorted(report.data_versions.items(), key=lambda kv: text(kv[0])):
+        days = [d for d in (_day(m.group()) for m in _DATE.finditer(text(value))) if d]
+        oldest = min(days) if days else None
+        out.append((text(name), text(value), oldest, max((today - oldest).days, 0) if oldest else 0))
+    return out
+
+
+def _day(value: str) -> date | None:
+    match = _DATE.search(value or "")
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
 
 
 def sort_key(finding: Finding) -> tuple[Any, ...]:

@@ -18,12 +18,10 @@ markup), so a hostile device name cannot restyle or drive the terminal.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
 from io import StringIO
 
 from rich.console import Console, Group, RenderableType
@@ -35,7 +33,9 @@ from bansweep import __version__
 from bansweep.findings import JOB_STATUSES, Finding, Level, Location, Report, Status, Subject
 from bansweep.reports.json import (
     OTHER,
+    data_ages,
     finding_job,
+    input_kinds,
     job_counts,
     one_line,
     reason,
@@ -59,7 +59,6 @@ LEVEL_STYLE = {
 }
 STYLE = {s: LEVEL_STYLE[s.level] for s in Status}
 LABEL = 10  # width of the summary's labels
-_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
 def render(report: Report, *, width: int | None = None, color: bool | None = None, details: bool = False) -> str:
@@ -142,46 +141,29 @@ def _stack(*items: RenderableType) -> Table:
 
 
 def _inputs(report: Report) -> str:
-    """Inputs by detected kind (from the jobs' `formats` figures), else the inputs as given."""
-    kinds: dict[str, str] = {}
-    for key, value in report.summary.items():
-        if (key == "formats" or str(key).endswith(".formats")) and isinstance(value, dict):
-            kinds.update({str(path): str(kind) for path, kind in value.items()})
+    """Inputs by detected kind, else the inputs as given."""
+    kinds = input_kinds(report)
     if not kinds:
         shown = ", ".join(visible(p) for p in report.inputs[:3])
         more = f" (+{len(report.inputs) - 3} more)" if len(report.inputs) > 3 else ""
         return f"{len(report.inputs)}" + (f": {shown}{more}" if shown else "")
-    by_kind = Counter(kinds.values()).most_common()
+    by_kind = list(kinds.items())
     text = " · ".join(f"{visible(kind)} {n}" for kind, n in by_kind[:MAX_KINDS])
     if len(by_kind) > MAX_KINDS:
         text += f" · {len(by_kind) - MAX_KINDS} more kinds"
-    return f"{len(kinds)} file(s): {text}"
+    return f"{sum(kinds.values())} file(s): {text}"
 
 
 def _data(report: Report) -> tuple[str, list[tuple[str, str]]]:
     """Each reference data set with its oldest date and age; those without a date are warnings."""
-    today = _day(report.finished) or date.today()
     parts: list[str] = []
     missing: list[tuple[str, str]] = []
-    for name, value in sorted(report.data_versions.items()):
-        days = [d for d in (_day(m.group()) for m in _DATE.finditer(value)) if d]
-        if not days:
+    for name, value, day, age in data_ages(report):
+        if day is None:
             missing.append((visible(name), visible(value)))
-            continue
-        oldest = min(days)
-        age = (today - oldest).days
-        parts.append(f"{visible(name)} {oldest.isoformat()}" + (f" ({age} days old)" if age > 0 else ""))
+        else:
+            parts.append(f"{visible(name)} {day.isoformat()}" + (f" ({age} days old)" if age else ""))
     return " · ".join(parts), missing
-
-
-def _day(value: str) -> date | None:
-    match = _DATE.search(value or "")
-    if not match:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
 
 
 # --- findings -------------------------------------------------------------------------------------------------------
