@@ -976,7 +976,7 @@ def test_html_has_findings_evidence_errors_and_versions() -> None:
         assert str(error.location) in text and error.message in text
     for name, version in report.data_versions.items():
         assert f"<td>{name}</td><td>{version}</td>" in out
-    assert "csl 2026-11-20 (2 days old)" in text and "4 input(s) or parts could not be read" in text
+    assert "csl 2026-11-20 (2 days)" in text and "4 input(s) or parts could not be read" in text
     assert "NDAA FY2019 §889(f)(3)(B), Pub. L. 115-232" in text
     assert "scans/lobby.xml:57" in text
     for f in report.findings:
@@ -1028,7 +1028,7 @@ def test_table_summary_first_then_a_few_lines_per_finding() -> None:
     assert "Findings   fleet 4: 1 covered · 1 covered-limited · 1 not-screened · 1 review" in out
     assert "firmware 2: 1 critical · 1 medium" in out and "parties 2: 1 match · 1 possible-match" in out
     assert "Inputs     2 file(s): inventory-csv 1 · nmap-xml 1" in out
-    assert "csl 2026-11-20 (2 days old)" in out and "ieee 2026-10-01 (52 days old)" in out
+    assert "csl 2026-11-20 (2 days)" in out and "ieee 2026-10-01 (52 days)" in out
     assert "Warnings   4 input(s) or parts could not be read" in out
     # findings grouped by job, worst status first; each finding: status and subject, reason, key evidence
     assert out.index("fleet — 4 finding(s)") < out.index("firmware — 2") < out.index("parties — 2")
@@ -1086,7 +1086,7 @@ def test_table_warns_of_missing_reference_data_and_says_when_all_is_clean() -> N
     )
     out = table_report.render(report, width=80, color=False)
     assert "Warnings   csl: not imported (run `bansweep data import-csl FILE`)" in out
-    assert "fcc 2026-07-28 (10 days old)" in " ".join(out.split())
+    assert "fcc 2026-07-28 (10 days)" in " ".join(out.split())
     assert "Findings   none" in out and "Next: nothing to act on" in out
 
 

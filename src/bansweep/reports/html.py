@@ -184,9 +184,7 @@ def _summary(report: Report) -> str:
         inputs = f"{len(report.inputs)}"
     rows.append(f"<tr><th>Inputs</th><td>{inputs}</td></tr>")
     ages = data_ages(report)
-    dated = [
-        f"{esc(name)} {day.isoformat()}" + (f" ({age} days old)" if age else "") for name, _, day, age in ages if day
-    ]
+    dated = [f"{esc(name)} {day.isoformat()}" + (f" ({age} days)" if age else "") for name, _, day, age in ages if day]
     if dated:
         rows.append(f"<tr><th>Reference data</th><td>{' · '.join(dated)}</td></tr>")
     warnings = [f"{esc(name)}: {linked(value)}" for name, value, day, _ in ages if day is None]

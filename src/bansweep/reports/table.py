@@ -121,7 +121,8 @@ def _summary(report: Report, base: str) -> Table:
         grid.add_row("Findings" if i == 0 else "", line)
     if not counts:
         grid.add_row("Findings", Text("none", style=LEVEL_STYLE[Level.PASS]))
-    grid.add_row("Inputs", Text(_inputs(report) + (f"; places below are in {visible(base)}" if base else "")))
+    inside = "; places below are inside it" if report.inputs == [base.rstrip("/")] else f"; places below are in {base}"
+    grid.add_row("Inputs", Text(_inputs(report) + (visible(inside) if base else "")))
     versions, missing = _data(report)
     if versions:
         grid.add_row("Data", Text(versions))
@@ -162,7 +163,7 @@ def _data(report: Report) -> tuple[str, list[tuple[str, str]]]:
         if day is None:
             missing.append((visible(name), visible(value)))
         else:
-            parts.append(f"{visible(name)} {day.isoformat()}" + (f" ({age} days old)" if age else ""))
+            parts.append(f"{visible(name)} {day.isoformat()}" + (f" ({age} days)" if age else ""))
     return " · ".join(parts), missing
 
 
@@ -261,8 +262,8 @@ def _places(locations: Iterable[Location], base: str) -> str:
             parts.append(place)
     items = []
     for file, places in per_file.items():
-        lines = [p[1:] for p in places if p.startswith(":")]
-        rows = [p[5:] for p in places if p.startswith(" row ")]
+        lines = sorted((p[1:] for p in places if p.startswith(":")), key=_number)
+        rows = sorted((p[5:] for p in places if p.startswith(" row ")), key=_number)
         entries = [p for p in places if p.startswith("!")]
         if lines:
             items.append(f"{file}:{','.join(lines)}")
@@ -272,6 +273,10 @@ def _places(locations: Iterable[Location], base: str) -> str:
         if not (lines or rows or entries):
             items.append(file)
     return " · ".join(items or knowledge)
+
+
+def _number(value: str) -> tuple[int, str]:
+    return (int(value), "") if value.lstrip("-").isdigit() else (0, value)
 
 
 def _detail(f: Finding) -> Group:
