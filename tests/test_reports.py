@@ -950,6 +950,8 @@ def test_html_shows_extras_and_figures_as_tables_and_links_urls() -> None:
         "candidates": [{"score": 0.9, "name": "Hua Wei"}, {"score": 0.7, "name": "Huawei"}],
         "citations": ["15 CFR 744", "https://www.bis.gov/entity-list"],
         "decision": {"by": "ann", "at": "2026-11-01"},
+        "country": "DE",  # the subject says it already
+        "notes": [],
     }
     report.summary["parties.screened"] = {"columns": ["party", "status"], "rows": [["Hua Wei", "possible-match"]]}
     out = html_report.render(report)
@@ -958,6 +960,7 @@ def test_html_shows_extras_and_figures_as_tables_and_links_urls() -> None:
     assert "<th>name</th><th>score</th>" in out and "<td>Hua Wei</td><td>0.9</td>" in out
     assert "<th>party</th><th>status</th>" in out and "<td>Hua Wei</td><td>possible-match</td>" in out
     assert "<dt>by</dt><dd>ann</dd>" in out
+    assert out.count("<dt>country</dt><dd>DE</dd>") == 1 and "<dt>notes</dt>" not in out
     link = "https://www.bis.gov/entity-list"
     assert (link, link) in parsed.links
     # only http(s): javascript: and friends stay text

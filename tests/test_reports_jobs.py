@@ -69,3 +69,18 @@ def test_firmware_report_validates(firmware: Report) -> None:
     assert doc["statuses"]["firmware"] == {s.value: str(s.level) for s in JOB_STATUSES["firmware"]}
     extras = {k for f in doc["findings"] for k in f["extra"]}
     assert {"family", "cves", "privilege", "capabilities"} <= extras
+
+
+def test_example_sweep_reads_well_at_80_columns(examples: Report) -> None:
+    from bansweep.knowledge import DATA_DIR
+    from bansweep.reports import table as table_report
+
+    out = table_report.render(examples, width=80, color=False)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(i for i, line in enumerate(lines) if line.startswith("fleet — "))
+    assert header <= 12  # a short summary first
+    assert len([line for line in lines[header:] if line.strip()]) <= 3 * len(examples.findings) + 8
+    assert "Warnings   csl: not imported" in out and "Next: " in out
+    details = table_report.render(examples, width=80, color=False, details=True)
+    assert str(DATA_DIR) not in details and "knowledge fcc-covered-list.yaml#fcc-1" in " ".join(details.split())

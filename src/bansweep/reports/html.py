@@ -97,7 +97,8 @@ ul.plain{margin:0;padding-left:18px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .errors td:first-child,.nw{white-space:nowrap}
 footer{margin-top:32px;color:var(--muted);font-size:12.5px}
-@media print{nav,.filters{display:none}.charts{grid-template-columns:1fr 1fr}}
+@media print{nav,.filters{display:none}.charts{grid-template-columns:1fr 1fr}
+details.subject::details-content{content-visibility:visible;display:block}}
 """
 
 
@@ -437,9 +438,26 @@ def _finding_block(f: Finding) -> str:
             "<table><thead><tr><th>Policy</th><th>Verdict</th><th>Citation</th><th>Date</th><th>Reason</th></tr>"
             f"</thead><tbody>{rows}</tbody></table>"
         )
-    if f.extra:
-        out.append(f"<h4>Details</h4>{readable(plain(f.extra))}")
+    details = _new_details(f)
+    if details:
+        out.append(f"<h4>Details</h4>{readable(details)}")
     return "".join(out)
+
+
+def _new_details(f: Finding) -> dict[str, Any]:
+    """The finding's extras, without empty values and without what the subject's attributes already say."""
+    said = set(f.subject.attributes.values())
+    out: dict[str, Any] = {}
+    for key, value in plain(f.extra).items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+            if ", ".join(str(v) for v in value) in said:
+                continue
+        elif isinstance(value, str) and value in said:
+            continue
+        out[key] = value
+    return out
 
 
 def readable(value: Any, depth: int = 0) -> str:
