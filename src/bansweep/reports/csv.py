@@ -26,7 +26,7 @@ import re
 from typing import IO, Any
 
 from bansweep.findings import Evidence, Finding, Location, Report
-from bansweep.reports.json import finding_job, visible, worst_first
+from bansweep.reports.json import finding_job, visible, where, worst_first
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -150,5 +150,5 @@ def _evidence_cells(i: int, total: int, ev: Evidence | None) -> dict[str, Any]:
 
 
 def _where(loc: Location) -> dict[str, Any]:
-    cells: dict[str, Any] = {"where": str(loc)} | loc.to_dict()
+    cells: dict[str, Any] = {"where": where(loc)} | loc.to_dict()  # a bundled knowledge file by its name
     return cells
