@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -15,7 +16,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject, Verdict
+from bansweep.findings import (
+    JOB_STATUSES,
+    Evidence,
+    Finding,
+    InputError,
+    Level,
+    Location,
+    Report,
+    Severity,
+    Status,
+    Subject,
+    Verdict,
+)
 from bansweep.reports import FORMATS, render
 from bansweep.reports import csv as csv_report
 from bansweep.reports import html as html_report
@@ -71,6 +84,20 @@ def fleet_findings() -> list[Finding]:
             explanation="MAC prefix, HTTP banner and CMDB manufacturer agree.",
             verdicts=[US889_B, FCC],
             tags=["video-surveillance"],
+            extra={
+                "maker": "Hangzhou Hikvision Digital Technology Co., Ltd.",
+                "brand": None,
+                "model": "DS-2CD2042WD-I",
+                "device_type": "IP Camera",
+                "sources": ["nmap", "inventory-csv"],
+                "conflicts": [],
+                "unattributable_macs": [],
+                "macs": ["44:19:B6:12:34:56"],
+                "ips": ["10.20.0.15"],
+                "hostnames": ["cam-lobby-01"],
+                "serials": [],
+                "notes": [],
+            },
         ),
         Finding(
             switch,
@@ -136,9 +163,10 @@ def firmware_findings() -> list[Finding]:
                     Location("blu-r1-hd.zip", entry="system/app/AdupsFota/AdupsFota.apk", offset=0x1F2A0),
                 ),
             ],
-            status=Status.COVERED,
+            status=Status.CRITICAL,
             tags=["harvesting", "backdoor"],
-            extra={"permissions": ["READ_PHONE_STATE", "INSTALL_PACKAGES"], "sha256": "ab" * 32},
+            extra={"family": "ADUPS", "cves": ["CVE-2016-10136"]},
+            risk=9.4,
         ),
         Finding(
             image,
@@ -151,7 +179,7 @@ def firmware_findings() -> list[Finding]:
                     "props.debuggable", "ro.debuggable=1", Location("blu-r1-hd.zip", entry="system/build.prop", line=12)
                 )
             ],
-            status=Status.REVIEW,
+            status=Status.MEDIUM,
             tags=["privilege"],
         ),
     ]
@@ -177,8 +205,9 @@ def parties_findings() -> list[Finding]:
                     "CSL 2026-11-20",
                 )
             ],
-            status=Status.COVERED,
-            verdicts=[Verdict("csl", Status.COVERED, "15 CFR Part 744, Supplement No. 4", "2019-05-16", "Entity List")],
+            status=Status.MATCH,
+            verdicts=[Verdict("csl", Status.MATCH, "15 CFR Part 744, Supplement No. 4", "2019-05-16", "Entity List")],
+            extra={"query": "ZTE Kangxun Telecom Co. Ltd.", "list": "csl", "record_id": "csl-8812", "score": 0.99},
         ),
         Finding(
             maybe,
@@ -187,7 +216,8 @@ def parties_findings() -> list[Finding]:
             Severity.LOW,
             0.71,
             [Evidence("name.fuzzy", "Hua Wei Trading GmbH ≈ Huawei", Location("suppliers.xlsx", row=40, field="Name"))],
-            status=Status.REVIEW,
+            status=Status.POSSIBLE_MATCH,
+            variant="brand:huawei",
         ),
     ]
 
@@ -228,7 +258,38 @@ def job_report(job: str) -> Report:
     return Report(job=job, inputs=files, findings=findings, errors=input_errors()[:2], subjects=50)
 
 
+def all_statuses_report() -> Report:
+    """One finding per status word of every job (fleet, firmware and parties mixed), each job's extras declared."""
+    extra = {
+        "fleet": {"maker": "Example Maker", "brand": None, "sources": ["nmap"], "macs": ["00:11:22:33:44:55"]},
+        "firmware": {"family": "example", "cves": [], "privilege": "system uid", "capabilities": ["sms"]},
+        "parties": {"query": "Example Ltd", "score": 0.9, "a field added later": {"open": True}},
+    }
+    kinds = {"fleet": "device", "firmware": "app", "parties": "party"}
+    findings = []
+    for job, statuses in JOB_STATUSES.items():
+        for n, status in enumerate(statuses):
+            subject = Subject(kinds[job], f"{job}-{n}", f"{job} subject {status.value}", {"file": f"{job}.txt"})
+            findings.append(
+                Finding(
+                    subject,
+                    f"{job}.example",
+                    f"{job} finding in its own word {status.value}",
+                    Severity.MEDIUM,
+                    0.8,
+                    [Evidence(f"{job}.example", "observed", Location(f"{job}.txt", line=n + 1))],
+                    status=status,
+                    explanation=f"why it is {status.value}",
+                    verdicts=[Verdict(f"{job}-policy", status, "citation", "2026-01-01", "reason")],
+                    extra=extra[job],
+                    risk=float(n) if job == "firmware" else None,
+                )
+            )
+    return Report(job="sweep", inputs=[f"{job}.txt" for job in JOB_STATUSES], findings=findings, subjects=20)
+
+
 REPORTS = {
+    "all-statuses": all_statuses_report,
     "sweep": sample_report,
     "fleet": lambda: job_report("fleet"),
     "firmware": lambda: job_report("firmware"),
@@ -315,16 +376,20 @@ def test_json_is_stable_and_worst_first() -> None:
     b.findings[0].subject.attributes = dict(reversed(list(b.findings[0].subject.attributes.items())))
     assert json_report.render(a) == json_report.render(b)
     doc = json.loads(json_report.render(a))
-    ranks = [Status(f["status"]).level for f in doc["findings"]]
+    ranks = [Status(f["status"]).order for f in doc["findings"]]
     assert ranks == sorted(ranks, reverse=True)
     assert doc["counts"] == {
         "findings": 8,
         "errors": 4,
-        "covered": 3,
-        "covered-limited": 1,
-        "not-screened": 1,
-        "review": 3,
+        "by_level": {"critical": 1, "hit": 3, "review": 4},
+        "by_job": {
+            "fleet": {"covered": 1, "covered-limited": 1, "not-screened": 1, "review": 1},
+            "firmware": {"critical": 1, "medium": 1},
+            "parties": {"match": 1, "possible-match": 1},
+        },
     }
+    assert list(doc["counts"]["by_level"]) == ["critical", "hit", "review"]  # worst first
+    assert list(doc["statuses"]) == ["fleet", "firmware", "parties"]
     assert list(doc["findings"][0]["subject"]["attributes"]) == sorted(doc["findings"][0]["subject"]["attributes"])
 
 
@@ -333,13 +398,77 @@ def test_json_survives_undecodable_names_and_odd_values() -> None:
     bad = Location("scans/caf\udce9.xml", line=1)  # a non-UTF-8 file name as os.fsdecode gives it
     report.findings[0].evidence.append(Evidence("mac.oui", "x", bad))
     report.findings[0].confidence = float("nan")
-    report.findings[0].extra = {"ports": {443, 80}, "raw": b"\x00\xff", "when": Path("/x"), 3: (1, 2)}
+    # a parties finding: its extra is open to new fields
+    report.findings[-1].extra = {"ports": {443, 80}, "raw": b"\x00\xff", "when": Path("/x"), 3: (1, 2)}
     doc = json.loads(json_report.render(report))
     REPORT.validate(doc)
     paths = [e["location"]["file"] for f in doc["findings"] for e in f["evidence"]]
     assert "scans/caf\\udce9.xml" in paths
     extra = next(f["extra"] for f in doc["findings"] if "ports" in f["extra"])
     assert extra == {"3": [1, 2], "ports": [80, 443], "raw": "00ff", "when": "/x"}
+
+
+def test_json_schema_documents_each_jobs_words_on_the_shared_ordering() -> None:
+    schema = json_report.schema()
+    defs = schema["$defs"]
+    assert schema["properties"]["schema"]["const"] == json_report.SCHEMA
+    assert defs["level"]["enum"] == [str(level) for level in Level]  # best to worst
+    assert set(defs["status"]["enum"]) == {s.value for s in Status}
+    table = defs["status"]["description"]
+    for job, statuses in JOB_STATUSES.items():
+        declared = defs[f"{job}Statuses"]["const"]
+        assert list(declared.items()) == [(s.value, str(s.level)) for s in statuses]  # best to worst
+        for status in statuses:  # the description's table names each word with its level
+            assert re.search(rf"^{re.escape(status.value)} \| [a-z ]+ \| {status.level} \|", table, re.M), status
+
+
+def test_json_records_the_words_and_counts_of_every_job() -> None:
+    report = all_statuses_report()
+    doc = json.loads(json_report.render(report))
+    REPORT.validate(doc)
+    assert doc["statuses"] == {job: {s.value: str(s.level) for s in words} for job, words in JOB_STATUSES.items()}
+    for job, words in JOB_STATUSES.items():
+        counts = doc["counts"]["by_job"][job]
+        assert set(counts) == {s.value for s in words} and set(counts.values()) == {1}
+        worst_first = sorted(words, key=lambda s: s.order, reverse=True)
+        assert [Status(w).order for w in counts] == [s.order for s in worst_first]
+    assert sum(doc["counts"]["by_level"].values()) == len(report.findings)
+    assert doc["counts"]["by_level"]["critical"] == 1 and doc["counts"]["by_level"]["pass"] == 4
+    assert [f["key"] for f in doc["findings"]] == [f.key for f in json_report.worst_first(report.findings)]
+    firmware = [f for f in doc["findings"] if f["rule"].startswith("firmware.")]
+    assert all("risk" in f for f in firmware) and not any("risk" in f for f in doc["findings"] if f not in firmware)
+    # a report of one job names only that job's words
+    fleet = json.loads(json_report.render(job_report("fleet")))
+    assert list(fleet["statuses"]) == ["fleet"]
+    # a sweep names every job that ran, even one without findings
+    empty = Report(job="sweep", summary={"fleet.devices": 3, "parties.screened": 0, "formats": {}})
+    assert list(json.loads(json_report.render(empty))["statuses"]) == ["fleet", "parties"]
+
+
+@pytest.mark.parametrize(("job", "strict"), [("fleet", True), ("firmware", True), ("parties", False)])
+def test_json_schema_declares_each_jobs_extra(job: str, strict: bool) -> None:
+    doc = json.loads(json_report.render(all_statuses_report()))
+    REPORT.validate(doc)
+    finding = next(f for f in doc["findings"] if f["rule"].startswith(f"{job}."))
+    finding["extra"]["undeclared_field"] = "x"
+    assert REPORT.is_valid(doc) is not strict
+    del finding["extra"]["undeclared_field"]
+    key = {"fleet": "macs", "firmware": "cves", "parties": "score"}[job]
+    finding["extra"][key] = {"not": "the declared type"}
+    assert not REPORT.is_valid(doc)
+    # a rule of no known job keeps a free-form extra
+    finding["rule"] = "custom.rule"
+    assert REPORT.is_valid(doc)
+
+
+def test_json_schema_requires_a_well_formed_key() -> None:
+    doc = json.loads(json_report.render(sample_report()))
+    REPORT.validate(doc)
+    del doc["findings"][0]["key"]
+    assert not REPORT.is_valid(doc)
+    doc = json.loads(json_report.render(sample_report()))
+    doc["findings"][0]["key"] = "cam-lobby-01"
+    assert not REPORT.is_valid(doc)
 
 
 # --- csv ------------------------------------------------------------------------------------------------------------
@@ -366,7 +495,8 @@ def test_csv_layout_one_row_per_evidence_and_errors() -> None:
     ]
     assert errors[1]["message"] == "invalid MAC address '00:11:22:33:44'"
     # Excel-style filter: every covered finding, worst first
-    assert records[0]["status"] == "covered" and records[0]["severity"] == "critical"
+    assert [r["status"] for r in records[:3]] == ["critical", "critical", "covered"]  # worst first
+    assert records[0]["job"] == "firmware" and records[2]["job"] == "fleet" and records[2]["severity"] == "critical"
 
 
 def test_csv_neutralises_formulas() -> None:
@@ -438,23 +568,98 @@ def test_sarif_mapping() -> None:
     locs = camera["locations"]
     assert locs[0]["physicalLocation"]["artifactLocation"] == {"uri": "scans/lobby.xml", "uriBaseId": "%SRCROOT%"}
     assert locs[0]["physicalLocation"]["region"] == {"startLine": 42}
-    assert "region" not in locs[2]["physicalLocation"]  # a table row is not a line
+    assert locs[2]["physicalLocation"]["region"] == {"startLine": 15}  # data row 14, below the header line
     assert locs[2]["properties"] == {"row": 14, "field": "Manufacturer"}
-    assert locs[2]["message"]["text"].startswith("cmdb.csv row 14 [Manufacturer]")
+    assert locs[2]["message"]["text"] == "inventory.manufacturer: HIKVISION"
     assert camera["properties"]["verdicts"][0]["citation"].startswith("NDAA FY2019 §889(f)(3)(B)")
     assert len(camera["properties"]["evidence"]) == 3
     adups = next(r for r in results if r["ruleId"] == "firmware.indicators.adups")
     entry = adups["locations"][1]
-    assert entry["physicalLocation"] == {"artifactLocation": {"uri": "blu-r1-hd.zip", "uriBaseId": "%SRCROOT%"}}
+    assert entry["physicalLocation"] == {
+        "artifactLocation": {"uri": "blu-r1-hd.zip", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 1},
+    }
     assert entry["logicalLocations"] == [
         {"fullyQualifiedName": "system/app/AdupsFota/AdupsFota.apk", "kind": "resource"}
     ]
     assert entry["properties"]["offset"] == 0x1F2A0
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["message"]["text"] for n in notes] == [str(e) for e in report.errors]
-    assert notes[2]["locations"][0]["physicalLocation"]["region"] == {"byteOffset": 4096}
+    assert notes[2]["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
+    assert notes[2]["locations"][0]["properties"] == {"offset": 4096}
     assert run["invocations"][0]["startTimeUtc"] == "2026-11-22T10:00:00Z"
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
+
+
+def test_sarif_reads_well_in_code_scanning_views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bansweep.knowledge import DATA_DIR
+
+    monkeypatch.chdir(tmp_path)
+    report = sample_report()
+    listed = Location(str(DATA_DIR / "fcc-covered-list.yaml"), entry="fcc-2")
+    report.findings[-2].evidence.append(Evidence("parties.list.csl", "ZTE KANGXUN", listed, "2026-11-20"))
+    report.findings.append(
+        Finding(
+            Subject("device", "d9", "printer-9"),
+            "fleet.covered-vendor",
+            "printer-9: review",
+            Severity.MEDIUM,
+            0.5,
+            [Evidence("inventory.manufacturer", "X", Location(str(tmp_path / "inv" / "cmdb.csv"), row=3))],
+            status=Status.REVIEW,
+            explanation="Attributed to X from a recorded maker name. Verdicts: us-889 review.",
+        )
+    )
+    log = json.loads(sarif_report.render(report))
+    SARIF.validate(log)
+    run = log["runs"][0]
+    for result in run["results"]:
+        assert result["locations"], result["ruleId"]
+        for loc in result["locations"]:
+            assert loc["physicalLocation"]["region"]["startLine"] >= 1
+            assert "://" not in loc["physicalLocation"]["artifactLocation"]["uri"]  # relative to a base id
+        label = result["properties"]["subject"]["label"]
+        text = result["message"]["text"]
+        assert text.startswith(f"{label} — {result['properties']['status']}: ") and text.count(label) == 1, text
+    printer = next(r for r in run["results"] if r["properties"]["subject"]["label"] == "printer-9")
+    assert printer["message"]["text"] == "printer-9 — review: Attributed to X from a recorded maker name."
+    assert printer["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "inv/cmdb.csv",
+        "uriBaseId": "%SRCROOT%",
+    }
+    # knowledge that judged the evidence: a related location in the bundled knowledge, not an installed path
+    zte = next(r for r in run["results"] if r["properties"]["subject"]["label"].startswith("ZTE Kangxun"))
+    assert [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in zte["locations"]] == ["suppliers.xlsx"]
+    related = zte["relatedLocations"][0]
+    assert related["physicalLocation"]["artifactLocation"] == {
+        "uri": "fcc-covered-list.yaml",
+        "uriBaseId": "BANSWEEP_KNOWLEDGE",
+    }
+    assert related["logicalLocations"][0]["fullyQualifiedName"] == "fcc-2"
+    assert run["originalUriBaseIds"]["BANSWEEP_KNOWLEDGE"]["uri"] == DATA_DIR.as_uri() + "/"
+    # one rule per kind of finding, described, with what to do
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["name"].isidentifier(), rule["name"]
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
+        assert rule["shortDescription"]["text"] != rule["fullDescription"]["text"]
+        assert rule["properties"]["tags"][0] == "security" and len(rule["properties"]["tags"]) <= 10
+    rule = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "fleet.covered-vendor")
+    assert rule["name"] == "CoveredVendorDevice" and "replacement" in rule["help"]["text"]
+
+
+def test_sarif_keeps_within_githubs_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sarif_report, "MAX_RESULTS", 4)
+    monkeypatch.setattr(sarif_report, "MAX_LOCATIONS", 2)
+    report = sample_report()
+    log = json.loads(sarif_report.render(report))
+    SARIF.validate(log)
+    run = log["runs"][0]
+    assert len(run["results"]) == 4 and run["properties"]["resultsOmitted"] == 4
+    assert [r["properties"]["status"] for r in run["results"]] == ["critical", "covered", "match", "covered-limited"]
+    note = run["invocations"][0]["toolExecutionNotifications"][-1]
+    assert note["descriptor"]["id"] == "results-omitted" and note["message"]["text"].startswith("4 finding(s)")
+    camera = next(r for r in run["results"] if r["properties"]["subject"]["label"] == "cam-lobby-01")
+    assert len(camera["locations"]) == 2 and camera["properties"]["locationsOmitted"] == 1
 
 
 def test_sarif_uris_are_encoded() -> None:
@@ -472,13 +677,48 @@ def test_sarif_uris_are_encoded() -> None:
     assert uris == ["scans/lobby%20%232%20%C3%BC.xml", "file:///srv/in/caf%E9.csv"]
 
 
-def test_sarif_fingerprint_is_stable_per_subject_and_rule() -> None:
-    a = json.loads(sarif_report.render(sample_report()))["runs"][0]["results"]
+def test_sarif_fingerprints_are_the_finding_keys_and_stable() -> None:
+    report = sample_report()
+    results = json.loads(sarif_report.render(report))["runs"][0]["results"]
+    keys = [f.key for f in json_report.worst_first(report.findings)]
+    assert [r["partialFingerprints"] for r in results] == [{"bansweepFindingKey/v1": k} for k in keys]
+    assert len(set(keys)) == len(keys)
+    # another run: other evidence, other order, another file row for the party: the same fingerprints
     other = sample_report()
     other.findings[0].evidence.pop()
+    other.findings.reverse()
+    party = next(f for f in other.findings if f.subject.label == "Hua Wei Trading GmbH")
+    party.subject.identity = "hua wei trading|DE"
+    first = sample_report()
+    next(f for f in first.findings if f.subject.label == "Hua Wei Trading GmbH").subject.identity = "hua wei trading|DE"
+    party.subject.id = "suppliers.xlsx#41"
+    a = json.loads(sarif_report.render(first))["runs"][0]["results"]
     b = json.loads(sarif_report.render(other))["runs"][0]["results"]
-    assert [r["partialFingerprints"] for r in a] == [r["partialFingerprints"] for r in b]
-    assert len({json.dumps(r["partialFingerprints"]) for r in a}) == len(a)
+    assert sorted(r["partialFingerprints"]["bansweepFindingKey/v1"] for r in a) == sorted(
+        r["partialFingerprints"]["bansweepFindingKey/v1"] for r in b
+    )
+    # two findings of one rule on one subject, told apart by their variant, are two results
+    twin = copy.deepcopy(party)
+    twin.variant = "list:other-entry"
+    other.findings.append(twin)
+    c = json.loads(sarif_report.render(other))["runs"][0]["results"]
+    assert len({r["partialFingerprints"]["bansweepFindingKey/v1"] for r in c}) == len(c)
+
+
+def test_sarif_levels_follow_the_shared_ordering() -> None:
+    results = json.loads(sarif_report.render(all_statuses_report()))["runs"][0]["results"]
+    expected = {Level.CRITICAL: "error", Level.HIT: "error", Level.REVIEW: "warning", Level.LOW: "note"}
+    for result in results:
+        status = Status(result["properties"]["status"])
+        assert result["level"] == expected.get(status.level, "note"), status
+
+
+def test_csv_has_each_findings_key_and_job() -> None:
+    report = all_statuses_report()
+    rows = csv_rows(csv_report.render(report))
+    records = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert [r["key"] for r in records] == [f.key for f in json_report.worst_first(report.findings)]
+    assert {(r["job"], r["status"]) for r in records} == {(j, s.value) for j, w in JOB_STATUSES.items() for s in w}
 
 
 # --- html -----------------------------------------------------------------------------------------------------------
@@ -486,7 +726,7 @@ def test_sarif_fingerprint_is_stable_per_subject_and_rule() -> None:
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4", "p", "section", "div", "b",
     "span", "nav", "a", "svg", "g", "text", "rect", "table", "thead", "tbody", "tr", "th", "td", "br", "details",
-    "summary", "dl", "dt", "dd", "ul", "li", "footer", "i",
+    "summary", "dl", "dt", "dd", "ul", "li", "footer", "i", "label", "input",
 }  # fmt: skip
 
 
@@ -496,20 +736,29 @@ class Tags(HTMLParser):
         self.tags: list[tuple[str, dict[str, str | None]]] = []
         self.text: list[str] = []
         self.style = ""
+        self.links: list[tuple[str, str]] = []  # (href, text) of each link
         self._in_style = False
+        self._in_a = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
         self._in_style = tag == "style"
+        self._in_a = tag == "a"
+        if tag == "a":
+            self.links.append((dict(attrs).get("href") or "", ""))
 
     def handle_endtag(self, tag: str) -> None:
         self._in_style = False
+        self._in_a = False
 
     def handle_data(self, data: str) -> None:
         if self._in_style:
             self.style += data
         else:
             self.text.append(data)
+            if self._in_a:
+                href, text = self.links[-1]
+                self.links[-1] = (href, text + data)
 
 
 def parse_html(out: str) -> Tags:
@@ -528,11 +777,16 @@ def assert_inert(out: str) -> Tags:
         for name, value in attrs.items():
             assert not name.startswith("on"), name
             assert name not in ("src", "srcset", "action", "formaction", "background", "poster", "style"), name
-            if name == "href":
-                assert value and value.startswith("#"), value
-            if name != "aria-label":  # text for screen readers, not a resource
+            if name == "href":  # in-page, or a URL from the text shown as itself, opened without referrer
+                assert value and (value.startswith("#") or value.startswith(("https://", "http://"))), value
+                assert value.startswith("#") or set((attrs.get("rel") or "").split()) >= {"noopener", "noreferrer"}
+            if tag == "input":
+                assert attrs.get("type") == "checkbox" and name in ("type", "id", "checked"), (name, value)
+            if name not in ("aria-label", "href"):  # text for screen readers, not a resource
                 assert "://" not in (value or "") and not (value or "").startswith("//"), (name, value)
     assert "url(" not in parsed.style and "@import" not in parsed.style
+    for href, text in parsed.links:
+        assert href.startswith("#") or href == text, (href, text)  # a link out says where it goes
     return parsed
 
 
@@ -627,14 +881,91 @@ def test_html_charts_follow_the_data() -> None:
     assert "Subjects by vendor" in chart_titles(fleet) and "Subjects by group" in chart_titles(fleet)
     assert chart_bars(fleet, "Subjects by group") == {"Hikvision": 1, "Huawei": 1, "Dahua": 1}
     assert chart_bars(fleet, "Subjects by policy (verdict status)") == {"us-889": 3, "fcc": 2, "uk-tsa": 1}
-    assert chart_bars(fleet, "Subjects by source file")["scans/lobby.xml"] == 2
+    assert chart_bars(fleet, "Subjects by input file")["scans/lobby.xml"] == 2
     firmware = html_report.render(job_report("firmware"))
     assert "Subjects by kind" in chart_titles(firmware)
-    assert chart_bars(firmware, "Subjects by tag") == {"backdoor": 1, "harvesting": 1, "privilege": 1}
+    assert not any("by tag" in t for t in chart_titles(firmware))  # tags are noise as a chart
     assert "Subjects by policy (verdict status)" not in chart_titles(firmware)  # no verdicts, no empty chart
     parties = html_report.render(job_report("parties"))
-    assert chart_bars(parties, "Subjects by list") == {"Entity List": 1}
+    assert "Subjects by list" not in chart_titles(parties)  # one bar says nothing a chart would
     assert chart_bars(parties, "Subjects by country") == {"CN": 1, "DE": 1}
+
+
+def test_html_charts_count_inputs_not_knowledge_and_one_country_once() -> None:
+    from bansweep.knowledge import DATA_DIR
+
+    report = job_report("parties")
+    report.findings[0].subject.attributes["country"] = "China"
+    report.findings.append(copy.deepcopy(report.findings[0]))
+    report.findings[-1].subject = Subject("party", "p3", "Other Co", {"country": "CN"})
+    report.findings[-1].evidence[0].location = Location("other.csv", row=1)
+    listed = Location(str(DATA_DIR / "fcc-covered-list.yaml"), entry="fcc-2")
+    for f in report.findings:
+        f.evidence.append(Evidence("parties.list.fcc", "ZTE Corporation", listed))
+    out = html_report.render(report)
+    assert chart_bars(out, "Subjects by country") == {"CN": 2, "DE": 1}
+    assert chart_bars(out, "Subjects by input file") == {"suppliers.xlsx": 2, "other.csv": 1}
+    assert "fcc-covered-list.yaml" not in "".join(chart_titles(out)) and str(DATA_DIR) not in out
+    assert "knowledge fcc-covered-list.yaml#fcc-2" in out
+
+
+def test_html_chart_labels_fit_their_column() -> None:
+    findings = [
+        Finding(Subject("device", f"d{i}", f"dev{i}", {"vendor": v}), "fleet.x", "t", Severity.LOW, 1.0, [])
+        for i, v in enumerate(["A" * 60, "华" * 40, "Short"])
+    ]
+    out = html_report.render(Report(job="fleet", findings=findings))
+    labels = re.findall(r'text-anchor="end">([^<]*)</text>', out)
+    assert "A" * 29 + "…" in labels and "华" * 14 + "…" in labels and "Short" in labels
+    for label in labels:
+        assert html_report._cells(label) <= html_report.LABEL_CELLS
+
+
+def test_html_findings_collapsed_with_a_filter_by_job_and_status() -> None:
+    report = all_statuses_report()
+    out = html_report.render(report)
+    parsed = assert_inert(out)
+    details = [a for t, a in parsed.tags if t == "details"]
+    assert len(details) == len(report.findings) and not any("open" in a for a in details)
+    boxes = [a["id"] for t, a in parsed.tags if t == "input"]
+    assert boxes == [f"show-job-{i}" for i in range(3)] + [
+        f"show-{s.name.lower()}" for s in sorted(Status, key=lambda s: s.order, reverse=True)
+    ]
+    style = parsed.style
+    for box in boxes:  # every box hides something that exists
+        target = box.replace("show-job-", "job-").replace("show-", "st-")
+        assert f"#{box}:not(:checked)) .{target}{{display:none}}" in style
+        assert any(target in (a.get("class") or "").split() for a in details), target
+    # worst status first
+    order = [next(c for c in a["class"].split() if c.startswith("st-")) for a in details]
+    ranks = [Status[c[3:].upper()].order for c in order]
+    assert ranks == sorted(ranks, reverse=True)
+    # a report of 12 findings is short: one summary line per subject, the evidence inside
+    assert out.count("<summary>") == len(report.findings)
+
+
+def test_html_shows_extras_and_figures_as_tables_and_links_urls() -> None:
+    report = sample_report()
+    report.findings[-1].extra = {
+        "candidates": [{"score": 0.9, "name": "Hua Wei"}, {"score": 0.7, "name": "Huawei"}],
+        "citations": ["15 CFR 744", "https://www.bis.gov/entity-list"],
+        "decision": {"by": "ann", "at": "2026-11-01"},
+        "country": "DE",  # the subject says it already
+        "notes": [],
+    }
+    report.summary["parties.screened"] = {"columns": ["party", "status"], "rows": [["Hua Wei", "possible-match"]]}
+    out = html_report.render(report)
+    parsed = assert_inert(out)
+    assert "{" not in "".join(parsed.text).replace("{display:none}", "")  # no raw JSON anywhere
+    assert "<th>name</th><th>score</th>" in out and "<td>Hua Wei</td><td>0.9</td>" in out
+    assert "<th>party</th><th>status</th>" in out and "<td>Hua Wei</td><td>possible-match</td>" in out
+    assert "<dt>by</dt><dd>ann</dd>" in out
+    assert out.count("<dt>country</dt><dd>DE</dd>") == 1 and "<dt>notes</dt>" not in out
+    link = "https://www.bis.gov/entity-list"
+    assert (link, link) in parsed.links
+    # only http(s): javascript: and friends stay text
+    report.findings[-1].explanation = "see javascript:alert(1) and data:text/html,x"
+    assert all(h.startswith(("#", "http")) for h, _ in assert_inert(html_report.render(report)).links)
 
 
 def test_html_has_findings_evidence_errors_and_versions() -> None:
@@ -643,20 +974,19 @@ def test_html_has_findings_evidence_errors_and_versions() -> None:
     parsed = assert_inert(out)
     text = "".join(parsed.text)
     details = [a for t, a in parsed.tags if t == "details"]
-    assert len(details) == len({(f.subject.kind, f.subject.id) for f in report.findings})
-    assert all("open" in a for a in details)  # a printed report shows every judged subject's evidence
-    cleared = Report(job="fleet", findings=[Finding(Subject("device", "d", "d"), "r", "t", Severity.INFO, 1.0, [])])
-    cleared.findings[0].status = Status.NOT_COVERED
-    assert '<details id="s1"><summary>' in html_report.render(cleared)
+    assert len(details) == len({(f.subject.kind, f.subject.id, f.status) for f in report.findings})
     for error in report.errors:
         assert str(error.location) in text and error.message in text
     for name, version in report.data_versions.items():
         assert f"<td>{name}</td><td>{version}</td>" in out
+    assert "csl 2026-11-20 (2 days)" in text and "4 input(s) or parts could not be read" in text
     assert "NDAA FY2019 §889(f)(3)(B), Pub. L. 115-232" in text
     assert "scans/lobby.xml:57" in text
+    for f in report.findings:
+        assert f.key in text
     # every in-page link points at an element that exists
     ids = {a.get("id") for _, a in parsed.tags}
-    assert all(a["href"][1:] in ids for t, a in parsed.tags if t == "a")
+    assert all(a["href"][1:] in ids for t, a in parsed.tags if t == "a" and a["href"].startswith("#"))
 
 
 def test_html_many_values_fold_into_other() -> None:
@@ -669,24 +999,111 @@ def test_html_many_values_fold_into_other() -> None:
     assert len(bars) == html_report.MAX_BARS and bars["other (9)"] == 9
 
 
+def legend_words(out: str) -> list[str]:
+    block = out.split('<p class="legend">', 1)[1].split("</p>", 1)[0]
+    return [w for words in re.findall(r"</i>([^<]*)</span>", block) for w in words.split(", ")]
+
+
+def test_html_shows_each_jobs_words_coloured_by_level() -> None:
+    out = html_report.render(all_statuses_report())
+    for status in Status:
+        assert f'<span class="badge l-{status.level}" title="level {status.level}">{status.value}</span>' in out
+    words = legend_words(out)
+    assert sorted(words) == sorted(s.value for s in Status)
+    assert [Status(w).order for w in words] == sorted((Status(w).order for w in words), reverse=True)
+    # a firmware report's legend has firmware's words only, and only those it uses
+    firmware = html_report.render(job_report("firmware"))
+    assert legend_words(firmware) == ["critical", "medium"]
+    assert "covered" not in legend_words(html_report.render(job_report("parties")))
+
+
 # --- table ----------------------------------------------------------------------------------------------------------
 
 
-def test_table_fits_80_columns_and_has_every_part() -> None:
+def test_table_summary_first_then_a_few_lines_per_finding() -> None:
     report = sample_report()
     out = table_report.render(report, width=80, color=False)
+    lines = out.splitlines()
     assert "\x1b" not in out
-    assert max(len(line) for line in out.splitlines()) <= 80
-    assert out.startswith("bansweep sweep")
-    assert "Subjects examined: 412" in out and "Findings: 8 (3 covered, 1 covered-limited" in out
-    flat = " ".join(out.split())
+    assert max(len(line) for line in lines) <= 80 and all(line == line.rstrip() for line in lines)
+    assert lines[0] == "bansweep sweep · 8 finding(s) · 412 subject(s) examined"
+    # counts by job and status, inputs by detected kind, data with its age, warnings
+    assert "Findings   fleet 4: 1 covered · 1 covered-limited · 1 not-screened · 1 review" in out
+    assert "firmware 2: 1 critical · 1 medium" in out and "parties 2: 1 match · 1 possible-match" in out
+    assert "Inputs     2 file(s): inventory-csv 1 · nmap-xml 1" in out
+    assert "csl 2026-11-20 (2 days)" in out and "ieee 2026-10-01 (52 days)" in out
+    assert "Warnings   4 input(s) or parts could not be read" in out
+    # findings grouped by job, worst status first; each finding: status and subject, reason, key evidence
+    assert out.index("fleet — 4 finding(s)") < out.index("firmware — 2") < out.index("parties — 2")
+    assert out.index("sw-core-2") < out.index("cam-lobby-01") < out.index("da:a1:19") < out.index("nvr-dock")
+    camera = lines[lines.index("  covered-limited cam-lobby-01") :][:3]
+    assert camera[1].strip() == "Hikvision IP camera"
+    assert camera[2].strip() == "scans/lobby.xml:42,57 · cmdb.csv row 14"
+    assert "  critical com.adups.fota" in lines
+    assert "blu-r1-hd.zip!system/build.prop:12" in out
+    body = lines[lines.index("fleet — 4 finding(s)") : lines.index("Input errors — 4, not screened")]
+    assert len([line for line in body if line.strip()]) <= 3 + 3 * len(report.findings)
+    # input errors with their place; the next step last
     for error in report.errors:
-        assert error.message in flat
-    assert "Input errors (4)" in out
-    assert "scans/broken.xml:133" in out and "cmdb.csv row 57 [MAC]" in out
-    assert "Data: csl 2026-11-20, ieee 2026-10-01, knowledge 2026-11-01" in out
-    assert out.index("sw-core-2") < out.index("cam-lobby-01") < out.index("nvr-dock")  # worst first
-    assert "§889(f)(3)(B)" in flat and "scans/lobby.xml:42 [addr]" in flat
+        assert f"  {error.location}: {error.message}" in lines
+    assert "Next: fix the 4 unreadable input(s) above and run again; act on the 4 hit(s)" in " ".join(lines)
+    assert lines[-1].startswith("bansweep ")
+    # details and verdicts only with details
+    assert "§889(f)(3)(B)" not in out and "k1-" not in out
+
+
+def test_table_details_show_evidence_verdicts_and_keys() -> None:
+    report = sample_report()
+    out = table_report.render(report, width=80, color=False, details=True)
+    flat = " ".join(out.split())
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for f in report.findings:
+        assert f.key in flat
+        for ev in f.evidence:
+            assert str(ev.location) in flat
+        for v in f.verdicts:
+            assert " ".join(v.citation.split()) in flat
+    assert "risk 9.4" in flat and "MAC prefix, HTTP banner and CMDB manufacturer agree." in flat
+    assert "--details" not in flat  # no advice to ask for what is shown
+
+
+def test_table_names_knowledge_files_not_their_installed_path() -> None:
+    from bansweep.knowledge import DATA_DIR
+
+    report = job_report("parties")
+    listed = Location(str(DATA_DIR / "fcc-covered-list.yaml"), entry="fcc-2")
+    report.findings[0].evidence.append(Evidence("parties.list.fcc", "ZTE Corporation", listed, "2026-07-28"))
+    out = " ".join(table_report.render(report, width=100, color=False, details=True).split())
+    assert "knowledge fcc-covered-list.yaml#fcc-2" in out and str(DATA_DIR) not in out
+    only = Report(job="parties", findings=[report.findings[0]])
+    only.findings[0].evidence = [only.findings[0].evidence[-1]]
+    assert "knowledge fcc-covered-list.yaml#fcc-2" in table_report.render(only, width=100, color=False)
+
+
+def test_table_warns_of_missing_reference_data_and_says_when_all_is_clean() -> None:
+    report = Report(
+        job="parties",
+        subjects=12,
+        data_versions={"csl": "not imported (run `bansweep data import-csl FILE`)", "fcc": "2026-07-28"},
+        finished="2026-08-07T00:00:00+00:00",
+    )
+    out = table_report.render(report, width=80, color=False)
+    assert "Warnings   csl: not imported (run `bansweep data import-csl FILE`)" in out
+    assert "fcc 2026-07-28 (10 days)" in " ".join(out.split())
+    assert "Findings   none" in out and "Next: nothing to act on" in out
+
+
+def test_table_colours_each_jobs_words_by_level() -> None:
+    assert all(table_report.STYLE[s] == table_report.LEVEL_STYLE[s.level] for s in Status)
+    assert len(set(table_report.LEVEL_STYLE.values())) == len(Level)
+    out = table_report.render(all_statuses_report(), width=120, color=True)
+
+    def style_before(word: str) -> str:
+        return re.findall(rf"(\x1b\[[0-9;]*m){re.escape(word)}\x1b\[0m", out)[0]
+
+    assert style_before("covered-limited") == style_before("match") == style_before("high")
+    assert style_before("possible-match") == style_before("medium") == style_before("not-screened")
+    assert len({style_before(w) for w in ("critical", "match", "medium", "low", "no-match")}) == 5
 
 
 def test_table_colour_only_when_asked() -> None:
@@ -814,16 +1231,18 @@ def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch
     assert "\x1b" not in (tmp_path / "r.txt").read_text("utf-8")
     write(report, "csv", tmp_path / "r.csv")
     data = (tmp_path / "r.csv").read_bytes()
-    assert data.startswith(b"\xef\xbb\xbffinding,status,")
+    assert data.startswith(b"\xef\xbb\xbffinding,key,job,status,")
     assert data.count(b"\r\n") == expected_csv_rows(report) and b"\r\r\n" not in data
 
 
 def test_table_lists_the_worst_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_report, "MAX_ROWS", 3)
+    monkeypatch.setattr(table_report, "MAX_ERRORS", 3)
     report = sample_report()
     out = " ".join(table_report.render(report, width=100, color=False).split())
-    assert "sw-core-2" in out and "com.adups.fota" in out and "ZTE Kangxun" in out
-    assert "nvr-dock" not in out and "Hua Wei Trading" not in out
-    assert "… 5 more finding(s) on 5 subject(s), none worse than those above, are not listed here" in out
-    assert "… 1 more input error(s)" in out and "blu-r1-hd.zip!system/app/X/X.apk" not in out
-    assert "Findings: 8" in out and "Input errors: 4" in out
+    assert "sw-core-2" in out and "cam-lobby-01" in out and "com.adups.fota" in out  # the worst of any job
+    assert "nvr-dock" not in out and "ZTE Kangxun" not in out and "Hua Wei Trading" not in out
+    assert "… 5 more finding(s) on 5 subject(s), none worse than those above" in out
+    assert "… 1 more: --format csv, json, html or sarif lists all." in out
+    assert "blu-r1-hd.zip!system/app/X/X.apk" not in out
+    assert "8 finding(s)" in out and "4 input(s) or parts could not be read" in out

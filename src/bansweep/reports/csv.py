@@ -1,7 +1,8 @@
 """CSV report for spreadsheets: one row per finding x evidence item, then one row per input error.
 
 Layout (chosen so that an Excel auto-filter on any column gives a useful view):
-- `finding` numbers the findings (worst first); every evidence item of a finding is its own row and repeats the
+- `finding` numbers the findings (worst first); `key` is the finding's stable key (the same run after run, as in
+  the JSON and SARIF reports), `job` the job whose status words `status` is in; every evidence item of a finding is its own row and repeats the
   finding's columns, so filtering on an evidence rule, value or file never hides which subject and status it
   belongs to. A finding without evidence still gets one row. Input errors are rows with status `input-error`,
   `finding` E1, E2, ..., the place in `file`/`line`/`row`/`entry`/`offset`/`field` and the text in `message`.
@@ -25,14 +26,14 @@ import re
 from typing import IO, Any
 
 from bansweep.findings import Evidence, Finding, Location, Report
-from bansweep.reports.json import visible, worst_first
+from bansweep.reports.json import finding_job, visible, where, worst_first
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 JOIN = "; "
 
-FINDING_COLUMNS = ["finding", "status", "severity", "confidence", "subject_kind", "subject_id", "subject"]
+FINDING_COLUMNS = ["finding", "key", "job", "status", "severity", "confidence", "subject_kind", "subject_id", "subject"]
 TAIL_COLUMNS = [
     "rule",
     "title",
@@ -114,6 +115,8 @@ def _finding_cells(n: int, finding: Finding, attributes: list[str], policies: li
         verdicts.setdefault(f"verdict.{v.policy}", []).append(v.status.value)
     cells: dict[str, Any] = {
         "finding": n,
+        "key": finding.key,
+        "job": finding_job(finding),
         "status": finding.status.value,
         "severity": str(finding.severity),
         "confidence": f"{finding.confidence:.2f}",
@@ -147,5 +150,5 @@ def _evidence_cells(i: int, total: int, ev: Evidence | None) -> dict[str, Any]:
 
 
 def _where(loc: Location) -> dict[str, Any]:
-    cells: dict[str, Any] = {"where": str(loc)} | loc.to_dict()
+    cells: dict[str, Any] = {"where": where(loc)} | loc.to_dict()  # a bundled knowledge file by its name
     return cells

@@ -17,15 +17,17 @@ import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 from enum import Enum
 from importlib import resources
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import IO, Any
 
 from bansweep import __version__
-from bansweep.findings import Evidence, Finding, Report, Subject, Verdict
+from bansweep.findings import JOB_STATUSES, Evidence, Finding, Location, Report, Status, Subject, Verdict
+from bansweep.knowledge import DATA_DIR
 
-SCHEMA = "https://bansweep.dev/schema/report/1"
+SCHEMA = "https://bansweep.dev/schema/report/2"
 
 # C0/C1 control characters (tab and newline kept) and the bidi controls that can reorder what a reader sees.
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -47,11 +49,85 @@ def visible(value: object) -> str:
     return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
-def finding_key(finding: Finding) -> tuple[Any, ...]:
+KNOWLEDGE = str(DATA_DIR) + os.sep  # the bundled knowledge files, wherever bansweep is installed
+
+
+def where(location: Location) -> str:
+    """A location as a reader wants it: a bundled knowledge file as `knowledge vendors.yaml#zte`, not by the path
+    it is installed at; anything else as Location gives it. Shown with `visible`."""
+    if not location.file.startswith(KNOWLEDGE):
+        return visible(location)
+    out = f"knowledge {location.file[len(KNOWLEDGE) :]}"
+    if location.entry:
+        out += f"#{location.entry}"
+    if location.line is not None:
+        out += f":{location.line}"
+    return visible(out)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def reason(finding: Finding) -> str:
+    """The finding in one line: its title without the subject's name in front, else (when that leaves only the
+    status word) the first sentence of its explanation. Shown with `visible`."""
+    title = visible(finding.title)
+    label = visible(finding.subject.label)
+    if label and title.startswith(label):
+        title = title[len(label) :].lstrip(" :—-")
+    if title and title != finding.status.value:
+        return one_line(title)
+    if finding.explanation:
+        return one_line(_SENTENCE_END.split(visible(finding.explanation), 1)[0])
+    return one_line(visible(finding.title))
+
+
+def one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def input_kinds(report: Report) -> dict[str, int]:
+    """Input files per detected kind (from the jobs' `formats` figures), most first; empty when not recorded."""
+    kinds: dict[str, str] = {}
+    for key, value in report.summary.items():
+        if (key == "formats" or str(key).endswith(".formats")) and isinstance(value, dict):
+            kinds.update({text(path): text(kind) for path, kind in value.items()})
+    return dict(Counter(kinds.values()).most_common())
+
+
+_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def data_ages(report: Report) -> list[tuple[str, str, date | None, int]]:
+    """(name, version text, oldest date in it, age in days at the end of the run) per reference data set, by
+    name; the date is None when the text has none (e.g. a list that was not imported)."""
+    today = _day(report.finished) or date.today()
+    out: list[tuple[str, str, date | None, int]] = []
+    for name, value in sorted(report.data_versions.items(), key=lambda kv: text(kv[0])):
+        days = [d for d in (_day(m.group()) for m in _DATE.finditer(text(value))) if d]
+        oldest = min(days) if days else None
+        out.append((text(name), text(value), oldest, max((today - oldest).days, 0) if oldest else 0))
+    return out
+
+
+def _day(value: str) -> date | None:
+    match = _DATE.search(value or "")
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def sort_key(finding: Finding) -> tuple[Any, ...]:
+    """Worst first (Status.order, then severity and confidence), then by subject and rule; the key breaks ties."""
     s = finding.subject
+    level, within = finding.status.order
     confidence = finding.confidence if math.isfinite(finding.confidence) else 0.0
     return (
-        -finding.status.level,
+        -level,
+        -within,
         -int(finding.severity),
         -confidence,
         s.kind,
@@ -59,11 +135,12 @@ def finding_key(finding: Finding) -> tuple[Any, ...]:
         s.id,
         finding.rule,
         finding.title,
+        finding.key,
     )
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=finding_key)
+    return sorted(findings, key=sort_key)
 
 
 def by_subject(findings: Iterable[Finding]) -> list[tuple[Subject, list[Finding]]]:
@@ -74,11 +151,65 @@ def by_subject(findings: Iterable[Finding]) -> list[tuple[Subject, list[Finding]
     return [(group[0].subject, group) for group in groups.values()]
 
 
+# A finding's job, when its rule does not name it (rule ids start with the job: fleet., firmware., parties.)
+KIND_JOB = {"device": "fleet", "app": "firmware", "firmware": "firmware", "party": "parties"}
+OTHER = "other"
+
+
+def finding_job(finding: Finding) -> str:
+    """The job whose words the finding's status is in: its rule's prefix, else its subject kind's job."""
+    prefix = finding.rule.split(".", 1)[0]
+    if prefix in JOB_STATUSES:
+        return prefix
+    return KIND_JOB.get(finding.subject.kind, OTHER)
+
+
+def report_jobs(report: Report) -> list[str]:
+    """The jobs a report covers: its own job, its findings' jobs and, in a sweep, every job that ran."""
+    jobs = {finding_job(f) for f in report.findings}
+    jobs.add(report.job.split("-", 1)[0])  # firmware-diff speaks firmware's words
+    jobs.update(str(k).split(".", 1)[0] for k in report.summary if "." in str(k))  # a sweep's per-job figures
+    return [job for job in JOB_STATUSES if job in jobs]
+
+
+def job_statuses(report: Report) -> dict[str, dict[str, str]]:
+    """Each covered job's status words, best to worst, with their level."""
+    return {job: {s.value: str(s.level) for s in JOB_STATUSES[job]} for job in report_jobs(report)}
+
+
 def status_counts(report: Report) -> dict[str, int]:
     """Findings per status, worst status first; only statuses that occur."""
     counts = Counter(f.status for f in report.findings)
-    order = sorted(counts, key=lambda s: (-s.level, s.value))
-    return {s.value: counts[s] for s in order}
+    return {s.value: counts[s] for s in sorted(counts, key=_worst_first)}
+
+
+def level_counts(report: Report) -> dict[str, int]:
+    """Findings per level, worst first; only levels that occur."""
+    counts = Counter(f.status.level for f in report.findings)
+    return {str(level): counts[level] for level in sorted(counts, reverse=True)}
+
+
+def job_counts(report: Report) -> dict[str, dict[str, int]]:
+    """Findings per job (in the order of JOB_STATUSES, then `other`), then per status, worst first."""
+    counts = Counter((finding_job(f), f.status) for f in report.findings)
+    jobs = [*JOB_STATUSES, OTHER]
+    out: dict[str, dict[str, int]] = {}
+    for (job, status), n in sorted(counts.items(), key=lambda kv: (jobs.index(kv[0][0]), worst_status_first(*kv[0]))):
+        out.setdefault(job, {})[status.value] = n
+    return out
+
+
+def _worst_first(status: Status) -> tuple[int, int, str]:
+    level, within = status.order
+    return (-level, -within, status.value)
+
+
+def worst_status_first(job: str, status: Status) -> tuple[int, int, int, str]:
+    """Sort key of a job's status words, worst first: Status.order, then the job's own order (JOB_STATUSES)."""
+    words = JOB_STATUSES.get(job, ())
+    place = words.index(status) if status in words else -1
+    level, within = status.order
+    return (-level, -within, -place, status.value)
 
 
 def plain(value: Any) -> Any:
@@ -137,7 +268,13 @@ def _head(report: Report) -> dict[str, Any]:
             text(k): text(v) for k, v in sorted(report.data_versions.items(), key=lambda kv: text(kv[0]))
         },
         "subjects": report.subjects,
-        "counts": {"findings": len(report.findings), "errors": len(report.errors), **status_counts(report)},
+        "statuses": job_statuses(report),
+        "counts": {
+            "findings": len(report.findings),
+            "errors": len(report.errors),
+            "by_level": level_counts(report),
+            "by_job": job_counts(report),
+        },
         "summary": plain(report.summary),
     }
 

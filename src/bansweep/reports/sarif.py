@@ -1,28 +1,36 @@
-"""SARIF 2.1.0 report (OASIS Static Analysis Results Interchange Format), one run.
+"""SARIF 2.1.0 report (OASIS Static Analysis Results Interchange Format), one run, made to read well in
+code-scanning views (GitHub's among them) and to stay within GitHub's upload limits.
 
 Mapping:
-- tool.driver.rules: one reportingDescriptor per finding rule id (sorted), with shortDescription (the findings'
-  title when they share one), help, defaultConfiguration.level and properties.tags / "security-severity"
-  (the numeric scale GitHub code scanning reads).
-- results: one per finding, worst first. level: "error" when covered, covered-limited, or severity high or
-  critical; "warning" for review and not-screened (never reported as clean); "note" for not-covered.
-  partialFingerprints["bansweepSubjectRule/v1"] hashes subject kind, id and rule, so a viewer can track a result
-  across runs. properties: status, severity, confidence, subject, verdicts (with citation), evidence, tags, extra.
-- locations: one per distinct evidence location. A relative file is a URI reference against "%SRCROOT%" (the
-  working directory, in run.originalUriBaseIds); an absolute one a file: URI. A line becomes region.startLine, a
-  byte offset region.byteOffset. A table row is not a text line (XLSX has none; quoted CSV cells may span lines),
-  so no region is claimed for it: the row and column are in the location's properties ("row", "field") and in
-  its message ("cmdb.csv row 14 [MAC]"). An entry inside an archive or image points at the archive file, names
-  the entry in logicalLocations (kind "resource") and keeps its line or offset in properties only, since a region
-  would wrongly refer to the archive's own bytes.
+- tool.driver.rules: one reportingDescriptor per rule id (a kind of finding), sorted: a name (an identifier), a
+  short and a full description, help with what to do (reports/rules.py), the level of its worst result, tags
+  ("security", the job, the findings' tags; at most 10, the number GitHub shows) and "security-severity" (the
+  numeric scale GitHub reads) from the worst severity.
+- results: one per finding, worst first (at most 25,000, GitHub's limit; the rest are counted in a notification
+  and in run.properties). level from the shared Level of the finding's status: "error" at hit or critical
+  (covered, covered-limited, match, high, critical), "warning" at review (review, possible-match, medium,
+  not-screened: never reported as clean), "note" below (low, not-covered, no-match, cleared, info).
+  message: the subject, the status word and the finding in one line, each said once.
+  partialFingerprints["bansweepFindingKey/v1"] is the finding's stable key (Finding.key, the same key the JSON
+  report, diff and reviewer decisions use), so a viewer tracks a result across runs.
+  properties: job, status, severity, confidence, risk, subject, verdicts (with citation), evidence, tags, extra.
+- locations: the distinct places in the inputs the evidence was seen (at most 100, the number GitHub shows), each
+  with a region.startLine: a text line as is; a table row N (header excluded) as line N + 1, the line it is on when
+  the header is line 1 (the row and column stay in properties, since quoted cells may span lines and XLSX has no
+  lines); an entry inside an archive or image names the entry in logicalLocations (kind "resource") and points at
+  line 1 of the archive; a byte offset or a whole file also points at line 1 (the offset stays in properties).
+  A relative file is a URI reference against "%SRCROOT%" (the working directory, in run.originalUriBaseIds), as is
+  an absolute one under it; other absolute files are file: URIs. A location's message is the evidence seen there.
+- relatedLocations: the bundled knowledge files that judged the evidence, relative to "BANSWEEP_KNOWLEDGE"
+  (with the record's id as a logical location), not the path they are installed at.
 - input errors: invocations[0].toolExecutionNotifications, level "error", descriptor "input-error", with the
   location as above. The run counts as executed successfully: unreadable inputs are reported, not fatal.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,11 +38,18 @@ from urllib.parse import quote
 
 from bansweep import __version__
 from bansweep.findings import Finding, Level, Location, Report, Severity
-from bansweep.reports.json import plain, text, worst_first
+from bansweep.knowledge import DATA_DIR
+from bansweep.reports.json import KNOWLEDGE, finding_job, one_line, plain, reason, text, visible, where, worst_first
+from bansweep.reports.rules import RULES, describe
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://bansweep.dev"
 ROOT = "%SRCROOT%"
+KNOWLEDGE_ROOT = "BANSWEEP_KNOWLEDGE"
+MAX_RESULTS = 25_000  # GitHub rejects a run with more
+MAX_LOCATIONS = 100  # GitHub shows no more per result
+MAX_TAGS = 10  # GitHub shows no more per rule
+_WORDS = re.compile(r"[^0-9A-Za-z]+")
 SECURITY_SEVERITY = {
     Severity.INFO: "0.0",
     Severity.LOW: "3.0",
@@ -42,6 +57,7 @@ SECURITY_SEVERITY = {
     Severity.HIGH: "8.0",
     Severity.CRITICAL: "9.5",
 }
+FINGERPRINT = "bansweepFindingKey/v1"
 LEVEL_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
@@ -58,9 +74,11 @@ def render(report: Report) -> str:
 
 
 def as_dict(report: Report) -> dict[str, Any]:
-    findings = worst_first(report.findings)
+    everything = worst_first(report.findings)
+    findings = everything[:MAX_RESULTS]
     rules = _rules(findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
+    cwd = Path.cwd()
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -71,16 +89,23 @@ def as_dict(report: Report) -> dict[str, Any]:
                 "rules": rules,
             }
         },
-        "invocations": [_invocation(report)],
-        "originalUriBaseIds": {ROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
+        "invocations": [_invocation(report, len(everything) - len(findings))],
+        "originalUriBaseIds": {
+            ROOT: {"uri": cwd.as_uri().rstrip("/") + "/", "description": {"text": "The working directory"}},
+            KNOWLEDGE_ROOT: {
+                "uri": DATA_DIR.as_uri().rstrip("/") + "/",
+                "description": {"text": "bansweep's bundled knowledge files"},
+            },
+        },
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[text(f.rule)]) for f in findings],
+        "results": [_result(f, index[text(f.rule)], report) for f in findings],
         "properties": {
             "job": text(report.job),
             "inputs": [text(p) for p in report.inputs],
             "subjects": report.subjects,
             "dataVersions": plain(report.data_versions),
             "summary": plain(report.summary),
+            "resultsOmitted": len(everything) - len(findings),
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -93,29 +118,23 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
     rules = []
     for rule_id in sorted(by_rule):
         group = by_rule[rule_id]
-        titles = sorted({text(f.title) for f in group})
-        short = titles[0] if len(titles) == 1 else f"{rule_id} ({len(titles)} kinds of finding)"
-        policies = sorted({text(v.policy) for f in group for v in f.verdicts})
+        about = describe(rule_id)
+        kind = _kind(rule_id)
         worst = max(group, key=lambda f: LEVEL_RANK[level(f)])
-        help_text = (
-            f"bansweep rule {rule_id}: {short}. Each result lists its evidence (what was observed, where, and the "
-            "date of the reference data that judged it)"
-            + (
-                f" and the verdicts of the policies {', '.join(policies)} with their legal citation."
-                if policies
-                else "."
-            )
-        )
+        job = finding_job(group[0])
+        tags = ["security", job, *sorted({text(t) for f in group for t in f.tags} - {"security", job})]
+        help_text = f"{about.help} Each result lists its evidence (what was seen, where, and the date of the data "
+        help_text += "that judged it) and the policies' verdicts with their citation."
         rules.append(
             {
                 "id": rule_id,
-                "name": rule_id,
-                "shortDescription": {"text": short},
-                "fullDescription": {"text": "; ".join(titles)},
-                "help": {"text": help_text},
+                "name": about.name + "".join(p[:1].upper() + p[1:] for p in _WORDS.split(kind) if p),
+                "shortDescription": {"text": about.short + (f" ({kind})" if kind else "")},
+                "fullDescription": {"text": about.full},
+                "help": {"text": help_text, "markdown": f"**What to do.** {help_text}"},
                 "defaultConfiguration": {"level": level(worst)},
                 "properties": {
-                    "tags": sorted({text(t) for f in group for t in f.tags}),
+                    "tags": tags[:MAX_TAGS],
                     "security-severity": SECURITY_SEVERITY[max(f.severity for f in group)],
                 },
             }
@@ -123,58 +142,94 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
     return rules
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _kind(rule_id: str) -> str:
+    """What the rule id adds to its described prefix: `parties.list.csl` -> `csl`."""
+    parts = rule_id.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in RULES:
+            return ".".join(parts[n:])
+    return rule_id
+
+
+def _result(finding: Finding, rule_index: int, report: Report) -> dict[str, Any]:
     s = finding.subject
-    verdicts = "; ".join(f"{text(v.policy)}: {v.status.value} ({text(v.citation)})" for v in finding.verdicts)
-    message = f"{text(s.label)}: {text(finding.title)} [{finding.status.value}]" + (
-        f" — {verdicts}" if verdicts else ""
-    )
-    rules_at: dict[Location, set[str]] = {}
+    message = f"{visible(s.label)} — {finding.status.value}: {reason(finding)}"
+    seen: dict[Location, list[str]] = {}
+    knowledge: dict[Location, list[str]] = {}
     for ev in finding.evidence:
-        rules_at.setdefault(ev.location, set()).add(text(ev.rule))
+        into = knowledge if where(ev.location).startswith("knowledge ") else seen
+        into.setdefault(ev.location, []).append(f"{text(ev.rule)}: {_short(ev.value)}")
+    if not seen and report.inputs:  # a finding on a whole input: point at the input
+        seen[Location(s.attributes.get("file") or report.inputs[0])] = [reason(finding)]
     locations = [
-        _location(loc) | {"id": i, "message": {"text": f"{text(loc)} ({', '.join(sorted(rules))})"}}
-        for i, (loc, rules) in enumerate(rules_at.items())
+        _location(loc) | {"id": i, "message": {"text": "; ".join(dict.fromkeys(values))}}
+        for i, (loc, values) in enumerate(list(seen.items())[:MAX_LOCATIONS])
     ]
-    fingerprint = hashlib.sha256("\0".join(text(x) for x in (s.kind, s.id, finding.rule)).encode()).hexdigest()
+    related = [
+        _knowledge(loc) | {"id": len(locations) + i, "message": {"text": "; ".join(dict.fromkeys(values))}}
+        for i, (loc, values) in enumerate(list(knowledge.items())[:MAX_LOCATIONS])
+    ]
     dict_ = finding.to_dict()
-    return {
+    properties: dict[str, Any] = {
+        "job": finding_job(finding),
+        "status": finding.status.value,
+        "severity": str(finding.severity),
+        "confidence": plain(finding.confidence),
+        "subject": plain(dict_["subject"]),
+        "verdicts": plain(dict_["verdicts"]),
+        "evidence": plain(dict_["evidence"]),
+        "explanation": text(finding.explanation),
+        "tags": sorted({text(t) for t in finding.tags}),
+        "extra": plain(finding.extra),
+    }
+    if finding.risk is not None:
+        properties["risk"] = plain(round(finding.risk, 2))
+    if len(seen) > MAX_LOCATIONS:
+        properties["locationsOmitted"] = len(seen) - MAX_LOCATIONS
+    out: dict[str, Any] = {
         "ruleId": text(finding.rule),
         "ruleIndex": rule_index,
         "level": level(finding),
         "message": {"text": message},
         "locations": locations,
-        "partialFingerprints": {"bansweepSubjectRule/v1": fingerprint},
-        "properties": {
-            "status": finding.status.value,
-            "severity": str(finding.severity),
-            "confidence": plain(finding.confidence),
-            "subject": plain(dict_["subject"]),
-            "verdicts": plain(dict_["verdicts"]),
-            "evidence": plain(dict_["evidence"]),
-            "explanation": text(finding.explanation),
-            "tags": sorted({text(t) for t in finding.tags}),
-            "extra": plain(finding.extra),
-        },
     }
+    if related:
+        out["relatedLocations"] = related
+    out["partialFingerprints"] = {FINGERPRINT: finding.key}
+    out["properties"] = properties
+    return out
+
+
+def _short(value: str, limit: int = 120) -> str:
+    line = one_line(visible(value))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _location(loc: Location) -> dict[str, Any]:
     physical: dict[str, Any] = {"artifactLocation": _artifact(loc.file)}
     out: dict[str, Any] = {"physicalLocation": physical}
     props = {k: plain(v) for k, v in loc.to_dict().items() if k in ("line", "row", "entry", "offset", "field")}
+    line = 1
     if loc.entry:
         out["logicalLocations"] = [{"fullyQualifiedName": text(loc.entry), "kind": "resource"}]
-    else:
-        region: dict[str, int] = {}
-        if loc.line is not None and loc.line >= 1:
-            region["startLine"] = loc.line
-        if loc.offset is not None and loc.offset >= 0:
-            region["byteOffset"] = loc.offset
-        if region:
-            physical["region"] = region
+    elif loc.line is not None and loc.line >= 1:
+        line = loc.line
+    elif loc.row is not None and loc.row >= 1:
+        line = loc.row + 1  # below the header line
+    physical["region"] = {"startLine": line}
     if props:
         out["properties"] = props
+    return out
+
+
+def _knowledge(loc: Location) -> dict[str, Any]:
+    name = loc.file[len(KNOWLEDGE) :]
+    physical: dict[str, Any] = {"artifactLocation": {"uri": quote(name, safe="/"), "uriBaseId": KNOWLEDGE_ROOT}}
+    if loc.line is not None and loc.line >= 1:
+        physical["region"] = {"startLine": loc.line}
+    out: dict[str, Any] = {"physicalLocation": physical}
+    if loc.entry:
+        out["logicalLocations"] = [{"fullyQualifiedName": text(loc.entry), "kind": "object"}]
     return out
 
 
@@ -184,17 +239,20 @@ def _artifact(path: str) -> dict[str, Any]:
     except UnicodeEncodeError:
         raw = text(path).encode("utf-8")
     if path.startswith("/"):
+        cwd = str(Path.cwd()).rstrip("/") + "/"
+        if path.startswith(cwd):
+            return {"uri": quote(raw[len(cwd.encode("utf-8", "surrogateescape")) :], safe="/"), "uriBaseId": ROOT}
         return {"uri": "file://" + quote(raw, safe="/")}
     return {"uri": quote(raw, safe="/"), "uriBaseId": ROOT}
 
 
-def _invocation(report: Report) -> dict[str, Any]:
+def _invocation(report: Report, omitted: int) -> dict[str, Any]:
     out: dict[str, Any] = {"executionSuccessful": True}
     for key, value in (("startTimeUtc", report.started), ("endTimeUtc", report.finished)):
         when = _utc(value)
         if when:
             out[key] = when
-    out["toolExecutionNotifications"] = [
+    notes = [
         {
             "level": "error",
             "descriptor": {"id": "input-error"},
@@ -203,6 +261,18 @@ def _invocation(report: Report) -> dict[str, Any]:
         }
         for error in report.errors
     ]
+    if omitted:
+        notes.append(
+            {
+                "level": "warning",
+                "descriptor": {"id": "results-omitted"},
+                "message": {
+                    "text": f"{omitted} finding(s), none worse than those listed, are left out to keep within "
+                    f"{MAX_RESULTS} results per run: --format json or csv lists every finding."
+                },
+            }
+        )
+    out["toolExecutionNotifications"] = notes
     return out
 
 
