@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject
-from bansweep.firmware.apk import App, FileFact, Firmware, Prop, RcService, read_app, sibling_key
+from bansweep.firmware.apk import App, BuildProp, FileFact, Firmware, RcService, read_app, sibling_key
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.initrc import parse_initrc
 from bansweep.firmware.rules import judge_app, judge_firmware
-from bansweep.firmware.rules.context import Context, Needles, knowledge, status_for
+from bansweep.firmware.rules.context import Needles, RuleContext, knowledge, status_for
 from bansweep.firmware.rules.trackers import class_names, load_trackers
 from bansweep.knowledge import load
 from firmware_build import build_apk, manifest_xml
@@ -60,9 +60,9 @@ def app_of(path: Path, fw_path: str = "system/priv-app/AdupsFota/AdupsFota.apk")
     return read_app(path.read_bytes(), fw_path, Location("fw", entry=fw_path))
 
 
-def ctx_for(platform: App | None = None, trackers: tuple = ()) -> Context:
+def ctx_for(platform: App | None = None, trackers: tuple = ()) -> RuleContext:
     certs = {c.sha256 for c in platform.signing.certs} if platform and platform.signing else set()
-    return Context(knowledge(), certs, trackers)
+    return RuleContext(knowledge(), certs, trackers)
 
 
 def by_rule(findings: list[Finding]) -> dict[str, Finding]:
@@ -171,8 +171,8 @@ def fw_with(**kw: object) -> Firmware:
     return fw
 
 
-def prop(key: str, value: str, line: int = 1) -> Prop:
-    return Prop(key, value, Location("fw.zip", entry="system/build.prop", line=line))
+def prop(key: str, value: str, line: int = 1) -> BuildProp:
+    return BuildProp(key, value, Location("fw.zip", entry="system/build.prop", line=line))
 
 
 def test_build_properties() -> None:

@@ -37,7 +37,7 @@ from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.firmware.rules import judge_app, judge_code, judge_firmware
-from bansweep.firmware.rules.context import Context, canon_path, knowledge
+from bansweep.firmware.rules.context import RuleContext, canon_path, knowledge
 from bansweep.firmware.rules.trackers import Tracker, load_trackers
 from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
@@ -140,7 +140,7 @@ def analyse_task(task: Task) -> AppOutcome:
     out.errors = sibling_errors + [InputError(loc, msg) for loc, msg in app.errors]
     if app.manifest is None and path.lower().endswith(".apk"):
         return out  # an APK without a readable manifest cannot be judged; its error says why
-    ctx = Context(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
+    ctx = RuleContext(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
     if app.manifest is None:  # a JAR (framework or library code): it implements APIs, so only indicators apply
         out.findings = judge_code(app, ctx)
         return out
@@ -166,7 +166,7 @@ def _platform_certs(fw: Firmware, items: list[Item], errors: list[InputError], l
                 errors.append(InputError(item.location, f"framework-res.apk: {exc}"))
 
 
-def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: Context) -> Firmware:
+def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: RuleContext) -> Firmware:
     fw = Firmware(name, Location(name))
     indicator_files = {canon_path(str(e["value"])) for e in ctx.knowledge.spyware.entries if e["kind"] == "file"}
     for item in items:
@@ -275,7 +275,7 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
                 report.errors.append(it)
             else:
                 items.append(it)
-        ctx = Context(knowledge(tuple(options.knowledge)), trackers=trackers)
+        ctx = RuleContext(knowledge(tuple(options.knowledge)), trackers=trackers)
         fw = _firmware_facts(name, items, report.errors, ctx)
         _platform_certs(fw, items, report.errors, options.limits)
         ctx.platform_certs = fw.platform_certs

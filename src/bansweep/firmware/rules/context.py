@@ -51,7 +51,7 @@ class Capability:
 
 
 @dataclass(slots=True)
-class Hit:
+class CapabilityHit:
     """A capability an app has, with what shows it."""
 
     capability: Capability
@@ -169,16 +169,16 @@ def canon_path(path: str) -> str:
 
 
 @dataclass(slots=True)
-class Context:
+class RuleContext:
     """Per-run state shared by the rules: knowledge, the firmware's platform certificates, trackers."""
 
     knowledge: Knowledge
     platform_certs: set[str] = field(default_factory=set)
     trackers: Sequence[Any] = ()
-    _caps: tuple[int, dict[str, Hit]] | None = None
+    _caps: tuple[int, dict[str, CapabilityHit]] | None = None
     _code: tuple[App, bytes, dict[bytes, list[int]]] | None = None
 
-    def capabilities(self, app: App) -> dict[str, Hit]:
+    def capabilities(self, app: App) -> dict[str, CapabilityHit]:
         """Capabilities of an app (kept for the app being judged): permission or code reference, with evidence."""
         if self._caps is None or self._caps[0] != id(app):
             data, found = self.code(app)
@@ -201,11 +201,11 @@ class Context:
         return Privilege(uid, platform, test, certs)
 
 
-def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[int]]) -> dict[str, Hit]:
+def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[int]]) -> dict[str, CapabilityHit]:
     perms = set(app.manifest.uses_permissions) if app.manifest else set()
     dex = app.dex
     lower: list[dict[bytes, list[int]]] = []  # positions of k.lower_needles in data.lower(), found on first need
-    hits: dict[str, Hit] = {}
+    hits: dict[str, CapabilityHit] = {}
     for s in k.signals:
         if s.kind == "permission":
             match = s.value if s.value in perms else None
@@ -215,7 +215,7 @@ def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[i
             match = _in_code(s, dex, data, found, lower, k.lower_needles)
         if match is None:
             continue
-        hit = hits.setdefault(s.capability, Hit(k.capabilities[s.capability]))
+        hit = hits.setdefault(s.capability, CapabilityHit(k.capabilities[s.capability]))
         if s.kind == "permission":
             hit.by_permission = True
             where = app.where("AndroidManifest.xml", "uses-permission")
