@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,22 +12,15 @@ from typing import Any
 
 from ahocorasick_rs import BytesAhoCorasick
 
-from bansweep.findings import Evidence, Finding, Severity, Status, Subject
-from bansweep.firmware.apk import App, DexFacts, Firmware
+from bansweep.findings import Evidence, Finding, InputError, Severity, Status, Subject
+from bansweep.firmware.apk import App, DexFacts, Firmware, partition_of
 from bansweep.knowledge import Dataset, load
 
 SEVERITIES = {s.name.lower(): s for s in Severity}
 REGEX_MAX_LEN = 64
 SYSTEM_UIDS = ("android.uid.system", "android.uid.phone")
 CODE_KINDS = ("string", "host", "ip")  # spyware indicators searched in code and binaries
-
-
-def status_for(severity: Severity) -> Status:
-    if severity >= Severity.HIGH:
-        return Status.COVERED
-    if severity == Severity.MEDIUM:
-        return Status.REVIEW
-    return Status.NOT_COVERED
+NOT_SCREENED_RULE = "firmware.not-screened"  # a subject (or part of it) that could not be analysed
 
 
 @dataclass(slots=True)
@@ -320,7 +314,19 @@ def firmware_subject(fw: Firmware) -> Subject:
         if value:
             attrs[key] = value
     model = fw.prop("ro.product.model") or ""
-    return Subject("firmware", fw.name, f"{fw.name} {model}".strip(), attrs)
+    return Subject("firmware", fw.name, f"{fw.name} {model}".strip(), attrs, firmware_identity(fw))
+
+
+def firmware_identity(fw: Firmware) -> str:
+    """What names a firmware run after run and build after build: its brand and model, else the input's name
+    without its folder (the path it is read from changes; the device does not)."""
+    device = " ".join(v for v in (fw.prop("ro.product.brand"), fw.prop("ro.product.model")) if v)
+    return device or posixpath.basename(fw.name.rstrip("/")) or fw.name
+
+
+def unread_subject(path: str) -> Subject:
+    """An APK/JAR that could not be read: named by its firmware path (its package is unknown)."""
+    return Subject("app", path, path, {"path": path, "partition": partition_of(path) or "unknown"})
 
 
 def finding(
@@ -333,7 +339,10 @@ def finding(
     confidence: float = 0.9,
     tags: Sequence[str] = (),
     extra: dict[str, Any] | None = None,
+    variant: str = "",
 ) -> Finding:
+    """A fact found by a rule. Its status stays not-screened until the firmware policy stage judges it
+    (bansweep.policy.firmware); `variant` tells apart findings of one rule on one subject (e.g. a file path)."""
     return Finding(
         subject=subject,
         rule=rule,
@@ -341,8 +350,29 @@ def finding(
         severity=severity,
         confidence=confidence,
         evidence=evidence,
-        status=status_for(severity),
+        status=Status.NOT_SCREENED,
         explanation=explanation,
         tags=list(tags),
         extra=extra or {},
+        variant=variant,
+    )
+
+
+def not_screened(subject: Subject, problems: Sequence[InputError], what: str) -> Finding:
+    """The fact that a subject, or part of it, could not be analysed: `what` says which, each problem is evidence.
+
+    Such a subject is never reported clean; the input errors stay in the report too.
+    """
+    shown = "; ".join(p.message for p in problems[:3]) + (
+        f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    )
+    return finding(
+        subject,
+        NOT_SCREENED_RULE,
+        f"{what} could not be analysed",
+        Severity.MEDIUM,
+        [Evidence(NOT_SCREENED_RULE, p.message, p.location) for p in problems],
+        f"{what} could not be analysed, so what it holds was not judged: {shown}.",
+        confidence=1.0,
+        tags=["not-screened"],
     )

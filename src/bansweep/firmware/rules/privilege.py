@@ -105,6 +105,7 @@ def firmware_findings(fw: Firmware, ctx: RuleContext) -> list[Finding]:
                 f"{f.path} is set-uid/set-gid{' root' if root else ''}: any program on the phone that can run it gets "
                 f"its owner's rights. Stock Android has shipped no set-uid programs since 4.3.",
                 tags=["privilege", "setuid"],
+                variant=canon_path(f.path),
             )
         )
     test_props = [p for p in fw.props if p.key in TEST_KEY_PROPS and "test-keys" in p.value]
