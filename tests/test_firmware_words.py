@@ -8,10 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from bansweep.findings import JOB_STATUSES, Evidence, Finding, Location, Report, Severity, Status, Subject
+from bansweep.findings import (
+    JOB_STATUSES,
+    Evidence,
+    Finding,
+    InputError,
+    Location,
+    Report,
+    Severity,
+    Status,
+    Subject,
+)
 from bansweep.firmware import job
 from bansweep.firmware.diff import RULE as CAPABILITY_RULE
 from bansweep.firmware.diff import compare
+from bansweep.firmware.rules.context import MAX_UNREAD_EVIDENCE, not_screened, unread_subject
 from firmware_fixtures import firmware_tree, need_tools, odex_firmware
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
@@ -154,3 +165,12 @@ def test_diff_of_a_build_with_its_copy_is_empty(trees: dict[str, Path], tmp_path
     shutil.copytree(trees["clean"], copy, symlinks=True)
     report = job.diff(trees["clean"], copy, job.Options())
     assert report.findings == [] and report.summary["findings_changed"] == 0
+
+
+def test_not_screened_lists_a_bounded_number_of_problems() -> None:
+    problems = [InputError(Location("fw.zip", entry=f"e{i}"), f"bad {i}") for i in range(MAX_UNREAD_EVIDENCE + 7)]
+    f = not_screened(unread_subject("system/app/X.apk"), problems, "system/app/X.apk")
+    assert len(f.evidence) == MAX_UNREAD_EVIDENCE and f.evidence[0].value == "bad 0"
+    assert f"first {MAX_UNREAD_EVIDENCE} of {len(problems)} problems" in f.explanation
+    assert "bad 0; bad 1; bad 2 (and" in f.explanation
+    assert f.subject.attributes["partition"] == "system"

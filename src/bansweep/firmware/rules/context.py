@@ -21,6 +21,7 @@ REGEX_MAX_LEN = 64
 SYSTEM_UIDS = ("android.uid.system", "android.uid.phone")
 CODE_KINDS = ("string", "host", "ip")  # spyware indicators searched in code and binaries
 NOT_SCREENED_RULE = "firmware.not-screened"  # a subject (or part of it) that could not be analysed
+MAX_UNREAD_EVIDENCE = 50  # problems listed as evidence of one not-screened finding (all stay in the input errors)
 
 
 @dataclass(slots=True)
@@ -366,13 +367,15 @@ def not_screened(subject: Subject, problems: Sequence[InputError], what: str) ->
     shown = "; ".join(p.message for p in problems[:3]) + (
         f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
     )
+    listed = [Evidence(NOT_SCREENED_RULE, p.message, p.location) for p in problems[:MAX_UNREAD_EVIDENCE]]
     return finding(
         subject,
         NOT_SCREENED_RULE,
         f"{what} could not be analysed",
-        Severity.MEDIUM,
-        [Evidence(NOT_SCREENED_RULE, p.message, p.location) for p in problems],
-        f"{what} could not be analysed, so what it holds was not judged: {shown}.",
+        Severity.MEDIUM,  # an unknown is worth a look; the policy reports it as not-screened, with no risk score
+        listed,
+        f"{what} could not be analysed, so what it holds was not judged: {shown}."
+        + (f" The first {len(listed)} of {len(problems)} problems are listed." if len(problems) > len(listed) else ""),
         confidence=1.0,
         tags=["not-screened"],
     )
