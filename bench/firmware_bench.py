@@ -283,10 +283,10 @@ def our_facts(path: Path) -> tuple[float, dict]:
     from bansweep.findings import Location
     from bansweep.firmware.apk import read_app
     from bansweep.firmware.rules import judge_app
-    from bansweep.firmware.rules.context import Context, knowledge
+    from bansweep.firmware.rules.context import RuleContext, knowledge
 
     data = path.read_bytes()
-    ctx = Context(knowledge())
+    ctx = RuleContext(knowledge())
     start = time.perf_counter()
     app = read_app(data, path.name, Location(str(path)))
     judge_app(app, ctx)

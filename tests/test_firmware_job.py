@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bansweep.findings import JOB_STATUSES, Status
 from bansweep.firmware import job
 from firmware_fixtures import adups_apk, firmware_tree, need_tools, odex_firmware
 
@@ -48,8 +49,9 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
     assert code == 1  # high/critical findings
     app = rules_of(report, "com.adups.fota")
     assert app["firmware.harvesting"]["severity"] == "critical"
-    assert app["firmware.harvesting"]["status"] == "covered"
-    assert app["firmware.exported"]["status"] == "covered"
+    assert app["firmware.harvesting"]["status"] == "critical"  # firmware's words: the severity, never "covered"
+    assert app["firmware.exported"]["status"] == app["firmware.exported"]["severity"] == "high"
+    assert {f["risk"] for f in app.values()} == {10.0}  # the app's risk score, on each of its findings
     assert "AdupsFota.apk" in app["firmware.harvesting"]["subject"]["label"]
     fw = rules_of(report, str(trees["adups"]))
     adups = fw["firmware.indicator.adups"]
@@ -77,6 +79,7 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
     assert summary["platform_certificates"] == [digest]  # same digest as Android's apksigner prints
     risky = summary["risky_apps"]
     assert [r["package"] for r in risky] == ["com.adups.fota"] and risky[0]["severity"] == "critical"
+    assert risky[0]["risk"] == 10.0 and summary["not_screened"] == []
     assert risky[0]["findings"][0] in ("Known ADUPS indicators", "Reads personal data and can send it out")
     assert report["errors"] == []
     assert not rules_of(report, "org.example.calc")  # the ordinary app is clean
@@ -88,7 +91,7 @@ def test_cli_json_on_firmware_tree(trees: dict[str, Path]) -> None:
 
 def test_clean_firmware_has_no_hits(trees: dict[str, Path]) -> None:
     code, report = cli("firmware", "--format", "json", trees["clean"])
-    hits = [f for f in report["findings"] if f["status"] == "covered"]
+    hits = [f for f in report["findings"] if f["status"] in ("high", "critical")]
     assert [f["rule"] for f in hits] == ["firmware.privilege.test-keys"]  # the fixture build says test-keys
     assert code == 1
 
@@ -118,7 +121,10 @@ def test_diff_between_builds(trees: dict[str, Path]) -> None:
     assert code == 1
     code, back = cli("firmware", "diff", "--format", "json", trees["adups"], trees["clean"])
     removed = [f for f in back["findings"] if "removed" in f["tags"]]
-    assert removed and all(f["status"] == "not-covered" for f in removed)
+    assert removed and all(f["status"] == "info" for f in removed)  # went away: nothing to act on
+    harvest = next(f for f in removed if f["rule"] == "firmware.harvesting")
+    assert harvest["extra"]["previous_status"] == "critical" and "it was critical" in harvest["explanation"]
+    assert code == 0  # only removals and lost capabilities: nothing at or above the default --fail-on
     assert any(f["rule"] == "firmware.harvesting" and f["title"].startswith("Removed") for f in removed)
     assert back["summary"]["apps_removed"] == ["com.adups.fota"]
 
@@ -153,6 +159,14 @@ def test_bad_inputs_are_errors_and_the_batch_goes_on(trees: dict[str, Path], tmp
     assert any("AndroidManifest.xml" in m for m in where.values())
     assert report.summary[str(tmp_path)]["apps"] == 1
     assert any(f.subject.id == "com.adups.fota" for f in report.findings)
+    # each unreadable APK is a not-screened subject, named by its path, never counted clean
+    unread = {f.subject.id: f for f in report.findings if f.status is Status.NOT_SCREENED}
+    assert set(unread) == {"truncated.apk", "garbage.apk", "nomanifest.apk"}
+    assert all(f.risk is None and f.evidence and f.subject.kind == "app" for f in unread.values())
+    assert report.summary[str(tmp_path)]["not_screened"] == sorted(unread)
+    assert report.subjects == 4  # the good app and the three that could not be judged
+    good = [f for f in report.findings if f.subject.id == "com.adups.fota"]
+    assert good and all(f.status in JOB_STATUSES["firmware"] and f.risk == 10.0 for f in good)
 
 
 def test_single_apk_and_sweep(trees: dict[str, Path]) -> None:
@@ -200,7 +214,7 @@ def test_trackers_option_and_knowledge_overlay(trees: dict[str, Path], tmp_path:
     tracked = rules_of(report, "com.adups.fota")["firmware.trackers"]
     assert tracked["evidence"][0]["value"] == "Umeng"
     assert "com.umeng.analytics.MobclickAgent" in tracked["evidence"][0]["detail"]
-    assert rules_of(report, "org.example.calc")["firmware.indicator.local-watchlist"]["status"] == "covered"
+    assert rules_of(report, "org.example.calc")["firmware.indicator.local-watchlist"]["status"] == "high"
     assert [e["location"].get("field") for e in report["errors"]] == ["trackers.8"]
     assert code & 4  # input errors are reported in the exit code
 
@@ -212,3 +226,8 @@ def test_worker_limits_turn_into_errors(trees: dict[str, Path]) -> None:
     apk_errors = [e for e in report.errors if str(e.location).endswith(".apk")]
     assert len(apk_errors) == 3 and all("exceeded" in e.message for e in apk_errors)
     assert any(f.subject.kind == "firmware" for f in report.findings)  # the rest of the input is still judged
+    killed = [e for e in report.errors if "exceeded" in e.message]  # the three APKs and a framework JAR
+    unread = sorted(f.subject.id for f in report.findings if f.status is Status.NOT_SCREENED)
+    assert len(unread) == len(killed) == 4
+    assert unread == sorted(str(e.location.file)[len(str(trees["adups"])) + 1 :] for e in killed)
+    assert all(p.startswith("system/") for p in unread)  # firmware paths, not host paths

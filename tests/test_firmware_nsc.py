@@ -14,7 +14,7 @@ import pytest
 from bansweep.findings import Finding, Location, Severity
 from bansweep.firmware.apk import App, read_app
 from bansweep.firmware.rules.comms import app_findings
-from bansweep.firmware.rules.context import Context, knowledge
+from bansweep.firmware.rules.context import RuleContext, knowledge
 from firmware_build import build_apk, manifest_xml, rezip
 from firmware_fixtures import need_tools
 
@@ -107,7 +107,7 @@ def nsc_app(
 
 
 def judged(app: App) -> dict[str, Finding]:
-    return {f.rule: f for f in app_findings(app, Context(knowledge(), set(), ()))}
+    return {f.rule: f for f in app_findings(app, RuleContext(knowledge(), set(), ()))}
 
 
 def test_config_is_read_through_the_resource_table(work: Path) -> None:

@@ -12,18 +12,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject
-from bansweep.firmware.apk import App, FileFact, Firmware, Prop, RcService, read_app, sibling_key
+from bansweep.findings import JOB_STATUSES, Evidence, Finding, Location, Report, Severity, Status, Subject
+from bansweep.firmware.apk import App, BuildProp, FileFact, Firmware, RcService, read_app, sibling_key
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.initrc import parse_initrc
 from bansweep.firmware.rules import judge_app, judge_firmware
-from bansweep.firmware.rules.context import Context, Needles, knowledge, status_for
+from bansweep.firmware.rules.context import Needles, RuleContext, knowledge
 from bansweep.firmware.rules.trackers import class_names, load_trackers
 from bansweep.knowledge import load
+from bansweep.policy.firmware import judge, risk_score, status
 from firmware_build import build_apk, manifest_xml
 from firmware_fixtures import adups_apk, benign_apk, need_tools
 
 # The AOSP platform test certificate (build/target/product/security/platform.x509.pem), DER in base64.
+RULE_SETUID = "firmware.privilege.setuid"
 AOSP_PLATFORM_B64 = (
     "MIIEqDCCA5CgAwIBAgIJALOZgIbQVs/6MA0GCSqGSIb3DQEBBAUAMIGUMQswCQYDVQQGEwJVUzETMBEGA1UECBMKQ2FsaWZvcm5pYTEWMBQGA1UE"
     "BxMNTW91bnRhaW4gVmlldzEQMA4GA1UEChMHQW5kcm9pZDEQMA4GA1UECxMHQW5kcm9pZDEQMA4GA1UEAxMHQW5kcm9pZDEiMCAGCSqGSIb3DQEJ"
@@ -60,20 +62,27 @@ def app_of(path: Path, fw_path: str = "system/priv-app/AdupsFota/AdupsFota.apk")
     return read_app(path.read_bytes(), fw_path, Location("fw", entry=fw_path))
 
 
-def ctx_for(platform: App | None = None, trackers: tuple = ()) -> Context:
+def ctx_for(platform: App | None = None, trackers: tuple = ()) -> RuleContext:
     certs = {c.sha256 for c in platform.signing.certs} if platform and platform.signing else set()
-    return Context(knowledge(), certs, trackers)
+    return RuleContext(knowledge(), certs, trackers)
 
 
 def by_rule(findings: list[Finding]) -> dict[str, Finding]:
     return {f.rule: f for f in findings}
 
 
+def judged(findings: list[Finding]) -> dict[str, Finding]:
+    """The findings after the firmware policy stage, by rule."""
+    judge(findings)
+    return by_rule(findings)
+
+
 def test_adups_app_on_its_firmware(apks: dict[str, Path]) -> None:
     app = app_of(apks["adups"])
-    found = by_rule(judge_app(app, ctx_for(platform=app)))
+    found = judged(judge_app(app, ctx_for(platform=app)))
     ind = found["firmware.indicator.adups"]
-    assert ind.severity == Severity.CRITICAL and ind.status == Status.COVERED
+    assert ind.severity == Severity.CRITICAL and ind.status == Status.CRITICAL
+    assert {f.risk for f in found.values()} == {10.0}  # one app: critical, and several more risky findings
     values = {e.value for e in ind.evidence}
     assert {"com.adups.fota", "com.adups.fota.base.ServiceReceiver", "bigdata.adups.com", "dc_msg_key.json"} <= values
     assert all(e.data_date for e in ind.evidence)
@@ -96,7 +105,7 @@ def test_adups_app_on_its_firmware(apks: dict[str, Path]) -> None:
     assert [e.value for e in found["firmware.comms.http-endpoints"].evidence] == [
         "http://bigdata.adups.com/fota5/collect.do"
     ]
-    assert found["firmware.comms.cleartext"].status == Status.REVIEW
+    assert found["firmware.comms.cleartext"].status == Status.MEDIUM
     priv = found["firmware.privilege"]
     assert priv.severity == Severity.MEDIUM and "system-uid" in priv.tags
     loc = ind.evidence[0].location
@@ -125,9 +134,10 @@ def test_benign_app_has_no_findings(apks: dict[str, Path]) -> None:
 
 def test_access_alone_is_low(apks: dict[str, Path]) -> None:
     app = app_of(apks["contacts"], "contacts.apk")
-    found = by_rule(judge_app(app, ctx_for()))
+    found = judged(judge_app(app, ctx_for()))
     assert found["firmware.harvesting"].severity == Severity.LOW
-    assert found["firmware.harvesting"].status == Status.NOT_COVERED
+    assert found["firmware.harvesting"].status == Status.LOW
+    assert found["firmware.harvesting"].risk == 2.0
     assert "code was not available" in found["firmware.harvesting"].explanation
 
 
@@ -171,14 +181,14 @@ def fw_with(**kw: object) -> Firmware:
     return fw
 
 
-def prop(key: str, value: str, line: int = 1) -> Prop:
-    return Prop(key, value, Location("fw.zip", entry="system/build.prop", line=line))
+def prop(key: str, value: str, line: int = 1) -> BuildProp:
+    return BuildProp(key, value, Location("fw.zip", entry="system/build.prop", line=line))
 
 
 def test_build_properties() -> None:
     found = judge_firmware(fw_with(props=[prop("ro.fota.oem", "x"), prop("ro.build.tags", "release-keys")]), ctx_for())
     assert [(f.rule, f.severity) for f in found] == [("firmware.indicator.fota-generic", Severity.LOW)]
-    found = by_rule(
+    found = judged(
         judge_firmware(
             fw_with(
                 props=[
@@ -192,7 +202,8 @@ def test_build_properties() -> None:
     )
     assert found["firmware.indicator.adups"].severity == Severity.HIGH
     assert found["firmware.indicator.adups"].evidence[0].location.line == 7
-    assert found["firmware.privilege.test-keys"].status == Status.COVERED
+    assert found["firmware.privilege.test-keys"].status == Status.HIGH
+    assert {f.risk for f in found.values()} == {8.0}  # the firmware: high, and two more high findings
     assert found["firmware.privilege.debuggable"].evidence[0].value == "ro.debuggable=1"
 
 
@@ -211,6 +222,10 @@ def test_setuid_outside_stock_set() -> None:
     ]
     zte = next(f for f in found if f.rule == "firmware.indicator.zte-sync-agent")
     assert zte.severity == Severity.CRITICAL and "CVE-2012-2949" in zte.tags  # set-uid root makes it critical
+    keys = {f.key for f in found if f.rule == "firmware.privilege.setuid"}
+    assert len(keys) == 2  # one rule, two files: told apart by the file (the finding's variant)
+    moved = [FileFact("/" + f.path, Location("other.zip"), f.size, f.mode, f.uid, f.gid) for f in files]
+    assert keys == {f.key for f in judge_firmware(fw_with(files=moved), ctx_for()) if f.rule == RULE_SETUID}
 
 
 def test_init_services_and_sockets() -> None:
@@ -246,10 +261,30 @@ def test_knowledge_entries_are_sourced() -> None:
     )
 
 
-def test_status_follows_severity() -> None:
-    assert status_for(Severity.CRITICAL) == status_for(Severity.HIGH) == Status.COVERED
-    assert status_for(Severity.MEDIUM) == Status.REVIEW
-    assert status_for(Severity.LOW) == status_for(Severity.INFO) == Status.NOT_COVERED
+def test_status_is_the_severity_word() -> None:
+    words = {status(finding("a", "firmware.x", s)) for s in Severity}
+    assert words == {Status.CRITICAL, Status.HIGH, Status.MEDIUM, Status.LOW, Status.INFO}
+    assert status(finding("a", "firmware.not-screened", Severity.MEDIUM)) == Status.NOT_SCREENED
+    assert words | {Status.NOT_SCREENED} == set(JOB_STATUSES["firmware"])
+
+
+def test_risk_score_is_bounded_and_keeps_severity_order() -> None:
+    assert risk_score([]) == 0.0
+    assert risk_score([Severity.INFO]) == 0.0
+    assert risk_score([Severity.LOW] * 9) == 2.0  # low findings add nothing
+    assert risk_score([Severity.MEDIUM, Severity.MEDIUM]) == 4.5
+    assert risk_score([Severity.MEDIUM] * 20) < risk_score([Severity.HIGH])  # many medium never outrank a high
+    assert risk_score([Severity.HIGH] * 20) < risk_score([Severity.CRITICAL])
+    assert risk_score([Severity.CRITICAL] * 20) == 10.0
+
+
+def test_policy_sets_risk_per_subject_and_none_when_not_screened() -> None:
+    a = [finding("a", "r1", Severity.HIGH), finding("a", "r2", Severity.MEDIUM)]
+    b = [finding("b", "r1", Severity.LOW), finding("b", "firmware.not-screened", Severity.MEDIUM)]
+    judge(a + b)
+    assert [f.risk for f in a] == [7.5, 7.5]
+    assert [f.risk for f in b] == [2.0, None]
+    assert [f.status for f in a + b] == [Status.HIGH, Status.MEDIUM, Status.LOW, Status.NOT_SCREENED]
 
 
 def test_odex_sibling_paths() -> None:
@@ -265,22 +300,28 @@ def test_odex_sibling_paths() -> None:
     assert sibling_key("system/lib/libfoo.so") is None
 
 
-def finding(pkg: str, rule: str, severity: Severity) -> Finding:
-    ev = [Evidence(rule, "x", Location("f"))]
-    return Finding(Subject("app", pkg, pkg), rule, rule, severity, 1.0, ev, status_for(severity))
+def finding(pkg: str, rule: str, severity: Severity, title: str = "", value: str = "x") -> Finding:
+    ev = [Evidence(rule, value, Location("f"))]
+    out = Finding(Subject("app", pkg, pkg), rule, title or rule, severity, 1.0, ev)
+    out.status = status(out)
+    return out
 
 
 def test_diff_added_removed_changed() -> None:
-    old = Report("firmware", findings=[finding("a", "r1", Severity.HIGH), finding("b", "r2", Severity.LOW)])
+    old = Report("firmware", findings=[finding("a", "r1", Severity.HIGH), finding("b", "r2", Severity.CRITICAL)])
     old.summary["old"] = {"app_capabilities": {"a": ["network"], "b": ["sms"]}}
     new = Report("firmware", findings=[finding("a", "r1", Severity.CRITICAL), finding("c", "r3", Severity.HIGH)])
     new.summary["new"] = {"app_capabilities": {"a": ["network", "sms"], "c": []}}
     out = compare(old, new, "old", "new")
     tags = {(f.subject.id, f.rule): (f.tags[-1], f.status) for f in out.findings}
-    assert tags[("a", "r1")] == ("changed", Status.COVERED)
-    assert tags[("c", "r3")] == ("added", Status.COVERED)
-    assert tags[("b", "r2")] == ("removed", Status.NOT_COVERED)
-    assert tags[("a", "firmware.diff.capability")] == ("added", Status.REVIEW)
+    assert tags[("a", "r1")] == ("changed", Status.CRITICAL)
+    assert tags[("c", "r3")] == ("added", Status.HIGH)
+    assert tags[("b", "r2")] == ("removed", Status.INFO)  # went away: nothing to act on, never "not-covered"
+    assert tags[("a", "firmware.diff.capability")] == ("added", Status.MEDIUM)
+    removed = next(f for f in out.findings if f.subject.id == "b")
+    assert removed.extra["previous_status"] == "critical" and "it was critical" in removed.explanation
+    assert removed.severity == Severity.CRITICAL  # the old fact as it was
+    assert all(f.status in JOB_STATUSES["firmware"] for f in out.findings)
     assert out.summary["capabilities"] == {"a": {"gained": ["sms"], "lost": []}}
     assert out.summary["apps_removed"] == ["b"] and out.summary["apps_added"] == ["c"]
 
@@ -315,3 +356,17 @@ def test_needles_report_nested_and_overlapping_indicators() -> None:
 def test_needles_match_a_naive_search(needles: list[bytes], data: bytes) -> None:
     # A three-letter alphabet makes needles inside needles and overlapping matches the common case.
     assert Needles(needles).find(data) == naive_positions(sorted(set(needles)), data)
+
+
+def test_diff_matches_by_key_not_by_wording() -> None:
+    old = Report("firmware", findings=[finding("a", "firmware.trackers", Severity.LOW, "1 tracker SDK(s): A")])
+    same = Report("firmware", findings=[finding("a", "firmware.trackers", Severity.LOW, "One tracker SDK: A")])
+    more = Report("firmware", findings=[finding("a", "firmware.trackers", Severity.LOW, "2 tracker SDK(s): A, B", "B")])
+    assert old.findings[0].key == same.findings[0].key == more.findings[0].key
+    assert compare(old, same, "old", "new").findings == []  # reworded, same facts: no change
+    out = compare(old, more, "old", "new")
+    assert [(f.tags[-1], f.title) for f in out.findings] == [("changed", "Changed: 2 tracker SDK(s): A, B")]
+    assert "new evidence: B" in out.findings[0].explanation and "evidence gone: x" in out.findings[0].explanation
+    assert out.summary["findings_added"] == out.summary["findings_removed"] == 0
+    other = Report("firmware", findings=[finding("a", "firmware.exec", Severity.LOW, "1 tracker SDK(s): A")])
+    assert {f.tags[-1] for f in compare(old, other, "old", "new").findings} == {"added", "removed"}

@@ -149,9 +149,11 @@ def test_every_hostile_file_is_an_error_with_its_place(batch: dict[str, Any], na
     place = HOSTILE[name]
     if place:
         assert any(place in e["location"] for e in errors), errors
-    # a hostile file gives no findings of its own, except the parts of it that could be read (checked below)
+    # a hostile file gives no findings of its own, except the parts of it that could be read (checked below) and
+    # not-screened findings (what could not be judged is never reported clean)
     if name not in ("long-line.csv", "truncated-scan.xml"):
-        assert path not in _evidence_files(batch["report"])
+        judged = [f for f in _evidence_files(batch["report"]).get(path, []) if f["status"] != "not-screened"]
+        assert judged == [], judged
 
 
 def test_entity_bomb_refused(batch: dict[str, Any]) -> None:
@@ -164,6 +166,8 @@ def test_zip_bomb_stopped_by_the_size_limit(batch: dict[str, Any]) -> None:
     errors = _errors_for(batch["report"], _hostile_path(batch["dir"], "bomb.apk"))
     dex = [e for e in errors if e["location"].get("entry") == "classes.dex"]
     assert dex and "limit" in dex[0]["message"], errors
+    bomb = _evidence_files(batch["report"])[_hostile_path(batch["dir"], "bomb.apk")]
+    assert {(f["key"], f["status"]) for f in bomb} == {(bomb[0]["key"], "not-screened")}  # code unread: not clean
 
 
 def test_truncated_scan_keeps_the_hosts_before_the_cut(batch: dict[str, Any]) -> None:

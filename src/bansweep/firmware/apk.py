@@ -114,7 +114,7 @@ class FileFact:
 
 
 @dataclass(slots=True)
-class Prop:
+class BuildProp:
     key: str
     value: str
     location: Location
@@ -137,7 +137,7 @@ class Binary:
 class Firmware:
     name: str  # the input as given
     location: Location
-    props: list[Prop] = field(default_factory=list)
+    props: list[BuildProp] = field(default_factory=list)
     services: list[RcService] = field(default_factory=list)
     imports: list[tuple[str, Location]] = field(default_factory=list)
     files: list[FileFact] = field(default_factory=list)
@@ -312,7 +312,7 @@ def string_region(data: bytes, dex: Dex) -> bytes:
 def read_props(fw: Firmware, path: str, location: Location, data: bytes) -> None:
     text = data.decode("utf-8", "replace")
     for p in parse_props(text):
-        fw.props.append(Prop(p.key, p.value, Location(location.file, entry=location.entry, line=p.line)))
+        fw.props.append(BuildProp(p.key, p.value, Location(location.file, entry=location.entry, line=p.line)))
 
 
 def read_rc(fw: Firmware, location: Location, data: bytes) -> None:

@@ -1,8 +1,15 @@
 """What changed between two builds of the same device: findings and risky capabilities that appeared or went away.
 
-Findings are matched by (package or path, rule); firmware-wide findings by (rule, title). A finding only in the new
-build keeps its status; one only in the old build is reported with status not-covered and the tag "removed"; one in
-both whose severity changed is reported with its new status and the tag "changed".
+Findings are matched by Finding.key: the same subject (an app by its package, the firmware by its brand and model)
+and the same kind of finding, so a finding whose wording changed is still the same finding.
+- Only in the new build: reported as it is, tagged "added"; its status is its severity.
+- In both, with another severity or other evidence: the new finding, tagged "changed", what changed in its
+  explanation. The same finding with the same severity and evidence is not reported.
+- Only in the old build: tagged "removed", with status info. A finding that went away is no risk of the new build,
+  and info is firmware's word for "nothing to act on": keeping its old word (say critical) would fail
+  `--fail-on high` for an improvement, and a fleet word ("not-covered") means nothing for firmware. The old status
+  is kept in the explanation and in extra["previous_status"]; the severity stays as it was (the old fact).
+Risky capabilities an app gained (medium) or lost (info) come from the two runs' summaries.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import copy
 from typing import Any
 
 from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject
-from bansweep.firmware.rules.context import status_for
+from bansweep.policy.firmware import status
 
 RULE = "firmware.diff.capability"
 RISKY = (
@@ -31,20 +38,40 @@ RISKY = (
     "trust-all-tls",
     "weak-crypto",
 )
+MAX_SHOWN = 5  # evidence values named per change
 
 
-def _key(f: Finding) -> tuple[str, str, str]:
-    if f.subject.kind == "firmware":
-        return ("firmware", f.rule, f.title)
-    return (f.subject.id, f.rule, "")
-
-
-def _tagged(f: Finding, tag: str, status: Status | None = None, prefix: str = "") -> Finding:
+def _tagged(f: Finding, tag: str, prefix: str) -> Finding:
     out = copy.copy(f)
     out.tags = [*f.tags, tag]
     out.title = f"{prefix}{f.title}"
-    if status is not None:
-        out.status = status
+    out.extra = dict(f.extra)
+    return out
+
+
+def _listed(values: set[str]) -> str:
+    shown = sorted(values)[:MAX_SHOWN]
+    return ", ".join(shown) + (f" and {len(values) - len(shown)} more" if len(values) > len(shown) else "")
+
+
+def _changes(prior: Finding, f: Finding) -> list[str]:
+    out = []
+    if prior.severity != f.severity:
+        out.append(f"severity was {prior.severity}, now {f.severity}")
+    before, after = {e.value for e in prior.evidence}, {e.value for e in f.evidence}
+    if after - before:
+        out.append(f"new evidence: {_listed(after - before)}")
+    if before - after:
+        out.append(f"evidence gone: {_listed(before - after)}")
+    return out
+
+
+def _removed(f: Finding, new_name: str) -> Finding:
+    out = _tagged(f, "removed", "Removed: ")
+    out.status = Status.INFO
+    out.risk = None
+    out.extra["previous_status"] = f.status.value
+    out.explanation = f"Not found in {new_name}; it was {f.status} in the old build. {f.explanation}"
     return out
 
 
@@ -60,17 +87,19 @@ def _capabilities(report: Report) -> dict[str, set[str]]:
 def _capability_finding(package: str, cap: str, added: bool, where: str) -> Finding:
     severity = Severity.MEDIUM if added else Severity.INFO
     verb = "gained" if added else "lost"
-    return Finding(
+    out = Finding(
         subject=Subject("app", package, package),
         rule=RULE,
         title=f"{package} {verb} capability {cap}",
         severity=severity,
         confidence=0.8,
         evidence=[Evidence(RULE, cap, Location(where), detail=f"capability {verb} in the new build")],
-        status=status_for(severity) if added else Status.NOT_COVERED,
         explanation=f"In the new build {package} {'can now' if added else 'no longer can'} do: {cap}.",
         tags=["diff", "added" if added else "removed"],
+        variant=f"{verb}:{cap}",
     )
+    out.status = status(out)
+    return out
 
 
 def compare(old: Report, new: Report, old_name: str, new_name: str) -> Report:
@@ -78,17 +107,20 @@ def compare(old: Report, new: Report, old_name: str, new_name: str) -> Report:
     out.errors = old.errors + new.errors
     out.subjects = new.subjects
     out.data_versions = {**old.data_versions, **new.data_versions}
-    before = {_key(f): f for f in old.findings}
-    after = {_key(f): f for f in new.findings}
+    before = {f.key: f for f in old.findings}
+    after = {f.key: f for f in new.findings}
     for key, f in after.items():
         prior = before.get(key)
         if prior is None:
-            out.findings.append(_tagged(f, "added", prefix="New: "))
-        elif prior.severity != f.severity:
-            out.findings.append(_tagged(f, "changed", prefix=f"Changed from {prior.severity}: "))
+            out.findings.append(_tagged(f, "added", "New: "))
+        elif what := _changes(prior, f):
+            prefix = f"Changed from {prior.severity}: " if prior.severity != f.severity else "Changed: "
+            changed = _tagged(f, "changed", prefix)
+            changed.explanation = f"Since {old_name}: {'; '.join(what)}. {f.explanation}"
+            out.findings.append(changed)
     for key, f in before.items():
         if key not in after:
-            out.findings.append(_tagged(f, "removed", Status.NOT_COVERED, prefix="Removed: "))
+            out.findings.append(_removed(f, new_name))
     old_caps, new_caps = _capabilities(old), _capabilities(new)
     changes: dict[str, Any] = {
         "apps_added": sorted(set(new_caps) - set(old_caps)),

@@ -2,13 +2,17 @@
 
 Each input (APK, folder, firmware tree, OTA zip, image, adb device) is opened into Items by the containers; the
 firmware facts (build properties, init services, file modes, native binaries) are read here, and every APK/JAR is
-analysed in a bounded worker process (memory and time limits), one worker per CPU by default.
+analysed in a bounded worker process (memory and time limits), one worker per CPU by default. The rules produce facts;
+the firmware policy stage (bansweep.policy.firmware) then gives each finding its status (its severity word) and each
+subject its risk score. What could not be analysed (an input or part of it that would not open, an APK that would
+not parse, a worker that was killed) is an input error and a not-screened finding on that subject, never clean.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+from collections import defaultdict
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bansweep import progress
-from bansweep.findings import Finding, InputError, Location, Report, Severity
+from bansweep.findings import Finding, InputError, Location, Report, Severity, Status
 from bansweep.firmware import containers
 from bansweep.firmware.apk import (
     FileFact,
@@ -37,10 +41,20 @@ from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.firmware.rules import judge_app, judge_code, judge_firmware
-from bansweep.firmware.rules.context import Context, canon_path, knowledge
+from bansweep.firmware.rules.context import (
+    NOT_SCREENED_RULE,
+    RuleContext,
+    app_subject,
+    canon_path,
+    firmware_subject,
+    knowledge,
+    not_screened,
+    unread_subject,
+)
 from bansweep.firmware.rules.trackers import Tracker, load_trackers
 from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
+from bansweep.policy.firmware import judge
 
 MAX_BINARIES = 64  # native binaries whose strings are read, per firmware
 MAX_BINARY_BYTES = 64 * 2**20
@@ -78,6 +92,12 @@ class AppOutcome:
     capabilities: list[str] = field(default_factory=list)
     system_uid: bool = False
     update_app: bool = False
+    unread: bool = False  # could not be analysed at all: its findings are one not-screened finding
+
+
+def _unread(path: str, error: InputError) -> AppOutcome:
+    finding = not_screened(unread_subject(path), [error], path)
+    return AppOutcome(path, None, findings=[finding], errors=[error], unread=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,20 +151,22 @@ def analyse_task(task: Task) -> AppOutcome:
         sibling_data = _sibling_data(siblings, job.limits.max_entry_bytes, sibling_errors)
         app = read_app(data, path, location, sibling_data, job.limits)
     except OSError as exc:
-        return AppOutcome(path, None, errors=[InputError(location, f"cannot read: {exc.strerror or exc}")])
+        return _unread(path, InputError(location, f"cannot read: {exc.strerror or exc}"))
     except FormatError as exc:
         where = Location(location.file, entry=location.entry, offset=exc.offset)
-        return AppOutcome(path, None, errors=[InputError(where, f"not a readable APK/JAR: {exc.message}")])
+        return _unread(path, InputError(where, f"not a readable APK/JAR: {exc.message}"))
     del data, content, siblings, task
-    out = AppOutcome(path, app.manifest.package if app.manifest else None)
-    out.errors = sibling_errors + [InputError(loc, msg) for loc, msg in app.errors]
-    if app.manifest is None and path.lower().endswith(".apk"):
-        return out  # an APK without a readable manifest cannot be judged; its error says why
-    ctx = Context(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
+    errors = sibling_errors + [InputError(loc, msg) for loc, msg in app.errors]
+    if app.manifest is None and path.lower().endswith(".apk"):  # cannot be judged; its errors say why
+        return AppOutcome(path, None, [not_screened(unread_subject(path), errors, path)], errors, unread=True)
+    out = AppOutcome(path, app.manifest.package if app.manifest else None, errors=errors)
+    if errors:  # judged on what could be read; the rest is not screened
+        out.findings.append(not_screened(app_subject(app), errors, f"Part of {app.package}"))
+    ctx = RuleContext(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
     if app.manifest is None:  # a JAR (framework or library code): it implements APIs, so only indicators apply
-        out.findings = judge_code(app, ctx)
+        out.findings += judge_code(app, ctx)
         return out
-    out.findings = judge_app(app, ctx)
+    out.findings += judge_app(app, ctx)
     caps = ctx.capabilities(app)
     out.capabilities = sorted(caps)
     priv = ctx.privilege(app)
@@ -166,7 +188,7 @@ def _platform_certs(fw: Firmware, items: list[Item], errors: list[InputError], l
                 errors.append(InputError(item.location, f"framework-res.apk: {exc}"))
 
 
-def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: Context) -> Firmware:
+def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: RuleContext) -> Firmware:
     fw = Firmware(name, Location(name))
     indicator_files = {canon_path(str(e["value"])) for e in ctx.knowledge.spyware.entries if e["kind"] == "file"}
     for item in items:
@@ -222,21 +244,28 @@ def _one_isa(siblings: list[Item]) -> list[Item]:
 
 
 def _tasks(
-    code: list[Item], siblings_of: dict[str, list[Item]], job: Job, limits: Limits, errors: list[InputError]
+    code: list[Item],
+    siblings_of: dict[str, list[Item]],
+    job: Job,
+    limits: Limits,
+    unread: list[AppOutcome],
+    paths: dict[Location, str],
 ) -> Iterator[tuple[Location, Task]]:
-    """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily)."""
+    """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily). Files that cannot be
+    read go to `unread`; `paths` records each task's firmware path by its location."""
     for item in code:
         try:
             content = _content(item, limits)
         except FormatError as exc:
-            errors.append(InputError(item.location, str(exc)))
+            unread.append(_unread(item.path, InputError(item.location, str(exc))))
             continue
         siblings: list[tuple[str, Location, bytes | str]] = []  # used by the worker only if the APK has no dex
         for sib in _one_isa(siblings_of.get(sibling_key(item.path) or "", [])):
             try:
                 siblings.append((sib.path, sib.location, _content(sib, limits)))
             except FormatError as exc:
-                errors.append(InputError(sib.location, str(exc)))
+                unread.append(_unread(sib.path, InputError(sib.location, str(exc))))
+        paths[item.location] = item.path
         yield item.location, (job, content, item.path, item.location, siblings)
 
 
@@ -250,18 +279,17 @@ def _content(item: Item, limits: Limits) -> bytes | str:
 
 def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options) -> Iterator[AppOutcome]:
     """analyse_task over the code items on bounded worker processes (memory and time caps), completion order."""
-    errors: list[InputError] = []
-    tasks = _tasks(code, siblings_of, job, options.limits, errors)
+    unread: list[AppOutcome] = []
+    paths: dict[Location, str] = {}
+    tasks = _tasks(code, siblings_of, job, options.limits, unread, paths)
     workers = options.workers or os.cpu_count() or 1
     for where, result in map_isolated(analyse_task, tasks, options.worker_limits, workers):
-        if isinstance(result, InputError):
-            yield AppOutcome(where.entry or where.file, None, errors=[result])
-        else:
-            yield result
-        while errors:
-            yield AppOutcome("", None, errors=[errors.pop()])
-    while errors:
-        yield AppOutcome("", None, errors=[errors.pop()])
+        # a worker killed or failed: the app is not screened
+        yield _unread(paths.pop(where), result) if isinstance(result, InputError) else result
+        while unread:
+            yield unread.pop()
+    while unread:
+        yield unread.pop()
 
 
 def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> Report:
@@ -275,41 +303,64 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
                 report.errors.append(it)
             else:
                 items.append(it)
-        ctx = Context(knowledge(tuple(options.knowledge)), trackers=trackers)
+        ctx = RuleContext(knowledge(tuple(options.knowledge)), trackers=trackers)
         fw = _firmware_facts(name, items, report.errors, ctx)
         _platform_certs(fw, items, report.errors, options.limits)
         ctx.platform_certs = fw.platform_certs
         report.findings.extend(judge_firmware(fw, ctx))
+        unread = list(report.errors)  # containers, build properties, init scripts or binaries not read
+        if unread:
+            what = f"Part of {name}" if items else name
+            report.findings.append(not_screened(firmware_subject(fw), unread, what))
         siblings_of = _sibling_index(items)
         code = [i for i in items if is_code(i.path) and i.link is None and "/oat/" not in f"/{i.path}"]
         job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits)
-        apps: list[dict[str, Any]] = []
+        outcomes: list[AppOutcome] = []
         with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
             for out in _analyse(code, siblings_of, job, options):
                 report.findings.extend(out.findings)
                 report.errors.extend(out.errors)
-                if out.package is not None:
-                    apps.append(_app_summary(out))
+                outcomes.append(out)
                 bar.advance()
-    report.subjects = len(apps) + (1 if len(items) > len(code) else 0)  # the firmware itself, when not just APKs
+    _tell_apart(outcomes)
+    judge(report.findings)  # the policy stage: status words and risk scores
+    apps = [_app_summary(out) for out in outcomes if out.package is not None]
+    whole = len(items) > len(code) or (not items and bool(unread))  # the firmware, when not just APKs, or unopened
+    report.subjects = len(apps) + sum(out.unread for out in outcomes) + whole
     report.summary[name] = _summary(fw, apps, report)
     report.data_versions.update(ctx.knowledge.versions)
     return report
 
 
+def _tell_apart(outcomes: list[AppOutcome]) -> None:
+    """Apps of one package at several paths in one input (two versions shipped, a folder of builds) are told apart
+    by their path in their findings' subject identity, so their finding keys differ; a package found once keeps
+    its package as identity, so its keys match from build to build wherever it is installed."""
+    paths: dict[str, set[str]] = defaultdict(set)
+    for out in outcomes:
+        if out.package is not None:
+            paths[out.package].add(out.path)
+    for out in outcomes:
+        if out.package is not None and len(paths[out.package]) > 1:
+            for f in out.findings:
+                f.subject.identity = f"{f.subject.id} at {out.path}"
+
+
 def _app_summary(out: AppOutcome) -> dict[str, Any]:
-    worst = max((f.severity for f in out.findings), default=None)
-    harvesting = any(f.rule == "firmware.harvesting" and f.severity >= Severity.HIGH for f in out.findings)
+    judged = [f for f in out.findings if f.status is not Status.NOT_SCREENED]
+    worst = max((f.severity for f in judged), default=None)
+    harvesting = any(f.rule == "firmware.harvesting" and f.severity >= Severity.HIGH for f in judged)
     return {
         "package": out.package,
         "path": out.path,
         "severity": worst,
-        "titles": [f.title for f in sorted(out.findings, key=lambda f: -f.severity)],
+        "risk": max((f.risk or 0.0 for f in judged), default=0.0),
+        "titles": [f.title for f in sorted(judged, key=lambda f: -f.severity)],
         "capabilities": out.capabilities,
         "system_uid": out.system_uid,
         "update_app": out.update_app,
         "harvesting": harvesting,
-        "indicators": sorted({f.extra["family"] for f in out.findings if f.rule.startswith("firmware.indicator.")}),
+        "indicators": sorted({f.extra["family"] for f in judged if f.rule.startswith("firmware.indicator.")}),
     }
 
 
@@ -338,10 +389,18 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
         "harvesting_apps": sorted(a["package"] for a in apps if a["harvesting"]),
         "backdoor_indicators": fw_indicators + app_indicators,
         "errors": len(report.errors),
-        # per app at medium or above: its worst severity and what was found, worst first
+        # what could not be analysed, in whole or in part: apps by package or path, and the input itself
+        "not_screened": sorted({f.subject.id for f in report.findings if f.rule == NOT_SCREENED_RULE}),
+        # per app at medium or above: its risk score, worst severity and what was found, riskiest first
         "risky_apps": [
-            {"package": a["package"], "path": a["path"], "severity": str(a["severity"]), "findings": a["titles"]}
-            for a in sorted(apps, key=lambda a: (-(a["severity"] or 0), a["package"]))
+            {
+                "package": a["package"],
+                "path": a["path"],
+                "risk": a["risk"],
+                "severity": str(a["severity"]),
+                "findings": a["titles"],
+            }
+            for a in sorted(apps, key=lambda a: (-a["risk"], a["package"], a["path"]))
             if a["severity"] is not None and a["severity"] >= Severity.MEDIUM
         ],
         "app_capabilities": {a["package"]: a["capabilities"] for a in apps},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
-from bansweep.firmware.containers.item import Context, Item, Scratch, Where, file_reader, image_prefix
+from bansweep.firmware.containers.item import ContainerContext, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.inputs import InputFile, read_head
 
@@ -81,7 +81,7 @@ def _firmware_file(name: str) -> bool:
 
 def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:
     """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently)."""
-    ctx = Context(limits=limits, scratch=Scratch(), expand=_expand)
+    ctx = ContainerContext(limits=limits, scratch=Scratch(), expand=_expand)
     for result in _open(str(path), ctx):
         if isinstance(result, Item):
             result.keep = ctx.scratch
@@ -90,7 +90,7 @@ def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[It
         ctx.started += time.monotonic() - paused  # the time cap counts our work, not the consumer's
 
 
-def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
+def _open(name: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
     if name.startswith("adb:"):
         yield from adb.open_device(name.removeprefix("adb:"), ctx)
         return
@@ -114,7 +114,7 @@ def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
         yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
 
 
-def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> Iterator[Item | InputError]:
+def _expand(path: Path, where: Where, ctx: ContainerContext, fallback: Item | None) -> Iterator[Item | InputError]:
     """Open the container at path (a real file or one of our temp files); anything else yields `fallback`."""
     try:
         kind = detect(path, read_head(path))

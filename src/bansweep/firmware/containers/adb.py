@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers.directory import walk_tree
-from bansweep.firmware.containers.item import Context, Item, Where, file_reader
+from bansweep.firmware.containers.item import ContainerContext, Item, Where, file_reader
 from bansweep.firmware.limits import FormatError
 
 BINARY_DIRS = ("/system/bin", "/system/xbin", "/vendor/bin", "/product/bin", "/system_ext/bin", "/odm/bin")
@@ -83,7 +83,7 @@ def parse_ls(text: str) -> Iterator[tuple[str, int, int, int, int, str | None] |
         yield posixpath.join(folder, name), parse_mode(match["mode"]), int(match["uid"]), int(match["gid"]), size, link
 
 
-def open_device(serial: str, ctx: Context) -> Iterator[Item | InputError]:
+def open_device(serial: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
     here = Location(f"adb:{serial}")
     adb = shutil.which("adb")
     if adb is None:
@@ -106,7 +106,7 @@ def open_device(serial: str, ctx: Context) -> Iterator[Item | InputError]:
     yield from _binaries(run, serial, where, ctx)
 
 
-def _runner(adb: str, ctx: Context) -> Callable[[list[str]], str]:
+def _runner(adb: str, ctx: ContainerContext) -> Callable[[list[str]], str]:
     def run(args: list[str]) -> str:
         left = ctx.limits.max_seconds - (time.monotonic() - ctx.started)
         try:
@@ -133,7 +133,9 @@ def _only_device(run: Callable[[list[str]], str]) -> str:
     return devices[0]
 
 
-def _getprop(run: Callable[[list[str]], str], serial: str, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def _getprop(
+    run: Callable[[list[str]], str], serial: str, where: Where, ctx: ContainerContext
+) -> Iterator[Item | InputError]:
     try:
         text = run(["-s", serial, "shell", "getprop"])
     except AdbError as exc:
@@ -150,7 +152,9 @@ def _getprop(run: Callable[[list[str]], str], serial: str, where: Where, ctx: Co
     )
 
 
-def _packages(run: Callable[[list[str]], str], serial: str, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def _packages(
+    run: Callable[[list[str]], str], serial: str, where: Where, ctx: ContainerContext
+) -> Iterator[Item | InputError]:
     try:
         listing = run(["-s", serial, "shell", "pm", "list", "packages", "-f"])
     except AdbError as exc:
@@ -180,7 +184,7 @@ def _packages(run: Callable[[list[str]], str], serial: str, where: Where, ctx: C
 
 
 def _pull(
-    run: Callable[[list[str]], str], serial: str, remote: str, optional: bool, where: Where, ctx: Context
+    run: Callable[[list[str]], str], serial: str, remote: str, optional: bool, where: Where, ctx: ContainerContext
 ) -> Iterator[Item | InputError]:
     rel = remote.lstrip("/")
     local = ctx.temp_path(".pull")
@@ -203,7 +207,9 @@ def _pull(
         yield InputError(where.location(rel), "adb pull produced nothing")
 
 
-def _binaries(run: Callable[[list[str]], str], serial: str, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def _binaries(
+    run: Callable[[list[str]], str], serial: str, where: Where, ctx: ContainerContext
+) -> Iterator[Item | InputError]:
     try:
         listing = run(["-s", serial, "shell", "ls", "-lnR", *BINARY_DIRS])
     except AdbError as exc:
@@ -231,7 +237,9 @@ def _binaries(run: Callable[[list[str]], str], serial: str, where: Where, ctx: C
         yield item
 
 
-def _pull_reader(run: Callable[[list[str]], str], serial: str, remote: str, ctx: Context) -> Callable[[int], bytes]:
+def _pull_reader(
+    run: Callable[[list[str]], str], serial: str, remote: str, ctx: ContainerContext
+) -> Callable[[int], bytes]:
     def read(cap: int) -> bytes:
         local = ctx.temp_path(".pull")
         try:

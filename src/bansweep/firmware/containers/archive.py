@@ -22,7 +22,7 @@ from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
-    Context,
+    ContainerContext,
     Item,
     Where,
     archive_prefix,
@@ -91,7 +91,7 @@ def member_name(name: str, where: Where) -> str | InputError:
     return clean
 
 
-def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_zip_file(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     z = open_zip(_map(path), ctx.limits)
     for issue in z.issues:
         if not any(marker in issue for marker in NAME_ISSUES):
@@ -155,14 +155,14 @@ def open_zip_file(path: Path, where: Where, ctx: Context) -> Iterator[Item | Inp
             yield item
 
 
-def _zip_reader(z: ZipArchive, entry: ZipEntry, ctx: Context) -> Callable[[int], bytes]:
+def _zip_reader(z: ZipArchive, entry: ZipEntry, ctx: ContainerContext) -> Callable[[int], bytes]:
     def read(cap: int) -> bytes:
         return z.read(entry, replace(ctx.limits, max_entry_bytes=cap))
 
     return read
 
 
-def _extract(z: ZipArchive, entry: ZipEntry, dst: Path, ctx: Context) -> None:
+def _extract(z: ZipArchive, entry: ZipEntry, dst: Path, ctx: ContainerContext) -> None:
     """Stream one entry to dst; ZipArchive.read would hold a multi-GB image in memory."""
     if entry.data_offset < 0:
         raise FormatError(f"{entry.name}: no local header", entry.local_offset)
@@ -193,7 +193,7 @@ def _extract(z: ZipArchive, entry: ZipEntry, dst: Path, ctx: Context) -> None:
 
 
 def _nested(
-    extract: Callable[[Path], None], item: Item, rel: str, where: Where, ctx: Context
+    extract: Callable[[Path], None], item: Item, rel: str, where: Where, ctx: ContainerContext
 ) -> Iterator[Item | InputError]:
     tmp = ctx.temp_path(posixpath.splitext(rel)[1])
     try:
@@ -216,7 +216,7 @@ TAR_TYPES = {
 }
 
 
-def open_tar(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_tar(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     try:
         tar = tarfile.open(path, "r:*")  # noqa: SIM115 - stays open for the Items' readers
     except (tarfile.TarError, OSError, EOFError) as exc:
@@ -268,7 +268,7 @@ def open_tar(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputErr
             yield item
 
 
-def _tar_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, dst: Path, ctx: Context) -> None:
+def _tar_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, dst: Path, ctx: ContainerContext) -> None:
     src = tar.extractfile(member)
     if src is None:
         raise FormatError("tar member has no data")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bansweep.findings import InputError
-from bansweep.firmware.containers.item import CHUNK, Context, Item, Where, bounded, link_problem, safe_name
+from bansweep.firmware.containers.item import CHUNK, ContainerContext, Item, Where, bounded, link_problem, safe_name
 from bansweep.firmware.limits import FormatError
 
 BOOT_MAGIC, VENDOR_MAGIC = b"ANDROID!", b"VNDRBOOT"
@@ -53,7 +53,7 @@ def ramdisk_span(head: bytes, size: int) -> tuple[int, int]:
     return offset, length
 
 
-def _gunzip(src: BinaryIO, length: int, out: BinaryIO, cap: int, ctx: Context) -> None:
+def _gunzip(src: BinaryIO, length: int, out: BinaryIO, cap: int, ctx: ContainerContext) -> None:
     left, written = length, 0
     inflater = zlib.decompressobj(31)
     while left:
@@ -78,7 +78,7 @@ def _gunzip(src: BinaryIO, length: int, out: BinaryIO, cap: int, ctx: Context) -
             out.write(part)
 
 
-def _unlz4(src_path: Path, out_path: Path, cap: int, ctx: Context) -> None:
+def _unlz4(src_path: Path, out_path: Path, cap: int, ctx: ContainerContext) -> None:
     tool = shutil.which("lz4")
     if tool is None:
         raise FormatError("LZ4 ramdisk needs the lz4 tool (Debian package lz4)")
@@ -112,7 +112,7 @@ def _unlz4(src_path: Path, out_path: Path, cap: int, ctx: Context) -> None:
         proc.stderr.close()
 
 
-def open_boot(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_boot(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     size = path.stat().st_size
     with path.open("rb") as fh:
         offset, length = ramdisk_span(fh.read(4096), size)
@@ -142,7 +142,7 @@ def open_boot(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputEr
     yield from _cpio_items(cpio, where, prefix, ctx)
 
 
-def _cpio_items(cpio: Path, where: Where, prefix: str, ctx: Context) -> Iterator[Item | InputError]:
+def _cpio_items(cpio: Path, where: Where, prefix: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
     size = cpio.stat().st_size
     links: dict[str, str] = {}
     with cpio.open("rb") as fh:

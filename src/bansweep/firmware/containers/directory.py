@@ -14,7 +14,7 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers.item import (
     PARTITIONS,
-    Context,
+    ContainerContext,
     Item,
     Where,
     archive_prefix,
@@ -36,7 +36,7 @@ def tree_prefix(root: Path) -> str:
     return ""
 
 
-def open_tree(root: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_tree(root: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     yield from walk_tree(root, tree_prefix(root), lambda rel, full: Location(str(full)), where, ctx, owners=True)
 
 
@@ -45,7 +45,7 @@ def walk_tree(
     prefix: str,
     locate: Callable[[str, Path], Location],
     where: Where,
-    ctx: Context,
+    ctx: ContainerContext,
     owners: bool,
 ) -> Iterator[Item | InputError]:
     """Items for every file below root (sorted, depth first); owners=False leaves uid/gid unknown."""

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from bansweep.findings import InputError
 from bansweep.firmware.containers.directory import walk_tree
-from bansweep.firmware.containers.item import Context, Item, Where, bounded, system_as_root
+from bansweep.firmware.containers.item import ContainerContext, Item, Where, bounded, system_as_root
 from bansweep.firmware.limits import FormatError
 
 MAGIC = 0xE0F5E1E2
@@ -133,7 +133,7 @@ class ErofsMeta:
 TOTAL_RE = re.compile(r"total original file size:\s*(\d+)")
 
 
-def _run(args: list[str], ctx: Context) -> str:
+def _run(args: list[str], ctx: ContainerContext) -> str:
     tool = shutil.which(args[0])
     if tool is None:
         raise FormatError(f"{args[0]} not found (install Debian package erofs-utils)")
@@ -157,7 +157,7 @@ def _run(args: list[str], ctx: Context) -> str:
     return done.stdout
 
 
-def open_erofs(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_erofs(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     stats = _run(["dump.erofs", "-S", str(path)], ctx)
     total = TOTAL_RE.search(stats)
     if total is None:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from bansweep.findings import InputError
 from bansweep.firmware.containers.item import (
-    Context,
+    ContainerContext,
     Item,
     Where,
     is_container_name,
@@ -278,7 +278,7 @@ class Ext4:
             stack.extend(reversed(subdirs))
 
 
-def open_ext4(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_ext4(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     with path.open("rb") as fh:
         fs = Ext4(fh, os.fstat(fh.fileno()).st_size)
         root_dirs = {name for name, number in fs.listdir(fs.inode(ROOT_INODE)) if stat.S_ISDIR(fs.inode(number).mode)}

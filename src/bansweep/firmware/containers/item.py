@@ -1,4 +1,4 @@
-"""What every container yields (Item) and the per-input state they share (Context, Where)."""
+"""What every container yields (Item) and the per-input state they share (ContainerContext, Where)."""
 
 from __future__ import annotations
 
@@ -79,12 +79,12 @@ class Scratch:
 
 
 @dataclass(slots=True)
-class Context:
+class ContainerContext:
     """Per-input bounds and the private temp dir; `expand` opens a nested container (set by the package)."""
 
     limits: Limits
     scratch: Scratch
-    expand: Callable[[Path, Where, Context, Item | None], Iterator[Item | InputError]]
+    expand: Callable[[Path, Where, ContainerContext, Item | None], Iterator[Item | InputError]]
     total: int = 0
     entries: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -142,7 +142,7 @@ def file_reader(path: Path) -> Callable[[int], bytes]:
     return read
 
 
-def copy_bounded(src: Callable[[int], bytes], dst: Path, cap: int, ctx: Context) -> int:
+def copy_bounded(src: Callable[[int], bytes], dst: Path, cap: int, ctx: ContainerContext) -> int:
     """Stream src (read(n) -> bytes) into dst, at most cap bytes, charged to the input's total."""
     written = 0
     with dst.open("wb") as out:
@@ -218,7 +218,7 @@ def system_as_root(prefix: str, root_dirs: set[str]) -> str:
     return "" if name in PARTITIONS and name in root_dirs else prefix
 
 
-def open_nested(item: Item, rel: str, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_nested(item: Item, rel: str, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     """Copy an entry that may be an archive or image into the temp dir and open it (else yield the entry)."""
     try:
         data = item.read()

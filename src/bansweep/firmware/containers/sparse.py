@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bansweep.findings import InputError
-from bansweep.firmware.containers.item import CHUNK, Context, Item, Where
+from bansweep.firmware.containers.item import CHUNK, ContainerContext, Item, Where
 from bansweep.firmware.limits import FormatError, Limits
 
 MAGIC = 0xED26FF3A
@@ -133,7 +133,7 @@ def unsparse(
     return size
 
 
-def open_sparse(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_sparse(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     raw = ctx.temp_path(".raw")
     with path.open("rb") as src, raw.open("wb") as dst:
         unsparse(src, dst, path.stat().st_size, ctx.limits, ctx.charge)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bansweep.findings import InputError
-from bansweep.firmware.containers.item import CHUNK, Context, Item, Where, image_prefix
+from bansweep.firmware.containers.item import CHUNK, ContainerContext, Item, Where, image_prefix
 from bansweep.firmware.limits import FormatError
 
 GEOMETRY_MAGIC = 0x616C4467
@@ -100,7 +100,7 @@ def read_partitions(fh: BinaryIO, size: int) -> list[Partition]:
     return out
 
 
-def open_super(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputError]:
+def open_super(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     with path.open("rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         partitions = read_partitions(fh, size)
@@ -121,7 +121,7 @@ def open_super(path: Path, where: Where, ctx: Context) -> Iterator[Item | InputE
                 yield InputError(where.location(part.name), "logical partition holds no ext4 or EROFS file system")
 
 
-def _copy(fh: BinaryIO, size: int, part: Partition, dst: Path, ctx: Context) -> None:
+def _copy(fh: BinaryIO, size: int, part: Partition, dst: Path, ctx: ContainerContext) -> None:
     with dst.open("wb") as out:
         for kind, sectors, target in part.extents:
             length = sectors * SECTOR

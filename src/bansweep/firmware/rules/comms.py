@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bansweep.findings import Evidence, Finding, Location, Severity
 from bansweep.firmware.apk import App
 from bansweep.firmware.formats.axml import XmlNode
-from bansweep.firmware.rules.context import Context, app_subject, finding
+from bansweep.firmware.rules.context import RuleContext, app_subject, finding
 
 RULE = "firmware.comms"
 HTTP_URL = re.compile(rb"http://([A-Za-z0-9.-]+\.[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?[\x21-\x7e]*")
@@ -179,7 +179,7 @@ def endpoints(data: bytes) -> list[str]:
     return out
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     subject = app_subject(app)
     caps = ctx.capabilities(app)
     personal = any(h.capability.category == "personal" for h in caps.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,22 +12,16 @@ from typing import Any
 
 from ahocorasick_rs import BytesAhoCorasick
 
-from bansweep.findings import Evidence, Finding, Severity, Status, Subject
-from bansweep.firmware.apk import App, DexFacts, Firmware
+from bansweep.findings import Evidence, Finding, InputError, Severity, Status, Subject
+from bansweep.firmware.apk import App, DexFacts, Firmware, partition_of
 from bansweep.knowledge import Dataset, load
 
 SEVERITIES = {s.name.lower(): s for s in Severity}
 REGEX_MAX_LEN = 64
 SYSTEM_UIDS = ("android.uid.system", "android.uid.phone")
 CODE_KINDS = ("string", "host", "ip")  # spyware indicators searched in code and binaries
-
-
-def status_for(severity: Severity) -> Status:
-    if severity >= Severity.HIGH:
-        return Status.COVERED
-    if severity == Severity.MEDIUM:
-        return Status.REVIEW
-    return Status.NOT_COVERED
+NOT_SCREENED_RULE = "firmware.not-screened"  # a subject (or part of it) that could not be analysed
+MAX_UNREAD_EVIDENCE = 50  # problems listed as evidence of one not-screened finding (all stay in the input errors)
 
 
 @dataclass(slots=True)
@@ -51,7 +46,7 @@ class Capability:
 
 
 @dataclass(slots=True)
-class Hit:
+class CapabilityHit:
     """A capability an app has, with what shows it."""
 
     capability: Capability
@@ -169,16 +164,16 @@ def canon_path(path: str) -> str:
 
 
 @dataclass(slots=True)
-class Context:
+class RuleContext:
     """Per-run state shared by the rules: knowledge, the firmware's platform certificates, trackers."""
 
     knowledge: Knowledge
     platform_certs: set[str] = field(default_factory=set)
     trackers: Sequence[Any] = ()
-    _caps: tuple[int, dict[str, Hit]] | None = None
+    _caps: tuple[int, dict[str, CapabilityHit]] | None = None
     _code: tuple[App, bytes, dict[bytes, list[int]]] | None = None
 
-    def capabilities(self, app: App) -> dict[str, Hit]:
+    def capabilities(self, app: App) -> dict[str, CapabilityHit]:
         """Capabilities of an app (kept for the app being judged): permission or code reference, with evidence."""
         if self._caps is None or self._caps[0] != id(app):
             data, found = self.code(app)
@@ -201,11 +196,11 @@ class Context:
         return Privilege(uid, platform, test, certs)
 
 
-def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[int]]) -> dict[str, Hit]:
+def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[int]]) -> dict[str, CapabilityHit]:
     perms = set(app.manifest.uses_permissions) if app.manifest else set()
     dex = app.dex
     lower: list[dict[bytes, list[int]]] = []  # positions of k.lower_needles in data.lower(), found on first need
-    hits: dict[str, Hit] = {}
+    hits: dict[str, CapabilityHit] = {}
     for s in k.signals:
         if s.kind == "permission":
             match = s.value if s.value in perms else None
@@ -215,7 +210,7 @@ def _capabilities(k: Knowledge, app: App, data: bytes, found: dict[bytes, list[i
             match = _in_code(s, dex, data, found, lower, k.lower_needles)
         if match is None:
             continue
-        hit = hits.setdefault(s.capability, Hit(k.capabilities[s.capability]))
+        hit = hits.setdefault(s.capability, CapabilityHit(k.capabilities[s.capability]))
         if s.kind == "permission":
             hit.by_permission = True
             where = app.where("AndroidManifest.xml", "uses-permission")
@@ -320,7 +315,19 @@ def firmware_subject(fw: Firmware) -> Subject:
         if value:
             attrs[key] = value
     model = fw.prop("ro.product.model") or ""
-    return Subject("firmware", fw.name, f"{fw.name} {model}".strip(), attrs)
+    return Subject("firmware", fw.name, f"{fw.name} {model}".strip(), attrs, firmware_identity(fw))
+
+
+def firmware_identity(fw: Firmware) -> str:
+    """What names a firmware run after run and build after build: its brand and model, else the input's name
+    without its folder (the path it is read from changes; the device does not)."""
+    device = " ".join(v for v in (fw.prop("ro.product.brand"), fw.prop("ro.product.model")) if v)
+    return device or posixpath.basename(fw.name.rstrip("/")) or fw.name
+
+
+def unread_subject(path: str) -> Subject:
+    """An APK/JAR that could not be read: named by its firmware path (its package is unknown)."""
+    return Subject("app", path, path, {"path": path, "partition": partition_of(path) or "unknown"})
 
 
 def finding(
@@ -333,7 +340,10 @@ def finding(
     confidence: float = 0.9,
     tags: Sequence[str] = (),
     extra: dict[str, Any] | None = None,
+    variant: str = "",
 ) -> Finding:
+    """A fact found by a rule. Its status stays not-screened until the firmware policy stage judges it
+    (bansweep.policy.firmware); `variant` tells apart findings of one rule on one subject (e.g. a file path)."""
     return Finding(
         subject=subject,
         rule=rule,
@@ -341,8 +351,31 @@ def finding(
         severity=severity,
         confidence=confidence,
         evidence=evidence,
-        status=status_for(severity),
+        status=Status.NOT_SCREENED,
         explanation=explanation,
         tags=list(tags),
         extra=extra or {},
+        variant=variant,
+    )
+
+
+def not_screened(subject: Subject, problems: Sequence[InputError], what: str) -> Finding:
+    """The fact that a subject, or part of it, could not be analysed: `what` says which, each problem is evidence.
+
+    Such a subject is never reported clean; the input errors stay in the report too.
+    """
+    shown = "; ".join(p.message for p in problems[:3]) + (
+        f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    )
+    listed = [Evidence(NOT_SCREENED_RULE, p.message, p.location) for p in problems[:MAX_UNREAD_EVIDENCE]]
+    return finding(
+        subject,
+        NOT_SCREENED_RULE,
+        f"{what} could not be analysed",
+        Severity.MEDIUM,  # an unknown is worth a look; the policy reports it as not-screened, with no risk score
+        listed,
+        f"{what} could not be analysed, so what it holds was not judged: {shown}."
+        + (f" The first {len(listed)} of {len(problems)} problems are listed." if len(problems) > len(listed) else ""),
+        confidence=1.0,
+        tags=["not-screened"],
     )

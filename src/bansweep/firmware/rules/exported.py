@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from bansweep.findings import Evidence, Finding, Severity
 from bansweep.firmware.apk import App
-from bansweep.firmware.rules.context import Context, app_subject, finding
+from bansweep.firmware.rules.context import RuleContext, app_subject, finding
 
 RULE = "firmware.exported"
 WEAK_LEVELS = ("normal", "dangerous", "")
 LAUNCHER = ("android.intent.action.MAIN", "android.intent.category.LAUNCHER")
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     manifest = app.manifest
     priv = ctx.privilege(app)
     if manifest is None or not (priv.system or priv.platform_signed):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from bansweep.findings import Finding, Severity
 from bansweep.firmware.apk import App
-from bansweep.firmware.rules.context import Context, app_subject, finding
+from bansweep.firmware.rules.context import RuleContext, app_subject, finding
 
 RULE = "firmware.harvesting"
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     caps = ctx.capabilities(app)
     personal = {n: h for n, h in caps.items() if h.capability.category == "personal"}
     if not personal:

@@ -12,7 +12,7 @@ from bansweep.firmware.apk import App, Firmware
 from bansweep.firmware.rules.context import (
     CODE_KINDS,
     SEVERITIES,
-    Context,
+    RuleContext,
     app_subject,
     as_token,
     canon_path,
@@ -69,7 +69,7 @@ def _grouped(subject: Subject, hits: list[tuple[dict[str, Any], Evidence]], what
     return out
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     hits: list[tuple[dict[str, Any], Evidence]] = []
     manifest = app.manifest
     components = {c.name for c in manifest.components} if manifest else set()
@@ -90,7 +90,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
     return _grouped(app_subject(app), hits, f"App {app.package}")
 
 
-def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
+def firmware_findings(fw: Firmware, ctx: RuleContext) -> list[Finding]:
     hits: list[tuple[dict[str, Any], Evidence]] = []
     files = [(canon_path(f.path), f) for f in fw.files]
     for entry in ctx.knowledge.spyware.entries:

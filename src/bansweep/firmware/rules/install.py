@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from bansweep.findings import Finding, Severity
 from bansweep.firmware.apk import App
-from bansweep.firmware.rules.context import Context, app_subject, finding
+from bansweep.firmware.rules.context import RuleContext, app_subject, finding
 
 RULE = "firmware.install"
 EXEC_RULE = "firmware.exec"
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     caps = ctx.capabilities(app)
     priv = ctx.privilege(app)
     privileged = priv.system or priv.platform_signed or app.priv_app

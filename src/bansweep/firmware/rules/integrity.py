@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bansweep.findings import Evidence, Finding, Severity
 from bansweep.firmware.apk import App
-from bansweep.firmware.rules.context import Context, app_subject, finding
+from bansweep.firmware.rules.context import RuleContext, app_subject, finding
 
 RULE = "firmware.integrity"
 MAX_EVIDENCE = 20
@@ -13,7 +13,7 @@ MAX_EVIDENCE = 20
 SERIOUS = ("janus", "certificates differ", "before the first zip entry")
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     if not app.issues:
         return []
     serious = [i for i in app.issues if any(s in i.lower() for s in SERIOUS)]

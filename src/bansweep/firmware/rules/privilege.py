@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from bansweep.findings import Evidence, Finding, Severity
 from bansweep.firmware.apk import App, Firmware
-from bansweep.firmware.rules.context import Context, app_subject, canon_path, finding, firmware_subject
+from bansweep.firmware.rules.context import RuleContext, app_subject, canon_path, finding, firmware_subject
 
 RULE = "firmware.privilege"
 TEST_KEY_PROPS = ("ro.build.tags", "ro.build.fingerprint", "ro.system.build.tags", "ro.vendor.build.tags")
 PLATFORM_PACKAGE = "android"  # framework-res.apk: the platform itself, privileged by definition
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     if app.manifest and app.manifest.package == PLATFORM_PACKAGE:
         return []
     priv = ctx.privilege(app)
@@ -87,7 +87,7 @@ def app_findings(app: App, ctx: Context) -> list[Finding]:
     ]
 
 
-def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
+def firmware_findings(fw: Firmware, ctx: RuleContext) -> list[Finding]:
     subject = firmware_subject(fw)
     out: list[Finding] = []
     stock = ctx.knowledge.stock_setuid
@@ -105,6 +105,7 @@ def firmware_findings(fw: Firmware, ctx: Context) -> list[Finding]:
                 f"{f.path} is set-uid/set-gid{' root' if root else ''}: any program on the phone that can run it gets "
                 f"its owner's rights. Stock Android has shipped no set-uid programs since 4.3.",
                 tags=["privilege", "setuid"],
+                variant=canon_path(f.path),
             )
         )
     test_props = [p for p in fw.props if p.key in TEST_KEY_PROPS and "test-keys" in p.value]

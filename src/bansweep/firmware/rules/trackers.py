@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bansweep.findings import Evidence, Finding, InputError, Location, Severity
 from bansweep.firmware.apk import App
-from bansweep.firmware.rules.context import Context, app_subject, finding
+from bansweep.firmware.rules.context import RuleContext, app_subject, finding
 
 RULE = "firmware.trackers"
 MIN_SIGNATURE = 4
@@ -76,7 +76,7 @@ def class_names(app: App) -> str:
     return "\n".join(sorted(names))
 
 
-def app_findings(app: App, ctx: Context) -> list[Finding]:
+def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     if not ctx.trackers or not app.dex.present:
         return []
     text = class_names(app)
