@@ -196,7 +196,7 @@ class Finding:
     severity: Severity
     confidence: float
     evidence: list[Evidence]
-    status: Status = Status.REVIEW
+    status: Status = Status.NOT_SCREENED  # until the policy stage judges it
     explanation: str = ""
     verdicts: list[Verdict] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)

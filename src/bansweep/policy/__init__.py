@@ -1,6 +1,7 @@
 """The policy stage: facts from the analysers become verdicts in each job's own words.
 
 fleet.py     a device's maker -> covered / covered-limited / review / not-covered under each selected law
+firmware.py  rule findings -> their severity word (critical … info) and a risk score per app
 parties.py   name matches and group links -> match / possible-match / no-match / cleared / not-screened
 """
 
