@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class FormatError(Exception):
@@ -12,6 +18,29 @@ class FormatError(Exception):
         super().__init__(message if offset is None else f"{message} (at offset 0x{offset:x})")
         self.message = message
         self.offset = offset
+
+
+class InternalError(FormatError):
+    """Any other exception a parser or container raised on an input: a bug, reported against that input."""
+
+    def __init__(self, where: str, exc: BaseException):
+        super().__init__(f"internal error {type(exc).__name__} in {where} ({exc}); please report it")
+        self.kind = type(exc).__name__
+
+
+def total(func: Callable[P, R]) -> Callable[P, R]:
+    """A parser entry point that raises only FormatError (or MemoryError, which the workers handle)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (FormatError, MemoryError):
+            raise
+        except Exception as exc:
+            raise InternalError(func.__qualname__, exc) from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ files live in a private temp dir that is removed once the generator and every It
 
 from __future__ import annotations
 
+import errno
+import stat
 import struct
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
 from bansweep.firmware.containers.item import Context, Item, Scratch, Where, file_reader, image_prefix
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.limits import FormatError, InternalError, Limits
 from bansweep.inputs import InputFile, read_head
 
 __all__ = ["Item", "sniff", "sniff_dir", "open_input", "detect"]
@@ -61,14 +63,16 @@ def sniff(item: InputFile) -> str | None:
 
 def sniff_dir(path: Path) -> bool:
     """A firmware tree (system/ or build.prop, or app/ and priv-app/), or a folder holding nothing but APKs, odex/vdex
-    files and partition images. A mixed folder is not one input: its files are routed one by one."""
-    if any((path / marker).exists() for marker in TREE_MARKERS):
-        return True
-    if (path / "app").is_dir() and (path / "priv-app").is_dir():
-        return True
+    files and partition images. A mixed folder is not one input: its files are routed one by one. A folder that
+    cannot be looked into is not a tree (the walk over its files reports why)."""
     try:
-        files = [p.name for p in path.iterdir() if p.is_file() and not p.is_symlink()]
-        others = [p for p in path.iterdir() if not p.is_file() or p.is_symlink()]
+        if any((path / marker).exists() for marker in TREE_MARKERS):
+            return True
+        if (path / "app").is_dir() and (path / "priv-app").is_dir():
+            return True
+        entries = list(path.iterdir())
+        files = [p.name for p in entries if p.is_file() and not p.is_symlink()]
+        others = [p for p in entries if not p.is_file() or p.is_symlink()]
     except OSError:
         return False
     return bool(files) and not others and all(_firmware_file(n) for n in files)
@@ -80,9 +84,21 @@ def _firmware_file(name: str) -> bool:
 
 
 def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:
-    """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently)."""
+    """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently).
+
+    Nothing raises out of here: an unexpected exception ends this input with an InputError naming it and the
+    internal error, and the caller goes on with the next input.
+    """
     ctx = Context(limits=limits, scratch=Scratch(), expand=_expand)
-    for result in _open(str(path), ctx):
+    stream = _open(str(path), ctx)
+    while True:
+        try:
+            result = next(stream)
+        except StopIteration:
+            return
+        except Exception as exc:
+            yield InputError(Location(str(path)), str(InternalError("reading this input", exc)))
+            return
         if isinstance(result, Item):
             result.keep = ctx.scratch
         paused = time.monotonic()
@@ -95,12 +111,17 @@ def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
         yield from adb.open_device(name.removeprefix("adb:"), ctx)
         return
     root = Path(name)
-    if root.is_dir():  # the path the user named is followed; links inside it are not
+    try:
+        st = root.stat()  # the path the user named is followed; links inside it are not
+    except OSError as exc:
+        missing = exc.errno == errno.ENOENT
+        yield InputError(Location(name), "no such file or directory" if missing else f"cannot read: {exc.strerror}")
+        return
+    if stat.S_ISDIR(st.st_mode):
         yield from directory.open_tree(root, Where(name), ctx)
-    elif not root.is_file():
-        yield InputError(Location(name), "no such file or not a regular file")
+    elif not stat.S_ISREG(st.st_mode):
+        yield InputError(Location(name), "not a regular file")
     else:
-        st = root.stat()
         single = Item(
             root.name,
             Location(name),
@@ -136,6 +157,4 @@ def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> It
     except OSError as exc:  # e.g. the temp dir's disk is full
         yield InputError(where.location(), f"{kind}: {exc}")
     except Exception as exc:  # a hostile input must not end the batch; the message asks for a bug report
-        yield InputError(
-            where.location(), f"{kind}: unexpected {type(exc).__name__} while reading ({exc}); please report"
-        )
+        yield InputError(where.location(), f"{kind}: {InternalError('reading it', exc)}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from asn1crypto import cms, x509
 
 from bansweep.firmware.formats.zipfile import ZipArchive
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.limits import FormatError, Limits, total
 
 BLOCK_IDS = {0x7109871A: "v2", 0xF05368C0: "v3", 0x1B93AD61: "v3.1"}
 V1_SUFFIXES = (".RSA", ".DSA", ".EC")
@@ -116,6 +116,7 @@ def v1_certs(der_pkcs7: bytes) -> list[bytes]:
         raise FormatError(f"not a PKCS#7 signature block ({e})") from None
 
 
+@total
 def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signing:
     """Schemes present and their certificates; never raises for a damaged signature (issues say what is wrong)."""
     schemes: list[str] = []
