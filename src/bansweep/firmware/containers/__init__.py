@@ -9,6 +9,8 @@ files live in a private temp dir that is removed once the generator and every It
 from __future__ import annotations
 
 import errno
+import hashlib
+import re
 import stat
 import struct
 import time
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
-from bansweep.firmware.containers.item import Context, Item, Scratch, Where, file_reader, image_prefix
+from bansweep.firmware.containers.item import CHUNK, Context, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, InternalError, Limits
 from bansweep.inputs import InputFile, read_head
 
@@ -34,6 +36,8 @@ ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file,
 TREE_MARKERS = ("system", "build.prop")
 FIRMWARE_FILE_SUFFIXES = (".apk", ".apks", ".odex", ".vdex", ".jar", ".apex", ".capex")
 DEFAULT_LIMITS = Limits()
+FOLD_AFTER = 10  # errors of one kind given one by one, per input; the rest are counted in one
+NUMBERS = re.compile(r"\d+")
 
 
 def detect(path: Path, head: bytes) -> str | None:
@@ -87,23 +91,37 @@ def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[It
     """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently).
 
     Nothing raises out of here: an unexpected exception ends this input with an InputError naming it and the
-    internal error, and the caller goes on with the next input.
+    internal error, and the caller goes on with the next input. Past FOLD_AFTER errors of one kind (the same
+    message up to numbers), the rest are counted and given as one error at the end.
     """
     ctx = Context(limits=limits, scratch=Scratch(), expand=_expand)
     stream = _open(str(path), ctx)
+    folded: dict[str, tuple[InputError, int]] = {}
     while True:
         try:
             result = next(stream)
         except StopIteration:
-            return
+            break
         except Exception as exc:
-            yield InputError(Location(str(path)), str(InternalError("reading this input", exc)))
-            return
+            result = InputError(Location(str(path)), str(InternalError("reading this input", exc)))
+            stream = iter(())
         if isinstance(result, Item):
             result.keep = ctx.scratch
+        else:
+            kind = NUMBERS.sub("#", result.message)
+            first, seen = folded.get(kind, (result, 0))
+            folded[kind] = (first, seen + 1)
+            if seen >= FOLD_AFTER:
+                continue
         paused = time.monotonic()
         yield result
         ctx.started += time.monotonic() - paused  # the time cap counts our work, not the consumer's
+    for first, seen in folded.values():
+        if seen > FOLD_AFTER:
+            more = seen - FOLD_AFTER
+            yield InputError(
+                Location(str(path)), f"{more} more error(s) like the one at {first.location}: {first.message}"
+            )
 
 
 def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
@@ -135,6 +153,15 @@ def _open(name: str, ctx: Context) -> Iterator[Item | InputError]:
         yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
 
 
+def _sha256(path: Path, ctx: Context) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+            ctx.charge(0)  # the time cap
+    return digest.hexdigest()
+
+
 def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> Iterator[Item | InputError]:
     """Open the container at path (a real file or one of our temp files); anything else yields `fallback`."""
     try:
@@ -149,6 +176,21 @@ def _expand(path: Path, where: Where, ctx: Context, fallback: Item | None) -> It
     if where.depth > ctx.limits.max_depth:
         yield InputError(where.location(), f"{kind} nested deeper than {ctx.limits.max_depth} levels; not opened")
         return
+    if where.depth > 0:  # the same archive or image again (42.zip-style nests, A/B copies) is opened once
+        try:
+            prefix = bootimg.ramdisk_prefix(where) if kind == "bootimg" else where.prefix
+            key = (_sha256(path, ctx), prefix)
+        except OSError as exc:
+            yield InputError(where.location(), f"cannot read: {exc.strerror}")
+            return
+        except FormatError as exc:
+            yield InputError(where.location(), f"{kind}: {exc.message}")
+            return
+        if key in ctx.opened:
+            if fallback is not None:
+                yield fallback
+            return
+        ctx.opened.add(key)
     opener = IMAGE_KINDS.get(kind) or ARCHIVE_KINDS[kind]
     try:
         yield from opener(path, where, ctx)

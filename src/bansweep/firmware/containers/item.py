@@ -95,6 +95,7 @@ class Context:
     total: int = 0
     entries: int = 0
     started: float = field(default_factory=time.monotonic)
+    opened: set[tuple[str, str]] = field(default_factory=set)  # (sha-256, prefix) of nested containers opened
     _count: int = 0
 
     def temp_path(self, suffix: str = "") -> Path:
