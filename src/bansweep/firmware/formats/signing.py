@@ -109,7 +109,7 @@ def _cert(der: bytes) -> Cert:
 
 def v1_certs(der_pkcs7: bytes) -> list[bytes]:
     try:
-        info = cms.ContentInfo.load(der_pkcs7)
+        info = cms.ContentInfo.load(der_pkcs7, strict=True)  # strict: bytes after the structure are an error
         certs = info["content"]["certificates"]
         return [c.chosen.dump() for c in certs or [] if c.name == "certificate"][:MAX_CERTS]
     except (ValueError, TypeError, KeyError, AttributeError) as e:
@@ -146,6 +146,9 @@ def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signi
             except FormatError as err:
                 issues.append(f"{e.name}: {err}")
                 continue
+            if not ders:
+                issues.append(f"{e.name}: signature block holds no signer certificate")
+                continue
             if "v1" not in schemes:
                 schemes.append("v1")
             for der in ders:
@@ -175,6 +178,9 @@ def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signi
                 ders = block_certs(value)
             except FormatError as err:
                 issues.append(f"{scheme} signature block malformed: {err}")
+                continue
+            if not ders:
+                issues.append(f"{scheme} signature block holds no signer certificate")
                 continue
             schemes.append(scheme)
             for der in ders:
