@@ -220,3 +220,16 @@ def test_injected_failure_in_a_parser_is_an_error_and_the_batch_goes_on(
     errors = [e for e in report.errors if e.location.file == str(agent)]
     assert len(errors) == 1 and "internal error Boom" in errors[0].message
     assert report.summary[str(good)]["apps"] == 1
+
+
+def test_an_exception_in_a_worker_is_an_error_for_that_input_only() -> None:
+    from bansweep.findings import Location
+    from bansweep.firmware.limits import Limits
+    from bansweep.firmware.workers import map_isolated
+
+    jobs = [(Location("a.apk"), "1"), (Location("b.apk"), "not a number"), (Location("c.apk"), "3")]
+    results = dict(map_isolated(int, jobs, Limits(max_seconds=30), workers=1))
+    assert results[Location("a.apk")] == 1 and results[Location("c.apk")] == 3
+    error = results[Location("b.apk")]
+    assert isinstance(error, InputError) and error.location == Location("b.apk")
+    assert error.message.startswith("internal error ValueError in the analysis (invalid literal")
