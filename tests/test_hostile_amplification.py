@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tempfile
 import time
@@ -112,3 +113,35 @@ def test_folding_is_per_input(tmp_path: Path) -> None:
     two = tmp_path / "two.zip"
     shutil.copy(one, two)
     assert len(results(one)[1]) == FOLD_AFTER and len(results(two)[1]) == FOLD_AFTER
+
+
+def distinct_nest(count: int, size: int) -> bytes:
+    """`count` different stored zips of `size` random bytes each, inside one zip."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i in range(count):
+            inner = io.BytesIO()
+            with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as zi:
+                zi.writestr(f"part{i}.bin", os.urandom(size))
+            z.writestr(f"part{i}.zip", inner.getvalue())
+    return buf.getvalue()
+
+
+def test_disk_budget_is_per_top_level_input_across_nesting(tmp_path: Path) -> None:
+    bomb = tmp_path / "many.zip"
+    bomb.write_bytes(distinct_nest(20, 256 * 1024))  # 5 MiB of distinct nested content
+    limits = Limits(max_total_bytes=2 * 2**20)
+    items, errors = results(bomb, limits)
+    assert any("size cap" in e.message for e in errors)
+    assert len(items) < 10  # stopped well before the end
+    # the next input starts with a fresh budget
+    small = tmp_path / "small.zip"
+    small.write_bytes(distinct_nest(2, 1024))
+    assert results(small, limits)[1] == []
+
+
+def test_time_budget_is_per_top_level_input(tmp_path: Path) -> None:
+    bomb = tmp_path / "many.zip"
+    bomb.write_bytes(distinct_nest(50, 1024))
+    items, errors = results(bomb, Limits(max_seconds=0.0))
+    assert errors and all("time cap" in e.message for e in errors)
