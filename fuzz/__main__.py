@@ -116,8 +116,6 @@ def report(stats: engine.Stats) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fuzz.targets import all_targets
-
     ap = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.split("\n\n")[0])
     ap.add_argument("targets", nargs="*", help="target names (default: all); --list shows them")
     ap.add_argument("--seconds", type=float, default=60.0, help="total budget, shared by the targets")
@@ -127,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--atheris-child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.atheris_child:
-        atheris_child(args.atheris_child, args.seconds, args.crashes)
+        atheris_child(args.atheris_child, args.seconds, args.crashes)  # before bansweep's modules are imported
         return 0
+    from fuzz.targets import all_targets
+
     known = all_targets()
     if args.list:
         print("\n".join(known))
