@@ -233,3 +233,67 @@ def test_an_exception_in_a_worker_is_an_error_for_that_input_only() -> None:
     error = results[Location("b.apk")]
     assert isinstance(error, InputError) and error.location == Location("b.apk")
     assert error.message.startswith("internal error ValueError in the analysis (invalid literal")
+
+
+class Broken:
+    """Stands in for a module a parser uses; every attribute raises, as a parser bug on odd input would."""
+
+    def __getattr__(self, name: str) -> object:
+        raise Boom(f"injected into {name}")
+
+
+def _apk_part(name: str) -> bytes:
+    from bansweep.firmware.formats.zipfile import open_zip
+
+    z = open_zip((FIXTURES / "spy.apk").read_bytes())
+    return z.read(z.find(name))  # type: ignore[arg-type]
+
+
+def _parsers() -> list[tuple[str, object, object, str]]:
+    """(name, call, module, what in it to break) for every parser entry point."""
+    from bansweep.firmware.formats import arsc, axml, dex, initrc, oat, props, signing, zipfile
+
+    apk = (FIXTURES / "spy.apk").read_bytes()
+    z = zipfile.open_zip(apk)
+    deflated = next(e for e in z.entries if e.method == zipfile.DEFLATED)
+    return [
+        ("parse_manifest", lambda: axml.parse_manifest(_apk_part("AndroidManifest.xml")), axml, "struct"),
+        ("parse_xml", lambda: axml.parse_xml(_apk_part("AndroidManifest.xml")), axml, "struct"),
+        ("parse_arsc", lambda: arsc.parse_arsc(_apk_part("resources.arsc")), arsc, "struct"),
+        ("parse_dex", lambda: dex.parse_dex(_apk_part("classes.dex")), dex, "struct"),
+        ("parse_elf", lambda: elf.parse_elf((FIXTURES / "native.elf").read_bytes()), elf, "struct"),
+        ("carve", lambda: oat.carve(b"vdex027\x00" + bytes(24) + _apk_part("classes.dex")), oat, "struct"),
+        ("open_zip", lambda: zipfile.open_zip(apk), zipfile, "struct"),
+        ("ZipArchive.read", lambda: z.read(deflated), zipfile, "zlib"),
+        ("signing_info", lambda: signing.signing_info(z, apk), signing, "struct"),
+        ("parse_initrc", lambda: initrc.parse_initrc("service a /bin/a\n"), initrc, "_logical_lines"),
+        ("parse_props", lambda: props.parse_props("a=b\n"), props, "PropList"),
+    ]
+
+
+@pytest.mark.parametrize("case", _parsers(), ids=lambda c: c[0])
+def test_injected_failure_in_every_parser_is_a_format_error(
+    case: tuple[str, object, object, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, call, module, part = case
+    monkeypatch.setattr(module, part, boom if part[0] in "_P" else Broken())
+    with pytest.raises(InternalError, match="internal error Boom") as exc:
+        call()  # type: ignore[operator]
+    assert isinstance(exc.value, FormatError) and exc.value.kind == "Boom"
+
+
+@pytest.mark.parametrize("kind", sorted({**containers.IMAGE_KINDS, **containers.ARCHIVE_KINDS}))
+def test_injected_failure_in_every_container_is_an_error_naming_the_input(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(containers, "detect", lambda path, head: kind)
+    table = containers.IMAGE_KINDS if kind in containers.IMAGE_KINDS else containers.ARCHIVE_KINDS
+    monkeypatch.setitem(table, kind, boom)
+    one, two = tmp_path / "one.img", tmp_path / "two.img"
+    one.write_bytes(b"x")
+    two.write_bytes(b"y")
+    for path in (one, two):  # the second input is read as if nothing happened to the first
+        items, errors = split(open_input(path))
+        assert items == {} and len(errors) == 1
+        assert errors[0].location.file == str(path)
+        assert errors[0].message.startswith(f"{kind}: internal error Boom") and "injected" in errors[0].message
