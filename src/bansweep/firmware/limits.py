@@ -46,9 +46,9 @@ def total(func: Callable[P, R]) -> Callable[P, R]:
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_entry_bytes: int = 512 * 2**20  # one decompressed entry
-    max_total_bytes: int = 8 * 2**30  # all decompressed bytes of one input
-    max_ratio: int = 200  # compression ratio cap (zip bomb)
+    max_total_bytes: int = 8 * 2**30  # all decompressed bytes of one top-level input: its temp-disk budget
+    max_ratio: int = 200  # compression ratio cap (zip bomb; sparse FILL expansion)
     max_depth: int = 4  # archives inside archives
     max_entries: int = 200_000
-    max_seconds: float = 600.0  # per input (worker killed past it)
+    max_seconds: float = 600.0  # per top-level input when opening it; per app in a worker (killed past it)
     max_rss_bytes: int = 1_500 * 2**20  # per worker (RLIMIT_AS-style)
