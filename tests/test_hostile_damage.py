@@ -48,6 +48,14 @@ def test_impossible_string_count_in_the_manifest_is_an_issue() -> None:
     assert any("claims 4294967295 strings" in i for i in app.issues)
 
 
+def test_impossible_string_count_in_the_network_security_config_is_an_issue() -> None:
+    name = next(n for n in entries() if n.startswith("res/xml/"))
+    config = bytearray(entries()[name])
+    struct.pack_into("<L", config, 16, 0xFFFFFFFF)
+    app = app_of(apk_with({name: bytes(config)}))
+    assert app.net_configs and any(i.startswith(f"{name}: string pool claims 4294967295") for i in app.issues)
+
+
 @pytest.mark.parametrize("garbage", [os.urandom(700), b"\x02\x00\x0c\x00" + struct.pack("<I", 700) + os.urandom(692)])
 def test_garbage_resource_table_is_an_issue(garbage: bytes) -> None:
     app = app_of(apk_with({"resources.arsc": garbage}))

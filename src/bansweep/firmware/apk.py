@@ -285,7 +285,9 @@ def _read_net_configs(app: App, z: ZipArchive, res: Resources | str | None, ref:
             app.errors.append((at, f"network security config {name} is not in the APK"))
             continue
         try:
-            root = parse_xml(z.read(entry, limits))
+            issues: list[str] = []
+            root = parse_xml(z.read(entry, limits), issues)
+            app.issues.extend(f"{name}: {issue}" for issue in issues)
         except FormatError as exc:
             app.errors.append((app.where(name), f"network security config: {exc}"))
             continue

@@ -324,9 +324,9 @@ def _element(data: bytes, pos: int, hsize: int, size: int, pool: StringPool, res
 
 
 @total
-def parse_xml(data: bytes) -> XmlNode:
-    """Generic binary-XML tree (e.g. res/xml/network_security_config.xml)."""
-    return _parse(data, [])
+def parse_xml(data: bytes, issues: list[str] | None = None) -> XmlNode:
+    """Generic binary-XML tree (e.g. res/xml/network_security_config.xml); inconsistencies go to `issues`."""
+    return _parse(data, [] if issues is None else issues)
 
 
 def _text(v: Value) -> str | None:
