@@ -20,6 +20,7 @@ from pathlib import Path
 from fuzz import engine
 
 ATHERIS_DONE = re.compile(r"Done (\d+) runs in")
+ARTIFACTS = "[a-z]*-[0-9a-f]*"  # libFuzzer's crash-, timeout-, oom- and slow-unit- files
 
 
 def _atheris_available() -> bool:
@@ -49,7 +50,7 @@ def run_atheris(names: list[str], seconds: float, crashes: Path) -> list[engine.
     for name in names:
         folder = crashes / name
         folder.mkdir(parents=True, exist_ok=True)
-        before = set(folder.glob("crash-*"))
+        before = set(folder.glob(ARTIFACTS))
         started = time.monotonic()
         done = subprocess.run(
             [
@@ -70,7 +71,7 @@ def run_atheris(names: list[str], seconds: float, crashes: Path) -> list[engine.
         stats = engine.Stats(name, seconds=time.monotonic() - started)
         runs = ATHERIS_DONE.findall(done.stderr)
         stats.executions = int(runs[-1]) if runs else 0
-        for path in sorted(set(folder.glob("crash-*")) - before):
+        for path in sorted(set(folder.glob(ARTIFACTS)) - before):
             stats.crashes.append(engine.Crash(path.name, path.read_bytes(), done.stderr[-4000:]))
         if done.returncode and not stats.crashes:
             stats.crashes.append(engine.Crash(f"libFuzzer exit {done.returncode}", b"", done.stderr[-4000:]))
