@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,27 +45,35 @@ def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
         return fh.read(size)
 
 
-def walk(paths: list[Path]) -> Iterator[InputFile | InputError]:
-    """Yield every regular file under paths (sorted, symlinks to dirs not followed).
+def walk(paths: list[Path], follow_symlinks: bool = False) -> Iterator[InputFile | InputError]:
+    """Yield every regular file under paths (sorted), and an InputError for everything else.
 
-    Missing paths, unreadable files and special files are yielded as InputErrors.
+    A path given here is read even when it is a symbolic link. Inside folders, links to files are read, links to
+    folders are reported and not followed unless follow_symlinks (loops are then cut), and links that cannot be
+    resolved (dangling, looping, unreadable, name too long) are InputErrors; so are missing paths, unreadable
+    files and special files. Nothing here raises OSError.
     """
     for root in paths:
-        if not root.exists():
-            yield InputError(Location(str(root)), "no such file or directory")
+        try:
+            st = root.stat()
+        except OSError as exc:
+            yield InputError(Location(str(root)), _unreadable(exc))
             continue
-        if root.is_dir():
-            yield from _walk_dir(root, 0, set())
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(root, st, 0, set(), follow_symlinks)
         else:
             yield from _one_file(root)
 
 
-def _walk_dir(directory: Path, depth: int, seen: set[tuple[int, int]]) -> Iterator[InputFile | InputError]:
-    try:
-        st = directory.stat()
-    except OSError as exc:
-        yield InputError(Location(str(directory)), f"cannot read directory: {exc.strerror}")
-        return
+def _unreadable(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _walk_dir(
+    directory: Path, st: os.stat_result, depth: int, seen: set[tuple[int, int]], follow: bool
+) -> Iterator[InputFile | InputError]:
     key = (st.st_dev, st.st_ino)
     if key in seen:
         yield InputError(Location(str(directory)), "directory loop (symlink cycle); not followed")
@@ -75,27 +85,32 @@ def _walk_dir(directory: Path, depth: int, seen: set[tuple[int, int]]) -> Iterat
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
-        yield InputError(Location(str(directory)), f"cannot list directory: {exc.strerror}")
+        yield InputError(Location(str(directory)), f"cannot list directory: {exc.strerror or exc}")
         return
     for entry in entries:
         path = Path(entry.path)
-        if entry.is_symlink():
-            target_is_dir = path.is_dir()
-            if target_is_dir:
-                yield from _walk_dir(path, depth + 1, seen)
-            elif path.exists():
-                yield from _one_file(path)
-            else:
+        try:
+            link = entry.is_symlink()
+            target = os.stat(path) if link else entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            if link and exc.errno == errno.ENOENT:
                 yield InputError(Location(str(path)), "dangling symbolic link")
-        elif entry.is_dir(follow_symlinks=False):
-            yield from _walk_dir(path, depth + 1, seen)
-        else:
+            elif link:
+                yield InputError(Location(str(path)), f"symbolic link cannot be resolved: {exc.strerror or exc}")
+            else:
+                yield InputError(Location(str(path)), f"cannot read: {exc.strerror or exc}")
+            continue
+        if not stat.S_ISDIR(target.st_mode):
             yield from _one_file(path)
+        elif not link or follow:
+            yield from _walk_dir(path, target, depth + 1, seen, follow)
+        else:
+            yield InputError(Location(str(path)), "symbolic link to a folder; not followed (see --follow-symlinks)")
 
 
 def _one_file(path: Path) -> Iterator[InputFile | InputError]:
     try:
-        if not path.is_file():
+        if not stat.S_ISREG(path.stat().st_mode):
             yield InputError(Location(str(path)), "not a regular file")
             return
         yield InputFile(path, read_head(path))

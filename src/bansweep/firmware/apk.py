@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bansweep.findings import Location
-from bansweep.firmware.formats.arsc import parse_arsc
+from bansweep.firmware.formats.arsc import Resources, parse_arsc
 from bansweep.firmware.formats.axml import Manifest, XmlNode, parse_manifest, parse_xml
 from bansweep.firmware.formats.dex import Dex, Members, parse_dex
 from bansweep.firmware.formats.elf import parse_elf
@@ -211,8 +211,9 @@ def read_app(
             app.errors.append((app.where("AndroidManifest.xml"), f"manifest: {exc}"))
     elif path.endswith(".apk"):
         app.errors.append((app.where(), "no AndroidManifest.xml in the APK"))
+    resources = _read_resources(app, z, limits)
     if app.manifest and "networkSecurityConfig" in app.manifest.application:
-        _read_net_configs(app, z, app.manifest.application["networkSecurityConfig"], limits)
+        _read_net_configs(app, z, resources, app.manifest.application["networkSecurityConfig"], limits)
     try:
         app.signing = signing_info(z, data)
         app.issues.extend(app.signing.issues)
@@ -247,21 +248,35 @@ def read_app(
     return app
 
 
-def _read_net_configs(app: App, z: ZipArchive, ref: str, limits: Limits) -> None:
+def _read_resources(app: App, z: ZipArchive, limits: Limits) -> Resources | str | None:
+    """The resource table (its inconsistencies are the app's issues), why it is unreadable, or None if absent.
+
+    Android refuses to install an APK whose table it cannot read, so a damaged table is an issue, not a detail."""
+    entry = z.find("resources.arsc")
+    if entry is None:
+        return None
+    try:
+        res = parse_arsc(z.read(entry, limits))
+    except FormatError as exc:
+        app.issues.append(f"resources.arsc unreadable: {exc}")
+        return str(exc)
+    app.issues.extend(f"resources.arsc: {issue}" for issue in res.issues)
+    return res
+
+
+def _read_net_configs(app: App, z: ZipArchive, res: Resources | str | None, ref: str, limits: Limits) -> None:
     at = app.where("AndroidManifest.xml", "networkSecurityConfig")
     names = [ref]
     if ref.startswith("@"):
-        entry = z.find("resources.arsc")
-        if entry is None:
+        if res is None:
             app.errors.append((at, f"network security config {ref}: no resources.arsc to resolve it"))
             return
-        try:
-            res = parse_arsc(z.read(entry, limits))
-        except FormatError as exc:
-            app.errors.append((app.where("resources.arsc"), f"resources: {exc}"))
+        if isinstance(res, str):
+            app.errors.append((app.where("resources.arsc"), f"resources: {res}"))
             return
-        app.issues.extend(f"resources.arsc: {issue}" for issue in res.issues)
+        seen = len(res.issues)
         names = res.resolve(ref)
+        app.issues.extend(f"resources.arsc: {issue}" for issue in res.issues[seen:])
         if not names:
             app.errors.append((at, f"network security config {ref} not found in resources.arsc"))
     for name in names[:MAX_NET_CONFIGS]:
@@ -270,7 +285,9 @@ def _read_net_configs(app: App, z: ZipArchive, ref: str, limits: Limits) -> None
             app.errors.append((at, f"network security config {name} is not in the APK"))
             continue
         try:
-            root = parse_xml(z.read(entry, limits))
+            issues: list[str] = []
+            root = parse_xml(z.read(entry, limits), issues)
+            app.issues.extend(f"{name}: {issue}" for issue in issues)
         except FormatError as exc:
             app.errors.append((app.where(name), f"network security config: {exc}"))
             continue

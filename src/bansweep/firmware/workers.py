@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.limits import FormatError, InternalError, Limits
 
 T = TypeVar("T")
 _CONTEXT = multiprocessing.get_context("forkserver")
@@ -42,8 +42,8 @@ def _call(func: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
         return "ok", func(*args)
     except MemoryError:
         return "memory", None
-    except Exception as exc:  # reported to the parent with the input it belongs to
-        return "error", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # reported to the parent with the input it belongs to; the worker goes on
+        return "error", str(InternalError("the analysis", exc))
 
 
 def _one_shot(conn: Connection, func: Callable[..., Any], args: tuple[Any, ...], max_rss: int) -> None:
@@ -55,7 +55,7 @@ def _failure(status: str, value: Any, exitcode: int | None, limits: Limits) -> s
     if status == "memory":
         return memory_message(limits)
     if status == "error":
-        return f"worker failed: {value}"
+        return str(value)
     # Killed by the kernel or a signal: under RLIMIT_AS that is almost always a failed allocation.
     return f"{memory_message(limits)} or died (exit code {exitcode})"
 

@@ -10,8 +10,8 @@ Layout (chosen so that an Excel auto-filter on any column gives a useful view):
   hold each policy's status; both are the keys present in the report, sorted. `verdicts` has the full text with
   citation and date. Lists are joined with "; ".
 
-Safety (OWASP CSV injection guidance): a text cell that starts with = + - @ TAB or CR, also after leading
-whitespace, gets a single quote in front, so Excel and LibreOffice show it as text instead of running it.
+Safety (OWASP CSV injection guidance): a text cell that starts with = + - @ TAB or CR (or a Unicode look-alike
+of = + - @ such as the fullwidth U+FF1D), also after leading whitespace, gets a single quote in front, so Excel and LibreOffice show it as text instead of running it.
 A cell that is a plain decimal number ("-5", "+3.5", "1e3") is left alone: a number cannot carry a formula, and
 numbers stay numbers in the spreadsheet. Control and bidi characters are shown as escapes (\\x1b, \\u202e);
 tabs and line breaks inside a cell are kept (the cell is quoted).
@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from typing import IO, Any
 
 from bansweep.findings import Evidence, Finding, Location, Report
@@ -57,9 +58,11 @@ TAIL_COLUMNS = [
 
 
 def safe(value: object) -> str:
-    """A cell that no spreadsheet runs as a formula."""
+    """A cell that no spreadsheet runs as a formula; look-alikes of = + - @ (fullwidth, small, super- and
+    subscript forms, the minus sign) count as those characters, as some spreadsheets and locales read them so."""
     cell = visible(value)
-    starts = cell.startswith(FORMULA_START) or cell.lstrip().startswith(FORMULA_START)
+    first = unicodedata.normalize("NFKC", cell.lstrip()[:1])[:1]
+    starts = cell.startswith(FORMULA_START) or first in FORMULA_START or first == "\u2212"
     if starts and not _NUMBER.fullmatch(cell):
         return "'" + cell
     return cell

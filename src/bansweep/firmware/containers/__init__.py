@@ -8,6 +8,10 @@ files live in a private temp dir that is removed once the generator and every It
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import re
+import stat
 import struct
 import time
 from collections.abc import Iterator
@@ -15,8 +19,8 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
-from bansweep.firmware.containers.item import ContainerContext, Item, Scratch, Where, file_reader, image_prefix
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.containers.item import CHUNK, ContainerContext, Item, Scratch, Where, file_reader, image_prefix
+from bansweep.firmware.limits import FormatError, InternalError, Limits
 from bansweep.inputs import InputFile, read_head
 
 __all__ = ["Item", "sniff", "sniff_dir", "open_input", "detect"]
@@ -32,6 +36,8 @@ ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file,
 TREE_MARKERS = ("system", "build.prop")
 FIRMWARE_FILE_SUFFIXES = (".apk", ".apks", ".odex", ".vdex", ".jar", ".apex", ".capex")
 DEFAULT_LIMITS = Limits()
+FOLD_AFTER = 10  # errors of one kind given one by one, per input; the rest are counted in one
+NUMBERS = re.compile(r"\d+")
 
 
 def detect(path: Path, head: bytes) -> str | None:
@@ -61,14 +67,16 @@ def sniff(item: InputFile) -> str | None:
 
 def sniff_dir(path: Path) -> bool:
     """A firmware tree (system/ or build.prop, or app/ and priv-app/), or a folder holding nothing but APKs, odex/vdex
-    files and partition images. A mixed folder is not one input: its files are routed one by one."""
-    if any((path / marker).exists() for marker in TREE_MARKERS):
-        return True
-    if (path / "app").is_dir() and (path / "priv-app").is_dir():
-        return True
+    files and partition images. A mixed folder is not one input: its files are routed one by one. A folder that
+    cannot be looked into is not a tree (the walk over its files reports why)."""
     try:
-        files = [p.name for p in path.iterdir() if p.is_file() and not p.is_symlink()]
-        others = [p for p in path.iterdir() if not p.is_file() or p.is_symlink()]
+        if any((path / marker).exists() for marker in TREE_MARKERS):
+            return True
+        if (path / "app").is_dir() and (path / "priv-app").is_dir():
+            return True
+        entries = list(path.iterdir())
+        files = [p.name for p in entries if p.is_file() and not p.is_symlink()]
+        others = [p for p in entries if not p.is_file() or p.is_symlink()]
     except OSError:
         return False
     return bool(files) and not others and all(_firmware_file(n) for n in files)
@@ -80,14 +88,40 @@ def _firmware_file(name: str) -> bool:
 
 
 def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:
-    """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently)."""
+    """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently).
+
+    Nothing raises out of here: an unexpected exception ends this input with an InputError naming it and the
+    internal error, and the caller goes on with the next input. Past FOLD_AFTER errors of one kind (the same
+    message up to numbers), the rest are counted and given as one error at the end.
+    """
     ctx = ContainerContext(limits=limits, scratch=Scratch(), expand=_expand)
-    for result in _open(str(path), ctx):
+    stream = _open(str(path), ctx)
+    folded: dict[str, tuple[InputError, int]] = {}
+    while True:
+        try:
+            result = next(stream)
+        except StopIteration:
+            break
+        except Exception as exc:
+            result = InputError(Location(str(path)), str(InternalError("reading this input", exc)))
+            stream = iter(())
         if isinstance(result, Item):
             result.keep = ctx.scratch
+        else:
+            kind = NUMBERS.sub("#", result.message)
+            first, seen = folded.get(kind, (result, 0))
+            folded[kind] = (first, seen + 1)
+            if seen >= FOLD_AFTER:
+                continue
         paused = time.monotonic()
         yield result
         ctx.started += time.monotonic() - paused  # the time cap counts our work, not the consumer's
+    for first, seen in folded.values():
+        if seen > FOLD_AFTER:
+            more = seen - FOLD_AFTER
+            yield InputError(
+                Location(str(path)), f"{more} more error(s) like the one at {first.location}: {first.message}"
+            )
 
 
 def _open(name: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
@@ -95,12 +129,17 @@ def _open(name: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
         yield from adb.open_device(name.removeprefix("adb:"), ctx)
         return
     root = Path(name)
-    if root.is_dir():  # the path the user named is followed; links inside it are not
+    try:
+        st = root.stat()  # the path the user named is followed; links inside it are not
+    except OSError as exc:
+        missing = exc.errno == errno.ENOENT
+        yield InputError(Location(name), "no such file or directory" if missing else f"cannot read: {exc.strerror}")
+        return
+    if stat.S_ISDIR(st.st_mode):
         yield from directory.open_tree(root, Where(name), ctx)
-    elif not root.is_file():
-        yield InputError(Location(name), "no such file or not a regular file")
+    elif not stat.S_ISREG(st.st_mode):
+        yield InputError(Location(name), "not a regular file")
     else:
-        st = root.stat()
         single = Item(
             root.name,
             Location(name),
@@ -112,6 +151,15 @@ def _open(name: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
             max_bytes=ctx.limits.max_entry_bytes,
         )
         yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
+
+
+def _sha256(path: Path, ctx: ContainerContext) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+            ctx.charge(0)  # the time cap
+    return digest.hexdigest()
 
 
 def _expand(path: Path, where: Where, ctx: ContainerContext, fallback: Item | None) -> Iterator[Item | InputError]:
@@ -128,6 +176,21 @@ def _expand(path: Path, where: Where, ctx: ContainerContext, fallback: Item | No
     if where.depth > ctx.limits.max_depth:
         yield InputError(where.location(), f"{kind} nested deeper than {ctx.limits.max_depth} levels; not opened")
         return
+    if where.depth > 0:  # the same archive or image again (42.zip-style nests, A/B copies) is opened once
+        try:
+            prefix = bootimg.ramdisk_prefix(where) if kind == "bootimg" else where.prefix
+            key = (_sha256(path, ctx), prefix)
+        except OSError as exc:
+            yield InputError(where.location(), f"cannot read: {exc.strerror}")
+            return
+        except FormatError as exc:
+            yield InputError(where.location(), f"{kind}: {exc.message}")
+            return
+        if key in ctx.opened:
+            if fallback is not None:
+                yield fallback
+            return
+        ctx.opened.add(key)
     opener = IMAGE_KINDS.get(kind) or ARCHIVE_KINDS[kind]
     try:
         yield from opener(path, where, ctx)
@@ -136,6 +199,4 @@ def _expand(path: Path, where: Where, ctx: ContainerContext, fallback: Item | No
     except OSError as exc:  # e.g. the temp dir's disk is full
         yield InputError(where.location(), f"{kind}: {exc}")
     except Exception as exc:  # a hostile input must not end the batch; the message asks for a bug report
-        yield InputError(
-            where.location(), f"{kind}: unexpected {type(exc).__name__} while reading ({exc}); please report"
-        )
+        yield InputError(where.location(), f"{kind}: {InternalError('reading it', exc)}")

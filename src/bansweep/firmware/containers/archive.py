@@ -206,6 +206,7 @@ def _nested(
     yield from ctx.expand(tmp, where.child(rel, child_prefix), ctx, item)
 
 
+TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)  # a truncated or corrupt member, compressed or not
 TAR_TYPES = {
     tarfile.DIRTYPE: stat.S_IFDIR,
     tarfile.SYMTYPE: stat.S_IFLNK,
@@ -219,13 +220,13 @@ TAR_TYPES = {
 def open_tar(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     try:
         tar = tarfile.open(path, "r:*")  # noqa: SIM115 - stays open for the Items' readers
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except TAR_ERRORS as exc:
         raise FormatError(f"unreadable tar: {exc}") from None
     links: dict[str, str] = {}
     while True:
         try:
             member = tar.next()
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        except TAR_ERRORS as exc:
             yield InputError(where.location(offset=tar.offset), f"tar: {exc}")
             return
         if member is None:
@@ -269,16 +270,22 @@ def open_tar(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item |
 
 
 def _tar_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, dst: Path, ctx: ContainerContext) -> None:
-    src = tar.extractfile(member)
-    if src is None:
-        raise FormatError("tar member has no data")
-    copy_bounded(src.read, dst, ctx.limits.max_total_bytes, ctx)
+    try:
+        src = tar.extractfile(member)
+        if src is None:
+            raise FormatError("tar member has no data")
+        copy_bounded(src.read, dst, ctx.limits.max_total_bytes, ctx)
+    except TAR_ERRORS as exc:
+        raise FormatError(f"tar member unreadable (truncated?): {exc}", member.offset_data) from None
 
 
 def _tar_reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[int], bytes]:
     def read(cap: int) -> bytes:
-        src = tar.extractfile(member)
-        data = src.read(cap + 1) if src else b""
+        try:
+            src = tar.extractfile(member)
+            data = src.read(cap + 1) if src else b""
+        except TAR_ERRORS as exc:
+            raise FormatError(f"tar member unreadable (truncated?): {exc}", member.offset_data) from None
         if len(data) > cap:
             raise FormatError(f"content is over the {cap}-byte read limit")
         return data

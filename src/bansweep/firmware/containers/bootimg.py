@@ -137,9 +137,13 @@ def open_boot(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item 
                 out.write(fh.read(length))
         else:
             raise FormatError(f"ramdisk in an unknown format (starts {magic[:4].hex()})", offset)
+    yield from _cpio_items(cpio, where, ramdisk_prefix(where), ctx)
+
+
+def ramdisk_prefix(where: Where) -> str:
+    """A recovery image's ramdisk is the recovery's root; a boot image's is the device's."""
     stem = posixpath.basename(where.chain[-1] if where.chain else where.file).split(".")[0]
-    prefix = where.prefix if where.prefix else ("recovery/" if stem.startswith("recovery") else "")
-    yield from _cpio_items(cpio, where, prefix, ctx)
+    return where.prefix if where.prefix else ("recovery/" if stem.startswith("recovery") else "")
 
 
 def _cpio_items(cpio: Path, where: Where, prefix: str, ctx: ContainerContext) -> Iterator[Item | InputError]:

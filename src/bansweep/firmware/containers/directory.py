@@ -31,8 +31,11 @@ PARTITION_MARKERS = ("build.prop", "app", "priv-app", "bin", "etc")
 
 def tree_prefix(root: Path) -> str:
     """A folder named after a partition that looks like one (system/ with build.prop, app/ ...) is that partition."""
-    if root.name in PARTITIONS and any((root / m).exists() for m in PARTITION_MARKERS):
-        return root.name + "/"
+    try:
+        if root.name in PARTITIONS and any((root / m).exists() for m in PARTITION_MARKERS):
+            return root.name + "/"
+    except OSError:  # a marker that cannot be looked at is not one
+        pass
     return ""
 
 
@@ -51,8 +54,10 @@ def walk_tree(
     """Items for every file below root (sorted, depth first); owners=False leaves uid/gid unknown."""
 
     def readlink(rel: str) -> str | None:
-        full = root / rel
-        return os.readlink(full) if full.is_symlink() else None
+        try:
+            return os.readlink(root / rel)
+        except OSError:  # not a link, missing, or a name the system refuses (too long): the chain ends here
+            return None
 
     stack: list[tuple[Path, str, int]] = [(root, "", 0)]
     while stack:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.limits import FormatError, InternalError, Limits
 
 # Partitions whose image or folder name sets the firmware path prefix ("vendor.img" -> "vendor/...").
 PARTITIONS = frozenset(
@@ -50,7 +50,14 @@ class Item:
         cap = self.max_bytes if limit is None else min(limit, self.max_bytes)
         if self.size > cap:
             raise FormatError(f"{self.size} bytes is over the {cap}-byte read limit")
-        return self.reader(cap)
+        try:
+            return self.reader(cap)
+        except (FormatError, MemoryError):
+            raise
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror or exc}") from None
+        except Exception as exc:  # a reader's bug on a hostile input is this item's error, not the batch's end
+            raise InternalError("reading this entry", exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ class ContainerContext:
     total: int = 0
     entries: int = 0
     started: float = field(default_factory=time.monotonic)
+    opened: set[tuple[str, str]] = field(default_factory=set)  # (sha-256, prefix) of nested containers opened
     _count: int = 0
 
     def temp_path(self, suffix: str = "") -> Path:

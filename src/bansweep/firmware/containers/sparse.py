@@ -2,6 +2,10 @@
 
 A small reader of our own: the format is four chunk types behind a 28-byte header, and reading it here lets us
 refuse a bad image with the exact offset instead of running simg2img on untrusted input.
+
+DONT_CARE and zero FILL chunks become holes (no disk, no time); the raw size is capped by max_total_bytes. A FILL
+chunk with another pattern must be written out, so the bytes it writes are capped at max_ratio times the sparse
+file's size (at least FILL_FLOOR): a 44-byte image must not write gigabytes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ MAGIC = 0xED26FF3A
 HEADER = struct.Struct("<IHHHHIIII")
 CHUNK_HEADER = struct.Struct("<HHII")
 RAW, FILL, DONT_CARE, CRC32 = 0xCAC1, 0xCAC2, 0xCAC3, 0xCAC4
+FILL_FLOOR = 16 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,8 @@ def unsparse(
     if size > limits.max_total_bytes:
         raise FormatError(f"sparse image expands to {size} bytes, over the {limits.max_total_bytes}-byte cap", 16)
     out = 0
+    fill_cap = max(file_size * limits.max_ratio, FILL_FLOOR)
+    filled = 0
     for chunk in iter_chunks(src, header, file_size):
         length = chunk.blocks * header.block_size
         if chunk.kind == RAW:
@@ -116,6 +123,13 @@ def unsparse(
                 left -= len(block)
             src.seek(here)
         elif chunk.kind == FILL and chunk.fill != b"\0\0\0\0":
+            filled += length
+            if filled > fill_cap:
+                raise FormatError(
+                    f"FILL chunks expand past {fill_cap} bytes, over {limits.max_ratio} times the image's size "
+                    "(sparse bomb?)",
+                    chunk.offset - header.chunk_header_size,
+                )
             dst.seek(out)
             pattern = chunk.fill * (CHUNK // 4)
             left = length

@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass, field
 
 from bansweep.firmware.formats.axml import StringPool, Value, typed_value
-from bansweep.firmware.limits import FormatError
+from bansweep.firmware.limits import FormatError, total
 
 TABLE, STRING_POOL, PACKAGE, TYPE = 0x0002, 0x0001, 0x0200, 0x0201
 FLAG_SPARSE, FLAG_OFFSET16 = 0x01, 0x02
@@ -106,6 +106,7 @@ def _entry(t: _Type, index: int) -> tuple[int, int] | None:
     return dtype, data
 
 
+@total
 def parse_arsc(data: bytes) -> Resources:
     d = bytes(data)
     if len(d) < 12:

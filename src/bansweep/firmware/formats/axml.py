@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from bansweep.firmware.limits import FormatError
+from bansweep.firmware.limits import FormatError, total
 
 XML, STRING_POOL, RESOURCE_MAP = 0x0003, 0x0001, 0x0180
 NS_START, NS_END, ELEM_START, ELEM_END, CDATA = 0x0100, 0x0101, 0x0102, 0x0103, 0x0104
@@ -323,9 +323,10 @@ def _element(data: bytes, pos: int, hsize: int, size: int, pool: StringPool, res
     return XmlNode(pool.get(name_i) or "", attrs, [], line)
 
 
-def parse_xml(data: bytes) -> XmlNode:
-    """Generic binary-XML tree (e.g. res/xml/network_security_config.xml)."""
-    return _parse(data, [])
+@total
+def parse_xml(data: bytes, issues: list[str] | None = None) -> XmlNode:
+    """Generic binary-XML tree (e.g. res/xml/network_security_config.xml); inconsistencies go to `issues`."""
+    return _parse(data, [] if issues is None else issues)
 
 
 def _text(v: Value) -> str | None:
@@ -380,6 +381,7 @@ def _android_attrs(node: XmlNode) -> dict[str, str]:
     return {k[8:]: t for k, v in node.attrs.items() if k.startswith("android:") and (t := _text(v)) is not None}
 
 
+@total
 def parse_manifest(data: bytes) -> Manifest:
     """Facts from a compiled AndroidManifest.xml. Raises FormatError if it is not binary XML at all."""
     issues: list[str] = []

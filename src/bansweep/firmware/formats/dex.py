@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from typing import overload
 
-from bansweep.firmware.limits import FormatError
+from bansweep.firmware.limits import FormatError, total
 
 HEADER_SIZE = 0x70
 ENDIAN_TAG = 0x12345678
@@ -249,6 +249,7 @@ def _lookup(table: list[str], idx: array | list[int], what: str) -> list[str]:
         raise FormatError(f"{what}: index {max(idx)} out of range ({len(table)} entries)") from None
 
 
+@total
 def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
     """Parse one dex file (multidex: call once per classesN.dex)."""
     d = data if isinstance(data, bytes) else bytes(data)

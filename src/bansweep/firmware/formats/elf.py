@@ -10,7 +10,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 
-from bansweep.firmware.limits import FormatError
+from bansweep.firmware.limits import FormatError, total
 
 MAX_SECTIONS = 4096
 MAX_SEGMENTS = 512
@@ -57,6 +57,7 @@ def _cstr(buf: bytes, off: int, limit: int) -> str:
     return buf[off : end if end >= 0 else limit].decode("utf-8", "replace")
 
 
+@total
 def parse_elf(data: bytes | bytearray | memoryview) -> Elf:
     buf = data if isinstance(data, bytes) else bytes(data)
     n = len(buf)

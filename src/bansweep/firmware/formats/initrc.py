@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bansweep.firmware.limits import total
+
 MAX_LINES = 200_000
 
 
@@ -87,6 +89,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+@total
 def parse_initrc(text: str) -> InitRc:
     rc = InitRc(services=[], imports=[], on_blocks=[], issues=[])
     section: Service | OnBlock | None = None

@@ -13,7 +13,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from bansweep.firmware.limits import FormatError
+from bansweep.firmware.limits import FormatError, total
 
 DEX_MAGIC = re.compile(rb"dex\n0(?:3[5-9]|4[01])\x00")
 CDEX_MAGIC = re.compile(rb"cdex0\d\d\x00")
@@ -30,6 +30,7 @@ class CarveResult:
     issues: list[str] = field(default_factory=list)
 
 
+@total
 def carve(data: bytes | bytearray | memoryview) -> CarveResult:
     buf = data if isinstance(data, bytes) else bytes(data)
     out = CarveResult()
@@ -68,5 +69,6 @@ def carve(data: bytes | bytearray | memoryview) -> CarveResult:
     return out
 
 
+@total
 def carve_dex(data: bytes | bytearray | memoryview) -> list[tuple[int, bytes]]:
     return carve(data).dex

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bansweep.firmware.limits import total
+
 MAX_KEY = 256
 MAX_VALUE = 8192
 _GETPROP = re.compile(r"^\[([^\]]*)\]:\s*\[(.*)\]\s*$")
@@ -28,6 +30,7 @@ class PropList(list[Prop]):
         return {p.key: p.value for p in self}
 
 
+@total
 def parse_props(text: str) -> PropList:
     out = PropList()
     for number, raw in enumerate(text.splitlines(), 1):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from asn1crypto import cms, x509
 
 from bansweep.firmware.formats.zipfile import ZipArchive
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.limits import FormatError, Limits, total
 
 BLOCK_IDS = {0x7109871A: "v2", 0xF05368C0: "v3", 0x1B93AD61: "v3.1"}
 V1_SUFFIXES = (".RSA", ".DSA", ".EC")
@@ -109,13 +109,14 @@ def _cert(der: bytes) -> Cert:
 
 def v1_certs(der_pkcs7: bytes) -> list[bytes]:
     try:
-        info = cms.ContentInfo.load(der_pkcs7)
+        info = cms.ContentInfo.load(der_pkcs7, strict=True)  # strict: bytes after the structure are an error
         certs = info["content"]["certificates"]
         return [c.chosen.dump() for c in certs or [] if c.name == "certificate"][:MAX_CERTS]
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise FormatError(f"not a PKCS#7 signature block ({e})") from None
 
 
+@total
 def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signing:
     """Schemes present and their certificates; never raises for a damaged signature (issues say what is wrong)."""
     schemes: list[str] = []
@@ -144,6 +145,9 @@ def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signi
                 ders = v1_certs(z.read(e, SIG_FILE_LIMIT))
             except FormatError as err:
                 issues.append(f"{e.name}: {err}")
+                continue
+            if not ders:
+                issues.append(f"{e.name}: signature block holds no signer certificate")
                 continue
             if "v1" not in schemes:
                 schemes.append("v1")
@@ -174,6 +178,9 @@ def signing_info(z: ZipArchive, data: bytes | memoryview | None = None) -> Signi
                 ders = block_certs(value)
             except FormatError as err:
                 issues.append(f"{scheme} signature block malformed: {err}")
+                continue
+            if not ders:
+                issues.append(f"{scheme} signature block holds no signer certificate")
                 continue
             schemes.append(scheme)
             for der in ders:

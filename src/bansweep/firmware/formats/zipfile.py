@@ -14,7 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.limits import FormatError, Limits, total
 
 EOCD_SIG = b"PK\x05\x06"
 EOCD64_LOCATOR_SIG = b"PK\x06\x07"
@@ -69,6 +69,7 @@ class ZipArchive:
         if len(self.issues) < MAX_ISSUES and text not in self.issues:  # reading an entry twice adds nothing
             self.issues.append(text)
 
+    @total
     def read(self, entry: ZipEntry, limits: Limits = DEFAULT_LIMITS) -> bytes:
         """Entry data per Android's rules: central-directory method and sizes, local header only for the offset.
 
@@ -164,6 +165,7 @@ def _zip64_values(extra: bytes, wanted: list[str], vals: dict[str, int]) -> bool
     return False
 
 
+@total
 def open_zip(data: Data, limits: Limits = DEFAULT_LIMITS) -> ZipArchive:
     """Read the central directory of a zip/APK. Raises FormatError only when no central directory can be read."""
     n = len(data)
