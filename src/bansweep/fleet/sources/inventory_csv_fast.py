@@ -109,7 +109,7 @@ def _read(file: str, text: str, layout: _Layout) -> tuple[ObservationBatch, list
     width = max(chosen.values()) + 1
     mac_i = chosen.get("mac", -1)
     mac_column = headers[mac_i] if mac_i >= 0 else ""
-    other_macs = mac_i >= 0 and any(any(w in _norm(h) for w in _MAC_WORDS) for i, h in enumerate(headers) if i != mac_i)
+    other_macs = mac_i >= 0 and any(_may_hold_macs(h) for i, h in enumerate(headers) if i != mac_i)
     text_cols = [(FACT_NAMES.get(f, f), i) for f, i in layout.chosen if f not in ATTRIBUTES]
     lines = text.split("\n")
     reader = csv.reader(
