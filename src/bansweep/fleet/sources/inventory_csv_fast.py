@@ -96,7 +96,11 @@ def _field_order(path: Path, described: dict[str, str], mapping: dict[str, str] 
         return [f for f in sources.FIELDS if f in described]
     if any(column and field not in described for field, column in mapping.items()):
         return None  # a mapped column not in the header: the source reports it
-    auto = sources.describe_mapping(path, None) or {}
+    # the columns chosen without the mapping (a field switched off makes the table readable as an inventory)
+    absent = [f for f in sources.FIELDS if f not in described]
+    if not absent:
+        return None
+    auto = sources.describe_mapping(path, {absent[0]: ""}) or {}
     mapped = {described[f] for f in mapping if f in described}
     if any(column in mapped and described.get(field) != column for field, column in auto.items()):
         return None  # a mapped column taken from another field
