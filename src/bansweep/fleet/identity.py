@@ -168,7 +168,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     # a MAC with many IPv4 addresses, in records that name no host (or several): a router or proxy-ARP
     mac_ips: dict[str, set[str]] = {}
     shared: dict[str, None] = {}  # in the order first seen
-    many = {m for m, c in Counter(macs).items() if c >= SHARED_MAC_IPS and m}
+    repeated_macs = _repeated(macs)
+    many = {m for m, c in Counter(macs).items() if c >= SHARED_MAC_IPS and m} if repeated_macs else set()
     if many:
         mac_names: dict[str, set[tuple[str, str] | None]] = {}
         for r in itertools.compress(range(n), map(many.__contains__, macs)):
@@ -188,7 +189,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
 
     # keys other than the MAC that several MACs share are not used to merge
     kinds = (("mac", own), ("ip", ips), ("host", hosts), ("serial", serials))
-    repeated = {kind: _repeated(col) for kind, col in kinds}
+    repeated = {kind: _repeated(col) if kind != "mac" or shared else repeated_macs for kind, col in kinds}
     ambiguous: dict[tuple[str, str], int] = {}
     for kind, col in kinds[1:]:
         if not repeated[kind]:

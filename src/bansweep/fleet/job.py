@@ -31,7 +31,7 @@ from bansweep.fleet.verdicts import Judged, PolicyStage
 from bansweep.inputs import InputFile, walk
 from bansweep.knowledge.vendors import VendorKB
 from bansweep.policy import policy_ids
-from bansweep.registry.mac import MacRegistry
+from bansweep.registry.mac import LOCAL, MULTICAST, MacRegistry
 
 FAST_MIN_BYTES = 2 * 1024 * 1024  # CSV inventories this large are read by the fast reader (same records)
 LARGE = 100_000  # devices in a report whose objects are kept out of the cyclic collector's view
@@ -271,12 +271,12 @@ def _batch(
 
     macs = column(batch.macs)
     keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), strict=True))
-    firsts = dict(zip(reversed(keys), reversed(range(len(keys))), strict=True))  # key -> its first device
-    counts = Counter(keys)
+    firsts: dict[Hashable, int] = {}  # key -> its first device
+    counts = Counter(map(firsts.setdefault, keys, itertools.count()))
     entries: dict[Hashable, Unit] = {}
     for key, i in firsts.items():
         att = attribute(attributor, single(batch.observation(ks[i]), positions[i]))
-        unit = entries[key] = Unit(positions[i], att, stage(att.decision), counts[key])
+        unit = entries[key] = Unit(positions[i], att, stage(att.decision), counts[i])
         units.append(unit)
     odd = {key for key, unit in entries.items() if unit.unattributable}
     if odd:  # the first of these devices (their ids are their MACs)
@@ -320,24 +320,31 @@ def _batch(
 
 
 def _blocks(macs: Sequence[str | None], attributor: Attributor) -> list[str | None]:
-    """What decides a MAC's registry answer: its 24-bit block ("AA:BB:CC"), or the MAC itself in a block divided
-    into smaller ones (MA-M, MA-S, IAB); None for no MAC."""
+    """What decides a MAC's registry answer: its 24-bit block ("AA:BB:CC"), the MAC itself in a block divided into
+    smaller ones (MA-M, MA-S, IAB), or the reason no maker can be told (a multicast or randomised address);
+    None for no MAC."""
     texts: Sequence[str] = [m or "" for m in macs] if None in macs else macs  # type: ignore[assignment]
     prefixes: list[str] = list(map(_block, texts))
-    divided = _divided(attributor)
-    table = {p: p or None for p in dict.fromkeys(prefixes)}
-    out = list(map(table.__getitem__, prefixes))
-    for i in itertools.compress(range(len(out)), map(divided.__contains__, prefixes)):
-        out[i] = macs[i]
-    return out
-
-
-def _divided(attributor: Attributor) -> frozenset[str]:
     tables = attributor.registry.tables
-    out = {p >> 4 for p in tables.get("MA-M", {})}
-    out.update(p >> 12 for p in tables.get("MA-S", {}))
-    out.update(p >> 12 for p in tables.get("IAB", {}))
-    return frozenset(":".join(f"{p:06X}"[k : k + 2] for k in (0, 2, 4)) for p in out)
+    divided = {p >> 4 for p in tables.get("MA-M", {})}
+    divided.update(p >> 12 for p in tables.get("MA-S", {}))
+    divided.update(p >> 12 for p in tables.get("IAB", {}))
+    cid = tables.get("CID", {})
+    table: dict[str, str | None] = {}
+    whole: set[str] = set()
+    for prefix in dict.fromkeys(prefixes):
+        if not prefix:
+            table[prefix] = None
+            continue
+        p24 = int(prefix.replace(":", ""), 16)
+        if p24 in divided:
+            whole.add(prefix)
+        table[prefix] = MULTICAST if p24 & 0x010000 else LOCAL if p24 & 0x020000 and p24 not in cid else prefix
+    out = list(map(table.__getitem__, prefixes))
+    if whole:
+        for i in itertools.compress(range(len(out)), map(whole.__contains__, prefixes)):
+            out[i] = macs[i]
+    return out
 
 
 def _evidence(
