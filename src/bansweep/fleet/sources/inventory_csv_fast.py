@@ -174,26 +174,19 @@ def _chunk(
     """Add one chunk of rows (all at least as wide as the mapped columns); False when the source must read it."""
     n = len(chunk)
     table = list(zip(*chunk, strict=False))  # columns (every row is wide enough)
-    facts: list[list[str]] = []
+    facts: list[Sequence[str]] = []
     for _, i in text_cols:
-        col = _strip_each(table[i], stripped)
+        col = _few(table[i], stripped)
         if col is None:
             return False
         facts.append(col)
-    attrs: dict[str, list[str]] = {}
+    attrs: dict[str, Sequence[str]] = {}
     for field in ("ip", "hostname", "serial"):
         i = chosen.get(field, -1)
-        if i < 0:
-            attrs[field] = [""] * n
-            continue
-        if field == "ip":  # mostly distinct values
-            if max(map(len, table[i])) > LONGEST:
-                return False
-            attrs[field] = list(map(str.strip, table[i]))
-        elif (col := _strip_each(table[i], stripped)) is not None:
-            attrs[field] = col
-        else:
+        got = ("",) * n if i < 0 else _many(table[i]) if field == "ip" else _few(table[i], stripped)
+        if got is None:
             return False
+        attrs[field] = got
     macs: list[str] = [""] * n
     if "mac" in chosen:
         raw = table[chosen["mac"]]
@@ -214,13 +207,15 @@ def _chunk(
                 errors.append(InputError(where, f"not a MAC address: {shown!r}"))
             macs[k] = mac or ""
     # a record is a row with some value; rows with none (say only a bad MAC) are no record
-    columns = [macs, attrs["ip"], attrs["hostname"], attrs["serial"], *facts]
-    if not all(map(any, zip(*columns, strict=True))):
-        keep = [k for k, values in enumerate(zip(*columns, strict=True)) if any(values)]
-        getter = operator.itemgetter(*keep) if len(keep) > 1 else lambda col: [col[k] for k in keep]
-        numbers, macs = list(getter(numbers)), list(getter(macs))
-        attrs = {f: list(getter(col)) for f, col in attrs.items()}
-        facts = [list(getter(col)) for col in facts]
+    if "" in macs:
+        others = [attrs["ip"], attrs["hostname"], attrs["serial"], *facts]
+        empty = itertools.compress(range(n), map(operator.not_, macs))
+        drop = {k for k in empty if not any(col[k] for col in others)}
+        if drop:
+            keep = [k for k in range(n) if k not in drop]
+            numbers, macs = [numbers[k] for k in keep], [macs[k] for k in keep]
+            attrs = {f: [col[k] for k in keep] for f, col in attrs.items()}
+            facts = [[col[k] for k in keep] for col in facts]
     batch.rows.extend(numbers)
     batch.macs.extend(macs)
     batch.ips.extend(attrs["ip"])
@@ -231,14 +226,28 @@ def _chunk(
     return True
 
 
-def _strip_each(col: Sequence[str], stripped: dict[str, str]) -> list[str] | None:
-    """Each value stripped (computed once per distinct value); None when one is longer than LONGEST."""
-    for value in dict.fromkeys(col):
+_SPACE = re.compile(r"\s")
+
+
+def _few(col: Sequence[str], stripped: dict[str, str]) -> Sequence[str] | None:
+    """A column of few distinct values, each stripped (checked once per distinct value); None when one is longer
+    than LONGEST."""
+    distinct = dict.fromkeys(col)
+    if max(map(len, distinct)) > LONGEST:
+        return None
+    if all(map(operator.eq, distinct, map(str.strip, distinct))):
+        return col
+    for value in distinct:
         if value not in stripped:
-            if len(value) > LONGEST:
-                return None
             stripped[value] = value.strip()
     return list(map(stripped.__getitem__, col))
+
+
+def _many(col: Sequence[str]) -> Sequence[str] | None:
+    """A column of mostly distinct values, each stripped; None when one is longer than LONGEST."""
+    if max(map(len, col)) > LONGEST:
+        return None
+    return list(map(str.strip, col)) if _SPACE.search("\0".join(col)) else col
 
 
 def _upper(raw: Sequence[str]) -> list[str]:
