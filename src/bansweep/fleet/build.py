@@ -117,6 +117,9 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
     )
 
 
+_PLURAL = {"mac": "macs", "ip": "ips", "hostname": "hostnames", "serial": "serials"}
+
+
 def build(
     t: Template,
     device_id: str,
@@ -127,26 +130,26 @@ def build(
     decision_notes: tuple[str, ...],
 ) -> Finding:
     label = f"{t.name} at {address}"
-    attributes = dict(t.attributes)
+    attributes = t.attributes.copy()
+    extra = t.extra.copy()
     for key, values in ids.items():
         if values:
             attributes[key] = ", ".join(values)
-    extra = dict(t.extra)
-    extra.update({f"{k}s" if not k.endswith("s") else k: v for k, v in ids.items()})
-    extra["notes"] = list(decision_notes) + notes
+        extra[_PLURAL.get(key) or (key if key.endswith("s") else f"{key}s")] = values
+    extra["notes"] = [*decision_notes, *notes]
     explanation = t.explanation + (" " + " ".join(notes) if notes else "")
     return Finding(
-        subject=Subject("device", device_id, label, attributes),
-        rule=RULE,
-        title=f"{label}: {t.status.value}",
-        severity=t.severity,
-        confidence=t.confidence,
-        evidence=evidence,
-        status=t.status,
-        explanation=explanation,
-        verdicts=list(t.verdicts),
-        tags=list(t.tags),
-        extra=extra,
+        Subject("device", device_id, label, attributes),
+        RULE,
+        f"{label}: {t.status.value}",
+        t.severity,
+        t.confidence,
+        evidence,
+        t.status,
+        explanation,
+        t.verdicts.copy(),
+        t.tags.copy(),
+        extra,
     )
 
 

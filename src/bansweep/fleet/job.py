@@ -291,9 +291,11 @@ def _batch(
     if not templates:
         return
     file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
+    shapes = {key: _shape(entries[key].attributed, mac_field) for key in templates}
     for i in itertools.compress(range(len(keys)), map(templates.__contains__, keys)):
         k = ks[i]
-        unit = entries[keys[i]]
+        key = keys[i]
+        unit = entries[key]
         if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
             finding = device_finding(att, unit.judged)
@@ -305,8 +307,10 @@ def _batch(
         host = batch.hostnames[k] or None
         serial = batch.serials[k] or None
         row = rows[k]
-        first = unit.attributed.device.macs
-        evidence = _evidence(unit.attributed.evidence, file, row, mac_field, first[0] if first else None, mac)
+        evidence = [
+            Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
+            for rule, value, col, date, detail, suffix in shapes[key]
+        ]
         ids = {
             "mac": [mac] if mac else [],
             "ip": [ip] if ip else [],
@@ -315,8 +319,38 @@ def _batch(
         }
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        finding = build(templates[keys[i]], device_id, address, ids, evidence, [], unit.attributed.decision.notes)
+        finding = build(templates[key], device_id, address, ids, evidence, [], unit.attributed.decision.notes)
         listed.append((positions[i], finding))
+
+
+def _shape(att: Attributed, mac_field: str | None) -> list[tuple[str, str, str | None, str | None, str, str | None]]:
+    """A device's evidence apart from its row and MAC: (rule, value, column, data date, detail, what follows the
+    MAC in the value of the MAC's evidence, else None)."""
+    first = att.device.macs[0] if att.device.macs else None
+    out = []
+    for e in att.evidence:
+        col = e.location.field
+        mac_value = first is not None and col == mac_field and e.value.startswith(first)
+        suffix = e.value[len(first) :] if mac_value and first is not None else None
+        out.append((e.rule, e.value, col, e.data_date, e.detail, suffix))
+    return out
+
+
+# Location's generated __init__ costs about 1 µs; a finding per covered row of a large inventory builds several,
+# so _at sets the slots directly (equal and hashable like any Location).
+_new = object.__new__
+_slots = {name: Location.__dict__[name].__set__ for name in Location.__slots__}
+
+
+def _at(file: str, row: int, column: str | None) -> Location:
+    loc = _new(Location)
+    _slots["file"](loc, file)
+    _slots["line"](loc, None)
+    _slots["row"](loc, row)
+    _slots["entry"](loc, None)
+    _slots["offset"](loc, None)
+    _slots["field"](loc, column)
+    return loc
 
 
 def _blocks(macs: Sequence[str | None], attributor: Attributor) -> list[str | None]:
@@ -344,19 +378,4 @@ def _blocks(macs: Sequence[str | None], attributor: Attributor) -> list[str | No
     if whole:
         for i in itertools.compress(range(len(out)), map(whole.__contains__, prefixes)):
             out[i] = macs[i]
-    return out
-
-
-def _evidence(
-    evidence: list[Evidence], file: str, row: int, mac_field: str | None, first: str | None, mac: str | None
-) -> list[Evidence]:
-    """A device's evidence from another device's with the same MAC block and values: its row, its MAC."""
-    out = []
-    for e in evidence:
-        value = e.value
-        if first and mac and e.location.field == mac_field and value.startswith(first):
-            value = mac + value[len(first) :]
-        out.append(
-            Evidence(e.rule, value, Location(file, None, row, None, None, e.location.field), e.data_date, e.detail)
-        )
     return out
