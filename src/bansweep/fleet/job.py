@@ -212,7 +212,8 @@ def assess(
     examples: list[tuple[int, str]] = []  # (position, device id) of unattributable devices
     devices = list(merged.devices)
     singles = merged.singles
-    with progress.progress("fleet: attributing devices", total=len(records), show=show) as bar:
+    total = len(singles) + len(devices)  # a loose record's device is counted as a device
+    with progress.progress("fleet: attributing devices", total=total, show=show) as bar:
         for p, part in enumerate(records.parts):
             start = records.starts[p]
             lo = bisect.bisect_left(singles, start)

@@ -7,8 +7,9 @@ for the whole chunk, other values stripped once per distinct value. The columns 
 chooses (sources.describe_mapping).
 
 Where it could not be sure to give exactly what the source gives, it gives None and the caller reads the file
-with the source instead: a header below line one, a row the csv module rejects, an overlong cell, a user mapping
-whose columns collide, or a row with an empty MAC cell when the file has another column that may hold MACs.
+with the source instead: a header below line one, a row the csv module rejects, an overlong cell, more rows than the
+source reads, a user mapping whose columns collide, or a row with an empty MAC cell when the file has another
+column that may hold MACs.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.fleet import sources
 from bansweep.fleet.model import ObservationBatch
-from bansweep.fleet.sources.common import fast_mac
+from bansweep.fleet.sources.common import MAX_RECORDS, fast_mac
 from bansweep.inputs import InputProblem, read_text
 
 FORMAT = "inventory-csv"
 DELIMITERS = ",;\t|"  # the inventory source's, most frequent in the header line wins, ties to the first
 CHUNK = 65_536  # rows handled per column pass
 LONGEST = 4096  # a mapped cell longer than this: read by the source (it reports overlong cells)
-MAX_ROWS = 1_000_000_000
 FACT_NAMES = {"banner": "service.banner"}
 ATTRIBUTES = ("mac", "ip", "hostname", "serial")
 _CANON = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
@@ -139,8 +139,8 @@ def _read(file: str, text: str, layout: _Layout) -> tuple[ObservationBatch, list
         while chunk := list(itertools.islice(reader, CHUNK)):
             numbers = range(done + 1, done + len(chunk) + 1)
             done += len(chunk)
-            if done > MAX_ROWS:
-                return None
+            if done > MAX_RECORDS:
+                return None  # the source reads up to its limit and says so
             if min(map(len, chunk)) < width:  # short or blank rows: blank ones are skipped, short ones padded
                 kept = [(n, _pad(row, width)) for n, row in zip(numbers, chunk, strict=True) if any(row)]
                 numbers, chunk = [n for n, _ in kept], [row for _, row in kept]  # type: ignore[assignment]
