@@ -176,7 +176,14 @@ def test_repeated_rows_are_one_device_whatever_reads_them(tmp_path: Path, fast_r
 
 
 MESSY = [
-    ["cam-2", "10.0.1.1", "44:19:b6:00:00:01", "Hangzhou Hikvision Digital Technology Co., Ltd.", "DS-2CD2143G2-IS", ""],
+    [
+        "cam-2",
+        "10.0.1.1",
+        "44:19:b6:00:00:01",
+        "Hangzhou Hikvision Digital Technology Co., Ltd.",
+        "DS-2CD2143G2-IS",
+        "",
+    ],
     ["typo", "10.0.1.2", "44:19:B6:00:00:0G", "Dell", "OptiPlex 7090", ""],  # canonical prefix, bad last digit
     ["typo2", "10.0.1.3", "00:14:22:01:02", "Hikvision", "", ""],  # too short: listed by name
     ["spaced", "10.0.1.4", " 00:1E:73:01:02:03 ", "", "", ""],
