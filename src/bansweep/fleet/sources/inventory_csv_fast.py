@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import csv
 import itertools
+import multiprocessing
 import operator
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
@@ -30,6 +32,8 @@ from bansweep.inputs import InputProblem, read_text
 FORMAT = "inventory-csv"
 DELIMITERS = ",;\t|"  # the inventory source's, most frequent in the header line wins, ties to the first
 CHUNK = 65_536  # rows handled per column pass
+PARALLEL_MIN_LINES = 200_000  # from this many lines, a forked worker reads the second part of the rows
+PARENT_SHARE = 0.45  # of the lines, read by the parent (which also takes in the worker's records)
 LONGEST = 4096  # a mapped cell longer than this: read by the source (it reports overlong cells)
 FACT_NAMES = {"banner": "service.banner"}
 ATTRIBUTES = ("mac", "ip", "hostname", "serial")
@@ -108,35 +112,148 @@ def _field_order(path: Path, described: dict[str, str], mapping: dict[str, str] 
     return kept + [f for f in mapping if f in described and f not in kept]
 
 
+@dataclass(slots=True)
+class _Table:
+    """What reading any part of a file's rows needs."""
+
+    file: str
+    delimiter: str
+    width: int
+    chosen: dict[str, int]
+    text_cols: list[tuple[str, int]]
+    fields: dict[str, str]
+    mac_column: str
+    other_macs: bool
+
+
+class _Cut(Exception):
+    """A part's lines end inside a record: the file is read in one part."""
+
+
+@dataclass(slots=True)
+class _Part:
+    batch: ObservationBatch
+    errors: list[InputError]
+    done: int  # rows read (blank ones included): the next part's rows are numbered after them
+
+
+_END = "\0bansweep-end\0"  # a row after a part's last line: read as a row of its own only outside quotes
+
+
 def _read(file: str, text: str, layout: _Layout) -> tuple[ObservationBatch, list[InputError]] | None:
     headers, chosen = layout.headers, dict(layout.chosen)
-    width = max(chosen.values()) + 1
     mac_i = chosen.get("mac", -1)
-    mac_column = headers[mac_i] if mac_i >= 0 else ""
-    other_macs = mac_i >= 0 and any(_may_hold_macs(h) for i, h in enumerate(headers) if i != mac_i)
-    text_cols = [(FACT_NAMES.get(f, f), i) for f, i in layout.chosen if f not in ATTRIBUTES]
-    lines = text.split("\n")
-    reader = csv.reader(
-        map(operator.add, itertools.islice(lines, layout.skip, None), itertools.repeat("\n")),
-        delimiter=layout.delimiter,
-    )
-    batch = ObservationBatch(
-        FORMAT,
+    table = _Table(
         file,
+        layout.delimiter,
+        max(chosen.values()) + 1,
+        chosen,
+        [(FACT_NAMES.get(f, f), i) for f, i in layout.chosen if f not in ATTRIBUTES],
         {FACT_NAMES.get(f, f): headers[i] for f, i in layout.chosen},
-        [],
-        [],
-        [],
-        [],
-        [],
-        {fact: [] for fact, _ in text_cols},
+        headers[mac_i] if mac_i >= 0 else "",
+        mac_i >= 0 and any(_may_hold_macs(h) for i, h in enumerate(headers) if i != mac_i),
+    )
+    lines = text.split("\n")
+    if lines[layout.skip].count('"') % 2:
+        return None  # a header over several lines
+    body = lines[layout.skip + 1 :]
+    del lines
+    part: _Part | None
+    try:
+        if len(body) >= PARALLEL_MIN_LINES and "fork" in multiprocessing.get_all_start_methods():
+            part = _two_parts(table, body)
+        else:
+            part = _part(table, body, last=True)
+    except _Cut:
+        part = _part(table, body, last=True)
+    return (part.batch, part.errors) if part is not None else None
+
+
+_SHARED: tuple[_Table, list[str]] | None = None  # set before forking, read by the worker
+
+
+_Packed = tuple[list[InputError], int, "range | list[int]", list["str | list[str | None]"]]
+
+
+def _worker(start: int) -> _Packed | None:
+    assert _SHARED is not None
+    table, body = _SHARED
+    part = _part(table, body[start:], last=True)
+    if part is None:
+        return None
+    b = part.batch
+    rows: range | list[int] = (
+        range(b.rows[0], b.rows[-1] + 1) if b.rows and b.rows[-1] - b.rows[0] + 1 == len(b.rows) else b.rows
+    )
+    columns = [b.macs, b.ips, b.hostnames, b.serials, *b.facts.values()]
+    return part.errors, part.done, rows, [_pack(c) for c in columns]  # in forms that pickle fast
+
+
+def _pack(column: list[str | None]) -> str | list[str | None]:
+    """A column as one string when its values are strings without line ends (one string pickles fast)."""
+    if not column or None in column:
+        return column
+    joined = "\n".join(column)  # type: ignore[arg-type]
+    return joined if joined.count("\n") == len(column) - 1 else column
+
+
+def _unpack(packed: str | list[str | None]) -> list[str | None]:
+    return packed.split("\n") if isinstance(packed, str) else packed  # type: ignore[return-value]
+
+
+def _two_parts(table: _Table, body: list[str]) -> _Part | None:
+    """Read the first part of the rows here while a forked worker reads the rest."""
+    global _SHARED
+    cut = int(len(body) * PARENT_SHARE)
+    _SHARED = (table, body)
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            theirs = pool.apply_async(_worker, (cut,))
+            mine = _part(table, body[:cut], last=False)
+            other = theirs.get()
+    finally:
+        _SHARED = None
+    if mine is None or other is None:
+        return None
+    their_errors, their_done, rows, columns = other
+    batch, done = mine.batch, mine.done
+    if done + their_done > MAX_RECORDS:
+        return None
+    if isinstance(rows, range):
+        batch.rows.extend(range(rows.start + done, rows.stop + done))
+    else:
+        batch.rows.extend(row + done for row in rows)
+    mine_columns = [batch.macs, batch.ips, batch.hostnames, batch.serials, *batch.facts.values()]
+    for column, packed in zip(mine_columns, columns, strict=True):
+        column.extend(_unpack(packed))
+    for e in their_errors:
+        loc = e.location
+        where = Location(loc.file, None, (loc.row or 0) + done, None, None, loc.field)
+        mine.errors.append(InputError(where, e.message))
+    mine.done += their_done
+    return mine
+
+
+def _part(table: _Table, lines: list[str], last: bool) -> _Part | None:
+    """The records of some lines of rows, numbered from 1; None when the source must read the file. Raises _Cut
+    when the lines end inside a record (a part that is not the last one)."""
+    feed = map(operator.add, lines, itertools.repeat("\n"))
+    reader = csv.reader(feed if last else itertools.chain(feed, [_END + "\n"]), delimiter=table.delimiter)
+    batch = ObservationBatch(
+        FORMAT, table.file, table.fields, [], [], [], [], [], {fact: [] for fact, _ in table.text_cols}
     )
     errors: list[InputError] = []
     stripped: dict[str, str] = {}  # value -> stripped value, shared by all text columns
+    width = table.width
+    ended = last
     try:
-        next(reader)
         done = 0
         while chunk := list(itertools.islice(reader, CHUNK)):
+            if not last and chunk[-1] == [_END]:
+                chunk.pop()
+                ended = True
+                if not chunk:
+                    break
             numbers = range(done + 1, done + len(chunk) + 1)
             done += len(chunk)
             if done > MAX_RECORDS:
@@ -146,13 +263,15 @@ def _read(file: str, text: str, layout: _Layout) -> tuple[ObservationBatch, list
                 numbers, chunk = [n for n, _ in kept], [row for _, row in kept]  # type: ignore[assignment]
                 if not chunk:
                     continue
-            if not _chunk(
-                batch, errors, file, chunk, list(numbers), text_cols, chosen, mac_column, other_macs, stripped
-            ):
+            if not _chunk(batch, errors, table, chunk, list(numbers), stripped):
                 return None
     except csv.Error:
-        return None
-    return batch, errors
+        if last:
+            return None
+        raise _Cut from None
+    if not ended:
+        raise _Cut
+    return _Part(batch, errors, done)
 
 
 def _pad(row: list[str], width: int) -> list[str]:
@@ -162,17 +281,15 @@ def _pad(row: list[str], width: int) -> list[str]:
 def _chunk(
     batch: ObservationBatch,
     errors: list[InputError],
-    file: str,
+    table_: _Table,
     chunk: list[list[str]],
     numbers: list[int],
-    text_cols: list[tuple[str, int]],
-    chosen: dict[str, int],
-    mac_column: str,
-    other_macs: bool,
     stripped: dict[str, str],
 ) -> bool:
     """Add one chunk of rows (all at least as wide as the mapped columns); False when the source must read it."""
     n = len(chunk)
+    file, text_cols, chosen = table_.file, table_.text_cols, table_.chosen
+    mac_column, other_macs = table_.mac_column, table_.other_macs
     table = list(zip(*chunk, strict=False))  # columns (every row is wide enough)
     facts: list[Sequence[str]] = []
     for _, i in text_cols:
