@@ -85,6 +85,9 @@ class Claim:
     def covered(self) -> bool:
         return self.entity is not None and self.entity.group is not None and not self.component
 
+    def __hash__(self) -> int:  # claims are dictionary keys; hashing every field (the entity's too) costs more
+        return hash((self.rule, self.fact, self.text, self.vendor, self.confidence))
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
