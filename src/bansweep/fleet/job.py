@@ -292,25 +292,28 @@ def _batch(
     if not templates:
         return
     file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
-    shapes = {key: _shape(entries[key].attributed, mac_field) for key in templates}
+    macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
+    plans = {
+        key: (t, _shape(entries[key].attributed, mac_field), entries[key].attributed.decision.notes, entries[key])
+        for key, t in templates.items()
+    }
     for i in itertools.compress(range(len(keys)), map(templates.__contains__, keys)):
         k = ks[i]
-        key = keys[i]
-        unit = entries[key]
+        t, shape, notes, unit = plans[keys[i]]
         if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
             finding = device_finding(att, unit.judged)
             assert finding is not None
             listed.append((positions[i], finding))
             continue
-        mac = batch.macs[k] or None
-        ip = batch.ips[k] or None
-        host = batch.hostnames[k] or None
-        serial = batch.serials[k] or None
+        mac = macs_[k] or None
+        ip = ips[k] or None
+        host = hosts[k] or None
+        serial = serials[k] or None
         row = rows[k]
         evidence = [
             Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
-            for rule, value, col, date, detail, suffix in shapes[key]
+            for rule, value, col, date, detail, suffix in shape
         ]
         ids = {
             "mac": [mac] if mac else [],
@@ -320,8 +323,7 @@ def _batch(
         }
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        finding = build(templates[key], device_id, address, ids, evidence, [], unit.attributed.decision.notes)
-        listed.append((positions[i], finding))
+        listed.append((positions[i], build(t, device_id, address, ids, evidence, [], notes)))
 
 
 def _shape(att: Attributed, mac_field: str | None) -> list[tuple[str, str, str | None, str | None, str, str | None]]:
