@@ -217,22 +217,23 @@ def test_messy_rows_give_the_same_report(tmp_path: Path, fast_reads: set[str]) -
     assert any(e.value == "DNVRS-Webs\nline two" for e in banner.evidence)
 
 
-def test_files_the_fast_reader_cannot_read_exactly_go_to_the_source(tmp_path: Path, fast_reads: set[str]) -> None:
-    title = tmp_path / "export.csv"  # a title above the header
+def test_a_title_above_the_header_and_a_second_mac_column(tmp_path: Path, fast_reads: set[str]) -> None:
+    title = tmp_path / "export.csv"  # a title above the header: skipped alike
     title.write_text(
         "Asset report exported 2026-11-20\n\nName,Manufacturer,Model,MAC Address\n"
         "cam-1,Hikvision,DS-2CD2042WD-I,44:19:B6:00:00:09\n"
     )
-    wifi = tmp_path / "intune.csv"  # an empty Wi-Fi MAC: the source takes the Ethernet MAC
+    wifi = tmp_path / "intune.csv"  # an empty Wi-Fi MAC: the source takes the Ethernet MAC (and reads the file)
     _inventory(
         wifi,
         [["cam-2", "Hikvision", "", "44:19:B6:00:00:0A"], ["cam-3", "Hikvision", "44:19:B6:00:00:0B", ""]],
         ["Device name", "Manufacturer", "Wi-Fi MAC", "Ethernet MAC"],
     )
     general, fast = _both([title, wifi])
-    assert fast_reads == set()
+    assert fast_reads == {"export.csv"}
     assert _report(fast) == _report(general)
     assert {f.subject.id for f in fast.findings} == {"44:19:B6:00:00:09", "44:19:B6:00:00:0A", "44:19:B6:00:00:0B"}
+    assert fast.findings[0].evidence[0].location.row == 1
 
 
 def test_a_user_mapping_is_read_alike(tmp_path: Path, fast_reads: set[str]) -> None:

@@ -7,7 +7,7 @@ for the whole chunk, other values stripped once per distinct value. The columns 
 chooses (sources.describe_mapping).
 
 Where it could not be sure to give exactly what the source gives, it gives None and the caller reads the file
-with the source instead: a header below line one, a row the csv module rejects, an overlong cell, more rows than the
+with the source instead: a header it does not find, a row the csv module rejects, an overlong cell, more rows than the
 source reads, a user mapping whose columns collide, or a row with an empty MAC cell when the file has another
 column that may hold MACs.
 """
@@ -31,6 +31,7 @@ from bansweep.inputs import InputProblem, read_text
 
 FORMAT = "inventory-csv"
 DELIMITERS = ",;\t|"  # the inventory source's, most frequent in the header line wins, ties to the first
+HEADER_LINES = 10  # the source looks for the header in the first lines after a "sep=" line
 CHUNK = 65_536  # rows handled per column pass
 PARALLEL_MIN_LINES = 200_000  # from this many lines, a forked worker reads the second part of the rows
 PARENT_SHARE = 0.45  # of the lines, read by the parent (which also takes in the worker's records)
@@ -69,28 +70,28 @@ class _Layout:
 
 
 def _layout(path: Path, text: str, described: dict[str, str], mapping: dict[str, str] | None) -> _Layout | None:
-    head = text[: 256 * 1024].split("\n", 2)
+    """Where the header is (the first of the first lines that holds every described column, as the source looks
+    for it below an Excel "sep=" line and report titles), its delimiter and the columns of the fields."""
+    head = text[: 256 * 1024].split("\n", HEADER_LINES + 1)[: HEADER_LINES + 1]
     first = head[0].strip()
-    skip, delimiter = 0, ""
+    start, sep = 0, ""
     if first.lower().startswith("sep=") and len(first) == 5:
-        skip, delimiter = 1, first[4]
-    if len(head) <= skip:
-        return None
-    line = head[skip].rstrip("\r")
-    delimiter = delimiter or max(DELIMITERS, key=line.count)
-    try:
-        headers = [h.strip() for h in next(csv.reader([line], delimiter=delimiter))]
-    except (csv.Error, StopIteration):
-        return None
-    index: dict[str, int] = {}
-    for field, column in described.items():
-        if headers.count(column) != 1:
-            return None  # not this line's column (the header is further down), or named twice
-        index[field] = headers.index(column)
+        start, sep = 1, first[4]
+    for at in range(start, len(head)):
+        line = head[at].rstrip("\r")
+        delimiter = sep or max(DELIMITERS, key=line.count)
+        try:
+            headers = [h.strip() for h in next(csv.reader([line], delimiter=delimiter))]
+        except (csv.Error, StopIteration):
+            continue
+        if all(headers.count(column) == 1 for column in described.values()):
+            break
+    else:
+        return None  # no such line, or a column named twice
     order = _field_order(path, described, mapping)
     if order is None:
         return None
-    return _Layout(delimiter, skip, headers, [(f, index[f]) for f in order])
+    return _Layout(delimiter, at, headers, [(f, headers.index(described[f])) for f in order])
 
 
 def _field_order(path: Path, described: dict[str, str], mapping: dict[str, str] | None) -> list[str] | None:
