@@ -14,7 +14,7 @@ from bansweep.fleet.attribute import Attributed, Attributor, attribute
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.identity import merge
 from bansweep.fleet.model import Observation
-from bansweep.fleet.verdicts import Judged, policy_stage
+from bansweep.fleet.verdicts import Judged, PolicyStage, policy_stage
 from bansweep.knowledge.vendors import VendorKB
 from bansweep.registry.mac import MacRegistry
 
@@ -227,3 +227,13 @@ def test_merge_properties(records: list[tuple[str | None, str | None, str | None
         for mac in d.macs:  # a MAC identifies one device only
             assert owner.setdefault(mac, k) == k
         assert d.id
+
+
+def test_policy_stage_judges_each_kind_of_decision_once(attributor: Attributor) -> None:
+    stage = PolicyStage(["us-889", "fcc"], "2026-11-22")
+    cam = one(attributor, obs("inventory", 1, mac="44:19:B6:00:00:01", manufacturer="Hikvision"))
+    other_cam = one(attributor, obs("inventory", 2, mac="44:19:B6:00:00:02", model="DS-2CD2042WD-I"))
+    relabel = one(attributor, obs("nmap", 3, mac="F0:18:98:00:00:02", http__server="DNVRS-Webs"))
+    assert cam.decision is not other_cam.decision and cam.decision.entity == other_cam.decision.entity
+    assert stage(cam.decision) is stage(other_cam.decision) == judged(cam)  # facts apart, the same verdicts
+    assert stage(relabel.decision).status is Status.REVIEW and relabel.decision.conflicting

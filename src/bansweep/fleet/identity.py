@@ -220,7 +220,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             value = col[r]
             assert value is not None
             if (kind, value) in ambiguous:
-                noted.add(r)
+                noted.add(r)  # its device is noted
                 continue
             j = first.setdefault(value, r)
             if j != r:
@@ -229,11 +229,6 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                     parent[max(ri, rj)] = min(ri, rj)
                 parent.setdefault(r, r)
                 parent.setdefault(j, j)
-    if ambiguous:  # records with an ambiguous key that no other record shares in a mergeable way
-        for kind, col in kinds[1:]:
-            for r in itertools.compress(range(n), map(repeated[kind].__contains__, col)):
-                if (kind, col[r]) in ambiguous:
-                    noted.add(r)
     if shared:
         noted.update(itertools.compress(range(n), map(shared.__contains__, macs)))
 
