@@ -144,12 +144,16 @@ class Merged:
 
 def _keys(values: Sequence[str | None], key: object) -> list[str | None]:
     """A key per value (computed once per distinct value); None for none."""
+    if not any(values):
+        return [None] * len(values)
     table = {v: key(v) if v else None for v in dict.fromkeys(values)}  # type: ignore[operator]
     return list(map(table.__getitem__, values))
 
 
 def _repeated(column: Sequence[str | None]) -> set[str]:
     """The non-empty values that occur more than once."""
+    if column.count(None) >= len(column) - 1:
+        return set()
     distinct = set(column)
     if len(distinct) == len(column) or len(distinct) == len(column) - column.count(None) + (None in distinct):
         return set()

@@ -156,7 +156,9 @@ def _run(paths: list[Path], options: Options) -> Report:
     merged = merge_records(items)
     report.findings = assess(merged, attributor, stage, tally, show)
     report.subjects = tally.devices
-    report.findings.sort(key=lambda f: (-f.severity, -f.confidence, f.subject.id))  # stable: device order on ties
+    # most severe and surest first, then by subject id; stable sorts keep device order on ties
+    report.findings.sort(key=operator.attrgetter("subject.id"))
+    report.findings.sort(key=operator.attrgetter("severity", "confidence"), reverse=True)
     report.summary.update(tally.to_summary())
     report.summary["findings"] = len(report.findings)
     report.summary["input_errors"] = len(report.errors)
