@@ -34,7 +34,7 @@ DELIMITERS = ",;\t|"  # the inventory source's, most frequent in the header line
 HEADER_LINES = 10  # the source looks for the header in the first lines after a "sep=" line
 CHUNK = 65_536  # rows handled per column pass
 PARALLEL_MIN_LINES = 200_000  # from this many lines, a forked worker reads the second part of the rows
-PARENT_SHARE = 0.45  # of the lines, read by the parent (which also takes in the worker's records)
+PARENT_SHARE = 0.52  # of the lines, read by the parent (the worker also packs its records to send them)
 LONGEST = 4096  # a mapped cell longer than this: read by the source (it reports overlong cells)
 FACT_NAMES = {"banner": "service.banner"}
 ATTRIBUTES = ("mac", "ip", "hostname", "serial")
