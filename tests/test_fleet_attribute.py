@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bansweep.findings import Location, Status
-from bansweep.fleet.attribute import Attributor, attribute, merge
+from bansweep.fleet.attribute import Attributed, Attributor, attribute
 from bansweep.fleet.fingerprints import Recog
+from bansweep.fleet.identity import merge
 from bansweep.fleet.model import Observation
 from bansweep.knowledge.vendors import VendorKB
+from bansweep.policy.fleet import Judged, PolicyStage, policy_stage
 from bansweep.registry.mac import MacRegistry
 
 RECOG = Path(__file__).parent / "fixtures" / "recog"
@@ -44,7 +46,12 @@ def obs(
 
 @pytest.fixture(scope="module")
 def attributor() -> Attributor:
-    return Attributor(VendorKB.load(), MacRegistry.load(), ["us-889", "fcc"], "2026-11-22", Recog.load([RECOG]))
+    return Attributor(VendorKB.load(), MacRegistry.load(), "2026-11-22", Recog.load([RECOG]))
+
+
+def judged(att: Attributed, policies: tuple[str, ...] = ("us-889", "fcc"), as_of: str = "2026-11-22") -> Judged:
+    """The policy stage's verdicts on an attribution (attribution itself gives facts only)."""
+    return policy_stage(att.decision, policies, as_of)
 
 
 def one(attributor: Attributor, *observations: Observation):  # noqa: ANN201
@@ -106,7 +113,8 @@ def test_mac_and_banner_evidence_with_locations(attributor: Attributor) -> None:
     )
     d = att.decision
     assert d.entity is not None and d.entity.group == "hikvision"
-    assert d.status is Status.LIMITED and {v.status for v in d.verdicts} == {Status.LIMITED}
+    verdicts = judged(att)
+    assert verdicts.status is Status.LIMITED and {v.status for v in verdicts.verdicts} == {Status.LIMITED}
     by_rule = {e.rule: e for e in att.evidence}
     mac = by_rule["mac.registry"]
     assert mac.value.startswith("44:19:B6:3A:10:15 (Hangzhou Hikvision") and "MA-L 44:19:B6/24" in mac.value
@@ -122,7 +130,7 @@ def test_relabelled_camera_goes_to_review(attributor: Attributor) -> None:
     att = one(attributor, obs("nmap", 1, mac="F0:18:98:00:00:02", http__server="DNVRS-Webs"))
     d = att.decision
     assert d.entity is not None and d.entity.group == "hikvision"
-    assert d.status is Status.REVIEW
+    assert judged(att).status is Status.REVIEW and d.conflicting
     assert any("Apple" in c and "relabelled/OEM" in c for c in d.conflicts)
     assert att.evidence[0].rule != "mac.registry"  # supporting evidence first
 
@@ -132,13 +140,13 @@ def test_strong_evidence_outweighs_a_third_party_nic(attributor: Attributor) -> 
         attributor,
         obs("nmap", 1, mac="AC:CC:8E:12:34:56", http__server="Hikvision-Webs", model="DS-2CD2042WD-I"),
     )
-    assert att.decision.status is Status.LIMITED  # banner + model grammar: the Axis MAC is noted, not decisive
+    assert judged(att).status is Status.LIMITED  # banner + model grammar: the Axis MAC is noted, not decisive
     assert att.decision.conflicts
 
 
 def test_two_covered_groups_conflict(attributor: Attributor) -> None:
     att = one(attributor, obs("nmap", 1, mac="00:E0:FC:7A:31:02", http__realm="ZXHN H108N"))
-    assert att.decision.status is Status.REVIEW
+    assert judged(att).status is Status.REVIEW
     assert any("ZTE" in c and "Huawei" in c for c in att.decision.conflicts)
 
 
@@ -146,7 +154,7 @@ def test_randomised_mac_is_never_attributed(attributor: Attributor) -> None:
     att = one(attributor, obs("dhcp", 1, mac="9A:3F:5E:0C:72:50", ip="10.0.0.50"))
     assert att.unattributable == ["9A:3F:5E:0C:72:50: locally administered (randomised or private) address"]
     assert att.decision.entity is None and att.decision.maker is None
-    assert not att.decision.attributable and att.decision.status is Status.NOT_COVERED
+    assert not att.decision.attributable and judged(att).status is Status.NOT_COVERED
     assert att.evidence == []
     # other evidence still counts
     att = one(attributor, obs("dhcp", 1, mac="6E:21:0A:91:C4:3B", dhcp__vendor_class="HUAWEI:android:VOG-L29"))
@@ -157,10 +165,10 @@ def test_randomised_mac_is_never_attributed(attributor: Attributor) -> None:
 def test_chip_vendor_is_a_component_question(attributor: Attributor) -> None:
     att = one(attributor, obs("nmap", 1, mac="52:54:00:8E:21:30", http__server="uc-httpd 1.0.0"))
     d = att.decision
-    assert d.status is Status.REVIEW
+    assert d.component is not None and judged(att).status is Status.REVIEW
     assert d.maker != "HiSilicon Technologies Co., Ltd." and d.brand is None
     assert any("component" in n for n in d.notes)
-    assert all(v.status is Status.REVIEW for v in d.verdicts)
+    assert all(v.status is Status.REVIEW for v in judged(att).verdicts)
 
 
 @pytest.mark.parametrize(
@@ -173,16 +181,16 @@ def test_chip_vendor_is_a_component_question(attributor: Attributor) -> None:
     ],
 )
 def test_ownership_is_judged_as_of(maker: str, as_of: str, status: Status) -> None:
-    attributor = Attributor(VendorKB.load(), MacRegistry.load(), ["us-889"], as_of)
+    attributor = Attributor(VendorKB.load(), MacRegistry.load(), as_of)
     att = one(attributor, obs("inventory", 1, serial="S1", manufacturer=maker))
-    assert att.decision.status is status
+    assert judged(att, ("us-889",), as_of).status is status
     assert any("belonged to" in n and as_of in n for n in att.decision.notes)
 
 
 def test_false_friends_are_not_covered(attributor: Attributor) -> None:
     for name in ("Shanghai Dahua Scale Factory", "Uniview", "Jorex Lorex India"):
         att = one(attributor, obs("inventory", 1, serial="X", manufacturer=name))
-        assert att.decision.status is Status.NOT_COVERED, name
+        assert judged(att).status is Status.NOT_COVERED, name
         assert att.decision.entity is None or att.decision.entity.group is None, name
 
 
@@ -219,3 +227,13 @@ def test_merge_properties(records: list[tuple[str | None, str | None, str | None
         for mac in d.macs:  # a MAC identifies one device only
             assert owner.setdefault(mac, k) == k
         assert d.id
+
+
+def test_policy_stage_judges_each_kind_of_decision_once(attributor: Attributor) -> None:
+    stage = PolicyStage(["us-889", "fcc"], "2026-11-22")
+    cam = one(attributor, obs("inventory", 1, mac="44:19:B6:00:00:01", manufacturer="Hikvision"))
+    other_cam = one(attributor, obs("inventory", 2, mac="44:19:B6:00:00:02", model="DS-2CD2042WD-I"))
+    relabel = one(attributor, obs("nmap", 3, mac="F0:18:98:00:00:02", http__server="DNVRS-Webs"))
+    assert cam.decision is not other_cam.decision and cam.decision.entity == other_cam.decision.entity
+    assert stage(cam.decision) is stage(other_cam.decision) == judged(cam)  # facts apart, the same verdicts
+    assert stage(relabel.decision).status is Status.REVIEW and relabel.decision.conflicting

@@ -1,4 +1,5 @@
-"""The fleet job end to end through the CLI: examples, exit codes, bad inputs in a batch, the bulk CSV path."""
+"""The fleet job end to end: examples, exit codes, bad inputs in a batch, and one pipeline whatever reads a file
+(the fast CSV reader forced on and off gives the same report)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bansweep.cli import main
-from bansweep.findings import Status
-from bansweep.fleet import bulk
+from bansweep.findings import Report, Status
 from bansweep.fleet.job import Options, run
+from bansweep.fleet.sources import inventory_csv_fast
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 FLEET_EXAMPLES = [EXAMPLES / n for n in ("network-scan.xml", "cmdb-export.csv", "dhcpd.leases", "core-switch.snmpwalk")]
@@ -88,11 +89,65 @@ def test_bad_inputs_in_a_batch_are_counted_and_the_rest_goes_on(tmp_path: Path) 
     assert any(i.startswith("00:1E:73") for i in ids)  # hosts read before the truncation are kept
 
 
-def _inventory(path: Path, rows: list[list[str]]) -> None:
+def _inventory(path: Path, rows: list[list[str]], header: list[str] | None = None) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["Hostname", "IP Address", "MAC Address", "Manufacturer", "Model", "Banner"])
+        writer.writerow(header or ["Hostname", "IP Address", "MAC Address", "Manufacturer", "Model", "Banner"])
         writer.writerows(rows)
+
+
+def _report(report: Report) -> dict:
+    """Everything a user sees, in order (findings with their evidence order; errors; summary)."""
+    return json.loads(
+        json.dumps(
+            {
+                "findings": [f.to_dict() for f in report.findings],
+                "subjects": report.subjects,
+                "summary": report.summary,
+                "errors": [e.to_dict() for e in report.errors],
+            }
+        )
+    )
+
+
+@pytest.fixture
+def fast_reads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Files the fast reader read itself (it hands the others back to the inventory source)."""
+    done: set[str] = set()
+    read = inventory_csv_fast.read
+
+    def spy(path: Path, *args: object) -> object:
+        out = read(path, *args)  # type: ignore[arg-type]
+        if out is not None:
+            done.add(path.name)
+        return out
+
+    monkeypatch.setattr(inventory_csv_fast, "read", spy)
+    return done
+
+
+def _both(paths: list[Path], **options: object) -> tuple[Report, Report]:
+    """The run with the inventory source reading CSV files, and with the fast reader (in one process, and with a
+    forked worker reading the second part of each file: the same report)."""
+    general = run(paths, Options(as_of="2026-11-22", fast_csv=False, **options))  # type: ignore[arg-type]
+    fast = run(paths, Options(as_of="2026-11-22", fast_csv=True, **options))  # type: ignore[arg-type]
+    saved = inventory_csv_fast.PARALLEL_MIN_LINES
+    inventory_csv_fast.PARALLEL_MIN_LINES = 1
+    try:
+        split = run(paths, Options(as_of="2026-11-22", fast_csv=True, **options))  # type: ignore[arg-type]
+    finally:
+        inventory_csv_fast.PARALLEL_MIN_LINES = saved
+    assert _report(split) == _report(fast)
+    return general, fast
+
+
+def test_examples_give_the_same_report_with_the_fast_reader(fast_reads: set[str]) -> None:
+    general, fast = _both(FLEET_EXAMPLES)
+    assert fast_reads == {"cmdb-export.csv"}
+    assert _report(fast) == _report(general)
+    assert len(fast.findings) == 12 and fast.subjects == 21  # merged across the files, devices named by serial
+    ids = {f.subject.id for f in fast.findings}
+    assert "HNR7K23A1234" in ids and not any("row" in i for i in ids)
 
 
 ROWS = [
@@ -108,34 +163,16 @@ ROWS = [
     ["sw", "10.0.0.2", "00:E0:FC:7A:31:02", "Huawei", "S5720-28X-LI-AC", "HUAWEI-1.5"],
     ["hisi", "10.0.0.60", "52:54:00:8E:21:30", "", "", "uc-httpd 1.0.0"],
     ["rand", "10.0.0.61", "9A:3F:5E:0C:72:50", "", "", ""],
+    ["local-cam", "10.0.0.62", "9A:3F:5E:0C:72:51", "", "", "DNVRS-Webs"],
 ]
 
 
-def _shape(report):  # noqa: ANN001, ANN202
-    return sorted(
-        (
-            f.subject.id,
-            f.status.value,
-            f.subject.attributes.get("group"),
-            tuple(sorted(e.rule for e in f.evidence if e.rule != "inventory.duplicate")),
-        )
-        for f in report.findings
-    )
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_bulk_path_agrees_with_the_observation_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
+def test_repeated_rows_are_one_device_whatever_reads_them(tmp_path: Path, fast_reads: set[str]) -> None:
     path = tmp_path / "inventory.csv"
-    _inventory(path, ROWS * 3)  # repeated rows: the same devices again (duplicate MACs)
-    opts = Options(as_of="2026-11-22", fingerprints=[Path(__file__).parent / "fixtures" / "recog"])
-    general = run([path], opts)
-    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
-    monkeypatch.setattr(bulk, "PARALLEL_MIN_CHARS", 0 if workers == 2 else 1 << 40)
-    fast = run([path], opts)
-    assert _shape(fast) == _shape(general)
-    assert [str(e) for e in fast.errors] == [str(e) for e in general.errors][: len(fast.errors)]
+    _inventory(path, ROWS * 3)  # repeated rows: the same devices again
+    general, fast = _both([path], fingerprints=[Path(__file__).parent / "fixtures" / "recog"])
+    assert fast_reads == {"inventory.csv"}
+    assert _report(fast) == _report(general)
     assert any("row 8 [MAC Address]" in str(e) for e in fast.errors)
     statuses = {f.subject.id: f.status for f in fast.findings}
     assert statuses["44:19:B6:12:34:56"] is Status.LIMITED
@@ -143,14 +180,8 @@ def test_bulk_path_agrees_with_the_observation_path(
     assert statuses["00:E0:FC:7A:31:02"] is Status.COVERED
     assert statuses["52:54:00:8E:21:30"] is Status.REVIEW  # chip vendor banner
     cam = next(f for f in fast.findings if f.subject.id == "44:19:B6:12:34:56")
-    dup_rows = sorted(e.location.row for e in cam.evidence if e.rule == "inventory.duplicate")
-    assert dup_rows == [9, 13, 21, 25, 33]  # the other rows with that MAC, as evidence of one device
-    honor = next(f for f in fast.findings if f.subject.id == "10.0.0.53")
-    assert sorted(e.location.row for e in honor.evidence if e.rule == "inventory.duplicate") == [19, 31]
-    assert fast.summary["by_status"] == general.summary["by_status"]  # clean devices seen in both halves once
-    assert fast.summary["unattributable"] == general.summary["unattributable"] == 1
-    assert fast.summary["unattributable_examples"] == general.summary["unattributable_examples"]
-    assert fast.subjects == general.subjects
+    assert cam.subject.attributes["hostname"] == "cam-1, dup"  # one device: every row's names
+    assert fast.summary["unattributable"] == 1 and fast.summary["unattributable_examples"] == ["9A:3F:5E:0C:72:50"]
 
 
 MESSY = [
@@ -158,129 +189,139 @@ MESSY = [
         "cam-2",
         "10.0.1.1",
         "44:19:b6:00:00:01",
-        '"Hangzhou Hikvision Digital Technology Co., Ltd."',
+        "Hangzhou Hikvision Digital Technology Co., Ltd.",
         "DS-2CD2143G2-IS",
         "",
     ],
     ["typo", "10.0.1.2", "44:19:B6:00:00:0G", "Dell", "OptiPlex 7090", ""],  # canonical prefix, bad last digit
-    ["typo2", "10.0.1.3", "00:14:22:01:02", "Hikvision", "", ""],  # a Dell prefix, too short: listed by name
+    ["typo2", "10.0.1.3", "00:14:22:01:02", "Hikvision", "", ""],  # too short: listed by name
     ["spaced", "10.0.1.4", " 00:1E:73:01:02:03 ", "", "", ""],
     ["dashes", "10.0.1.5", "00-E0-FC-01-02-03", "", "", ""],
-    ["laptop", "10.0.1.6", "f0:18:98:00:00:09", "Apple Inc.", "MacBookPro18,1", ""],
-    ["nomac", "10.0.1.7", "", "Dell", "Latitude 7420", ""],
     ["nomac-cam", "10.0.1.8", "", "Dahua", "", ""],
     ["short", "10.0.1.9"],
-    ["banner", "10.0.1.10", "F0:18:98:00:00:0A", "", "", '"DNVRS-Webs\nline two"'],
+    [],
+    ["banner", "10.0.1.10", "F0:18:98:00:00:0A", "", "", "DNVRS-Webs\nline two"],
     ["multicast", "10.0.1.11", "01:00:5E:00:00:01", "", "", ""],
+    ["", "", "zz", "", "", ""],  # only a bad MAC: an error, no device
 ]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_bulk_path_agrees_on_messy_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+def test_messy_rows_give_the_same_report(tmp_path: Path, fast_reads: set[str]) -> None:
     path = tmp_path / "inventory.csv"
-    lines = ["Hostname,IP Address,MAC Address,Manufacturer,Model,Banner"]
-    for k in range(3):  # the same devices again in each third; MAC case differs between copies
-        for row in MESSY:
-            cells = [c.upper() if k % 2 and ":" in c else c for c in row]
-            if row[0] in ("typo", "typo2", "nomac", "nomac-cam", "short"):  # no MAC to tell them: other devices
-                cells[:2] = [f"{row[0]}-{k}", f"10.0.{k + 1}.{row[1].rsplit('.', 1)[1]}"]
-            lines.append(",".join(c.replace("\\n", "\n") for c in cells))
-        lines.append("")  # a blank line between the copies
-    path.write_text("\r\n".join(lines) + "\r\n")
-    opts = Options(as_of="2026-11-22")
-    general = run([path], opts)
-    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
-    monkeypatch.setattr(bulk, "PARALLEL_MIN_CHARS", 0 if workers == 2 else 1 << 40)
-    fast = run([path], opts)
-    assert _shape(fast) == _shape(general)
-    assert [str(e) for e in fast.errors] == [str(e) for e in general.errors]
-    assert {e.location.row for e in fast.errors} >= {2, 3}
-    assert fast.summary["by_status"] == general.summary["by_status"] and fast.subjects == general.subjects
-    assert fast.summary["unattributable"] == general.summary["unattributable"]
-    assert fast.summary["unattributable_examples"] == general.summary["unattributable_examples"]
-    ids = {f.subject.id for f in fast.findings}
-    assert {"44:19:B6:00:00:01", "10.0.2.3", "00:E0:FC:01:02:03", "F0:18:98:00:00:0A", "10.0.3.8"} <= ids
+    _inventory(path, [[c.replace("\\n", "\n") for c in row] for row in MESSY])
+    general, fast = _both([path])
+    assert fast_reads == {"inventory.csv"}
+    assert _report(fast) == _report(general)
+    assert {e.location.row for e in fast.errors} == {2, 3, 11}
     banner = next(f for f in fast.findings if f.subject.id == "F0:18:98:00:00:0A")
     assert any(e.value == "DNVRS-Webs\nline two" for e in banner.evidence)
-    cam = next(f for f in fast.findings if f.subject.id == "44:19:B6:00:00:01")
-    assert sorted(e.location.row for e in cam.evidence if e.rule == "inventory.duplicate") == [13, 25]
 
 
-def test_bulk_path_hands_back_files_whose_header_is_not_on_line_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "export.csv"
-    path.write_text(
+def test_a_title_above_the_header_and_a_second_mac_column(tmp_path: Path, fast_reads: set[str]) -> None:
+    title = tmp_path / "export.csv"  # a title above the header: skipped alike
+    title.write_text(
         "Asset report exported 2026-11-20\n\nName,Manufacturer,Model,MAC Address\n"
         "cam-1,Hikvision,DS-2CD2042WD-I,44:19:B6:00:00:09\n"
     )
-    opts = Options(as_of="2026-11-22")
-    general = run([path], opts)
-    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
-    fast = run([path], opts)
-    assert _shape(fast) == _shape(general) and len(fast.findings) == 1
+    wifi = tmp_path / "intune.csv"  # an empty Wi-Fi MAC: the source takes the Ethernet MAC (and reads the file)
+    _inventory(
+        wifi,
+        [["cam-2", "Hikvision", "", "44:19:B6:00:00:0A"], ["cam-3", "Hikvision", "44:19:B6:00:00:0B", ""]],
+        ["Device name", "Manufacturer", "Wi-Fi MAC", "Ethernet MAC"],
+    )
+    general, fast = _both([title, wifi])
+    assert fast_reads == {"export.csv"}
+    assert _report(fast) == _report(general)
+    assert {f.subject.id for f in fast.findings} == {"44:19:B6:00:00:09", "44:19:B6:00:00:0A", "44:19:B6:00:00:0B"}
     assert fast.findings[0].evidence[0].location.row == 1
 
 
-MAC_POOL = ["44:19:B6:12:34:56", "00:1E:73:AA:BB:CC", "F0:18:98:00:00:01", "DA:A1:19:00:00:01", "00:E0:FC:7A:31:02"]
-MAC_FORMS = [
-    lambda m: m,
-    str.lower,
-    lambda m: m.replace(":", "-"),
-    lambda m: m[:-1] + "G",
-    lambda m: m[:11],
-    lambda m: f" {m} ",
-    lambda m: "",
+def test_a_user_mapping_is_read_alike(tmp_path: Path, fast_reads: set[str]) -> None:
+    path = tmp_path / "assets.csv"
+    _inventory(
+        path,
+        [["Hikvision", "DS-2CD2042WD-I", "44:19:B6:00:00:01", "AT-1"], ["Dell", "OptiPlex", "", "AT-2"]],
+        ["Make", "Kit", "MAC Address", "Tag"],
+    )
+    general, fast = _both([path], mapping={"model": "Kit", "serial": "Tag"})
+    assert fast_reads == {"assets.csv"}
+    assert _report(fast) == _report(general) and len(fast.findings) == 1
+
+
+# --- one pipeline: random inventories, leases and neighbour tables, fast reader on and off -------------------
+
+MACS = [
+    "44:19:B6:12:34:56",  # Hikvision
+    "3C:EF:8C:00:11:22",  # Dahua
+    "00:E0:FC:7A:31:02",  # Huawei
+    "F0:18:98:00:00:01",  # Apple
+    "F0:18:98:00:00:02",
+    "DA:A1:19:00:00:01",  # locally administered
+    "52:54:00:8E:21:30",
+    "00:1E:73:AA:BB:CC",  # ZTE
 ]
-VALUES = ["", "Hikvision", "Dell", 'ZTE "Corp", Ltd', "DS-2CD2042WD-I", "DNVRS-Webs\nsecond line", "=cmd()", "Honor"]
+MAC_FORMS = [lambda m: m, str.lower, lambda m: m.replace(":", "-"), lambda m: m[:-1] + "G", lambda m: f" {m} "]
+HOSTS = ["cam-1", "CAM-1.corp.example", "nvr", "android", "sw-core", "10.0.0.9", ""]
+SERIALS = ["FA4812345", "fa4812345 ", "S2", ""]
+TEXTS = ["", "Hikvision", "Dell", 'ZTE "Corp", Ltd', "DS-2CD2042WD-I", "DNVRS-Webs\nsecond line", "Honor", "HUAWEI-1.5"]
+HEADER = ["Hostname", "IP Address", "MAC Address", "Serial Number", "Manufacturer", "Model", "Banner"]
 
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    devices=st.lists(
-        st.lists(st.sampled_from(VALUES), min_size=3, max_size=3), min_size=len(MAC_POOL), max_size=len(MAC_POOL)
-    ),
-    rows=st.lists(
-        st.tuples(
-            st.integers(0, len(MAC_POOL) - 1),
-            st.integers(0, len(MAC_FORMS) - 1),
-            st.sampled_from(["", "short", "blank"]),
+csv_row = st.one_of(
+    st.tuples(
+        st.sampled_from(HOSTS),
+        st.integers(0, 12).map(lambda n: f"10.0.0.{n}" if n else ""),
+        st.one_of(
+            st.just(""), st.tuples(st.sampled_from(MACS), st.sampled_from(MAC_FORMS)).map(lambda mf: mf[1](mf[0]))
         ),
-        min_size=1,
-        max_size=16,
-    ),
+        st.sampled_from(SERIALS),
+        st.sampled_from(TEXTS),
+        st.sampled_from(TEXTS),
+        st.sampled_from(TEXTS),
+    ).map(list),
+    st.just([]),  # blank line
+    st.sampled_from(HOSTS).map(lambda h: [h, "10.0.0.99"]),  # short row
 )
-def test_bulk_path_agrees_on_random_inventories(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, devices: list, rows: list
+lease = st.tuples(st.sampled_from(MACS), st.integers(1, 12), st.sampled_from(["cam-1", "nvr", "android", "*"]))
+router = st.tuples(st.sampled_from(MACS), st.integers(0, 6))  # a MAC answering for 4 to 10 addresses
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    inventories=st.lists(st.lists(csv_row, max_size=10), min_size=1, max_size=3),
+    leases=st.lists(lease, max_size=6),
+    routers=st.lists(router, max_size=2),
+    with_scan=st.booleans(),
+)
+def test_one_pipeline_whatever_reads_the_inventories(
+    tmp_path_factory: pytest.TempPathFactory,
+    fast_reads: set[str],
+    inventories: list[list[list[str]]],
+    leases: list[tuple[str, int, str]],
+    routers: list[tuple[str, int]],
+    with_scan: bool,
 ) -> None:
-    """Each MAC's rows repeat one device's record (the bulk path takes a device from its first row)."""
-    uses: dict[int, int] = {}
-    lines = []
-    for n, (mac_i, form, shape) in enumerate(rows):
-        values = devices[mac_i]
-        if uses.setdefault(mac_i, 0) >= 3:  # four addresses for one MAC would make it a router's
-            continue
-        uses[mac_i] += 1
-        if shape == "blank":
-            lines.append([])
-            continue
-        if shape == "short":  # a record without the fields: a device of its own (a MAC no other row has)
-            lines.append([f"host-{n}", f"10.9.0.{n}", MAC_FORMS[form](f"F0:18:98:00:01:{n:02X}")])
-            continue
-        lines.append([f"host-{n}", f"10.9.0.{n}", MAC_FORMS[form](MAC_POOL[mac_i]), *values])
-    path = tmp_path_factory.mktemp("inv") / "inventory.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["Hostname", "IP Address", "MAC Address", "Manufacturer", "Model", "Banner"])
-        writer.writerows(lines)
-    opts = Options(as_of="2026-11-22")
-    general = run([path], opts)
-    with monkeypatch.context() as patch:
-        patch.setattr(bulk, "BULK_MIN_BYTES", 0)
-        for workers in (1, 2):
-            patch.setattr(bulk, "PARALLEL_MIN_CHARS", 0 if workers == 2 else 1 << 40)
-            fast = run([path], opts)
-            assert _shape(fast) == _shape(general)
-            assert [str(e) for e in fast.errors] == [str(e) for e in general.errors]
-            assert fast.summary["by_status"] == general.summary["by_status"]
-            assert fast.summary["unattributable"] == general.summary["unattributable"]
+    folder = tmp_path_factory.mktemp("run")
+    paths = []
+    for n, rows in enumerate(inventories):
+        path = folder / f"inventory-{n}.csv"
+        _inventory(path, [[c.replace("\\n", "\n") for c in row] for row in rows], HEADER)
+        paths.append(path)
+    if leases:
+        path = folder / "dnsmasq.leases"
+        path.write_text("".join(f"1763800000 {m.lower()} 10.0.0.{ip} {h} *\n" for m, ip, h in leases))
+        paths.append(path)
+    if routers:
+        path = folder / "neigh.txt"
+        lines = [
+            f"10.0.{k}.{ip} dev eth0 lladdr {mac.lower()} REACHABLE"
+            for k, (mac, extra) in enumerate(routers)
+            for ip in range(1, 5 + extra)
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    if with_scan:
+        paths.append(EXAMPLES / "network-scan.xml")
+    fast_reads.clear()
+    general, fast = _both(paths)
+    assert fast_reads == {p.name for p in paths if p.suffix == ".csv"}
+    assert _report(fast) == _report(general)

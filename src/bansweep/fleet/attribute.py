@@ -1,24 +1,23 @@
-"""Attribution: observations of one device merged across sources, then maker, brand and model decided with evidence.
+"""Attribution: who made a device (maker, brand, model, the covered entity) and how sure we are, with evidence.
 
-Two steps with two caches, so a million inventory rows cost little more than their distinct values:
+Facts only: what the policies make of them is the policy stage's (bansweep.policy.fleet). Two steps with two
+caches, so a million inventory rows cost little more than their distinct values:
 - `Attributor.claims(fact, text)` turns one observed value into claims (who made this?) — cached per value;
-- `Attributor.decide(claims)` weighs a device's claims into a Decision with policy verdicts — cached per claim set.
+- `Attributor.decide(claims)` weighs a device's claims into a Decision — cached per claim set.
 Evidence items (with each claim's location) are assembled per device from the decision.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bansweep.findings import Evidence, Location, Status, Verdict
+from bansweep.findings import Evidence, Location
 from bansweep.fleet.fingerprints import VENDOR_PARAMS, Recog
-from bansweep.fleet.model import Observation, normalise_mac
+from bansweep.fleet.identity import Device, observed_mac
 from bansweep.knowledge import load
 from bansweep.knowledge.vendors import Entity, Match, VendorKB
-from bansweep.policy import judge
 from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
 
 # observation facts by the kind of evidence they give
@@ -52,7 +51,6 @@ TYPE_FACT = "device_type"
 
 MAC_WEIGHT = 0.85  # a MAC prefix names the maker of the network interface, usually but not always the device's
 CID_WEIGHT = 0.4
-SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
 STRONG = 0.9  # covered evidence this strong from two kinds outweighs one disagreeing claim
 LOW = 0.5  # below this the evidence is too weak to judge without review
 
@@ -87,10 +85,15 @@ class Claim:
     def covered(self) -> bool:
         return self.entity is not None and self.entity.group is not None and not self.component
 
+    def __hash__(self) -> int:  # claims are dictionary keys; hashing every field (the entity's too) costs more
+        return hash((self.rule, self.fact, self.text, self.vendor, self.confidence))
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    entity: Entity | None  # the entity the verdicts judge (most specific covered entity), else None
+    """What the evidence says about a device's maker: facts for the policy stage to judge."""
+
+    entity: Entity | None  # the entity to judge (most specific covered entity), else None
     maker: str | None
     brand: str | None
     model: str | None
@@ -99,162 +102,9 @@ class Decision:
     claims: tuple[Claim, ...]  # supporting claims first
     conflicts: tuple[str, ...]
     notes: tuple[str, ...]
-    verdicts: tuple[Verdict, ...]
-    status: Status
+    conflicting: bool  # the evidence disagrees (or is too weak) in a way that needs a person to look
+    component: str | None  # a chip/component vendor's evidence only: why a covered verdict needs review
     attributable: bool  # False when nothing named a maker (e.g. only randomised MACs)
-
-
-@dataclass(slots=True)
-class Device:
-    observations: list[Observation] = field(default_factory=list)
-    macs: list[str] = field(default_factory=list)
-    ips: list[str] = field(default_factory=list)
-    hostnames: list[str] = field(default_factory=list)
-    serials: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        for values in (self.macs, self.serials, self.ips, self.hostnames):
-            if values:
-                return values[0]
-        return str(self.observations[0].location)
-
-    @property
-    def address(self) -> str:
-        for values in (self.ips, self.hostnames, self.macs, self.serials):
-            if values:
-                return values[0]
-        return str(self.observations[0].location)
-
-    @property
-    def sources(self) -> list[str]:
-        return sorted({o.source for o in self.observations})
-
-
-# --- merging --------------------------------------------------------------------------------------------
-
-
-def _short_host(name: str) -> str | None:
-    name = name.strip().rstrip(".").lower()
-    if not name:
-        return None
-    try:
-        ipaddress.ip_address(name)
-        return None  # an address written as a name is not a host name
-    except ValueError:
-        pass
-    return name.split(".", 1)[0]
-
-
-def _obs_mac(obs: Observation) -> str | None:
-    if obs.mac:
-        return obs.mac
-    chassis = obs.facts.get("lldp.chassis_mac")
-    return normalise_mac(chassis) if chassis else None
-
-
-def merge(observations: Sequence[Observation]) -> list[Device]:
-    """Group observations of the same device: union-find over MAC, IP, host name (short, case-insensitive), serial.
-
-    A key shared by several devices is not used to merge: a MAC seen with many IPv4 addresses (a router answering
-    for a routed segment, or proxy-ARP), and an IP, host name or serial seen with more than one MAC (a reused
-    DHCP address, a default host name). Such keys are noted on the devices they touch.
-    """
-    macs = [_obs_mac(o) for o in observations]
-    mac_ips: dict[str, set[str]] = {}
-    mac_names: dict[str, set[tuple[str, str] | None]] = {}  # the host/serial each address record names
-    for obs, mac in zip(observations, macs, strict=True):
-        if mac and obs.ip and ":" not in obs.ip:
-            mac_ips.setdefault(mac, set()).add(obs.ip)
-            host = _short_host(obs.hostname) if obs.hostname else None
-            serial = obs.serial.strip().upper() if obs.serial and obs.serial.strip() else None
-            mac_names.setdefault(mac, set()).add((host or "", serial or "") if host or serial else None)
-    # one host that has several addresses names itself in every record; a router's ARP entries name nobody
-    shared_macs = {
-        m
-        for m, ips in mac_ips.items()
-        if len(ips) >= SHARED_MAC_IPS and (None in mac_names[m] or len(mac_names[m]) > 1)
-    }
-
-    keys_of: list[list[tuple[str, str]]] = []
-    key_macs: dict[tuple[str, str], set[str]] = {}
-    for obs, mac in zip(observations, macs, strict=True):
-        keys: list[tuple[str, str]] = []
-        if mac and mac not in shared_macs:
-            keys.append(("mac", mac))
-        if obs.ip:
-            keys.append(("ip", obs.ip))
-        host = _short_host(obs.hostname) if obs.hostname else None
-        if host:
-            keys.append(("host", host))
-        if obs.serial and obs.serial.strip():
-            keys.append(("serial", obs.serial.strip().upper()))
-        keys_of.append(keys)
-        own_mac = mac if mac and mac not in shared_macs else None
-        for key in keys:
-            if key[0] != "mac" and own_mac:
-                key_macs.setdefault(key, set()).add(own_mac)
-    ambiguous = {k for k, ms in key_macs.items() if len(ms) > 1}
-
-    parent = list(range(len(observations)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[tuple[str, str], int] = {}
-    for i, keys in enumerate(keys_of):
-        for key in keys:
-            if key in ambiguous:
-                continue
-            j = first.setdefault(key, i)
-            if j != i:
-                ri, rj = find(i), find(j)
-                if ri != rj:
-                    parent[ri] = rj
-
-    groups: dict[int, Device] = {}
-    order: list[Device] = []
-    for i, obs in enumerate(observations):
-        root = find(i)
-        dev = groups.get(root)
-        if dev is None:
-            dev = groups[root] = Device()
-            order.append(dev)
-        dev.observations.append(obs)
-        mac = macs[i]
-        if mac and mac in shared_macs:
-            note = (
-                f"MAC {mac} was seen with {len(mac_ips[mac])} IP addresses (a router or proxy-ARP answering "
-                f"for them); it is not used to identify or attribute this device"
-            )
-            if note not in dev.notes:
-                dev.notes.append(note)
-        elif mac and mac not in dev.macs:
-            dev.macs.append(mac)
-        if obs.ip and obs.ip not in dev.ips:
-            dev.ips.append(obs.ip)
-        if obs.hostname and obs.hostname not in dev.hostnames:
-            dev.hostnames.append(obs.hostname)
-        if obs.serial and obs.serial not in dev.serials:
-            dev.serials.append(obs.serial)
-        for key in keys_of[i]:
-            if key in ambiguous:
-                note = f"{key[0]} {key[1]} is shared by {len(key_macs[key])} MAC addresses; not used to merge"
-                if note not in dev.notes:
-                    dev.notes.append(note)
-    for mac in shared_macs:  # the router/proxy itself, once, so its MAC is still attributed
-        first_obs = next(o for o, m in zip(observations, macs, strict=True) if m == mac)
-        router = Device(
-            observations=[Observation(first_obs.source, first_obs.location, mac=mac)],
-            macs=[mac],
-            notes=[f"answers for {len(mac_ips[mac])} IP addresses: a router or proxy-ARP"],
-        )
-        order.append(router)
-    return order
 
 
 # --- attribution ----------------------------------------------------------------------------------------
@@ -265,7 +115,6 @@ class Attributor:
         self,
         kb: VendorKB,
         registry: MacRegistry,
-        policies: Sequence[str],
         as_of: str,
         recog: Recog | None = None,
         overlays: Sequence[Path] = (),
@@ -273,9 +122,7 @@ class Attributor:
         self.kb = kb
         self.registry = registry
         self.recog = recog
-        self.policies = list(policies)
-        self.as_of = as_of
-        self.overlays = list(overlays)
+        self.as_of = as_of  # ownership notes say whether this date is within an entity's time in its group
         self.components = component_entities(overlays)
         self._claims: dict[tuple[str, str], tuple[Claim, ...]] = {}
         self._mac: dict[tuple[str, ...], tuple[Claim, ...]] = {}
@@ -477,13 +324,9 @@ class Attributor:
                 "the device maker is not known: a covered-component question (§889 'essential component')"
             )
             ordered = tuple(components) + tuple(c for c in ordered if c not in components)
+        component = notes[-1] if not covered and components else None
         if unattributable and not claims:
             notes.append("only locally administered (randomised or private) MAC addresses: maker not attributable")
-
-        verdicts = judge(entity, self.policies, self.as_of, conflicting=conflicting, overlays=self.overlays)
-        if not covered and components:
-            verdicts = [_to_review(v, notes[-1]) for v in verdicts]
-        status = max((v.status for v in verdicts), key=lambda s: s.order, default=Status.NOT_COVERED)
         lead = ordered[0] if ordered else None
         maker = brand = None
         if entity is not None and entity.group and not (not covered and components):
@@ -504,8 +347,8 @@ class Attributor:
             claims=ordered,
             conflicts=tuple(conflicts),
             notes=tuple(notes),
-            verdicts=tuple(verdicts),
-            status=status,
+            conflicting=conflicting,
+            component=component,
             attributable=bool(claims),
         )
 
@@ -594,12 +437,6 @@ def describe_kinds(claims: Iterable[Claim]) -> str:
     return ", ".join(kinds[:-1]) + " and " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
 
 
-def _to_review(v: Verdict, reason: str) -> Verdict:
-    if v.status in (Status.COVERED, Status.LIMITED):
-        return Verdict(v.policy, Status.REVIEW, v.citation, v.date, reason)
-    return v
-
-
 # --- per device -----------------------------------------------------------------------------------------
 
 
@@ -615,7 +452,7 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
     located: list[tuple[Claim, Location, str]] = []
     unattributable: list[str] = []
     for mac in device.macs:
-        obs = next(o for o in device.observations if _obs_mac(o) == mac)
+        obs = next(o for o in device.observations if observed_mac(o) == mac)
         claims, hit = attributor.mac(mac)
         if isinstance(hit, MacUnattributable):
             unattributable.append(f"{mac}: {hit.reason}")

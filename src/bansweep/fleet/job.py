@@ -1,38 +1,39 @@
 """fleet: covered-vendor devices in scans and inventories, with evidence and legal basis.
 
-Files are routed to their source parser, observations merged into devices and attributed, devices judged under
-the selected policies. Large CSV inventories take the bulk path (bansweep.fleet.bulk).
+One pipeline for every input: files are routed to their source parser (large CSV inventories to a fast reader
+that gives the same records in columns), the records of all inputs merged into devices (identity), each device
+attributed (attribute: facts), judged under the selected policies (verdicts) and listed (build).
 """
 
 from __future__ import annotations
 
+import bisect
 import gc
+import itertools
+import operator
 import re
 from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from bansweep import progress
-from bansweep.findings import Evidence, Finding, InputError, Location, Report, Severity, Status, Subject, Verdict
+from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import sources
-from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute, describe_kinds, merge
+from bansweep.fleet.attribute import Attributed, Attributor, attribute
+from bansweep.fleet.build import Tally, Template, build, device_finding, template
 from bansweep.fleet.fingerprints import Recog
-from bansweep.fleet.model import Observation
+from bansweep.fleet.identity import Merged, merge_records, single
+from bansweep.fleet.model import Observation, ObservationBatch
+from bansweep.fleet.sources import inventory_csv_fast
 from bansweep.inputs import InputFile, walk
 from bansweep.knowledge.vendors import VendorKB
 from bansweep.policy import policy_ids
-from bansweep.registry.mac import MacRegistry
+from bansweep.policy.fleet import Judged, PolicyStage
+from bansweep.registry.mac import LOCAL, MULTICAST, MacRegistry
 
-RULE = "fleet.covered-vendor"
-SEVERITY = {
-    Status.COVERED: Severity.HIGH,
-    Status.LIMITED: Severity.MEDIUM,
-    Status.REVIEW: Severity.LOW,
-    Status.NOT_SCREENED: Severity.LOW,
-    Status.NOT_COVERED: Severity.INFO,
-}
+FAST_MIN_BYTES = 2 * 1024 * 1024  # CSV inventories this large are read by the fast reader (same records)
 LARGE = 100_000  # devices in a report whose objects are kept out of the cyclic collector's view
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -45,6 +46,7 @@ class Options:
     mapping: dict[str, str] = field(default_factory=dict)
     as_of: str | None = None
     show_progress: bool | None = None
+    fast_csv: bool | None = None  # the fast CSV reader: None = for CSV inventories of FAST_MIN_BYTES and more
 
 
 def sniff(item: InputFile) -> str | None:
@@ -80,42 +82,6 @@ def check_options(options: Options) -> str:
     return options.as_of
 
 
-@dataclass(slots=True)
-class Tally:
-    """Counts for the report summary, shared by the observation path and the bulk path."""
-
-    devices: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-    by_vendor: Counter[str] = field(default_factory=Counter)
-    by_source: Counter[str] = field(default_factory=Counter)
-    by_policy: dict[str, Counter[str]] = field(default_factory=dict)
-    unattributable: int = 0
-    unattributable_ids: list[str] = field(default_factory=list)
-
-    def count(self, d: Decision, srcs: list[str], n: int = 1) -> None:
-        self.devices += n
-        self.statuses[d.status.value] += n
-        if d.status is not Status.NOT_COVERED:
-            self.by_vendor[d.entity.group if d.entity and d.entity.group else "unknown"] += n
-            for s in srcs:
-                self.by_source[s] += n
-        for v in d.verdicts:
-            if v.policy not in self.by_policy:
-                self.by_policy[v.policy] = Counter()
-            self.by_policy[v.policy][v.status.value] += n
-
-    def to_summary(self) -> dict[str, Any]:
-        return {
-            "devices": self.devices,
-            "by_status": dict(self.statuses),
-            "by_vendor": dict(self.by_vendor.most_common()),
-            "by_source": dict(self.by_source.most_common()),
-            "by_policy": {p: dict(c) for p, c in self.by_policy.items()},
-            "unattributable": self.unattributable,
-            "unattributable_examples": self.unattributable_ids[:20],
-        }
-
-
 def run(paths: list[Path], options: Options) -> Report:
     # Large inputs make millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
@@ -132,14 +98,13 @@ def run(paths: list[Path], options: Options) -> Report:
 
 
 def _run(paths: list[Path], options: Options) -> Report:
-    from bansweep.fleet import bulk
-
     report = Report(job="fleet", inputs=[str(p) for p in paths])
     as_of = check_options(options)
     kb = VendorKB.load(options.knowledge)
     registry = MacRegistry.load()
     recog = Recog.load(options.fingerprints) if options.fingerprints else None
-    attributor = Attributor(kb, registry, options.policies, as_of, recog, options.knowledge)
+    attributor = Attributor(kb, registry, as_of, recog, options.knowledge)
+    stage = PolicyStage(options.policies, as_of, options.knowledge)
     report.data_versions.update(
         {"mac_registry": f"{registry.source} ({registry.date})", "knowledge": kb.version, "as_of": as_of}
     )
@@ -160,10 +125,9 @@ def _run(paths: list[Path], options: Options) -> Report:
         else:
             files.append((item.path, fmt))
 
-    tally = Tally()
     formats: dict[str, str] = {}
     mappings: dict[str, dict[str, str]] = {}
-    observations: list[Observation] = []
+    items: list[Observation | ObservationBatch] = []
     show = options.show_progress
     with progress.progress("fleet: reading inputs", total=len(files), show=show) as bar:
         for path, fmt in files:
@@ -172,32 +136,29 @@ def _run(paths: list[Path], options: Options) -> Report:
             mapping = _describe(path, options.mapping, report)
             if mapping is not None:
                 mappings[str(path)] = mapping
-            done = bulk.wants(path, fmt, mapping) and bulk.run_file(
-                path, mapping or {}, attributor, report, tally, show
-            )
-            if not done:
+            read = None
+            if mapping and fmt == "inventory-csv" and _fast(path, options.fast_csv):
+                read = inventory_csv_fast.read(path, options.mapping or None, mapping)
+            if read is not None:
+                batch, errors = read
+                report.errors.extend(errors)
+                if len(batch):
+                    items.append(batch)
+            else:
                 for parsed in sources.parse(fmt, path, options.mapping or None):
                     if isinstance(parsed, InputError):
                         report.errors.append(parsed)
                     else:
-                        observations.append(parsed)
+                        items.append(parsed)
             bar.advance()
 
-    devices = merge(observations)
-    with progress.progress("fleet: attributing devices", total=len(devices), show=show) as bar:
-        for device in devices:
-            att = attribute(attributor, device)
-            tally.count(att.decision, device.sources)
-            if not att.decision.attributable and att.unattributable:
-                tally.unattributable += 1
-                tally.unattributable_ids.append(device.id)
-            finding = device_finding(att)
-            if finding is not None:
-                report.findings.append(finding)
-            bar.advance()
-
+    tally = Tally()
+    merged = merge_records(items)
+    report.findings = assess(merged, attributor, stage, tally, show)
     report.subjects = tally.devices
-    report.findings.sort(key=lambda f: (-f.severity, -f.confidence, f.subject.id))  # severity follows status
+    # most severe and surest first, then by subject id; stable sorts keep device order on ties
+    report.findings.sort(key=operator.attrgetter("subject.id"))
+    report.findings.sort(key=operator.attrgetter("severity", "confidence"), reverse=True)
     report.summary.update(tally.to_summary())
     report.summary["findings"] = len(report.findings)
     report.summary["input_errors"] = len(report.errors)
@@ -215,157 +176,211 @@ def _describe(path: Path, mapping: dict[str, str], report: Report) -> dict[str, 
         return None
 
 
+def _fast(path: Path, wanted: bool | None) -> bool:
+    if wanted is not None:
+        return wanted
+    try:
+        return path.stat().st_size >= FAST_MIN_BYTES
+    except OSError:
+        return False
+
+
 @dataclass(slots=True)
-class Template:
-    """Everything of a finding that depends only on the decision (shared by every device with that decision)."""
+class Unit:
+    """Devices attributed, judged and counted together: one device, or every single-record device of a batch
+    with the same MAC block and values (position: the first one's record)."""
 
-    name: str  # "Hikvision DS-2CD2042WD camera"
-    severity: Severity
-    status: Status
-    confidence: float
-    explanation: str
-    verdicts: list[Verdict]
-    tags: list[str]
-    attributes: dict[str, str]
-    extra: dict[str, Any]
+    position: int
+    attributed: Attributed
+    judged: Judged
+    count: int = 1
+
+    @property
+    def unattributable(self) -> bool:
+        return not self.attributed.decision.attributable and bool(self.attributed.unattributable)
 
 
-def template(d: Decision, unattributable: list[str], srcs: list[str]) -> Template | None:
-    """None for a device that is only counted: judged not covered and naming no covered entity. A device that
-    names one but is judged not covered (e.g. a brand sold before the date judged) is still listed."""
-    if d.status is Status.NOT_COVERED and d.entity is None:
-        return None
-    attributes = {
-        k: v
-        for k, v in (
-            ("maker", d.maker),
-            ("brand", d.brand),
-            ("model", d.model),
-            ("device_type", d.device_type),
-            ("group", d.entity.group if d.entity else None),
-            ("entity", d.entity.id if d.entity else None),
-            ("sources", ", ".join(srcs)),
-        )
-        if v
+def assess(
+    merged: Merged, attributor: Attributor, stage: PolicyStage, tally: Tally, show: bool | None
+) -> list[Finding]:
+    """Attribute, judge, count and list every device; findings in device order.
+
+    A device of one batch record that shares no key with another record is attributed the same way as any other
+    device, once for all the records with the same MAC block and values (its result has only the row and MAC of
+    the first): the others get it with their own row and MAC. Every other device is attributed on its own."""
+    records = merged.records
+    units: list[Unit] = []
+    listed: list[tuple[int, Finding]] = []
+    examples: list[tuple[int, str]] = []  # (position, device id) of unattributable devices
+    devices = list(merged.devices)
+    singles = merged.singles
+    total = len(singles) + len(devices)  # a loose record's device is counted as a device
+    with progress.progress("fleet: attributing devices", total=total, show=show) as bar:
+        for p, part in enumerate(records.parts):
+            start = records.starts[p]
+            lo = bisect.bisect_left(singles, start)
+            if not isinstance(part, ObservationBatch) or "lldp.chassis_mac" in part.facts:
+                end = start + (len(part) if isinstance(part, ObservationBatch) else 1)
+                hi = bisect.bisect_left(singles, end, lo)
+                devices.extend(single(records.observation(r), r) for r in singles[lo:hi])
+                continue
+            hi = bisect.bisect_left(singles, start + len(part), lo)
+            positions = singles[lo:hi]
+            if positions:
+                _batch(part, start, positions, attributor, stage, units, listed, examples)
+            bar.advance(len(positions))
+        for dev in devices:
+            att = attribute(attributor, dev)
+            judged = stage(att.decision)
+            unit = Unit(dev.first, att, judged)
+            units.append(unit)
+            if unit.unattributable:
+                examples.append((dev.first, dev.id))
+            finding = device_finding(att, judged)
+            if finding is not None:
+                listed.append((dev.first, finding))
+            bar.advance()
+    units.sort(key=operator.attrgetter("position"))
+    for unit in units:
+        decision = unit.attributed.decision
+        tally.count(decision, unit.judged, unit.attributed.device.sources, unit.count)
+        if unit.unattributable:
+            tally.unattributable += unit.count
+    examples.sort()
+    tally.unattributable_ids.extend(device_id for _, device_id in examples[:20])
+    listed.sort(key=operator.itemgetter(0))
+    return [finding for _, finding in listed]
+
+
+_block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
+
+
+def _batch(
+    batch: ObservationBatch,
+    start: int,
+    positions: list[int],
+    attributor: Attributor,
+    stage: PolicyStage,
+    units: list[Unit],
+    listed: list[tuple[int, Finding]],
+    examples: list[tuple[int, str]],
+) -> None:
+    """The single-record devices of one batch (record positions in the run, ascending)."""
+    whole = len(positions) == len(batch)
+    ks: Sequence[int] = range(len(batch)) if whole else [r - start for r in positions]
+
+    def column(values: list[str | None]) -> Sequence[str | None]:
+        return values if whole else [values[k] for k in ks]
+
+    macs = column(batch.macs)
+    keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), strict=True))
+    firsts: dict[Hashable, int] = {}  # key -> its first device
+    counts = Counter(map(firsts.setdefault, keys, itertools.count()))
+    entries: dict[Hashable, Unit] = {}
+    for key, i in firsts.items():
+        att = attribute(attributor, single(batch.observation(ks[i]), positions[i]))
+        unit = entries[key] = Unit(positions[i], att, stage(att.decision), counts[i])
+        units.append(unit)
+    odd = {key for key, unit in entries.items() if unit.unattributable}
+    if odd:  # the first of these devices (their ids are their MACs)
+        for i in itertools.islice(itertools.compress(range(len(keys)), map(odd.__contains__, keys)), 20):
+            examples.append((positions[i], str(macs[i])))
+    templates: dict[Hashable, Template] = {}
+    for key, unit in entries.items():
+        att = unit.attributed
+        t = template(att.decision, unit.judged, att.unattributable, [batch.source])
+        if t is not None:
+            templates[key] = t
+    if not templates:
+        return
+    file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
+    macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
+    plans = {
+        key: (t, _shape(entries[key].attributed, mac_field), entries[key].attributed.decision.notes, entries[key])
+        for key, t in templates.items()
     }
-    return Template(
-        name=device_label(d.maker, d.brand, d.model, d.device_type),
-        severity=SEVERITY[d.status],
-        status=d.status,
-        confidence=d.confidence,
-        explanation=explain(d, unattributable),
-        verdicts=list(d.verdicts),
-        tags=_tags(d, srcs),
-        attributes=attributes,
-        extra={
-            "maker": d.maker,
-            "brand": d.brand,
-            "model": d.model,
-            "device_type": d.device_type,
-            "sources": srcs,
-            "conflicts": list(d.conflicts),
-            "unattributable_macs": unattributable,
-        },
-    )
+    for i in itertools.compress(range(len(keys)), map(templates.__contains__, keys)):
+        k = ks[i]
+        t, shape, notes, unit = plans[keys[i]]
+        if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
+            att = attribute(attributor, single(batch.observation(k), positions[i]))
+            finding = device_finding(att, unit.judged)
+            assert finding is not None
+            listed.append((positions[i], finding))
+            continue
+        mac = macs_[k] or None
+        ip = ips[k] or None
+        host = hosts[k] or None
+        serial = serials[k] or None
+        row = rows[k]
+        evidence = [
+            Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
+            for rule, value, col, date, detail, suffix in shape
+        ]
+        ids = {
+            "mac": [mac] if mac else [],
+            "ip": [ip] if ip else [],
+            "hostname": [host] if host else [],
+            "serial": [serial] if serial else [],
+        }
+        device_id = mac or serial or ip or host or str(Location(file, row=row))
+        address = ip or host or mac or serial or device_id
+        listed.append((positions[i], build(t, device_id, address, ids, evidence, [], notes)))
 
 
-def build(
-    t: Template,
-    device_id: str,
-    address: str,
-    ids: dict[str, list[str]],
-    evidence: list[Evidence],
-    notes: list[str],
-    decision_notes: tuple[str, ...],
-) -> Finding:
-    label = f"{t.name} at {address}"
-    attributes = dict(t.attributes)
-    for key, values in ids.items():
-        if values:
-            attributes[key] = ", ".join(values)
-    extra = dict(t.extra)
-    extra.update({f"{k}s" if not k.endswith("s") else k: v for k, v in ids.items()})
-    extra["notes"] = list(decision_notes) + notes
-    explanation = t.explanation + (" " + " ".join(notes) if notes else "")
-    return Finding(
-        subject=Subject("device", device_id, label, attributes),
-        rule=RULE,
-        title=f"{label}: {t.status.value}",
-        severity=t.severity,
-        confidence=t.confidence,
-        evidence=evidence,
-        status=t.status,
-        explanation=explanation,
-        verdicts=list(t.verdicts),
-        tags=list(t.tags),
-        extra=extra,
-    )
+def _shape(att: Attributed, mac_field: str | None) -> list[tuple[str, str, str | None, str | None, str, str | None]]:
+    """A device's evidence apart from its row and MAC: (rule, value, column, data date, detail, what follows the
+    MAC in the value of the MAC's evidence, else None)."""
+    first = att.device.macs[0] if att.device.macs else None
+    out = []
+    for e in att.evidence:
+        col = e.location.field
+        mac_value = first is not None and col == mac_field and e.value.startswith(first)
+        suffix = e.value[len(first) :] if mac_value and first is not None else None
+        out.append((e.rule, e.value, col, e.data_date, e.detail, suffix))
+    return out
 
 
-def device_finding(att: Attributed) -> Finding | None:
-    dev = att.device
-    t = template(att.decision, att.unattributable, dev.sources)
-    if t is None:
-        return None
-    ids = {"mac": dev.macs, "ip": dev.ips, "hostname": dev.hostnames, "serial": dev.serials}
-    return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
+# Location's generated __init__ costs about 1 µs; a finding per covered row of a large inventory builds several,
+# so _at sets the slots directly (equal and hashable like any Location).
+_new = object.__new__
+_slots = {name: Location.__dict__[name].__set__ for name in Location.__slots__}
 
 
-def device_label(maker: str | None, brand: str | None, model: str | None, dtype: str | None) -> str:
-    who = brand or maker
-    name = _short(who) if who else "Unknown maker"
-    parts = [name]
-    if model and model.lower() not in name.lower():
-        parts.append(model)
-    if dtype and dtype.lower() not in " ".join(parts).lower():
-        parts.append(dtype)
-    return " ".join(parts)
+def _at(file: str, row: int, column: str | None) -> Location:
+    loc = _new(Location)
+    _slots["file"](loc, file)
+    _slots["line"](loc, None)
+    _slots["row"](loc, row)
+    _slots["entry"](loc, None)
+    _slots["offset"](loc, None)
+    _slots["field"](loc, column)
+    return loc
 
 
-_LEGAL = re.compile(
-    r"[\s,]+(?:co\.?,?|ltd\.?|inc\.?|corp\.?|corporation|technolog(?:y|ies)|digital|limited|group)\b.*$", re.I
-)
-
-
-def _short(name: str) -> str:
-    """'Hangzhou Hikvision Digital Technology Co., Ltd.' -> 'Hangzhou Hikvision'; short names unchanged."""
-    short = _LEGAL.sub("", name).strip(" ,.")
-    return short or name
-
-
-def explain(d: Decision, unattributable: list[str]) -> str:
-    parts: list[str] = []
-    if d.entity is not None:
-        who = d.maker or d.entity.name
-        if d.brand:
-            who += f" (as {d.brand})"
-        kinds = describe_kinds(c for c in d.claims if c.covered or c.component)
-        parts.append(f"Attributed to {who} from {kinds or 'the evidence'}, confidence {d.confidence:.2f}.")
-    elif d.maker:
-        parts.append(f"Maker {d.maker}, not a covered vendor.")
-    if d.verdicts:
-        parts.append("Verdicts: " + "; ".join(f"{v.policy} {v.status.value}" for v in d.verdicts) + ".")
-    if d.conflicts:
-        parts.append("Conflicting evidence: " + "; ".join(d.conflicts) + ".")
-    parts.extend(d.notes)
-    if unattributable:
-        parts.append("Not attributable: " + "; ".join(unattributable) + ".")
-    return " ".join(parts)
-
-
-def _tags(d: Decision, srcs: list[str]) -> list[str]:
-    tags: list[str] = []
-    if d.entity is not None:
-        tags += [f"group:{d.entity.group}", f"entity:{d.entity.id}", f"relation:{d.entity.relation}"]
-    if d.device_type:
-        tags.append(f"type:{d.device_type}")
-    tags += [f"source:{s}" for s in srcs]
-    if d.conflicts:
-        tags.append("conflict")
-    if any("relabelled/OEM" in c for c in d.conflicts):
-        tags.append("relabel")
-    if any("component" in n for n in d.notes):
-        tags.append("component")
-    if any("belonged to" in n for n in d.notes):
-        tags.append("ownership")
-    return tags
+def _blocks(macs: Sequence[str | None], attributor: Attributor) -> list[str | None]:
+    """What decides a MAC's registry answer: its 24-bit block ("AA:BB:CC"), the MAC itself in a block divided into
+    smaller ones (MA-M, MA-S, IAB), or the reason no maker can be told (a multicast or randomised address);
+    None for no MAC."""
+    texts: Sequence[str] = [m or "" for m in macs] if None in macs else macs  # type: ignore[assignment]
+    prefixes: list[str] = list(map(_block, texts))
+    tables = attributor.registry.tables
+    divided = {p >> 4 for p in tables.get("MA-M", {})}
+    divided.update(p >> 12 for p in tables.get("MA-S", {}))
+    divided.update(p >> 12 for p in tables.get("IAB", {}))
+    cid = tables.get("CID", {})
+    table: dict[str, str | None] = {}
+    whole: set[str] = set()
+    for prefix in dict.fromkeys(prefixes):
+        if not prefix:
+            table[prefix] = None
+            continue
+        p24 = int(prefix.replace(":", ""), 16)
+        if p24 in divided:
+            whole.add(prefix)
+        table[prefix] = MULTICAST if p24 & 0x010000 else LOCAL if p24 & 0x020000 and p24 not in cid else prefix
+    out = list(map(table.__getitem__, prefixes))
+    if whole:
+        for i in itertools.compress(range(len(out)), map(whole.__contains__, prefixes)):
+            out[i] = macs[i]
+    return out

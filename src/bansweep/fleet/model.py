@@ -43,6 +43,43 @@ class Observation:
         return Location(loc.file, loc.line, loc.row, loc.entry, loc.offset, col)
 
 
+@dataclass(slots=True)
+class ObservationBatch:
+    """Many observations of one table in columns: record k is the Observation `observation(k)` gives, row for row
+    what a source would yield one by one (a fast reader's output; merging treats both forms alike).
+
+    Every record's location is `file` with its row; an empty value ("" or None) is an absent one, and the facts
+    of a record are its non-empty values in column order."""
+
+    source: str
+    file: str
+    fields: dict[str, str]  # fact (and mac/ip/...) name -> column, shared by every record
+    rows: list[int]
+    macs: list[str | None]
+    ips: list[str | None]
+    hostnames: list[str | None]
+    serials: list[str | None]
+    facts: dict[str, list[str | None]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def values(self, k: int) -> dict[str, str]:
+        return {fact: value for fact, column in self.facts.items() if (value := column[k])}
+
+    def observation(self, k: int) -> Observation:
+        return Observation(
+            self.source,
+            Location(self.file, row=self.rows[k]),
+            self.macs[k] or None,
+            self.ips[k] or None,
+            self.hostnames[k] or None,
+            self.serials[k] or None,
+            self.values(k),
+            self.fields,
+        )
+
+
 # What every source module provides: parse(path) -> Iterator[Observation | InputError]
 ParseResult = Iterator[Observation | InputError]
 

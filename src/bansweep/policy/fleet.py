@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bansweep.findings import Status, Verdict
 from bansweep.knowledge import KnowledgeError, load
@@ -23,6 +23,9 @@ from bansweep.knowledge.vendors import (
     entry_location,
     ownership_window,
 )
+
+if TYPE_CHECKING:
+    from bansweep.fleet.attribute import Decision
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STATUSES = {s.value: s for s in (Status.COVERED, Status.LIMITED, Status.REVIEW, Status.NOT_COVERED)}
@@ -211,3 +214,46 @@ def _policies(overlays: tuple[Path, ...]) -> dict[str, Policy]:
         except ValueError as exc:
             raise KnowledgeError(f"{entry_location(ds, entry)}: {exc}") from None
     return out
+
+
+# --- the stage: an attribution (facts) judged under the selected policies, as of a date ---------------------
+# Decisions with the same entity, conflict flag and component question get the same verdicts: each such combination
+# is judged once, so a million devices cost as many judgements as there are distinct ones.
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    verdicts: tuple[Verdict, ...]
+    status: Status  # the most severe verdict's
+
+
+class PolicyStage:
+    def __init__(self, policies: Sequence[str], as_of: str, overlays: Sequence[Path] = ()) -> None:
+        self.policies = list(policies)
+        self.as_of = as_of
+        self.overlays = list(overlays)
+        self._cache: dict[tuple[str | None, bool, str | None], Judged] = {}
+
+    def __call__(self, decision: Decision) -> Judged:
+        entity = decision.entity
+        key = (entity.id if entity else None, decision.conflicting, decision.component)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = policy_stage(decision, self.policies, self.as_of, self.overlays)
+        return hit
+
+
+def policy_stage(decision: Decision, policies: Sequence[str], as_of: str, overlays: Sequence[Path] = ()) -> Judged:
+    """Verdicts for one decision. Evidence naming only a chip/component vendor turns covered verdicts into review
+    (the device maker is unknown)."""
+    verdicts = judge(decision.entity, policies, as_of, conflicting=decision.conflicting, overlays=overlays)
+    if decision.component is not None:
+        verdicts = [_to_review(v, decision.component) for v in verdicts]
+    status = max((v.status for v in verdicts), key=lambda s: s.order, default=Status.NOT_COVERED)
+    return Judged(tuple(verdicts), status)
+
+
+def _to_review(v: Verdict, reason: str) -> Verdict:
+    if v.status in (Status.COVERED, Status.LIMITED):
+        return Verdict(v.policy, Status.REVIEW, v.citation, v.date, reason)
+    return v

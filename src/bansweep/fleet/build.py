@@ -1,0 +1,222 @@
+"""Findings of fleet devices: one per device judged covered, limited or for review, or naming a covered entity.
+
+What depends only on a device's decision and verdicts (its name, explanation, tags, attributes) is a Template,
+shared by every device with the same decision; `build` adds the device's own identifiers, notes and evidence.
+Tally counts every device (listed or not) for the report summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bansweep.findings import Evidence, Finding, Severity, Status, Subject, Verdict
+from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
+from bansweep.policy.fleet import Judged
+
+RULE = "fleet.covered-vendor"
+SEVERITY = {
+    Status.COVERED: Severity.HIGH,
+    Status.LIMITED: Severity.MEDIUM,
+    Status.REVIEW: Severity.LOW,
+    Status.NOT_SCREENED: Severity.LOW,
+    Status.NOT_COVERED: Severity.INFO,
+}
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts for the report summary."""
+
+    devices: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_vendor: Counter[str] = field(default_factory=Counter)
+    by_source: Counter[str] = field(default_factory=Counter)
+    by_policy: dict[str, Counter[str]] = field(default_factory=dict)
+    unattributable: int = 0
+    unattributable_ids: list[str] = field(default_factory=list)
+
+    def count(self, d: Decision, judged: Judged, srcs: list[str], n: int = 1) -> None:
+        """Count n devices with this decision, verdicts and sources."""
+        self.devices += n
+        self.statuses[judged.status.value] += n
+        if judged.status is not Status.NOT_COVERED:
+            self.by_vendor[d.entity.group if d.entity and d.entity.group else "unknown"] += n
+            for s in srcs:
+                self.by_source[s] += n
+        for v in judged.verdicts:
+            if v.policy not in self.by_policy:
+                self.by_policy[v.policy] = Counter()
+            self.by_policy[v.policy][v.status.value] += n
+
+    def to_summary(self) -> dict[str, Any]:
+        return {
+            "devices": self.devices,
+            "by_status": dict(self.statuses),
+            "by_vendor": dict(self.by_vendor.most_common()),
+            "by_source": dict(self.by_source.most_common()),
+            "by_policy": {p: dict(c) for p, c in self.by_policy.items()},
+            "unattributable": self.unattributable,
+            "unattributable_examples": self.unattributable_ids[:20],
+        }
+
+
+@dataclass(slots=True)
+class Template:
+    """Everything of a finding that depends only on the decision (shared by every device with that decision)."""
+
+    name: str  # "Hikvision DS-2CD2042WD camera"
+    severity: Severity
+    status: Status
+    confidence: float
+    explanation: str
+    verdicts: list[Verdict]
+    tags: list[str]
+    attributes: dict[str, str]
+    extra: dict[str, Any]
+
+
+def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[str]) -> Template | None:
+    """None for a device that is only counted: judged not covered and naming no covered entity. A device that
+    names one but is judged not covered (e.g. a brand sold before the date judged) is still listed."""
+    if judged.status is Status.NOT_COVERED and d.entity is None:
+        return None
+    attributes = {
+        k: v
+        for k, v in (
+            ("maker", d.maker),
+            ("brand", d.brand),
+            ("model", d.model),
+            ("device_type", d.device_type),
+            ("group", d.entity.group if d.entity else None),
+            ("entity", d.entity.id if d.entity else None),
+            ("sources", ", ".join(srcs)),
+        )
+        if v
+    }
+    return Template(
+        name=device_label(d.maker, d.brand, d.model, d.device_type),
+        severity=SEVERITY[judged.status],
+        status=judged.status,
+        confidence=d.confidence,
+        explanation=explain(d, judged, unattributable),
+        verdicts=list(judged.verdicts),
+        tags=_tags(d, srcs),
+        attributes=attributes,
+        extra={
+            "maker": d.maker,
+            "brand": d.brand,
+            "model": d.model,
+            "device_type": d.device_type,
+            "sources": srcs,
+            "conflicts": list(d.conflicts),
+            "unattributable_macs": unattributable,
+        },
+    )
+
+
+_PLURAL = {"mac": "macs", "ip": "ips", "hostname": "hostnames", "serial": "serials"}
+
+
+def build(
+    t: Template,
+    device_id: str,
+    address: str,
+    ids: dict[str, list[str]],
+    evidence: list[Evidence],
+    notes: list[str],
+    decision_notes: tuple[str, ...],
+) -> Finding:
+    label = f"{t.name} at {address}"
+    attributes = t.attributes.copy()
+    extra = t.extra.copy()
+    for key, values in ids.items():
+        if values:
+            attributes[key] = ", ".join(values)
+        extra[_PLURAL.get(key) or (key if key.endswith("s") else f"{key}s")] = values
+    extra["notes"] = [*decision_notes, *notes]
+    explanation = t.explanation + (" " + " ".join(notes) if notes else "")
+    return Finding(
+        Subject("device", device_id, label, attributes),
+        RULE,
+        f"{label}: {t.status.value}",
+        t.severity,
+        t.confidence,
+        evidence,
+        t.status,
+        explanation,
+        t.verdicts.copy(),
+        t.tags.copy(),
+        extra,
+    )
+
+
+def device_finding(att: Attributed, judged: Judged) -> Finding | None:
+    dev = att.device
+    t = template(att.decision, judged, att.unattributable, dev.sources)
+    if t is None:
+        return None
+    ids = {"mac": dev.macs, "ip": dev.ips, "hostname": dev.hostnames, "serial": dev.serials}
+    return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
+
+
+def device_label(maker: str | None, brand: str | None, model: str | None, dtype: str | None) -> str:
+    who = brand or maker
+    name = _short(who) if who else "Unknown maker"
+    parts = [name]
+    if model and model.lower() not in name.lower():
+        parts.append(model)
+    if dtype and dtype.lower() not in " ".join(parts).lower():
+        parts.append(dtype)
+    return " ".join(parts)
+
+
+_LEGAL = re.compile(
+    r"[\s,]+(?:co\.?,?|ltd\.?|inc\.?|corp\.?|corporation|technolog(?:y|ies)|digital|limited|group)\b.*$", re.I
+)
+
+
+def _short(name: str) -> str:
+    """'Hangzhou Hikvision Digital Technology Co., Ltd.' -> 'Hangzhou Hikvision'; short names unchanged."""
+    short = _LEGAL.sub("", name).strip(" ,.")
+    return short or name
+
+
+def explain(d: Decision, judged: Judged, unattributable: list[str]) -> str:
+    parts: list[str] = []
+    if d.entity is not None:
+        who = d.maker or d.entity.name
+        if d.brand:
+            who += f" (as {d.brand})"
+        kinds = describe_kinds(c for c in d.claims if c.covered or c.component)
+        parts.append(f"Attributed to {who} from {kinds or 'the evidence'}, confidence {d.confidence:.2f}.")
+    elif d.maker:
+        parts.append(f"Maker {d.maker}, not a covered vendor.")
+    if judged.verdicts:
+        parts.append("Verdicts: " + "; ".join(f"{v.policy} {v.status.value}" for v in judged.verdicts) + ".")
+    if d.conflicts:
+        parts.append("Conflicting evidence: " + "; ".join(d.conflicts) + ".")
+    parts.extend(d.notes)
+    if unattributable:
+        parts.append("Not attributable: " + "; ".join(unattributable) + ".")
+    return " ".join(parts)
+
+
+def _tags(d: Decision, srcs: list[str]) -> list[str]:
+    tags: list[str] = []
+    if d.entity is not None:
+        tags += [f"group:{d.entity.group}", f"entity:{d.entity.id}", f"relation:{d.entity.relation}"]
+    if d.device_type:
+        tags.append(f"type:{d.device_type}")
+    tags += [f"source:{s}" for s in srcs]
+    if d.conflicts:
+        tags.append("conflict")
+    if any("relabelled/OEM" in c for c in d.conflicts):
+        tags.append("relabel")
+    if any("component" in n for n in d.notes):
+        tags.append("component")
+    if any("belonged to" in n for n in d.notes):
+        tags.append("ownership")
+    return tags
