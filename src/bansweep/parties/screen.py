@@ -14,7 +14,7 @@ from bansweep.findings import Evidence, Finding, InputError, Location, Severity,
 from bansweep.inputs import InputProblem
 from bansweep.knowledge import load as load_dataset
 from bansweep.parties import decisions as decisions_mod
-from bansweep.parties.lists import csl, dod1260h, fcc
+from bansweep.parties.lists import csl, load_builtin
 from bansweep.parties.match import COVERED_AT, Candidate, Index, brand_tokens
 from bansweep.parties.model import ListRecord, ListSet, Party
 from bansweep.parties.normalise import Normaliser
@@ -69,18 +69,7 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
             out.add(lists)
             errors.extend(errs)
         return out, errors
-    out.add(fcc.load(knowledge))
-    out.add(dod1260h.load(knowledge))
-    try:
-        stored = csl.load_stored()
-    except InputProblem as exc:
-        errors.append(exc.to_error())
-        stored = None
-    if stored is None:
-        out.versions[csl.NAME] = "not imported (run `bansweep data import-csl FILE` to screen against the CSL)"
-    else:
-        out.add(stored)
-    return out, errors
+    return load_builtin(knowledge)
 
 
 def affiliate_records(knowledge: Sequence[Path], kb: Any = None) -> list[ListRecord]:
