@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -264,11 +264,11 @@ def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, opt
         yield AppOutcome("", None, errors=[errors.pop()])
 
 
-def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> Report:
+def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind: str | None = None) -> Report:
     name = str(path)
     report = Report(job="firmware", inputs=[name])
     items: list[Item] = []
-    stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits))
+    stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits, kind))
     with closing(stream):
         for it in stream:
             if isinstance(it, InputError):
@@ -348,7 +348,8 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
     }
 
 
-def run(paths: list[Path], options: Options) -> Report:
+def run(paths: list[Path], options: Options, formats: Mapping[str, str] | None = None) -> Report:
+    """formats: each input's container kind when routing detected it already (else it is detected here)."""
     report = Report(job="firmware", inputs=[str(p) for p in paths])
     trackers: tuple[Tracker, ...] = ()
     if options.trackers:
@@ -357,7 +358,7 @@ def run(paths: list[Path], options: Options) -> Report:
         report.errors.extend(errors)
         report.data_versions["trackers"] = f"{options.trackers.name} ({len(loaded)} code signatures)"
     for path in paths:
-        sub = _one_input(Path(path), options, trackers)
+        sub = _one_input(Path(path), options, trackers, (formats or {}).get(str(path)))
         report.findings.extend(sub.findings)
         report.errors.extend(sub.errors)
         report.subjects += sub.subjects

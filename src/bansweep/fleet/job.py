@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -116,13 +117,14 @@ class Tally:
         }
 
 
-def run(paths: list[Path], options: Options) -> Report:
+def run(paths: list[Path], options: Options, formats: Mapping[str, str] | None = None) -> Report:
+    """formats: each path's format when routing decided it already (else the file is sniffed here)."""
     # Large inputs make millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
     report = None
     try:
-        report = _run(paths, options)
+        report = _run(paths, options, formats or {})
         return report
     finally:
         if enabled:
@@ -131,7 +133,7 @@ def run(paths: list[Path], options: Options) -> Report:
             gc.enable()
 
 
-def _run(paths: list[Path], options: Options) -> Report:
+def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Report:
     from bansweep.fleet import bulk
 
     report = Report(job="fleet", inputs=[str(p) for p in paths])
@@ -153,7 +155,7 @@ def _run(paths: list[Path], options: Options) -> Report:
         if isinstance(item, InputError):
             report.errors.append(item)
             continue
-        fmt = sources.sniff(item)
+        fmt = routed.get(str(item.path)) or sources.sniff(item)
         if fmt is None:
             problem = "not a fleet input (format not recognised)" if item.head else "empty file"
             report.errors.append(InputError(Location(str(item.path)), problem))
@@ -169,7 +171,7 @@ def _run(paths: list[Path], options: Options) -> Report:
         for path, fmt in files:
             bar.note(f"fleet: {path.name}")
             formats[str(path)] = fmt
-            mapping = _describe(path, options.mapping, report)
+            mapping = _describe(path, fmt, options.mapping, report)
             if mapping is not None:
                 mappings[str(path)] = mapping
             done = bulk.wants(path, fmt, mapping) and bulk.run_file(
@@ -207,9 +209,9 @@ def _run(paths: list[Path], options: Options) -> Report:
     return report
 
 
-def _describe(path: Path, mapping: dict[str, str], report: Report) -> dict[str, str] | None:
+def _describe(path: Path, fmt: str, mapping: dict[str, str], report: Report) -> dict[str, str] | None:
     try:
-        return sources.describe_mapping(path, mapping or None)
+        return sources.describe_mapping(path, mapping or None, fmt)
     except Exception as exc:  # a mapping problem is reported by the parser with its row; keep the run going
         report.errors.append(InputError(Location(str(path)), f"cannot map columns: {exc}"))
         return None
