@@ -29,7 +29,7 @@ class Job(Protocol):
         """The job's name: its command and the report's "job"."""
 
     @property
-    def Options(self) -> type[Any]:  # noqa: N802 (the job's Options class)
+    def Options(self) -> type[Any]:
         """The job's options: a dataclass whose fields all have defaults."""
 
     def sniff(self, item: InputFile) -> str | None:

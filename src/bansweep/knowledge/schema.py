@@ -99,6 +99,8 @@ class Policy(Entry):
     rules: list[dict[str, Any]]
     review_relations: list[str] = field(default_factory=list)
     review_entities: list[str] = field(default_factory=list)
+    review_confidence: list[str] = field(default_factory=lambda: ["L"])
+    outside_ownership: str = "review"  # the status of a group member outside its ownership dates
     notes: str = ""
 
 
