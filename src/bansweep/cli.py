@@ -106,7 +106,7 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # options shared by a job command and `sweep`
 TRACKERS = click.option(
-    "--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON."
+    "--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON (firmware)."
 )
 POLICY = click.option(
     "--policy", default="us-889,fcc", show_default=True, help="Fleet policies to judge by, comma-separated."
@@ -115,15 +115,21 @@ FINGERPRINTS = click.option(
     "--fingerprints",
     multiple=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Directory of Recog XML fingerprint databases.",
+    help="Directory of Recog XML fingerprint databases (fleet).",
 )
-AS_OF = click.option("--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD); default today.")
+AS_OF = click.option(
+    "--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD; fleet); default today."
+)
 MAP = click.option("--map", "mapping", multiple=True, help="Column mapping override FIELD=COLUMN.")
 LISTS = click.option(
-    "--list", "lists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="List file."
+    "--list",
+    "lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Restriction list file in the CSL layout (parties); replaces the built-in lists.",
 )
 DECISIONS = click.option(
-    "--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file."
+    "--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file (parties)."
 )
 
 
