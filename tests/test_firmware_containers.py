@@ -521,7 +521,7 @@ def test_ext4_reader_on_mutated_images_only_raises_format_error(small_ext4: byte
                 with contextlib.suppress(FormatError):
                     assert len(fs.read(node, 1 << 20)) == node.size
                     files += 1
-    assert files <= 8
+    assert files <= 64  # bounded by the inode count (-N 64): a damaged directory may name one file twice
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

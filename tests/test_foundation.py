@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,38 @@ def test_office_documents_are_not_firmware_zips(tmp_path: Path) -> None:
     assert routed.formats[str(tmp_path / "inventory.xlsx")] == "inventory-xlsx"
     assert routed.formats[str(tmp_path / "suppliers.xlsx")] == "parties-xlsx"
     assert routed.formats[str(tmp_path / "broken.apk")] == "apk"  # so the firmware job says what is wrong with it
+
+
+def test_every_bundled_dataset_has_an_entry_type_and_loads_typed() -> None:
+    from bansweep.knowledge import DATA_DIR, facts
+    from bansweep.knowledge.schema import SCHEMAS, Component, PartyWords
+
+    assert {p.stem for p in DATA_DIR.glob("*.yaml")} == set(SCHEMAS)
+    for kind in SCHEMAS.values():
+        data = facts(kind)
+        assert data.entries and all(isinstance(e, kind) and e.source and e.date for e in data.entries)
+    assert {c.entity for c in facts(Component).entries} >= {"hisilicon"}
+    stop = next(e for e in facts(PartyWords).entries if e.kind == "stop")
+    assert "on" in stop.words and all(isinstance(w, str) for w in stop.words)
+
+
+def test_knowledge_entries_are_checked_against_their_type(tmp_path: Path) -> None:
+    """An unknown field (a typo, or YAML splitting an unquoted value at its commas) and a value of the wrong type
+    (YAML reading an unquoted `on` as true) are refused, naming the file, the entry and the field."""
+    import bansweep.knowledge as kn
+    from bansweep.knowledge.schema import StockSetuid
+
+    entry = "  - {id: run-as, path: /system/bin/run-as, source: mine, date: '2026-11-01'%s}\n"
+    for extra, message in (
+        (", nte: typo", "unknown field 'nte'"),
+        (", until: [29]", "'until' must be str | None, got [29]"),
+        (", note: on", "'note' must be str, got True"),
+    ):
+        (tmp_path / "stock-setuid.yaml").write_text("entries:\n" + entry % extra)
+        with pytest.raises(KnowledgeError, match=re.escape(message)) as err:
+            kn.facts(StockSetuid, [tmp_path])
+        assert "stock-setuid.yaml: entry 1 (run-as)" in str(err.value)
+    (tmp_path / "stock-setuid.yaml").write_text("entries:\n" + entry % ", until: 29")
+    typed = kn.facts(StockSetuid, [tmp_path])
+    assert typed.entries[-1].until == "29" and typed.files[-1] == str(tmp_path / "stock-setuid.yaml")
+    kn._load.cache_clear()

@@ -3,6 +3,7 @@ error naming that input, and the batch goes on."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import os
@@ -282,13 +283,13 @@ def test_injected_failure_in_every_parser_is_a_format_error(
     assert isinstance(exc.value, FormatError) and exc.value.kind == "Boom"
 
 
-@pytest.mark.parametrize("kind", sorted({**containers.IMAGE_KINDS, **containers.ARCHIVE_KINDS}))
+@pytest.mark.parametrize("kind", [c.name for c in containers.CONTAINERS])
 def test_injected_failure_in_every_container_is_an_error_naming_the_input(
     kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(containers, "detect", lambda path, head: kind)
-    table = containers.IMAGE_KINDS if kind in containers.IMAGE_KINDS else containers.ARCHIVE_KINDS
-    monkeypatch.setitem(table, kind, boom)
+    patched = tuple(dataclasses.replace(c, open=boom) if c.name == kind else c for c in containers.CONTAINERS)
+    monkeypatch.setattr(containers, "CONTAINERS", patched)
     one, two = tmp_path / "one.img", tmp_path / "two.img"
     one.write_bytes(b"x")
     two.write_bytes(b"y")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bansweep.cli import main
 from bansweep.findings import JOB_STATUSES, Finding, Report, Status
 from bansweep.inputs import InputFile, read_head
-from bansweep.jobs import route
+from bansweep.jobs import PARTIES, route
 from bansweep.parties import job
 from bansweep.parties.inputs import auto_mapping, read_parties
 from parties_fixtures import SAMPLE
@@ -400,8 +400,8 @@ def test_sniffing_leaves_device_inventories_and_the_csl_to_others(tmp_path: Path
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         assert job.sniff(InputFile(path, read_head(path))) == expected, name
-    routed = route([tmp_path / "suppliers.csv"], ("parties",))
-    assert routed.by_job == {"parties": [tmp_path / "suppliers.csv"]}
+    routed = route([tmp_path / "suppliers.csv"], [PARTIES])
+    assert [(r.path, r.job) for r in routed.inputs] == [(tmp_path / "suppliers.csv", PARTIES)]
 
 
 def test_cli_screen_json_and_exit_codes(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from bansweep.findings import JOB_STATUSES, Report
-from bansweep.jobs import run_job, sweep
+from bansweep.jobs import FIRMWARE, run_job, sweep
 from bansweep.reports import csv as csv_report
 from bansweep.reports import json as json_report
 from bansweep.reports import sarif as sarif_report
@@ -32,7 +32,7 @@ def examples() -> Report:
 def firmware(tmp_path_factory: pytest.TempPathFactory) -> Report:
     need_tools()
     base = tmp_path_factory.mktemp("fw")
-    return run_job("firmware", [firmware_tree(base / "adups", base / "work")])
+    return run_job(FIRMWARE, [firmware_tree(base / "adups", base / "work")])
 
 
 def check(report: Report) -> dict[str, Any]:

@@ -17,7 +17,9 @@ from bansweep.fleet.model import Observation
 from bansweep.inputs import InputFile, InputProblem, read_head
 from bansweep.knowledge import KnowledgeError
 from bansweep.parties.inputs import read_parties
-from bansweep.tables import Row, Table, delimited, json_rows, limits, read_table, xlsx
+from bansweep.tables import delimited, json_rows, limits, xlsx
+from bansweep.tables.read import read_table
+from bansweep.tables.table import Row, Table
 
 TEXT = "Name,Vendor,MAC\nphone-1,Zhōngxīng 中兴,00:11:22:33:44:55\nphone-2,Société Générale,\n"
 

@@ -18,10 +18,21 @@ from typing import Any
 
 import click
 
-from bansweep import __version__
+from bansweep import __version__, reports
 from bansweep.findings import Level, Report, Status
-from bansweep.jobs import job_module, run_job, sweep
+from bansweep.firmware.job import Options as FirmwareOptions
+from bansweep.firmware.job import diff as firmware_diff_reports
+from bansweep.fleet import cli as fingerprint_commands
+from bansweep.fleet.job import Options as FleetOptions
+from bansweep.fleet.sources import FIELDS as FLEET_FIELDS
+from bansweep.jobs import FIRMWARE, FLEET, PARTIES, run_job, sweep
 from bansweep.knowledge import KnowledgeError
+from bansweep.parties import cli as csl_commands
+from bansweep.parties import decisions_cli as decision_commands
+from bansweep.parties import evaluate as evaluate_commands
+from bansweep.parties.inputs import FIELDS as PARTY_FIELDS
+from bansweep.parties.job import Options as PartiesOptions
+from bansweep.registry import cli as registry_commands
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 3
@@ -78,7 +89,7 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(["table", "json", "csv", "sarif", "html"]),
+            type=click.Choice(list(reports.FORMATS)),
             default="table",
             show_default=True,
         ),
@@ -93,14 +104,36 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+# options shared by a job command and `sweep`
 TRACKERS = click.option(
-    "--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON."
+    "--trackers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Exodus tracker JSON (firmware)."
+)
+POLICY = click.option(
+    "--policy", default="us-889,fcc", show_default=True, help="Fleet policies to judge by, comma-separated."
+)
+FINGERPRINTS = click.option(
+    "--fingerprints",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of Recog XML fingerprint databases (fleet).",
+)
+AS_OF = click.option(
+    "--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD; fleet); default today."
+)
+MAP = click.option("--map", "mapping", multiple=True, help="Column mapping override FIELD=COLUMN.")
+LISTS = click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Restriction list file in the CSL layout (parties); replaces the built-in lists.",
+)
+DECISIONS = click.option(
+    "--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file (parties)."
 )
 
 
 def finish(report: Report, fmt: str, output: Path | None, fail_on: str) -> None:
-    from bansweep import reports
-
     reports.write(report, fmt, output)
     if report.errors:
         click.echo(f"bansweep: {len(report.errors)} input error(s); see the report", err=True)
@@ -128,18 +161,51 @@ def main() -> None:
 
 @main.command("sweep")
 @report_command
-@click.option("--policy", default="us-889,fcc", show_default=True, help="Fleet policies, comma-separated.")
+@POLICY
+@AS_OF
+@FINGERPRINTS
+@TRACKERS
+@LISTS
+@DECISIONS
+@MAP
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def sweep_cmd(paths: tuple[Path, ...], policy: str, knowledge: tuple[Path, ...]) -> Report:
-    """Detect each input's kind by content and run the right job on it."""
-    options: dict[str, Any] = {}
-    for name in ("fleet", "firmware", "parties"):
-        opts = job_module(name).Options()
-        opts.knowledge = list(knowledge)
-        if name == "fleet":
-            opts.policies = _policies(policy)
-        options[name] = opts
-    return sweep(list(paths), options, progress=lambda text: None)
+def sweep_cmd(
+    paths: tuple[Path, ...],
+    policy: str,
+    as_of: str | None,
+    fingerprints: tuple[Path, ...],
+    trackers: Path | None,
+    lists: tuple[Path, ...],
+    decisions: Path | None,
+    mapping: tuple[str, ...],
+    knowledge: tuple[Path, ...],
+) -> Report:
+    """Detect each input's kind by content and run the right job on it, with the options that apply to it.
+
+    --map FIELD=COLUMN goes to the fleet job for an inventory field and to the parties job for any other field
+    (manufacturer goes to both)."""
+    fleet_map, parties_map = _split_mapping(_mapping(mapping))
+    options = {
+        FLEET.name: FleetOptions(
+            policies=_policies(policy),
+            knowledge=list(knowledge),
+            fingerprints=list(fingerprints),
+            mapping=fleet_map,
+            as_of=as_of,
+        ),
+        FIRMWARE.name: FirmwareOptions(knowledge=list(knowledge), trackers=trackers),
+        PARTIES.name: PartiesOptions(
+            lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=parties_map
+        ),
+    }
+    return sweep(list(paths), options)
+
+
+def _split_mapping(mapping: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(fleet's, parties') share of a --map given to sweep."""
+    fleet_map = {k: v for k, v in mapping.items() if k in FLEET_FIELDS}
+    parties_map = {k: v for k, v in mapping.items() if k not in FLEET_FIELDS or k in PARTY_FIELDS}
+    return fleet_map, parties_map
 
 
 def _policies(value: str) -> list[str]:
@@ -148,15 +214,10 @@ def _policies(value: str) -> list[str]:
 
 @main.command("fleet")
 @report_command
-@click.option("--policy", default="us-889,fcc", show_default=True, help="Policies to judge by, comma-separated.")
-@click.option(
-    "--fingerprints",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Directory of Recog XML fingerprint databases.",
-)
-@click.option("--map", "mapping", multiple=True, help="Inventory column mapping override FIELD=COLUMN.")
-@click.option("--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD); default today.")
+@POLICY
+@FINGERPRINTS
+@MAP
+@AS_OF
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def fleet_cmd(
     paths: tuple[Path, ...],
@@ -167,15 +228,14 @@ def fleet_cmd(
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Find covered-vendor devices in scans and inventories, with evidence and legal basis."""
-    module = job_module("fleet")
-    opts = module.Options(
+    opts = FleetOptions(
         policies=_policies(policy),
         knowledge=list(knowledge),
         fingerprints=list(fingerprints),
         mapping=_mapping(mapping),
         as_of=as_of,
     )
-    return run_job("fleet", list(paths), opts)
+    return run_job(FLEET, list(paths), opts)
 
 
 @main.group("firmware", cls=DefaultGroup, default="scan")
@@ -195,9 +255,8 @@ def firmware_scan(
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Audit firmware images, trees, OTA zips, APKs or a device (adb:SERIAL)."""
-    module = job_module("firmware")
-    opts = module.Options(knowledge=list(knowledge), trackers=trackers, workers=workers)
-    return run_job("firmware", list(paths), opts)
+    opts = FirmwareOptions(knowledge=list(knowledge), trackers=trackers, workers=workers)
+    return run_job(FIRMWARE, list(paths), opts)
 
 
 @firmware_group.command("diff")
@@ -212,9 +271,7 @@ def firmware_diff(
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Risky capabilities and findings that appeared or went away between two builds."""
-    module = job_module("firmware")
-    opts = module.Options(knowledge=list(knowledge), trackers=trackers)
-    return module.diff(old, new, opts)
+    return firmware_diff_reports(old, new, FirmwareOptions(knowledge=list(knowledge), trackers=trackers))
 
 
 @main.group("parties", cls=DefaultGroup, default="screen")
@@ -224,11 +281,9 @@ def parties_group() -> None:
 
 @parties_group.command("screen")
 @report_command
-@click.option(
-    "--list", "lists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="List file."
-)
-@click.option("--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file.")
-@click.option("--map", "mapping", multiple=True, help="Column mapping override FIELD=COLUMN.")
+@LISTS
+@DECISIONS
+@MAP
 @click.argument("parties_file", type=click.Path(path_type=Path))
 def parties_screen(
     parties_file: Path,
@@ -238,9 +293,8 @@ def parties_screen(
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Screen suppliers, purchase lines and counterparties."""
-    module = job_module("parties")
-    opts = module.Options(lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=_mapping(mapping))
-    return run_job("parties", [parties_file], opts)
+    opts = PartiesOptions(lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=_mapping(mapping))
+    return run_job(PARTIES, [parties_file], opts)
 
 
 @main.group("data")
@@ -253,25 +307,13 @@ def fingerprints_group() -> None:
     """Recog fingerprint databases."""
 
 
-def _register_optional() -> None:
-    """Commands contributed by the job packages (data import-*, fingerprints selftest, parties evaluate)."""
-    import importlib
-
-    for module_name, group in (
-        ("bansweep.registry.cli", data_group),
-        ("bansweep.parties.cli", data_group),
-        ("bansweep.fleet.cli", fingerprints_group),
-        ("bansweep.parties.evaluate", parties_group),
-        ("bansweep.parties.decisions_cli", parties_group),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        for command in getattr(module, "COMMANDS", []):
-            group.add_command(command)
-
-
-_register_optional()
+# commands contributed by the job packages: data import-*, fingerprints selftest, parties evaluate and decide
+for group, commands in (
+    (data_group, registry_commands.COMMANDS),
+    (data_group, csl_commands.COMMANDS),
+    (fingerprints_group, fingerprint_commands.COMMANDS),
+    (parties_group, evaluate_commands.COMMANDS),
+    (parties_group, decision_commands.COMMANDS),
+):
+    for command in commands:
+        group.add_command(command)

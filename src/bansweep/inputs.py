@@ -14,7 +14,6 @@ from bansweep.findings import InputError, Location
 
 HEAD_BYTES = 64 * 1024
 MAX_TEXT_BYTES = 512 * 1024 * 1024  # a text input larger than this is refused
-MAX_LINE_CHARS = 1_000_000  # longer lines are reported, not parsed
 MAX_WALK_DEPTH = 64
 
 

@@ -1,103 +1,184 @@
-"""The three jobs behind one interface, and `sweep`, which routes each input to its job by content.
+"""The jobs behind one interface (Job, listed in JOBS), routing each input once, and `sweep`.
 
-Each job package has a module ``job`` with:
-
-- ``sniff(item: InputFile) -> str | None``: the input format name if this job reads the file;
-- ``sniff_dir(path: Path) -> bool``: whether a directory is one input as a whole (a firmware tree);
-- ``Options``: a dataclass of the job's options, every field with a default;
-- ``run(paths: list[Path], options: Options) -> Report``;
-- optionally ``not_an_input(item: InputFile) -> str | None``: why a file this job knows is not an input (e.g. a list).
+route() decides for every input, once, which job reads it and in what format; sweep hands each job its inputs
+with those formats, so no job sniffs a file again. A job command (`bansweep fleet PATHS`) gives the job the
+paths alone: the job sniffs each file itself, once.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from bansweep.findings import InputError, Location, Report
-from bansweep.inputs import walk
+from bansweep.firmware import job as firmware
+from bansweep.fleet import job as fleet
+from bansweep.inputs import InputFile, walk
+from bansweep.parties import job as parties
 
-JOB_NAMES = ("firmware", "fleet", "parties")  # sniff order: most specific formats first
+Formats = Mapping[str, str]  # input path -> the format route decided
 
 
-def job_module(name: str) -> ModuleType:
-    return importlib.import_module(f"bansweep.{name}.job")
+@runtime_checkable
+class Job(Protocol):
+    @property
+    def name(self) -> str:
+        """The job's name: its command and the report's "job"."""
+
+    @property
+    def Options(self) -> type[Any]:
+        """The job's options: a dataclass whose fields all have defaults."""
+
+    def sniff(self, item: InputFile) -> str | None:
+        """The input format's name if this job reads the file, else None."""
+
+    def sniff_dir(self, path: Path) -> bool:
+        """Whether a directory is one input as a whole (a firmware tree)."""
+
+    def not_an_input(self, item: InputFile) -> str | None:
+        """Why a file this job knows is not one of its inputs (e.g. a restriction list), else None."""
+
+    def run(self, paths: list[Path], options: Any, formats: Formats | None = None) -> Report:
+        """The report on the inputs; formats: what route decided per path (a path without one is sniffed)."""
+
+
+class FirmwareJob:
+    name = "firmware"
+    Options = firmware.Options
+
+    def sniff(self, item: InputFile) -> str | None:
+        return firmware.sniff(item)
+
+    def sniff_dir(self, path: Path) -> bool:
+        return firmware.sniff_dir(path)
+
+    def not_an_input(self, item: InputFile) -> str | None:
+        return None
+
+    def run(self, paths: list[Path], options: firmware.Options, formats: Formats | None = None) -> Report:
+        return firmware.run(paths, options, formats)
+
+
+class FleetJob:
+    name = "fleet"
+    Options = fleet.Options
+
+    def sniff(self, item: InputFile) -> str | None:
+        return fleet.sniff(item)
+
+    def sniff_dir(self, path: Path) -> bool:
+        return fleet.sniff_dir(path)
+
+    def not_an_input(self, item: InputFile) -> str | None:
+        return None
+
+    def run(self, paths: list[Path], options: fleet.Options, formats: Formats | None = None) -> Report:
+        return fleet.run(paths, options, formats)
+
+
+class PartiesJob:
+    name = "parties"
+    Options = parties.Options
+
+    def sniff(self, item: InputFile) -> str | None:
+        return parties.sniff(item)
+
+    def sniff_dir(self, path: Path) -> bool:
+        return parties.sniff_dir(path)
+
+    def not_an_input(self, item: InputFile) -> str | None:
+        return parties.not_an_input(item)
+
+    def run(self, paths: list[Path], options: parties.Options, formats: Formats | None = None) -> Report:
+        return parties.run(paths, options)  # it reads every file it is given as a table of parties
+
+
+FIRMWARE, FLEET, PARTIES = FirmwareJob(), FleetJob(), PartiesJob()
+JOBS: tuple[Job, ...] = (FIRMWARE, FLEET, PARTIES)  # sniff order: most specific formats first
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Routed:
-    by_job: dict[str, list[Path]] = field(default_factory=dict)
-    formats: dict[str, str] = field(default_factory=dict)  # path -> format name
-    errors: list[InputError] = field(default_factory=list)
+    path: Path
+    job: Job
+    format: str
 
 
-def route(paths: list[Path], jobs: tuple[str, ...] = JOB_NAMES) -> Routed:
-    """Assign every input file to the job that reads it; unknown files become InputErrors."""
-    modules = {name: job_module(name) for name in jobs}
-    out = Routed()
-    plain: list[Path] = []
+@dataclass(slots=True)
+class Routing:
+    inputs: list[Routed] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)  # inputs no job reads, and why
+
+    @property
+    def formats(self) -> dict[str, str]:
+        return {str(r.path): r.format for r in self.inputs}
+
+    def of(self, job: Job) -> list[Routed]:
+        return [r for r in self.inputs if r.job is job]
+
+
+def route(paths: list[Path], jobs: Sequence[Job] = JOBS) -> Routing:
+    """Decide, once, which job reads every input and in what format; unknown files become InputErrors."""
+    out = Routing()
+    files: list[Path] = []
     for path in paths:
-        owner = next((n for n, m in modules.items() if path.is_dir() and m.sniff_dir(path)), None)
-        if owner:
-            out.by_job.setdefault(owner, []).append(path)
-            out.formats[str(path)] = f"{owner}-tree"
+        owner = next((job for job in jobs if path.is_dir() and job.sniff_dir(path)), None)
+        if owner is None:
+            files.append(path)
         else:
-            plain.append(path)
-    for item in walk(plain):
+            out.inputs.append(Routed(path, owner, f"{owner.name}-tree"))
+    for item in walk(files):
         if isinstance(item, InputError):
             out.errors.append(item)
             continue
-        for name, module in modules.items():
-            fmt = module.sniff(item)
-            if fmt:
-                out.by_job.setdefault(name, []).append(item.path)
-                out.formats[str(item.path)] = fmt
-                break
+        routed = _sniff(item, jobs)
+        if routed is None:
+            out.errors.append(InputError(Location(str(item.path)), _why_not(item, jobs)))
         else:
-            hints = (getattr(m, "not_an_input", lambda _item: None)(item) for m in modules.values())
-            hint = next((h for h in hints if h), None)
-            if hint:
-                out.errors.append(InputError(Location(str(item.path)), hint))
-            elif item.head:
-                out.errors.append(InputError(Location(str(item.path)), "input format not recognised"))
-            else:
-                out.errors.append(InputError(Location(str(item.path)), "empty file"))
+            out.inputs.append(routed)
     return out
 
 
-def run_job(name: str, paths: list[Path], options: Any | None = None) -> Report:
-    module = job_module(name)
-    opts = options if options is not None else module.Options()
+def _sniff(item: InputFile, jobs: Sequence[Job]) -> Routed | None:
+    for job in jobs:
+        fmt = job.sniff(item)
+        if fmt:
+            return Routed(item.path, job, fmt)
+    return None
+
+
+def _why_not(item: InputFile, jobs: Sequence[Job]) -> str:
+    hint = next((h for h in (job.not_an_input(item) for job in jobs) if h), None)
+    return hint or ("input format not recognised" if item.head else "empty file")
+
+
+def run_job(job: Job, paths: list[Path], options: Any | None = None, formats: Formats | None = None) -> Report:
     started = now()
-    report: Report = module.run(paths, opts)
+    report = job.run(paths, options if options is not None else job.Options(), formats)
     report.started = report.started or started
     report.finished = now()
     return report
 
 
-def sweep(paths: list[Path], options: dict[str, Any], progress: Callable[[str], None] | None = None) -> Report:
-    """Run every job on the inputs it recognises and merge the reports."""
-    routed = route(paths)
+def sweep(paths: list[Path], options: Mapping[str, Any]) -> Report:
+    """Run every job on the inputs route gave it, with the formats it decided, and merge the reports.
+    options: each job's Options by job name (a job left out runs with its defaults)."""
+    routing = route(paths)
     report = Report(job="sweep", inputs=[str(p) for p in paths], started=now())
-    report.errors.extend(routed.errors)
-    for name in JOB_NAMES:
-        job_paths = routed.by_job.get(name)
-        if not job_paths:
-            continue
-        if progress:
-            progress(f"{name}: {len(job_paths)} input(s)")
-        sub = run_job(name, job_paths, options.get(name))
-        report.merge(sub)
+    report.errors.extend(routing.errors)
+    for job in JOBS:
+        mine = routing.of(job)
+        if mine:
+            formats = {str(r.path): r.format for r in mine}
+            report.merge(run_job(job, [r.path for r in mine], options.get(job.name), formats))
     report.inputs = [str(p) for p in paths]
-    report.summary["formats"] = routed.formats
+    report.summary["formats"] = routing.formats
     report.finished = now()
     return report

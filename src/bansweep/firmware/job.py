@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections import defaultdict
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -292,11 +292,11 @@ def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, opt
         yield unread.pop()
 
 
-def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> Report:
+def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind: str | None = None) -> Report:
     name = str(path)
     report = Report(job="firmware", inputs=[name])
     items: list[Item] = []
-    stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits))
+    stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits, kind))
     with closing(stream):
         for it in stream:
             if isinstance(it, InputError):
@@ -407,7 +407,8 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
     }
 
 
-def run(paths: list[Path], options: Options) -> Report:
+def run(paths: list[Path], options: Options, formats: Mapping[str, str] | None = None) -> Report:
+    """formats: each input's container kind when routing detected it already (else it is detected here)."""
     report = Report(job="firmware", inputs=[str(p) for p in paths])
     trackers: tuple[Tracker, ...] = ()
     if options.trackers:
@@ -416,7 +417,7 @@ def run(paths: list[Path], options: Options) -> Report:
         report.errors.extend(errors)
         report.data_versions["trackers"] = f"{options.trackers.name} ({len(loaded)} code signatures)"
     for path in paths:
-        sub = _one_input(Path(path), options, trackers)
+        sub = _one_input(Path(path), options, trackers, (formats or {}).get(str(path)))
         report.findings.extend(sub.findings)
         report.errors.extend(sub.errors)
         report.subjects += sub.subjects

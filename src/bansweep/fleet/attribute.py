@@ -16,7 +16,8 @@ from pathlib import Path
 from bansweep.findings import Evidence, Location
 from bansweep.fleet.fingerprints import VENDOR_PARAMS, Recog
 from bansweep.fleet.identity import Device, observed_mac
-from bansweep.knowledge import load
+from bansweep.knowledge import facts
+from bansweep.knowledge.schema import Component
 from bansweep.knowledge.vendors import Entity, Match, VendorKB
 from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
 
@@ -57,7 +58,7 @@ LOW = 0.5  # below this the evidence is too weak to judge without review
 
 def component_entities(overlays: Sequence[Path] = ()) -> frozenset[str]:
     """Entity ids that are chip/module vendors (knowledge dataset `components`)."""
-    return frozenset(str(e["entity"]) for e in load("components", ("entity", "kind"), overlays).entries)
+    return frozenset(c.entity for c in facts(Component, overlays).entries)
 
 
 _KIND_ORDER = {"banner": 0, "recog": 0, "oid": 1, "model": 2, "org": 3, "mac": 4}

@@ -13,7 +13,7 @@ import itertools
 import operator
 import re
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -82,13 +82,14 @@ def check_options(options: Options) -> str:
     return options.as_of
 
 
-def run(paths: list[Path], options: Options) -> Report:
+def run(paths: list[Path], options: Options, formats: Mapping[str, str] | None = None) -> Report:
+    """formats: each path's format when routing decided it already (else the file is sniffed here)."""
     # Large inputs make millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
     report = None
     try:
-        report = _run(paths, options)
+        report = _run(paths, options, formats or {})
         return report
     finally:
         if enabled:
@@ -97,7 +98,7 @@ def run(paths: list[Path], options: Options) -> Report:
             gc.enable()
 
 
-def _run(paths: list[Path], options: Options) -> Report:
+def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Report:
     report = Report(job="fleet", inputs=[str(p) for p in paths])
     as_of = check_options(options)
     kb = VendorKB.load(options.knowledge)
@@ -118,7 +119,7 @@ def _run(paths: list[Path], options: Options) -> Report:
         if isinstance(item, InputError):
             report.errors.append(item)
             continue
-        fmt = sources.sniff(item)
+        fmt = routed.get(str(item.path)) or sources.sniff(item, knowledge=options.knowledge)
         if fmt is None:
             problem = "not a fleet input (format not recognised)" if item.head else "empty file"
             report.errors.append(InputError(Location(str(item.path)), problem))
@@ -133,19 +134,19 @@ def _run(paths: list[Path], options: Options) -> Report:
         for path, fmt in files:
             bar.note(f"fleet: {path.name}")
             formats[str(path)] = fmt
-            mapping = _describe(path, options.mapping, report)
+            mapping = _describe(path, fmt, options.mapping, options.knowledge, report)
             if mapping is not None:
                 mappings[str(path)] = mapping
             read = None
             if mapping and fmt == "inventory-csv" and _fast(path, options.fast_csv):
-                read = inventory_csv_fast.read(path, options.mapping or None, mapping)
+                read = inventory_csv_fast.read(path, options.mapping or None, mapping, options.knowledge)
             if read is not None:
                 batch, errors = read
                 report.errors.extend(errors)
                 if len(batch):
                     items.append(batch)
             else:
-                for parsed in sources.parse(fmt, path, options.mapping or None):
+                for parsed in sources.parse(fmt, path, options.mapping or None, options.knowledge):
                     if isinstance(parsed, InputError):
                         report.errors.append(parsed)
                     else:
@@ -168,9 +169,11 @@ def _run(paths: list[Path], options: Options) -> Report:
     return report
 
 
-def _describe(path: Path, mapping: dict[str, str], report: Report) -> dict[str, str] | None:
+def _describe(
+    path: Path, fmt: str, mapping: dict[str, str], knowledge: Sequence[Path], report: Report
+) -> dict[str, str] | None:
     try:
-        return sources.describe_mapping(path, mapping or None)
+        return sources.describe_mapping(path, mapping or None, knowledge, fmt)
     except Exception as exc:  # a mapping problem is reported by the parser with its row; keep the run going
         report.errors.append(InputError(Location(str(path)), f"cannot map columns: {exc}"))
         return None

@@ -10,8 +10,10 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
 from bansweep.parties.model import Party
-from bansweep.tables import Table, headers, read_table
+from bansweep.tables import headers
 from bansweep.tables.headers import Headers, fold
+from bansweep.tables.read import read_table
+from bansweep.tables.table import Table
 
 FIELDS = ("name", "alias", "country", "address", "city", "identifier", "manufacturer")  # in the order they claim
 MAX_ALIASES = 50  # alternate names screened per party

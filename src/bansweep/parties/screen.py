@@ -14,7 +14,7 @@ from bansweep import __version__
 from bansweep.findings import Evidence, InputError, Location, Subject
 from bansweep.inputs import InputProblem
 from bansweep.knowledge import load as load_dataset
-from bansweep.parties.lists import csl, dod1260h, fcc
+from bansweep.parties.lists import csl, load_builtin
 from bansweep.parties.match import MATCH_AT, Candidate, Index, brand_tokens
 from bansweep.parties.model import (
     AFFILIATES,
@@ -126,20 +126,7 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
             out.add(lists)
             errors.extend(errs)
         return out, errors
-    out.add(fcc.load(knowledge))
-    out.add(dod1260h.load(knowledge))
-    try:
-        stored = csl.load_stored()
-    except InputProblem as exc:
-        errors.append(exc.to_error())
-        out.missing[csl.NAME] = f"imported CSL not readable: {exc.message}"
-        stored = None
-    if stored is None:
-        out.versions[csl.NAME] = "not imported (run `bansweep data import-csl FILE` to screen against the CSL)"
-        out.missing.setdefault(csl.NAME, out.versions[csl.NAME])
-    else:
-        out.add(stored)
-    return out, errors
+    return load_builtin(knowledge)
 
 
 def affiliate_records(knowledge: Sequence[Path], kb: Any = None) -> list[ListRecord]:

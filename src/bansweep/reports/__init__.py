@@ -1,52 +1,79 @@
-"""Report formats: one module per format, each with ``render(report) -> str``; formats made for large reports
-(json, csv) also have ``write_stream(report, fh)``, which writes the same text piece by piece."""
+"""Report formats: one module per format (a ReportFormat, see interface.py), listed in REPORT_FORMATS.
+
+A format module has ``render(report) -> str``; formats made for large reports (json, csv) also have
+``write_stream(report, fh)``, which writes the same text piece by piece. A new format: one module and one line
+in REPORT_FORMATS.
+"""
 
 from __future__ import annotations
 
 import gc
-import importlib
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from bansweep.findings import Report
+from bansweep.reports import csv, html, json, sarif, table
 
-FORMATS = ("table", "json", "csv", "sarif", "html")
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A format module's functions under its --format name."""
+
+    name: str
+    to_text: Callable[[Report], str]
+    stream: Callable[[Report, IO[str]], None] | None = None
+
+    def render(self, report: Report) -> str:
+        return self.to_text(report)
+
+    def write(self, report: Report, fh: IO[str]) -> None:
+        if self.stream is not None:
+            self.stream(report, fh)
+        else:
+            fh.write(self.to_text(report))
+
+
+def _table_stream(report: Report, fh: IO[str]) -> None:
+    """Colours only on a terminal (and as NO_COLOR allows)."""
+    fh.write(table.render(report, color=None if fh.isatty() else False))
+
+
+REPORT_FORMATS: tuple[Format, ...] = (
+    Format("table", table.render, _table_stream),
+    Format("json", json.render, json.write_stream),
+    Format("csv", csv.render, csv.write_stream),
+    Format("sarif", sarif.render),
+    Format("html", html.render),
+)
+BY_NAME = {f.name: f for f in REPORT_FORMATS}
+FORMATS = tuple(BY_NAME)
+
+
+def report_format(name: str) -> Format:
+    if name not in BY_NAME:
+        raise ValueError(f"unknown report format {name!r}; choose one of {', '.join(FORMATS)}")
+    return BY_NAME[name]
 
 
 def render(report: Report, fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    module = importlib.import_module(f"bansweep.reports.{fmt}")
-    text: str = module.render(report)
-    return text
+    return report_format(fmt).render(report)
 
 
 def write(report: Report, fmt: str, out: Path | None) -> None:
     """Write the report to `out`, or to stdout when out is None (only a terminal gets the table's colours)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    module = importlib.import_module(f"bansweep.reports.{fmt}")
+    form = report_format(fmt)
     # A large report is millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        if hasattr(module, "write_stream"):
-            if out is None:
-                module.write_stream(report, sys.stdout)
-            else:
-                with out.open("w", encoding="utf-8", newline="") as fh:  # keep CSV's CRLF as is on every platform
-                    module.write_stream(report, fh)
-            return
-        if out is not None and fmt == "table":
-            text: str = module.render(report, color=False)
+        if out is None:
+            form.write(report, sys.stdout)
         else:
-            text = module.render(report)
+            with out.open("w", encoding="utf-8", newline="") as fh:  # keep CSV's CRLF as is on every platform
+                form.write(report, fh)
     finally:
         if enabled:
             gc.enable()
-    if out is None:
-        sys.stdout.write(text)
-        if not text.endswith("\n"):
-            sys.stdout.write("\n")
-        return
-    out.write_text(text, encoding="utf-8", newline="")

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, decode_text
-from bansweep.tables import HeaderTest, Row, Table, limits
+from bansweep.tables import limits
 from bansweep.tables.shape import check_header, cut_cells, long_row, short_row
+from bansweep.tables.table import HeaderTest, Row, Table
 
 DELIMITERS = ",;\t|"
 HEAD_CHARS = 256 * 1024  # text searched for the header

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, decode_text
-from bansweep.tables import Row, Table, limits
+from bansweep.tables import limits
 from bansweep.tables.shape import check_header, fitted
+from bansweep.tables.table import Row, Table
 
 # keys holding the rows, tried in this order
 LIST_KEYS = (

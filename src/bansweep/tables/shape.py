@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
-from bansweep.tables import Row, limits
+from bansweep.tables import limits
+from bansweep.tables.table import Row
 
 
 def check_header(header: list[str], where: Location) -> None:

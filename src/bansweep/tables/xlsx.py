@@ -16,8 +16,9 @@ from typing import Any
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
-from bansweep.tables import HeaderTest, Row, Table, limits
+from bansweep.tables import limits
 from bansweep.tables.shape import check_header, fitted
+from bansweep.tables.table import HeaderTest, Row, Table
 
 WORKBOOK = "xl/workbook.xml"
 

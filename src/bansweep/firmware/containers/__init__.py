@@ -14,7 +14,8 @@ import re
 import stat
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
@@ -23,16 +24,51 @@ from bansweep.firmware.containers.item import CHUNK, ContainerContext, Item, Scr
 from bansweep.firmware.limits import FormatError, InternalError, Limits
 from bansweep.inputs import InputFile, read_head
 
-__all__ = ["Item", "sniff", "sniff_dir", "open_input", "detect"]
+__all__ = ["CONTAINERS", "Item", "sniff", "sniff_dir", "open_input", "detect"]
 
-IMAGE_KINDS = {
-    "sparse": sparse.open_sparse,
-    "ext4": ext4.open_ext4,
-    "erofs": erofs.open_erofs,
-    "super": superimage.open_super,
-    "bootimg": bootimg.open_boot,
-}
-ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file, "tar": archive.open_tar}
+Opener = Callable[[Path, Where, ContainerContext], Iterator[Item | InputError]]
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A container module (a Container) under its name: a test of the first bytes and the function that opens it.
+    kind, when given, names what a matching file is (a zip: "apk", "ota-zip", "zip", or None for an office file);
+    kinds are the finer kinds it may name that open the same way."""
+
+    name: str
+    match: Callable[[Path, bytes], bool]
+    open: Opener
+    kind: Callable[[Path], str | None] | None = None
+    kinds: tuple[str, ...] = ()
+
+    def detect(self, path: Path, head: bytes) -> str | None:
+        if not self.match(path, head):
+            return None
+        return self.kind(path) if self.kind else self.name
+
+
+def _magic(offset: int, *magics: bytes) -> Callable[[Path, bytes], bool]:
+    return lambda path, head: any(head[offset : offset + len(m)] == m for m in magics)
+
+
+def _tar(path: Path, head: bytes) -> bool:
+    return head[257:262] == b"ustar" or (head[:2] == b"\x1f\x8b" and path.name.lower().endswith((".tar.gz", ".tgz")))
+
+
+def _zip(path: Path, head: bytes) -> bool:
+    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or path.suffix.lower() in archive.ZIP_SUFFIXES
+
+
+# in detection order
+CONTAINERS: tuple[Format, ...] = (
+    Format("sparse", _magic(0, struct.pack("<I", sparse.MAGIC)), sparse.open_sparse),
+    Format("ext4", _magic(1080, b"\x53\xef"), ext4.open_ext4),
+    Format("erofs", _magic(1024, struct.pack("<I", erofs.MAGIC)), erofs.open_erofs),
+    Format("super", _magic(4096, struct.pack("<I", superimage.GEOMETRY_MAGIC)), superimage.open_super),
+    Format("bootimg", _magic(0, bootimg.BOOT_MAGIC, bootimg.VENDOR_MAGIC), bootimg.open_boot),
+    Format("tar", _tar, archive.open_tar),
+    Format("zip", _zip, archive.open_zip_file, kind=archive.zip_kind, kinds=("ota-zip",)),
+)
 TREE_MARKERS = ("system", "build.prop")
 FIRMWARE_FILE_SUFFIXES = (".apk", ".apks", ".odex", ".vdex", ".jar", ".apex", ".capex")
 DEFAULT_LIMITS = Limits()
@@ -42,21 +78,7 @@ NUMBERS = re.compile(r"\d+")
 
 def detect(path: Path, head: bytes) -> str | None:
     """The container kind of a file from its first bytes (and, for zips, its entry names), or None."""
-    if head[:4] == struct.pack("<I", sparse.MAGIC):
-        return "sparse"
-    if head[1080:1082] == b"\x53\xef":
-        return "ext4"
-    if head[1024:1028] == struct.pack("<I", erofs.MAGIC):
-        return "erofs"
-    if head[4096:4100] == struct.pack("<I", superimage.GEOMETRY_MAGIC):
-        return "super"
-    if head[:8] in (bootimg.BOOT_MAGIC, bootimg.VENDOR_MAGIC):
-        return "bootimg"
-    if head[257:262] == b"ustar" or (head[:2] == b"\x1f\x8b" and path.name.lower().endswith((".tar.gz", ".tgz"))):
-        return "tar"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or path.suffix.lower() in archive.ZIP_SUFFIXES:
-        return archive.zip_kind(path)
-    return None
+    return next((kind for c in CONTAINERS if (kind := c.detect(path, head))), None)
 
 
 def sniff(item: InputFile) -> str | None:
@@ -87,15 +109,18 @@ def _firmware_file(name: str) -> bool:
     return lower.endswith(FIRMWARE_FILE_SUFFIXES) or (lower.endswith(".img") and bool(image_prefix(name)))
 
 
-def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item | InputError]:
+def open_input(
+    path: Path | str, limits: Limits = DEFAULT_LIMITS, kind: str | None = None
+) -> Iterator[Item | InputError]:
     """Yield the files of one input as Items, and whatever could not be read as InputErrors (never silently).
+    kind: the input's kind when already detected (as sniff gave it), so it is not detected again.
 
     Nothing raises out of here: an unexpected exception ends this input with an InputError naming it and the
     internal error, and the caller goes on with the next input. Past FOLD_AFTER errors of one kind (the same
     message up to numbers), the rest are counted and given as one error at the end.
     """
     ctx = ContainerContext(limits=limits, scratch=Scratch(), expand=_expand)
-    stream = _open(str(path), ctx)
+    stream = _open(str(path), ctx, kind)
     folded: dict[str, tuple[InputError, int]] = {}
     while True:
         try:
@@ -108,9 +133,9 @@ def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[It
         if isinstance(result, Item):
             result.keep = ctx.scratch
         else:
-            kind = NUMBERS.sub("#", result.message)
-            first, seen = folded.get(kind, (result, 0))
-            folded[kind] = (first, seen + 1)
+            shape = NUMBERS.sub("#", result.message)
+            first, seen = folded.get(shape, (result, 0))
+            folded[shape] = (first, seen + 1)
             if seen >= FOLD_AFTER:
                 continue
         paused = time.monotonic()
@@ -124,7 +149,7 @@ def open_input(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Iterator[It
             )
 
 
-def _open(name: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
+def _open(name: str, ctx: ContainerContext, kind: str | None) -> Iterator[Item | InputError]:
     if name.startswith("adb:"):
         yield from adb.open_device(name.removeprefix("adb:"), ctx)
         return
@@ -150,7 +175,7 @@ def _open(name: str, ctx: ContainerContext) -> Iterator[Item | InputError]:
             reader=file_reader(root),
             max_bytes=ctx.limits.max_entry_bytes,
         )
-        yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single)
+        yield from _expand(root, Where(name, prefix=image_prefix(root.name)), ctx, single, kind)
 
 
 def _sha256(path: Path, ctx: ContainerContext) -> str:
@@ -162,10 +187,12 @@ def _sha256(path: Path, ctx: ContainerContext) -> str:
     return digest.hexdigest()
 
 
-def _expand(path: Path, where: Where, ctx: ContainerContext, fallback: Item | None) -> Iterator[Item | InputError]:
+def _expand(
+    path: Path, where: Where, ctx: ContainerContext, fallback: Item | None, kind: str | None = None
+) -> Iterator[Item | InputError]:
     """Open the container at path (a real file or one of our temp files); anything else yields `fallback`."""
     try:
-        kind = detect(path, read_head(path))
+        kind = kind or detect(path, read_head(path))
     except OSError as exc:
         yield InputError(where.location(), f"cannot read: {exc.strerror}")
         return
@@ -191,7 +218,7 @@ def _expand(path: Path, where: Where, ctx: ContainerContext, fallback: Item | No
                 yield fallback
             return
         ctx.opened.add(key)
-    opener = IMAGE_KINDS.get(kind) or ARCHIVE_KINDS[kind]
+    opener = next(c.open for c in CONTAINERS if kind == c.name or kind in c.kinds)
     try:
         yield from opener(path, where, ctx)
     except FormatError as exc:

@@ -1,44 +1,56 @@
-"""Firmware rules, one module per family. Each has app_findings(app, ctx) and/or firmware_findings(fw, ctx)."""
+"""Firmware rules, one module per family (a RuleFamily, see interface.py), listed in FAMILIES.
+
+A family module has app_findings(app, ctx) and/or firmware_findings(fw, ctx). A new family: one module and one
+line in FAMILIES.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bansweep.findings import Finding
 from bansweep.firmware.apk import App, Firmware
 from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, integrity, privilege, trackers
 from bansweep.firmware.rules.context import RuleContext
 
-APP_RULES: tuple[Callable[[App, RuleContext], list[Finding]], ...] = (
-    indicators.app_findings,
-    harvesting.app_findings,
-    privilege.app_findings,
-    install.app_findings,
-    exported.app_findings,
-    comms.app_findings,
-    trackers.app_findings,
-    integrity.app_findings,
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A rule module's functions under its name; a family without app or firmware rules leaves that one out."""
+
+    name: str
+    app: Callable[[App, RuleContext], list[Finding]] | None = None
+    firmware: Callable[[Firmware, RuleContext], list[Finding]] | None = None
+
+    def app_findings(self, app: App, ctx: RuleContext) -> list[Finding]:
+        return self.app(app, ctx) if self.app else []
+
+    def firmware_findings(self, fw: Firmware, ctx: RuleContext) -> list[Finding]:
+        return self.firmware(fw, ctx) if self.firmware else []
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("indicators", indicators.app_findings, indicators.firmware_findings),
+    Family("harvesting", harvesting.app_findings),
+    Family("privilege", privilege.app_findings, privilege.firmware_findings),
+    Family("install", install.app_findings),
+    Family("exported", exported.app_findings),
+    Family("comms", comms.app_findings),
+    Family("trackers", trackers.app_findings),
+    Family("integrity", integrity.app_findings),
 )
-FIRMWARE_RULES: tuple[Callable[[Firmware, RuleContext], list[Finding]], ...] = (
-    indicators.firmware_findings,
-    privilege.firmware_findings,
-)
+CODE_FAMILIES = ("indicators",)  # what applies to code without a manifest (it implements APIs, it does not use them)
 
 
 def judge_app(app: App, ctx: RuleContext) -> list[Finding]:
-    out: list[Finding] = []
-    for rule in APP_RULES:
-        out.extend(rule(app, ctx))
-    return out
+    return [f for family in FAMILIES for f in family.app_findings(app, ctx)]
 
 
 def judge_code(app: App, ctx: RuleContext) -> list[Finding]:
     """Code without a manifest (framework and library JARs): known indicators only."""
-    return indicators.app_findings(app, ctx)
+    return [f for family in FAMILIES if family.name in CODE_FAMILIES for f in family.app_findings(app, ctx)]
 
 
 def judge_firmware(fw: Firmware, ctx: RuleContext) -> list[Finding]:
-    out: list[Finding] = []
-    for rule in FIRMWARE_RULES:
-        out.extend(rule(fw, ctx))
-    return out
+    return [f for family in FAMILIES for f in family.firmware_findings(fw, ctx)]

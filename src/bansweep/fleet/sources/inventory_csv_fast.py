@@ -43,19 +43,22 @@ _ADDRESS_WORDS = ("addr", "adress", "hw", "physical")  # with "mac": header word
 
 
 def read(
-    path: Path, mapping: dict[str, str] | None = None, described: dict[str, str] | None = None
+    path: Path,
+    mapping: dict[str, str] | None = None,
+    described: dict[str, str] | None = None,
+    knowledge: Sequence[Path] = (),
 ) -> tuple[ObservationBatch, list[InputError]] | None:
     """The file's records and input errors, or None when the inventory source must read it. `described`: the
     source's columns (sources.describe_mapping) when the caller has them already."""
     mapping = mapping or None
     try:
-        described = described or sources.describe_mapping(path, mapping)
+        described = described or sources.describe_mapping(path, mapping, knowledge)
         if not described:
             return None
         text = read_text(path)
     except (InputProblem, OSError, UnicodeError, ValueError):
         return None
-    layout = _layout(path, text, described, mapping)
+    layout = _layout(path, text, described, mapping, knowledge)
     if layout is None:
         return None
     return _read(str(path), text, layout)
@@ -69,7 +72,9 @@ class _Layout:
         self.chosen = chosen  # (field, column index) in the source's order
 
 
-def _layout(path: Path, text: str, described: dict[str, str], mapping: dict[str, str] | None) -> _Layout | None:
+def _layout(
+    path: Path, text: str, described: dict[str, str], mapping: dict[str, str] | None, knowledge: Sequence[Path]
+) -> _Layout | None:
     """Where the header is (the first of the first lines that holds every described column, as the source looks
     for it below an Excel "sep=" line and report titles), its delimiter and the columns of the fields."""
     head = text[: 256 * 1024].split("\n", HEADER_LINES + 1)[: HEADER_LINES + 1]
@@ -88,13 +93,15 @@ def _layout(path: Path, text: str, described: dict[str, str], mapping: dict[str,
             break
     else:
         return None  # no such line, or a column named twice
-    order = _field_order(path, described, mapping)
+    order = _field_order(path, described, mapping, knowledge)
     if order is None:
         return None
     return _Layout(delimiter, at, headers, [(f, headers.index(described[f])) for f in order])
 
 
-def _field_order(path: Path, described: dict[str, str], mapping: dict[str, str] | None) -> list[str] | None:
+def _field_order(
+    path: Path, described: dict[str, str], mapping: dict[str, str] | None, knowledge: Sequence[Path] = ()
+) -> list[str] | None:
     """The fields in the order the inventory source reads them: its field order for automatically chosen
     columns, then the fields the mapping adds."""
     if not mapping:
@@ -105,7 +112,7 @@ def _field_order(path: Path, described: dict[str, str], mapping: dict[str, str] 
     absent = [f for f in sources.FIELDS if f not in described]
     if not absent:
         return None
-    auto = sources.describe_mapping(path, {absent[0]: ""}) or {}
+    auto = sources.describe_mapping(path, {absent[0]: ""}, knowledge) or {}
     mapped = {described[f] for f in mapping if f in described}
     if any(column in mapped and described.get(field) != column for field, column in auto.items()):
         return None  # a mapped column taken from another field

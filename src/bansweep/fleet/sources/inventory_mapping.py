@@ -12,8 +12,9 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources.common import fast_mac, row_location
-from bansweep.tables import Table, headers
+from bansweep.tables import headers
 from bansweep.tables.headers import Headers, fold
+from bansweep.tables.table import Table
 
 FIELDS = (
     "manufacturer",

@@ -18,7 +18,8 @@ from typing import Any
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
 from bansweep.parties.model import ListRecord, ListSet
-from bansweep.tables import json_rows, read_table
+from bansweep.tables import json_rows
+from bansweep.tables.read import read_table
 
 NAME = "csl"
 STORE_FORMAT = 2  # of the imported copy in the data home
