@@ -1,0 +1,225 @@
+"""Recording a finished run: triage decisions applied, the run written, what changed since the last one noted.
+
+`record(report, options, url)` is what the CLI calls before writing the report; it leaves in the report:
+- on each finding with a decision: the triage tag, note and `extra["triage"]` (see decisions.py);
+- on each finding new or changed since the last run of the same job over the same inputs:
+  `extra["since_last_run"]` ("new", or "changed" with the status before);
+- `summary["history"]`: the store, this run's id, the previous run's id, counts of new / resolved / changed /
+  unchanged findings, the resolved ones (up to MAX_LISTED) and the trend of the last TREND_RUNS runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import stat
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bansweep import __version__
+from bansweep.findings import Finding, Level, Report, Status
+from bansweep.store import open_store
+from bansweep.store.decisions import apply_decisions, evidence_hash, triage_word, triaged_out
+from bansweep.store.interface import Diff, InputRecord, Run, Store, StoredFinding
+
+MAX_LISTED = 200  # resolved findings listed in the report's summary (all are in `bansweep history diff`)
+TREND_RUNS = 12
+CHUNK = 1024 * 1024
+
+
+def record(report: Report, options: Any, url: str | None = None) -> int:
+    """Open the store, apply its decisions to `report`, record the run, note the changes; returns the run id."""
+    store = open_store(url)
+    try:
+        apply_decisions(report, store)
+        run_id = store.record(run_of(report, options), rows_of(report))
+        note_changes(report, store, run_id)
+        return run_id
+    finally:
+        store.close()
+
+
+def run_of(report: Report, options: Any) -> Run:
+    counts = Counter(f.status.value for f in report.findings)
+    counts["triaged"] = sum(1 for f in report.findings if triaged_out(f))
+    return Run(
+        id=0,
+        job=report.job,
+        scope=scope(report.inputs),
+        started=report.started,
+        finished=report.finished,
+        recorded="",
+        tool_version=__version__,
+        subjects=report.subjects,
+        findings=len(report.findings),
+        counts=dict(counts),
+        options=plain_options(options),
+        data_versions=dict(report.data_versions),
+        errors=[{"where": str(e.location), "message": e.message} for e in report.errors],
+        inputs=[describe(p) for p in report.inputs],
+    )
+
+
+def rows_of(report: Report) -> list[StoredFinding]:
+    """The findings as rows, sorted by key (so the (run, key) index grows at its end)."""
+    rows = [row(f) for f in report.findings]
+    rows.sort(key=lambda r: r.key)
+    return rows
+
+
+def row(f: Finding) -> StoredFinding:
+    return StoredFinding(
+        key=f.key,
+        kind=_clean(f.subject.kind),
+        subject=_clean(f.subject.id),
+        label=_clean(f.subject.label),
+        rule=_clean(f.rule),
+        status=f.status.value,
+        severity=str(f.severity),
+        title=_clean(f.title),
+        evidence=evidence_hash(f),
+        triage=triage_word(f),
+        body=json.dumps(f.to_dict(), ensure_ascii=True, separators=(",", ":"), default=str),
+    )
+
+
+def _clean(value: str) -> str:
+    """Text any database stores: lone surrogates (undecodable file names) and NUL shown as escapes."""
+    if value.isascii() and "\x00" not in value:
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def scope(inputs: list[str]) -> str:
+    """Runs over the same input paths share a scope; `history diff` compares within one by default."""
+    paths = sorted(os.path.abspath(p) if not _is_device(p) else p for p in inputs)
+    return hashlib.sha256("\n".join(paths).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _is_device(path: str) -> bool:
+    return ":" in path.split("/", 1)[0] and not os.path.exists(path)
+
+
+def describe(path: str) -> InputRecord:
+    """An input's size and sha256 (a directory: all its files; symlinks are hashed as their target text)."""
+    name = _clean(path)
+    if _is_device(path):
+        return InputRecord(name, "other")
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return InputRecord(name, "missing")
+    try:
+        if stat.S_ISDIR(info.st_mode):
+            manifest = hashlib.sha256()
+            total = 0
+            for rel, size, digest in _tree(Path(path)):
+                total += size
+                manifest.update(f"{rel}\0{size}\0{digest}\n".encode("utf-8", "surrogateescape"))
+            return InputRecord(name, "dir", total, manifest.hexdigest())
+        size, digest = _hash(Path(path), info)
+        return InputRecord(name, "file", size, digest)
+    except OSError:
+        return InputRecord(name, "other", info.st_size)
+
+
+def _tree(root: Path) -> Iterator[tuple[str, int, str]]:
+    for base, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(base, name)
+            try:
+                info = os.lstat(path)
+                size, digest = _hash(path, info)
+            except OSError:
+                continue  # unreadable: the job reports it as an input error
+            yield os.path.relpath(path, root), size, digest
+
+
+def _hash(path: Path, info: os.stat_result) -> tuple[int, str]:
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path).encode("utf-8", "surrogateescape")
+        return len(target), hashlib.sha256(target).hexdigest()
+    if not stat.S_ISREG(info.st_mode):
+        return 0, ""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def plain_options(value: Any) -> Any:
+    """Options (dicts, dataclasses, paths) as JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain_options(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain_options(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain_options(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def note_changes(report: Report, store: Store, run_id: int) -> Diff | None:
+    """Mark what changed since the previous run of the same job and scope; put counts and the trend in the summary."""
+    run = store.run(run_id)
+    previous = store.previous(run)
+    history: dict[str, Any] = {"store": store.url, "run": run_id, "previous": previous.id if previous else None}
+    trend_runs = store.runs(job=run.job, scope=run.scope, limit=TREND_RUNS)
+    history["trend"] = [trend_point(r) for r in reversed(trend_runs)]
+    diff = store.diff(previous.id, run_id) if previous else None
+    if diff is not None:
+        history.update(new=len(diff.new), resolved=len(diff.resolved), changed=len(diff.changed))
+        history["unchanged"] = diff.unchanged
+        history["resolved_findings"] = [f.to_dict() for f in diff.resolved[:MAX_LISTED]]
+        new = {f.key for f in diff.new}
+        before = {c.after.key: c.before for c in diff.changed}
+        for finding in report.findings:
+            key = finding.key
+            if key in new:
+                mark: dict[str, Any] = {"change": "new", "previous_run": previous.id if previous else None}
+            elif key in before:
+                old = before[key]
+                mark = {
+                    "change": "changed",
+                    "previous_run": previous.id if previous else None,
+                    "status_before": old.status,
+                }
+                if old.evidence != evidence_hash(finding):
+                    mark["evidence_changed"] = True
+            else:
+                continue
+            finding.extra = {**finding.extra, "since_last_run": mark}
+    report.summary["history"] = history
+    return diff
+
+
+def trend_point(run: Run) -> dict[str, Any]:
+    """A run's counts for the trend: findings at hit level (covered, match, high, critical) and at review level."""
+    hit = review = 0
+    for word, n in run.counts.items():
+        try:
+            level = Status(word).level
+        except ValueError:
+            continue
+        if level >= Level.HIT:
+            hit += n
+        elif level == Level.REVIEW:
+            review += n
+    return {
+        "run": run.id,
+        "finished": run.finished,
+        "covered": hit,
+        "review": review,
+        "triaged": run.counts.get("triaged", 0),
+        "findings": run.findings,
+        "counts": {k: v for k, v in run.counts.items() if k != "triaged"},
+    }
