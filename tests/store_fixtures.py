@@ -117,7 +117,9 @@ def device_report(
         word = (overrides or {}).get(i, status)
         report.findings.append(
             Finding(
-                subject=Subject("device", mac, f"Camera at 10.{i >> 16 & 0xFF}.{i >> 8 & 0xFF}.{i & 0xFF}", {"mac": mac}),
+                subject=Subject(
+                    "device", mac, f"Camera at 10.{i >> 16 & 0xFF}.{i >> 8 & 0xFF}.{i & 0xFF}", {"mac": mac}
+                ),
                 rule="fleet.covered-device",
                 title=f"camera {i}: {word.value}",
                 severity=Severity.HIGH if word is Status.COVERED else Severity.MEDIUM,

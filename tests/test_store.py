@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from store_fixtures import cluster, device_report
 
 from bansweep.findings import Location, Status
 from bansweep.store import data_home, data_path, open_store, record, store_url
@@ -25,6 +24,7 @@ from bansweep.store.decisions import apply_decisions, evidence_hash, load_file, 
 from bansweep.store.html import report_section
 from bansweep.store.interface import Decision, StoreError
 from bansweep.store.sql import engine_url
+from store_fixtures import cluster, device_report
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -239,7 +239,12 @@ def test_triage_applies_by_key_on_later_runs_and_is_raised_again_when_evidence_c
     report = device_report(3, [str(inventory)], overrides={2: Status.REVIEW})
     record(report, {}, url)
     fp, risk, review = (f.key for f in report.findings)
-    assert cli("triage", fp, "--false-positive", "--by", "j.doe", "--why", "printer, not a camera", "--store", url).exit_code == 0
+    assert (
+        cli(
+            "triage", fp, "--false-positive", "--by", "j.doe", "--why", "printer, not a camera", "--store", url
+        ).exit_code
+        == 0
+    )
     args = ["--accepted-risk", "--until", "2999-01-31", "--by", "a.b", "--why", "replacing in Q1", "--store", url]
     assert cli("triage", risk, review, *args).exit_code == 0
 
@@ -283,7 +288,9 @@ def test_triage_refuses_unknown_keys_and_bad_options(url, inventory):
     report = device_report(1, [str(inventory)])
     record(report, {}, url)
     key = report.findings[0].key
-    unknown = cli("triage", key, "k1-000000000000000000000000", "--confirmed", "--by", "x", "--why", "y", "--store", url)
+    unknown = cli(
+        "triage", key, "k1-000000000000000000000000", "--confirmed", "--by", "x", "--why", "y", "--store", url
+    )
     assert unknown.exit_code == 2 and "k1-000000000000000000000000" in unknown.output
     assert open_store(url).decisions() == []  # all or nothing
     two = cli("triage", key, "--confirmed", "--false-positive", "--by", "x", "--why", "y", "--store", url)
