@@ -13,6 +13,10 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 # Runs the tests make are recorded in a history store of the session's own, never in the user's data home.
 if "BANSWEEP_STORE" not in os.environ:
+    import atexit
+    import shutil
     import tempfile
 
-    os.environ["BANSWEEP_STORE"] = f"sqlite:///{tempfile.mkdtemp(prefix='bansweep-test-store-')}/history.sqlite"
+    _store_dir = tempfile.mkdtemp(prefix="bansweep-test-store-")
+    atexit.register(shutil.rmtree, _store_dir, True)
+    os.environ["BANSWEEP_STORE"] = f"sqlite:///{_store_dir}/history.sqlite"

@@ -356,30 +356,33 @@ def test_decisions_can_come_from_a_file_without_a_store():
 
 # --- transactions and concurrency ---------------------------------------------------------------------------------
 
-CHILD = textwrap.dedent(
-    """
-    import sys, time
-    from sqlalchemy import event
-    sys.path.insert(0, sys.argv[3])
-    from store_fixtures import device_report
-    from bansweep.store import open_store, sql
-    from bansweep.store import recorder
+SLOW_ROWS = """
+import sys, time
+sys.path.insert(0, sys.argv[3])
+from store_fixtures import device_report
+from bansweep.store import recorder
 
-    sql.BATCH = 2000
-    store = open_store(sys.argv[1])
-    batches = 0
 
-    @event.listens_for(store.engine, "before_cursor_execute")
-    def slow(conn, cursor, statement, parameters, context, executemany):
-        global batches
-        if executemany and "INSERT INTO findings" in statement:
-            batches += 1
-            if batches == 5:
+class Slow(list):
+    \"\"\"Rows the store reads slowly (the write takes seconds) and that say when it is half-way.\"\"\"
+
+    def __iter__(self):
+        for n, row in enumerate(list.__iter__(self)):
+            if n == len(self) // 4:
                 print("mid-write", flush=True)
-            time.sleep(0.2)
+            if n % 2000 == 0:
+                time.sleep(0.05)
+            yield row
 
-    report = device_report(int(sys.argv[2]), ["big.csv"])
-    store.record(recorder.run_of(report, {}), recorder.rows_of(report))
+
+rows_of = recorder.rows_of
+recorder.rows_of = lambda report: Slow(rows_of(report))
+"""
+
+CHILD = SLOW_ROWS + textwrap.dedent(
+    """
+    from bansweep.store import record
+    record(device_report(int(sys.argv[2]), ["big.csv"]), {}, sys.argv[1])
     print("done", flush=True)
     """
 )
@@ -410,20 +413,9 @@ def test_a_run_killed_half_way_leaves_the_history_as_it_was(url, tmp_path):
     assert later > earlier
 
 
-WRITER = textwrap.dedent(
+WRITER = SLOW_ROWS + textwrap.dedent(
     """
-    import sys, time
-    sys.path.insert(0, sys.argv[3])
-    from sqlalchemy import Engine, event
-    from store_fixtures import device_report
-    from bansweep.store import record, sql
-
-    sql.BATCH = 2000
-    event.listen(  # slow writes down, so the two runs overlap
-        Engine,
-        "before_cursor_execute",
-        lambda *args: time.sleep(0.05) if args[-1] and "INSERT INTO findings" in args[2] else None,
-    )
+    from bansweep.store import record
     report = device_report(int(sys.argv[2]), ["inventory-" + sys.argv[4]])
     start = time.time()
     run_id = record(report, {}, sys.argv[1])
@@ -444,6 +436,7 @@ def test_two_runs_at_once_both_succeed(url):
         for n in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
+    outs = [(o[0].replace("mid-write\n", ""), o[1]) for o in outs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-800:] for o in outs]
     (id_a, start_a, end_a), (id_b, start_b, end_b) = (o[0].split() for o in outs)
     assert float(start_a) < float(end_b) and float(start_b) < float(end_a)  # the two runs overlapped
@@ -452,3 +445,19 @@ def test_two_runs_at_once_both_succeed(url):
     assert sorted(r.id for r in store.runs()) == ids
     assert all(len(store.findings(i)) == 30000 for i in ids)
     store.close()
+
+
+def test_monthly_exports_of_the_same_inventory_share_a_scope(url, tmp_path):
+    from bansweep.store.recorder import scope
+
+    assert scope([str(tmp_path / "inventory-2026-11.csv")]) == scope([str(tmp_path / "inventory-2026-12.csv")])
+    assert scope([str(tmp_path / "inventory-2026-11.csv")]) != scope([str(tmp_path / "assets-2026-11.csv")])
+    assert scope([str(tmp_path / "a" / "x.csv")]) != scope([str(tmp_path / "b" / "x.csv")])
+    november = tmp_path / "inventory-2026-11.csv"
+    november.write_text("a")
+    december = tmp_path / "inventory-2026-12.csv"
+    december.write_text("b")
+    first = record(device_report(2, [str(november)]), {}, url)
+    report = device_report(1, [str(december)])
+    record(report, {}, url)
+    assert report.summary["history"]["previous"] == first and report.summary["history"]["resolved"] == 1

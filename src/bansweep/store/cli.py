@@ -203,7 +203,7 @@ def history_show(store: Store, fmt: str, output: Path | None, run_ref: str) -> N
     run = store.run(_run_id(store, run_ref))
     stored = store.findings(run.id)
     data = run.to_dict()
-    data["findings"] = [json.loads(f.body) if f.body else f.to_dict() for f in stored]
+    data["findings"] = [{**f.to_dict(), **(json.loads(f.body) if f.body else {})} for f in stored]
     view = View(f"bansweep run {run.id} ({run.job})", data)
     view.notes += [
         f"finished {run.finished} (started {run.started}), bansweep {run.tool_version}, {run.subjects} subjects, "

