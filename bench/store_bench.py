@@ -29,13 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fleet_bench import generate  # noqa: E402
-
 from bansweep import reports  # noqa: E402
 from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject  # noqa: E402
 from bansweep.jobs import run_job  # noqa: E402
 from bansweep.store import open_store, record  # noqa: E402
 from bansweep.store.cli import _diff_view  # noqa: E402
+from fleet_bench import generate  # noqa: E402
 
 
 def timed(what: str, func, *args):  # type: ignore[no-untyped-def]

@@ -102,15 +102,20 @@ def test_a_directory_input_is_hashed_over_its_files(url, tmp_path):
 
 def test_migrated_schema_matches_the_tables_the_code_uses(url):
     from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
-    from bansweep.store.sql import VERSION_TABLE, metadata
+    from bansweep.store.sql import HEAD, MIGRATIONS, VERSION_TABLE, metadata
 
     store = open_store(url)
     with store.engine.connect() as conn:  # type: ignore[attr-defined]
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == HEAD
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD  # sql.HEAD names the newest migration
     store.close()
     open_store(url).close()  # opening an up-to-date store again changes nothing
 
@@ -360,7 +365,7 @@ SLOW_ROWS = """
 import sys, time
 sys.path.insert(0, sys.argv[3])
 from store_fixtures import device_report
-from bansweep.store import recorder
+from bansweep.store import sql
 
 
 class Slow(list):
@@ -375,8 +380,8 @@ class Slow(list):
             yield row
 
 
-rows_of = recorder.rows_of
-recorder.rows_of = lambda report: Slow(rows_of(report))
+write = sql.SqlStore.record
+sql.SqlStore.record = lambda self, run, rows: write(self, run, Slow(rows))
 """
 
 CHILD = SLOW_ROWS + textwrap.dedent(

@@ -154,8 +154,8 @@ class Store(Protocol):
         """One run with its inputs; StoreError when there is none."""
         ...
 
-    def findings(self, run_id: int) -> list[StoredFinding]:
-        """A run's findings with their JSON bodies."""
+    def findings(self, run_id: int, bodies: bool = True) -> list[StoredFinding]:
+        """A run's findings, by key (with their JSON bodies unless `bodies` is False)."""
         ...
 
     def previous(self, run: Run) -> Run | None:

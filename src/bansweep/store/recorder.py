@@ -26,10 +26,11 @@ from bansweep import __version__
 from bansweep.findings import Finding, Level, Report, Status
 from bansweep.store import open_store
 from bansweep.store.decisions import apply_decisions, evidence_hash, triage_word, triaged_out
-from bansweep.store.interface import Diff, InputRecord, Run, Store, StoredFinding
+from bansweep.store.interface import InputRecord, Run, Store, StoredFinding
 
 MAX_LISTED = 200  # resolved findings listed in the report's summary (all are in `bansweep history diff`)
 TREND_RUNS = 12
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
 CHUNK = 1024 * 1024
 
 
@@ -40,8 +41,11 @@ def record(report: Report, options: Any, url: str | None = None) -> int:
     gc.disable()  # a large run is millions of small acyclic objects: the cyclic collector would rescan them
     try:
         apply_decisions(report, store)
-        run_id = store.record(run_of(report, options), rows_of(report))
-        note_changes(report, store, run_id)
+        rows = rows_of(report)
+        run_id = store.record(
+            run_of(report, options), sorted(rows, key=by_key)
+        )  # the (run, key) index grows at its end
+        note_changes(report, rows, store, run_id)
         return run_id
     finally:
         if collecting:
@@ -70,11 +74,13 @@ def run_of(report: Report, options: Any) -> Run:
     )
 
 
+def by_key(row: StoredFinding) -> str:
+    return row.key
+
+
 def rows_of(report: Report) -> list[StoredFinding]:
-    """The findings as rows, sorted by key (so the (run, key) index grows at its end)."""
-    rows = [row(f) for f in report.findings]
-    rows.sort(key=lambda r: r.key)
-    return rows
+    """The findings as rows, in the report's order."""
+    return [row(f) for f in report.findings]
 
 
 def row(f: Finding) -> StoredFinding:
@@ -103,7 +109,7 @@ def body(f: Finding) -> str:
         "verdicts": [{"policy": v.policy, "status": v.status.value} for v in f.verdicts],
         "tags": f.tags,
     }
-    return json.dumps(doc, ensure_ascii=True, separators=(",", ":"), default=str)
+    return _ENCODER.encode(doc)
 
 
 def _clean(value: str) -> str:
@@ -194,38 +200,38 @@ def plain_options(value: Any) -> Any:
     return str(value)
 
 
-def note_changes(report: Report, store: Store, run_id: int) -> Diff | None:
-    """Mark what changed since the previous run of the same job and scope; put counts and the trend in the summary."""
+def note_changes(report: Report, rows: list[StoredFinding], store: Store, run_id: int) -> None:
+    """Mark what changed since the previous run of the same job and scope (as `Store.diff` counts it: same key,
+    other status, severity or evidence); put the counts, the resolved findings and the trend in the summary.
+
+    `rows` are the report's findings as recorded, in the report's order."""
     run = store.run(run_id)
     previous = store.previous(run)
     history: dict[str, Any] = {"store": store.url, "run": run_id, "previous": previous.id if previous else None}
     trend_runs = store.runs(job=run.job, scope=run.scope, limit=TREND_RUNS)
     history["trend"] = [trend_point(r) for r in reversed(trend_runs)]
-    diff = store.diff(previous.id, run_id) if previous else None
-    if diff is not None:
-        history.update(new=len(diff.new), resolved=len(diff.resolved), changed=len(diff.changed))
-        history["unchanged"] = diff.unchanged
-        history["resolved_findings"] = [f.to_dict() for f in diff.resolved[:MAX_LISTED]]
-        new = {f.key for f in diff.new}
-        before = {c.after.key: c.before for c in diff.changed}
-        for finding in report.findings:
-            key = finding.key
-            if key in new:
-                mark: dict[str, Any] = {"change": "new", "previous_run": previous.id if previous else None}
-            elif key in before:
-                old = before[key]
-                mark = {
-                    "change": "changed",
-                    "previous_run": previous.id if previous else None,
-                    "status_before": old.status,
-                }
-                if old.evidence != evidence_hash(finding):
-                    mark["evidence_changed"] = True
-            else:
-                continue
-            finding.extra = {**finding.extra, "since_last_run": mark}
     report.summary["history"] = history
-    return diff
+    if previous is None:
+        return
+    before = {f.key: f for f in store.findings(previous.id, bodies=False)}
+    now = {r.key for r in rows}
+    counts: Counter[str] = Counter()
+    for finding, r in zip(report.findings, rows, strict=True):
+        old = before.get(r.key)
+        if old is None:
+            mark: dict[str, Any] = {"change": "new", "previous_run": previous.id}
+        elif (old.status, old.severity, old.evidence) != (r.status, r.severity, r.evidence):
+            mark = {"change": "changed", "previous_run": previous.id, "status_before": old.status}
+            if old.evidence != r.evidence:
+                mark["evidence_changed"] = True
+        else:
+            counts["unchanged"] += 1
+            continue
+        counts[mark["change"]] += 1
+        finding.extra = {**finding.extra, "since_last_run": mark}
+    resolved = [f for key, f in before.items() if key not in now]
+    history.update(new=counts["new"], resolved=len(resolved), changed=counts["changed"], unchanged=counts["unchanged"])
+    history["resolved_findings"] = [f.to_dict() for f in resolved[:MAX_LISTED]]
 
 
 def trend_point(run: Run) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     or_,
     select,
     text,
@@ -45,6 +46,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from bansweep.store.interface import Change, Decision, Diff, InputRecord, Run, StoredFinding, StoreError
 
 VERSION_TABLE = "bansweep_schema"
+HEAD = "0001"  # the newest migration in migrations/versions (a test checks)
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_S = 600  # SQLite: how long a write waits for another run's write to finish
 MIGRATION_LOCK = 0x62616E73  # PostgreSQL advisory lock taken while migrating
@@ -186,20 +188,15 @@ class SqlStore:
             raise StoreError(f"store {self.url}: {_reason(exc)}") from exc
 
     def _migrate(self) -> None:
+        """Bring the schema to HEAD; Alembic is only loaded when there is something to do."""
+        if self._revision() == HEAD:
+            return
         from alembic import command
         from alembic.config import Config
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
         from alembic.util import CommandError
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        script = ScriptDirectory.from_config(config)
-        head = script.get_current_head()
-        with self.engine.connect() as conn:
-            current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
-        if current == head:
-            return
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(bansweep_write=True)
@@ -210,8 +207,16 @@ class SqlStore:
                     command.upgrade(config, "head")
         except CommandError as exc:
             raise StoreError(
-                f"the store {self.url} has schema {current!r}, which this bansweep does not know (newer?): {exc}"
+                f"the store {self.url} has schema {self._revision()!r}, which this bansweep does not know (newer?): "
+                f"{exc}"
             ) from exc
+
+    def _revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(VERSION_TABLE):
+                return None
+            found = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        return found[0] if len(found) == 1 else None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -274,8 +279,9 @@ class SqlStore:
             out.inputs = [InputRecord(r.path, r.kind, r.size, r.sha256) for r in conn.execute(query)]
         return out
 
-    def findings(self, run_id: int) -> list[StoredFinding]:
-        query = select(*_COLUMNS, findings.c.body).where(findings.c.run_id == run_id).order_by(findings.c.key)
+    def findings(self, run_id: int, bodies: bool = True) -> list[StoredFinding]:
+        columns = [*_COLUMNS, findings.c.body] if bodies else _COLUMNS
+        query = select(*columns).where(findings.c.run_id == run_id).order_by(findings.c.key)
         with self._read() as conn:
             return [StoredFinding(*row) for row in conn.execute(query)]
 
