@@ -67,10 +67,12 @@ def month_two(first: Path, second: Path, extra_rows: int) -> None:
 
 def real_runs(rows: int, given: Path | None, url: str, work: Path) -> None:
     print(f"== part 1: fleet runs over {rows:,} inventory rows, store {url}")
-    first = given or work / "month1.csv"
+    first = work / "inventory-1.csv"  # dated exports of one inventory: the two runs share a scope
     if given is None:
         timed("generate month 1", generate, first, rows)
-    second = work / "month2.csv"
+    else:
+        first.symlink_to(given.resolve())
+    second = work / "inventory-2.csv"
     timed("make month 2 (every 20th row removed, 20,000 added)", month_two, first, second, 20_000)
     run_ids = []
     for label, path in (("month 1", first), ("month 2", second)):

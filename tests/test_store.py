@@ -23,6 +23,7 @@ from bansweep.store.cli import COMMANDS
 from bansweep.store.decisions import apply_decisions, evidence_hash, load_file, triaged_out
 from bansweep.store.html import report_section
 from bansweep.store.interface import Decision, StoreError
+from bansweep.store.recorder import expand
 from bansweep.store.sql import engine_url
 from store_fixtures import cluster, device_report
 
@@ -80,7 +81,12 @@ def test_a_run_is_recorded_with_its_inputs_options_versions_and_every_finding(ur
     stored = store.findings(run_id)
     assert sorted(f.key for f in stored) == sorted(f.key for f in report.findings)
     first = next(f for f in stored if f.subject == report.findings[0].subject.id)
-    assert json.loads(first.body)["evidence"][0]["value"] == report.findings[0].evidence[0].value
+    assert expand(first.body)["evidence"][0] == {
+        "rule": "fleet.oui",
+        "value": report.findings[0].evidence[0].value,
+        "where": "inventory.csv row 1",
+    }
+    assert expand(first.body)["attributes"] == {"mac": report.findings[0].subject.id}
     assert first.evidence == evidence_hash(report.findings[0])
     store.close()
 

@@ -25,7 +25,7 @@ from bansweep.store import html as pages
 from bansweep.store import open_store
 from bansweep.store.decisions import CHOICES, check_date, export_file, load_file
 from bansweep.store.interface import Decision, Diff, Run, Store, StoreError
-from bansweep.store.recorder import trend_point
+from bansweep.store.recorder import expand, trend_point
 
 EXIT_USAGE = 2
 EXIT_FAILED = 3
@@ -203,7 +203,7 @@ def history_show(store: Store, fmt: str, output: Path | None, run_ref: str) -> N
     run = store.run(_run_id(store, run_ref))
     stored = store.findings(run.id)
     data = run.to_dict()
-    data["findings"] = [{**f.to_dict(), **(json.loads(f.body) if f.body else {})} for f in stored]
+    data["findings"] = [{**f.to_dict(), **expand(f.body)} for f in stored]
     view = View(f"bansweep run {run.id} ({run.job})", data)
     view.notes += [
         f"finished {run.finished} (started {run.started}), bansweep {run.tool_version}, {run.subjects} subjects, "

@@ -58,8 +58,10 @@ class HasDecisions(Protocol):
 
 def evidence_hash(finding: Finding) -> str:
     """What a decision was about: the finding's rule and status, and its evidence rules and values (not places)."""
-    parts = sorted(f"{e.rule}\x1f{e.value}" for e in finding.evidence)
-    text = "\x1e".join([finding.rule, finding.status.value, *parts])
+    parts = [f"{e.rule}\x1f{e.value}" for e in finding.evidence]
+    if len(parts) > 1:
+        parts.sort()
+    text = f"{finding.rule}\x1e{finding.status.value}\x1e" + "\x1e".join(parts)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 

@@ -154,8 +154,13 @@ class Store(Protocol):
         """One run with its inputs; StoreError when there is none."""
         ...
 
-    def findings(self, run_id: int, bodies: bool = True) -> list[StoredFinding]:
-        """A run's findings, by key (with their JSON bodies unless `bodies` is False)."""
+    def findings(self, run_id: int, bodies: bool = True, keys: Iterable[str] | None = None) -> list[StoredFinding]:
+        """A run's findings (only those with `keys` if given), by key, with their JSON bodies unless `bodies` is
+        False."""
+        ...
+
+    def states(self, run_id: int) -> dict[str, tuple[str, str, str]]:
+        """Per key of a run: (status, severity, evidence hash), what `diff` compares."""
         ...
 
     def previous(self, run: Run) -> Run | None:

@@ -100,16 +100,31 @@ def row(f: Finding) -> StoredFinding:
 
 
 def body(f: Finding) -> str:
-    """What the store keeps of a finding beyond its columns: the subject's attributes, the evidence (rule, value,
-    where), the verdicts (policy, status), confidence and tags. Explanations and citations stay in the run's report."""
-    doc = {
-        "attributes": f.subject.attributes,
-        "confidence": round(f.confidence, 3),
-        "evidence": [{"rule": e.rule, "value": e.value, "where": str(e.location)} for e in f.evidence],
-        "verdicts": [{"policy": v.policy, "status": v.status.value} for v in f.verdicts],
-        "tags": f.tags,
+    """What the store keeps of a finding beyond its columns: the subject's attributes, confidence, the evidence
+    ([rule, value, where]), the verdicts ("policy:status") and tags. Explanations and citations stay in the report.
+    `expand` turns it back into named fields."""
+    return _ENCODER.encode(
+        [
+            f.subject.attributes,
+            f.confidence,
+            [[e.rule, e.value, str(e.location)] for e in f.evidence],
+            [f"{v.policy}:{v.status.value}" for v in f.verdicts],
+            f.tags,
+        ]
+    )
+
+
+def expand(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    attributes, confidence, evidence, verdicts, tags = json.loads(text)
+    return {
+        "attributes": attributes,
+        "confidence": confidence,
+        "evidence": [{"rule": r, "value": v, "where": w} for r, v, w in evidence],
+        "verdicts": [dict(zip(("policy", "status"), v.rsplit(":", 1), strict=True)) for v in verdicts],
+        "tags": tags,
     }
-    return _ENCODER.encode(doc)
 
 
 def _clean(value: str) -> str:
@@ -213,25 +228,26 @@ def note_changes(report: Report, rows: list[StoredFinding], store: Store, run_id
     report.summary["history"] = history
     if previous is None:
         return
-    before = {f.key: f for f in store.findings(previous.id, bodies=False)}
+    before = store.states(previous.id)
     now = {r.key for r in rows}
     counts: Counter[str] = Counter()
     for finding, r in zip(report.findings, rows, strict=True):
         old = before.get(r.key)
         if old is None:
             mark: dict[str, Any] = {"change": "new", "previous_run": previous.id}
-        elif (old.status, old.severity, old.evidence) != (r.status, r.severity, r.evidence):
-            mark = {"change": "changed", "previous_run": previous.id, "status_before": old.status}
-            if old.evidence != r.evidence:
+        elif old != (r.status, r.severity, r.evidence):
+            mark = {"change": "changed", "previous_run": previous.id, "status_before": old[0]}
+            if old[2] != r.evidence:
                 mark["evidence_changed"] = True
         else:
             counts["unchanged"] += 1
             continue
         counts[mark["change"]] += 1
         finding.extra = {**finding.extra, "since_last_run": mark}
-    resolved = [f for key, f in before.items() if key not in now]
+    resolved = sorted(key for key in before if key not in now)
     history.update(new=counts["new"], resolved=len(resolved), changed=counts["changed"], unchanged=counts["unchanged"])
-    history["resolved_findings"] = [f.to_dict() for f in resolved[:MAX_LISTED]]
+    listed = store.findings(previous.id, bodies=False, keys=resolved[:MAX_LISTED])
+    history["resolved_findings"] = [f.to_dict() for f in listed]
 
 
 def trend_point(run: Run) -> dict[str, Any]:

@@ -279,11 +279,23 @@ class SqlStore:
             out.inputs = [InputRecord(r.path, r.kind, r.size, r.sha256) for r in conn.execute(query)]
         return out
 
-    def findings(self, run_id: int, bodies: bool = True) -> list[StoredFinding]:
+    def findings(self, run_id: int, bodies: bool = True, keys: Iterable[str] | None = None) -> list[StoredFinding]:
         columns = [*_COLUMNS, findings.c.body] if bodies else _COLUMNS
-        query = select(*columns).where(findings.c.run_id == run_id).order_by(findings.c.key)
+        query = select(*columns).where(findings.c.run_id == run_id)
         with self._read() as conn:
-            return [StoredFinding(*row) for row in conn.execute(query)]
+            if keys is None:
+                return [StoredFinding(*row) for row in conn.execute(query.order_by(findings.c.key))]
+            out = []
+            for chunk in _chunks(sorted(set(keys)), 500):
+                out += [StoredFinding(*row) for row in conn.execute(query.where(findings.c.key.in_(chunk)))]
+        return sorted(out, key=lambda f: f.key)
+
+    def states(self, run_id: int) -> dict[str, tuple[str, str, str]]:
+        query = select(findings.c.key, findings.c.status, findings.c.severity, findings.c.evidence).where(
+            findings.c.run_id == run_id
+        )
+        with self._read() as conn:
+            return {key: (status, severity, evidence) for key, status, severity, evidence in conn.execute(query)}
 
     def previous(self, run: Run) -> Run | None:
         query = (
@@ -333,12 +345,8 @@ class SqlStore:
         for run in self.runs():  # newest first; a run's keys are found through (run_id, key)
             if not wanted:
                 break
-            with self._read() as conn:
-                for chunk in _chunks(sorted(wanted), 500):
-                    query = select(*_COLUMNS).where(findings.c.run_id == run.id, findings.c.key.in_(chunk))
-                    for row in conn.execute(query):
-                        if row.key in wanted:
-                            out[row.key] = (run, StoredFinding(*row))
+            for found in self.findings(run.id, bodies=False, keys=wanted):
+                out[found.key] = (run, found)
             wanted -= out.keys()
         return out
 
