@@ -472,3 +472,19 @@ def test_monthly_exports_of_the_same_inventory_share_a_scope(url, tmp_path):
     report = device_report(1, [str(december)])
     record(report, {}, url)
     assert report.summary["history"]["previous"] == first and report.summary["history"]["resolved"] == 1
+
+
+def test_a_baseline_file_given_to_a_run_is_added_to_the_store_and_applied(url, inventory, tmp_path):
+    report = device_report(2, [str(inventory)])
+    k0 = report.findings[0].key
+    made = Decision(k0, "accepted-risk", "ci", "known", "2026-01-01T00:00:00+00:00", evidence_hash(report.findings[0]))
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"decisions": [made.to_dict(), {"key": "k1-x", "decision": "maybe"}]}))
+    record(report, {}, url, baseline)
+    assert triaged_out(report.findings[0]) and not triaged_out(report.findings[1])
+    [error] = report.errors
+    assert error.location.entry == "decisions[1]" and str(baseline) in str(error)
+    assert [d.key for d in open_store(url).decisions()] == [k0]
+    missing = device_report(1, [str(inventory)])
+    record(missing, {}, url, tmp_path / "nope.yaml")
+    assert "nope.yaml" in str(missing.errors[0])

@@ -51,9 +51,10 @@ def open_store(url: str | None = None) -> Store:
     return SqlStore(store_url(url))
 
 
-def record(report: Report, options: Any, url: str | None = None) -> int:
-    """Apply triage decisions to `report`, note what changed since the last comparable run, record the run in
-    one transaction and return its id. See `bansweep.store.recorder.record`."""
+def record(report: Report, options: Any, url: str | None = None, baseline: Path | None = None) -> int:
+    """Apply triage decisions to `report` (after adding those of a `baseline` file), record the run in one
+    transaction, note what changed since the last comparable run; returns the run id. Raises StoreError.
+    See `bansweep.store.recorder.record`."""
     from bansweep.store import recorder
 
-    return recorder.record(report, options, url)
+    return recorder.record(report, options, url, baseline)

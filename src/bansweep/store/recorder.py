@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from bansweep import __version__
-from bansweep.findings import Finding, Level, Report, Status
+from bansweep.findings import Finding, InputError, Level, Location, Report, Status
+from bansweep.inputs import InputProblem
 from bansweep.store import open_store
-from bansweep.store.decisions import apply_decisions, evidence_hash, triage_word, triaged_out
-from bansweep.store.interface import InputRecord, Run, Store, StoredFinding
+from bansweep.store.decisions import apply_decisions, evidence_hash, load_file, triage_word, triaged_out
+from bansweep.store.interface import Decision, InputRecord, Run, Store, StoredFinding
 
 MAX_LISTED = 200  # resolved findings listed in the report's summary (all are in `bansweep history diff`)
 TREND_RUNS = 12
@@ -34,23 +35,41 @@ _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=st
 CHUNK = 1024 * 1024
 
 
-def record(report: Report, options: Any, url: str | None = None) -> int:
-    """Open the store, apply its decisions to `report`, record the run, note the changes; returns the run id."""
+def record(report: Report, options: Any, url: str | None = None, baseline: Path | None = None) -> int:
+    """Open the store, apply its decisions to `report`, record the run, note the changes; returns the run id.
+
+    `baseline`: a decisions file (from `bansweep triage export`) added to the store's decisions first; its bad
+    entries become input errors of the report. Raises StoreError when the store cannot be used."""
     store = open_store(url)
     collecting = gc.isenabled()
     gc.disable()  # a large run is millions of small acyclic objects: the cyclic collector would rescan them
     try:
+        if baseline is not None:
+            store.decide(read_baseline(report, baseline))
         apply_decisions(report, store)
         rows = rows_of(report)
-        run_id = store.record(
-            run_of(report, options), sorted(rows, key=by_key)
-        )  # the (run, key) index grows at its end
+        ordered = sorted(rows, key=by_key)  # the (run, key) index grows at its end
+        run_id = store.record(run_of(report, options), ordered)
         note_changes(report, rows, store, run_id)
         return run_id
     finally:
         if collecting:
             gc.enable()
         store.close()
+
+
+def read_baseline(report: Report, path: Path) -> list[Decision]:
+    """The decisions in a baseline file; what cannot be read is added to the report's input errors."""
+    try:
+        made, errors = load_file(path)
+    except InputProblem as exc:
+        report.errors.append(exc.to_error())
+        return []
+    except OSError as exc:
+        report.errors.append(InputError(Location(str(path)), f"cannot read the decisions file: {exc.strerror}"))
+        return []
+    report.errors.extend(errors)
+    return made
 
 
 def run_of(report: Report, options: Any) -> Run:
