@@ -488,3 +488,19 @@ def test_a_baseline_file_given_to_a_run_is_added_to_the_store_and_applied(url, i
     missing = device_report(1, [str(inventory)])
     record(missing, {}, url, tmp_path / "nope.yaml")
     assert "nope.yaml" in str(missing.errors[0])
+
+
+def test_hostile_text_is_stored_and_shown_escaped(url):
+    report = device_report(1, ["caf\udce9.csv"])
+    finding = report.findings[0]
+    finding.subject.label = "cam\x00era \u202eevil \udcff"
+    finding.title = "=HYPERLINK(1)"
+    run_id = record(report, {}, url)
+    [stored] = open_store(url).findings(run_id)
+    assert stored.label == "cam\\x00era \u202eevil \\udcff"
+    shown = cli("history", "show", str(run_id), "--store", url).output
+    assert "\\u202e" in shown and "\u202e" not in shown
+    rows = cli("history", "show", str(run_id), "--store", url, "--format", "csv").output
+    assert "'=HYPERLINK(1)" in rows
+    html = cli("history", "show", str(run_id), "--store", url, "--format", "html").output
+    assert "\u202e" not in html and "<script" not in html

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bansweep import __version__
-from bansweep.findings import Finding, InputError, Level, Location, Report, Status
+from bansweep.findings import Finding, InputError, Level, Location, Report, Severity, Status
 from bansweep.inputs import InputProblem
 from bansweep.store import open_store
 from bansweep.store.decisions import apply_decisions, evidence_hash, load_file, triage_word, triaged_out
@@ -103,19 +103,27 @@ def rows_of(report: Report) -> list[StoredFinding]:
 
 
 def row(f: Finding) -> StoredFinding:
+    s = f.subject
+    kind, subject, label, rule, title = s.kind, s.id, s.label, f.rule, f.title
+    text = kind + subject + label + rule + title
+    if not text.isascii() or "\x00" in text:  # rare: clean each
+        kind, subject, label, rule, title = map(_clean, (kind, subject, label, rule, title))
     return StoredFinding(
-        key=f.key,
-        kind=_clean(f.subject.kind),
-        subject=_clean(f.subject.id),
-        label=_clean(f.subject.label),
-        rule=_clean(f.rule),
-        status=f.status.value,
-        severity=str(f.severity),
-        title=_clean(f.title),
-        evidence=evidence_hash(f),
-        triage=triage_word(f),
-        body=body(f),
+        f.key,
+        kind,
+        subject,
+        label,
+        rule,
+        f.status.value,
+        SEVERITY[f.severity],
+        title,
+        evidence_hash(f),
+        triage_word(f) if f.tags else None,
+        body(f),
     )
+
+
+SEVERITY = {s: str(s) for s in Severity}
 
 
 def body(f: Finding) -> str:
