@@ -476,6 +476,7 @@ def _sqlite_setup(engine: Any, database: str | None) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: a large run is written with fewer spills
         cursor.close()
 
     @event.listens_for(engine, "begin")
