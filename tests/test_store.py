@@ -504,3 +504,9 @@ def test_hostile_text_is_stored_and_shown_escaped(url):
     assert "'=HYPERLINK(1)" in rows
     html = cli("history", "show", str(run_id), "--store", url, "--format", "html").output
     assert "\u202e" not in html and "<script" not in html
+
+
+def test_the_store_url_is_shown_as_given_with_the_password_masked(tmp_path):
+    with pytest.raises(StoreError) as caught:
+        open_store(f"postgresql://alice:s3cret@/db?host={tmp_path}")
+    assert "s3cret" not in str(caught.value) and f"postgresql://alice:***@/db?host={tmp_path}" in str(caught.value)

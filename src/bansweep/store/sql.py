@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -154,7 +155,7 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         target = engine_url(url)
-        self.url = target.render_as_string(hide_password=True)
+        self.url = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)  # as the user wrote it, password masked
         self.sqlite = target.get_backend_name() == "sqlite"
         try:
             if self.sqlite:
