@@ -234,6 +234,13 @@ def test_list_show_trend_and_prune(url, inventory):
     store = open_store(url)
     assert [r.id for r in store.runs()] == [second, other]
     assert store.findings(first) == []
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        from sqlalchemy import func, select
+
+        from bansweep.store.sql import bodies, run_inputs
+
+        for table in (bodies, run_inputs):
+            assert conn.execute(select(func.count()).select_from(table).where(table.c.run_id == first)).scalar() == 0
     store.close()
 
 

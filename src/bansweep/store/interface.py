@@ -63,7 +63,7 @@ class Run:
 
 @dataclass(slots=True)
 class StoredFinding:
-    """A finding as recorded: the columns diff and trend compare, and its evidence as JSON text."""
+    """A finding as recorded: the columns diff and trend compare, and its evidence."""
 
     key: str
     kind: str
@@ -75,7 +75,7 @@ class StoredFinding:
     title: str
     evidence: str  # evidence hash (see decisions.evidence_hash)
     triage: str | None = None  # the decision in force when the run was recorded
-    body: str | None = None  # attributes, evidence, verdicts, tags as JSON (see recorder.body; loaded by `findings`)
+    body: Any = None  # attributes, evidence, verdicts, tags (a JSON-able list, see recorder.body; `findings` loads it)
 
     COLUMNS = ("key", "kind", "subject", "label", "rule", "status", "severity", "title", "evidence", "triage")
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
-import json
 import os
 import re
 import stat
 from collections import Counter
 from collections.abc import Iterator
-from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +30,7 @@ from bansweep.store.interface import Decision, InputRecord, Run, Store, StoredFi
 
 MAX_LISTED = 200  # resolved findings listed in the report's summary (all are in `bansweep history diff`)
 TREND_RUNS = 12
-# The C encoder, made once (JSONEncoder.encode makes one per call): ASCII, compact, no circularity check (bodies
-# are trees of plain values), unknown objects as str.
-if c_make_encoder is not None:
-    _ENCODE = c_make_encoder(None, str, encode_basestring_ascii, None, ":", ",", False, False, True)
-else:  # no C accelerator (e.g. PyPy)
-
-    def _ENCODE(doc: Any, _level: int) -> tuple[str]:  # noqa: N802
-        return (json.dumps(doc, ensure_ascii=True, separators=(",", ":"), default=str),)
-
-
-CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024  # bytes read at a time when hashing an input
 
 
 def record(report: Report, options: Any, url: str | None = None, baseline: Path | None = None) -> int:
@@ -136,24 +124,23 @@ def row(f: Finding) -> StoredFinding:
 SEVERITY = {s: str(s) for s in Severity}
 
 
-def body(f: Finding) -> str:
+def body(f: Finding) -> list[Any]:
     """What the store keeps of a finding beyond its columns: the subject's attributes, confidence, the evidence
     ([rule, value, where]), the verdicts ("policy:status") and tags. Explanations and citations stay in the report.
     `expand` turns it back into named fields."""
-    doc = [
+    return [
         f.subject.attributes,
         f.confidence,
         [[e.rule, e.value, str(e.location)] for e in f.evidence],
         [f"{v.policy}:{v.status.value}" for v in f.verdicts],
         f.tags,
     ]
-    return "".join(_ENCODE(doc, 0))
 
 
-def expand(text: str | None) -> dict[str, Any]:
-    if not text:
+def expand(doc: Any) -> dict[str, Any]:
+    if not doc:
         return {}
-    attributes, confidence, evidence, verdicts, tags = json.loads(text)
+    attributes, confidence, evidence, verdicts, tags = doc
     return {
         "attributes": attributes,
         "confidence": confidence,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -49,6 +51,7 @@ from bansweep.store.interface import Change, Decision, Diff, InputRecord, Run, S
 VERSION_TABLE = "bansweep_schema"
 HEAD = "0001"  # the newest migration in migrations/versions (a test checks)
 MIGRATIONS = Path(__file__).parent / "migrations"
+BODY_CHUNK = 2000
 BUSY_TIMEOUT_S = 600  # SQLite: how long a write waits for another run's write to finish
 MIGRATION_LOCK = 0x62616E73  # PostgreSQL advisory lock taken while migrating
 
@@ -99,8 +102,18 @@ findings = Table(
     Column("title", Text, nullable=False),
     Column("evidence", String(64), nullable=False),
     Column("triage", String(32)),
-    Column("body", Text),
     Index("ix_findings_run_key", "run_id", "key"),
+)
+
+# The findings' bodies (recorder.body), BODY_CHUNK findings in key order per row: JSON, zlib-compressed. Far fewer
+# bytes to write than one JSON text per finding, and what they hold is only read by `history show`.
+bodies = Table(
+    "bodies",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("chunk", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("run_id", "chunk"),
 )
 
 decisions = Table(
@@ -257,6 +270,12 @@ class SqlStore:
                     ],
                 )
             _bulk_findings(conn, run_id, rows)
+            packed = [
+                {"run_id": run_id, "chunk": n, "data": _pack(rows[start : start + BODY_CHUNK])}
+                for n, start in enumerate(range(0, len(rows), BODY_CHUNK))
+            ]
+            if packed:
+                conn.execute(insert(bodies), packed)
         return run_id
 
     def runs(self, job: str | None = None, scope: str | None = None, limit: int | None = None) -> list[Run]:
@@ -281,15 +300,23 @@ class SqlStore:
         return out
 
     def findings(self, run_id: int, bodies: bool = True, keys: Iterable[str] | None = None) -> list[StoredFinding]:
-        columns = [*_COLUMNS, findings.c.body] if bodies else _COLUMNS
-        query = select(*columns).where(findings.c.run_id == run_id)
+        query = select(*_COLUMNS).where(findings.c.run_id == run_id)
         with self._read() as conn:
             if keys is None:
-                return [StoredFinding(*row) for row in conn.execute(query.order_by(findings.c.key))]
-            out = []
-            for chunk in _chunks(sorted(set(keys)), 500):
-                out += [StoredFinding(*row) for row in conn.execute(query.where(findings.c.key.in_(chunk)))]
-        return sorted(out, key=lambda f: f.key)
+                out = [StoredFinding(*row) for row in conn.execute(query.order_by(findings.c.key))]
+            else:
+                out = []
+                for chunk in _chunks(sorted(set(keys)), 500):
+                    out += [StoredFinding(*row) for row in conn.execute(query.where(findings.c.key.in_(chunk)))]
+                out.sort(key=lambda f: f.key)
+            if bodies and out:
+                docs: dict[str, Any] = {}
+                packed = select(_bodies.c.data).where(_bodies.c.run_id == run_id).order_by(_bodies.c.chunk)
+                for (data,) in conn.execute(packed):
+                    docs.update(json.loads(zlib.decompress(data)))
+                for f in out:
+                    f.body = docs.get(f.key)
+        return out
 
     def states(self, run_id: int) -> dict[str, tuple[str, str, str]]:
         query = select(findings.c.key, findings.c.status, findings.c.severity, findings.c.evidence).where(
@@ -365,6 +392,7 @@ class SqlStore:
                     doomed.append(int(row.id))
             for chunk in _chunks(doomed, 500):
                 conn.execute(delete(findings).where(findings.c.run_id.in_(chunk)))
+                conn.execute(delete(bodies).where(bodies.c.run_id.in_(chunk)))
                 conn.execute(delete(run_inputs).where(run_inputs.c.run_id.in_(chunk)))
                 conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
         return sorted(doomed)
@@ -437,7 +465,13 @@ class SqlStore:
         return list({d.key: d for d in made}.values())  # the newest per key wins
 
 
-FINDING_COLUMNS = ("run_id", *StoredFinding.COLUMNS, "body")
+FINDING_COLUMNS = ("run_id", *StoredFinding.COLUMNS)
+_bodies = bodies  # the table (a method argument is named `bodies`)
+_BODY_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
+
+
+def _pack(rows: Sequence[StoredFinding]) -> bytes:
+    return zlib.compress(_BODY_JSON.encode([[f.key, f.body] for f in rows]).encode("ascii"), 1)
 
 
 def _bulk_findings(conn: Connection, run_id: int, rows: Sequence[StoredFinding]) -> None:
@@ -445,7 +479,7 @@ def _bulk_findings(conn: Connection, run_id: int, rows: Sequence[StoredFinding])
     prepared INSERT run over the rows (executemany) on SQLite."""
     raw: Any = conn.connection.dbapi_connection
     values = (
-        (run_id, f.key, f.kind, f.subject, f.label, f.rule, f.status, f.severity, f.title, f.evidence, f.triage, f.body)
+        (run_id, f.key, f.kind, f.subject, f.label, f.rule, f.status, f.severity, f.title, f.evidence, f.triage)
         for f in rows
     )
     names = ", ".join(FINDING_COLUMNS)

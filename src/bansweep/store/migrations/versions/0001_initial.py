@@ -1,4 +1,4 @@
-"""History store: runs, their inputs and findings, triage decisions.
+"""History store: runs, their inputs and findings (with their bodies), triage decisions.
 
 Revision ID: 0001
 Revises:
@@ -54,9 +54,15 @@ def upgrade() -> None:
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("evidence", sa.String(64), nullable=False),
         sa.Column("triage", sa.String(32)),
-        sa.Column("body", sa.Text),
     )
     op.create_index("ix_findings_run_key", "findings", ["run_id", "key"])
+    op.create_table(
+        "bodies",
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("chunk", sa.Integer, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "chunk"),
+    )
     op.create_table(
         "decisions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
