@@ -502,6 +502,7 @@ def test_hostile_text_is_stored_and_shown_escaped(url):
     finding = report.findings[0]
     finding.subject.label = "cam\x00era \u202eevil \udcff"
     finding.title = "=HYPERLINK(1)"
+    finding.evidence[0].value = "bad \udcff name"
     run_id = record(report, {}, url)
     [stored] = open_store(url).findings(run_id)
     assert stored.label == "cam\\x00era \u202eevil \\udcff"
@@ -511,6 +512,8 @@ def test_hostile_text_is_stored_and_shown_escaped(url):
     assert "'=HYPERLINK(1)" in rows
     html = cli("history", "show", str(run_id), "--store", url, "--format", "html").output
     assert "\u202e" not in html and "<script" not in html
+    shown = json.loads(cli("history", "show", str(run_id), "--store", url, "--format", "json").output)
+    assert shown["findings"][0]["evidence"][0]["value"] == "bad \udcff name"
 
 
 def test_the_store_url_is_shown_as_given_with_the_password_masked(tmp_path):

@@ -20,7 +20,7 @@ import click
 
 from bansweep.findings import InputError
 from bansweep.inputs import InputProblem
-from bansweep.reports.json import visible
+from bansweep.reports.json import text, visible
 from bansweep.store import html as pages
 from bansweep.store import open_store
 from bansweep.store.decisions import CHOICES, check_date, export_file, load_file
@@ -61,7 +61,7 @@ class View:
 
     def render(self, fmt: str) -> str:
         if fmt == "json":
-            return json.dumps(self.data, ensure_ascii=False, indent=2) + "\n"
+            return text(json.dumps(self.data, ensure_ascii=False, indent=2)) + "\n"
         if fmt == "csv":
             return _csv(self.sections)
         if fmt == "html":
@@ -104,8 +104,9 @@ def _csv(sections: list[tuple[str, list[str], Rows]]) -> str:
 
 def _safe(value: Any) -> Any:
     """No spreadsheet formulas from data."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        value = text(value)
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
     return "" if value is None else value
 
 

@@ -12,7 +12,9 @@ import json
 import os
 import re
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -252,6 +254,7 @@ class SqlStore:
             "data_versions": _json(run.data_versions),
             "errors": _json(run.errors),
         }
+        packed = _pack(rows)  # before the transaction: the write lock is held only while writing
         with self._write() as conn:
             run_id = int(conn.execute(insert(runs).returning(runs.c.id), head).scalar_one())
             if run.inputs:
@@ -270,12 +273,8 @@ class SqlStore:
                     ],
                 )
             _bulk_findings(conn, run_id, rows)
-            packed = [
-                {"run_id": run_id, "chunk": n, "data": _pack(rows[start : start + BODY_CHUNK])}
-                for n, start in enumerate(range(0, len(rows), BODY_CHUNK))
-            ]
             if packed:
-                conn.execute(insert(bodies), packed)
+                conn.execute(insert(bodies), [{"run_id": run_id, "chunk": n, "data": d} for n, d in enumerate(packed)])
         return run_id
 
     def runs(self, job: str | None = None, scope: str | None = None, limit: int | None = None) -> list[Run]:
@@ -313,7 +312,7 @@ class SqlStore:
                 docs: dict[str, Any] = {}
                 packed = select(_bodies.c.data).where(_bodies.c.run_id == run_id).order_by(_bodies.c.chunk)
                 for (data,) in conn.execute(packed):
-                    docs.update(json.loads(zlib.decompress(data)))
+                    docs.update(json.loads(zlib.decompress(data).decode("utf-8", "surrogatepass")))
                 for f in out:
                     f.body = docs.get(f.key)
         return out
@@ -467,11 +466,23 @@ class SqlStore:
 
 FINDING_COLUMNS = ("run_id", *StoredFinding.COLUMNS)
 _bodies = bodies  # the table (a method argument is named `bodies`)
-_BODY_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
+_BODY_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"), default=str)
 
 
-def _pack(rows: Sequence[StoredFinding]) -> bytes:
-    return zlib.compress(_BODY_JSON.encode([[f.key, f.body] for f in rows]).encode("ascii"), 1)
+def _pack(rows: Sequence[StoredFinding]) -> list[bytes]:
+    """The bodies, BODY_CHUNK rows at a time: JSON made here, compressed on two threads meanwhile (zlib releases
+    the GIL); a few chunks in flight at most."""
+    out: list[bytes] = []
+    pending: deque[Future[bytes]] = deque()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for start in range(0, len(rows), BODY_CHUNK):
+            text = _BODY_JSON.encode([[f.key, f.body] for f in rows[start : start + BODY_CHUNK]])
+            data = text.encode("utf-8", "surrogatepass")  # lone surrogates (undecodable file names) kept
+            pending.append(pool.submit(zlib.compress, data, 1))
+            while len(pending) > 4:
+                out.append(pending.popleft().result())
+        out += [f.result() for f in pending]
+    return out
 
 
 def _bulk_findings(conn: Connection, run_id: int, rows: Sequence[StoredFinding]) -> None:
