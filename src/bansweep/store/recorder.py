@@ -125,29 +125,16 @@ SEVERITY = {s: str(s) for s in Severity}
 
 
 def body(f: Finding) -> list[Any]:
-    """What the store keeps of a finding beyond its columns: the subject's attributes, confidence, the evidence
-    ([rule, value, where]), the verdicts ("policy:status") and tags. Explanations and citations stay in the report.
-    `expand` turns it back into named fields."""
-    return [
-        f.subject.attributes,
-        f.confidence,
-        [[e.rule, e.value, str(e.location)] for e in f.evidence],
-        [f"{v.policy}:{v.status.value}" for v in f.verdicts],
-        f.tags,
-    ]
+    """What the store keeps of a finding beyond its columns: the subject's attributes and the evidence (rule and
+    observed value). Where each was seen, explanations and citations stay in the run's report."""
+    return [f.subject.attributes, [[e.rule, e.value] for e in f.evidence]]
 
 
 def expand(doc: Any) -> dict[str, Any]:
     if not doc:
         return {}
-    attributes, confidence, evidence, verdicts, tags = doc
-    return {
-        "attributes": attributes,
-        "confidence": confidence,
-        "evidence": [{"rule": r, "value": v, "where": w} for r, v, w in evidence],
-        "verdicts": [dict(zip(("policy", "status"), v.rsplit(":", 1), strict=True)) for v in verdicts],
-        "tags": tags,
-    }
+    attributes, evidence = doc
+    return {"attributes": attributes, "evidence": [{"rule": r, "value": v} for r, v in evidence]}
 
 
 def _clean(value: str) -> str:

@@ -321,8 +321,9 @@ class SqlStore:
         query = select(findings.c.key, findings.c.status, findings.c.severity, findings.c.evidence).where(
             findings.c.run_id == run_id
         )
-        with self._read() as conn:
-            return {key: (status, severity, evidence) for key, status, severity, evidence in conn.execute(query)}
+        with self._read() as conn:  # straight from the driver's cursor: a large run has a million rows
+            cursor: Any = conn.execute(query).cursor
+            return {key: (status, severity, evidence) for key, status, severity, evidence in cursor}
 
     def previous(self, run: Run) -> Run | None:
         query = (
