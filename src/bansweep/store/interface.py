@@ -75,7 +75,7 @@ class StoredFinding:
     title: str
     evidence: str  # evidence hash (see decisions.evidence_hash)
     triage: str | None = None  # the decision in force when the run was recorded
-    body: Any = None  # attributes, evidence, verdicts, tags (a JSON-able list, see recorder.body; `findings` loads it)
+    body: Any = None  # the evidence, [[rule, value], …] (see recorder.body; `findings` loads it)
 
     COLUMNS = ("key", "kind", "subject", "label", "rule", "status", "severity", "title", "evidence", "triage")
 

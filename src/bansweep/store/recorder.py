@@ -124,17 +124,14 @@ def row(f: Finding) -> StoredFinding:
 SEVERITY = {s: str(s) for s in Severity}
 
 
-def body(f: Finding) -> list[Any]:
-    """What the store keeps of a finding beyond its columns: the subject's attributes and the evidence (rule and
-    observed value). Where each was seen, explanations and citations stay in the run's report."""
-    return [f.subject.attributes, [[e.rule, e.value] for e in f.evidence]]
+def body(f: Finding) -> list[list[str]]:
+    """What the store keeps of a finding beyond its columns: its evidence, each item's rule and observed value.
+    Where each was seen, the subject's derived attributes, explanations and citations stay in the run's report."""
+    return [[e.rule, e.value] for e in f.evidence]
 
 
 def expand(doc: Any) -> dict[str, Any]:
-    if not doc:
-        return {}
-    attributes, evidence = doc
-    return {"attributes": attributes, "evidence": [{"rule": r, "value": v} for r, v in evidence]}
+    return {"evidence": [{"rule": r, "value": v} for r, v in doc or []]}
 
 
 def _clean(value: str) -> str:
