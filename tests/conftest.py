@@ -10,3 +10,13 @@ settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True, derandomize=True
 )
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# Runs the tests make are recorded in a history store of the session's own, never in the user's data home.
+if "BANSWEEP_STORE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _store_dir = tempfile.mkdtemp(prefix="bansweep-test-store-")
+    atexit.register(shutil.rmtree, _store_dir, True)
+    os.environ["BANSWEEP_STORE"] = f"sqlite:///{_store_dir}/history.sqlite"
