@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from bansweep.findings import Location, Status
-from bansweep.store import data_home, data_path, open_store, record, store_url
+from bansweep.store import data_home, data_path, open_store, store_url
 from bansweep.store.cli import COMMANDS
 from bansweep.store.decisions import apply_decisions, evidence_hash, load_file, triaged_out
 from bansweep.store.html import report_section
 from bansweep.store.interface import Decision, StoreError
-from bansweep.store.recorder import expand
+from bansweep.store.recorder import expand, record
 from bansweep.store.sql import engine_url
 from store_fixtures import cluster, device_report
 
@@ -394,7 +394,7 @@ sql.SqlStore.record = lambda self, run, rows: write(self, run, Slow(rows))
 
 CHILD = SLOW_ROWS + textwrap.dedent(
     """
-    from bansweep.store import record
+    from bansweep.store.recorder import record
     record(device_report(int(sys.argv[2]), ["big.csv"]), {}, sys.argv[1])
     print("done", flush=True)
     """
@@ -428,7 +428,7 @@ def test_a_run_killed_half_way_leaves_the_history_as_it_was(url, tmp_path):
 
 WRITER = SLOW_ROWS + textwrap.dedent(
     """
-    from bansweep.store import record
+    from bansweep.store.recorder import record
     report = device_report(int(sys.argv[2]), ["inventory-" + sys.argv[4]])
     start = time.time()
     run_id = record(report, {}, sys.argv[1])

@@ -4,7 +4,7 @@ Exit codes (bit flags, so both conditions can be seen at once):
   0  nothing at or above --fail-on, and every input was read
   1  findings at or above --fail-on
   2  usage error (bad option or argument)
-  3  bansweep could not run (bad knowledge file, unexpected internal error)
+  3  bansweep could not run (bad knowledge file, history store unusable, internal error: --debug shows it)
   4  some inputs could not be read (each is listed in the report); 5 = 1 + 4
 """
 
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from bansweep.firmware.job import diff as firmware_diff_reports
 from bansweep.fleet import cli as fingerprint_commands
 from bansweep.fleet.job import Options as FleetOptions
 from bansweep.fleet.sources import FIELDS as FLEET_FIELDS
+from bansweep.inputs import FOLLOW_SYMLINKS
 from bansweep.jobs import FIRMWARE, FLEET, PARTIES, run_job, sweep
 from bansweep.knowledge import KnowledgeError
 from bansweep.parties import cli as csl_commands
@@ -33,6 +36,8 @@ from bansweep.parties import evaluate as evaluate_commands
 from bansweep.parties.inputs import FIELDS as PARTY_FIELDS
 from bansweep.parties.job import Options as PartiesOptions
 from bansweep.registry import cli as registry_commands
+from bansweep.store import cli as store_commands
+from bansweep.store.decisions import triaged_out
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 3
@@ -45,7 +50,7 @@ FAIL_ON = {"never": 99, **{s.value: int(s.level) for s in Status if s.level > Le
 def exit_code(report: Report, fail_on: str) -> int:
     threshold = FAIL_ON[fail_on]
     code = 0
-    if any(f.status.level >= threshold for f in report.findings):
+    if any(f.status.level >= threshold and not triaged_out(f) for f in report.findings):
         code |= EXIT_FINDINGS
     if report.errors:
         code |= EXIT_INPUT_ERRORS
@@ -62,36 +67,104 @@ def _mapping(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+EXIT_HELP = """Exit codes: 0 nothing at or above --fail-on and every input read; 1 findings at or above --fail-on;
+2 usage error; 3 bansweep could not run; 4 some inputs not read (5 = 1 + 4)."""
+
+
+@dataclass(slots=True)
+class Run:
+    """What the shared options say about writing and recording a report."""
+
+    fmt: str = "table"
+    output: Path | None = None
+    fail_on: str = "covered"
+    details: bool = False
+    store_url: str | None = None
+    no_store: bool = False
+    baseline: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
 def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command the shared options (--knowledge, --format, -o, --fail-on). func gets the command's other
-    parameters and returns the Report, which is written and mapped to the exit code; knowledge failures become a
-    clear message and exit code 3."""
+    """Give a command the shared options (--knowledge, --format, -o, --fail-on, --details, history store). func gets
+    the command's other parameters and returns the Report, which is recorded, written and mapped to the exit code.
+    A knowledge or internal failure is one line and exit code 3 (--debug shows the traceback)."""
 
     @functools.wraps(func)
-    def command(*args: Any, fmt: str, output: Path | None, fail_on: str, **kwargs: Any) -> None:
+    def command(
+        *args: Any,
+        fmt: str,
+        output: Path | None,
+        fail_on: str,
+        details: bool,
+        store_url: str | None,
+        no_store: bool,
+        baseline: Path | None,
+        follow_symlinks: bool,
+        **kwargs: Any,
+    ) -> None:
+        ctx = click.get_current_context()
+        if output is not None and not output.parent.is_dir():
+            raise click.BadParameter(f"folder {str(output.parent)!r} does not exist", param_hint="-o/--output")
+        options = {k: v for k, v in ctx.params.items() if k != "store_url"}
+        run = Run(fmt, output, fail_on, details, store_url, no_store, baseline, options)
+        FOLLOW_SYMLINKS.set(follow_symlinks)
         try:
-            finish(func(*args, **kwargs), fmt, output, fail_on)
+            finish(func(*args, **kwargs), run)
         except KnowledgeError as exc:
             click.echo(f"bansweep: knowledge error: {exc}", err=True)
             sys.exit(EXIT_FAILED)
+        except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # bansweep itself failed: one line (the traceback with --debug), exit 3
+            if (ctx.find_root().obj or {}).get("debug"):
+                traceback.print_exc()
+            click.echo(f"bansweep: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+            sys.exit(EXIT_FAILED)
 
     for option in (
+        click.option(
+            "--follow-symlinks",
+            is_flag=True,
+            help="Follow links to folders inside input folders (default: report them).",
+        ),
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Triage decisions file (from `bansweep triage export`), added to the store and applied.",
+        ),
+        click.option(
+            "--no-store", is_flag=True, help="Do not record this run (nor apply the store's triage decisions)."
+        ),
+        click.option(
+            "--store",
+            "store_url",
+            metavar="URL",
+            envvar="BANSWEEP_STORE",
+            help="History store: sqlite:///PATH or postgresql://USER@HOST/DB?host=/socket/dir&port=N. "
+            "Default: $BANSWEEP_STORE, else SQLite in bansweep's data home.",
+        ),
+        click.option("--details", is_flag=True, help="Table format: every evidence item and verdict of each finding."),
         click.option(
             "--fail-on",
             type=click.Choice(list(FAIL_ON)),
             default="covered",
             show_default=True,
-            help="Exit 1 when a finding reaches this status's level (levels shared by all jobs: "
-            "low < review = possible-match = medium = not-screened < covered = covered-limited = match = high "
-            "< critical), or never.",
+            help="Exit 1 when a finding (not triaged as false positive or accepted risk) reaches this status's level "
+            "(levels shared by all jobs: low < review = possible-match = medium = not-screened < covered = "
+            "covered-limited = match = high < critical), or never.",
         ),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here."),
+        click.option(
+            "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file."
+        ),
         click.option(
             "--format",
             "fmt",
             type=click.Choice(list(reports.FORMATS)),
             default="table",
             show_default=True,
+            help="table: for a terminal; json: versioned schema; csv: one row per evidence item; sarif: 2.1.0 for "
+            "code-scanning tools; html: one self-contained page.",
         ),
         click.option(
             "--knowledge",
@@ -101,6 +174,7 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ):
         option(command)
+    command.__doc__ = (command.__doc__ or "").rstrip() + "\n\n" + EXIT_HELP
     return command
 
 
@@ -133,11 +207,52 @@ DECISIONS = click.option(
 )
 
 
-def finish(report: Report, fmt: str, output: Path | None, fail_on: str) -> None:
-    reports.write(report, fmt, output)
-    if report.errors:
+def finish(report: Report, run: Run) -> None:
+    """Record the run in the history store (which applies triage decisions), write the report, exit."""
+    from bansweep.store.decisions import apply_decisions
+    from bansweep.store.interface import StoreError
+    from bansweep.store.recorder import read_baseline, record
+
+    code = 0
+    if run.no_store:
+        if run.baseline is not None:
+            apply_decisions(report, read_baseline(report, run.baseline))
+    else:
+        try:
+            record(report, run.options, run.store_url, run.baseline)
+        except StoreError as exc:
+            click.echo(f"bansweep: run not recorded: {exc}", err=True)
+            code = EXIT_FAILED
+    try:
+        reports.write(report, run.fmt, run.output, details=run.details)
+    except OSError as exc:
+        click.echo(f"bansweep: cannot write {run.output}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    code = code or exit_code(report, run.fail_on)
+    if run.output is not None:
+        click.echo(f"bansweep: wrote {run.output} ({run.fmt}): {_outcome(report, code, run.fail_on)}", err=True)
+    elif report.errors:
         click.echo(f"bansweep: {len(report.errors)} input error(s); see the report", err=True)
-    sys.exit(exit_code(report, fail_on))
+    sys.exit(code)
+
+
+def _outcome(report: Report, code: int, fail_on: str) -> str:
+    """'12 findings (3 covered, 9 not-covered), 1 input error; exit 5: findings at or above covered, inputs not read'"""
+    counts: dict[str, int] = {}
+    for f in report.findings:
+        counts[f.status.value] = counts.get(f.status.value, 0) + 1
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -Status(kv[0]).level))
+    text = f"{len(report.findings)} finding(s)" + (f" ({shown})" if shown else "")
+    if report.errors:
+        text += f", {len(report.errors)} input error(s)"
+    why = []
+    if code & EXIT_FINDINGS:
+        why.append(f"findings at or above {fail_on}")
+    if code & EXIT_INPUT_ERRORS:
+        why.append("some inputs not read")
+    if code == EXIT_FAILED:
+        why = ["the run was not recorded"]
+    return f"{text}; exit {code}" + (f": {', '.join(why)}" if why else "")
 
 
 class DefaultGroup(click.Group):
@@ -153,10 +268,13 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
 @click.version_option(__version__, prog_name="bansweep")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Find covered-vendor equipment, pre-installed spyware and restricted parties."""
+    ctx.obj = {"debug": debug}
 
 
 @main.command("sweep")
@@ -314,6 +432,7 @@ for group, commands in (
     (fingerprints_group, fingerprint_commands.COMMANDS),
     (parties_group, evaluate_commands.COMMANDS),
     (parties_group, decision_commands.COMMANDS),
+    (main, store_commands.COMMANDS),
 ):
     for command in commands:
         group.add_command(command)

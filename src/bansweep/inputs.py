@@ -7,11 +7,13 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
 
+FOLLOW_SYMLINKS: ContextVar[bool] = ContextVar("follow_symlinks", default=False)
 HEAD_BYTES = 64 * 1024
 MAX_TEXT_BYTES = 512 * 1024 * 1024  # a text input larger than this is refused
 MAX_WALK_DEPTH = 64
@@ -44,14 +46,17 @@ def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
         return fh.read(size)
 
 
-def walk(paths: list[Path], follow_symlinks: bool = False) -> Iterator[InputFile | InputError]:
+def walk(paths: list[Path], follow_symlinks: bool | None = None) -> Iterator[InputFile | InputError]:
     """Yield every regular file under paths (sorted), and an InputError for everything else.
 
     A path given here is read even when it is a symbolic link. Inside folders, links to files are read, links to
     folders are reported and not followed unless follow_symlinks (loops are then cut), and links that cannot be
     resolved (dangling, looping, unreadable, name too long) are InputErrors; so are missing paths, unreadable
-    files and special files. Nothing here raises OSError.
+    files and special files. Nothing here raises OSError. follow_symlinks None: as FOLLOW_SYMLINKS says (the
+    command line's --follow-symlinks).
     """
+    if follow_symlinks is None:
+        follow_symlinks = FOLLOW_SYMLINKS.get()
     for root in paths:
         try:
             st = root.stat()

@@ -129,7 +129,7 @@ def route(paths: list[Path], jobs: Sequence[Job] = JOBS) -> Routing:
     out = Routing()
     files: list[Path] = []
     for path in paths:
-        owner = next((job for job in jobs if path.is_dir() and job.sniff_dir(path)), None)
+        owner = next((job for job in jobs if _is_dir(path) and job.sniff_dir(path)), None)
         if owner is None:
             files.append(path)
         else:
@@ -146,9 +146,19 @@ def route(paths: list[Path], jobs: Sequence[Job] = JOBS) -> Routing:
     return out
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a broken or unreadable path: walk reports it
+        return False
+
+
 def _sniff(item: InputFile, jobs: Sequence[Job]) -> Routed | None:
     for job in jobs:
-        fmt = job.sniff(item)
+        try:
+            fmt = job.sniff(item)
+        except (OSError, ValueError, UnicodeError, RecursionError, IndexError, KeyError, TypeError):
+            continue  # a sniffer that trips on hostile bytes does not claim the file
         if fmt:
             return Routed(item.path, job, fmt)
     return None
@@ -167,6 +177,22 @@ def run_job(job: Job, paths: list[Path], options: Any | None = None, formats: Fo
     return report
 
 
+def _contained(job: Job, paths: list[Path], options: Any | None, formats: Formats) -> Report:
+    """A job that fails as a whole loses only its own inputs: each becomes an input error naming the failure, and
+    the other jobs' results stand. Usage errors (bad options) still stop the run."""
+    import click
+
+    try:
+        return run_job(job, paths, options, formats)
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        report = Report(job=job.name, inputs=[str(p) for p in paths])
+        why = f"not read: internal error {type(exc).__name__} in the {job.name} job ({exc}); please report it"
+        report.errors.extend(InputError(Location(str(p)), why) for p in paths)
+        return report
+
+
 def sweep(paths: list[Path], options: Mapping[str, Any]) -> Report:
     """Run every job on the inputs route gave it, with the formats it decided, and merge the reports.
     options: each job's Options by job name (a job left out runs with its defaults)."""
@@ -177,7 +203,7 @@ def sweep(paths: list[Path], options: Mapping[str, Any]) -> Report:
         mine = routing.of(job)
         if mine:
             formats = {str(r.path): r.format for r in mine}
-            report.merge(run_job(job, [r.path for r in mine], options.get(job.name), formats))
+            report.merge(_contained(job, [r.path for r in mine], options.get(job.name), formats))
     report.inputs = [str(p) for p in paths]
     report.summary["formats"] = routing.formats
     report.finished = now()

@@ -41,6 +41,10 @@ def _table_stream(report: Report, fh: IO[str]) -> None:
     fh.write(table.render(report, color=None if fh.isatty() else False))
 
 
+def _table_details(report: Report, fh: IO[str]) -> None:
+    fh.write(table.render(report, color=None if fh.isatty() else False, details=True))
+
+
 REPORT_FORMATS: tuple[Format, ...] = (
     Format("table", table.render, _table_stream),
     Format("json", json.render, json.write_stream),
@@ -62,9 +66,12 @@ def render(report: Report, fmt: str) -> str:
     return report_format(fmt).render(report)
 
 
-def write(report: Report, fmt: str, out: Path | None) -> None:
-    """Write the report to `out`, or to stdout when out is None (only a terminal gets the table's colours)."""
+def write(report: Report, fmt: str, out: Path | None, details: bool = False) -> None:
+    """Write the report to `out`, or to stdout when out is None (only a terminal gets the table's colours).
+    details: the table format shows every evidence item and verdict (the other formats always do)."""
     form = report_format(fmt)
+    if details and fmt == "table":
+        form = Format("table", table.render, _table_details)
     # A large report is millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()

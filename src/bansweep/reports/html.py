@@ -43,6 +43,7 @@ from bansweep.reports.json import (
     worst_first,
     worst_status_first,
 )
+from bansweep.store.html import report_section
 
 PREFERRED_KEYS = ("vendor", "maker", "manufacturer", "brand", "group", "list", "country", "image")
 PLACE_KEYS = ("file", "path", "row", "line")  # already charted by source file
@@ -154,9 +155,11 @@ def render(report: Report) -> str:
         f"<title>{title}</title><style>{css}</style></head><body>",
         f"<header><h1>{title}</h1>{_run_line(report)}</header>",
         _summary(report),
-        '<nav><a href="#overview">Overview</a><a href="#findings">Findings</a>'
-        '<a href="#errors">Input errors</a><a href="#data">Data and inputs</a></nav>',
+        '<nav><a href="#overview">Overview</a>'
+        + ('<a href="#history">History</a>' if "history" in report.summary else "")
+        + '<a href="#findings">Findings</a><a href="#errors">Input errors</a><a href="#data">Data and inputs</a></nav>',
         _overview(report),
+        report_section(report),
         _findings(report, jobs, statuses),
         _errors(report),
         _footer(report),

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bansweep.findings import Report
     from bansweep.store.interface import Store
 
 ENV_STORE = "BANSWEEP_STORE"
@@ -49,12 +48,3 @@ def open_store(url: str | None = None) -> Store:
     from bansweep.store.sql import SqlStore
 
     return SqlStore(store_url(url))
-
-
-def record(report: Report, options: Any, url: str | None = None, baseline: Path | None = None) -> int:
-    """Apply triage decisions to `report` (after adding those of a `baseline` file), record the run in one
-    transaction, note what changed since the last comparable run; returns the run id. Raises StoreError.
-    See `bansweep.store.recorder.record`."""
-    from bansweep.store import recorder
-
-    return recorder.record(report, options, url, baseline)
