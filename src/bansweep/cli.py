@@ -57,13 +57,17 @@ def exit_code(report: Report, fail_on: str) -> int:
     return code
 
 
-def _mapping(values: tuple[str, ...]) -> dict[str, str]:
+def _mapping(values: tuple[str, ...], fields: tuple[str, ...] | list[str] | None = None) -> dict[str, str]:
+    """--map FIELD=COLUMN values; a field not among `fields` is a usage error naming the valid ones."""
     out: dict[str, str] = {}
     for value in values:
         if "=" not in value:
             raise click.BadParameter(f"expected FIELD=COLUMN, got {value!r}", param_hint="--map")
         key, column = value.split("=", 1)
-        out[key.strip().lower()] = column.strip()
+        key = key.strip().lower()
+        if fields is not None and key not in fields:
+            raise click.BadParameter(f"unknown field {key!r}; fields are: {', '.join(fields)}", param_hint="--map")
+        out[key] = column.strip()
     return out
 
 
@@ -194,7 +198,13 @@ FINGERPRINTS = click.option(
 AS_OF = click.option(
     "--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD; fleet); default today."
 )
-MAP = click.option("--map", "mapping", multiple=True, help="Column mapping override FIELD=COLUMN.")
+MAP = click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    help=f"Column mapping override FIELD=COLUMN (fleet fields: {', '.join(FLEET_FIELDS)}; "
+    f"parties fields: {', '.join(PARTY_FIELDS)}).",
+)
 LISTS = click.option(
     "--list",
     "lists",
@@ -302,7 +312,7 @@ def sweep_cmd(
 
     --map FIELD=COLUMN goes to the fleet job for an inventory field and to the parties job for any other field
     (manufacturer goes to both)."""
-    fleet_map, parties_map = _split_mapping(_mapping(mapping))
+    fleet_map, parties_map = _split_mapping(_mapping(mapping, tuple(dict.fromkeys([*FLEET_FIELDS, *PARTY_FIELDS]))))
     options = {
         FLEET.name: FleetOptions(
             policies=_policies(policy),
@@ -350,7 +360,7 @@ def fleet_cmd(
         policies=_policies(policy),
         knowledge=list(knowledge),
         fingerprints=list(fingerprints),
-        mapping=_mapping(mapping),
+        mapping=_mapping(mapping, tuple(FLEET_FIELDS)),
         as_of=as_of,
     )
     return run_job(FLEET, list(paths), opts)
@@ -411,7 +421,12 @@ def parties_screen(
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Screen suppliers, purchase lines and counterparties."""
-    opts = PartiesOptions(lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=_mapping(mapping))
+    opts = PartiesOptions(
+        lists=list(lists),
+        knowledge=list(knowledge),
+        decisions=decisions,
+        mapping=_mapping(mapping, tuple(PARTY_FIELDS)),
+    )
     return run_job(PARTIES, [parties_file], opts)
 
 

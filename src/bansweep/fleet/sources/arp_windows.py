@@ -14,7 +14,13 @@ FORMAT = "arp-windows"
 INTERFACE = re.compile(r"^\S[^:]*:\s*(?P<ip>[0-9A-Fa-f.:]+)\s+---\s+(?P<index>0x[0-9A-Fa-f]+)\s*$")
 ENTRY = re.compile(r"^(?P<ip>[0-9.]+)\s+(?P<mac>(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2})\s+(?P<type>\S+)\s*$")
 # the column header line ("Internet Address  Physical Address  Type"): no digits, three or more words
-HEADER = re.compile(r"^[^\d]+\s{2,}[^\d]+\s{2,}[^\d]+$")
+GAP = re.compile(r"\s{2,}")
+
+
+def _is_header(text: str) -> bool:
+    """'  Internet Address      Physical Address      Type': three digit-free columns (no backtracking regex: a
+    line of spaces and control characters must not take seconds)."""
+    return not any(c.isdigit() for c in text) and len([p for p in GAP.split(text.strip()) if p]) == 3
 
 
 def sniff(head: bytes, text: str | None, path: Path) -> bool:
@@ -36,7 +42,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
             return
         m = ENTRY.match(text)
         if not m:
-            if not HEADER.match(text):
+            if not _is_header(text):
                 yield InputError(Location(file, line=number), f"not an arp -a entry: {text[:80]!r}")
             return
         mac, error = device_mac(m.group("mac"), Location(file, line=number, field="Physical Address"))

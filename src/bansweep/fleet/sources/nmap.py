@@ -141,6 +141,10 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 line = exc.position[0] if exc.position else None
                 yield InputError(Location(file, line=line), _parse_message(exc, truncated=not chunk))
                 return
+            except LookupError as exc:  # an encoding declaration Python does not know
+                yield from _drain(target, file)
+                yield InputError(Location(file, line=1), f"unknown text encoding declared: {exc}")
+                return
             except DefusedXmlException as exc:
                 what = REFUSED.get(type(exc).__name__, "XML construct")
                 yield InputError(
