@@ -129,10 +129,10 @@ _RUNNER = r"""
 import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from bansweep.jobs import run_job
+from bansweep.jobs import FLEET, run_job
 from bansweep.fleet.job import Options
 fast = {"auto": None, "fast": True, "source": False}[sys.argv[3]]
-report = run_job("fleet", [Path(sys.argv[1])], Options(show_progress=False, fast_csv=fast))
+report = run_job(FLEET, [Path(sys.argv[1])], Options(show_progress=False, fast_csv=fast))
 elapsed = time.perf_counter() - t0
 sample = set(json.loads(sys.argv[2]))
 groups = {}

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bansweep import reports  # noqa: E402
 from bansweep.findings import Evidence, Finding, Location, Report, Severity, Status, Subject  # noqa: E402
-from bansweep.jobs import run_job  # noqa: E402
+from bansweep.jobs import FLEET, run_job  # noqa: E402
 from bansweep.store import record  # noqa: E402
 from fleet_bench import generate  # noqa: E402
 
@@ -89,7 +89,7 @@ def real_runs(rows: int, given: Path | None, url: str, work: Path) -> None:
     run_ids = []
     for label, path in (("month 1", first), ("month 2", second)):
         print(f" {label}:")
-        report, job, job_cpu = timed("fleet job", run_job, "fleet", [path])
+        report, job, job_cpu = timed("fleet job", run_job, FLEET, [path])
         _, write, write_cpu = timed("JSON report", json_report, report, work / "report.json")
         n = len(report.findings)
         run_id, took, took_cpu = timed(f"record ({n:,} findings, {report.subjects:,} devices)", record, report, {}, url)
