@@ -14,7 +14,7 @@ from bansweep import __version__
 from bansweep.findings import Evidence, InputError, Location, Subject
 from bansweep.inputs import InputProblem
 from bansweep.knowledge import load as load_dataset
-from bansweep.parties.lists import csl, dod1260h, fcc
+from bansweep.parties.lists import csl, dod1260h, fcc, opensanctions
 from bansweep.parties.match import MATCH_AT, Candidate, Index, brand_tokens
 from bansweep.parties.model import (
     AFFILIATES,
@@ -111,14 +111,33 @@ class Unreadable:
     extra: NotScreenedExtra
 
 
-def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSet, list[InputError]]:
-    """--list files if given, else the built-in lists and the imported CSL."""
+MAX_LIST_AGE = 14  # days; the CSL is rebuilt daily
+BUILTIN = {fcc.NAME: fcc, dod1260h.NAME: dod1260h}  # lists kept as knowledge data
+STORED = {csl.NAME: csl, opensanctions.NAME: opensanctions}  # lists imported or downloaded into the data home
+RELIED = (csl.NAME, fcc.NAME, dod1260h.NAME)  # a run relies on these; on OpenSanctions when it was imported
+LIST_NAMES = (*RELIED, opensanctions.NAME)
+
+
+def load_lists(
+    files: Sequence[Path],
+    knowledge: Sequence[Path],
+    max_age: int | None = MAX_LIST_AGE,
+    only: Sequence[str] = (),
+    today: date | None = None,
+) -> tuple[ListSet, list[InputError]]:
+    """--list files if given, else the built-in lists and the imported ones (`only` narrows them by name).
+
+    A list the run relies on that is not loaded, or whose data is older than `max_age` days, is named in
+    `missing` (and gets an InputError): no party is reported clean against it."""
     out = ListSet()
     errors: list[InputError] = []
+    unknown = [name for name in only if name not in LIST_NAMES]
+    if unknown:
+        raise InputProblem(Location("--lists"), f"unknown list {', '.join(unknown)}; lists are {', '.join(LIST_NAMES)}")
     if files:
         for path in files:
             try:
-                lists, errs = csl.read(path)
+                lists, errs = read_list_file(path)
             except InputProblem as exc:
                 errors.append(exc.to_error())
                 out.missing[str(path)] = f"list file not read: {exc.message}"
@@ -126,20 +145,50 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
             out.add(lists)
             errors.extend(errs)
         return out, errors
-    out.add(fcc.load(knowledge))
-    out.add(dod1260h.load(knowledge))
-    try:
-        stored = csl.load_stored()
-    except InputProblem as exc:
-        errors.append(exc.to_error())
-        out.missing[csl.NAME] = f"imported CSL not readable: {exc.message}"
-        stored = None
-    if stored is None:
-        out.versions[csl.NAME] = "not imported (run `bansweep data import-csl FILE` to screen against the CSL)"
-        out.missing.setdefault(csl.NAME, out.versions[csl.NAME])
-    else:
-        out.add(stored)
+    wanted = list(only) or [*RELIED, opensanctions.NAME]
+    for name in wanted:
+        if name in BUILTIN:
+            out.add(BUILTIN[name].load(knowledge))
+            continue
+        module = STORED[name]
+        try:
+            found = module.load_stored()
+        except InputProblem as exc:
+            errors.append(exc.to_error())
+            out.missing[name] = f"imported {name} not readable: {exc.message}"
+            continue
+        if found is None:
+            if name in RELIED or name in only:
+                why = f"not imported ({module.HOW_TO_IMPORT} to screen against it)"
+                out.versions[name] = why
+                out.missing[name] = why
+                errors.append(InputError(Location(name), f"list {name} {why}; parties not screened against it"))
+            continue
+        out.add(found)
+        age = _age_days(found.dates.get(name, ""), today or date.today())
+        if max_age is not None and (age is None or age > max_age):
+            when = found.dates.get(name) or "unknown"
+            why = (
+                f"older than {max_age} days (data of {when}); screened against it, but no party is reported clean "
+                f"until it is updated ({module.HOW_TO_IMPORT})"
+            )
+            out.missing[name] = why
+            errors.append(InputError(Location(name), f"list {name} is {why}"))
     return out, errors
+
+
+def read_list_file(path: Path) -> tuple[ListSet, list[InputError]]:
+    """A list file given with --list: an OpenSanctions export, else the CSL bulk layout."""
+    if opensanctions.recognise(path):
+        return opensanctions.read(path)
+    return csl.read(path)
+
+
+def _age_days(stamp: str, today: date) -> int | None:
+    try:
+        return (today - date.fromisoformat(stamp[:10])).days
+    except ValueError:
+        return None
 
 
 def affiliate_records(knowledge: Sequence[Path], kb: Any = None) -> list[ListRecord]:

@@ -9,7 +9,6 @@ split back: aliases and addresses on "; " (the last often led by "and "), Federa
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,11 +16,11 @@ from typing import Any
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
+from bansweep.parties.lists import stored
 from bansweep.parties.model import ListRecord, ListSet
 from bansweep.tables import json_rows, read_table
 
 NAME = "csl"
-STORE_FORMAT = 2  # of the imported copy in the data home
 COLUMNS = [
     "_id", "source", "entity_number", "type", "programs", "name", "title", "addresses",
     "federal_register_notice", "start_date", "end_date", "standard_order", "license_requirement",
@@ -215,51 +214,26 @@ def _record(row: dict[str, str], aliases: list[str], addresses: list[str], where
     )
 
 
+HOW_TO_IMPORT = "run `bansweep data update` or `bansweep data import-csl FILE`"
+
+
+def published(lists: ListSet, path: Path) -> str:
+    """When the data of a CSL file was published: its source lists' latest update (JSON), else the file's time."""
+    dates = sorted(v for v in lists.sources.values() if v[:2] in ("19", "20"))
+    if dates:
+        return dates[-1]
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+
+
 def store_path() -> Path:
-    from bansweep.store import data_path
-
-    return data_path("parties", "csl.json.gz")
+    return stored.path(NAME)
 
 
-def save(lists: ListSet, origin: Path, errors: int) -> Path:
+def save(lists: ListSet, origin: Path, errors: int, when: str = "") -> Path:
     """Keep an imported CSL in the data home (gzipped JSON: loads in well under a second at full size)."""
-    import gzip
-
-    path = store_path()
-    doc = {
-        "format": STORE_FORMAT,
-        "file": str(origin),
-        "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "version": lists.versions.get(NAME, ""),
-        "sources": lists.sources,
-        "errors": errors,
-        "records": [r.to_dict() for r in lists.records],
-    }
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"))
-    tmp.replace(path)
-    return path
+    return stored.save(NAME, lists, str(origin), errors, when or published(lists, origin))
 
 
 def load_stored() -> ListSet | None:
     """The imported CSL, or None when none was imported."""
-    import gzip
-
-    path = store_path()
-    if not path.exists():
-        return None
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            doc = json.load(fh)
-        if doc.get("format") != STORE_FORMAT:
-            raise ValueError(f"stored by another bansweep version (format {doc.get('format')})")
-        records = [ListRecord.from_dict(r) for r in doc["records"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputProblem(
-            Location(str(path)), f"stored CSL unreadable ({exc}); run `bansweep data import-csl` again"
-        ) from None
-    out = ListSet(records)
-    out.versions[NAME] = f"{doc.get('version', '')}; imported {doc.get('imported', '')}"
-    out.sources.update(doc.get("sources") or {})
-    return out
+    return stored.load(NAME, HOW_TO_IMPORT)
