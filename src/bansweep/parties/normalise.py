@@ -54,6 +54,7 @@ class Normaliser:
         self.kinds: dict[str, str] = {}
         self.stop: set[str] = set()
         self.abbreviations: dict[str, str] = {}
+        self.numbers: dict[str, str] = {}  # number words -> digits
         self.countries: dict[str, str] = {}
         for entry in words.entries:
             if entry.get("kind") == "country":
@@ -62,11 +63,16 @@ class Normaliser:
             if entry.get("kind") == "abbreviation":
                 self.abbreviations.update({str(k): str(v) for k, v in (entry.get("map") or {}).items()})
                 continue
+            if entry.get("kind") == "number":
+                self.numbers.update({str(k): str(v) for k, v in (entry.get("map") or {}).items()})
+                continue
             for word in entry.get("words") or []:
                 if entry.get("kind") == "stop":
                     self.stop.add(str(word))
                 else:
                     self.kinds.setdefault(str(word), str(entry.get("kind")))
+        for word, kind in list(self.kinds.items()):
+            self.kinds.setdefault(singular(word), kind)  # names are compared in the singular
         self.script_forms: list[str] = []
         self.legal_long: set[tuple[str, ...]] = set()
         self.legal_short: set[tuple[str, ...]] = set()
@@ -75,7 +81,7 @@ class Normaliser:
                 if entry.get("script"):
                     self.script_forms.append(unicodedata.normalize("NFKC", str(form)))
                     continue
-                toks = tuple(self._words(str(form)))
+                toks = tuple(singular(t) for t in self._words(str(form)))
                 if toks:
                     (self.legal_long if len("".join(toks)) >= 3 else self.legal_short).add(toks)
         self.script_forms.sort(key=len, reverse=True)
@@ -139,9 +145,11 @@ class Normaliser:
             raw = self._scripts(raw, legal, brands)
         dotted: set[str] = set()
         words = self._words(raw, dotted)
-        words = [self.abbreviations.get(w, w) for w in words]
+        abbreviations, numbers = self.abbreviations, self.numbers
+        words = [abbreviations.get(w, w) for w in words]
+        words = [numbers.get(w, w) for w in words]
         words = [_ORDINAL.sub(r"\1", w) if w[0].isdigit() else w for w in words]
-        words = [w[:-1] if w[-1] == "s" and w not in self.kinds and w[:-1] in self.kinds else w for w in words]
+        words = [singular(w) for w in words]
         tokens = self._strip_legal(words, legal, dotted)
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
 
@@ -245,6 +253,18 @@ class Normaliser:
             if OSA.distance(word, form, score_cutoff=limit) <= limit:
                 return form
         return word
+
+
+def singular(word: str) -> str:
+    """A word in the singular, by the regular English endings only ("stars" -> "star", "industries" ->
+    "industry"); applied to both sides alike, so a wrong guess on an irregular word costs nothing."""
+    if len(word) < 4 or word[-1] != "s" or word[-2] in "su" or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("is") or word.endswith("ous"):
+        return word
+    return word[:-1]
 
 
 def _drop(form: str, legal: list[str]) -> str:

@@ -355,6 +355,7 @@ class Screener:
 
     def _list_match(self, party: Party, hit: ListHit, top: list[CandidateExtra]) -> ListMatch:
         record, cand = hit.record, hit.candidate
+        alias_kind = self.index.aliases[cand.alias].kind
         rule = match_rule(record.list_name, record.record_id)
         explanation = _explain(hit)
         version = self.lists.versions.get(record.list_name, "")
@@ -392,6 +393,11 @@ class Screener:
             "remarks": record.remarks,
             "candidates": top,
         }
+        if alias_kind == "weak":
+            extra["weak_alias"] = True
+        for key in ("identifiers", "datasets", "schema", "last_change"):
+            if getattr(record, key):
+                extra[key] = getattr(record, key)  # type: ignore[literal-required]
         evidence = [
             Evidence(rule, hit.query, party.location, version, explanation),
             Evidence(rule, hit.alias, record.location(), version, f"list record {record.record_id}"),

@@ -61,6 +61,8 @@ class PartiesPolicy:
         status = Status.MATCH if score >= MATCH_AT else Status.POSSIBLE_MATCH
         strength = "matches" if status is Status.MATCH else "may match"
         own = f"'{record.name}'" + (f" (affiliated with/part of {record.parent})" if record.parent else "")
+        if record.datasets:
+            own += f" (datasets: {', '.join(record.datasets)})"
         reason = record.license_policy or record.remarks
         explanation = fact.explanation
         tags = [record.list_name, *([record.group] if record.group else [])]
