@@ -155,3 +155,15 @@ def test_opensanctions_simple_csv(tmp_path: Path) -> None:
     assert record.datasets[0].startswith("US OFAC") and lists.dates["opensanctions"] == "2026-11-20"
     report = job.run([parties(tmp_path, "Rosoboronexport JSC,RU")], job.Options(lists=[path]))
     assert any(f.rule == "parties.list.opensanctions" and f.status is Status.MATCH for f in report.findings)
+
+
+def test_identifiers_match_exactly_when_both_sides_have_them(tmp_path: Path) -> None:
+    path = tmp_path / "entities.ftm.json"
+    path.write_text(json.dumps(FTM[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    party = tmp_path / "p.csv"
+    # a name unlike the listed one, but the same LEI (written with spaces): a match by identifier
+    party.write_text("Supplier,LEI\nNorthwind Holdings,2534 001R D8VW NSSN 4X67\nAcme,2534001RD8VWNSSN4X68\n")
+    report = job.run([party], job.Options(lists=[path]))
+    hits = [f for f in report.findings if f.rule == "parties.list.opensanctions"]
+    assert [(f.subject.label, f.status) for f in hits] == [("Northwind Holdings", Status.MATCH)]
+    assert hits[0].extra["identifier"] == "2534001RD8VWNSSN4X67" and "identifier" in hits[0].explanation

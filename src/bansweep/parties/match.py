@@ -153,7 +153,7 @@ class Index:
             named_kinds.append((rid, text, tokens, kind))
         self.acronyms = _acronyms(records, named_kinds)
         named_kinds.extend(_expanded(named_kinds, self.acronyms, seen))
-        for rid, text, tokens, kind in named_kinds:
+        for rid, text, tokens, _kind in named_kinds:
             named.append((rid, text, tokens))
             for token in set(tokens):
                 df[token] = df.get(token, 0) + 1

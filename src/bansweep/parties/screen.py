@@ -15,7 +15,7 @@ from bansweep.findings import Evidence, InputError, Location, Subject
 from bansweep.inputs import InputProblem
 from bansweep.knowledge import load as load_dataset
 from bansweep.parties.lists import csl, dod1260h, fcc, opensanctions
-from bansweep.parties.match import MATCH_AT, Candidate, Index, brand_tokens
+from bansweep.parties.match import MATCH_AT, Candidate, Index, TokenMatch, brand_tokens
 from bansweep.parties.model import (
     AFFILIATES,
     CandidateExtra,
@@ -323,6 +323,14 @@ class Screener:
                     store[alias.record] = ListHit(record, cand, alias.text, text, name.key, name.legal)
                 if store is hits:
                     seen.append(cand)
+        if party.identifier:
+            for rid, value in index.by_identifier(party.identifier):
+                record = index.records[rid]
+                match = TokenMatch(value, value, "identifier", 1.0)
+                note = f"identifier {value} on both sides (exact)"
+                cand = Candidate(index.main_alias[rid], 1.0, 1.0, 1.0, [match], [], [], [note])
+                store = affiliate_hits if record.list_name == AFFILIATES else hits
+                store[rid] = ListHit(record, cand, record.name, party.identifier, value, ())
         subject = self._subject(party)
         top = [self._candidate(c) for c in sorted(seen, key=lambda c: -c.score)[:5]]
         matches = [self._list_match(party, h, top) for h in sorted(hits.values(), key=lambda h: -h.candidate.score)]
@@ -395,6 +403,8 @@ class Screener:
         }
         if alias_kind == "weak":
             extra["weak_alias"] = True
+        if cand.matches and cand.matches[0].how == "identifier":
+            extra["identifier"] = cand.matches[0].query
         for key in ("identifiers", "datasets", "schema", "last_change"):
             if getattr(record, key):
                 extra[key] = getattr(record, key)  # type: ignore[literal-required]
