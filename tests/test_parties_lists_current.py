@@ -167,3 +167,22 @@ def test_identifiers_match_exactly_when_both_sides_have_them(tmp_path: Path) -> 
     hits = [f for f in report.findings if f.rule == "parties.list.opensanctions"]
     assert [(f.subject.label, f.status) for f in hits] == [("Northwind Holdings", Status.MATCH)]
     assert hits[0].extra["identifier"] == "2534001RD8VWNSSN4X67" and "identifier" in hits[0].explanation
+
+
+def test_purchase_lines_keep_supplier_item_and_manufacturer(tmp_path: Path) -> None:
+    path = tmp_path / "po.csv"
+    path.write_text(
+        "Supplier Name,Item Description,Manufacturer,Country\nNorthwind Office Supply LLC,LTE CPE router,ZTE,US\n",
+        encoding="utf-8",
+    )
+    report = run(path, only_lists=["fcc-covered-list"])
+    maker = [f for f in report.findings if f.subject.id.endswith(":manufacturer")]
+    assert maker and all(f.status is not Status.NO_MATCH for f in maker)
+    subject = maker[0].subject
+    assert subject.label == "ZTE (manufacturer; supplied by Northwind Office Supply LLC)"
+    assert subject.attributes["supplier"] == "Northwind Office Supply LLC"
+    assert subject.attributes["item"] == "LTE CPE router" and subject.attributes["manufacturer"] == "ZTE"
+    hit = next(f for f in maker if f.rule.startswith("parties.list"))
+    assert "purchase line: supplier Northwind Office Supply LLC, item LTE CPE router" in hit.evidence[0].detail
+    supplier = next(f for f in report.findings if f.subject.label == "Northwind Office Supply LLC")
+    assert supplier.subject.attributes["manufacturer"] == "ZTE" and supplier.status is Status.NO_MATCH

@@ -9,6 +9,7 @@ path. Addresses and size caps are knowledge data (knowledge/data/downloads.yaml)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -124,10 +125,8 @@ def fetch(url: str, name: str, max_bytes: int, state: dict[str, Any]) -> Fetched
         modified = response.headers.get("Last-Modified", "")
     published = now
     if modified:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             published = parsedate_to_datetime(modified).astimezone(timezone.utc).isoformat(timespec="seconds")
-        except (TypeError, ValueError):
-            pass
     if target.exists():
         os.replace(target, target.with_name(target.name + ".previous"))
     os.replace(part, target)

@@ -23,6 +23,7 @@ class Party:
     city: str = ""
     identifier: str = ""
     role: str = "party"  # "party", or "manufacturer" for the maker named on a purchase line
+    purchase: dict[str, str] = field(default_factory=dict)  # a purchase line's supplier, item and manufacturer
 
     @property
     def identity(self) -> str:

@@ -354,7 +354,13 @@ class Screener:
                 attrs[key] = getattr(party, key)
         if party.aliases:
             attrs["aliases"] = "; ".join(party.aliases)
-        return Subject("party", f"{loc.file}:row {loc.row}{suffix}", party.name, attrs, identity=party.identity)
+        for key, value in party.purchase.items():
+            if value:
+                attrs[key] = value  # the purchase line: supplier, item and manufacturer
+        label = party.name
+        if party.role == "manufacturer" and party.purchase.get("supplier"):
+            label = f"{party.name} (manufacturer; supplied by {party.purchase['supplier']})"
+        return Subject("party", f"{loc.file}:row {loc.row}{suffix}", label, attrs, identity=party.identity)
 
     def _candidate(self, cand: Candidate) -> CandidateExtra:
         alias = self.index.aliases[cand.alias]
@@ -409,7 +415,7 @@ class Screener:
             if getattr(record, key):
                 extra[key] = getattr(record, key)  # type: ignore[literal-required]
         evidence = [
-            Evidence(rule, hit.query, party.location, version, explanation),
+            Evidence(rule, hit.query, party.location, version, explanation + _line(party)),
             Evidence(rule, hit.alias, record.location(), version, f"list record {record.record_id}"),
         ]
         return ListMatch(hit, rule, match_variant(record.list_name, record.record_id), evidence, explanation, extra)
@@ -496,7 +502,7 @@ class Screener:
         content = (
             record.content_hash() if record else hashlib.sha256(repr(sorted(brand.items())).encode()).hexdigest()[:16]
         )
-        evidence = [Evidence(rule, query, party.location, self.brands_version, how)]
+        evidence = [Evidence(rule, query, party.location, self.brands_version, how + _line(party))]
         if record is not None:
             evidence.append(
                 Evidence(rule, record.name, record.location(), record.start_date, f"{record.source}; {record.url}")
@@ -539,6 +545,12 @@ class Screener:
             extra,
             hit.candidate.score if hit else 0.6,
         )
+
+
+def _line(party: Party) -> str:
+    """The purchase line a party was read from, for the evidence: supplier, item and manufacturer."""
+    parts = [f"{key} {value}" for key, value in party.purchase.items() if value]
+    return f"; purchase line: {', '.join(parts)}" if parts else ""
 
 
 def _explain(hit: ListHit) -> str:
