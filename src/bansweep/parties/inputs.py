@@ -120,8 +120,8 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
             "city": values.get("city", ""),
             "identifier": values.get("identifier", ""),
         }
-        item = values.get("item", "")
-        line = {"supplier": name, "item": item, "manufacturer": maker} if maker or item else {}
+        goods = values.get("item", "")
+        line = {"supplier": name, "item": goods, "manufacturer": maker} if maker or goods else {}
         if _has_word(name):
             alias_text = values.get("alias", "")
             aliases = [a.strip() for a in re.split(r"[;|\n]", alias_text) if _has_word(a)] if alias_text else []
