@@ -106,6 +106,8 @@ class Normaliser:
         for form in sorted(self.legal_long | self.legal_short, key=len, reverse=True):
             self._legal_first.setdefault(form[0], []).append((form, form in self.legal_long))
         self._cache: dict[str, Name] = {}
+        self._word_cache: dict[str, str] = {}
+        self._typo_cache: dict[str, str] = {}
         # misspelt long legal forms ("Coporation"): their deletion neighbourhood, as in match.Index
         self._legal_near: dict[str, str] = {}
         for (form,) in (f for f in self.legal_long if len(f) == 1 and len(f[0]) >= 7):
@@ -145,13 +147,20 @@ class Normaliser:
             raw = self._scripts(raw, legal, brands)
         dotted: set[str] = set()
         words = self._words(raw, dotted)
-        abbreviations, numbers = self.abbreviations, self.numbers
-        words = [abbreviations.get(w, w) for w in words]
-        words = [numbers.get(w, w) for w in words]
-        words = [_ORDINAL.sub(r"\1", w) if w[0].isdigit() else w for w in words]
-        words = [singular(w) for w in words]
+        cache = self._word_cache
+        words = [cache.get(w) or self._word(w) for w in words]
         tokens = self._strip_legal(words, legal, dotted)
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
+
+    def _word(self, word: str) -> str:
+        """A word as compared: abbreviation expanded, number word as digits, ordinal suffix dropped, singular."""
+        out = self.numbers.get(self.abbreviations.get(word, word))
+        if out is None:
+            out = self.abbreviations.get(word, word)
+            out = singular(_ORDINAL.sub(r"\1", out) if out[0].isdigit() else out)
+        if len(self._word_cache) < CACHE_LIMIT:
+            self._word_cache[word] = out
+        return out
 
     def _scripts(self, raw: str, legal: list[str], brands: list[str]) -> str:
         for form in self._han_forms:
@@ -242,6 +251,14 @@ class Normaliser:
 
     def _legal_typo(self, word: str) -> str:
         """The legal form a long word misspells (one edit; two from ten letters), else the word."""
+        known = self._typo_cache.get(word)
+        if known is None:
+            known = self._typo(word)
+            if len(self._typo_cache) < CACHE_LIMIT:
+                self._typo_cache[word] = known
+        return known
+
+    def _typo(self, word: str) -> str:
         near = self._legal_near
         options = {near[word]} if word in near else set()
         for i in range(len(word)):
