@@ -186,3 +186,12 @@ def test_purchase_lines_keep_supplier_item_and_manufacturer(tmp_path: Path) -> N
     assert "purchase line: supplier Northwind Office Supply LLC, item LTE CPE router" in hit.evidence[0].detail
     supplier = next(f for f in report.findings if f.subject.label == "Northwind Office Supply LLC")
     assert supplier.subject.attributes["manufacturer"] == "ZTE" and supplier.status is Status.NO_MATCH
+
+
+def test_affiliate_style_names_are_review_with_the_covered_brand_named(tmp_path: Path) -> None:
+    path = parties(tmp_path, "Shenzhen Huawei Investment Co,CN", "Dubai Hikvision Trading LLC,AE")
+    report = run(path, only_lists=["fcc-covered-list", "dod-1260h"])
+    for label, brand in (("Shenzhen Huawei Investment Co", "huawei"), ("Dubai Hikvision Trading LLC", "hikvision")):
+        raised = [f for f in report.findings if f.subject.label == label and f.rule.startswith("parties.affiliate")]
+        assert raised and {f.status for f in raised} == {Status.POSSIBLE_MATCH}, label
+        assert any(f.extra.get("brand") == brand or brand in f.title.casefold() for f in raised), label

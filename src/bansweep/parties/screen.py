@@ -457,7 +457,9 @@ class Screener:
                     continue  # the group's listed entity itself; the list match says it
                 groups_done.add(group)
                 how = f"named with the covered brand '{token}' and only generic or place words; presumed an affiliate"
-                out.append(self._group_link(party, text, group, how, False, "", None, None))
+                link = self._group_link(party, text, group, how, False, "", None, None)
+                link.extra["brand"] = token
+                out.append(link)
         return out
 
     def _vendor_pattern_links(self, party: Party, text: str, groups_done: set[str]) -> list[GroupLink]:
