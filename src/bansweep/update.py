@@ -127,9 +127,10 @@ def fetch(url: str, name: str, max_bytes: int, state: dict[str, Any]) -> Fetched
     if modified:
         with contextlib.suppress(TypeError, ValueError):
             published = parsedate_to_datetime(modified).astimezone(timezone.utc).isoformat(timespec="seconds")
-    if target.exists():
-        os.replace(target, target.with_name(target.name + ".previous"))
-    os.replace(part, target)
+    from bansweep.parties.lists.stored import keep_previous
+
+    keep_previous(target, target.with_name(target.name + ".previous"))
+    os.replace(part, target)  # atomic: the old file or the new one, never a part
     state[url] = {
         "file": str(target),
         "etag": etag,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,20 @@ def save(
     tmp = target.with_suffix(".tmp")
     with gzip.open(tmp, "wt", encoding="utf-8") as fh:
         json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"))
-    if target.exists():
-        target.replace(previous_path(name))
-    tmp.replace(target)
+    keep_previous(target, previous_path(name))
+    tmp.replace(target)  # atomic: a reader sees the old copy or the new one, never a part
     return target
+
+
+def keep_previous(target: Path, previous: Path) -> None:
+    """Keep the current copy of `target` as `previous` (a hard link where possible), leaving `target` in place."""
+    if not target.exists():
+        return
+    previous.unlink(missing_ok=True)
+    try:
+        os.link(target, previous)
+    except OSError:
+        shutil.copy2(target, previous)
 
 
 def remove(name: str) -> bool:
