@@ -21,6 +21,12 @@ from parties_fixtures import SAMPLE
 
 IEEE = Path("/usr/share/ieee-data")
 IEEE_FILES = ["oui.csv", "mam.csv", "oui36.csv", "iab.csv", "cid.csv"]
+HEADER = "Registry,Assignment,Organization Name,Organization Address\n"
+OUI_ROWS = (  # real MA-L rows, used where Debian's ieee-data is not installed
+    "MA-L,002272,American Micro-Fuel Device Corp.,2181 Buchanan Loop Ferndale WA US 98248\n"
+    "MA-L,00D0EF,IGT,9295 PROTOTYPE DRIVE RENO NV US 89511\n"
+    "MA-L,086195,Rockwell Automation,1 Allen-Bradley Dr. Mayfield Heights OH US 44124-6118\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +76,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, list[tuple[str, int]]]]:
         if real.exists():  # real rows, cut short to keep the test quick
             lines = real.read_text(encoding="utf-8").splitlines(keepends=True)[:200]
         else:
-            lines = ["Registry,Assignment,Organization Name,Organization Address\n"]
+            lines = [HEADER, OUI_ROWS if name == "oui.csv" else ""]
         (root / name).write_text("".join(lines), encoding="utf-8")
     requests: list[tuple[str, int]] = []
     handler = type("H", (Handler,), {"root": root, "requests": requests})
