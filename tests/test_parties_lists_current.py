@@ -195,3 +195,15 @@ def test_affiliate_style_names_are_review_with_the_covered_brand_named(tmp_path:
         raised = [f for f in report.findings if f.subject.label == label and f.rule.startswith("parties.affiliate")]
         assert raised and {f.status for f in raised} == {Status.POSSIBLE_MATCH}, label
         assert any(f.extra.get("brand") == brand or brand in f.title.casefold() for f in raised), label
+
+
+def test_csl_registration_numbers_match_a_party_identifier(tmp_path: Path) -> None:
+    lists, _ = csl.read(SAMPLE)
+    sme = next(r for r in lists.records if r.name == "SME BANK")
+    assert "Public Registration Number:1027739108649" in sme.identifiers
+    assert all("Passport" not in i and "Gender" not in i for r in lists.records for i in r.identifiers)
+    path = tmp_path / "p.csv"
+    path.write_text("Company,Registration Number\nMSP Finance House,1027739108649\n", encoding="utf-8")
+    report = job.run([path], job.Options(lists=[SAMPLE]))
+    hit = next(f for f in report.findings if f.rule == "parties.list.csl")
+    assert hit.status is Status.MATCH and hit.extra["identifier"] == "1027739108649"

@@ -69,7 +69,8 @@ class ListRecord:
 
     def content_hash(self) -> str:
         """Hash of what the record says (not where it was read): a reviewer decision is tied to it. Fields added
-        later count only when set, so the hash of a record that does not use them is unchanged."""
+        later count only when set, so the hash of a record that does not use them is unchanged; identifiers
+        (read from the CSL's `ids` column since) do not count, so decisions taken before stay valid."""
         body: list[Any] = [getattr(self, name) for name in _CONTENT_FIELDS if name not in _LATER_FIELDS]
         body.extend([name, getattr(self, name)] for name in _LATER_FIELDS if getattr(self, name))
         return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()[:16]
@@ -100,8 +101,8 @@ class ListSet:
         self.dates.update(other.dates)
 
 
-_CONTENT_FIELDS = [f.name for f in fields(ListRecord) if f.name != "where"]
-_LATER_FIELDS = ("weak_aliases", "identifiers", "datasets", "schema", "last_change")
+_CONTENT_FIELDS = [f.name for f in fields(ListRecord) if f.name not in ("where", "identifiers")]
+_LATER_FIELDS = ("weak_aliases", "datasets", "schema", "last_change")
 
 
 # What names a finding, run after run (Finding.key): the party's identity, the rule and the list entry matched.

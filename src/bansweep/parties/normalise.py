@@ -150,6 +150,8 @@ class Normaliser:
         cache = self._word_cache
         words = [cache.get(w) or self._word(w) for w in words]
         tokens = self._strip_legal(words, legal, dotted)
+        if legal and len(tokens) > 1:
+            tokens = _join_letters(tokens)  # letters a removed legal form stood between ("A A.D. A"): as _words does
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
 
     def _word(self, word: str) -> str:
@@ -270,6 +272,19 @@ class Normaliser:
             if OSA.distance(word, form, score_cutoff=limit) <= limit:
                 return form
         return word
+
+
+def _join_letters(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    run = False
+    for token in tokens:
+        single = len(token) == 1 and token.isalpha()
+        if single and run:
+            out[-1] += token
+        else:
+            out.append(token)
+        run = single
+    return out
 
 
 def singular(word: str) -> str:

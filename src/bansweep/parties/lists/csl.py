@@ -33,6 +33,12 @@ _COMPOUND = re.compile(r"\s*\.?\s+(Affiliated Entity|Subordinate Institution)\s*
 _SUCCESSOR = re.compile(r";?\s*(?:and\s+)?any successor\b.*$", re.IGNORECASE)
 _FR = re.compile(r"(\d+ F\.?R\.?)")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# identifier types of the `ids` column matched exactly against a party's identifier (not personal documents)
+_ORG_ID = re.compile(
+    r"registration|tax|v\.?a\.?t|swift|bic|legal entity|\blei\b|\binn\b|ogrn|kpp|okpo|company number|d-?u-?n-?s|"
+    r"unique entity|cage",
+    re.IGNORECASE,
+)
 
 
 class CslLayoutError(InputProblem):
@@ -79,14 +85,11 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
         if not row["name"].strip():
             errors.append(InputError(loc, "record without a name; not read"))
             continue
-        records.append(
-            _record(
-                row,
-                aliases=split_list(row["alt_names"]),
-                addresses=split_list(row["addresses"]),
-                where=loc.to_dict(),
-            )
+        record = _record(
+            row, aliases=split_list(row["alt_names"]), addresses=split_list(row["addresses"]), where=loc.to_dict()
         )
+        record.identifiers = identifiers(row["ids"])
+        records.append(record)
     meta = ListSet(records)
     mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     meta.versions[NAME] = f"{path.name} of {mtime.isoformat(timespec='seconds')} (file time)"
@@ -109,9 +112,9 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
         row = {c: _text(item.get(c)) for c in COLUMNS}
         aliases = [a for a in _list(item.get("alt_names")) if isinstance(a, str)]
         addresses = [_address(a) for a in _list(item.get("addresses")) if isinstance(a, (dict, str))]
-        records.append(
-            _record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=loc.to_dict())
-        )
+        record = _record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=loc.to_dict())
+        record.identifiers = identifiers(_list(item.get("ids")))
+        records.append(record)
     meta = ListSet(records)
     used = [s for s in _list(doc.get("sources_used")) if isinstance(s, dict)]
     for s in used:
@@ -143,6 +146,19 @@ def _address(value: dict[str, Any] | str) -> str:
         return value
     parts = [value.get(k) for k in ("address", "city", "state", "postal_code", "country")]
     return ", ".join(str(p) for p in parts if p)
+
+
+def identifiers(ids: str | list[Any]) -> list[str]:
+    """ "<type>:<number>" of the organisation identifiers in a CSL `ids` cell ("Type, Number, CC; …") or JSON list."""
+    items: list[tuple[str, str]] = []
+    if isinstance(ids, list):
+        items = [(str(i.get("type", "")), str(i.get("number", ""))) for i in ids if isinstance(i, dict)]
+    else:
+        for part in ids.split(";"):
+            fields = [f.strip() for f in part.split(",")]
+            if len(fields) >= 2:
+                items.append((fields[0], fields[1]))
+    return [f"{kind}:{number}" for kind, number in items if number and _ORG_ID.search(kind)]
 
 
 def split_list(text: str) -> list[str]:
