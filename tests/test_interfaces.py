@@ -53,7 +53,7 @@ AXES: dict[str, tuple[tuple[Any, ...], type, Path, set[str]]] = {
         {"item", "updater_script", "directory", "adb", "jail"},
     ),
     "firmware rule family": (firmware_rules.FAMILIES, RuleFamily, SRC / "firmware" / "rules", {"context"}),
-    "restriction list": (party_lists.LISTS, ListSource, SRC / "parties" / "lists", {"builtin"}),  # builtin: a helper
+    "restriction list": (party_lists.LISTS, ListSource, SRC / "parties" / "lists", {"builtin", "stored"}),  # helpers
     "report format": (reports.REPORT_FORMATS, ReportFormat, SRC / "reports", {"rules"}),  # rules: SARIF rule texts
 }
 

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from bansweep import __version__, reports
+from bansweep import update as update_commands
 from bansweep.findings import Level, Report, Status
 from bansweep.firmware.job import Options as FirmwareOptions
 from bansweep.firmware.job import diff as firmware_diff_reports
@@ -212,6 +213,19 @@ LISTS = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Restriction list file in the CSL layout (parties); replaces the built-in lists.",
 )
+MAX_LIST_AGE = click.option(
+    "--max-list-age",
+    type=click.IntRange(min=0),
+    default=14,
+    show_default=True,
+    help="Days after which an imported list (CSL, OpenSanctions) is stale: parties are then not-screened against it.",
+)
+ONLY_LISTS = click.option(
+    "--lists",
+    "only_lists",
+    help="Screen against these lists only, on purpose (comma-separated: csl, fcc-covered-list, dod-1260h, "
+    "opensanctions).",
+)
 DECISIONS = click.option(
     "--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file (parties)."
 )
@@ -294,6 +308,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @FINGERPRINTS
 @TRACKERS
 @LISTS
+@MAX_LIST_AGE
 @DECISIONS
 @MAP
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -304,6 +319,7 @@ def sweep_cmd(
     fingerprints: tuple[Path, ...],
     trackers: Path | None,
     lists: tuple[Path, ...],
+    max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
     knowledge: tuple[Path, ...],
@@ -323,7 +339,11 @@ def sweep_cmd(
         ),
         FIRMWARE.name: FirmwareOptions(knowledge=list(knowledge), trackers=trackers),
         PARTIES.name: PartiesOptions(
-            lists=list(lists), knowledge=list(knowledge), decisions=decisions, mapping=parties_map
+            lists=list(lists),
+            knowledge=list(knowledge),
+            decisions=decisions,
+            mapping=parties_map,
+            max_list_age=max_list_age,
         ),
     }
     return sweep(list(paths), options)
@@ -410,12 +430,16 @@ def parties_group() -> None:
 @parties_group.command("screen")
 @report_command
 @LISTS
+@ONLY_LISTS
+@MAX_LIST_AGE
 @DECISIONS
 @MAP
 @click.argument("parties_file", type=click.Path(path_type=Path))
 def parties_screen(
     parties_file: Path,
     lists: tuple[Path, ...],
+    only_lists: str | None,
+    max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
     knowledge: tuple[Path, ...],
@@ -426,6 +450,8 @@ def parties_screen(
         knowledge=list(knowledge),
         decisions=decisions,
         mapping=_mapping(mapping, tuple(PARTY_FIELDS)),
+        max_list_age=max_list_age,
+        only_lists=_policies(only_lists or ""),
     )
     return run_job(PARTIES, [parties_file], opts)
 
@@ -444,6 +470,7 @@ def fingerprints_group() -> None:
 for group, commands in (
     (data_group, registry_commands.COMMANDS),
     (data_group, csl_commands.COMMANDS),
+    (data_group, update_commands.COMMANDS),
     (fingerprints_group, fingerprint_commands.COMMANDS),
     (parties_group, evaluate_commands.COMMANDS),
     (parties_group, decision_commands.COMMANDS),

@@ -233,6 +233,17 @@ class Header(Entry):
     field: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Download(Entry):
+    """Where `bansweep data update` fetches a reference file, and how large it may be."""
+
+    DATASET: ClassVar[str] = "downloads"
+    kind: str  # csl | ieee
+    url: str
+    file: str
+    max_bytes: int
+
+
 SCHEMAS: dict[str, type[Entry]] = {
     kind.DATASET: kind
     for kind in (
@@ -252,5 +263,6 @@ SCHEMAS: dict[str, type[Entry]] = {
         LegalForm,
         PartyWords,
         Header,
+        Download,
     )
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from bansweep.inputs import InputProblem
-from bansweep.parties.lists import csl
+from bansweep.parties.lists import csl, opensanctions, stored
 
 EXIT_INPUT_ERRORS = 4
 
@@ -24,10 +24,7 @@ def import_csl(file: Path | None, remove: bool) -> None:
     An import replaces the previous one; `bansweep parties` then screens against it.
     """
     if remove:
-        path = csl.store_path()
-        existed = path.exists()
-        path.unlink(missing_ok=True)
-        click.echo("imported CSL removed" if existed else "no imported CSL")
+        click.echo("imported CSL removed" if stored.remove(csl.NAME) else "no imported CSL")
         return
     if file is None:
         raise click.UsageError("give the CSL file to import (or --remove)")
@@ -41,7 +38,7 @@ def import_csl(file: Path | None, remove: bool) -> None:
     if not lists.records:
         click.echo("bansweep: nothing imported (no readable records)", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
-    stored = csl.save(lists, file, len(errors))
+    path = csl.save(lists, file, len(errors))
     affiliates = sum(1 for r in lists.records if r.parent)
     names = sum(len(r.names()) for r in lists.records)
     click.echo(
@@ -50,10 +47,40 @@ def import_csl(file: Path | None, remove: bool) -> None:
     )
     for source, updated in sorted(lists.sources.items()):
         click.echo(f"  {source}: {updated}")
-    click.echo(f"stored in {stored}")
+    click.echo(f"stored in {path}")
     if errors:
         click.echo(f"bansweep: {len(errors)} record(s) not imported; see above", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
 
 
-COMMANDS = [import_csl]
+@click.command("import-opensanctions")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--remove", is_flag=True, help="Forget the imported OpenSanctions data.")
+def import_opensanctions(file: Path | None, remove: bool) -> None:
+    """Import an OpenSanctions export: a FollowTheMoney entity file (entities.ftm.json, targets.nested.json) or the
+    simple CSV (targets.simple.csv), from https://www.opensanctions.org/datasets/ (e.g. the `sanctions` or
+    `default` collection). Once imported, `bansweep parties` screens against it and relies on it being current."""
+    if remove:
+        click.echo("imported OpenSanctions data removed" if stored.remove(opensanctions.NAME) else "none imported")
+        return
+    if file is None:
+        raise click.UsageError("give the OpenSanctions file to import (or --remove)")
+    try:
+        lists, errors = opensanctions.read(file)
+    except InputProblem as exc:
+        click.echo(f"bansweep: {exc}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    for error in errors:
+        click.echo(f"bansweep: {error}", err=True)
+    if not lists.records:
+        click.echo("bansweep: nothing imported (no readable entities)", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    path = opensanctions.save(lists, file, len(errors))
+    click.echo(f"imported {lists.versions[opensanctions.NAME]}")
+    click.echo(f"stored in {path}")
+    if errors:
+        click.echo(f"bansweep: {len(errors)} entit(y/ies) not imported; see above", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+COMMANDS = [import_csl, import_opensanctions]

@@ -27,6 +27,25 @@ EVAL_SET = EVAL_DIR / "eval.csv"
 REFERENCE_LIST = EVAL_DIR / "reference-list.csv"
 
 
+# the perturbation class each category of the labelled set belongs to (the per-class figures)
+CLASSES = {
+    "typo": "typo",
+    "legal-form": "legal form",
+    "transliteration": "transliteration",
+    "chinese-script": "transliteration",
+    "reordered": "word order",
+    "person-reordered": "word order",
+    "number-words": "number words",
+    "plural": "plural",
+    "abbreviation": "abbreviation",
+    "split-word": "abbreviation",
+    "acronym": "acronym",
+    "extra-words": "extra words",
+    "hard-negative": "hard negatives",
+    "brand-only": "hard negatives",
+}
+
+
 @dataclass(slots=True)
 class Case:
     query: str
@@ -153,6 +172,19 @@ def evaluate_cmd(set_path: Path | None, lists: tuple[Path, ...], knowledge: tupl
     for name, outs in sorted(categories.items()):
         ok = sum(1 for o in outs if (o.correct_target if o.case.expect != "none" else not o.predicted))
         click.echo(f"  {name:20} {ok}/{len(outs)}")
+    click.echo("\nper perturbation class:")
+    classes: dict[str, Scores] = {}
+    for o in scores.outcomes:
+        classes.setdefault(CLASSES.get(o.case.category, "other (exact, case, affiliates)"), Scores()).outcomes.append(o)
+    for name, part in sorted(classes.items()):
+        n = len(part.outcomes)
+        negatives = [o for o in part.outcomes if o.case.expect == "none"]
+        alarms = sum(1 for o in negatives if o.predicted)
+        click.echo(
+            f"  {name:32} {n:3} cases: precision {part.precision:.3f} recall {part.recall:.3f} "
+            f"(tp {part.tp}, fp {part.fp}, fn {part.fn})"
+            + (f"; false alarms on names on no list {alarms}/{len(negatives)}" if negatives else "")
+        )
     click.echo(
         f"\n{len(cases)} cases: precision {scores.precision:.3f}, recall {scores.recall:.3f} "
         f"(tp {scores.tp}, fp {scores.fp}, fn {scores.fn})"

@@ -15,7 +15,7 @@ from bansweep.tables.headers import Headers, fold
 from bansweep.tables.read import read_table
 from bansweep.tables.table import Table
 
-FIELDS = ("name", "alias", "country", "address", "city", "identifier", "manufacturer")  # in the order they claim
+FIELDS = ("name", "alias", "country", "address", "city", "identifier", "manufacturer", "item")  # in claim order
 MAX_ALIASES = 50  # alternate names screened per party
 _WORD = re.compile(r"[^\W_]")  # a letter or digit in any script
 
@@ -122,6 +122,8 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
             "city": values.get("city", ""),
             "identifier": values.get("identifier", ""),
         }
+        goods = values.get("item", "")
+        line = {"supplier": name, "item": goods, "manufacturer": maker} if maker or goods else {}
         if _has_word(name):
             alias_text = values.get("alias", "")
             aliases = [a.strip() for a in re.split(r"[;|\n]", alias_text) if _has_word(a)] if alias_text else []
@@ -133,10 +135,10 @@ def _rows(table: Table, mapping: dict[str, str], out: PartyFile) -> None:
                     )
                 )
                 aliases = aliases[:MAX_ALIASES]
-            out.parties.append(Party(name, loc, aliases, **common))
+            out.parties.append(Party(name, loc, aliases, **common, purchase=line))
         if _has_word(maker) and fold(maker) != fold(name):
             where = Location(table.file, row=number, field=mapping["manufacturer"])
-            out.parties.append(Party(maker, where, role="manufacturer"))
+            out.parties.append(Party(maker, where, role="manufacturer", purchase=line))
 
 
 def _has_word(text: str) -> bool:

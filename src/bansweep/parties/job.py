@@ -16,7 +16,7 @@ from bansweep.parties import decisions
 from bansweep.parties.inputs import looks_like_parties, read_parties
 from bansweep.parties.lists.csl import is_csl_header
 from bansweep.parties.model import Party
-from bansweep.parties.screen import ALGORITHM, Screener, load_lists
+from bansweep.parties.screen import ALGORITHM, MAX_LIST_AGE, Screener, load_lists
 from bansweep.policy.parties import PartiesPolicy
 from bansweep.tables import delimited, json_rows, xlsx
 
@@ -28,6 +28,8 @@ class Options:
     decisions: Path | None = None
     mapping: dict[str, str] = field(default_factory=dict)
     show_progress: bool | None = None
+    max_list_age: int | None = MAX_LIST_AGE  # days; an older imported list screens no party clean (None: no limit)
+    only_lists: list[str] = field(default_factory=list)  # --lists: screen against these lists only, on purpose
 
 
 def sniff(item: InputFile) -> str | None:
@@ -148,7 +150,12 @@ def run(paths: list[Path], options: Options) -> Report:
     report = Report(job="parties", inputs=[str(p) for p in paths])
     clock = time.perf_counter()
     timing: dict[str, float] = {}
-    lists, list_errors = load_lists(options.lists, options.knowledge)
+    try:
+        lists, list_errors = load_lists(options.lists, options.knowledge, options.max_list_age, options.only_lists)
+    except InputProblem as exc:  # an unknown --lists name: screening against fewer lists than meant is no answer
+        report.errors.append(exc.to_error())
+        report.summary["headline"] = f"NOT SCREENED: {exc.message}"
+        return report
     timing["lists_s"] = time.perf_counter() - clock
     report.errors.extend(list_errors)
     decided: dict[str, decisions.ReviewDecision] = {}
@@ -206,11 +213,13 @@ def run(paths: list[Path], options: Options) -> Report:
         report.findings.extend(findings)
     report.summary.update(
         {
+            "headline": headline(lists.missing, options.only_lists, report.subjects),
             "decisions": {"file": str(options.decisions) if options.decisions else "", **decided_count},
             "screened_at": screener.started,
             "tool": f"{screener.tool}; {ALGORITHM}",
             "lists": lists.versions,
             "lists_missing": lists.missing,
+            "lists_narrowed": list(options.only_lists),
             "list_sources": lists.sources,
             "list_records": len(lists.records),
             "mapping": mappings,
@@ -219,3 +228,14 @@ def run(paths: list[Path], options: Options) -> Report:
         }
     )
     return report
+
+
+def headline(missing: dict[str, str], only: list[str], parties: int) -> str:
+    """The summary's first line: whether every party was screened against every list the run relies on."""
+    if missing:
+        return (
+            f"NOT SCREENED against {', '.join(missing)}: no party is reported clean against "
+            f"{'that list' if len(missing) == 1 else 'those lists'} ({'; '.join(f'{k}: {v}' for k, v in missing.items())})"
+        )
+    narrowed = f" (narrowed on purpose to {', '.join(only)} by --lists)" if only else ""
+    return f"{parties} parties screened against every list the run relies on{narrowed}"

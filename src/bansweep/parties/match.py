@@ -50,6 +50,7 @@ class Alias:
     weights: tuple[float, ...]
     total: float
     distinctive: bool  # has at least one name or number token
+    kind: str = "name"  # name | alias | short (an acronym or a short alias) | weak (marked weak by the list) | expanded
 
 
 @dataclass(slots=True)
@@ -85,16 +86,42 @@ class Candidate:
 
 
 _TRAILING_SHORT = re.compile(r"^(.*\S)\s*\(([^()]+)\)\s*$")
+_WORD = re.compile(r"[^\W_]+")
+SHORT_LEN = 4  # an alias of one token this short (or an acronym) never makes a match by itself
+SHORT_CAP = 0.85  # the best score a short or weak alias can give: review, never a strong match
+MAX_EXPANDED = 4  # acronym variants added per list name
 
 
 def variants(names: Iterable[str]) -> Iterable[str]:
     """Each name, and for "Full Name (SHORT)" also the full name alone and the short form."""
-    for text in names:
+    for text, _ in record_names(names):
         yield text
+
+
+def record_names(names: Iterable[str], weak: Iterable[str] = ()) -> Iterable[tuple[str, str]]:
+    """(name, kind) for each name of a record: its main name, aliases, the parts of "Full Name (SHORT)", and the
+    aliases the list marks as weak."""
+    for i, text in enumerate(names):
+        kind = "name" if i == 0 else "alias"
+        yield text, kind
         m = _TRAILING_SHORT.match(text)
         if m:
-            yield m.group(1)
-            yield m.group(2)
+            yield m.group(1), kind
+            short = m.group(2)
+            yield short, "short" if is_acronym(short, m.group(1)) else "alias"
+    for text in weak:
+        yield text, "weak"
+
+
+def is_acronym(short: str, full: str) -> bool:
+    """ "ABC" for "Alpha Beta Chemicals", "CETC" for "China Electronics Technology Group Corporation": the short form's
+    letters are the initials of the full name's words, in order, starting with the first."""
+    letters = "".join(_WORD.findall(short)).lower()
+    initials = [w[0].lower() for w in _WORD.findall(full) if w.lower() not in ("of", "and", "the", "for", "de")]
+    if len(letters) < 2 or not initials or letters[0] != initials[0] or len(letters) > len(initials):
+        return False
+    it = iter(initials)
+    return all(ch in it for ch in letters)
 
 
 # (query token positions, similarity, how, edits) for each list token a query token reaches
@@ -109,15 +136,34 @@ class Index:
         seen: set[tuple[int, tuple[str, ...]]] = set()
         df: dict[str, int] = {}
         named: list[tuple[int, str, tuple[str, ...]]] = []
-        texts = [(rid, text) for rid, record in enumerate(records) for text in variants(record.names())]
+        texts = [
+            (rid, text, kind)
+            for rid, record in enumerate(records)
+            for text, kind in record_names(record.names(), record.weak_aliases)
+        ]
         self.countries = [frozenset(record.countries) for record in records]
-        for (rid, text), tokens in zip(texts, normalise_all(normaliser, [x for _, x in texts]), strict=True):
+        normalised = normalise_all(normaliser, [x for _, x, _ in texts])
+        named_kinds: list[tuple[int, str, tuple[str, ...], str]] = []
+        for (rid, text, kind), tokens in zip(texts, normalised, strict=True):
             if not tokens or (rid, tokens) in seen:
                 continue
             seen.add((rid, tokens))
+            if kind == "alias" and len(tokens) == 1 and len(tokens[0]) <= SHORT_LEN:
+                kind = "short"
+            named_kinds.append((rid, text, tokens, kind))
+        self.acronyms = _acronyms(records, named_kinds)
+        named_kinds.extend(_expanded(named_kinds, self.acronyms, seen))
+        for rid, text, tokens, _kind in named_kinds:
             named.append((rid, text, tokens))
             for token in set(tokens):
                 df[token] = df.get(token, 0) + 1
+        self.identifiers: dict[str, list[int]] = {}
+        for rid, record in enumerate(records):
+            for ident in record.identifiers:
+                value = identifier_key(ident.split(":", 1)[-1])
+                if value:
+                    self.identifiers.setdefault(value, []).append(rid)
+        self.main_alias: dict[int, int] = {}
         # a name word found in very many list names (a city, an unlisted legal form, a common given name)
         # identifies little: it counts as COMMON_WEIGHT and is not used to find candidates when rarer words exist
         limit = max(COMMON_MIN, int(len(named) * COMMON_SHARE))
@@ -128,11 +174,13 @@ class Index:
         weight_of = self.weights
         postings: dict[str, list[int]] = {}
         aliases = self.aliases
-        for rid, text, tokens in named:
+        for rid, text, tokens, kind in named_kinds:
             weights = tuple([weight_of[t] for t in tokens])
             distinctive = max(weights) >= 1.0
             aid = len(aliases)
-            aliases.append(Alias(rid, text, tokens, weights, sum(weights), distinctive))
+            aliases.append(Alias(rid, text, tokens, weights, sum(weights), distinctive, kind))
+            if kind == "name":
+                self.main_alias.setdefault(rid, aid)
             # a name with a distinctive word can only match through one: index it under its rarest ones only
             keys = {t for t in tokens if weight_of[t] >= 1.0} if distinctive else set(tokens)
             if len(keys) > KEYS_PER_NAME:
@@ -154,6 +202,11 @@ class Index:
                         found.append(token)
         self.deletes = deletes
         self._reach_cache: dict[str, list[tuple[str, float, str, int]]] = {}
+
+    def by_identifier(self, identifier: str) -> list[tuple[int, str]]:
+        """(record, identifier) for each list entry carrying the party's identifier (compared letters and digits only)."""
+        value = identifier_key(identifier)
+        return [(rid, value) for rid in self.identifiers.get(value, ())] if value else []
 
     def weight(self, token: str) -> float:
         known = self.weights.get(token)
@@ -276,12 +329,27 @@ class Index:
         score = a_cov * (0.5 + 0.5 * q_cov)
         if score < POSSIBLE_AT - COUNTRY_PENALTY:
             return None
+        countries = self.countries[alias.record]
+        if alias.kind in ("short", "weak"):
+            # an acronym, a short alias or a weak one identifies little: review at most, only when it is the
+            # party's whole name, and (for short ones) only with the country to support it
+            agrees = bool(country) and country in countries
+            if q_cov < 0.9 or (alias.kind == "short" and not agrees) or (country and countries and not agrees):
+                return None
+            score = min(score, SHORT_CAP)
+            what = "an acronym or short alias" if alias.kind == "short" else "an alias the list marks as weak"
+            notes.append(f"matched {what} only: review at most")
+        missing = [t for i, t in enumerate(alias.tokens) if i not in used_a and alias.weights[i] >= 1.0]
+        if missing and score >= MATCH_AT:
+            score = MATCH_AT - 0.01  # a strong match needs every distinctive word of the listed name
+            notes.append(f"distinctive listed word(s) missing ({' '.join(missing)}): review at most")
+        if alias.kind == "expanded":
+            notes.append(f"acronym read from the list's own names ({alias.text})")
         listed_numbers = {t for t in alias.tokens if t.isdigit()}
         query_numbers = {t for t in tokens if t.isdigit()}
         if listed_numbers and query_numbers and not listed_numbers & query_numbers:
             score -= NUMBER_PENALTY
             notes.append(f"numbers differ ({', '.join(sorted(query_numbers))} vs {', '.join(sorted(listed_numbers))})")
-        countries = self.countries[alias.record]
         if country and countries:
             if country in countries:
                 notes.append(f"country agrees ({country})")
@@ -300,6 +368,64 @@ class Index:
             [t for i, t in enumerate(alias.tokens) if i not in used_a],
             notes,
         )
+
+
+def identifier_key(value: str) -> str:
+    """An identifier compared by its letters and digits only ("HRB 12345" = "hrb12345"); short values are no key."""
+    key = "".join(ch for ch in value.upper() if ch.isalnum())
+    return key if len(key) >= 6 else ""
+
+
+def _acronyms(
+    records: list[ListRecord], named: list[tuple[int, str, tuple[str, ...], str]]
+) -> dict[str, list[tuple[str, ...]]]:
+    """Acronym token -> the name tokens it stands for, learnt from the lists' own names: "Full Name (SHORT)" and a
+    record's short alias beside its long name ("CETC" beside "China Electronics Technology Group Corporation")."""
+    by_record: dict[int, list[tuple[str, tuple[str, ...], str]]] = {}
+    for rid, text, tokens, kind in named:
+        by_record.setdefault(rid, []).append((text, tokens, kind))
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for names in by_record.values():
+        shorts = [(text, tokens[0]) for text, tokens, kind in names if kind == "short" and len(tokens[0]) >= 3]
+        for short_text, short in shorts:
+            for text, tokens, kind in names:
+                if kind in ("name", "alias") and len(tokens) >= 2 and is_acronym(short_text, text):
+                    known = out.setdefault(short, [])
+                    if tokens not in known and len(known) < 3:
+                        known.append(tokens)
+    return out
+
+
+def _expanded(
+    named: list[tuple[int, str, tuple[str, ...], str]],
+    acronyms: dict[str, list[tuple[str, ...]]],
+    seen: set[tuple[int, tuple[str, ...]]],
+) -> list[tuple[int, str, tuple[str, ...], str]]:
+    """List names with an acronym beside other words, written out in full ("CETC 13th Research Institute" ->
+    "china electronic technology group 13 research institute"), and names with the full form, abbreviated."""
+    out = []
+    firsts = {exp[0]: (short, exp) for short, exps in acronyms.items() for exp in exps}
+    for rid, text, tokens, kind in named:
+        if kind not in ("name", "alias") or len(tokens) < 2:
+            continue
+        added = 0
+        for i, token in enumerate(tokens):
+            if added >= MAX_EXPANDED:
+                break
+            for expansion in acronyms.get(token, ()):
+                variant = tokens[:i] + expansion + tokens[i + 1 :]
+                if (rid, variant) not in seen:
+                    seen.add((rid, variant))
+                    out.append((rid, text, variant, "expanded"))
+                    added += 1
+            found = firsts.get(token)
+            if found and tokens[i : i + len(found[1])] == found[1] and len(tokens) > len(found[1]):
+                variant = tokens[:i] + (found[0],) + tokens[i + len(found[1]) :]
+                if (rid, variant) not in seen:
+                    seen.add((rid, variant))
+                    out.append((rid, text, variant, "expanded"))
+                    added += 1
+    return out
 
 
 PARALLEL_FROM = 20_000  # names; fewer are normalised in this process

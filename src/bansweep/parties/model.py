@@ -23,6 +23,7 @@ class Party:
     city: str = ""
     identifier: str = ""
     role: str = "party"  # "party", or "manufacturer" for the maker named on a purchase line
+    purchase: dict[str, str] = field(default_factory=dict)  # a purchase line's supplier, item and manufacturer
 
     @property
     def identity(self) -> str:
@@ -54,6 +55,11 @@ class ListRecord:
     group: str = ""  # covered-vendor group, for the built-in lists
     limited: bool = False  # covered only for the purposes the listing names (FCC items 3-5)
     where: dict[str, Any] = field(default_factory=dict)  # Location fields of the row/entry it was read from
+    weak_aliases: list[str] = field(default_factory=list)  # names the list marks as weak (OFAC "weak AKA")
+    identifiers: list[str] = field(default_factory=list)  # "<scheme>:<value>", e.g. "lei:5299...", "ofac:12345"
+    datasets: list[str] = field(default_factory=list)  # OpenSanctions datasets naming the entity
+    schema: str = ""  # FollowTheMoney schema (Company, Person, Vessel ...)
+    last_change: str = ""
 
     def location(self) -> Location:
         return Location(**self.where) if self.where.get("file") else Location(self.list_name)
@@ -62,8 +68,11 @@ class ListRecord:
         return [self.name, *self.aliases]
 
     def content_hash(self) -> str:
-        """Hash of what the record says (not where it was read): a reviewer decision is tied to it."""
-        body = [getattr(self, name) for name in _CONTENT_FIELDS]
+        """Hash of what the record says (not where it was read): a reviewer decision is tied to it. Fields added
+        later count only when set, so the hash of a record that does not use them is unchanged; identifiers
+        (read from the CSL's `ids` column since) do not count, so decisions taken before stay valid."""
+        body: list[Any] = [getattr(self, name) for name in _CONTENT_FIELDS if name not in _LATER_FIELDS]
+        body.extend([name, getattr(self, name)] for name in _LATER_FIELDS if getattr(self, name))
         return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,15 +91,18 @@ class ListSet:
     versions: dict[str, str] = field(default_factory=dict)  # list name -> version/date
     sources: dict[str, str] = field(default_factory=dict)  # designating source -> last update
     missing: dict[str, str] = field(default_factory=dict)  # a list the run relies on but could not load -> why
+    dates: dict[str, str] = field(default_factory=dict)  # list name -> when its data was published (ISO date)
 
     def add(self, other: "ListSet") -> None:
         self.records.extend(other.records)
         self.versions.update(other.versions)
         self.sources.update(other.sources)
         self.missing.update(other.missing)
+        self.dates.update(other.dates)
 
 
-_CONTENT_FIELDS = [f.name for f in fields(ListRecord) if f.name != "where"]
+_CONTENT_FIELDS = [f.name for f in fields(ListRecord) if f.name not in ("where", "identifiers")]
+_LATER_FIELDS = ("weak_aliases", "datasets", "schema", "last_change")
 
 
 # What names a finding, run after run (Finding.key): the party's identity, the rule and the list entry matched.
@@ -172,6 +184,13 @@ class MatchExtra(TypedDict):
     addresses: NotRequired[list[str]]
     remarks: NotRequired[str]
     candidates: NotRequired[list[CandidateExtra]]  # the best list names the party's names reached
+    weak_alias: NotRequired[bool]  # the matched name is one the list marks as weak
+    identifier: NotRequired[str]  # the identifier both sides carry (an exact match)
+    identifiers: NotRequired[list[str]]
+    datasets: NotRequired[list[str]]  # OpenSanctions datasets naming the entity
+    schema: NotRequired[str]
+    last_change: NotRequired[str]
+    brand: NotRequired[str]  # the covered brand an affiliate-style name carries
     # group links (parties.affiliate.*)
     group: NotRequired[str]
     entity: NotRequired[str]

@@ -54,6 +54,7 @@ class Normaliser:
         self.kinds: dict[str, str] = {}
         self.stop: set[str] = set()
         self.abbreviations: dict[str, str] = {}
+        self.numbers: dict[str, str] = {}  # number words -> digits
         self.countries: dict[str, str] = {}
         for entry in words.entries:
             if entry.get("kind") == "country":
@@ -62,11 +63,16 @@ class Normaliser:
             if entry.get("kind") == "abbreviation":
                 self.abbreviations.update({str(k): str(v) for k, v in (entry.get("map") or {}).items()})
                 continue
+            if entry.get("kind") == "number":
+                self.numbers.update({str(k): str(v) for k, v in (entry.get("map") or {}).items()})
+                continue
             for word in entry.get("words") or []:
                 if entry.get("kind") == "stop":
                     self.stop.add(str(word))
                 else:
                     self.kinds.setdefault(str(word), str(entry.get("kind")))
+        for word, kind in list(self.kinds.items()):
+            self.kinds.setdefault(singular(word), kind)  # names are compared in the singular
         self.script_forms: list[str] = []
         self.legal_long: set[tuple[str, ...]] = set()
         self.legal_short: set[tuple[str, ...]] = set()
@@ -75,7 +81,7 @@ class Normaliser:
                 if entry.get("script"):
                     self.script_forms.append(unicodedata.normalize("NFKC", str(form)))
                     continue
-                toks = tuple(self._words(str(form)))
+                toks = tuple(singular(t) for t in self._words(str(form)))
                 if toks:
                     (self.legal_long if len("".join(toks)) >= 3 else self.legal_short).add(toks)
         self.script_forms.sort(key=len, reverse=True)
@@ -100,6 +106,8 @@ class Normaliser:
         for form in sorted(self.legal_long | self.legal_short, key=len, reverse=True):
             self._legal_first.setdefault(form[0], []).append((form, form in self.legal_long))
         self._cache: dict[str, Name] = {}
+        self._word_cache: dict[str, str] = {}
+        self._typo_cache: dict[str, str] = {}
         # misspelt long legal forms ("Coporation"): their deletion neighbourhood, as in match.Index
         self._legal_near: dict[str, str] = {}
         for (form,) in (f for f in self.legal_long if len(f) == 1 and len(f[0]) >= 7):
@@ -139,11 +147,22 @@ class Normaliser:
             raw = self._scripts(raw, legal, brands)
         dotted: set[str] = set()
         words = self._words(raw, dotted)
-        words = [self.abbreviations.get(w, w) for w in words]
-        words = [_ORDINAL.sub(r"\1", w) if w[0].isdigit() else w for w in words]
-        words = [w[:-1] if w[-1] == "s" and w not in self.kinds and w[:-1] in self.kinds else w for w in words]
+        cache = self._word_cache
+        words = [cache.get(w) or self._word(w) for w in words]
         tokens = self._strip_legal(words, legal, dotted)
+        if legal and len(tokens) > 1:
+            tokens = _join_letters(tokens)  # letters a removed legal form stood between ("A A.D. A"): as _words does
         return Name(text, tuple(tokens), tuple(legal), tuple(brands))
+
+    def _word(self, word: str) -> str:
+        """A word as compared: abbreviation expanded, number word as digits, ordinal suffix dropped, singular."""
+        out = self.numbers.get(self.abbreviations.get(word, word))
+        if out is None:
+            out = self.abbreviations.get(word, word)
+            out = singular(_ORDINAL.sub(r"\1", out) if out[0].isdigit() else out)
+        if len(self._word_cache) < CACHE_LIMIT:
+            self._word_cache[word] = out
+        return out
 
     def _scripts(self, raw: str, legal: list[str], brands: list[str]) -> str:
         for form in self._han_forms:
@@ -234,6 +253,14 @@ class Normaliser:
 
     def _legal_typo(self, word: str) -> str:
         """The legal form a long word misspells (one edit; two from ten letters), else the word."""
+        known = self._typo_cache.get(word)
+        if known is None:
+            known = self._typo(word)
+            if len(self._typo_cache) < CACHE_LIMIT:
+                self._typo_cache[word] = known
+        return known
+
+    def _typo(self, word: str) -> str:
         near = self._legal_near
         options = {near[word]} if word in near else set()
         for i in range(len(word)):
@@ -245,6 +272,31 @@ class Normaliser:
             if OSA.distance(word, form, score_cutoff=limit) <= limit:
                 return form
         return word
+
+
+def _join_letters(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    run = False
+    for token in tokens:
+        single = len(token) == 1 and token.isalpha()
+        if single and run:
+            out[-1] += token
+        else:
+            out.append(token)
+        run = single
+    return out
+
+
+def singular(word: str) -> str:
+    """A word in the singular, by the regular English endings only ("stars" -> "star", "industries" ->
+    "industry"); applied to both sides alike, so a wrong guess on an irregular word costs nothing."""
+    if len(word) < 4 or word[-1] != "s" or word[-2] in "su" or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("is") or word.endswith("ous"):
+        return word
+    return word[:-1]
 
 
 def _drop(form: str, legal: list[str]) -> str:

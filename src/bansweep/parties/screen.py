@@ -14,8 +14,8 @@ from bansweep import __version__
 from bansweep.findings import Evidence, InputError, Location, Subject
 from bansweep.inputs import InputProblem
 from bansweep.knowledge import load as load_dataset
-from bansweep.parties.lists import csl, load_builtin
-from bansweep.parties.match import MATCH_AT, Candidate, Index, brand_tokens
+from bansweep.parties.lists import LISTS, csl, dod1260h, fcc, opensanctions
+from bansweep.parties.match import MATCH_AT, Candidate, Index, TokenMatch, brand_tokens
 from bansweep.parties.model import (
     AFFILIATES,
     CandidateExtra,
@@ -111,14 +111,33 @@ class Unreadable:
     extra: NotScreenedExtra
 
 
-def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSet, list[InputError]]:
-    """--list files if given, else the built-in lists and the imported CSL."""
+MAX_LIST_AGE = 14  # days; the CSL is rebuilt daily
+BUILTIN = {m.name: m for m in LISTS if not m.stored}  # lists kept as knowledge data
+STORED = {m.name: m for m in LISTS if m.stored}  # lists imported or downloaded into the data home
+RELIED = (csl.NAME, fcc.NAME, dod1260h.NAME)  # a run relies on these; on OpenSanctions when it was imported
+LIST_NAMES = (*RELIED, opensanctions.NAME)
+
+
+def load_lists(
+    files: Sequence[Path],
+    knowledge: Sequence[Path],
+    max_age: int | None = MAX_LIST_AGE,
+    only: Sequence[str] = (),
+    today: date | None = None,
+) -> tuple[ListSet, list[InputError]]:
+    """--list files if given, else the built-in lists and the imported ones (`only` narrows them by name).
+
+    A list the run relies on that is not loaded, or whose data is older than `max_age` days, is named in
+    `missing` (and gets an InputError): no party is reported clean against it."""
     out = ListSet()
     errors: list[InputError] = []
+    unknown = [name for name in only if name not in LIST_NAMES]
+    if unknown:
+        raise InputProblem(Location("--lists"), f"unknown list {', '.join(unknown)}; lists are {', '.join(LIST_NAMES)}")
     if files:
         for path in files:
             try:
-                lists, errs = csl.read(path)
+                lists, errs = read_list_file(path)
             except InputProblem as exc:
                 errors.append(exc.to_error())
                 out.missing[str(path)] = f"list file not read: {exc.message}"
@@ -126,7 +145,52 @@ def load_lists(files: Sequence[Path], knowledge: Sequence[Path]) -> tuple[ListSe
             out.add(lists)
             errors.extend(errs)
         return out, errors
-    return load_builtin(knowledge)
+    wanted = list(only) or [*RELIED, opensanctions.NAME]
+    for name in wanted:
+        if name in BUILTIN:
+            kept = BUILTIN[name].load(knowledge)
+            if kept is not None:
+                out.add(kept)
+            continue
+        module = STORED[name]
+        try:
+            found = module.load(knowledge)
+        except InputProblem as exc:
+            errors.append(exc.to_error())
+            out.missing[name] = f"imported {name} not readable: {exc.message}"
+            continue
+        if found is None:
+            if name in RELIED or name in only:
+                why = f"not imported ({module.how_to_import} to screen against it)"
+                out.versions[name] = why
+                out.missing[name] = why
+                errors.append(InputError(Location(name), f"list {name} {why}; parties not screened against it"))
+            continue
+        out.add(found)
+        age = _age_days(found.dates.get(name, ""), today or date.today())
+        if max_age is not None and (age is None or age > max_age):
+            when = found.dates.get(name) or "unknown"
+            why = (
+                f"older than {max_age} days (data of {when}); screened against it, but no party is reported clean "
+                f"until it is updated ({module.how_to_import})"
+            )
+            out.missing[name] = why
+            errors.append(InputError(Location(name), f"list {name} is {why}"))
+    return out, errors
+
+
+def read_list_file(path: Path) -> tuple[ListSet, list[InputError]]:
+    """A list file given with --list: an OpenSanctions export, else the CSL bulk layout."""
+    if opensanctions.recognise(path):
+        return opensanctions.read(path)
+    return csl.read(path)
+
+
+def _age_days(stamp: str, today: date) -> int | None:
+    try:
+        return (today - date.fromisoformat(stamp[:10])).days
+    except ValueError:
+        return None
 
 
 def affiliate_records(knowledge: Sequence[Path], kb: Any = None) -> list[ListRecord]:
@@ -261,6 +325,14 @@ class Screener:
                     store[alias.record] = ListHit(record, cand, alias.text, text, name.key, name.legal)
                 if store is hits:
                     seen.append(cand)
+        if party.identifier:
+            for rid, value in index.by_identifier(party.identifier):
+                record = index.records[rid]
+                match = TokenMatch(value, value, "identifier", 1.0)
+                note = f"identifier {value} on both sides (exact)"
+                cand = Candidate(index.main_alias[rid], 1.0, 1.0, 1.0, [match], [], [], [note])
+                store = affiliate_hits if record.list_name == AFFILIATES else hits
+                store[rid] = ListHit(record, cand, record.name, party.identifier, value, ())
         subject = self._subject(party)
         top = [self._candidate(c) for c in sorted(seen, key=lambda c: -c.score)[:5]]
         matches = [self._list_match(party, h, top) for h in sorted(hits.values(), key=lambda h: -h.candidate.score)]
@@ -284,7 +356,13 @@ class Screener:
                 attrs[key] = getattr(party, key)
         if party.aliases:
             attrs["aliases"] = "; ".join(party.aliases)
-        return Subject("party", f"{loc.file}:row {loc.row}{suffix}", party.name, attrs, identity=party.identity)
+        for key, value in party.purchase.items():
+            if value:
+                attrs[key] = value  # the purchase line: supplier, item and manufacturer
+        label = party.name
+        if party.role == "manufacturer" and party.purchase.get("supplier"):
+            label = f"{party.name} (manufacturer; supplied by {party.purchase['supplier']})"
+        return Subject("party", f"{loc.file}:row {loc.row}{suffix}", label, attrs, identity=party.identity)
 
     def _candidate(self, cand: Candidate) -> CandidateExtra:
         alias = self.index.aliases[cand.alias]
@@ -293,6 +371,7 @@ class Screener:
 
     def _list_match(self, party: Party, hit: ListHit, top: list[CandidateExtra]) -> ListMatch:
         record, cand = hit.record, hit.candidate
+        alias_kind = self.index.aliases[cand.alias].kind
         rule = match_rule(record.list_name, record.record_id)
         explanation = _explain(hit)
         version = self.lists.versions.get(record.list_name, "")
@@ -330,8 +409,15 @@ class Screener:
             "remarks": record.remarks,
             "candidates": top,
         }
+        if alias_kind == "weak":
+            extra["weak_alias"] = True
+        if cand.matches and cand.matches[0].how == "identifier":
+            extra["identifier"] = cand.matches[0].query
+        for key in ("identifiers", "datasets", "schema", "last_change"):
+            if getattr(record, key):
+                extra[key] = getattr(record, key)  # type: ignore[literal-required]
         evidence = [
-            Evidence(rule, hit.query, party.location, version, explanation),
+            Evidence(rule, hit.query, party.location, version, explanation + _line(party)),
             Evidence(rule, hit.alias, record.location(), version, f"list record {record.record_id}"),
         ]
         return ListMatch(hit, rule, match_variant(record.list_name, record.record_id), evidence, explanation, extra)
@@ -373,7 +459,9 @@ class Screener:
                     continue  # the group's listed entity itself; the list match says it
                 groups_done.add(group)
                 how = f"named with the covered brand '{token}' and only generic or place words; presumed an affiliate"
-                out.append(self._group_link(party, text, group, how, False, "", None, None))
+                link = self._group_link(party, text, group, how, False, "", None, None)
+                link.extra["brand"] = token
+                out.append(link)
         return out
 
     def _vendor_pattern_links(self, party: Party, text: str, groups_done: set[str]) -> list[GroupLink]:
@@ -418,7 +506,7 @@ class Screener:
         content = (
             record.content_hash() if record else hashlib.sha256(repr(sorted(brand.items())).encode()).hexdigest()[:16]
         )
-        evidence = [Evidence(rule, query, party.location, self.brands_version, how)]
+        evidence = [Evidence(rule, query, party.location, self.brands_version, how + _line(party))]
         if record is not None:
             evidence.append(
                 Evidence(rule, record.name, record.location(), record.start_date, f"{record.source}; {record.url}")
@@ -461,6 +549,12 @@ class Screener:
             extra,
             hit.candidate.score if hit else 0.6,
         )
+
+
+def _line(party: Party) -> str:
+    """The purchase line a party was read from, for the evidence: supplier, item and manufacturer."""
+    parts = [f"{key} {value}" for key, value in party.purchase.items() if value]
+    return f"; purchase line: {', '.join(parts)}" if parts else ""
 
 
 def _explain(hit: ListHit) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from bansweep.findings import Finding, Level, Severity, Status, Verdict
+from bansweep.findings import Finding, Severity, Status, Verdict
 from bansweep.parties.decisions import ReviewDecision
 from bansweep.parties.match import MATCH_AT, POSSIBLE_AT
 from bansweep.parties.model import AFFILIATES, ScreenedExtra
@@ -37,10 +37,10 @@ class PartiesPolicy:
         the party itself as no-match (or not-screened when a list the run relies on is missing)."""
         out = [self._list_match(screening, fact) for fact in screening.matches]
         out.extend(self._group_link(screening, fact) for fact in screening.links)
-        if all(f.status.level is Level.PASS for f in out):
-            clean = self._screened(screening, bool(out))
-            if clean is not None:
-                out.append(clean)
+        if screening.missing:  # whatever it matched, the party was not compared with these lists
+            out.extend(self._not_screened(screening, name, why) for name, why in screening.missing.items())
+        elif not out:
+            out.append(self._no_match(screening))
         return out
 
     def unreadable(self, fact: Unreadable) -> Finding:
@@ -61,6 +61,8 @@ class PartiesPolicy:
         status = Status.MATCH if score >= MATCH_AT else Status.POSSIBLE_MATCH
         strength = "matches" if status is Status.MATCH else "may match"
         own = f"'{record.name}'" + (f" (affiliated with/part of {record.parent})" if record.parent else "")
+        if record.datasets:
+            own += f" (datasets: {', '.join(record.datasets)})"
         reason = record.license_policy or record.remarks
         explanation = fact.explanation
         tags = [record.list_name, *([record.group] if record.group else [])]
@@ -120,28 +122,46 @@ class PartiesPolicy:
         self._apply_decision(finding)
         return finding
 
-    def _screened(self, screening: Screening, judged: bool) -> Finding | None:
+    def _no_match(self, screening: Screening) -> Finding:
         """The party itself, screened against every list with no match: listed as no-match, the evidence naming
-        each list and its version; or not-screened when a list the run relies on was not loaded. Built for every
-        clean party of a run: its texts are the same for every such party."""
-        if judged and not screening.missing:
-            return None  # its findings (a former group member, a cleared match) already list it
+        each list and its version (the texts are the same for every clean party of a run)."""
         extra: ScreenedExtra = {"identity": screening.party.identity, "normalised": screening.normalised}
-        if screening.missing:
-            extra["lists_missing"] = screening.missing
-            status, severity, (title, explanation) = Status.NOT_SCREENED, Severity.MEDIUM, _missing_text(screening)
-        else:
-            status, severity, (title, explanation) = Status.NO_MATCH, Severity.INFO, _no_match_text(screening)
+        title, explanation = _no_match_text(screening)
         return Finding(
             screening.subject,
             "parties.screened",
             title,
-            severity,
+            Severity.INFO,
             1.0,
             list(screening.lists),
-            status=status,
+            status=Status.NO_MATCH,
             explanation=explanation,
             extra=cast(dict[str, Any], extra),
+        )
+
+    def _not_screened(self, screening: Screening, name: str, why: str) -> Finding:
+        """The party against a list the run relies on that was not loaded, or is out of date: never clean."""
+        extra: ScreenedExtra = {
+            "identity": screening.party.identity,
+            "normalised": screening.normalised,
+            "lists_missing": {name: why},
+        }
+        lists = ", ".join(e.value for e in screening.lists)
+        found = "its findings above are" if screening.matches or screening.links else "no match was found"
+        return Finding(
+            screening.subject,
+            "parties.screened",
+            f"Not screened against {name}",
+            Severity.MEDIUM,
+            1.0,
+            list(screening.lists),
+            status=Status.NOT_SCREENED,
+            explanation=(
+                f"{name}: {why}. On the lists that were screened ({lists}) {found}; the party is not clean until it "
+                f"is screened against {name}."
+            ),
+            extra=cast(dict[str, Any], extra),
+            variant=name,
         )
 
     def _apply_decision(self, finding: Finding) -> None:
@@ -171,14 +191,3 @@ def _no_match_text(screening: Screening) -> tuple[str, str]:
     """Title and explanation of a party with no match (the same for every such party of a run)."""
     lists = ", ".join(e.value for e in screening.lists)
     return "No match on any list", f"No name of this party came near any entry of {lists} (threshold {POSSIBLE_AT})."
-
-
-def _missing_text(screening: Screening) -> tuple[str, str]:
-    """Title and explanation of a party with no match on the lists loaded while another list was not."""
-    lists = ", ".join(e.value for e in screening.lists)
-    missing = "; ".join(f"{name}: {why}" for name, why in screening.missing.items())
-    return (
-        f"Not screened against {', '.join(screening.missing)}",
-        f"Not compared with {missing}. The lists that were loaded ({lists}) hold no match; the party is not clean "
-        "until it is screened against every list.",
-    )

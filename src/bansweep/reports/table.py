@@ -112,6 +112,9 @@ def _summary(report: Report, base: str) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=LABEL, no_wrap=True)
     grid.add_column(overflow="fold")
+    headlines = [v for k, v in report.summary.items() if (k == "headline" or k.endswith(".headline")) and v]
+    for headline in headlines:  # e.g. parties: not screened against a missing or stale list
+        grid.add_row(Text("Screening", style="bold"), Text(visible(str(headline)), style="bold yellow"))
     counts = job_counts(report)
     for i, (job, statuses) in enumerate(counts.items()):
         line = Text(f"{visible(job)} {sum(statuses.values())}: ")
@@ -126,7 +129,8 @@ def _summary(report: Report, base: str) -> Table:
     versions, missing = _data(report)
     if versions:
         grid.add_row("Data", Text(versions))
-    warnings = [f"{name}: {text}" for name, text in missing]
+    # a list the headline already names as not screened against is not warned about twice
+    warnings = [f"{name}: {text}" for name, text in missing if not any(f" {name}:" in str(h) for h in headlines)]
     if report.errors:
         warnings.append(f"{len(report.errors)} input(s) or parts could not be read; nothing in them was screened")
     for i, warning in enumerate(warnings):

@@ -9,7 +9,6 @@ split back: aliases and addresses on "; " (the last often led by "and "), Federa
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,12 +16,12 @@ from typing import Any
 
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem
+from bansweep.parties.lists import stored
 from bansweep.parties.model import ListRecord, ListSet
 from bansweep.tables import json_rows
 from bansweep.tables.read import read_table
 
 NAME = "csl"
-STORE_FORMAT = 2  # of the imported copy in the data home
 COLUMNS = [
     "_id", "source", "entity_number", "type", "programs", "name", "title", "addresses",
     "federal_register_notice", "start_date", "end_date", "standard_order", "license_requirement",
@@ -35,6 +34,12 @@ _COMPOUND = re.compile(r"\s*\.?\s+(Affiliated Entity|Subordinate Institution)\s*
 _SUCCESSOR = re.compile(r";?\s*(?:and\s+)?any successor\b.*$", re.IGNORECASE)
 _FR = re.compile(r"(\d+ F\.?R\.?)")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# identifier types of the `ids` column matched exactly against a party's identifier (not personal documents)
+_ORG_ID = re.compile(
+    r"registration|tax|v\.?a\.?t|swift|bic|legal entity|\blei\b|\binn\b|ogrn|kpp|okpo|company number|d-?u-?n-?s|"
+    r"unique entity|cage",
+    re.IGNORECASE,
+)
 
 
 class CslLayoutError(InputProblem):
@@ -81,14 +86,11 @@ def _read_table(path: Path) -> tuple[ListSet, list[InputError]]:
         if not row["name"].strip():
             errors.append(InputError(loc, "record without a name; not read"))
             continue
-        records.append(
-            _record(
-                row,
-                aliases=split_list(row["alt_names"]),
-                addresses=split_list(row["addresses"]),
-                where=loc.to_dict(),
-            )
+        record = _record(
+            row, aliases=split_list(row["alt_names"]), addresses=split_list(row["addresses"]), where=loc.to_dict()
         )
+        record.identifiers = identifiers(row["ids"])
+        records.append(record)
     meta = ListSet(records)
     mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     meta.versions[NAME] = f"{path.name} of {mtime.isoformat(timespec='seconds')} (file time)"
@@ -111,9 +113,9 @@ def _read_json(path: Path) -> tuple[ListSet, list[InputError]]:
         row = {c: _text(item.get(c)) for c in COLUMNS}
         aliases = [a for a in _list(item.get("alt_names")) if isinstance(a, str)]
         addresses = [_address(a) for a in _list(item.get("addresses")) if isinstance(a, (dict, str))]
-        records.append(
-            _record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=loc.to_dict())
-        )
+        record = _record(row, aliases=[a for a in aliases if a.strip()], addresses=addresses, where=loc.to_dict())
+        record.identifiers = identifiers(_list(item.get("ids")))
+        records.append(record)
     meta = ListSet(records)
     used = [s for s in _list(doc.get("sources_used")) if isinstance(s, dict)]
     for s in used:
@@ -145,6 +147,19 @@ def _address(value: dict[str, Any] | str) -> str:
         return value
     parts = [value.get(k) for k in ("address", "city", "state", "postal_code", "country")]
     return ", ".join(str(p) for p in parts if p)
+
+
+def identifiers(ids: str | list[Any]) -> list[str]:
+    """ "<type>:<number>" of the organisation identifiers in a CSL `ids` cell ("Type, Number, CC; …") or JSON list."""
+    items: list[tuple[str, str]] = []
+    if isinstance(ids, list):
+        items = [(str(i.get("type", "")), str(i.get("number", ""))) for i in ids if isinstance(i, dict)]
+    else:
+        for part in ids.split(";"):
+            fields = [f.strip() for f in part.split(",")]
+            if len(fields) >= 2:
+                items.append((fields[0], fields[1]))
+    return [f"{kind}:{number}" for kind, number in items if number and _ORG_ID.search(kind)]
 
 
 def split_list(text: str) -> list[str]:
@@ -216,51 +231,26 @@ def _record(row: dict[str, str], aliases: list[str], addresses: list[str], where
     )
 
 
+HOW_TO_IMPORT = "run `bansweep data update` or `bansweep data import-csl FILE`"
+
+
+def published(lists: ListSet, path: Path) -> str:
+    """When the data of a CSL file was published: its source lists' latest update (JSON), else the file's time."""
+    dates = sorted(v for v in lists.sources.values() if v[:2] in ("19", "20"))
+    if dates:
+        return dates[-1]
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+
+
 def store_path() -> Path:
-    from bansweep.store import data_path
-
-    return data_path("parties", "csl.json.gz")
+    return stored.path(NAME)
 
 
-def save(lists: ListSet, origin: Path, errors: int) -> Path:
+def save(lists: ListSet, origin: Path, errors: int, when: str = "") -> Path:
     """Keep an imported CSL in the data home (gzipped JSON: loads in well under a second at full size)."""
-    import gzip
-
-    path = store_path()
-    doc = {
-        "format": STORE_FORMAT,
-        "file": str(origin),
-        "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "version": lists.versions.get(NAME, ""),
-        "sources": lists.sources,
-        "errors": errors,
-        "records": [r.to_dict() for r in lists.records],
-    }
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"))
-    tmp.replace(path)
-    return path
+    return stored.save(NAME, lists, str(origin), errors, when or published(lists, origin))
 
 
 def load_stored() -> ListSet | None:
     """The imported CSL, or None when none was imported."""
-    import gzip
-
-    path = store_path()
-    if not path.exists():
-        return None
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            doc = json.load(fh)
-        if doc.get("format") != STORE_FORMAT:
-            raise ValueError(f"stored by another bansweep version (format {doc.get('format')})")
-        records = [ListRecord.from_dict(r) for r in doc["records"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputProblem(
-            Location(str(path)), f"stored CSL unreadable ({exc}); run `bansweep data import-csl` again"
-        ) from None
-    out = ListSet(records)
-    out.versions[NAME] = f"{doc.get('version', '')}; imported {doc.get('imported', '')}"
-    out.sources.update(doc.get("sources") or {})
-    return out
+    return stored.load(NAME, HOW_TO_IMPORT)
