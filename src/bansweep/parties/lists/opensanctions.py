@@ -48,14 +48,19 @@ def read(path: Path) -> tuple[ListSet, list[InputError]]:
     return _read_simple(path)
 
 
-def _model() -> Any:
-    from followthemoney import model
-
+def _model(path: Path) -> Any:
+    try:
+        from followthemoney import model
+    except ImportError:  # an optional extra: it builds PyICU, which needs ICU's headers and a compiler
+        raise InputProblem(
+            Location(str(path)),
+            "reading OpenSanctions exports needs the opensanctions extra: pip install 'bansweep[opensanctions]'",
+        ) from None
     return model
 
 
 def _read_entities(path: Path) -> tuple[ListSet, list[InputError]]:
-    model = _model()
+    model = _model(path)
     records: list[ListRecord] = []
     errors: list[InputError] = []
     skipped = 0
@@ -147,7 +152,7 @@ def _entity_record(model: Any, schema: Any, data: dict[str, Any], loc: Location)
 
 
 def _read_simple(path: Path) -> tuple[ListSet, list[InputError]]:
-    model = _model()
+    model = _model(path)
     table = delimited.read(path, strict=True)
     header = [h.strip().lower() for h in table.header]
     if header[: len(SIMPLE_COLUMNS)] != SIMPLE_COLUMNS or "dataset" not in header:
