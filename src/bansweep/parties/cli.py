@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from bansweep.findings import InputError
 from bansweep.inputs import InputProblem
 from bansweep.parties.lists import csl, opensanctions, stored
+from bansweep.parties.model import ListSet
 
 EXIT_INPUT_ERRORS = 4
 
@@ -28,16 +31,7 @@ def import_csl(file: Path | None, remove: bool) -> None:
         return
     if file is None:
         raise click.UsageError("give the CSL file to import (or --remove)")
-    try:
-        lists, errors = csl.read(file)
-    except InputProblem as exc:
-        click.echo(f"bansweep: {exc}", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
-    for error in errors:
-        click.echo(f"bansweep: {error}", err=True)
-    if not lists.records:
-        click.echo("bansweep: nothing imported (no readable records)", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
+    lists, errors = _read(csl.read, file, "records")
     path = csl.save(lists, file, len(errors))
     affiliates = sum(1 for r in lists.records if r.parent)
     names = sum(len(r.names()) for r in lists.records)
@@ -65,16 +59,7 @@ def import_opensanctions(file: Path | None, remove: bool) -> None:
         return
     if file is None:
         raise click.UsageError("give the OpenSanctions file to import (or --remove)")
-    try:
-        lists, errors = opensanctions.read(file)
-    except InputProblem as exc:
-        click.echo(f"bansweep: {exc}", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
-    for error in errors:
-        click.echo(f"bansweep: {error}", err=True)
-    if not lists.records:
-        click.echo("bansweep: nothing imported (no readable entities)", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
+    lists, errors = _read(opensanctions.read, file, "entities")
     path = opensanctions.save(lists, file, len(errors))
     click.echo(f"imported {lists.versions[opensanctions.NAME]}")
     click.echo(f"stored in {path}")
@@ -84,3 +69,20 @@ def import_opensanctions(file: Path | None, remove: bool) -> None:
 
 
 COMMANDS = [import_csl, import_opensanctions]
+
+
+def _read(
+    read: Callable[[Path], tuple[ListSet, list[InputError]]], file: Path, what: str
+) -> tuple[ListSet, list[InputError]]:
+    """A list file read for import; each problem printed, exit 4 when nothing can be imported."""
+    try:
+        lists, errors = read(file)
+    except InputProblem as exc:
+        click.echo(f"bansweep: {exc}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    for error in errors:
+        click.echo(f"bansweep: {error}", err=True)
+    if not lists.records:
+        click.echo(f"bansweep: nothing imported (no readable {what})", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    return lists, errors
