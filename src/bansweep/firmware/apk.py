@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import stat
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -144,6 +145,7 @@ class Firmware:
     binaries: list[Binary] = field(default_factory=list)
     platform_certs: set[str] = field(default_factory=set)  # SHA-256 of framework-res.apk's signing certificate
     platform_location: Location | None = None
+    analysed: Counter[str] = field(default_factory=Counter)  # what was read, by kind (build_property_files ...)
 
     def prop(self, key: str) -> str | None:
         found = [p.value for p in self.props if p.key == key]
