@@ -23,6 +23,7 @@ from bansweep.firmware.formats.props import parse_props
 from bansweep.firmware.formats.signing import Signing, signing_info
 from bansweep.firmware.formats.zipfile import ZipArchive, open_zip
 from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.reach import CodeIndex, index_dex
 
 PARTITIONS = ("system_ext", "system", "vendor", "product", "odm", "oem", "data")
 MAX_DEX_FILES = 64  # classes.dex .. classes64.dex; more is not a real app
@@ -59,6 +60,7 @@ class DexFacts:
     methods: Refs = field(default_factory=Refs)  # `(class descriptor, method name) in methods`
     fields: Refs = field(default_factory=Refs)
     compact: int = 0  # CompactDex files seen but not readable
+    index: CodeIndex | None = None  # per class, what its bytecode refers to (apps only; None for JARs)
 
     @property
     def present(self) -> bool:
@@ -222,6 +224,8 @@ def read_app(
         app.errors.append((app.where("META-INF"), f"signature: {exc}"))
     blobs: list[bytes] = []
     seen: set[bytes] = set()
+    if app.manifest is not None or path.lower().endswith(".apk"):  # code of an app: where each reference sits
+        app.dex.index = CodeIndex()
     dex_names = ["classes.dex"] + [f"classes{i}.dex" for i in range(2, MAX_DEX_FILES + 1)]
     for name in dex_names:
         e = z.find(name)
@@ -292,6 +296,8 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     dex = parse_dex(data)
     facts.sources.append(source)
     blobs.append(string_region(data, dex))
+    if facts.index is not None:
+        index_dex(data, dex, facts.index)
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
     facts.methods.parts.append(dex.methods)
