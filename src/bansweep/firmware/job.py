@@ -35,6 +35,7 @@ from bansweep.firmware.apk import (
     read_rc,
     sibling_key,
 )
+from bansweep.firmware.baseline import baseline
 from bansweep.firmware.containers import Item
 from bansweep.firmware.containers.item import file_reader
 from bansweep.firmware.diff import compare
@@ -55,7 +56,7 @@ from bansweep.firmware.rules.context import (
 from bansweep.firmware.rules.trackers import Tracker, load_trackers
 from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
-from bansweep.policy.firmware import judge
+from bansweep.policy.firmware import RISK_RULE, device_risk, judge
 
 MAX_BINARIES = 64  # native binaries whose strings are read, per firmware
 MAX_BINARY_BYTES = 64 * 2**20
@@ -110,6 +111,7 @@ class Job:
     trackers: Path | None
     platform_certs: frozenset[str]
     limits: Limits
+    api: int | None = None  # the firmware's API level, for the stock baseline
 
 
 @lru_cache(maxsize=4)
@@ -166,7 +168,9 @@ def analyse_task(task: Task) -> AppOutcome:
     out.kind = "apps" if app.manifest else "apks_without_manifest" if apk else "code_jars"
     if errors:  # judged on what could be read; the rest is not screened
         out.findings.append(not_screened(app_subject(app), errors, f"Part of {app.package}"))
-    ctx = RuleContext(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
+    ctx = RuleContext(
+        knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers), api=job.api, overlays=job.overlays
+    )
     if app.manifest is None and not apk:  # a JAR (framework or library code): it implements APIs; indicators only
         out.findings += judge_code(app, ctx)
         return out
@@ -400,7 +404,8 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
             report.errors.append(nothing)
             unread.append(nothing)
             report.findings.append(not_screened(firmware_subject(fw), [nothing], name))
-        job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits)
+        api = api_level(fw)
+        job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits, api)
         outcomes: list[AppOutcome] = []
         with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
             for out in _analyse(code, siblings_of, job, options):
@@ -417,7 +422,17 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
     report.summary[name] = _summary(fw, apps, report)
     report.summary[name]["analysed"] = _analysed(fw, outcomes)
     report.data_versions.update(ctx.knowledge.versions)
+    report.data_versions.update(baseline(tuple(options.knowledge)).versions)
     return report
+
+
+def api_level(fw: Firmware) -> int | None:
+    """The firmware's API level from its build properties, None when absent (a lone APK, a folder of APKs)."""
+    for key in ("ro.build.version.sdk", "ro.system.build.version.sdk"):
+        value = fw.prop(key)
+        if value and value.strip().isdigit():
+            return int(value.strip())
+    return None
 
 
 def _analysed(fw: Firmware, outcomes: list[AppOutcome]) -> dict[str, int]:
@@ -462,6 +477,8 @@ def _app_summary(out: AppOutcome) -> dict[str, Any]:
         "update_app": out.update_app,
         "harvesting": harvesting,
         "indicators": sorted({f.extra["family"] for f in judged if f.rule.startswith("firmware.indicator.")}),
+        "roles": next((f.extra.get("roles", []) for f in judged if f.rule == RISK_RULE), None),
+        "why": next((f.explanation for f in judged if f.rule == RISK_RULE), ""),
     }
 
 
@@ -500,11 +517,16 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
                 "risk": a["risk"],
                 "severity": str(a["severity"]),
                 "findings": a["titles"],
+                "why": a["why"],
             }
             for a in sorted(apps, key=lambda a: (-a["risk"], a["package"], a["path"]))
             if a["severity"] is not None and a["severity"] >= Severity.MEDIUM
         ],
         "app_capabilities": {a["package"]: a["capabilities"] for a in apps},
+        "device_risk": device_risk(
+            [a["risk"] for a in apps],
+            max((f.risk or 0.0 for f in report.findings if f.subject.kind == "firmware"), default=0.0),
+        ),
     }
 
 

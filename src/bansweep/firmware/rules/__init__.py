@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from bansweep.findings import Finding
 from bansweep.firmware.apk import App, Firmware
-from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, integrity, privilege, trackers
+from bansweep.firmware.rules import (
+    comms,
+    exported,
+    harvesting,
+    indicators,
+    install,
+    integrity,
+    privilege,
+    risk,
+    trackers,
+)
 from bansweep.firmware.rules.context import RuleContext
 
 APP_RULES: tuple[Callable[[App, RuleContext], list[Finding]], ...] = (
@@ -18,6 +28,7 @@ APP_RULES: tuple[Callable[[App, RuleContext], list[Finding]], ...] = (
     comms.app_findings,
     trackers.app_findings,
     integrity.app_findings,
+    risk.app_findings,
 )
 FIRMWARE_RULES: tuple[Callable[[Firmware, RuleContext], list[Finding]], ...] = (
     indicators.firmware_findings,

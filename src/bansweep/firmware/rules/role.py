@@ -48,6 +48,7 @@ class Assessment:
     beyond: list[str] = field(default_factory=list)  # privilege beyond the baseline, as phrases
     extra_privapp: list[str] = field(default_factory=list)  # privileged permissions not on its stock allowlist
     priv_app: bool = False
+    partition: str = ""
 
     @property
     def vendor_added(self) -> bool:
@@ -60,6 +61,24 @@ class Assessment:
     @property
     def privileged(self) -> bool:
         return self.privilege.system or self.privilege.platform_signed
+
+    @property
+    def preinstalled(self) -> bool:
+        """Installed on a firmware partition (not a user app, not a lone APK of unknown origin)."""
+        return self.partition not in ("", "data")
+
+    @property
+    def harmful(self) -> bool:
+        """Out-of-role personal data with privilege or the means to send it: personal content (SMS, call log,
+        contacts, location, accounts) with privilege or a send, or identifiers/app usage with system privilege and
+        a send the code reaches. Stock packages are judged by their roles, never by this alone."""
+        if self.stock is not None or not self.out_of_role:
+            return False
+        strong = any(c in STRONG for c in self.out_of_role)
+        linked = self.reach in ("same-class", "call-chain", "unknown")
+        if strong:
+            return self.privileged or self.priv_app or (bool(self.sends) and (linked or self.preinstalled))
+        return self.privileged and bool(self.sends) and linked
 
     def factors(self) -> dict[str, Any]:
         """The facts the firmware policy scores (bansweep.policy.firmware.risk_score), JSON-ready."""
@@ -78,6 +97,8 @@ class Assessment:
             "beyond_baseline": self.beyond,
             "extra_privapp": self.extra_privapp,
             "silent_install": bool(self.installs) and not self.installs_in_role,
+            "harmful": self.harmful,
+            "preinstalled": self.preinstalled,
         }
 
 
@@ -194,6 +215,7 @@ def assess(app: App, ctx: RuleContext) -> Assessment:
         reach_detail="",
         sdk=None,
         priv_app=app.priv_app,
+        partition=app.partition,
     )
     index = app.dex.index
     code_out = [c for c in out_of_role if caps[c].by_code]
