@@ -64,7 +64,11 @@ class CodeIndex:
         if kind == "field":
             return {c for c, r in self.classes.items() if value in r.fields}
         if kind == "class":
-            return {c for c, r in self.classes.items() if value in r.types or any(m[0] == value for m in r.methods)}
+            return {
+                c
+                for c, r in self.classes.items()
+                if value in r.types or any(m[0] == value for m in r.methods) or any(f[0] == value for f in r.fields)
+            }
         return {c for c, r in self.classes.items() if value in r.strings}
 
     def callers(self) -> dict[str, set[str]]:

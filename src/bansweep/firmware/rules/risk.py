@@ -21,7 +21,14 @@ def _labels(ctx: RuleContext, app: App, names: list[str]) -> str:
 
 def explain(app: App, a: Assessment, ctx: RuleContext) -> str:
     """Why the app is risky for its role, in words."""
-    who = f"{app.package} ({'stock package' if a.stock else 'added by the vendor, not in stock Android'}; role: "
+    origin = (
+        "stock Android package"
+        if a.stock
+        else "added by the vendor, not in stock Android"
+        if a.preinstalled
+        else "not a stock Android package"
+    )
+    who = f"{app.package} ({origin}; role: "
     who += f"{a.role_label})"
     parts: list[str] = []
     if a.out_of_role:
@@ -85,7 +92,11 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
             evidence,
             explain(app, a, ctx),
             confidence=0.8 if a.reach in ("same-class", "call-chain") else 0.6,
-            tags=["risk"] + (["vendor-added"] if a.vendor_added else ["stock"]) + [f"reach:{a.reach}"],
+            tags=[
+                "risk",
+                "stock" if a.stock else "vendor-added" if a.preinstalled else "not-stock",
+                f"reach:{a.reach}",
+            ],
             extra={"risk_factors": factors, "roles": factors["roles"]},
         )
     ]

@@ -71,13 +71,14 @@ class Assessment:
     def harmful(self) -> bool:
         """Out-of-role personal data with privilege or the means to send it: personal content (SMS, call log,
         contacts, location, accounts) with privilege or a send, or identifiers/app usage with system privilege and
-        a send the code reaches. Stock packages are judged by their roles, never by this alone."""
+        a send the code reaches. An ordinary app the user installed (or of unknown origin) gets Android's permission
+        prompts, so it needs privilege to count. Stock packages are judged by their roles, never by this alone."""
         if self.stock is not None or not self.out_of_role:
             return False
         strong = any(c in STRONG for c in self.out_of_role)
         linked = self.reach in ("same-class", "call-chain", "unknown")
-        if strong:
-            return self.privileged or self.priv_app or (bool(self.sends) and (linked or self.preinstalled))
+        if strong:  # an ordinary app the user installed asks the user for this; a preload or a privileged app not
+            return self.privileged or self.priv_app or (bool(self.sends) and self.preinstalled)
         return self.privileged and bool(self.sends) and linked
 
     def factors(self) -> dict[str, Any]:
