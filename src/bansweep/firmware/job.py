@@ -523,6 +523,7 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
             if a["severity"] is not None and a["severity"] >= Severity.MEDIUM
         ],
         "app_capabilities": {a["package"]: a["capabilities"] for a in apps},
+        "app_paths": {a["path"]: a["package"] for a in apps},  # every app analysed, by its path
         "device_risk": device_risk(
             [a["risk"] for a in apps],
             max((f.risk or 0.0 for f in report.findings if f.subject.kind == "firmware"), default=0.0),
