@@ -213,7 +213,7 @@ def read_app(
             app.issues.extend(app.manifest.issues)
         except FormatError as exc:
             app.errors.append((app.where("AndroidManifest.xml"), f"manifest: {exc}"))
-    elif path.endswith(".apk"):
+    elif not path.lower().endswith(".jar"):  # an APK (or a zip routed as one): its manifest is missing
         app.errors.append((app.where(), "no AndroidManifest.xml in the APK"))
     if app.manifest and "networkSecurityConfig" in app.manifest.application:
         _read_net_configs(app, z, app.manifest.application["networkSecurityConfig"], limits)

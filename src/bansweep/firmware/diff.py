@@ -102,6 +102,18 @@ def _capability_finding(package: str, cap: str, added: bool, where: str) -> Find
     return out
 
 
+def _device_score(report: Report) -> float | None:
+    scores = [s["device_risk"]["score"] for s in report.summary.values() if isinstance(s, dict) and "device_risk" in s]
+    return max(scores) if scores else None
+
+
+def _device_change(old: Report, new: Report) -> dict[str, float | None]:
+    """The device risk score of each build and its change (new minus old)."""
+    before, after = _device_score(old), _device_score(new)
+    change = round(after - before, 2) if before is not None and after is not None else None
+    return {"old": before, "new": after, "change": change}
+
+
 def compare(old: Report, new: Report, old_name: str, new_name: str) -> Report:
     out = Report(job="firmware-diff", inputs=[old_name, new_name])
     out.errors = old.errors + new.errors
@@ -139,6 +151,7 @@ def compare(old: Report, new: Report, old_name: str, new_name: str) -> Report:
     out.summary = {
         "old": old_name,
         "new": new_name,
+        "device_risk": _device_change(old, new),
         "findings_added": sum("added" in f.tags and f.rule != RULE for f in out.findings),
         "findings_removed": sum("removed" in f.tags and f.rule != RULE for f in out.findings),
         "findings_changed": sum("changed" in f.tags for f in out.findings),

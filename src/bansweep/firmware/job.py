@@ -161,7 +161,7 @@ def analyse_task(task: Task) -> AppOutcome:
         return _unread(path, InputError(where, f"not a readable APK/JAR: {exc.message}"))
     del data, content, siblings, task
     errors = sibling_errors + [InputError(loc, msg) for loc, msg in app.errors]
-    apk = path.lower().endswith(".apk")
+    apk = not path.lower().endswith(".jar")  # code items are APKs and JARs (and a zip routed as an APK)
     if app.manifest is None and apk and not app.dex.present:  # nothing to judge; its errors say why
         return AppOutcome(path, None, [not_screened(unread_subject(path), errors, path)], errors, unread=True)
     out = AppOutcome(path, app.manifest.package if app.manifest else None, errors=errors)
@@ -378,8 +378,10 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
     name = str(path)
     report = Report(job="firmware", inputs=[name])
     items: list[Item] = []
+    forced: Item | None = None  # a zip routed as an APK without a manifest
     if _apk_without_manifest(path, options.limits):
-        stream: Generator[Item | InputError, None, None] = (it for it in [_lone_file(path)])
+        forced = _lone_file(path)
+        stream: Generator[Item | InputError, None, None] = (it for it in [forced])
     else:
         stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits))
     with closing(stream):
@@ -398,7 +400,7 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...]) -> R
             what = f"Part of {name}" if items else name
             report.findings.append(not_screened(firmware_subject(fw), unread, what))
         siblings_of = _sibling_index(items)
-        code = [i for i in items if is_code(i.path) and i.link is None and "/oat/" not in f"/{i.path}"]
+        code = [i for i in items if (is_code(i.path) or i is forced) and i.link is None and "/oat/" not in f"/{i.path}"]
         if not code and not fw.analysed and not report.errors:  # never a silent clean
             nothing = InputError(Location(name), _nothing_analysable(path, items))
             report.errors.append(nothing)
