@@ -232,13 +232,13 @@ def test_baseline_knowledge_is_sourced_and_consistent() -> None:
 
 
 def test_score_caps_high_to_its_reasons() -> None:
-    plain = {"out_of_role": ["sms", "contacts", "call-log"], "sends": ["network"], "reach": "same-class"}
-    assert risk_score([], plain) < HIGH  # much data, a send, but an ordinary user app: not harmful
+    plain = {"out_of_role": ["sms", "contacts", "call-log"], "sends": ["network"], "reach": "apart"}
+    assert risk_score([], plain) < HIGH  # much data and a send, but apart in the code of a user app: not harmful
     assert risk_score([], {**plain, "harmful": True}) >= HIGH
     assert risk_score([], {"silent_install": True, "network": True}) >= HIGH
     assert risk_score([], {"silent_install": True, "network": True, "stock": True}) < HIGH
     assert risk_score([Severity.CRITICAL], {}) >= 9.0  # a known indicator keeps its floor
-    near, far = ({**plain, "reach": r, "preinstalled": True} for r in ("same-class", "apart"))
+    near, far = ({**plain, "reach": r} for r in ("call-chain", "apart"))
     assert risk_score([], near) > risk_score([], far)  # reachability counts
     assert band(risk_score([], {"beyond_baseline": ["x", "y", "z"]})) < Severity.HIGH
 
@@ -353,10 +353,12 @@ def test_evaluation_on_real_apks() -> None:
     ev = evaluate(report, read_labels(FDROID_LABELS))
     assert ev.missing == [] and ev.labelled == len(read_labels(FDROID_LABELS))
     overall = ev.families["any"]
-    assert overall.precision == 1.0  # no ordinary app is high
+    assert overall.precision == 0.75  # three tampered APKs found, one SMS utility flagged (below)
     assert "janus.apk" in overall.tp
-    # ordinary user apps reading SMS are not high without privilege or a preload
-    assert "souch.smsbypass_9.apk" not in overall.fp + overall.tp
+    assert "issue-1128-poc1.apk" in overall.tp
+    # a user app whose code reads SMS and contacts within two calls of sending SMS: high by the rule, labelled
+    # not-high (it is an SMS utility); the evaluation reports it as the one false positive
+    assert overall.fp == ["souch.smsbypass_9.apk"]
 
 
 def test_labels_are_checked(tmp_path: Path) -> None:

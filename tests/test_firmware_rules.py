@@ -49,7 +49,8 @@ AOSP_PLATFORM_B64 = (
 def apks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     need_tools()
     work = tmp_path_factory.mktemp("apks")
-    contacts_only = manifest_xml("org.example.contacts", uses_permissions=["android.permission.READ_CONTACTS"])
+    # a package with no role words: reading contacts is outside its role
+    contacts_only = manifest_xml("org.example.notes", uses_permissions=["android.permission.READ_CONTACTS"])
     return {
         "adups": adups_apk(work),
         "adups_nosms": adups_apk(work, version=2, sms=False),

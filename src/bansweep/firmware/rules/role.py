@@ -51,10 +51,6 @@ class Assessment:
     partition: str = ""
 
     @property
-    def vendor_added(self) -> bool:
-        return self.stock is None
-
-    @property
     def role_label(self) -> str:
         return ", ".join(h.role.label for h in self.roles) if self.roles else "no recognised role"
 
@@ -71,14 +67,16 @@ class Assessment:
     def harmful(self) -> bool:
         """Out-of-role personal data with privilege or the means to send it: personal content (SMS, call log,
         contacts, location, accounts) with privilege or a send, or identifiers/app usage with system privilege and
-        a send the code reaches. An ordinary app the user installed (or of unknown origin) gets Android's permission
-        prompts, so it needs privilege to count. Stock packages are judged by their roles, never by this alone."""
+        a send the code reaches. An app that is not a preload (a user app, a lone APK) needs privilege or code that
+        joins the read and the send (same class or call chain): permissions alone do not make it harmful. Stock
+        packages are judged by their roles, never by this alone."""
         if self.stock is not None or not self.out_of_role:
             return False
         strong = any(c in STRONG for c in self.out_of_role)
         linked = self.reach in ("same-class", "call-chain", "unknown")
-        if strong:  # an ordinary app the user installed asks the user for this; a preload or a privileged app not
-            return self.privileged or self.priv_app or (bool(self.sends) and self.preinstalled)
+        if strong:
+            collects = bool(self.sends) and self.reach in ("same-class", "call-chain")  # the code joins read and send
+            return self.privileged or self.priv_app or (bool(self.sends) and self.preinstalled) or collects
         return self.privileged and bool(self.sends) and linked
 
     def factors(self) -> dict[str, Any]:
