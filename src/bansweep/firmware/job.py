@@ -10,6 +10,7 @@ not parse, a worker that was killed) is an input error and a not-screened findin
 
 from __future__ import annotations
 
+import mmap
 import os
 import posixpath
 from collections import defaultdict
@@ -321,7 +322,6 @@ UNSUPPORTED = (
     (0, b"Rar!\x1a\x07", "a RAR archive", "extract it first"),
     (0, b"\x28\xb5\x2f\xfd", "a Zstandard-compressed file", "decompress it first"),
 )
-DEX_NAMES = ("classes.dex",)
 
 
 def _lone_file(path: Path) -> Item:
@@ -333,19 +333,18 @@ def _apk_without_manifest(path: Path, limits: Limits) -> bool:
     """A file named .apk, or a zip with classes.dex at its root, that has no AndroidManifest.xml: still an APK
     (its dex is analysed and the missing manifest reported), never a plain zip of nothing."""
     try:
-        if not path.is_file() or path.is_symlink():
+        if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
             return False
         with path.open("rb") as fh:
             if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
                 return False
-        if path.stat().st_size > limits.max_entry_bytes:
-            return False
-        names = {e.name for e in open_zip(path.read_bytes(), limits).entries}
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                names = {e.name for e in open_zip(data, limits).entries}
     except (OSError, FormatError, ValueError):
         return False
     if "AndroidManifest.xml" in names:
         return False
-    return path.suffix.lower() == ".apk" or bool(names & set(DEX_NAMES))
+    return path.suffix.lower() == ".apk" or "classes.dex" in names
 
 
 def _nothing_analysable(path: Path, items: list[Item]) -> str:
@@ -363,7 +362,8 @@ def _nothing_analysable(path: Path, items: list[Item]) -> str:
             return f"{what}, which bansweep firmware does not open; {todo}"
     kinds = "no APK, JAR, build property file, init script or native binary"
     if path.is_dir():
-        return f"nothing analysable found: {'a folder of ' + str(len(items)) + ' file(s)' if items else 'an empty folder'}, {kinds}"
+        folder = f"a folder of {len(items)} file(s)" if items else "an empty folder"
+        return f"nothing analysable found: {folder}, {kinds}"
     if len(items) == 1 and items[0].location.entry is None:
         text = bool(head) and all(32 <= b < 127 or b in b"\t\r\n" for b in head)
         return (
