@@ -88,6 +88,11 @@ def _app(
         package, shared_user_id=shared_uid, target_sdk=23, uses_permissions=perms, components=components or []
     )
     smali = {f"{name[1:-1]}.smali": smali_class(name, d, c) for name, (d, c) in classes.items()}
+    if cn == PLATFORM_CN:  # the firmware's platform key (framework-res.apk's), not a new key of the same name
+        framework_res(work)
+        key = f"{cn.replace(' ', '_')}.jks"
+        (work / package).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(work / key, work / package / key)
     return build_apk(work / package, manifest, smali, cn=cn, name=package.rsplit(".", 1)[-1])
 
 

@@ -157,6 +157,9 @@ def test_stock_apps_doing_their_job_are_not_high(roles: dict[str, Any]) -> None:
         assert all(f.severity is Severity.INFO and "needs" in f.explanation for f in harvest)
     bluetooth = next(f for f in apps["com.android.bluetooth"] if f.rule == "firmware.harvesting")
     assert "Bluetooth" in bluetooth.explanation and bluetooth.extra["out_of_role"] == []
+    settings = next(f for f in apps["com.android.settings"] if f.rule == "firmware.privilege")
+    assert settings.extra["privilege"].startswith("runs as android.uid.system")  # platform-signed, as stock
+    assert settings.severity is Severity.INFO and "same privilege" in settings.explanation
     install = next(f for f in apps["com.android.packageinstaller"] if f.rule == "firmware.install")
     assert install.severity is Severity.INFO and "package installer" in install.explanation
 
@@ -229,6 +232,17 @@ def test_baseline_knowledge_is_sourced_and_consistent() -> None:
     assert base.stock("com.android.permissioncontroller", 29) is not None
     assert "sms" in base.roles["bluetooth"].may and "sms" not in base.roles["system-updater"].may
     assert "android.permission.INSTALL_PACKAGES" in base.privileged
+
+
+def test_baseline_overlay_is_validated(tmp_path: Path) -> None:
+    from bansweep.knowledge import KnowledgeError
+
+    (tmp_path / "android-roles.yaml").write_text(
+        "dataset: android-roles\nversion: local\nentries:\n"
+        "  - {id: role-x, kind: role, role: x, label: a (b, c), may: [sms], source: review, date: '2026'}\n"
+    )
+    with pytest.raises(KnowledgeError, match="unexpected key"):
+        baseline((tmp_path,))
 
 
 def test_score_caps_high_to_its_reasons() -> None:

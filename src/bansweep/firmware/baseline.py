@@ -12,6 +12,23 @@ from typing import Any
 from bansweep.knowledge import KnowledgeError, load
 
 MATCHES = ("action", "category", "guard", "authority", "component-suffix", "package-word")
+COMMON = {"id", "kind", "source", "date", "remove"}
+FIELDS = {  # the keys each kind of entry may have (a stray key is usually a YAML comma in an unquoted value)
+    "role": COMMON | {"role", "label", "may"},
+    "declares": COMMON | {"role", "match", "value"},
+    "package": COMMON | {"package", "roles", "api", "uid", "signature", "priv_app", "origin", "privapp"},
+    "privileged-permission": COMMON | {"permission"},
+}
+
+
+def _check(name: str, entries: list[dict[str, Any]]) -> None:
+    for e in entries:
+        allowed = FIELDS.get(e["kind"])
+        if allowed is None:
+            raise KnowledgeError(f"{name}.yaml: {e['id']}: unknown kind {e['kind']!r}")
+        stray = sorted(set(e) - allowed)
+        if stray:
+            raise KnowledgeError(f"{name}.yaml: {e['id']}: unexpected key(s) {', '.join(map(str, stray))}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +60,8 @@ class Baseline:
 def baseline(overlays: tuple[Path, ...] = ()) -> Baseline:
     data = load("android-baseline", ("kind",), overlays)
     roles_data = load("android-roles", ("kind", "role"), overlays)
+    _check("android-baseline", data.entries)
+    _check("android-roles", roles_data.entries)
     roles: dict[str, Role] = {}
     declares: list[dict[str, Any]] = []
     for e in roles_data.entries:
