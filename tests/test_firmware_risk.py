@@ -216,6 +216,11 @@ def test_device_risk_change_in_diff(roles: dict[str, Any], tmp_path: Path) -> No
     diff = job.diff(clean, roles["tree"], job.Options())
     change = diff.summary["device_risk"]
     assert change["old"] is not None and change["old"] < HIGH <= change["new"] and change["change"] > 0
+    [rose] = [f for f in diff.findings if f.rule == "firmware.diff.device-risk"]
+    assert rose.status is Status.MEDIUM and f"to {change['new']}" in rose.title
+    back = job.diff(roles["tree"], clean, job.Options())
+    [fell] = [f for f in back.findings if f.rule == "firmware.diff.device-risk"]
+    assert fell.status is Status.INFO and back.summary["device_risk"]["change"] == -change["change"]
 
 
 def test_baseline_knowledge_is_sourced_and_consistent() -> None:
