@@ -349,7 +349,13 @@ def test_truncated_bytecode_leaves_reach_unknown(tmp_path: Path) -> None:
     manifest = manifest_xml("org.example.walk")
     apk = build_apk(tmp_path / "apk", manifest, {"com/w/A.smali": SWITCHY, "com/w/B.smali": SINK}, name="walk")
     app = read_app(apk.read_bytes(), "walk.apk", Location("walk.apk"))
-    assert app.dex.index is not None and app.dex.index.complete and "Lcom/w/A;" in app.dex.index.classes
+    index = app.dex.code_index()  # walked on first use, then kept
+    assert index is not None and index.complete and "Lcom/w/A;" in index.classes and app.dex.code_index() is index
+    jar_path = tmp_path / "walk.jar"
+    with zipfile.ZipFile(apk) as src, zipfile.ZipFile(jar_path, "w") as dst:
+        dst.writestr("classes.dex", src.read("classes.dex"))
+    jar = read_app(jar_path.read_bytes(), "framework/walk.jar", Location("walk.jar"))
+    assert jar.manifest is None and jar.dex.present and jar.dex.code_index() is None  # framework code: not walked
 
 
 # --- 3. the labelled evaluation ------------------------------------------------------------------------------

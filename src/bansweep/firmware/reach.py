@@ -32,9 +32,16 @@ for _lo, _hi, _w in (
 ):  # fmt: skip
     for _op in range(_lo, _hi + 1):
         WIDTH[_op] = _w
-INVOKE = frozenset(range(0x6E, 0x73)) | frozenset(range(0x74, 0x79)) | {0xFA, 0xFB}
-FIELD = frozenset(range(0x52, 0x6E))
-TYPE = frozenset((0x1C, 0x1F, 0x20, 0x22, 0x23, 0x24, 0x25))
+# What the 16-bit index in the second code unit of an instruction names: 1 method, 2 field, 3 string, 4 type;
+# 5 = const-string/jumbo (32-bit string index), 6 = nop or a payload pseudo-instruction; 0 = nothing.
+KIND = [0] * 256
+for _ops, _k in (
+    (range(0x6E, 0x73), 1), (range(0x74, 0x79), 1), ((0xFA, 0xFB), 1), (range(0x52, 0x6E), 2), ((0x1A,), 3),
+    ((0x1C, 0x1F, 0x20, 0x22, 0x23, 0x24, 0x25), 4), ((0x1B,), 5), ((0x00,), 6),
+):  # fmt: skip
+    for _op in _ops:
+        KIND[_op] = _k
+STEP = [2 * w for w in WIDTH]  # instruction sizes in bytes
 
 
 class BadCode(Exception):
@@ -164,33 +171,39 @@ def _index(d: bytes, dex: Dex, into: CodeIndex) -> None:
 
 
 def _walk(d: bytes, p: int, stop: int, m_ids: set[int], f_ids: set[int], t_ids: set[int], s_ids: set[int]) -> None:
-    width = WIDTH
+    kind, step = KIND, STEP
     while p < stop:
         op = d[p]
-        if op == 0 and d[p + 1]:  # a payload pseudo-instruction (switch tables, array data)
-            kind = d[p + 1]
-            (count,) = struct.unpack_from("<H", d, p + 2)
-            if kind == 1:
-                p += 2 * (4 + 2 * count)
-            elif kind == 2:
-                p += 2 * (2 + 4 * count)
-            elif kind == 3:
-                (elem, size) = struct.unpack_from("<HI", d, p + 2)
-                p += 2 * (4 + (elem * size + 1) // 2)
-            else:
-                raise BadCode(f"unknown payload 0x{kind:02x}00")
-            continue
-        if op in INVOKE:
-            m_ids.add(d[p + 2] | d[p + 3] << 8)
-        elif op in FIELD:
-            f_ids.add(d[p + 2] | d[p + 3] << 8)
-        elif op == 0x1A:
-            s_ids.add(d[p + 2] | d[p + 3] << 8)
-        elif op == 0x1B:
-            s_ids.add(struct.unpack_from("<I", d, p + 2)[0])
-        elif op in TYPE:
-            t_ids.add(d[p + 2] | d[p + 3] << 8)
-        p += 2 * width[op]
+        k = kind[op]
+        if k:
+            if k == 1:
+                m_ids.add(d[p + 2] | d[p + 3] << 8)
+            elif k == 2:
+                f_ids.add(d[p + 2] | d[p + 3] << 8)
+            elif k == 3:
+                s_ids.add(d[p + 2] | d[p + 3] << 8)
+            elif k == 4:
+                t_ids.add(d[p + 2] | d[p + 3] << 8)
+            elif k == 5:
+                s_ids.add(struct.unpack_from("<I", d, p + 2)[0])
+            elif d[p + 1]:  # a payload pseudo-instruction (switch tables, array data)
+                p += _payload(d, p)
+                continue
+        p += step[op]
+
+
+def _payload(d: bytes, p: int) -> int:
+    """Size in bytes of the payload pseudo-instruction at p."""
+    kind = d[p + 1]
+    (count,) = struct.unpack_from("<H", d, p + 2)
+    if kind == 1:
+        return 2 * (4 + 2 * count)
+    if kind == 2:
+        return 2 * (2 + 4 * count)
+    if kind == 3:
+        (elem, size) = struct.unpack_from("<HI", d, p + 2)
+        return 2 * (4 + (elem * size + 1) // 2)
+    raise BadCode(f"unknown payload 0x{kind:02x}00")
 
 
 def linked(index: CodeIndex, sources: set[str], sinks: set[str], depth: int = 2) -> str:

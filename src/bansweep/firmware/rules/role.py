@@ -216,11 +216,17 @@ def assess(app: App, ctx: RuleContext) -> Assessment:
         priv_app=app.priv_app,
         partition=app.partition,
     )
-    index = app.dex.index
     code_out = [c for c in out_of_role if caps[c].by_code]
     code_send = [c for c in sends if caps[c].by_code]
+    # the bytecode walk is costly: done only where reachability can change the verdict (personal content out of
+    # role, or identifiers/app usage with the platform's privilege), never for JARs
+    matters = any(c in STRONG for c in out_of_role) or priv.system or priv.platform_signed
+    index = app.dex.code_index() if matters and code_out and code_send else None
     if out_of_role and sends:
-        if not (code_out and code_send):
+        if not matters:
+            a.reach = "unknown"
+            a.reach_detail = ""
+        elif not (code_out and code_send):
             a.reach = "unknown"
             a.reach_detail = "the data access or the send shows only in the permissions requested"
         elif index is None or not index.complete or not index.classes:
@@ -243,8 +249,6 @@ def assess(app: App, ctx: RuleContext) -> Assessment:
                 a.reach_detail = f"{shown} reads the data; no call chain of two calls joins it to the code that sends"
             if a.sdk:
                 a.reach_detail += f" (in bundled code under {a.sdk})"
-    elif out_of_role and index is not None and index.complete:
-        a.sdk = _sdk(package, _classes(ctx, index, set(code_out)))
     _privilege_beyond(app, a, base)
     return _keep(ctx, app, a)
 
