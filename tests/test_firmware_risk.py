@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from bansweep.findings import Evidence, Finding, Location, Severity, Status, Subject
 from bansweep.firmware import job
 from bansweep.firmware.apk import read_app
 from bansweep.firmware.baseline import baseline
 from bansweep.firmware.diff import compare
-from bansweep.firmware.evaluate import FDROID_LABELS, evaluate, read_labels, render
+from bansweep.firmware.evaluate import FDROID_LABELS, evaluate, evaluate_cmd, read_labels, render
 from bansweep.firmware.formats.dex import parse_dex
 from bansweep.firmware.reach import CodeIndex, index_dex, linked
 from bansweep.knowledge import load
@@ -370,6 +371,10 @@ def test_evaluation_on_role_fixtures(roles: dict[str, Any]) -> None:
     assert ev.families["indicator"].recall < 1.0  # indicators alone miss the vendor apps with no known indicator
     text = render(ev)
     assert "rule family" in text and "harvesting" in text
+    result = CliRunner().invoke(evaluate_cmd, ["--json", "--labels", str(roles["labels"]), str(roles["tree"])])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["families"]["any"]["precision"] == 1.0 and scores["labelled"] == 14
 
 
 @pytest.mark.skipif(not FDROID.is_dir(), reason="fdroidserver APK corpus absent (run scripts/fetch-test-data)")
