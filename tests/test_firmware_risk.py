@@ -109,7 +109,9 @@ def test_lone_elf_is_analysed_as_a_binary(tmp_path: Path) -> None:
     assert summary["analysed"]["native_binaries"] == 1
     found = {f.rule: f for f in report.findings}
     assert found["firmware.indicator.zte-sync-agent"].severity >= Severity.HIGH  # the password in its strings
-    assert any(e.value == "ztex1609523" for e in found["firmware.indicator.zte-sync-agent"].evidence)
+    evidence = found["firmware.indicator.zte-sync-agent"].evidence
+    assert any(e.value == "ztex1609523" for e in evidence)
+    assert any(e.value == "sync_agent" and "given alone" in e.detail for e in evidence)  # its name, path unknown
 
 
 def test_apk_without_manifest_is_still_an_apk(tmp_path: Path) -> None:
