@@ -28,7 +28,7 @@ from bansweep.knowledge import load
 from bansweep.policy.firmware import HIGH, band, device_risk, judge, risk_score
 from firmware_build import assemble_dex, build_apk, manifest_xml
 from firmware_fixtures import SYNC_AGENT_C, adups_apk, elf, need_tools
-from firmware_roles import role_firmware
+from firmware_roles import role_firmware, smali_class
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
 
@@ -180,6 +180,22 @@ def test_high_list_is_the_labelled_one(roles: dict[str, Any]) -> None:
     assert "com.rolebrand.systemupdate" not in high  # an updater doing an updater's job
     assert risk["com.rolebrand.pushinstall"].extra["risk_factors"]["silent_install"]
     assert "outside an installer's role and reaches the network" in risk["com.rolebrand.pushinstall"].explanation
+
+
+def test_stock_name_without_the_platform_key_is_not_stock(roles: dict[str, Any], tmp_path: Path) -> None:
+    manifest = manifest_xml("com.android.settings", shared_user_id="android.uid.system", target_sdk=23)
+    smali = {"com/android/settings/Sync.smali": smali_class("Lcom/android/settings/Sync;", ["contacts", "network"])}
+    fake = build_apk(tmp_path, manifest, smali, cn="Someone Else", name="Settings")
+    tree = tmp_path / "fake"  # the role firmware's build and platform key, and a Settings signed by someone else
+    for rel in ("system/build.prop", "system/framework/framework-res.apk"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes((roles["tree"] / rel).read_bytes())
+    (tree / "system/priv-app/Settings").mkdir(parents=True, exist_ok=True)
+    (tree / "system/priv-app/Settings/Settings.apk").write_bytes(fake.read_bytes())
+    report = job.run([tree], job.Options())
+    [risk] = [f for f in report.findings if f.rule == "firmware.risk"]
+    assert "stock package name com.android.settings but is not platform-signed" in risk.explanation
+    assert not risk.extra["risk_factors"]["stock"] and risk.severity >= Severity.HIGH  # contacts + send, priv-app
 
 
 def test_reachability_and_sdk(roles: dict[str, Any]) -> None:

@@ -189,6 +189,11 @@ def assess(app: App, ctx: RuleContext) -> Assessment:
     priv = ctx.privilege(app)
     package = app.manifest.package if app.manifest else ""
     stock = base.stock(package, ctx.api) if package else None
+    impostor = ""
+    if stock and stock.get("signature") == "platform" and ctx.platform_certs and not priv.platform_signed:
+        # a stock name on code stock Android would have signed with the platform key: not the stock package
+        impostor = f"uses the stock package name {package} but is not platform-signed as stock Android signs it"
+        stock = None
     roles = _declared(app, base)
     if stock:
         have = {h.role.name for h in roles}
@@ -250,6 +255,8 @@ def assess(app: App, ctx: RuleContext) -> Assessment:
             if a.sdk:
                 a.reach_detail += f" (in bundled code under {a.sdk})"
     _privilege_beyond(app, a, base)
+    if impostor:
+        a.beyond.insert(0, impostor)
     return _keep(ctx, app, a)
 
 
