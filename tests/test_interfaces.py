@@ -52,7 +52,7 @@ AXES: dict[str, tuple[tuple[Any, ...], type, Path, set[str]]] = {
         # jail: runs an external extractor confined to its output folder
         {"item", "updater_script", "directory", "adb", "jail"},
     ),
-    "firmware rule family": (firmware_rules.FAMILIES, RuleFamily, SRC / "firmware" / "rules", {"context"}),
+    "firmware rule family": (firmware_rules.FAMILIES, RuleFamily, SRC / "firmware" / "rules", {"context", "role"}),
     "restriction list": (party_lists.LISTS, ListSource, SRC / "parties" / "lists", {"builtin", "stored"}),  # helpers
     "report format": (reports.REPORT_FORMATS, ReportFormat, SRC / "reports", {"rules"}),  # rules: SARIF rule texts
 }

@@ -23,6 +23,7 @@ import click
 from bansweep import __version__, reports
 from bansweep import update as update_commands
 from bansweep.findings import Level, Report, Status
+from bansweep.firmware import evaluate as firmware_evaluate_commands
 from bansweep.firmware.job import Options as FirmwareOptions
 from bansweep.firmware.job import diff as firmware_diff_reports
 from bansweep.fleet import cli as fingerprint_commands
@@ -466,12 +467,13 @@ def fingerprints_group() -> None:
     """Recog fingerprint databases."""
 
 
-# commands contributed by the job packages: data import-*, fingerprints selftest, parties evaluate and decide
+# commands contributed by the job packages: data import-*, fingerprints selftest, firmware and parties evaluate, parties decide
 for group, commands in (
     (data_group, registry_commands.COMMANDS),
     (data_group, csl_commands.COMMANDS),
     (data_group, update_commands.COMMANDS),
     (fingerprints_group, fingerprint_commands.COMMANDS),
+    (firmware_group, firmware_evaluate_commands.COMMANDS),
     (parties_group, evaluate_commands.COMMANDS),
     (parties_group, decision_commands.COMMANDS),
     (main, store_commands.COMMANDS),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import stat
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from bansweep.firmware.formats.props import parse_props
 from bansweep.firmware.formats.signing import Signing, signing_info
 from bansweep.firmware.formats.zipfile import ZipArchive, open_zip
 from bansweep.firmware.limits import FormatError, Limits
+from bansweep.firmware.reach import CodeIndex, index_dex
 
 PARTITIONS = ("system_ext", "system", "vendor", "product", "odm", "oem", "data")
 MAX_DEX_FILES = 64  # classes.dex .. classes64.dex; more is not a real app
@@ -58,6 +60,17 @@ class DexFacts:
     methods: Refs = field(default_factory=Refs)  # `(class descriptor, method name) in methods`
     fields: Refs = field(default_factory=Refs)
     compact: int = 0  # CompactDex files seen but not readable
+    code: list[tuple[bytes, Dex]] = field(default_factory=list)  # each dex of an app, kept for code_index()
+    _index: CodeIndex | None = None
+
+    def code_index(self) -> CodeIndex | None:
+        """Per class, what its bytecode refers to: walked on first use (apps only; None for JARs). The walk costs
+        about ten times the dex parse, so rules ask for it only when the answer changes a verdict."""
+        if self._index is None and self.code:
+            self._index = CodeIndex()
+            for data, dex in self.code:
+                index_dex(data, dex, self._index)
+        return self._index
 
     @property
     def present(self) -> bool:
@@ -144,6 +157,7 @@ class Firmware:
     binaries: list[Binary] = field(default_factory=list)
     platform_certs: set[str] = field(default_factory=set)  # SHA-256 of framework-res.apk's signing certificate
     platform_location: Location | None = None
+    analysed: Counter[str] = field(default_factory=Counter)  # what was read, by kind (build_property_files ...)
 
     def prop(self, key: str) -> str | None:
         found = [p.value for p in self.props if p.key == key]
@@ -209,7 +223,7 @@ def read_app(
             app.issues.extend(app.manifest.issues)
         except FormatError as exc:
             app.errors.append((app.where("AndroidManifest.xml"), f"manifest: {exc}"))
-    elif path.endswith(".apk"):
+    elif not path.lower().endswith(".jar"):  # an APK (or a zip routed as one): its manifest is missing
         app.errors.append((app.where(), "no AndroidManifest.xml in the APK"))
     resources = _read_resources(app, z, limits)
     if app.manifest and "networkSecurityConfig" in app.manifest.application:
@@ -221,13 +235,14 @@ def read_app(
         app.errors.append((app.where("META-INF"), f"signature: {exc}"))
     blobs: list[bytes] = []
     seen: set[bytes] = set()
+    keep_code = app.manifest is not None or not path.lower().endswith(".jar")  # an app's code: for code_index()
     dex_names = ["classes.dex"] + [f"classes{i}.dex" for i in range(2, MAX_DEX_FILES + 1)]
     for name in dex_names:
         e = z.find(name)
         if e is None:
             break
         try:
-            _add_dex(app.dex, blobs, seen, z.read(e, limits), name)
+            _add_dex(app.dex, blobs, seen, z.read(e, limits), name, keep_code)
         except FormatError as exc:
             app.errors.append((app.where(name), f"dex: {exc}"))
     if not app.dex.present:
@@ -241,7 +256,7 @@ def read_app(
             app.issues.extend(f"{sib_path}: {issue}" for issue in result.issues)
             for offset, dex in result.dex:
                 try:
-                    _add_dex(app.dex, blobs, seen, dex, f"{sib_path}@0x{offset:x}")
+                    _add_dex(app.dex, blobs, seen, dex, f"{sib_path}@0x{offset:x}", keep_code)
                 except FormatError as exc:
                     app.errors.append((sib_loc, f"dex at 0x{offset:x}: {exc}"))
     app.dex.data = b"\x00\x00".join(blobs)
@@ -299,7 +314,7 @@ def _read_net_configs(app: App, z: ZipArchive, res: Resources | str | None, ref:
         app.issues.append(f"{len(names)} network security configs; the first {MAX_NET_CONFIGS} read")
 
 
-def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes, source: str) -> None:
+def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes, source: str, keep: bool) -> None:
     key = bytes(data[12:32])  # the dex SHA-1 signature: the same dex in odex and vdex is read once
     if key in seen:
         return
@@ -307,6 +322,8 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     dex = parse_dex(data)
     facts.sources.append(source)
     blobs.append(string_region(data, dex))
+    if keep:
+        facts.code.append((bytes(data), dex))
     facts.types.update(dex.types)
     facts.defined.update(dex.defined_classes)
     facts.methods.parts.append(dex.methods)

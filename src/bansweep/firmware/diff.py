@@ -9,7 +9,8 @@ and the same kind of finding, so a finding whose wording changed is still the sa
   and info is firmware's word for "nothing to act on": keeping its old word (say critical) would fail
   `--fail-on high` for an improvement, and a fleet word ("not-covered") means nothing for firmware. The old status
   is kept in the explanation and in extra["previous_status"]; the severity stays as it was (the old fact).
-Risky capabilities an app gained (medium) or lost (info) come from the two runs' summaries.
+Risky capabilities an app gained (medium) or lost (info) come from the two runs' summaries, and so does the device
+risk score of each build: its change is in the summary, and a finding when it rose (medium) or fell (info).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bansweep.findings import Evidence, Finding, Location, Report, Severity, Sta
 from bansweep.policy.firmware import status
 
 RULE = "firmware.diff.capability"
+DEVICE_RULE = "firmware.diff.device-risk"
 RISKY = (
     "sms",
     "call-log",
@@ -102,6 +104,39 @@ def _capability_finding(package: str, cap: str, added: bool, where: str) -> Find
     return out
 
 
+def _device_score(report: Report) -> float | None:
+    scores = [s["device_risk"]["score"] for s in report.summary.values() if isinstance(s, dict) and "device_risk" in s]
+    return max(scores) if scores else None
+
+
+def _device_change(old: Report, new: Report) -> dict[str, float | None]:
+    """The device risk score of each build and its change (new minus old)."""
+    before, after = _device_score(old), _device_score(new)
+    change = round(after - before, 2) if before is not None and after is not None else None
+    return {"old": before, "new": after, "change": change}
+
+
+def _device_finding(device: dict[str, float | None], old_name: str, new_name: str) -> Finding:
+    """The device risk score rose (medium) or fell (info) from one build to the other."""
+    up = (device["change"] or 0.0) > 0
+    out = Finding(
+        subject=Subject("firmware", new_name, new_name, identity="device risk"),
+        rule=DEVICE_RULE,
+        title=f"Device risk {'rose' if up else 'fell'} from {device['old']} to {device['new']}",
+        severity=Severity.MEDIUM if up else Severity.INFO,
+        confidence=0.8,
+        evidence=[
+            Evidence(DEVICE_RULE, f"{device['old']}", Location(old_name), detail="device risk score of the old build"),
+            Evidence(DEVICE_RULE, f"{device['new']}", Location(new_name), detail="device risk score of the new build"),
+        ],
+        explanation=f"The device risk score (the riskiest app or firmware finding, plus a bounded share for every "
+        f"further app at medium or high) went from {device['old']} in {old_name} to {device['new']} in {new_name}.",
+        tags=["diff", "device-risk"],
+    )
+    out.status = status(out)
+    return out
+
+
 def compare(old: Report, new: Report, old_name: str, new_name: str) -> Report:
     out = Report(job="firmware-diff", inputs=[old_name, new_name])
     out.errors = old.errors + new.errors
@@ -136,9 +171,13 @@ def compare(old: Report, new: Report, old_name: str, new_name: str) -> Report:
             out.findings.append(_capability_finding(package, cap, False, new_name))
         if gained or lost:
             changes["capabilities"][package] = {"gained": gained, "lost": lost}
+    device = _device_change(old, new)
+    if device["change"]:
+        out.findings.append(_device_finding(device, old_name, new_name))
     out.summary = {
         "old": old_name,
         "new": new_name,
+        "device_risk": device,
         "findings_added": sum("added" in f.tags and f.rule != RULE for f in out.findings),
         "findings_removed": sum("removed" in f.tags and f.rule != RULE for f in out.findings),
         "findings_changed": sum("changed" in f.tags for f in out.findings),

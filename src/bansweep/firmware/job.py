@@ -10,6 +10,7 @@ not parse, a worker that was killed) is an input error and a not-screened findin
 
 from __future__ import annotations
 
+import mmap
 import os
 import posixpath
 from collections import defaultdict
@@ -35,7 +36,9 @@ from bansweep.firmware.apk import (
     read_rc,
     sibling_key,
 )
+from bansweep.firmware.baseline import baseline
 from bansweep.firmware.containers import Item
+from bansweep.firmware.containers.item import file_reader
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
@@ -54,7 +57,7 @@ from bansweep.firmware.rules.context import (
 from bansweep.firmware.rules.trackers import Tracker, load_trackers
 from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
-from bansweep.policy.firmware import judge
+from bansweep.policy.firmware import RISK_RULE, device_risk, judge
 
 MAX_BINARIES = 64  # native binaries whose strings are read, per firmware
 MAX_BINARY_BYTES = 64 * 2**20
@@ -93,6 +96,7 @@ class AppOutcome:
     system_uid: bool = False
     update_app: bool = False
     unread: bool = False  # could not be analysed at all: its findings are one not-screened finding
+    kind: str = "not_analysed"  # apps | apks_without_manifest | code_jars | not_analysed (the summary's counts)
 
 
 def _unread(path: str, error: InputError) -> AppOutcome:
@@ -108,6 +112,7 @@ class Job:
     trackers: Path | None
     platform_certs: frozenset[str]
     limits: Limits
+    api: int | None = None  # the firmware's API level, for the stock baseline
 
 
 @lru_cache(maxsize=4)
@@ -157,14 +162,22 @@ def analyse_task(task: Task) -> AppOutcome:
         return _unread(path, InputError(where, f"not a readable APK/JAR: {exc.message}"))
     del data, content, siblings, task
     errors = sibling_errors + [InputError(loc, msg) for loc, msg in app.errors]
-    if app.manifest is None and path.lower().endswith(".apk"):  # cannot be judged; its errors say why
+    apk = not path.lower().endswith(".jar")  # code items are APKs and JARs (and a zip routed as an APK)
+    if app.manifest is None and apk and not app.dex.present:  # nothing to judge; its errors say why
         return AppOutcome(path, None, [not_screened(unread_subject(path), errors, path)], errors, unread=True)
     out = AppOutcome(path, app.manifest.package if app.manifest else None, errors=errors)
+    out.kind = "apps" if app.manifest else "apks_without_manifest" if apk else "code_jars"
     if errors:  # judged on what could be read; the rest is not screened
         out.findings.append(not_screened(app_subject(app), errors, f"Part of {app.package}"))
-    ctx = RuleContext(knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers))
-    if app.manifest is None:  # a JAR (framework or library code): it implements APIs, so only indicators apply
+    ctx = RuleContext(
+        knowledge(job.overlays), set(job.platform_certs), _trackers(job.trackers), api=job.api, overlays=job.overlays
+    )
+    if app.manifest is None and not apk:  # a JAR (framework or library code): it implements APIs; indicators only
         out.findings += judge_code(app, ctx)
+        return out
+    if app.manifest is None:  # an APK without a manifest: its code is judged (no permissions, no components)
+        out.findings += judge_app(app, ctx)
+        out.capabilities = sorted(ctx.capabilities(app))
         return out
     out.findings += judge_app(app, ctx)
     caps = ctx.capabilities(app)
@@ -190,14 +203,17 @@ def _platform_certs(fw: Firmware, items: list[Item], errors: list[InputError], l
 
 def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx: RuleContext) -> Firmware:
     fw = Firmware(name, Location(name))
+    lone = len(items) == 1 and items[0].location.entry is None and "/" not in items[0].path  # one file given
     indicator_files = {canon_path(str(e["value"])) for e in ctx.knowledge.spyware.entries if e["kind"] == "file"}
     for item in items:
         fw.files.append(FileFact(item.path, item.location, item.size, item.mode, item.uid, item.gid))
         try:
             if is_prop_file(item.path):
                 read_props(fw, item.path, item.location, item.read(MAX_TEXT_BYTES))
+                fw.analysed["build_property_files"] += 1
             elif is_rc_file(item.path):
                 read_rc(fw, item.location, item.read(MAX_TEXT_BYTES))
+                fw.analysed["init_scripts"] += 1
         except (FormatError, ValueError) as exc:
             errors.append(InputError(item.location, str(exc)))
     services = {canon_path(s.service.path) for s in fw.services}
@@ -207,7 +223,8 @@ def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx:
         if i.link is None
         and not is_code(i.path)
         and (
-            canon_path(i.path) in indicator_files
+            lone
+            or canon_path(i.path) in indicator_files
             or posixpath.basename(i.path) in indicator_files
             or canon_path(i.path) in services
             or FileFact(i.path, i.location, i.size, i.mode, i.uid, i.gid).setuid
@@ -222,6 +239,7 @@ def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx:
             head = item.read(MAX_BINARY_BYTES)
             if head[:4] == b"\x7fELF":
                 read_binary(fw, item.path, item.location, head)
+                fw.analysed["native_binaries"] += 1
         except FormatError as exc:
             errors.append(InputError(item.location, f"ELF: {exc}"))
     return fw
@@ -292,11 +310,80 @@ def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, opt
         yield unread.pop()
 
 
+# Formats recognised by their first bytes that the firmware job does not open, and what to do instead.
+UNSUPPORTED = (
+    (0, b"CrAU", "an A/B OTA payload (payload.bin)", "extract its partition images first"),
+    (0, b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it first"),
+    (0, b"BZh", "a bzip2-compressed file", "decompress it first"),
+    (0, b"\x1f\x8b", "a gzip-compressed file", "decompress it first"),
+    (0, b"\x02\x21\x4c\x18", "an LZ4 (legacy) compressed image", "decompress it first"),
+    (0, b"\x04\x22\x4d\x18", "an LZ4-compressed file", "decompress it first"),
+    (0, b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it first"),
+    (0, b"Rar!\x1a\x07", "a RAR archive", "extract it first"),
+    (0, b"\x28\xb5\x2f\xfd", "a Zstandard-compressed file", "decompress it first"),
+)
+
+
+def _lone_file(path: Path) -> Item:
+    st = path.stat()
+    return Item(path.name, Location(str(path)), st.st_size, st.st_mode, st.st_uid, st.st_gid, reader=file_reader(path))
+
+
+def _apk_without_manifest(path: Path, limits: Limits) -> bool:
+    """A file named .apk, or a zip with classes.dex at its root, that has no AndroidManifest.xml: still an APK
+    (its dex is analysed and the missing manifest reported), never a plain zip of nothing."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
+            return False
+        with path.open("rb") as fh:
+            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+                return False
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                names = {e.name for e in open_zip(data, limits).entries}
+    except (OSError, FormatError, ValueError):
+        return False
+    if "AndroidManifest.xml" in names:
+        return False
+    return path.suffix.lower() == ".apk" or "classes.dex" in names
+
+
+def _nothing_analysable(path: Path, items: list[Item]) -> str:
+    """Why an input that gave nothing to analyse is an input error: a recognised but unsupported format, or what it
+    held instead."""
+    head = b""
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(64)
+        except OSError:
+            head = b""
+    for offset, magic, what, todo in UNSUPPORTED:
+        if head[offset : offset + len(magic)] == magic:
+            return f"{what}, which bansweep firmware does not open; {todo}"
+    kinds = "no APK, JAR, build property file, init script or native binary"
+    if path.is_dir():
+        folder = f"a folder of {len(items)} file(s)" if items else "an empty folder"
+        return f"nothing analysable found: {folder}, {kinds}"
+    if len(items) == 1 and items[0].location.entry is None:
+        text = bool(head) and all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+        return (
+            f"nothing analysable found: {'a text file' if text else 'a file'} that is no firmware image, archive, APK,"
+            " JAR, build property file, init script or native binary"
+        )
+    shown = ", ".join(i.path for i in items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+    return f"nothing analysable found: {'it holds only ' + shown if items else 'it holds no files'}; {kinds}"
+
+
 def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind: str | None = None) -> Report:
     name = str(path)
     report = Report(job="firmware", inputs=[name])
     items: list[Item] = []
-    stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits, kind))
+    forced: Item | None = None  # a zip routed as an APK without a manifest
+    if _apk_without_manifest(path, options.limits):
+        forced = _lone_file(path)
+        stream: Generator[Item | InputError, None, None] = (it for it in [forced])
+    else:
+        stream = cast(Generator[Item | InputError, None, None], containers.open_input(path, options.limits, kind))
     with closing(stream):
         for it in stream:
             if isinstance(it, InputError):
@@ -313,8 +400,14 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind
             what = f"Part of {name}" if items else name
             report.findings.append(not_screened(firmware_subject(fw), unread, what))
         siblings_of = _sibling_index(items)
-        code = [i for i in items if is_code(i.path) and i.link is None and "/oat/" not in f"/{i.path}"]
-        job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits)
+        code = [i for i in items if (is_code(i.path) or i is forced) and i.link is None and "/oat/" not in f"/{i.path}"]
+        if not code and not fw.analysed and not report.errors:  # never a silent clean
+            nothing = InputError(Location(name), _nothing_analysable(path, items))
+            report.errors.append(nothing)
+            unread.append(nothing)
+            report.findings.append(not_screened(firmware_subject(fw), [nothing], name))
+        api = api_level(fw)
+        job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits, api)
         outcomes: list[AppOutcome] = []
         with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
             for out in _analyse(code, siblings_of, job, options):
@@ -326,10 +419,35 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind
     judge(report.findings)  # the policy stage: status words and risk scores
     apps = [_app_summary(out) for out in outcomes if out.package is not None]
     whole = len(items) > len(code) or (not items and bool(unread))  # the firmware, when not just APKs, or unopened
-    report.subjects = len(apps) + sum(out.unread for out in outcomes) + whole
+    headless = sum(out.kind == "apks_without_manifest" for out in outcomes)
+    report.subjects = len(apps) + headless + sum(out.unread for out in outcomes) + whole
     report.summary[name] = _summary(fw, apps, report)
+    report.summary[name]["analysed"] = _analysed(fw, outcomes)
     report.data_versions.update(ctx.knowledge.versions)
+    report.data_versions.update(baseline(tuple(options.knowledge)).versions)
     return report
+
+
+def api_level(fw: Firmware) -> int | None:
+    """The firmware's API level from its build properties, None when absent (a lone APK, a folder of APKs)."""
+    for key in ("ro.build.version.sdk", "ro.system.build.version.sdk"):
+        value = fw.prop(key)
+        if value and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def _analysed(fw: Firmware, outcomes: list[AppOutcome]) -> dict[str, int]:
+    """What was analysed, by kind: apps, APKs without a manifest, code JARs, native binaries, build property files,
+    init scripts, files listed; and the APKs/JARs that could not be analysed."""
+    counts = {k: 0 for k in ("apps", "apks_without_manifest", "code_jars")}
+    for out in outcomes:
+        counts[out.kind] = counts.get(out.kind, 0) + 1
+    for k in ("native_binaries", "build_property_files", "init_scripts"):
+        counts[k] = fw.analysed[k]
+    counts["files"] = len(fw.files)
+    counts.setdefault("not_analysed", 0)
+    return counts
 
 
 def _tell_apart(outcomes: list[AppOutcome]) -> None:
@@ -361,6 +479,8 @@ def _app_summary(out: AppOutcome) -> dict[str, Any]:
         "update_app": out.update_app,
         "harvesting": harvesting,
         "indicators": sorted({f.extra["family"] for f in judged if f.rule.startswith("firmware.indicator.")}),
+        "roles": next((f.extra.get("roles", []) for f in judged if f.rule == RISK_RULE), None),
+        "why": next((f.explanation for f in judged if f.rule == RISK_RULE), ""),
     }
 
 
@@ -399,11 +519,17 @@ def _summary(fw: Firmware, apps: list[dict[str, Any]], report: Report) -> dict[s
                 "risk": a["risk"],
                 "severity": str(a["severity"]),
                 "findings": a["titles"],
+                "why": a["why"],
             }
             for a in sorted(apps, key=lambda a: (-a["risk"], a["package"], a["path"]))
             if a["severity"] is not None and a["severity"] >= Severity.MEDIUM
         ],
         "app_capabilities": {a["package"]: a["capabilities"] for a in apps},
+        "app_paths": {a["path"]: a["package"] for a in apps},  # every app analysed, by its path
+        "device_risk": device_risk(
+            [a["risk"] for a in apps],
+            max((f.risk or 0.0 for f in report.findings if f.subject.kind == "firmware"), default=0.0),
+        ),
     }
 
 

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 
 from bansweep.findings import Finding
 from bansweep.firmware.apk import App, Firmware
-from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, integrity, privilege, trackers
+from bansweep.firmware.rules import (
+    comms,
+    exported,
+    harvesting,
+    indicators,
+    install,
+    integrity,
+    privilege,
+    risk,
+    trackers,
+)
 from bansweep.firmware.rules.context import RuleContext
 
 
@@ -39,6 +49,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("comms", comms.app_findings),
     Family("trackers", trackers.app_findings),
     Family("integrity", integrity.app_findings),
+    Family("risk", risk.app_findings),
 )
 CODE_FAMILIES = ("indicators",)  # what applies to code without a manifest (it implements APIs, it does not use them)
 

@@ -14,6 +14,7 @@ from ahocorasick_rs import BytesAhoCorasick
 
 from bansweep.findings import Evidence, Finding, InputError, Severity, Status, Subject
 from bansweep.firmware.apk import App, DexFacts, Firmware, partition_of
+from bansweep.firmware.baseline import Baseline, baseline
 from bansweep.knowledge import Dataset, load
 
 SEVERITIES = {s.name.lower(): s for s in Severity}
@@ -170,6 +171,9 @@ class RuleContext:
     knowledge: Knowledge
     platform_certs: set[str] = field(default_factory=set)
     trackers: Sequence[Any] = ()
+    api: int | None = None  # the firmware's API level (ro.build.version.sdk), None when unknown (a lone APK)
+    overlays: tuple[Path, ...] = ()
+    cache: dict[str, Any] = field(default_factory=dict)  # per-app facts kept for the app being judged
     _caps: tuple[int, dict[str, CapabilityHit]] | None = None
     _code: tuple[App, bytes, dict[bytes, list[int]]] | None = None
 
@@ -187,6 +191,9 @@ class RuleContext:
             data = b"\x00" + app.dex.data
             self._code = (app, data, self.knowledge.needles.find(data) if app.dex.data else {})
         return self._code[1], self._code[2]
+
+    def baseline(self) -> Baseline:
+        return baseline(self.overlays)
 
     def privilege(self, app: App) -> Privilege:
         certs = {c.sha256.lower() for c in app.signing.certs} if app.signing else set()

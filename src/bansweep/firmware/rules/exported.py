@@ -5,6 +5,7 @@ from __future__ import annotations
 from bansweep.findings import Evidence, Finding, Severity
 from bansweep.firmware.apk import App
 from bansweep.firmware.rules.context import RuleContext, app_subject, finding
+from bansweep.firmware.rules.role import assess
 
 RULE = "firmware.exported"
 WEAK_LEVELS = ("normal", "dangerous", "")
@@ -17,6 +18,7 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     if manifest is None or not (priv.system or priv.platform_signed):
         return []
     own_levels = {p.name: p.protection_level for p in manifest.permissions}
+    stock = assess(app, ctx).stock is not None  # stock AOSP/GMS components: audited upstream, named for review
     evidence: list[Evidence] = []
     severity = Severity.INFO
     for c in manifest.components:
@@ -39,7 +41,7 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
         if actions:
             detail += f"; actions {', '.join(actions[:5])}"
         evidence.append(Evidence(RULE, f"{c.kind} {c.name}", app.where("AndroidManifest.xml", c.kind), detail=detail))
-        severity = max(severity, Severity.MEDIUM if c.kind.startswith("activity") else Severity.HIGH)
+        severity = max(severity, Severity.LOW if stock or c.kind.startswith("activity") else Severity.MEDIUM)
     if not evidence:
         return []
     return [

@@ -93,14 +93,22 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
 def firmware_findings(fw: Firmware, ctx: RuleContext) -> list[Finding]:
     hits: list[tuple[dict[str, Any], Evidence]] = []
     files = [(canon_path(f.path), f) for f in fw.files]
+    lone = len(files) == 1 and "/" not in files[0][0]  # one file given: its firmware path is unknown, its name is not
     for entry in ctx.knowledge.spyware.entries:
         kind, value = entry["kind"], str(entry["value"])
         if kind == "file":
             want = canon_path(value)
-            basename = entry.get("match") == "basename"
+            basename = entry.get("match") == "basename" or lone
+            if basename:
+                want = posixpath.basename(want)
             for path, f in files:
                 if (posixpath.basename(path) == want) if basename else path == want:
-                    detail, judged = "file present", entry
+                    detail = (
+                        "file name matches (given alone: its path in the firmware is unknown)"
+                        if lone
+                        else "file present"
+                    )
+                    judged = entry
                     if f.setuid:
                         detail += f" (set-uid/set-gid, mode {f.mode:o}, owner uid {f.uid}): {SETUID_NOTE}"
                         judged = {**entry, "severity": "critical"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bansweep.findings import Finding, Severity
 from bansweep.firmware.apk import App
 from bansweep.firmware.rules.context import RuleContext, app_subject, finding
+from bansweep.firmware.rules.role import assess
 
 RULE = "firmware.install"
 EXEC_RULE = "firmware.exec"
@@ -16,14 +17,18 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     privileged = priv.system or priv.platform_signed or app.priv_app
     network = "network" in caps
     out: list[Finding] = []
+    a = assess(app, ctx)
     install = [caps[n] for n in ("install", "uninstall", "shell-install", "reboot") if n in caps]
     if install and ("install" in caps or "uninstall" in caps or "shell-install" in caps):
         labels = ", ".join(h.capability.label for h in install)
-        if privileged:
-            severity = Severity.HIGH
+        if privileged and a.installs_in_role:
+            severity = Severity.INFO
+            why = f"{app.package} can {labels}, which its role ({a.role_label}) is for."
+        elif privileged:
+            severity = Severity.HIGH if network and a.stock is None else Severity.MEDIUM
             why = (
                 f"{app.package} can {labels}, and as a {'system' if priv.system else 'privileged'} app Android "
-                "lets it do so without asking the user."
+                f"lets it do so without asking the user; its role ({a.role_label}) is not an installer's."
             )
             if network:
                 why += " It can also reach the network, so what it installs can be chosen by a remote server."
@@ -47,14 +52,14 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
     if "exec" in caps:
         hit = caps["exec"]
         if privileged and network:
-            severity = Severity.HIGH
+            severity = Severity.MEDIUM if a.stock is None else Severity.LOW
             why = (
                 f"{app.package} runs shell commands and talks to the network while holding "
                 f"{'system' if priv.system else 'elevated'} privilege: if a server or another app can steer those "
                 "commands, they run with that privilege."
             )
         elif privileged:
-            severity = Severity.MEDIUM
+            severity = Severity.LOW
             why = f"{app.package} runs shell commands with {'system' if priv.system else 'elevated'} privilege."
         else:
             severity = Severity.LOW

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bansweep.findings import Evidence, Finding, Severity
 from bansweep.firmware.apk import App, Firmware
 from bansweep.firmware.rules.context import RuleContext, app_subject, canon_path, finding, firmware_subject
+from bansweep.firmware.rules.role import assess
 
 RULE = "firmware.privilege"
 TEST_KEY_PROPS = ("ro.build.tags", "ro.build.fingerprint", "ro.system.build.tags", "ro.vendor.build.tags")
@@ -37,12 +38,14 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
         severity = Severity.HIGH
     if priv.shared_uid:
         evidence.append(Evidence(f"{RULE}.shared-uid", priv.shared_uid, manifest_at, detail="android:sharedUserId"))
+    a = assess(app, ctx)
+    expected = Severity.INFO if a.stock is not None and not a.beyond else Severity.MEDIUM  # as stock Android has it
     if priv.system:
         reasons.append(
             f"it runs as the {(priv.shared_uid or '').removeprefix('android.uid.')} user with the platform"
             " signature, so it holds every permission of that user without asking"
         )
-        severity = max(severity, Severity.MEDIUM)
+        severity = max(severity, expected)
         if priv.test_key:
             severity = Severity.CRITICAL
     elif priv.platform_signed:
@@ -55,13 +58,17 @@ def app_findings(app: App, ctx: RuleContext) -> list[Finding]:
             )
         )
         reasons.append("it carries the platform signature, so it can hold signature-level permissions")
-        severity = max(severity, Severity.MEDIUM)
+        severity = max(severity, expected)
     elif priv.shared_uid in ("android.uid.system", "android.uid.phone") and ctx.platform_certs:
         reasons.append(f"it asks for {priv.shared_uid} but is not platform-signed, so Android will refuse it")
     if app.priv_app:
         evidence.append(Evidence(f"{RULE}.priv-app", app.path, app.location, detail="installed under priv-app"))
         reasons.append("it is installed as a privileged app (priv-app) and can hold privileged permissions")
-        severity = max(severity, Severity.LOW)
+        severity = max(severity, Severity.LOW if a.beyond or a.extra_privapp else Severity.INFO)
+    if a.stock is not None and not a.beyond:
+        reasons.append("stock Android ships this package with the same privilege")
+    elif a.beyond:
+        reasons += a.beyond
     application = app.manifest.application if app.manifest else {}
     if application.get("persistent") == "true":
         evidence.append(Evidence(f"{RULE}.persistent", "persistent=true", manifest_at, detail="application"))
