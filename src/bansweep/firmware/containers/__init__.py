@@ -14,7 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
+from bansweep.firmware.containers import (
+    adb,
+    archive,
+    blockota,
+    bootimg,
+    directory,
+    erofs,
+    ext4,
+    payload,
+    sparse,
+    superimage,
+)
 from bansweep.firmware.containers.item import ContainerContext, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, Limits
 from bansweep.inputs import InputFile, read_head
@@ -29,6 +40,12 @@ IMAGE_KINDS = {
     "bootimg": bootimg.open_boot,
 }
 ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file, "tar": archive.open_tar}
+# Containers that are one module each (NAME, matches(path, head), open_container(path, where, ctx)): one line here.
+MODULES = (
+    payload,
+    blockota,
+)
+IMAGE_KINDS.update({m.NAME: m.open_container for m in MODULES})
 TREE_MARKERS = ("system", "build.prop")
 FIRMWARE_FILE_SUFFIXES = (".apk", ".apks", ".odex", ".vdex", ".jar", ".apex", ".capex")
 DEFAULT_LIMITS = Limits()
@@ -36,6 +53,9 @@ DEFAULT_LIMITS = Limits()
 
 def detect(path: Path, head: bytes) -> str | None:
     """The container kind of a file from its first bytes (and, for zips, its entry names), or None."""
+    for module in MODULES:
+        if module.matches(path, head):
+            return module.NAME
     if head[:4] == struct.pack("<I", sparse.MAGIC):
         return "sparse"
     if head[1080:1082] == b"\x53\xef":

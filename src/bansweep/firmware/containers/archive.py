@@ -2,7 +2,8 @@
 
 Entries are yielded as Items with their names as firmware paths; archives and images inside are streamed to the
 private temp dir and opened in turn (depth-capped by the caller). Absolute names and names with '..' are refused
-and reported, as are zip bombs (size and ratio caps), A/B OTA payload.bin and block-based system.new.dat images.
+and reported, as are zip bombs (size and ratio caps); A/B payload.bin and block-based OTA images (X.transfer.list
+with X.new.dat.br) are rebuilt and opened (payload.py, blockota.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import updater_script
+from bansweep.firmware.containers import blockota, updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
     ContainerContext,
@@ -80,10 +81,6 @@ def member_name(name: str, where: Where) -> str | InputError:
     if not clean:
         return InputError(where.location(name), "unsafe entry name (absolute or with '..'); not extracted")
     base = posixpath.basename(clean)
-    if base == "payload.bin":
-        return InputError(
-            where.location(clean), "payload.bin (A/B OTA) not supported; extract its partition images first"
-        )
     if BLOCK_OTA.search(base):
         return InputError(
             where.location(clean), f"block-based OTA image ({base}) not supported; convert it to a raw image first"
@@ -121,6 +118,10 @@ def open_zip_file(path: Path, where: Where, ctx: ContainerContext) -> Iterator[I
         except FormatError as exc:
             yield InputError(where.location(), f"zip: {exc.message}")
             return
+        if blockota.is_member(entry.name):  # X.transfer.list with X.new.dat(.br): rebuilt and opened as X.img
+            extract = lambda name, dst: _extract(z, z.find(name), dst, ctx)  # type: ignore[arg-type]  # noqa: E731
+            yield from blockota.open_member(entry.name, {e.name for e in z.entries}, extract, where, ctx)
+            continue
         clean = member_name(entry.name, where)
         if isinstance(clean, InputError):
             yield clean
