@@ -63,12 +63,12 @@ def read_header(fh: BinaryIO, size: int) -> Payload:
     """The payload's header and manifest, checked against the file."""
     raw = fh.read(HEADER.size + SIGNATURE_SIZE.size)
     if len(raw) < HEADER.size + SIGNATURE_SIZE.size:
-        raise FormatError("payload header truncated", 0)
+        raise FormatError("header truncated", 0)
     magic, version, manifest_size = HEADER.unpack_from(raw)
     if magic != MAGIC:
         raise FormatError("not an A/B OTA payload (bad magic)", 0)
     if version != 2:
-        raise FormatError(f"payload major version {version} not supported (2 is)", 4)
+        raise FormatError(f"major version {version} not supported (2 is)", 4)
     (signature_size,) = SIGNATURE_SIZE.unpack_from(raw, HEADER.size)
     if manifest_size > MAX_MANIFEST:
         raise FormatError(f"manifest of {manifest_size} bytes is over the {MAX_MANIFEST}-byte cap", 12)
