@@ -35,7 +35,7 @@ from bansweep.firmware.apk import (
     read_rc,
     sibling_key,
 )
-from bansweep.firmware.containers import Item
+from bansweep.firmware.containers import Item, vbmeta
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.signing import signing_info
 from bansweep.firmware.formats.zipfile import open_zip
@@ -198,6 +198,8 @@ def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx:
                 read_props(fw, item.path, item.location, item.read(MAX_TEXT_BYTES))
             elif is_rc_file(item.path):
                 read_rc(fw, item.location, item.read(MAX_TEXT_BYTES))
+            elif vbmeta.is_vbmeta(item.path) and item.link is None:
+                fw.vbmeta.append(vbmeta.parse_vbmeta(item.read(vbmeta.MAX_IMAGE), item.path, item.location))
         except (FormatError, ValueError) as exc:
             errors.append(InputError(item.location, str(exc)))
     services = {canon_path(s.service.path) for s in fw.services}

@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from bansweep.findings import Finding
 from bansweep.firmware.apk import App, Firmware
-from bansweep.firmware.rules import comms, exported, harvesting, indicators, install, integrity, privilege, trackers
+from bansweep.firmware.rules import (
+    avb,
+    comms,
+    exported,
+    harvesting,
+    indicators,
+    install,
+    integrity,
+    privilege,
+    trackers,
+)
 from bansweep.firmware.rules.context import RuleContext
 
 APP_RULES: tuple[Callable[[App, RuleContext], list[Finding]], ...] = (
@@ -22,6 +32,7 @@ APP_RULES: tuple[Callable[[App, RuleContext], list[Finding]], ...] = (
 FIRMWARE_RULES: tuple[Callable[[Firmware, RuleContext], list[Finding]], ...] = (
     indicators.firmware_findings,
     privilege.firmware_findings,
+    avb.firmware_findings,
 )
 
 
