@@ -44,8 +44,8 @@ def rebuilt(payload: Path, name: str, out: Path) -> Path:
     with payload.open("rb") as fh:
         p = payload_mod.read_header(fh, payload.stat().st_size)
         part = next(x for x in p.manifest.partitions if x.partition_name == name)
-        with out.open("wb") as dst:
-            payload_mod.extract(fh, p, part, dst, lambda n: None)
+        with out.open("w+b") as dst:
+            assert payload_mod.extract(fh, p, part, dst, lambda n: None) is True
     return out
 
 
@@ -126,6 +126,29 @@ def test_incremental_partition_reported_others_read(system_img: tuple[Path, dict
     assert errors[0].location.entry == "vendor.img"
     assert "incremental OTA" in errors[0].message and "BROTLI_BSDIFF" in errors[0].message
     assert "SOURCE_COPY" in errors[0].message
+
+
+def test_out_of_order_operations_and_partition_hash(system_img: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    from bansweep.firmware.containers.update_metadata import DeltaArchiveManifest
+
+    img, files = system_img
+    payload = payload_bin({"system": img}, tmp_path / "payload.bin", ("REPLACE_ZSTD",), chunk=1 << 20)
+    data = payload.read_bytes()
+    size = struct.unpack_from(">Q", data, 12)[0]
+    manifest = DeltaArchiveManifest.FromString(data[24 : 24 + size])
+    ops = list(manifest.partitions[0].operations)
+    del manifest.partitions[0].operations[:]
+    manifest.partitions[0].operations.extend(reversed(ops))  # the image is written back to front
+    meta = manifest.SerializeToString()
+    shuffled = tmp_path / "shuffled.bin"
+    shuffled.write_bytes(data[:4] + struct.pack(">QQI", 2, len(meta), 0) + meta + data[24 + size :])
+    assert rebuilt(shuffled, "system", tmp_path / "a.img").read_bytes() == img.read_bytes()
+    manifest.partitions[0].new_partition_info.hash = bytes(32)
+    meta = manifest.SerializeToString()
+    shuffled.write_bytes(data[:4] + struct.pack(">QQI", 2, len(meta), 0) + meta + data[24 + size :])
+    items, errors = items_of(shuffled)
+    assert [e.message for e in errors] == ["payload: partition system: SHA-256 does not match the manifest"]
+    assert items["system/app/Cam/Cam.apk"].read() == files["system/app/Cam/Cam.apk"]  # reported, still read
 
 
 def _op_payload(tmp_path: Path, size: int, op: dict, blob: bytes) -> Path:

@@ -20,7 +20,9 @@ import lzma
 import os
 import re
 import struct
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -41,6 +43,9 @@ MAX_METADATA_SIGNATURE = 2**20
 MAX_PARTITIONS = 256
 MAX_OPERATIONS = 2_000_000  # over all partitions
 MAX_EXTENTS = 4_000_000
+THREADS = 2  # operations decoded ahead in threads
+AHEAD = 4
+MAX_AHEAD_BYTES = 16 * 2**20  # larger operations are decoded as they are written, in chunks
 PARTITION_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 OP = OPERATION_TYPES
 FULL_OPS = {OP["REPLACE"], OP["REPLACE_BZ"], OP["REPLACE_XZ"], OP["REPLACE_ZSTD"], OP["ZERO"], OP["DISCARD"]}
@@ -126,18 +131,17 @@ def partition_problem(part: Any, payload: Payload, max_bytes: int) -> str | None
 
 
 class Blob:
-    """One operation's data in the payload, read in chunks and hashed as it goes."""
+    """One operation's data in the payload, read in chunks (pread: safe from several threads) and hashed."""
 
-    def __init__(self, fh: BinaryIO, start: int, length: int):
-        self.fh, self.pos, self.left = fh, start, length
+    def __init__(self, fd: int, start: int, length: int):
+        self.fd, self.pos, self.left = fd, start, length
         self.digest = hashlib.sha256()
 
     def read(self, n: int = CHUNK) -> bytes:
         n = min(n, self.left)
         if n <= 0:
             return b""
-        self.fh.seek(self.pos)
-        data = self.fh.read(n)
+        data = os.pread(self.fd, n, self.pos)
         if len(data) != n:
             raise FormatError("operation data truncated", self.pos)
         self.pos += n
@@ -198,16 +202,30 @@ def _decompressed(kind: int, blob: Blob) -> Iterator[bytes]:
         raise FormatError(f"corrupt {OPERATION_NAMES[kind]} data ({exc})") from None
 
 
-def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Callable[[int], None]) -> int:
-    """Write the partition's image to `out` (holes where nothing is written); returns its size."""
-    bs = payload.block_size
-    size = part.new_partition_info.size
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One operation, checked: what it is, where its output goes, its data."""
+
+    index: int
+    op: Any
+    ranges: list[tuple[int, int]]  # (byte offset, length) in the partition
+    blob: Blob | None  # None for ZERO / DISCARD
+
+    @property
+    def where(self) -> str:
+        return f"operation {self.index} ({OPERATION_NAMES.get(self.op.type, self.op.type)})"
+
+    @property
+    def length(self) -> int:
+        return sum(length for _, length in self.ranges)
+
+
+def _steps(fd: int, payload: Payload, part: Any) -> list[Step]:
+    """Every operation checked against the partition and the file before anything is written."""
+    bs, size = payload.block_size, part.new_partition_info.size
     blocks = -(-size // bs)
-    written = bytearray(blocks)  # blocks written so far: ZERO only needs to write where data already is
-    extents = 0
-    out.truncate(size)
+    steps, extents = [], 0
     for index, op in enumerate(part.operations):
-        where = f"operation {index} ({OPERATION_NAMES.get(op.type, op.type)})"
         ranges = []
         for ext in op.dst_extents:
             extents += 1
@@ -215,42 +233,127 @@ def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Ca
                 raise FormatError(f"more than {MAX_EXTENTS} extents")
             if ext.start_block + ext.num_blocks > blocks:
                 raise FormatError(
-                    f"{where}: extent {ext.start_block}+{ext.num_blocks} lies outside the {blocks}-block partition"
+                    f"operation {index}: extent {ext.start_block}+{ext.num_blocks} lies outside the {blocks}-block "
+                    "partition"
                 )
             start = ext.start_block * bs
             ranges.append((start, min(ext.num_blocks * bs, size - start)))
-        if op.type in (OP["ZERO"], OP["DISCARD"]):
-            charge(0)  # time cap
-            for ext in op.dst_extents:
-                if not any(written[ext.start_block : ext.start_block + ext.num_blocks]):
-                    continue
-                for block in range(ext.start_block, ext.start_block + ext.num_blocks):
-                    if written[block]:
-                        out.seek(block * bs)
-                        out.write(bytes(min(bs, size - block * bs)))
-                        written[block] = 0
-            continue
-        if op.data_offset + op.data_length > payload.size - payload.data_start:
-            raise FormatError(f"{where}: data {op.data_offset}+{op.data_length} runs past the end of the payload")
-        blob = Blob(fh, payload.data_start + op.data_offset, op.data_length)
-        writer = ExtentWriter(out, ranges, charge)
-        for chunk in _decompressed(op.type, blob):
-            writer.write(chunk)
-        if blob.left:
-            raise FormatError(f"{where}: {blob.left} bytes of data left after the end of the compressed stream")
-        if op.data_sha256_hash and blob.digest.digest() != op.data_sha256_hash:
-            raise FormatError(f"{where}: data SHA-256 does not match the manifest")
-        for ext in op.dst_extents:
-            written[ext.start_block : ext.start_block + ext.num_blocks] = b"\x01" * ext.num_blocks
-    return size
+        blob = None
+        if op.type not in (OP["ZERO"], OP["DISCARD"]):
+            if op.data_offset + op.data_length > payload.size - payload.data_start:
+                raise FormatError(
+                    f"operation {index}: data {op.data_offset}+{op.data_length} runs past the end of the payload"
+                )
+            blob = Blob(fd, payload.data_start + op.data_offset, op.data_length)
+        steps.append(Step(index, op, ranges, blob))
+    return steps
 
 
-def image_hash(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.digest()
+def _decode(step: Step) -> Iterator[bytes]:
+    """The operation's output, checked: never more than its extents hold, all its data used, hash as declared."""
+    assert step.blob is not None
+    total = 0
+    for chunk in _decompressed(step.op.type, step.blob):
+        total += len(chunk)
+        if total > step.length:
+            raise FormatError(f"{step.where}: writes more data than its destination extents hold (bomb?)")
+        yield chunk
+    if step.blob.left:
+        raise FormatError(f"{step.where}: {step.blob.left} bytes of data left after the end of the compressed stream")
+    if step.op.data_sha256_hash and step.blob.digest.digest() != step.op.data_sha256_hash:
+        raise FormatError(f"{step.where}: data SHA-256 does not match the manifest")
+
+
+def _decode_all(step: Step) -> list[bytes]:
+    return list(_decode(step))
+
+
+def _ahead(steps: list[Step], pool: ThreadPoolExecutor) -> Iterator[tuple[Step, Iterable[bytes]]]:
+    """Each step with its output, in order; small ones decoded ahead in the pool (the decompressors release the GIL),
+    at most AHEAD at a time, so memory stays within AHEAD * MAX_AHEAD_BYTES."""
+    pending: deque[tuple[Step, Future[list[bytes]] | None]] = deque()
+    queue = iter(steps)
+    while True:
+        while len(pending) < AHEAD:
+            step = next(queue, None)
+            if step is None:
+                break
+            small = step.blob is not None and step.length <= MAX_AHEAD_BYTES
+            pending.append((step, pool.submit(_decode_all, step) if small else None))
+        if not pending:
+            return
+        step, future = pending.popleft()
+        if step.blob is None:
+            yield step, ()
+        else:
+            yield step, future.result() if future is not None else _decode(step)
+
+
+def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Callable[[int], None]) -> bool | None:
+    """Write the partition's image to `out` (holes where nothing is written). Returns whether its SHA-256 matches
+    the manifest (None when the manifest gives none)."""
+    bs = payload.block_size
+    size = part.new_partition_info.size
+    written = bytearray(-(-size // bs))  # blocks written so far: ZERO only needs to write where data already is
+    steps = _steps(fh.fileno(), payload, part)
+    out.truncate(size)
+    digest = hashlib.sha256()  # the image's hash, while operations write it in order (up to byte `hashed`)
+    hashed: int | None = 0
+    with ThreadPoolExecutor(THREADS) as pool:
+        for step, chunks in _ahead(steps, pool):
+            in_order = hashed is not None and _contiguous(step.ranges, hashed)
+            if step.blob is None:
+                charge(0)  # time cap
+                for ext in step.op.dst_extents:
+                    first, count = ext.start_block, ext.num_blocks
+                    if any(written[first : first + count]):
+                        for block in range(first, first + count):
+                            if written[block]:
+                                out.seek(block * bs)
+                                out.write(bytes(min(bs, size - block * bs)))
+                                written[block] = 0
+            else:
+                writer = ExtentWriter(out, step.ranges, charge)
+                for chunk in chunks:
+                    writer.write(chunk)
+                    if in_order:
+                        digest.update(chunk)
+                for ext in step.op.dst_extents:
+                    written[ext.start_block : ext.start_block + ext.num_blocks] = b"\x01" * ext.num_blocks
+                if in_order:
+                    _hash_zeros(digest, step.length - writer.total)
+            if in_order and step.blob is None:
+                _hash_zeros(digest, step.length)
+            hashed = hashed + step.length if in_order and hashed is not None else None
+    expected = part.new_partition_info.hash
+    if not expected:
+        return None
+    if hashed == size:
+        return digest.digest() == expected
+    out.flush()
+    out.seek(0)
+    digest = hashlib.sha256()  # operations out of order or overlapping: hash the written image
+    while chunk := out.read(CHUNK):
+        digest.update(chunk)
+    return digest.digest() == expected
+
+
+def _contiguous(ranges: list[tuple[int, int]], at: int) -> bool:
+    """The ranges follow each other from byte `at` on (the image is being written front to back)."""
+    for start, length in ranges:
+        if start != at:
+            return False
+        at += length
+    return True
+
+
+ZEROS = bytes(CHUNK)
+
+
+def _hash_zeros(digest: Any, length: int) -> None:
+    while length > 0:
+        digest.update(ZEROS[: min(length, CHUNK)])
+        length -= CHUNK
 
 
 def open_container(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
@@ -265,8 +368,8 @@ def open_container(path: Path, where: Where, ctx: ContainerContext) -> Iterator[
                 continue
             tmp = ctx.temp_path(".img")
             try:
-                with tmp.open("wb") as out:
-                    size = extract(fh, payload, part, out, ctx.charge)
+                with tmp.open("w+b") as out:
+                    hash_ok = extract(fh, payload, part, out, ctx.charge)
             except FormatError as exc:
                 tmp.unlink(missing_ok=True)
                 yield InputError(
@@ -275,8 +378,8 @@ def open_container(path: Path, where: Where, ctx: ContainerContext) -> Iterator[
                 if exc.message.endswith(("(size cap)", "(time cap)")):  # the input's caps: nothing more is read
                     return
                 continue
-            expected = part.new_partition_info.hash
-            if expected and image_hash(tmp) != expected:
+            size = part.new_partition_info.size
+            if hash_ok is False:
                 yield InputError(
                     where.location(name),
                     f"payload: partition {part.partition_name}: SHA-256 does not match the manifest",
