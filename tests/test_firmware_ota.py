@@ -326,3 +326,33 @@ def test_block_ota_data_without_list_and_list_without_data(tmp_path: Path) -> No
     with pytest.raises(FormatError):
         blockota.parse_transfer_list(b"x\n", 10)
     assert all(isinstance(e, InputError) for e in errors)
+
+
+# ---------------------------------------------------------------- APEX
+
+
+def test_apex_in_a_payload_and_apex_without_payload(tmp_path: Path) -> None:
+    from bansweep.firmware.containers.apex import ApexManifest
+
+    src = tmp_path / "apex_src"
+    (src / "priv-app" / "Mod").mkdir(parents=True)
+    (src / "priv-app" / "Mod" / "Mod.apk").write_bytes(b"PK\x05\x06" + bytes(18))
+    inner = mke2fs(src, tmp_path / "apex_payload.img", "-t", "ext4", size="1M")
+    manifest = ApexManifest(name="com.example.mod", version=340000000).SerializeToString()
+    system = tmp_path / "system_src"
+    (system / "apex").mkdir(parents=True)
+    with zipfile.ZipFile(system / "apex" / "com.example.mod.apex", "w") as z:
+        z.writestr("apex_manifest.pb", manifest)
+        z.writestr("apex_pubkey", b"key")
+        z.write(inner, "apex_payload.img")
+    with zipfile.ZipFile(system / "apex" / "com.example.empty.apex", "w") as z:
+        z.writestr("apex_manifest.pb", ApexManifest(name="com.example.empty", version=7).SerializeToString())
+    image = mke2fs(system, tmp_path / "system.img", "-t", "ext4", size="4M")
+    payload = payload_bin({"system": image}, tmp_path / "payload.bin", ("REPLACE",))
+    items, errors = items_of(payload)
+    apk = items["system/apex/com.example.mod.apex/priv-app/Mod/Mod.apk"]
+    assert apk.location.entry == "system.img!/apex/com.example.mod.apex!/apex_payload.img!/priv-app/Mod/Mod.apk"
+    assert [e.message for e in errors] == [
+        "APEX com.example.empty (version 7) has no apex_payload.img: its code was not read"
+    ]
+    assert errors[0].location.entry == "system.img!/apex/com.example.empty.apex"

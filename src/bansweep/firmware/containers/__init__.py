@@ -16,6 +16,7 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.firmware.containers import (
     adb,
+    apex,
     archive,
     blockota,
     bootimg,
@@ -44,6 +45,7 @@ ARCHIVE_KINDS = {"zip": archive.open_zip_file, "ota-zip": archive.open_zip_file,
 MODULES = (
     payload,
     blockota,
+    apex,
 )
 IMAGE_KINDS.update({m.NAME: m.open_container for m in MODULES})
 TREE_MARKERS = ("system", "build.prop")
