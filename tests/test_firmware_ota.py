@@ -149,6 +149,12 @@ def test_out_of_order_operations_and_partition_hash(system_img: tuple[Path, dict
     items, errors = items_of(shuffled)
     assert [e.message for e in errors] == ["payload: partition system: SHA-256 does not match the manifest"]
     assert items["system/app/Cam/Cam.apk"].read() == files["system/app/Cam/Cam.apk"]  # reported, still read
+    # verity computed on the device (hash tree extent set): the payload lacks those blocks, the hash is not checked
+    manifest.partitions[0].hash_tree_extent.start_block = 1
+    manifest.partitions[0].hash_tree_extent.num_blocks = 1
+    meta = manifest.SerializeToString()
+    shuffled.write_bytes(data[:4] + struct.pack(">QQI", 2, len(meta), 0) + meta + data[24 + size :])
+    assert items_of(shuffled)[1] == []
 
 
 def _op_payload(tmp_path: Path, size: int, op: dict, blob: bytes) -> Path:

@@ -291,7 +291,7 @@ def _ahead(steps: list[Step], pool: ThreadPoolExecutor) -> Iterator[tuple[Step, 
 
 def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Callable[[int], None]) -> bool | None:
     """Write the partition's image to `out` (holes where nothing is written). Returns whether its SHA-256 matches
-    the manifest (None when the manifest gives none)."""
+    the manifest (None when the manifest gives none, or when the device computes part of the partition)."""
     bs = payload.block_size
     size = part.new_partition_info.size
     written = bytearray(-(-size // bs))  # blocks written so far: ZERO only needs to write where data already is
@@ -326,7 +326,7 @@ def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Ca
                 _hash_zeros(digest, step.length)
             hashed = hashed + step.length if in_order and hashed is not None else None
     expected = part.new_partition_info.hash
-    if not expected:
+    if not expected or _device_computed(part):
         return None
     if hashed == size:
         return digest.digest() == expected
@@ -336,6 +336,13 @@ def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Ca
     while chunk := out.read(CHUNK):
         digest.update(chunk)
     return digest.digest() == expected
+
+
+def _device_computed(part: Any) -> bool:
+    """The partition's verity hash tree or FEC are left to the device to compute (update_engine does so when these
+    extents are set): the payload does not carry them, so the whole-partition hash cannot be checked here; every
+    operation's own data hash still is."""
+    return any(part.HasField(name) and getattr(part, name).num_blocks for name in ("hash_tree_extent", "fec_extent"))
 
 
 def _contiguous(ranges: list[tuple[int, int]], at: int) -> bool:
