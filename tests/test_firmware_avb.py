@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bansweep.findings import Report, Status
 from bansweep.firmware import job
@@ -183,3 +185,21 @@ def test_vbmeta_partition_of_a_payload_is_judged(rsa_key: tuple[Path, int], tmp_
     hashtree = found["firmware.avb.hashtree-disabled"]
     assert len(hashtree) == 1 and hashtree[0].evidence[0].location.entry == "vbmeta.img"
     assert "firmware.avb.bad-signature" not in found
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_vbmeta_only_raises_format_error(rsa_key: tuple[Path, int], data: st.DataObject) -> None:
+    other = avb_key_blob(rsa_key[1] + 2, 2048)
+    original = make_vbmeta(rsa_key, 3, chain("system", other) + hash_desc("boot") + prop("k", "v"))
+    image = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 6))):
+        image[data.draw(st.integers(0, len(image) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(image)))
+    for candidate in (bytes(image), bytes(image[:cut])):
+        try:
+            meta = vbmeta.parse_vbmeta(candidate)
+        except FormatError:
+            continue
+        signed = (candidate[:256], candidate[256 + 320 :])  # header and auxiliary block (after 320 auth bytes)
+        assert meta.signature_ok is not True or signed == (original[:256], original[576:])  # changes never verify

@@ -362,3 +362,14 @@ def test_apex_in_a_payload_and_apex_without_payload(tmp_path: Path) -> None:
         "APEX com.example.empty (version 7) has no apex_payload.img: its code was not read"
     ]
     assert errors[0].location.entry == "system.img!/apex/com.example.empty.apex"
+
+
+@settings(max_examples=300)
+@given(text=st.text(st.sampled_from("0123456789,\n newzroasbdifmv"), max_size=200))
+def test_arbitrary_transfer_lists_only_raise_format_error(text: str) -> None:
+    try:
+        parsed = blockota.parse_transfer_list(text.encode(), 4096)
+    except FormatError:
+        return
+    assert all(cmd in blockota.FULL_COMMANDS for cmd, _ in parsed.commands)
+    assert parsed.blocks <= 4096
