@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,7 @@ def main() -> None:
     ap.add_argument("--method", choices=("xz", "zstd"), default="xz")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sample", type=int, default=4, help="APKs given to androguard's AnalyzeAPK")
+    ap.add_argument("--zip", action="store_true", help="audit an A/B OTA zip holding payload.bin (stored)")
     ap.add_argument("--keep", type=Path, help="work here and keep payload.bin (reused when present)")
     args = ap.parse_args()
     if shutil.which("mke2fs") is None:
@@ -105,16 +107,23 @@ def main() -> None:
                 f"in {time.perf_counter() - t:.0f} s"
             )
             image.unlink()
+        target = payload
+        if args.zip:  # as OTA zips ship it: payload.bin stored, beside its properties and metadata
+            target = work / f"ota-{args.method}.zip"
+            with zipfile.ZipFile(target, "w") as z:
+                z.write(payload, "payload.bin", zipfile.ZIP_STORED)
+                z.writestr("payload_properties.txt", "FILE_HASH=bench\n")
+                z.writestr("META-INF/com/android/metadata", "ota-type=AB\n")
         out = work / "report.json"
         cmd = [sys.executable, "-m", "bansweep", "firmware", "--format", "json", "-o", str(out), "--fail-on", "never"]
-        wall, peak, cpu, main_cpu, proc = measure([*cmd, "--workers", str(args.workers), str(payload)])
+        wall, peak, cpu, main_cpu, proc = measure([*cmd, "--workers", str(args.workers), str(target)])
         if proc.returncode not in (0, 4):
             raise SystemExit(f"bansweep failed ({proc.returncode}): {proc.stderr[-2000:]}")
         report = json.loads(out.read_text())
-        summary = report["summary"][str(payload)]
+        summary = report["summary"][str(target)]
         errors = report["errors"]
         print(
-            f"bansweep firmware payload.bin: {wall:.1f} s wall (goal <= 30), peak RSS of the process tree "
+            f"bansweep firmware {target.name}: {wall:.1f} s wall (goal <= 30), peak RSS of the process tree "
             f"{peak / 2**20:.0f} MB (goal <= 400), CPU {cpu:.1f} s ({main_cpu:.1f} s main process); "
             f"{summary['files']} files, {summary['apps']} apps, {len(report['findings'])} findings, "
             f"{len(errors)} input errors"
@@ -131,6 +140,8 @@ def main() -> None:
                 "opening the payload or the file system (it reads neither)"
             )
     finally:
+        if args.zip and target.exists():
+            target.unlink()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 

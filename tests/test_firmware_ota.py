@@ -94,10 +94,23 @@ def test_payload_inside_an_ota_zip(system_img: tuple[Path, dict[str, bytes]], tm
         z.write(payload, "payload.bin", zipfile.ZIP_STORED)
         z.writestr("payload_properties.txt", "FILE_HASH=x\n")
         z.writestr("META-INF/com/android/metadata", "ota-type=AB\n")
-    items, errors = items_of(ota)
-    assert errors == []
-    assert items["system/priv-app/Upd/Upd.apk"].read() == files["system/priv-app/Upd/Upd.apk"]
-    assert items["system/priv-app/Upd/Upd.apk"].location.entry == "payload.bin!/system.img!/priv-app/Upd/Upd.apk"
+    deflated = tmp_path / "ota-deflated.zip"  # not how OTAs ship it, but read the same way (through a copy)
+    with zipfile.ZipFile(deflated, "w") as z:
+        z.write(payload, "payload.bin", zipfile.ZIP_DEFLATED)
+    for source in (ota, deflated):
+        items, errors = items_of(source)
+        assert errors == []
+        assert items["system/priv-app/Upd/Upd.apk"].read() == files["system/priv-app/Upd/Upd.apk"]
+        assert items["system/priv-app/Upd/Upd.apk"].location.entry == "payload.bin!/system.img!/priv-app/Upd/Upd.apk"
+    # a stored payload.bin whose zip entry claims more bytes than the zip holds
+    data = bytearray(ota.read_bytes())
+    central = zipfile.ZipFile(ota).start_dir  # the first central directory entry: payload.bin
+    size = len(payload.read_bytes()) + 10**6
+    data[central + 20 : central + 28] = size.to_bytes(4, "little") * 2
+    lying = tmp_path / "lying.zip"
+    lying.write_bytes(bytes(data))
+    _, errors = items_of(lying)
+    assert f"payload: {size} bytes at 41 run past the end of the file" in [e.message for e in errors]
 
 
 def test_payload_partition_from_sparse_image(system_img: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Entries are yielded as Items with their names as firmware paths; archives and images inside are streamed to the
 private temp dir and opened in turn (depth-capped by the caller). Absolute names and names with '..' are refused
 and reported, as are zip bombs (size and ratio caps); A/B payload.bin and block-based OTA images (X.transfer.list
-with X.new.dat.br) are rebuilt and opened (payload.py, blockota.py).
+with X.new.dat.br) are rebuilt and opened (payload.py, blockota.py); a stored payload.bin is read in place.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import blockota, updater_script
+from bansweep.firmware.containers import blockota, payload, updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
     ContainerContext,
@@ -34,7 +34,7 @@ from bansweep.firmware.containers.item import (
     link_problem,
     safe_name,
 )
-from bansweep.firmware.formats.zipfile import DEFLATED, RATIO_FLOOR, ZipArchive, ZipEntry, open_zip
+from bansweep.firmware.formats.zipfile import DEFLATED, RATIO_FLOOR, STORED, ZipArchive, ZipEntry, open_zip
 from bansweep.firmware.limits import FormatError
 
 ZIP_SUFFIXES = (".zip", ".apk", ".jar", ".apex", ".capex", ".apks")
@@ -126,6 +126,9 @@ def open_zip_file(path: Path, where: Where, ctx: ContainerContext) -> Iterator[I
         if isinstance(clean, InputError):
             yield clean
             continue
+        if posixpath.basename(clean) == "payload.bin" and entry.method == STORED and entry.data_offset >= 0:
+            yield from _stored_payload(path, entry, clean, where, ctx)  # A/B OTA: read in place, not copied
+            continue
         container = is_container_name(clean)
         ratio = entry.size / max(entry.compressed_size, 1)
         if entry.size > RATIO_FLOOR and ratio > limits.max_ratio:
@@ -154,6 +157,15 @@ def open_zip_file(path: Path, where: Where, ctx: ContainerContext) -> Iterator[I
             yield from _nested(lambda dst, e=entry: _extract(z, e, dst, ctx), item, clean, where, ctx)  # type: ignore[misc]
         else:
             yield item
+
+
+def _stored_payload(
+    path: Path, entry: ZipEntry, clean: str, where: Where, ctx: ContainerContext
+) -> Iterator[Item | InputError]:
+    try:
+        yield from payload.open_payload(path, entry.data_offset, entry.size, where.child(clean, ""), ctx)
+    except FormatError as exc:
+        yield InputError(where.location(clean, exc.offset), f"payload: {exc.message}")
 
 
 def _zip_reader(z: ZipArchive, entry: ZipEntry, ctx: ContainerContext) -> Callable[[int], bytes]:

@@ -64,8 +64,9 @@ def matches(path: Path, head: bytes) -> bool:
     return head[:4] == MAGIC
 
 
-def read_header(fh: BinaryIO, size: int) -> Payload:
-    """The payload's header and manifest, checked against the file."""
+def read_header(fh: BinaryIO, size: int, base: int = 0) -> Payload:
+    """The header and manifest of the payload at `base` (bytes [base, size) of the file), checked against it."""
+    fh.seek(base)
     raw = fh.read(HEADER.size + SIGNATURE_SIZE.size)
     if len(raw) < HEADER.size + SIGNATURE_SIZE.size:
         raise FormatError("header truncated", 0)
@@ -79,7 +80,7 @@ def read_header(fh: BinaryIO, size: int) -> Payload:
         raise FormatError(f"manifest of {manifest_size} bytes is over the {MAX_MANIFEST}-byte cap", 12)
     if signature_size > MAX_METADATA_SIGNATURE:
         raise FormatError(f"metadata signature of {signature_size} bytes is over the cap", 20)
-    start = len(raw)
+    start = base + len(raw)
     data_start = start + manifest_size + signature_size
     if data_start > size:
         raise FormatError(f"manifest and signature ({manifest_size} + {signature_size} bytes) run past the end", 12)
@@ -364,8 +365,18 @@ def _hash_zeros(digest: Any, length: int) -> None:
 
 
 def open_container(path: Path, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
+    yield from open_payload(path, 0, path.stat().st_size, where, ctx)
+
+
+def open_payload(
+    path: Path, base: int, length: int, where: Where, ctx: ContainerContext
+) -> Iterator[Item | InputError]:
+    """The payload at bytes [base, base + length) of the file at path: a payload.bin stored in an OTA zip is read in
+    place, without a copy."""
     with path.open("rb") as fh:
-        payload = read_header(fh, os.fstat(fh.fileno()).st_size)
+        if base + length > os.fstat(fh.fileno()).st_size:
+            raise FormatError(f"{length} bytes at {base} run past the end of the file", base)
+        payload = read_header(fh, base + length, base)
         for part in payload.manifest.partitions:
             name = f"{partition_name(part)}.img"
             problem = partition_problem(part, payload, ctx.limits.max_total_bytes)
