@@ -3,19 +3,20 @@
 Target (issue "bansweep firmware", item 5): audited in <= 30 s wall with a peak RSS of the process tree <= 400 MB
 on 2 cores.
 
-    python3 bench/ota_bench.py [--image-mb 1100] [--fill-mb 500] [--method xz|zstd] [--sample 4] [--keep DIR]
+    python3 bench/ota_bench.py [--image-mb 1100] [--fill-mb 500] [--method xz|zstd] [--zip] [--sample 4] [--keep DIR]
 
 The image is a real ext4 file system (mke2fs -d) holding a system/ tree: build.prop, the real fdroidserver APKs
-(tests/data/cache/fdroidserver, from scripts/fetch-test-data) as app/ and priv-app/ apps, and --fill-mb of real
-shared libraries copied from this machine (/usr/lib), so that the operation data compresses like real binaries; the
-rest of the image is free space (ZERO operations, as delta_generator writes them). payload.bin is assembled by
-tests/ota_build.py: 2 MiB REPLACE_XZ (xz preset 0) or REPLACE_ZSTD operations with their SHA-256, the manifest
-through bansweep's own protobuf descriptors. The image and tree are deleted once payload.bin is written; the
-whole work folder at the end (unless --keep).
+(tests/data/cache/fdroidserver, from scripts/fetch-test-data) as app/ and priv-app/ apps, Debian's framework-res.apk
+(45 MB) as framework/, and --fill-mb of real shared libraries copied from this machine (/usr/lib), so that the
+operation data compresses like real binaries; the rest of the image is free space (ZERO operations, as
+delta_generator writes them). payload.bin is assembled by tests/ota_build.py: 2 MiB REPLACE_XZ (xz preset 0) or
+REPLACE_ZSTD operations with their SHA-256, the manifest through bansweep's own protobuf descriptors; --zip wraps it
+in an A/B OTA zip (stored, as shipped). The image and tree are deleted once payload.bin is written, the whole work
+folder at the end (unless --keep).
 
 Baseline: androguard 4.1.4 AnalyzeAPK, one process per APK as in bench/firmware_bench.py, on a sample of the same
-APKs; its per-APK mean times the image's APK count is what an androguard-based audit of the APKs alone would take
-(androguard reads no OTA payload or file system at all).
+APKs (framework-res.apk first); its per-APK mean times the image's APK count is what an androguard-based audit of
+the APKs alone would take (androguard reads no OTA payload or file system at all).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ota_build import compress_lib, payload_bin  # noqa: E402
 
 FDROID = ROOT / "tests" / "data" / "cache" / "fdroidserver"
 LIBS = Path("/usr/lib")
+FRAMEWORK = Path("/usr/share/android-framework-res/framework-res.apk")
 
 
 def system_tree(root: Path, fill_mb: int) -> tuple[int, int]:
@@ -51,6 +53,9 @@ def system_tree(root: Path, fill_mb: int) -> tuple[int, int]:
     apks = sorted(FDROID.glob("*.apk"))
     if not apks:
         raise SystemExit("needs the test data (scripts/fetch-test-data)")
+    if FRAMEWORK.exists():  # the platform's own resources APK (Debian android-framework-res), as on a device
+        (system / "framework").mkdir()
+        shutil.copyfile(FRAMEWORK, system / "framework" / "framework-res.apk")
     for i, apk in enumerate(apks):
         folder = system / ("priv-app" if i % 3 == 0 else "app") / f"App{i}"
         folder.mkdir(parents=True)
@@ -62,12 +67,13 @@ def system_tree(root: Path, fill_mb: int) -> tuple[int, int]:
         if path.is_file() and not path.is_symlink():
             shutil.copyfile(path, system / "lib64" / f"{total:012d}-{path.name}")
             total += path.stat().st_size
-    return len(apks), total
+    return len(apks) + FRAMEWORK.exists(), total
 
 
 def androguard_sample(count: int) -> list[dict]:
     out = []
-    for apk in sorted(FDROID.glob("*.apk"), key=lambda p: -p.stat().st_size)[:count]:
+    apks = [FRAMEWORK] if FRAMEWORK.exists() else []
+    for apk in (apks + sorted(FDROID.glob("*.apk"), key=lambda p: -p.stat().st_size))[:count]:
         proc = subprocess.run([sys.executable, "-c", ANDROGUARD, str(apk)], capture_output=True, text=True)
         if proc.returncode == 0:
             out.append(json.loads(proc.stdout.strip().splitlines()[-1]) | {"apk": apk.name})
@@ -134,8 +140,8 @@ def main() -> None:
         if sample:
             mean = sum(s["seconds"] for s in sample) / len(sample)
             print(
-                f"baseline: androguard {__import__('androguard').__version__} AnalyzeAPK on the {len(sample)} largest "
-                f"of those APKs: mean {mean:.2f} s and up to {max(s['rss_mb'] for s in sample):.0f} MB RSS per APK "
+                f"baseline: androguard {__import__('androguard').__version__} AnalyzeAPK on {len(sample)} of those "
+                f"APKs ({', '.join(s['apk'] for s in sample)}): mean {mean:.2f} s and up to {max(s['rss_mb'] for s in sample):.0f} MB RSS per APK "
                 f"-> {mean * summary['apps']:.0f} s for the image's {summary['apps']} apps on one core, without "
                 "opening the payload or the file system (it reads neither)"
             )
