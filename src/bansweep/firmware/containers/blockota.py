@@ -33,7 +33,7 @@ from bansweep.firmware.containers.item import (
     image_prefix,
     safe_name,
 )
-from bansweep.firmware.containers.payload import ExtentWriter
+from bansweep.firmware.containers.payload import ExtentWriter, zero_written
 from bansweep.firmware.limits import FormatError
 
 NAME = "block-ota"
@@ -164,7 +164,8 @@ def rebuild(
         if cmd == "new"
         for start, end in ranges
     ]
-    writer = ExtentWriter(out, new, charge or (lambda n: None))
+    tick = charge or (lambda n: None)
+    writer = ExtentWriter(out, new, tick)
     stream = _chunks(data, kind)
     pending = memoryview(b"")
     for cmd, ranges in listing.commands:
@@ -182,12 +183,8 @@ def rebuild(
                 written[start:end] = b"\x01" * (end - start)
         else:  # zero, erase: holes, unless a `new` wrote there before
             for start, end in ranges:
-                if any(written[start:end]):
-                    for block in range(start, end):
-                        if written[block]:
-                            out.seek(block * BLOCK)
-                            out.write(bytes(BLOCK))
-                            written[block] = 0
+                tick(0)  # time cap
+                zero_written(out, written, start, end, BLOCK, size)
     if len(pending) or next(stream, b""):
         raise FormatError(f"new data is longer than the {listing.new_blocks} blocks the transfer list writes")
     return size

@@ -304,15 +304,9 @@ def extract(fh: BinaryIO, payload: Payload, part: Any, out: BinaryIO, charge: Ca
         for step, chunks in _ahead(steps, pool):
             in_order = hashed is not None and _contiguous(step.ranges, hashed)
             if step.blob is None:
-                charge(0)  # time cap
                 for ext in step.op.dst_extents:
-                    first, count = ext.start_block, ext.num_blocks
-                    if any(written[first : first + count]):
-                        for block in range(first, first + count):
-                            if written[block]:
-                                out.seek(block * bs)
-                                out.write(bytes(min(bs, size - block * bs)))
-                                written[block] = 0
+                    charge(0)  # time cap
+                    zero_written(out, written, ext.start_block, ext.start_block + ext.num_blocks, bs, size)
             else:
                 writer = ExtentWriter(out, step.ranges, charge)
                 for chunk in chunks:
@@ -344,6 +338,20 @@ def _device_computed(part: Any) -> bool:
     extents are set): the payload does not carry them, so the whole-partition hash cannot be checked here; every
     operation's own data hash still is."""
     return any(part.HasField(name) and getattr(part, name).num_blocks for name in ("hash_tree_extent", "fec_extent"))
+
+
+def zero_written(out: BinaryIO, written: bytearray, first: int, end: int, bs: int, size: int) -> None:
+    """Zeros over the blocks in [first, end) that something wrote before (the others are holes, zero already)."""
+    block = written.find(1, first, end)
+    while block != -1:
+        stop = written.find(0, block, end)
+        stop = end if stop == -1 else stop
+        out.seek(block * bs)
+        left = min((stop - block) * bs, size - block * bs)
+        while left > 0:
+            left -= out.write(ZEROS[: min(left, CHUNK)])
+        written[block:stop] = bytes(stop - block)
+        block = written.find(1, stop, end)
 
 
 def _contiguous(ranges: list[tuple[int, int]], at: int) -> bool:
