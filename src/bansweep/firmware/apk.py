@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bansweep.findings import Location
+from bansweep.firmware.containers.vbmeta import VbMeta
 from bansweep.firmware.formats.arsc import Resources, parse_arsc
 from bansweep.firmware.formats.axml import Manifest, XmlNode, parse_manifest, parse_xml
 from bansweep.firmware.formats.dex import Dex, Members, parse_dex
@@ -158,6 +159,7 @@ class Firmware:
     platform_certs: set[str] = field(default_factory=set)  # SHA-256 of framework-res.apk's signing certificate
     platform_location: Location | None = None
     analysed: Counter[str] = field(default_factory=Counter)  # what was read, by kind (build_property_files ...)
+    vbmeta: list[VbMeta] = field(default_factory=list)  # verified boot metadata images (vbmeta*.img)
 
     def prop(self, key: str) -> str | None:
         found = [p.value for p in self.props if p.key == key]

@@ -37,7 +37,7 @@ from bansweep.firmware.apk import (
     sibling_key,
 )
 from bansweep.firmware.baseline import baseline
-from bansweep.firmware.containers import Item
+from bansweep.firmware.containers import Item, vbmeta
 from bansweep.firmware.containers.item import file_reader
 from bansweep.firmware.diff import compare
 from bansweep.firmware.formats.signing import signing_info
@@ -214,6 +214,9 @@ def _firmware_facts(name: str, items: list[Item], errors: list[InputError], ctx:
             elif is_rc_file(item.path):
                 read_rc(fw, item.location, item.read(MAX_TEXT_BYTES))
                 fw.analysed["init_scripts"] += 1
+            elif vbmeta.is_vbmeta(item.path) and item.link is None:
+                fw.vbmeta.append(vbmeta.parse_vbmeta(item.read(vbmeta.MAX_IMAGE), item.path, item.location))
+                fw.analysed["vbmeta_images"] += 1
         except (FormatError, ValueError) as exc:
             errors.append(InputError(item.location, str(exc)))
     services = {canon_path(s.service.path) for s in fw.services}
@@ -312,7 +315,6 @@ def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, opt
 
 # Formats recognised by their first bytes that the firmware job does not open, and what to do instead.
 UNSUPPORTED = (
-    (0, b"CrAU", "an A/B OTA payload (payload.bin)", "extract its partition images first"),
     (0, b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it first"),
     (0, b"BZh", "a bzip2-compressed file", "decompress it first"),
     (0, b"\x1f\x8b", "a gzip-compressed file", "decompress it first"),
@@ -443,7 +445,7 @@ def _analysed(fw: Firmware, outcomes: list[AppOutcome]) -> dict[str, int]:
     counts = {k: 0 for k in ("apps", "apks_without_manifest", "code_jars")}
     for out in outcomes:
         counts[out.kind] = counts.get(out.kind, 0) + 1
-    for k in ("native_binaries", "build_property_files", "init_scripts"):
+    for k in ("native_binaries", "build_property_files", "init_scripts", "vbmeta_images"):
         counts[k] = fw.analysed[k]
     counts["files"] = len(fw.files)
     counts.setdefault("not_analysed", 0)

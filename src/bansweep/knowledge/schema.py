@@ -149,6 +149,15 @@ class PlatformCert(Entry):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AvbKey(Entry):
+    """A publicly known Android Verified Boot signing key, by the SHA-1 of its AVB public key blob."""
+
+    DATASET: ClassVar[str] = "avb-keys"
+    sha1: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StockSetuid(Entry):
     """A setuid file that stock Android ships (until an API level)."""
 
@@ -256,6 +265,7 @@ SCHEMAS: dict[str, type[Entry]] = {
         Indicator,
         CapabilityEntry,
         PlatformCert,
+        AvbKey,
         StockSetuid,
         FccEntry,
         Dod1260hEntry,

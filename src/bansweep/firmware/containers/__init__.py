@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import adb, archive, bootimg, directory, erofs, ext4, sparse, superimage
+from bansweep.firmware.containers import (
+    adb,
+    apex,
+    archive,
+    blockota,
+    bootimg,
+    directory,
+    erofs,
+    ext4,
+    payload,
+    sparse,
+    superimage,
+)
 from bansweep.firmware.containers.item import CHUNK, ContainerContext, Item, Scratch, Where, file_reader, image_prefix
 from bansweep.firmware.limits import FormatError, InternalError, Limits
 from bansweep.inputs import InputFile, read_head
@@ -61,6 +73,9 @@ def _zip(path: Path, head: bytes) -> bool:
 
 # in detection order
 CONTAINERS: tuple[Format, ...] = (
+    Format(payload.NAME, payload.matches, payload.open_container),
+    Format(blockota.NAME, blockota.matches, blockota.open_container),
+    Format(apex.NAME, apex.matches, apex.open_container),
     Format("sparse", _magic(0, struct.pack("<I", sparse.MAGIC)), sparse.open_sparse),
     Format("ext4", _magic(1080, b"\x53\xef"), ext4.open_ext4),
     Format("erofs", _magic(1024, struct.pack("<I", erofs.MAGIC)), erofs.open_erofs),

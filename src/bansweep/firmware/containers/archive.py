@@ -2,7 +2,8 @@
 
 Entries are yielded as Items with their names as firmware paths; archives and images inside are streamed to the
 private temp dir and opened in turn (depth-capped by the caller). Absolute names and names with '..' are refused
-and reported, as are zip bombs (size and ratio caps), A/B OTA payload.bin and block-based system.new.dat images.
+and reported, as are zip bombs (size and ratio caps); A/B payload.bin and block-based OTA images (X.transfer.list
+with X.new.dat.br) are rebuilt and opened (payload.py, blockota.py); a stored payload.bin is read in place.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.firmware.containers import updater_script
+from bansweep.firmware.containers import blockota, payload, updater_script
 from bansweep.firmware.containers.item import (
     CHUNK,
     ContainerContext,
@@ -33,7 +34,7 @@ from bansweep.firmware.containers.item import (
     link_problem,
     safe_name,
 )
-from bansweep.firmware.formats.zipfile import DEFLATED, RATIO_FLOOR, ZipArchive, ZipEntry, open_zip
+from bansweep.firmware.formats.zipfile import DEFLATED, RATIO_FLOOR, STORED, ZipArchive, ZipEntry, open_zip
 from bansweep.firmware.limits import FormatError
 
 ZIP_SUFFIXES = (".zip", ".apk", ".jar", ".apex", ".capex", ".apks")
@@ -80,10 +81,6 @@ def member_name(name: str, where: Where) -> str | InputError:
     if not clean:
         return InputError(where.location(name), "unsafe entry name (absolute or with '..'); not extracted")
     base = posixpath.basename(clean)
-    if base == "payload.bin":
-        return InputError(
-            where.location(clean), "payload.bin (A/B OTA) not supported; extract its partition images first"
-        )
     if BLOCK_OTA.search(base):
         return InputError(
             where.location(clean), f"block-based OTA image ({base}) not supported; convert it to a raw image first"
@@ -121,9 +118,16 @@ def open_zip_file(path: Path, where: Where, ctx: ContainerContext) -> Iterator[I
         except FormatError as exc:
             yield InputError(where.location(), f"zip: {exc.message}")
             return
+        if blockota.is_member(entry.name):  # X.transfer.list with X.new.dat(.br): rebuilt and opened as X.img
+            extract = lambda name, dst: _extract(z, z.find(name), dst, ctx)  # type: ignore[arg-type]  # noqa: E731
+            yield from blockota.open_member(entry.name, {e.name for e in z.entries}, extract, where, ctx)
+            continue
         clean = member_name(entry.name, where)
         if isinstance(clean, InputError):
             yield clean
+            continue
+        if posixpath.basename(clean) == "payload.bin" and entry.method == STORED and entry.data_offset >= 0:
+            yield from _stored_payload(path, entry, clean, where, ctx)  # A/B OTA: read in place, not copied
             continue
         container = is_container_name(clean)
         ratio = entry.size / max(entry.compressed_size, 1)
@@ -153,6 +157,15 @@ def open_zip_file(path: Path, where: Where, ctx: ContainerContext) -> Iterator[I
             yield from _nested(lambda dst, e=entry: _extract(z, e, dst, ctx), item, clean, where, ctx)  # type: ignore[misc]
         else:
             yield item
+
+
+def _stored_payload(
+    path: Path, entry: ZipEntry, clean: str, where: Where, ctx: ContainerContext
+) -> Iterator[Item | InputError]:
+    try:
+        yield from payload.open_payload(path, entry.data_offset, entry.size, where.child(clean, ""), ctx)
+    except FormatError as exc:
+        yield InputError(where.location(clean, exc.offset), f"payload: {exc.message}")
 
 
 def _zip_reader(z: ZipArchive, entry: ZipEntry, ctx: ContainerContext) -> Callable[[int], bytes]:

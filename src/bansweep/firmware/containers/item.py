@@ -21,8 +21,20 @@ PARTITIONS = frozenset(
     {"system", "vendor", "product", "system_ext", "odm", "oem", "vendor_dlkm", "odm_dlkm", "system_dlkm"}
 )
 # Entries with these names are opened as nested containers (when their content says so); APKs and JARs are not.
-CONTAINER_SUFFIXES = (".img", ".zip", ".apex", ".capex", ".tar", ".tgz", ".tar.gz", ".ext4", ".erofs", ".raw")
-CONTAINER_NAMES = ("original_apex",)  # the APEX inside a compressed .capex
+CONTAINER_SUFFIXES = (
+    ".img",
+    ".zip",
+    ".apex",
+    ".capex",
+    ".tar",
+    ".tgz",
+    ".tar.gz",
+    ".ext4",
+    ".erofs",
+    ".raw",
+    ".transfer.list",
+)
+CONTAINER_NAMES = ("original_apex", "payload.bin")  # the APEX inside a compressed .capex; an A/B OTA payload
 MAX_LINK_HOPS = 40
 CHUNK = 1 << 20
 

@@ -2,7 +2,8 @@
 
 Written here rather than using androguard's DEX because that parse costs seconds and hundreds of MB per app; the
 tables needed for the audit are read with bulk unpacking (array slices; all strings with one split and one
-decode, checked against every string offset), which parses a 10 MB dex in tens of milliseconds. Versions 035-041; CompactDex is refused with a clear error.
+decode, checked against every string offset), which parses a 10 MB dex in tens of milliseconds. Versions 035-041;
+CompactDex through formats/cdex.py.
 """
 
 from __future__ import annotations
@@ -257,7 +258,9 @@ def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
         raise FormatError(f"dex: {len(d)} bytes, shorter than the 112-byte header", 0)
     magic = bytes(d[0:8])
     if magic[:4] == b"cdex":
-        raise FormatError("CompactDex (cdex) is not supported; it must be converted to standard dex first", 0)
+        from bansweep.firmware.formats.cdex import parse_cdex  # noqa: PLC0415 - cdex builds on this module
+
+        return parse_cdex(d)
     if magic[:4] != b"dex\n" or magic[7] != 0 or not magic[4:7].isdigit():
         raise FormatError(f"not a dex file (magic {magic!r})", 0)
     version = int(magic[4:7])

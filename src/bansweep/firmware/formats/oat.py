@@ -3,7 +3,8 @@
 Odexed firmware ships APKs without classes.dex; the original dex bytes sit inside these files. Rather than follow
 each OAT/VDEX layout version, the carver finds every standard dex header, checks that its declared size fits and
 its header is sane, and slices it out. A wrong Adler-32 (e.g. dex "quickened" in Android 8-9 VDEX files, whose
-tables are intact) is kept with an issue. CompactDex ("cdex", Android 9+) is reported, not parsed.
+tables are intact) is kept with an issue. CompactDex ("cdex", Android 9-13 VDEX) is sliced out with its shared data
+section (formats/cdex.py); one that cannot be is reported.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from bansweep.firmware.formats import cdex
 from bansweep.firmware.limits import FormatError, total
 
 DEX_MAGIC = re.compile(rb"dex\n0(?:3[5-9]|4[01])\x00")
@@ -26,7 +28,7 @@ MAX_DEX = 256
 @dataclass(slots=True)
 class CarveResult:
     dex: list[tuple[int, bytes]] = field(default_factory=list)  # (offset in the input, dex bytes)
-    compact: list[int] = field(default_factory=list)  # offsets of CompactDex headers (not supported)
+    compact: list[int] = field(default_factory=list)  # offsets of CompactDex headers that could not be read
     issues: list[str] = field(default_factory=list)
 
 
@@ -63,9 +65,14 @@ def carve(data: bytes | bytearray | memoryview) -> CarveResult:
             out.issues.append(f"more than {MAX_DEX} dex files; the rest not carved")
             break
     for m in CDEX_MAGIC.finditer(buf):
-        out.compact.append(m.start())
-    if out.compact:
-        out.issues.append(f"{len(out.compact)} CompactDex (cdex) file(s) not supported")
+        if len(out.dex) >= MAX_DEX:
+            out.issues.append(f"more than {MAX_DEX} dex files; the rest not carved")
+            break
+        try:
+            out.dex.append((m.start(), cdex.extract(buf, m.start())))
+        except FormatError as exc:
+            out.compact.append(m.start())
+            out.issues.append(f"CompactDex at 0x{m.start():x} not read: {exc.message}")
     return out
 
 

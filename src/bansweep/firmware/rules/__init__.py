@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bansweep.findings import Finding
 from bansweep.firmware.apk import App, Firmware
 from bansweep.firmware.rules import (
+    avb,
     comms,
     exported,
     harvesting,
@@ -50,6 +51,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("trackers", trackers.app_findings),
     Family("integrity", integrity.app_findings),
     Family("risk", risk.app_findings),
+    Family("avb", firmware=avb.firmware_findings),
 )
 CODE_FAMILIES = ("indicators",)  # what applies to code without a manifest (it implements APIs, it does not use them)
 

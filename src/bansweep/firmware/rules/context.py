@@ -106,6 +106,7 @@ class Knowledge:
     capabilities: dict[str, Capability]
     signals: list[Signal]
     test_certs: dict[str, dict[str, Any]]  # sha256 -> entry
+    avb_keys: dict[str, dict[str, Any]]  # sha1 of an AVB public key blob -> entry (public test keys)
     stock_setuid: set[str]
     versions: dict[str, str]
     needles: Needles  # indicator strings and plain string signals, searched in every app's code
@@ -135,6 +136,7 @@ def knowledge(overlays: tuple[Path, ...] = ()) -> Knowledge:
     caps = load("capabilities", ("kind", "capability"), overlays)
     certs = load("platform-certs", ("sha256", "name"), overlays)
     stock = load("stock-setuid", ("path",), overlays)
+    avb = load("avb-keys", ("sha1", "name"), overlays)
     defined = {
         e["capability"]: Capability(e["capability"], e["category"], e["label"], e["explanation"])
         for e in caps.entries
@@ -151,8 +153,9 @@ def knowledge(overlays: tuple[Path, ...] = ()) -> Knowledge:
         capabilities=defined,
         signals=signals,
         test_certs={str(e["sha256"]).lower(): e for e in certs.entries},
+        avb_keys={str(e["sha1"]).lower(): e for e in avb.entries},
         stock_setuid={canon_path(str(e["path"])) for e in stock.entries},
-        versions={d.name: d.version for d in (spyware, caps, certs, stock)},
+        versions={d.name: d.version for d in (spyware, caps, certs, stock, avb)},
         needles=Needles(needles),
         lower_needles=Needles(n for s in signals if s.kind == "string" and s.match == "regex" for n in s.key[1]),
     )
