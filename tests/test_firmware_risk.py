@@ -66,7 +66,8 @@ def by_app(report: Any) -> dict[str, list[Finding]]:
     [
         ("inventory.csv", b"serial,model\n1,A\n", "a text file that is no firmware image"),
         ("blob.bin", bytes(range(256)) * 20, "a file that is no firmware image"),
-        ("payload.bin", b"CrAU" + b"\x00" * 7 + b"\x02" + b"\x00" * 40, "A/B OTA payload (payload.bin)"),
+        ("payload.bin", b"CrAU" + b"\x00" * 7 + b"\x02" + b"\x00" * 40, "it holds no files"),  # opened: no partitions
+        ("image.img.zst", b"\x28\xb5\x2f\xfd" + b"\x00" * 40, "Zstandard-compressed"),
         ("image.img.xz", b"\xfd7zXZ\x00" + b"\x00" * 40, "xz-compressed"),
     ],
 )
