@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bansweep.findings import Location
 from bansweep.firmware.apk import read_app
-from bansweep.firmware.formats.dex import parse_dex
+from bansweep.firmware.formats.cdex import parse_any
 from bansweep.firmware.formats.oat import carve
 from bansweep.firmware.limits import FormatError
 from cdex_build import to_cdex
@@ -33,7 +33,7 @@ def real_dex(name: str = "SpeedoMeterApp.main_1.apk") -> bytes:
 
 
 def same_tables(a: bytes, b: bytes) -> None:
-    x, y = parse_dex(a), parse_dex(b)
+    x, y = parse_any(a), parse_any(b)
     assert list(x.strings) == list(y.strings)
     assert x.types == y.types and x.defined_classes == y.defined_classes
     assert x.method_refs == y.method_refs and x.field_refs == y.field_refs
@@ -45,7 +45,7 @@ def test_cdex_reads_like_its_dex(tmp_path: Path) -> None:
     compact = to_cdex(dex)
     assert compact[:8] == b"cdex001\x00"
     same_tables(compact, dex)
-    parsed = parse_dex(compact)
+    parsed = parse_any(compact)
     assert parsed.version == 1 and parsed.checksum_ok
     if shutil.which("dexdump") is None:
         pytest.skip("dexdump not installed (scripts/test-setup installs it)")
@@ -61,7 +61,7 @@ def test_cdex_reads_like_its_dex(tmp_path: Path) -> None:
 def test_bad_cdex() -> None:
     compact = bytearray(to_cdex(real_dex()))
     compact[-3] ^= 0xFF  # a byte of the data section
-    assert parse_dex(bytes(compact)).checksum_ok is False
+    assert parse_any(bytes(compact)).checksum_ok is False
     for offset, value, message in [
         (0x24, 0x70, "header size"),  # a dex-sized header in a cdex
         (0x6C, 0x10, "data section"),  # data inside the header
@@ -71,7 +71,7 @@ def test_bad_cdex() -> None:
         bad = bytearray(to_cdex(real_dex()))
         bad[offset : offset + 4] = value.to_bytes(4, "little")
         with pytest.raises(FormatError, match=message):
-            parse_dex(bytes(bad))
+            parse_any(bytes(bad))
 
 
 def test_cdex_in_a_vdex_is_carved_with_its_data_section() -> None:
@@ -92,7 +92,7 @@ def test_cdex_in_a_vdex_is_carved_with_its_data_section() -> None:
     assert [offset for offset, _ in result.dex] == starts and result.compact == [] and result.issues == []
     for (_, carved), original in zip(result.dex, (first, second), strict=True):
         same_tables(carved, original)
-        assert parse_dex(carved).checksum_ok
+        assert parse_any(carved).checksum_ok
     broken = bytearray(vdex)
     broken[starts[1] + 0x6C : starts[1] + 0x70] = (10**6).to_bytes(4, "little")
     result = carve(bytes(broken))
@@ -116,7 +116,7 @@ def test_odexed_app_with_cdex_in_its_vdex_is_read() -> None:
     )
     assert app.dex.present and app.dex.compact == 0
     assert app.dex.sources == ["system/app/Speedo/oat/arm64/Speedo.vdex@0x20"]
-    assert set(parse_dex(dex).defined_classes) <= app.dex.defined
+    assert set(parse_any(dex).defined_classes) <= app.dex.defined
     assert not [i for i in app.issues if "CompactDex" in i]
 
 
@@ -130,5 +130,5 @@ def test_mutated_cdex_only_raises_format_error(data: st.DataObject) -> None:
     cut = data.draw(st.integers(0, len(buf)))
     for candidate in (bytes(buf), bytes(buf[:cut])):
         with contextlib.suppress(FormatError):
-            parse_dex(candidate)
+            parse_any(candidate)
         carve(b"vdex021\x00" + candidate)

@@ -266,7 +266,7 @@ def test_baseline_overlay_is_validated(tmp_path: Path) -> None:
         "dataset: android-roles\nversion: local\nentries:\n"
         "  - {id: role-x, kind: role, role: x, label: a (b, c), may: [sms], source: review, date: '2026'}\n"
     )
-    with pytest.raises(KnowledgeError, match="unexpected key"):
+    with pytest.raises(KnowledgeError, match="unknown field"):
         baseline((tmp_path,))
 
 

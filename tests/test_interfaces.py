@@ -49,8 +49,9 @@ AXES: dict[str, tuple[tuple[Any, ...], type, Path, set[str]]] = {
         Container,
         SRC / "firmware" / "containers",
         # Item and Where; the OTA script reader of archive; a folder and a device are opened by open_input itself
-        # jail: runs an external extractor confined to its output folder
-        {"item", "updater_script", "directory", "adb", "jail"},
+        # jail: runs an external extractor confined to its output folder; vbmeta: AVB facts read from images;
+        # update_metadata: payload.bin's protobuf manifest
+        {"item", "updater_script", "directory", "adb", "jail", "vbmeta", "update_metadata"},
     ),
     "firmware rule family": (firmware_rules.FAMILIES, RuleFamily, SRC / "firmware" / "rules", {"context", "role"}),
     "restriction list": (party_lists.LISTS, ListSource, SRC / "parties" / "lists", {"builtin", "stored"}),  # helpers

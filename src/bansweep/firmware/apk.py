@@ -16,7 +16,8 @@ from bansweep.findings import Location
 from bansweep.firmware.containers.vbmeta import VbMeta
 from bansweep.firmware.formats.arsc import Resources, parse_arsc
 from bansweep.firmware.formats.axml import Manifest, XmlNode, parse_manifest, parse_xml
-from bansweep.firmware.formats.dex import Dex, Members, parse_dex
+from bansweep.firmware.formats.cdex import parse_any
+from bansweep.firmware.formats.dex import Dex, Members
 from bansweep.firmware.formats.elf import parse_elf
 from bansweep.firmware.formats.initrc import Service, parse_initrc
 from bansweep.firmware.formats.oat import carve
@@ -321,7 +322,7 @@ def _add_dex(facts: DexFacts, blobs: list[bytes], seen: set[bytes], data: bytes,
     if key in seen:
         return
     seen.add(key)
-    dex = parse_dex(data)
+    dex = parse_any(data)
     facts.sources.append(source)
     blobs.append(string_region(data, dex))
     if keep:

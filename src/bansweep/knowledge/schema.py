@@ -158,6 +158,37 @@ class AvbKey(Entry):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StockPackage(Entry):
+    """Stock Android: a package with its roles, uid and signing per API range, a privileged permission, or a
+    priv-app allowlist (firmware/baseline.py checks which fields each kind has)."""
+
+    DATASET: ClassVar[str] = "android-baseline"
+    kind: str
+    package: str | None = None
+    roles: list[str] = field(default_factory=list)
+    api: list[int] = field(default_factory=list)
+    uid: str | None = None
+    signature: str | None = None
+    priv_app: bool = False
+    origin: str | None = None
+    privapp: list[str] = field(default_factory=list)
+    permission: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppRole(Entry):
+    """A role an app can have (what personal data it may read), or how a manifest declares it."""
+
+    DATASET: ClassVar[str] = "android-roles"
+    kind: str
+    role: str
+    label: str | None = None
+    may: list[str] = field(default_factory=list)
+    match: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StockSetuid(Entry):
     """A setuid file that stock Android ships (until an API level)."""
 
@@ -266,6 +297,8 @@ SCHEMAS: dict[str, type[Entry]] = {
         CapabilityEntry,
         PlatformCert,
         AvbKey,
+        StockPackage,
+        AppRole,
         StockSetuid,
         FccEntry,
         Dod1260hEntry,

@@ -92,3 +92,9 @@ def parse_cdex(d: bytes) -> Dex:
     dex = parse_dex(bytes(view))
     dex.version, dex.checksum_ok = 1, ok
     return dex
+
+
+def parse_any(data: bytes | bytearray | memoryview) -> Dex:
+    """A standard dex or a CompactDex, by its magic."""
+    d = data if isinstance(data, bytes) else bytes(data)
+    return parse_cdex(d) if d[:4] == b"cdex" else parse_dex(d)

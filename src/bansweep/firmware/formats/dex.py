@@ -257,10 +257,6 @@ def parse_dex(data: bytes | bytearray | memoryview) -> Dex:
     if len(d) < HEADER_SIZE:
         raise FormatError(f"dex: {len(d)} bytes, shorter than the 112-byte header", 0)
     magic = bytes(d[0:8])
-    if magic[:4] == b"cdex":
-        from bansweep.firmware.formats.cdex import parse_cdex  # noqa: PLC0415 - cdex builds on this module
-
-        return parse_cdex(d)
     if magic[:4] != b"dex\n" or magic[7] != 0 or not magic[4:7].isdigit():
         raise FormatError(f"not a dex file (magic {magic!r})", 0)
     version = int(magic[4:7])
