@@ -19,12 +19,15 @@ Builders are memoised per work folder: each APK/ELF is built once per test sessi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -327,3 +330,12 @@ def odex_firmware(root: Path, work: Path) -> Path:
     _put(strip_dex(full, work / "AdupsFota-odexed.apk"), system / "priv-app" / "AdupsFota" / "AdupsFota.apk")
     _put(odex(work, dex_of(full), "AdupsFota"), system / "priv-app" / "AdupsFota" / "oat" / "arm64" / "AdupsFota.odex")
     return root
+
+
+def cli(*args: str | Path) -> tuple[int, dict[str, Any]]:
+    """`bansweep ARGS` in a new process: its exit code and its JSON report."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bansweep", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.strip(), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)

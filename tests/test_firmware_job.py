@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,9 @@ import pytest
 
 from bansweep.findings import JOB_STATUSES, Status
 from bansweep.firmware import job
-from firmware_fixtures import adups_apk, firmware_tree, need_tools, odex_firmware
+from firmware_fixtures import adups_apk, cli, firmware_tree, need_tools, odex_firmware
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
-
-
-def cli(*args: str | Path) -> tuple[int, dict[str, Any]]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bansweep", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
-    assert proc.stdout.strip(), proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ tests/firmware_fixtures.py), ELF files built with gcc, and the fdroidserver APK 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,18 +25,10 @@ from bansweep.firmware.reach import CodeIndex, index_dex, linked
 from bansweep.knowledge import load
 from bansweep.policy.firmware import HIGH, band, device_risk, judge, risk_score
 from firmware_build import assemble_dex, build_apk, manifest_xml
-from firmware_fixtures import SYNC_AGENT_C, adups_apk, elf, need_tools
+from firmware_fixtures import SYNC_AGENT_C, adups_apk, cli, elf, need_tools
 from firmware_roles import role_firmware, smali_class
 
 FDROID = Path(__file__).parent / "data" / "cache" / "fdroidserver"
-
-
-def cli(*args: str | Path) -> tuple[int, dict[str, Any]]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bansweep", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
-    assert proc.stdout.strip(), proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="module")
