@@ -249,7 +249,7 @@ class Attributor:
                     continue
                 product = params.get("hw.product") or params.get("os.product") or params.get("service.product")
                 dtype = (params.get("hw.device") or "").lower() or None
-                detail = f"Recog {fp.file} fingerprint {fp.index} ({fp.description}) gives {name}={vendor}"
+                detail = f"{fp.label} ({fp.description}) gives {name}={vendor}"
                 matches = [m for m in self.kb.match_org(vendor) if m.entity.group] or self.kb.match_org(vendor)
                 if not matches:
                     yield Claim(
@@ -472,7 +472,7 @@ _KIND_WORDS = {
     "org": "a recorded maker name",
     "model": "the model name",
     "banner": "a service banner",
-    "recog": "a Recog fingerprint",
+    "recog": "a published fingerprint (Recog or nmap)",
     "oid": "the SNMP sysObjectID",
 }
 

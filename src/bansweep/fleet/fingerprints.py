@@ -46,6 +46,14 @@ RECOG_FIELDS: dict[str, tuple[str, ...]] = {
     "smtp.banner": ("service.banner",),
     "pop.banner": ("service.banner",),
     "imap4.banner": ("service.banner",),
+    # nmap-service-probes lines, by nmap service name (fleet/service_probes.py)
+    "nmap.ssh": ("ssh.banner",),
+    "nmap.telnet": ("telnet.banner",),
+    "nmap.ftp": ("ftp.banner",),
+    "nmap.http": ("http.server",),
+    "nmap.rtsp": ("rtsp.server",),
+    "nmap.sip": ("sip.banner",),
+    "nmap.upnp": ("upnp.server",),
 }
 
 # which Recog parameter names a device maker, and how strongly (a service vendor is software, not hardware)
@@ -151,10 +159,17 @@ class Fingerprint:
     params: tuple[Param, ...]
     examples: tuple[Example, ...]
     data_date: str = ""  # date of the database file (Recog databases carry no version of their own)
+    scheme: str = "recog"  # "recog" (Recog XML) or "nmap" (nmap-service-probes; index = line number)
 
     @property
     def rule(self) -> str:
-        return f"recog:{self.file}:{self.index}"
+        return f"{self.scheme}:{self.file}:{self.index}"
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.file} line {self.index}" if self.scheme == "nmap" else f"Recog {self.file} fingerprint {self.index}"
+        )
 
     def extract(self, m: re.Match[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -184,13 +199,15 @@ class Database:
     def facts(self) -> tuple[str, ...]:
         return RECOG_FIELDS.get(self.matches, ())
 
-    def first(self, text: str) -> tuple[Fingerprint, dict[str, str]] | None:
-        """Recog semantics: the first fingerprint of the database that matches wins."""
-        text = text[:MAX_BANNER_CHARS]
+    def first(self, texts: Sequence[str]) -> tuple[Fingerprint, dict[str, str]] | None:
+        """Recog (and nmap) semantics: the first fingerprint of the database that matches wins; each fingerprint
+        is tried on every shape of the observed text."""
+        texts = [t[:MAX_BANNER_CHARS] for t in texts]
         for fp in self.fingerprints:
-            m = fp.regex.search(text)
-            if m:
-                return fp, fp.extract(m)
+            for text in texts:
+                m = fp.regex.search(text)
+                if m:
+                    return fp, fp.extract(m)
         return None
 
 
@@ -277,9 +294,15 @@ def _example(path: Path, node: Any) -> Example:
 
 
 def database_files(dirs: Sequence[Path]) -> list[Path]:
+    """Recog XML files of each directory (and an nmap-service-probes file in it), or the file given."""
     out: list[Path] = []
-    for d in dirs:
-        out.extend(sorted(p for p in Path(d).glob("*.xml") if p.is_file()) if Path(d).is_dir() else [Path(d)])
+    for d in map(Path, dirs):
+        if d.is_dir():
+            out.extend(sorted(p for p in d.glob("*.xml") if p.is_file()))
+            if (d / "nmap-service-probes").is_file():
+                out.append(d / "nmap-service-probes")
+        else:
+            out.append(d)
     return out
 
 
@@ -290,35 +313,52 @@ class Recog:
     databases: list[Database] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     by_fact: dict[str, list[Database]] = field(default_factory=dict)
+    skipped: int = 0  # nmap-service-probes lines whose PCRE Python cannot compile
 
     @classmethod
     def load(cls, dirs: Sequence[Path]) -> Recog:
+        from bansweep.fleet import service_probes  # it builds on this module's types
+
         out = cls()
         for path in database_files(dirs):
-            db, errors = load_file(path)
+            if service_probes.is_probes_file(path):
+                dbs, errors, skipped = service_probes.load(path)
+                out.skipped += skipped
+            else:
+                db, errors = load_file(path)
+                dbs = [db] if db is not None else []
             out.errors.extend(errors)
-            if db is None:
-                continue
-            out.databases.append(db)
-            for fact in db.facts:
-                out.by_fact.setdefault(fact, []).append(db)
+            for db in dbs:
+                out.databases.append(db)
+                for fact in db.facts:
+                    out.by_fact.setdefault(fact, []).append(db)
         return out
 
     @property
     def size(self) -> int:
         return sum(len(db.fingerprints) for db in self.databases)
 
+    @property
+    def summary(self) -> str:
+        text = f"{self.size} fingerprints in {len(self.databases)} databases"
+        if self.skipped:
+            text += f"; {self.skipped} nmap-service-probes lines skipped (PCRE that Python's re cannot compile)"
+        return text
+
     def match(self, fact: str, text: str) -> Iterator[tuple[Fingerprint, dict[str, str]]]:
         for db in self.by_fact.get(fact, ()):
-            for candidate in _recog_inputs(db.matches, text):
-                hit = db.first(candidate)
-                if hit:
-                    yield hit
-                    break
+            hit = db.first(_recog_inputs(db.matches, text))
+            if hit:
+                yield hit
 
 
 def _recog_inputs(matches: str, text: str) -> tuple[str, ...]:
-    """Recog's www_authenticate database sees the whole header; sources may give only the realm."""
+    """Recog's www_authenticate database sees the whole header; sources may give only the realm. nmap's
+    fingerprints see whole responses (service_probes.candidates)."""
+    if matches.startswith("nmap."):
+        from bansweep.fleet.service_probes import candidates
+
+        return candidates(matches, text)
     if matches == "http_header.www_authenticate" and "realm=" not in text.lower():
         return (f'Basic realm="{text}"', text)
     return (text,)
