@@ -1,0 +1,489 @@
+"""Recognition from banners, favicons, nmap -sV and NSE script output, SNMP walks, maker spellings and chip vendors.
+
+The nmap XML is built the way nmap 7.9x writes it (`nmap -sV -sC --script banner,http-favicon,...` with -oX):
+<service> elements with product/version/extrainfo/devicetype and <cpe> children, <script> elements with an
+`output` attribute and, where the script returns structured output, <elem>/<table> children.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pytest
+from click.testing import CliRunner
+
+from bansweep.cli import main
+from bansweep.fleet import favicon
+from bansweep.fleet.fingerprints import Recog
+from bansweep.fleet.service_probes import parse_line
+from bansweep.fleet.sources import nmap_services
+
+NMAP_PROBES = Path("/usr/share/nmap/nmap-service-probes")
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+# --- building nmap XML ------------------------------------------------------------------------------------------
+
+
+def service(name: str, product: str = "", version: str = "", extrainfo: str = "", devicetype: str = "",
+            cpes: tuple[str, ...] = (), servicefp: str = "") -> str:  # fmt: skip
+    attrs = {"name": name, "product": product, "version": version, "extrainfo": extrainfo, "devicetype": devicetype}
+    text = " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items() if v)
+    method = "probed" if product or cpes else "table"
+    fp = f" servicefp={quoteattr(servicefp)}" if servicefp else ""
+    body = "".join(f"<cpe>{escape(c)}</cpe>" for c in cpes)
+    return f'<service {text} method="{method}" conf="{10 if product else 3}"{fp}>{body}</service>'
+
+
+def script(sid: str, output: str, inner: str = "") -> str:
+    return f"<script id={quoteattr(sid)} output={quoteattr(output)}>{inner}</script>"
+
+
+def elems(*values: str, **keyed: str) -> str:
+    return "".join(f"<elem>{escape(v)}</elem>" for v in values) + "".join(
+        f"<elem key={quoteattr(k)}>{escape(v)}</elem>" for k, v in keyed.items()
+    )
+
+
+def table(key: str, inner: str) -> str:
+    return f"<table key={quoteattr(key)}>{inner}</table>"
+
+
+def port(number: int, svc: str, *scripts: str, proto: str = "tcp") -> str:
+    return (
+        f'<port protocol="{proto}" portid="{number}"><state state="open" reason="syn-ack" reason_ttl="64"/>'
+        f"{svc}{''.join(scripts)}</port>"
+    )
+
+
+def host(ip: str, *ports: str, mac: str = "", vendor: str = "") -> str:
+    address = f'<address addr="{ip}" addrtype="ipv4"/>'
+    if mac:
+        address += f'<address addr="{mac}" addrtype="mac"' + (f" vendor={quoteattr(vendor)}" if vendor else "") + "/>"
+    return (
+        f'<host starttime="1764000000" endtime="1764000030"><status state="up" reason="arp-response" reason_ttl="0"/>'
+        f'{address}<hostnames></hostnames><ports><extraports state="closed" count="996">'
+        f'<extrareasons reason="resets" count="996" proto="tcp" ports="1-995"/></extraports>{"".join(ports)}</ports>'
+        f'<times srtt="300" rttvar="200" to="100000"/></host>\n'
+    )
+
+
+def nmaprun(*hosts: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE nmaprun>\n'
+        '<?xml-stylesheet href="file:///usr/bin/../share/nmap/nmap.xsl" type="text/xsl"?>\n'
+        '<nmaprun scanner="nmap" args="nmap -sV -sC --script banner,http-favicon,sip-methods,rtsp-methods,'
+        'ssh2-enum-algos,ssl-cert -oX scan.xml 10.9.0.0/24" start="1764000000" version="7.93" xmloutputversion="1.05">\n'
+        '<scaninfo type="syn" protocol="tcp" numservices="1000" services="1-1000"/>\n<verbose level="1"/>\n'
+        + "".join(hosts)
+        + '<runstats><finished time="1764000100" elapsed="100" exit="success"/></runstats>\n</nmaprun>\n'
+    )
+
+
+SSH_ALGOS = script(
+    "ssh2-enum-algos",
+    "\n  kex_algorithms: (2)\n      diffie-hellman-group14-sha1\n      diffie-hellman-group-exchange-sha256\n"
+    "  server_host_key_algorithms: (1)\n      ssh-rsa\n",
+    table("kex_algorithms", elems("diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha256"))
+    + table("server_host_key_algorithms", elems("ssh-rsa")),
+)
+SIP_METHODS = script(
+    "sip-methods", "INVITE, ACK, CANCEL, OPTIONS, BYE", elems("INVITE", "ACK", "CANCEL", "OPTIONS", "BYE")
+)
+RTSP_METHODS = script(
+    "rtsp-methods",
+    "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, PAUSE",
+    elems("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN", "PAUSE"),
+)
+
+
+def ssl_cert(org: str, cn: str) -> str:
+    subject = elems(commonName=cn, organizationName=org, countryName="CN")
+    output = f"Subject: commonName={cn}/organizationName={org}/countryName=CN\nNot valid before: 2019-01-01T00:00:00"
+    return script("ssl-cert", output, table("subject", subject) + table("issuer", subject))
+
+
+def fingerprint_strings(probe: str, *lines: str) -> str:
+    output = f"\n  {probe}: \n" + "".join(f"    {line}\n" for line in lines)
+    return script("fingerprint-strings", output, table(probe, elems(*lines)))
+
+
+# covered devices: one kind of evidence each (none has a MAC, as in a routed scan), with the evidence rule expected
+COVERED = {
+    "10.9.0.1": (
+        "huawei",
+        "banner.ssh.banner",
+        host(
+            "10.9.0.1",
+            port(22, service("ssh", extrainfo="protocol 2.0"), script("banner", "SSH-2.0-HUAWEI-1.5"), SSH_ALGOS),
+        ),
+    ),
+    "10.9.0.2": (
+        "huawei",
+        "banner.telnet.banner",
+        host(
+            "10.9.0.2",
+            port(
+                23,
+                service("telnet"),
+                script(
+                    "banner",
+                    r"\xFF\xFB\x01\xFF\xFB\x03\xFF\xFB\x18-------------------------------\x0D\x0A-----Welcome to ATP"
+                    r" Cli------\x0D\x0A-------------------------------\x0D\x0A\x0D\x0ALogin: ",
+                ),
+            ),
+        ),
+    ),
+    "10.9.0.3": (
+        "huawei",
+        "banner.service.banner",  # nmap -sV product and hardware CPE of the FTP server
+        host(
+            "10.9.0.3",
+            port(
+                21,
+                service(
+                    "ftp",
+                    "Huawei Quidway AR28-09 WAP ftpd",
+                    "",
+                    "user queue is full",
+                    "WAP",
+                    ("cpe:/h:huawei:quidway_ar28-09",),
+                ),  # fmt: skip
+                script("banner", "120 The user queue is full, please try again later."),
+            ),
+        ),
+    ),
+    "10.9.0.4": (
+        "huawei",
+        "banner.sip.banner",
+        host(
+            "10.9.0.4",
+            port(
+                5060,
+                service("sip", servicefp="SF-Port5060-UDP:V=7.93%I=7%D=12/4%Time=1%P=x86_64-pc-linux-gnu"),
+                fingerprint_strings(
+                    "SIPOptions",
+                    "SIP/2.0 200 OK",
+                    "Via: SIP/2.0/UDP nm;branch=foo",
+                    "User-Agent: Huawei SoftX3000 V600R013",
+                    "Allow: INVITE,ACK,OPTIONS,BYE,CANCEL",
+                ),
+                SIP_METHODS,
+                proto="udp",
+            ),
+        ),
+    ),
+    "10.9.0.5": (
+        "dahua",
+        "banner.rtsp.server",
+        host(
+            "10.9.0.5",
+            port(
+                554,
+                service("rtsp", servicefp="SF-Port554-TCP:V=7.93%I=7%D=12/4%Time=1%P=x86_64-pc-linux-gnu"),
+                fingerprint_strings(
+                    "RTSPRequest", "RTSP/1.0 405 Method Not Allowed", "Server: Dahua Rtsp Server", "CSeq: 0"
+                ),
+                RTSP_METHODS,
+            ),
+        ),
+    ),
+    "10.9.0.6": (
+        "dahua",
+        "banner.service.banner",  # nmap recognised the RTSP server (-sV product), so no raw responses
+        host("10.9.0.6", port(554, service("rtsp", "Dahua IP camera rtspd", devicetype="webcam"), RTSP_METHODS)),
+    ),
+    "10.9.0.7": (
+        "hikvision",
+        "banner.http.server",
+        host(
+            "10.9.0.7",
+            port(
+                80,
+                service("http", "Hikvision IP camera httpd", devicetype="webcam"),
+                script("http-server-header", "App-webs/", elems("App-webs/")),
+                script(
+                    "http-title",
+                    "Did not follow redirect to http://10.9.0.7/doc/page/login.asp",
+                    elems(redirect_url="http://10.9.0.7/doc/page/login.asp"),
+                ),  # fmt: skip
+            ),
+        ),
+    ),
+    "10.9.0.8": (
+        "hikvision",
+        "banner.http.favicon",
+        host(
+            "10.9.0.8",
+            port(80, service("http"), script("http-favicon", "Unknown favicon MD5: 89B932FCC47CF4CA3FAADB0CFDEF89CF")),
+        ),
+    ),
+    "10.9.0.9": (
+        "hikvision",
+        "banner.http.favicon",  # nmap's favicon-db knew the icon and printed its name
+        host("10.9.0.9", port(80, service("http"), script("http-favicon", "Hikvision DVR"))),
+    ),
+    "10.9.0.10": (
+        "zte",
+        "banner.tls.subject",
+        host("10.9.0.10", port(443, service("https"), ssl_cert("ZTE Corporation", "ZXHN"))),
+    ),
+    "10.9.0.11": (
+        "huawei",
+        "model.grammar",
+        host(
+            "10.9.0.11",
+            port(80, service("http"), script("http-title", "EchoLife HG8245H", elems(title="EchoLife HG8245H"))),
+        ),
+    ),
+    "10.9.0.12": (
+        "huawei",
+        "banner.http.realm",
+        host(
+            "10.9.0.12",
+            port(
+                80,
+                service("http"),
+                script(
+                    "http-auth",
+                    "\nHTTP/1.1 401 Unauthorized\r\n  Digest realm=HuaweiHomeGateway nonce=0123 qop=auth\n",
+                    table("Digest", elems(realm="HuaweiHomeGateway", nonce="0123", qop="auth")),
+                ),
+            ),
+        ),
+    ),
+    "10.9.0.13": (
+        "huawei",
+        "banner.cpe",
+        host(
+            "10.9.0.13",
+            port(
+                22, service("ssh", "Huawei VRP sshd", "", "protocol 2.0", "router", ("cpe:/o:huawei:vrp",)), SSH_ALGOS
+            ),
+        ),
+    ),
+}
+# other makers' devices, written alike: none may be attributed to a covered group
+OTHERS = {
+    "10.9.1.1": host(
+        "10.9.1.1",
+        port(
+            22,
+            service("ssh", "Cisco SSH", "1.25", "protocol 2.0", cpes=("cpe:/o:cisco:ios",)),
+            script("banner", "SSH-2.0-Cisco-1.25"),
+            SSH_ALGOS,
+        ),  # fmt: skip
+        port(
+            23,
+            service("telnet", "Cisco router telnetd", devicetype="router"),
+            script("banner", r"\x0D\x0AUser Access Verification\x0D\x0A\x0D\x0AUsername: "),
+        ),
+    ),
+    "10.9.1.2": host(
+        "10.9.1.2",
+        port(
+            22,
+            service(
+                "ssh",
+                "OpenSSH",
+                "8.9p1 Ubuntu 3ubuntu0.10",
+                "Ubuntu Linux; protocol 2.0",
+                cpes=("cpe:/a:openbsd:openssh:8.9p1", "cpe:/o:linux:linux_kernel"),
+            ),  # fmt: skip
+            script("banner", "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10"),
+            SSH_ALGOS,
+        ),  # fmt: skip
+        port(
+            443,
+            service("https", "nginx", "1.18.0"),
+            ssl_cert("Example Hochfrequenztechnik GmbH", "www.example.org"),
+            script("http-title", "Welcome to nginx!", elems(title="Welcome to nginx!")),  # fmt: skip
+            script("http-favicon", "Unknown favicon MD5: 0123456789ABCDEF0123456789ABCDEF"),
+        ),  # fmt: skip
+    ),
+    "10.9.1.3": host(
+        "10.9.1.3",
+        port(
+            5060,
+            service("sip", servicefp="SF-Port5060-UDP:V=7.93%I=7%D=12/4%Time=1%P=x86_64-pc-linux-gnu"),
+            fingerprint_strings("SIPOptions", "SIP/2.0 200 OK", "User-Agent: PolycomVVX-VVX_411-UA/5.9.5.0614"),
+            SIP_METHODS,
+            proto="udp",
+        ),  # fmt: skip
+    ),
+    "10.9.1.4": host(
+        "10.9.1.4",
+        port(554, service("rtsp", "GStreamer rtspd"), RTSP_METHODS),
+        port(
+            80,
+            service("http", "Boa HTTPd", "0.94.14rc21"),
+            script("http-server-header", "Boa/0.94.14rc21", elems("Boa/0.94.14rc21")),
+            script("http-favicon", "Unknown favicon MD5: D41D8CD98F00B204E9800998ECF8427E"),
+        ),  # fmt: skip
+        mac="00:40:8C:12:34:56",
+        vendor="Axis Communications AB",
+    ),
+    "10.9.1.5": host("10.9.1.5", port(22, service("ssh", extrainfo="protocol 2.0"), SSH_ALGOS)),  # algorithms only
+}
+
+
+def run_fleet(tmp_path: Path, text: str, *args: str) -> dict:
+    scan = tmp_path / "scan.xml"
+    scan.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["fleet", "--format", "json", "--as-of", "2026-11-22", "--fail-on", "never", *args, str(scan)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def by_ip(report: dict) -> dict[str, dict]:
+    return {f["subject"]["attributes"].get("ip"): f for f in report["findings"]}
+
+
+def test_nmap_xml_banners_scripts_and_service_ids_are_recognised(tmp_path: Path) -> None:
+    report = run_fleet(tmp_path, nmaprun(*(h for _, _, h in COVERED.values()), *OTHERS.values()))
+    assert report["errors"] == []
+    found = by_ip(report)
+    for ip, (group, rule, _) in COVERED.items():
+        assert ip in found, f"{ip} ({group}) not recognised"
+        f = found[ip]
+        assert f["subject"]["attributes"]["group"] == group, ip
+        assert f["status"] in ("covered", "covered-limited"), (ip, f["status"], f["explanation"])
+        rules = {e["rule"] for e in f["evidence"]}
+        assert rule in rules, (ip, rules)
+        ev = next(e for e in f["evidence"] if e["rule"] == rule)
+        # evidence names the scan file, the port's line and the port/script (or service attribute) it came from
+        assert ev["location"]["file"].endswith("scan.xml") and ev["location"]["line"]
+        assert ev["location"]["field"].startswith("port ")
+        assert ev["detail"] and "source:" in ev["detail"]
+    for ip in OTHERS:
+        f = found.get(ip)
+        assert f is None or not f["subject"]["attributes"].get("group"), (ip, f and f["explanation"])
+
+
+def test_the_evidence_shows_what_was_observed(tmp_path: Path) -> None:
+    found = by_ip(run_fleet(tmp_path, nmaprun(COVERED["10.9.0.8"][2], COVERED["10.9.0.2"][2])))
+    favicon_ev = next(e for e in found["10.9.0.8"]["evidence"] if e["rule"] == "banner.http.favicon")
+    assert favicon_ev["value"] == "89B932FCC47CF4CA3FAADB0CFDEF89CF"
+    assert favicon_ev["location"]["field"] == "port 80/tcp script http-favicon"
+    assert "favicon-db" in favicon_ev["detail"]
+    telnet_ev = next(e for e in found["10.9.0.2"]["evidence"] if e["rule"] == "banner.telnet.banner")
+    assert "Welcome to ATP Cli" in telnet_ev["value"] and "telnet-huawei-atp-cli" in telnet_ev["detail"]
+
+
+def test_methods_and_algorithms_alone_name_no_maker(tmp_path: Path) -> None:
+    """sip-methods, rtsp-methods and ssh2-enum-algos list protocol features; they must not attribute anything."""
+    report = run_fleet(
+        tmp_path,
+        nmaprun(
+            host(
+                "10.9.2.1",
+                port(22, service("ssh"), SSH_ALGOS),
+                port(554, service("rtsp"), RTSP_METHODS),
+                port(5060, service("sip"), SIP_METHODS, proto="udp"),
+            )
+        ),  # fmt: skip
+    )
+    assert report["errors"] == [] and report["findings"] == []
+
+
+def test_servicefp_of_an_older_nmap_is_read_when_no_fingerprint_strings() -> None:
+    fp = (
+        'SF-Port80-TCP:V=7.93%I=7%D=12/4%Time=1%P=x86_64-pc-linux-gnu%r(GetRequest,5C,"HTTP/1\\.0\\x20200\\x20OK\\r\\n'
+        'Server:\\x20Hikvision-Webs\\r\\n\\r\\n")\nSF:%r(NULL,9,"ZXHN\\x20F660")'
+    )
+    responses = nmap_services.servicefp_responses(fp)
+    assert responses[0] == ("GetRequest", "HTTP/1.0 200 OK\r\nServer: Hikvision-Webs\r\n\r\n")
+    facts, text = nmap_services.servicefp_text(fp, "telnet")
+    assert facts == [("telnet.banner", "ZXHN F660")]
+    assert "    Server: Hikvision-Webs" in text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("icon", "md5", "mmh3"),
+    [
+        (b"", "D41D8CD98F00B204E9800998ECF8427E", 0),
+        (b"hello", "5D41402ABC4B2A76B9719D911017C592", None),
+    ],
+)
+def test_favicon_hashes(icon: bytes, md5: str, mmh3: int | None) -> None:
+    assert favicon.md5(icon) == md5
+    if mmh3 is not None:
+        assert favicon.murmur3_32(icon) == mmh3
+
+
+def test_murmur3_matches_published_values() -> None:
+    # MurmurHash3 x86_32, seed 0: the values the mmh3 package documents and prints
+    assert favicon.murmur3_32(b"foo") == -156908512
+    assert favicon.murmur3_32(b"hello") == 613153351
+    # Shodan hashes the MIME base64 text (newline-terminated 76-character lines), not the raw bytes
+    assert favicon.shodan_hash(b"hello") == favicon.murmur3_32(b"aGVsbG8=\n")
+    assert favicon.normalise("3294509719") == "-1000457577"  # unsigned form -> Shodan's signed form
+    assert (
+        favicon.normalise("Unknown favicon MD5: 89b932fcc47cf4ca3faadb0cfdef89cf") == "89B932FCC47CF4CA3FAADB0CFDEF89CF"
+    )
+
+
+# --- nmap-service-probes --------------------------------------------------------------------------------------------
+
+
+def test_service_probe_lines_give_vendor_parameters() -> None:
+    fp = parse_line(
+        r"match telnet m|^\xff\xfd\x01\xff\xfd!\xff\xfb\x01\xff\xfb\x03Huawei (SmartAX \w+)\r\nLogin: | "
+        r"p/Huawei $1 ADSL router telnetd/ d/broadband router/ cpe:/h:huawei:$1/a",
+        "nmap-service-probes",
+        4525,
+        "TCP NULL",
+        "2022-08-30",
+    )
+    m = fp.regex.search("\xff\xfd\x01\xff\xfd!\xff\xfb\x01\xff\xfb\x03Huawei SmartAX MT880\r\nLogin: ")
+    assert m is not None
+    params = fp.extract(m)
+    assert params["hw.vendor"] == "huawei" and params["service.product"] == "Huawei SmartAX MT880 ADSL router telnetd"
+    assert fp.rule == "nmap:nmap-service-probes:4525" and fp.label == "nmap-service-probes line 4525"
+
+
+@pytest.mark.skipif(not NMAP_PROBES.exists(), reason="Debian nmap-common not installed")
+def test_nmap_service_probes_as_fingerprints(tmp_path: Path) -> None:
+    recog = Recog.load([NMAP_PROBES])
+    assert recog.errors == [] and recog.size > 5000
+    hits = [(fp.rule, p) for fp, p in recog.match("ssh.banner", "SSH-2.0-HUAWEI-VRP5.120")]
+    assert hits and hits[0][0] == "nmap:nmap-service-probes:3641" and hits[0][1]["os.vendor"] == "huawei"
+    assert not any("vendor" in k and "huawei" in v.lower() for _, p in recog.match("ssh.banner", "SSH-2.0-OpenSSH_9.6")
+                   for k, v in p.items())  # fmt: skip
+    # through the job: `--fingerprints` takes the file (or /usr/share/nmap) like a Recog directory
+    scan = nmaprun(host("10.9.3.1", port(22, service("ssh"), script("banner", "SSH-2.0-DOPRA-1.5"))))
+    report = run_fleet(tmp_path, scan, "--fingerprints", str(NMAP_PROBES.parent))
+    assert report["data_versions"]["recog"].startswith(f"{recog.size} fingerprints in ")
+    f = by_ip(report)["10.9.3.1"]
+    assert f["subject"]["attributes"]["group"] == "huawei"
+    assert "nmap:nmap-service-probes:3708" in {e["rule"] for e in f["evidence"]}
+
+
+# --- the real examples still read ---------------------------------------------------------------------------------
+
+
+def test_real_example_scan_still_recognised(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "fleet",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-22",
+            "--fail-on",
+            "never",
+            str(EXAMPLES / "network-scan.xml"),
+        ],
+        catch_exceptions=False,
+    )
+    report = json.loads(result.stdout)
+    assert report["errors"] == []
+    groups = {f["subject"]["attributes"].get("group") for f in report["findings"]}
+    assert {"hikvision", "huawei"} <= groups
