@@ -19,6 +19,8 @@ from bansweep.fleet import favicon
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.service_probes import parse_line
 from bansweep.fleet.sources import nmap_services
+from bansweep.knowledge.fuzzy import FuzzyMakers
+from bansweep.knowledge.vendors import VendorKB, normalise_name
 
 NMAP_PROBES = Path("/usr/share/nmap/nmap-service-probes")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -487,3 +489,215 @@ def test_real_example_scan_still_recognised(tmp_path: Path) -> None:
     assert report["errors"] == []
     groups = {f["subject"]["attributes"].get("group") for f in report["findings"]}
     assert {"hikvision", "huawei"} <= groups
+
+
+# --- near-miss maker spellings ------------------------------------------------------------------------------------
+
+IEEE = Path("/usr/share/ieee-data")
+
+
+def registrant_names() -> set[str]:
+    """Real organisation names: the IEEE registry CSVs (Debian ieee-data) and the bundled Wireshark manuf."""
+    import csv
+
+    from bansweep.registry.mac import bundled_manuf
+
+    names = set()
+    for line in bundled_manuf().read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            names.add(line.split("\t")[-1].strip())
+    for name in ("oui.csv", "mam.csv", "oui36.csv", "iab.csv"):
+        if (IEEE / name).exists():
+            with (IEEE / name).open(encoding="utf-8", errors="replace") as fh:
+                names.update(row["Organization Name"].strip() for row in csv.DictReader(fh))
+    return names
+
+
+@pytest.fixture(scope="module")
+def kb() -> VendorKB:
+    return VendorKB.load()
+
+
+@pytest.mark.parametrize(
+    ("written", "group", "edit"),
+    [
+        ("Huwaei", "huawei", "'wa' for 'aw' (letters swapped)"),
+        ("Huwaei Technologies Co., Ltd", "huawei", "'wa' for 'aw' (letters swapped)"),
+        ("Hikvison", "hikvision", "'i' missing"),
+        ("Hikivision Digital", "hikvision", "'i' extra"),
+        ("Dahau", "dahua", "'au' for 'ua' (letters swapped)"),
+        ("Hyterra", "hytera", "'r' extra"),
+        ("Intlebras", "dahua", "'le' for 'el' (letters swapped)"),
+    ],
+)
+def test_misspelt_makers_are_read_as_the_covered_brand(kb: VendorKB, written: str, group: str, edit: str) -> None:
+    near = FuzzyMakers(kb).match(written)
+    assert near is not None and near.entity.group == group and near.description == edit and near.edits == 1
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Huawei",
+        "Honda",
+        "Lorax Systems",
+        "ZTF",
+        "Huiwei",
+        "Huafei",
+        "Ezvis",
+        "Secura Key",
+        "Medtronic",
+        "Haivision",
+        "Cisco",
+        "Mahua",
+        "Hikari",
+    ],  # fmt: skip
+)
+def test_other_names_are_not_slips(kb: VendorKB, written: str) -> None:
+    assert FuzzyMakers(kb).match(written) is None  # spelt right, another real company, too short or too far
+
+
+def test_false_match_rate_on_real_registrant_names(kb: VendorKB) -> None:
+    """Every real registrant name that is not a covered maker's is a chance to misread; measure how often the
+    rule alone (no guard) and the rule with a guard built from the other half of the names (hold-out) misread."""
+    others = sorted(n for n in registrant_names() if not kb.match_org(n))
+    assert len(others) > 25_000
+    bare = FuzzyMakers(kb)
+    wrong = [n for n in others if bare.match(n)]
+    assert len(wrong) / len(others) < 0.0002, wrong  # measured: 2 of 29,544 IEEE names (0.007%)
+    for half in (0, 1):
+        guard = {normalise_name(n).split(" ", 1)[0] for n in others[half::2]}
+        guarded = FuzzyMakers(kb, guard)
+        test = others[1 - half :: 2]
+        assert sum(1 for n in test if guarded.match(n)) / len(test) < 0.0003
+    # as shipped, the whole registry guards: no real registrant name is ever read as a covered brand
+    shipped = FuzzyMakers(kb, {normalise_name(n).split(" ", 1)[0] for n in others})
+    assert [n for n in others if shipped.match(n)] == []
+
+
+def test_a_misspelt_maker_goes_to_the_vendor_with_the_edit_as_evidence(tmp_path: Path) -> None:
+    inventory = tmp_path / "assets.csv"
+    inventory.write_text(
+        "Hostname,Manufacturer,Model\ncam-1,Hikvison,\nsw-1,Huwaei,\nprn-1,Hewlett Packard,\nsoc-1,HiSilicon,\n"
+    )
+    result = CliRunner().invoke(
+        main, ["fleet", "--format", "json", "--as-of", "2026-11-22", "--fail-on", "never", str(inventory)]
+    )
+    found = {f["subject"]["attributes"].get("hostname"): f for f in json.loads(result.stdout)["findings"]}
+    assert set(found) == {"cam-1", "sw-1", "soc-1"}
+    cam = found["cam-1"]
+    assert cam["status"] == "covered-limited" and "conflict" not in cam["tags"]
+    ev = cam["evidence"][0]
+    assert ev["rule"] == "inventory.manufacturer.near-miss" and ev["value"] == "Hikvison"
+    assert "read as Hikvision (1 edit: 'i' missing)" in ev["detail"]
+    assert found["sw-1"]["status"] == "covered" and found["sw-1"]["subject"]["attributes"]["group"] == "huawei"
+    # a chip maker is explained as a chip, with the evidence's confidence, never as an unknown maker
+    soc = found["soc-1"]
+    assert soc["status"] == "review" and "component" in soc["tags"]
+    assert soc["subject"]["label"].startswith("Device of unknown maker with a HiSilicon chip")
+    assert "Unknown maker" not in soc["subject"]["label"] and "confidence 0.00" not in soc["explanation"]
+    assert "not who made the device" in soc["explanation"]
+
+
+# --- SNMP walks ---------------------------------------------------------------------------------------------------
+
+
+def walk_report(tmp_path: Path, name: str, text: str) -> dict:
+    path = tmp_path / name
+    path.write_text(text)
+    result = CliRunner().invoke(
+        main, ["fleet", "--format", "json", "--as-of", "2026-11-22", "--fail-on", "never", str(path)]
+    )
+    return json.loads(result.stdout)
+
+
+NETSNMP = ".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.8072.3.2.10\n"
+
+
+@pytest.mark.parametrize(
+    ("descr", "group"),
+    [
+        ("Linux DS-2CD2142FWD-I 3.0.8 #1 armv7l", "hikvision"),
+        ("ZXHN F670L V9.0.10P1N6 Linux", "zte"),
+        ("Linux NVR4108HS-4KS2 4.9.37 #1 SMP armv7l", "dahua"),
+    ],
+)
+def test_generic_net_snmp_oid_with_a_covered_model_in_sysdescr(tmp_path: Path, descr: str, group: str) -> None:
+    report = walk_report(tmp_path, "w.snmpwalk", f".1.3.6.1.2.1.1.1.0 = STRING: {descr}\n{NETSNMP}")
+    (f,) = report["findings"]
+    assert f["subject"]["attributes"]["group"] == group
+    assert "model.grammar" in {e["rule"] for e in f["evidence"]}
+
+
+def test_plain_linux_net_snmp_walk_is_examined_not_covered(tmp_path: Path) -> None:
+    report = walk_report(tmp_path, "w.snmpwalk", f".1.3.6.1.2.1.1.1.0 = STRING: Linux gw 5.15.0 x86_64\n{NETSNMP}")
+    assert report["errors"] == [] and report["findings"] == [] and report["subjects"] == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "group"),
+    [
+        (".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.2011.2.23.337\n", "huawei"),
+        ("SNMPv2-MIB::sysObjectID.0 = OID: SNMPv2-SMI::enterprises.3902.3.600\n", "zte"),
+        ("iso.3.6.1.2.1.1.2.0 = OID: iso.3.6.1.4.1.39165.1.1\n", "hikvision"),
+    ],
+)
+def test_one_line_walk_is_recognised(tmp_path: Path, line: str, group: str) -> None:
+    report = walk_report(tmp_path, "lone.txt", line)
+    assert report["errors"] == []
+    (f,) = report["findings"]
+    assert f["subject"]["attributes"]["group"] == group
+    assert {e["rule"] for e in f["evidence"]} == {"snmp.sysobjectid"}
+
+
+def test_one_line_that_is_not_snmp_is_not_taken_for_a_walk(tmp_path: Path) -> None:
+    report = walk_report(tmp_path, "note.txt", "total = STRING: nothing to see\n")
+    assert report["errors"] and "not recognised" in report["errors"][0]["message"]
+
+
+ENTITY_WALK = """\
+.1.3.6.1.2.1.1.1.0 = STRING: Linux core 4.19.90 #1 SMP aarch64
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.8072.3.2.10
+.1.3.6.1.2.1.1.5.0 = STRING: switch
+.1.3.6.1.2.1.47.1.1.1.1.2.67108867 = STRING: "S5735-L24T4S-A1 Switch Chassis"
+.1.3.6.1.2.1.47.1.1.1.1.11.67108867 = STRING: "102876543210"
+.1.3.6.1.2.1.47.1.1.1.1.12.67108867 = STRING: "Huawei Technologies Co., Ltd."
+.1.3.6.1.2.1.47.1.1.1.1.13.67108867 = STRING: "S5735-L24T4S-A1"
+"""
+
+
+def test_entity_mib_names_maker_model_and_serial(tmp_path: Path) -> None:
+    (f,) = walk_report(tmp_path, "entity.snmpwalk", ENTITY_WALK)["findings"]
+    attrs = f["subject"]["attributes"]
+    assert (attrs["group"], attrs["model"], attrs["serial"]) == ("huawei", "S5735-L24T4S-A1", "102876543210")
+    ev = {e["rule"]: e for e in f["evidence"]}
+    assert ev["snmp.entity.manufacturer"]["location"]["field"].startswith(".1.3.6.1.2.1.47.1.1.1.1.12.")
+    fields = {e["location"]["field"] for e in f["evidence"] if e["rule"] == "model.grammar"}
+    assert any(x.startswith(".1.3.6.1.2.1.47.1.1.1.1.2.") for x in fields)  # entPhysicalDescr
+
+
+LLDP_WALK = """\
+SNMPv2-MIB::sysDescr.0 = STRING: Cisco IOS Software, C2960X Software (C2960X-UNIVERSALK9-M), Version 15.2(7)E8
+SNMPv2-MIB::sysObjectID.0 = OID: SNMPv2-SMI::enterprises.9.1.1208
+SNMPv2-MIB::sysName.0 = STRING: access-sw-3
+LLDP-MIB::lldpRemChassisIdSubtype.0.49.1 = INTEGER: macAddress(4)
+LLDP-MIB::lldpRemChassisId.0.49.1 = Hex-STRING: 70 7B E8 11 22 33
+LLDP-MIB::lldpRemPortId.0.49.1 = STRING: "GigabitEthernet0/0/1"
+LLDP-MIB::lldpRemSysName.0.49.1 = STRING: core-1
+LLDP-MIB::lldpRemSysDesc.0.49.1 = STRING: S5735-L24T4S-A1 Huawei Versatile Routing Platform Software
+LLDP-MIB::lldpRemChassisIdSubtype.0.50.2 = INTEGER: macAddress(4)
+LLDP-MIB::lldpRemChassisId.0.50.2 = Hex-STRING: 00 1B 54 AA BB CC
+LLDP-MIB::lldpRemPortId.0.50.2 = STRING: "Gi1/0/2"
+LLDP-MIB::lldpRemSysName.0.50.2 = STRING: dist-2
+LLDP-MIB::lldpRemSysDesc.0.50.2 = STRING: Cisco IOS Software, C3750 Software
+"""
+
+
+def test_lldp_neighbours_are_devices_of_their_own(tmp_path: Path) -> None:
+    report = walk_report(tmp_path, "lldp.snmpwalk", LLDP_WALK)
+    assert report["errors"] == [] and report["subjects"] == 3  # the walked switch and its two neighbours
+    (f,) = report["findings"]
+    assert f["subject"]["attributes"]["hostname"] == "core-1" and f["subject"]["attributes"]["group"] == "huawei"
+    assert f["subject"]["attributes"]["mac"] == "70:7B:E8:11:22:33"
+    sysdesc = next(e for e in f["evidence"] if e["rule"] == "banner.lldp.sysdesc")
+    assert sysdesc["location"]["field"] == "LLDP-MIB::lldpRemSysDesc.0.49.1"

@@ -2,8 +2,8 @@
 
 Only a covered entity's brand names (vendors.yaml `brands`) are targets, and only words long enough that one or
 a typing slip cannot turn one real company name into another: names of fewer than MIN_LENGTH letters are never
-matched fuzzily; a word may differ from a brand by one edit (a letter added, dropped or changed, or two adjacent
-letters swapped), never in its first letter. A word that is exactly the first word of another known maker (an
+matched fuzzily; a word may differ from a brand by one edit (a letter added or dropped, two adjacent letters
+swapped, or - in words of SUBSTITUTE_FROM letters or more - one letter changed), never in its first letter. A word that is exactly the first word of another known maker (an
 IEEE registrant that is not covered) is not a slip. tests/test_fuzzy_makers.py measures the false-match rate on the
 IEEE registry's real registrant names.
 """
@@ -19,6 +19,7 @@ from bansweep.knowledge.vendors import Entity, VendorKB, normalise_name
 
 MIN_LENGTH = 5
 MAX_EDITS = 1
+SUBSTITUTE_FROM = 7  # a changed letter in a shorter word is too often another real name (Huiwei, Huafei, Ezvis)
 MAX_WORDS = 3  # only the leading words of a name are tried (a maker's name leads)
 
 
@@ -64,12 +65,22 @@ class FuzzyMakers:
                 if target[0] != word[0] or abs(len(target) - len(word)) > MAX_EDITS:
                     continue
                 distance = OSA.distance(word, target, score_cutoff=MAX_EDITS)
-                if distance <= MAX_EDITS and (best is None or distance < best[0]):
+                if distance > MAX_EDITS or (len(word) < SUBSTITUTE_FROM and _substitution(word, target)):
+                    continue
+                if best is None or distance < best[0]:
                     best = (distance, target)
             if best is not None:
                 brand, entity = self._targets[best[1]]
                 return NearMiss(entity, word, brand, best[0], describe_edits(word, best[1]))
         return None
+
+
+def _substitution(word: str, target: str) -> bool:
+    """One letter changed (not added, dropped, or swapped with its neighbour)."""
+    if len(word) != len(target):
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+    return len(diff) == 1
 
 
 def describe_edits(written: str, target: str) -> str:
