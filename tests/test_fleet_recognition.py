@@ -578,13 +578,16 @@ def test_false_match_rate_on_real_registrant_names(kb: VendorKB) -> None:
 def test_a_misspelt_maker_goes_to_the_vendor_with_the_edit_as_evidence(tmp_path: Path) -> None:
     inventory = tmp_path / "assets.csv"
     inventory.write_text(
-        "Hostname,Manufacturer,Model\ncam-1,Hikvison,\nsw-1,Huwaei,\nprn-1,Hewlett Packard,\nsoc-1,HiSilicon,\n"
+        "Hostname,Manufacturer,Model,MAC Address\ncam-1,Hikvison,,\nsw-1,Huwaei,,\nprn-1,Hewlett Packard,,\n"
+        "soc-1,HiSilicon,,\ncam-2,Hikvison,,44:19:B6:00:00:01\n"
     )
     result = CliRunner().invoke(
         main, ["fleet", "--format", "json", "--as-of", "2026-11-22", "--fail-on", "never", str(inventory)]
     )
     found = {f["subject"]["attributes"].get("hostname"): f for f in json.loads(result.stdout)["findings"]}
-    assert set(found) == {"cam-1", "sw-1", "soc-1"}
+    assert set(found) == {"cam-1", "cam-2", "sw-1", "soc-1"}
+    # with the maker's own MAC prefix the misspelling agrees with it: covered, not "conflicting"
+    assert found["cam-2"]["status"] == "covered-limited" and not found["cam-2"]["extra"]["conflicts"]
     cam = found["cam-1"]
     assert cam["status"] == "covered-limited" and "conflict" not in cam["tags"]
     ev = cam["evidence"][0]
