@@ -15,10 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from bansweep.cli import main
-from bansweep.fleet import favicon
+from bansweep.fleet import favicon, nmap_services
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.service_probes import parse_line
-from bansweep.fleet.sources import nmap_services
 from bansweep.knowledge.fuzzy import FuzzyMakers
 from bansweep.knowledge.vendors import VendorKB, normalise_name
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet.fingerprints import MAX_DB_BYTES, Database, Fingerprint, Param
+from bansweep.fleet.fingerprint_db import MAX_DB_BYTES, Database, Fingerprint, Param
 
 NAME = "nmap-service-probes"
 HEAD = "# Nmap service detection probe list"

@@ -17,8 +17,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from bansweep.findings import InputError, Location
+from bansweep.fleet import nmap_services
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources import nmap_services
 from bansweep.fleet.sources.common import MAX_RECORDS, clip, fast_mac
 from bansweep.inputs import MAX_TEXT_BYTES, InputProblem
 
