@@ -1,11 +1,11 @@
-"""Near-miss spellings of covered makers' names ("Huwaei", "Hikvison") in free-text maker fields.
+"""Near-miss spellings of covered makers' brand names (one typing slip) in free-text maker fields.
 
-Only a covered entity's brand names (vendors.yaml `brands`) are targets, and only words long enough that one or
-a typing slip cannot turn one real company name into another: names of fewer than MIN_LENGTH letters are never
-matched fuzzily; a word may differ from a brand by one edit (a letter added or dropped, two adjacent letters
-swapped, or - in words of SUBSTITUTE_FROM letters or more - one letter changed), never in its first letter. A word that is exactly the first word of another known maker (an
-IEEE registrant that is not covered) is not a slip. tests/test_fuzzy_makers.py measures the false-match rate on the
-IEEE registry's real registrant names.
+Only a covered entity's brand names (vendors.yaml `brands`) are targets, and only names long enough that a typing
+slip cannot turn one real company name into another: names of fewer than MIN_LENGTH letters are never matched
+fuzzily; a word may differ from a brand by one edit (a letter added or dropped, two adjacent letters swapped, or -
+in words of SUBSTITUTE_FROM letters or more - one letter changed), never in its first letter. A word that is
+exactly the first word of another known maker (a registrant of the MAC registry that is not covered) is not a slip.
+tests/test_fleet_recognition.py measures the false-match rate on real registrant names.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bansweep.knowledge.vendors import Entity, VendorKB, normalise_name
 
 MIN_LENGTH = 5
 MAX_EDITS = 1
-SUBSTITUTE_FROM = 7  # a changed letter in a shorter word is too often another real name (Huiwei, Huafei, Ezvis)
+SUBSTITUTE_FROM = 7  # a changed letter in a shorter word is too often another real company (measured on IEEE names)
 MAX_WORDS = 3  # only the leading words of a name are tried (a maker's name leads)
 
 
