@@ -732,7 +732,7 @@ def test_snmpwalk_mib_names_and_multiline_strings() -> None:
     agent = obs[0]
     assert agent.facts["snmp.sysdescr"].count("\n") == 3 and "Compiled Fri" in agent.facts["snmp.sysdescr"]
     assert agent.facts["snmp.sysobjectid"] == "1.3.6.1.4.1.9.1.1208"
-    assert (agent.facts["manufacturer"], agent.facts["model"], agent.serial) == (
+    assert (agent.facts["snmp.entity_mfg"], agent.facts["model"], agent.serial) == (
         "Cisco Systems Inc",
         "WS-C2960X-48FPD-L",
         "FOC2231X0PQ",

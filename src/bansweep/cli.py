@@ -194,8 +194,9 @@ POLICY = click.option(
 FINGERPRINTS = click.option(
     "--fingerprints",
     multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Directory of Recog XML fingerprint databases (fleet).",
+    type=click.Path(exists=True, path_type=Path),
+    help="Recog XML fingerprint databases (a directory or one file), or nmap's nmap-service-probes "
+    "(the file, or a directory holding it such as /usr/share/nmap) (fleet).",
 )
 AS_OF = click.option(
     "--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD; fleet); default today."

@@ -17,8 +17,9 @@ from bansweep.findings import Evidence, Location
 from bansweep.fleet.fingerprints import VENDOR_PARAMS, Recog
 from bansweep.fleet.identity import Device, observed_mac
 from bansweep.knowledge import facts
+from bansweep.knowledge.fuzzy import FuzzyMakers, NearMiss
 from bansweep.knowledge.schema import Component
-from bansweep.knowledge.vendors import Entity, Match, VendorKB
+from bansweep.knowledge.vendors import Entity, Match, VendorKB, normalise_name
 from bansweep.registry.mac import MacHit, MacRegistry, MacUnattributable
 
 # observation facts by the kind of evidence they give
@@ -28,6 +29,7 @@ ORG_FACTS = {
     "nmap.vendor": "nmap.vendor",
     "prop.ro.product.manufacturer": "android.manufacturer",
     "prop.ro.product.brand": "android.brand",
+    "snmp.entity_mfg": "snmp.entity.manufacturer",
 }
 MODEL_FACTS = ("model", "prop.ro.product.model", "prop.ro.product.device")
 BANNER_FACTS = (
@@ -46,7 +48,12 @@ BANNER_FACTS = (
     "lldp.sysdesc",
     "dhcp.vendor_class",
     "cpe",
+    "http.favicon",
+    "snmp.entity_descr",
 )
+# facts read with another fact's banner patterns (ENTITY-MIB's entPhysicalDescr reads like a sysDescr)
+BANNER_ALIASES = {"snmp.entity_descr": ("snmp.sysdescr",)}
+FUZZY_WEIGHT = 0.8  # a maker name one slip away from a covered brand: strong, a little less than the exact name
 OID_FACT = "snmp.sysobjectid"
 TYPE_FACT = "device_type"
 
@@ -106,6 +113,7 @@ class Decision:
     conflicting: bool  # the evidence disagrees (or is too weak) in a way that needs a person to look
     component: str | None  # a chip/component vendor's evidence only: why a covered verdict needs review
     attributable: bool  # False when nothing named a maker (e.g. only randomised MACs)
+    chip: str | None = None  # a covered chip/component vendor seen in the device (not its maker)
 
 
 # --- attribution ----------------------------------------------------------------------------------------
@@ -128,6 +136,7 @@ class Attributor:
         self._claims: dict[tuple[str, str], tuple[Claim, ...]] = {}
         self._mac: dict[tuple[str, ...], tuple[Claim, ...]] = {}
         self._decisions: dict[tuple[Claim, ...], Decision] = {}
+        self._fuzzy: FuzzyMakers | None = None
 
     # claims from single values
 
@@ -151,8 +160,12 @@ class Attributor:
             matches = kb.match_org(text)
             for m in matches:
                 yield self._from_match("org", ORG_FACTS[fact], fact, text, m)
-            if not matches:  # an unknown maker still counts: it may disagree with covered evidence
-                yield Claim("org", ORG_FACTS[fact], fact, text, None, text, 0.6, kb.version, "maker not covered")
+            if not matches:
+                near = self.fuzzy().match(text)
+                if near is not None:
+                    yield self._near_miss(fact, text, near)
+                else:  # an unknown maker still counts: it may disagree with covered evidence
+                    yield Claim("org", ORG_FACTS[fact], fact, text, None, text, 0.6, kb.version, "maker not covered")
         elif fact in MODEL_FACTS:
             for m in kb.match_model(text):
                 yield self._from_match("model", "model.grammar", fact, text, m)
@@ -161,7 +174,7 @@ class Attributor:
                 yield self._from_match("oid", "snmp.sysobjectid", fact, text, m)
         elif fact in BANNER_FACTS:
             # a banner of unknown service (an inventory "banner" column) is tried as every kind of banner
-            fields = BANNER_FACTS if fact == "service.banner" else (fact,)
+            fields = BANNER_FACTS if fact == "service.banner" else BANNER_ALIASES.get(fact, (fact,))
             seen: set[str] = set()
             for f in fields:
                 for m in kb.match_banner(f, text):
@@ -180,6 +193,32 @@ class Attributor:
                             yield c
         if self.recog is not None and fact == OID_FACT:
             yield from self._recog(fact, text)
+
+    def fuzzy(self) -> FuzzyMakers:
+        """Near-miss spellings of covered brands; real registrant names of other makers are never slips."""
+        if self._fuzzy is None:
+            words = {normalise_name(org).split(" ", 1)[0] for org in self.registry.orgs if not self.kb.match_org(org)}
+            self._fuzzy = FuzzyMakers(self.kb, words)
+        return self._fuzzy
+
+    def _near_miss(self, fact: str, text: str, near: NearMiss) -> Claim:
+        entity = near.entity
+        detail = (
+            f"maker name '{near.written}' read as {near.target} ({near.edits} edit: {near.description}); "
+            f"{near.target} is a brand of {entity.name} (knowledge dataset vendors, near-miss spelling)"
+        )
+        return Claim(
+            "org",
+            f"{ORG_FACTS[fact]}.near-miss",
+            fact,
+            text,
+            entity,
+            entity.name,
+            FUZZY_WEIGHT,
+            entity.date or self.kb.version,
+            detail,
+            component=entity.id in self.components,
+        )
 
     def _from_match(self, kind: str, rule: str, fact: str, text: str, m: Match) -> Claim:
         component = m.entity.id in self.components
@@ -210,7 +249,7 @@ class Attributor:
                     continue
                 product = params.get("hw.product") or params.get("os.product") or params.get("service.product")
                 dtype = (params.get("hw.device") or "").lower() or None
-                detail = f"Recog {fp.file} fingerprint {fp.index} ({fp.description}) gives {name}={vendor}"
+                detail = f"{fp.label} ({fp.description}) gives {name}={vendor}"
                 matches = [m for m in self.kb.match_org(vendor) if m.entity.group] or self.kb.match_org(vendor)
                 if not matches:
                     yield Claim(
@@ -315,14 +354,19 @@ class Attributor:
         else:
             ordered = tuple(sorted(claims, key=_claim_rank))
             confidence = max((c.confidence for c in makers), default=0.0)
+        chip = None
         if not covered and components:
             comp = components[0]
             assert comp.entity is not None
             entity = comp.entity
+            chip = comp.entity.name
             conflicting = True
+            confidence = _combine(components)
+            maker_known = f"the evidence names {makers[0].vendor}" if makers else "the evidence names no maker"
             notes.append(
-                f"{comp.vendor} is a chip/component vendor of {self._group_name(comp.entity.group or '')}; "
-                "the device maker is not known: a covered-component question (§889 'essential component')"
+                f"{comp.entity.name} makes chips and modules (part of {self._group_name(comp.entity.group or '')}): "
+                f"{comp.vendor} in the evidence shows one of its chips inside the device, not who made the device "
+                f"({maker_known}); a covered-component question (§889 'essential component')"
             )
             ordered = tuple(components) + tuple(c for c in ordered if c not in components)
         component = notes[-1] if not covered and components else None
@@ -351,6 +395,7 @@ class Attributor:
             conflicting=conflicting,
             component=component,
             attributable=bool(claims),
+            chip=chip,
         )
 
     def _group_entity(self, group: str) -> Entity | None:
@@ -427,7 +472,7 @@ _KIND_WORDS = {
     "org": "a recorded maker name",
     "model": "the model name",
     "banner": "a service banner",
-    "recog": "a Recog fingerprint",
+    "recog": "a published fingerprint (Recog or nmap)",
     "oid": "the SNMP sysObjectID",
 }
 

@@ -97,7 +97,7 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
         if v
     }
     return Template(
-        name=device_label(d.maker, d.brand, d.model, d.device_type),
+        name=device_label(d.maker, d.brand, d.model, d.device_type, d.chip),
         severity=SEVERITY[judged.status],
         status=judged.status,
         confidence=d.confidence,
@@ -162,9 +162,13 @@ def device_finding(att: Attributed, judged: Judged) -> Finding | None:
     return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
 
 
-def device_label(maker: str | None, brand: str | None, model: str | None, dtype: str | None) -> str:
+def device_label(
+    maker: str | None, brand: str | None, model: str | None, dtype: str | None, chip: str | None = None
+) -> str:
     who = brand or maker
-    name = _short(who) if who else "Unknown maker"
+    name = _short(who) if who else ("Device of unknown maker" if chip else "Unknown maker")
+    if chip:
+        name += f" with a {_short(chip)} chip"
     parts = [name]
     if model and model.lower() not in name.lower():
         parts.append(model)
@@ -186,7 +190,10 @@ def _short(name: str) -> str:
 
 def explain(d: Decision, judged: Judged, unattributable: list[str]) -> str:
     parts: list[str] = []
-    if d.entity is not None:
+    if d.chip:
+        kinds = describe_kinds(c for c in d.claims if c.component)
+        parts.append(f"{kinds[0].upper()}{kinds[1:]} names the chip vendor {d.chip}, confidence {d.confidence:.2f}.")
+    elif d.entity is not None:
         who = d.maker or d.entity.name
         if d.brand:
             who += f" (as {d.brand})"

@@ -1,4 +1,4 @@
-"""Banner fingerprints: the knowledge base's banner patterns plus Rapid7 Recog XML databases.
+"""Banner fingerprints: Rapid7 Recog XML databases and nmap's nmap-service-probes (service_probes.py).
 
 Recog patterns are Ruby regexes; `translate` turns one into a Python pattern with the rules that make every
 Recog example match its own pattern in Python (Ruby `^`/`$` are always per line, Ruby `(?m)` is Python `(?s)`,
@@ -21,32 +21,34 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from bansweep.findings import InputError, Location
+from bansweep.fleet import service_probes
+from bansweep.fleet.fingerprint_db import (
+    MAX_BANNER_CHARS,
+    MAX_DB_BYTES,
+    RECOG_FIELDS,
+    Database,
+    Example,
+    Fingerprint,
+    Param,
+)
 
-MAX_DB_BYTES = 32 * 1024 * 1024
+__all__ = [
+    "MAX_BANNER_CHARS",
+    "MAX_DB_BYTES",
+    "RECOG_FIELDS",
+    "VENDOR_PARAMS",
+    "Database",
+    "Example",
+    "Fingerprint",
+    "Param",
+    "PatternError",
+    "Recog",
+    "load_file",
+    "selftest",
+    "translate",
+]
+
 MAX_PATTERN_CHARS = 8192
-MAX_BANNER_CHARS = 8192  # longer banners are cut before matching (bounds regex time on hostile input)
-
-# Recog `matches` field -> the observation facts it applies to
-RECOG_FIELDS: dict[str, tuple[str, ...]] = {
-    "http_header.server": ("http.server", "upnp.server"),
-    "http_header.www_authenticate": ("http.realm",),
-    "html_title": ("http.title",),
-    "rtsp_header.server": ("rtsp.server",),
-    "ssh.banner": ("ssh.banner",),
-    "telnet.banner": ("telnet.banner",),
-    "ftp.banner": ("ftp.banner",),
-    "snmp.sys_description": ("snmp.sysdescr", "lldp.sysdesc"),
-    "snmp.sys_object_id": ("snmp.sysobjectid",),
-    "sip_header.user_agent": ("sip.banner",),
-    "sip_header.server": ("sip.banner",),
-    "sip_banner": ("sip.banner",),
-    "x509.subject": ("tls.subject",),
-    "upnp_header.server": ("upnp.server",),
-    "dhcp.vendor_class": ("dhcp.vendor_class",),
-    "smtp.banner": ("service.banner",),
-    "pop.banner": ("service.banner",),
-    "imap4.banner": ("service.banner",),
-}
 
 # which Recog parameter names a device maker, and how strongly (a service vendor is software, not hardware)
 VENDOR_PARAMS: tuple[tuple[str, float], ...] = (("hw.vendor", 0.85), ("os.vendor", 0.6), ("service.vendor", 0.4))
@@ -54,7 +56,6 @@ VENDOR_PARAMS: tuple[tuple[str, float], ...] = (("hw.vendor", 0.85), ("os.vendor
 _FLAGS = {"REG_ICASE": re.I, "REG_MULTILINE": re.S, "REG_DOT_NEWLINE": re.S}
 _INLINE = re.compile(r"\(\?([imx]*)(?:-([imx]+))?([:)])")
 _NAMED = re.compile(r"\(\?<(?![=!])")
-_PLACEHOLDER = re.compile(r"\{([\w.]+)\}")
 _FP_TAG = re.compile(rb"<fingerprint[\s>/]")
 
 
@@ -125,73 +126,6 @@ def _ruby_escapes(pattern: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    pos: int
-    name: str
-    value: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    text: str
-    expected: dict[str, str]
-    line: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    file: str  # database file name, e.g. "http_servers.xml"
-    index: int  # 1-based position in the file
-    line: int | None
-    description: str
-    regex: re.Pattern[str]
-    params: tuple[Param, ...]
-    examples: tuple[Example, ...]
-    data_date: str = ""  # date of the database file (Recog databases carry no version of their own)
-
-    @property
-    def rule(self) -> str:
-        return f"recog:{self.file}:{self.index}"
-
-    def extract(self, m: re.Match[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for p in self.params:
-            if p.pos == 0:
-                if p.value is not None:
-                    out[p.name] = p.value
-            elif p.pos <= (m.re.groups or 0):
-                value = m.group(p.pos)
-                if value is not None:
-                    out[p.name] = value
-        for name, value in list(out.items()):
-            if "{" in value:
-                out[name] = _PLACEHOLDER.sub(lambda g: out.get(g.group(1), ""), value)
-        return out
-
-
-@dataclass(slots=True)
-class Database:
-    path: Path
-    matches: str
-    protocol: str
-    preference: float
-    fingerprints: list[Fingerprint] = field(default_factory=list)
-
-    @property
-    def facts(self) -> tuple[str, ...]:
-        return RECOG_FIELDS.get(self.matches, ())
-
-    def first(self, text: str) -> tuple[Fingerprint, dict[str, str]] | None:
-        """Recog semantics: the first fingerprint of the database that matches wins."""
-        text = text[:MAX_BANNER_CHARS]
-        for fp in self.fingerprints:
-            m = fp.regex.search(text)
-            if m:
-                return fp, fp.extract(m)
-        return None
 
 
 def load_file(path: Path) -> tuple[Database | None, list[InputError]]:
@@ -277,9 +211,15 @@ def _example(path: Path, node: Any) -> Example:
 
 
 def database_files(dirs: Sequence[Path]) -> list[Path]:
+    """Recog XML files of each directory (and an nmap-service-probes file in it), or the file given."""
     out: list[Path] = []
-    for d in dirs:
-        out.extend(sorted(p for p in Path(d).glob("*.xml") if p.is_file()) if Path(d).is_dir() else [Path(d)])
+    for d in map(Path, dirs):
+        if d.is_dir():
+            out.extend(sorted(p for p in d.glob("*.xml") if p.is_file()))
+            if (d / "nmap-service-probes").is_file():
+                out.append(d / "nmap-service-probes")
+        else:
+            out.append(d)
     return out
 
 
@@ -290,35 +230,48 @@ class Recog:
     databases: list[Database] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     by_fact: dict[str, list[Database]] = field(default_factory=dict)
+    skipped: int = 0  # nmap-service-probes lines whose PCRE Python cannot compile
 
     @classmethod
     def load(cls, dirs: Sequence[Path]) -> Recog:
         out = cls()
         for path in database_files(dirs):
-            db, errors = load_file(path)
+            if service_probes.is_probes_file(path):
+                dbs, errors, skipped = service_probes.load(path)
+                out.skipped += skipped
+            else:
+                db, errors = load_file(path)
+                dbs = [db] if db is not None else []
             out.errors.extend(errors)
-            if db is None:
-                continue
-            out.databases.append(db)
-            for fact in db.facts:
-                out.by_fact.setdefault(fact, []).append(db)
+            for db in dbs:
+                out.databases.append(db)
+                for fact in db.facts:
+                    out.by_fact.setdefault(fact, []).append(db)
         return out
 
     @property
     def size(self) -> int:
         return sum(len(db.fingerprints) for db in self.databases)
 
+    @property
+    def summary(self) -> str:
+        text = f"{self.size} fingerprints in {len(self.databases)} databases"
+        if self.skipped:
+            text += f"; {self.skipped} nmap-service-probes lines skipped (PCRE that Python's re cannot compile)"
+        return text
+
     def match(self, fact: str, text: str) -> Iterator[tuple[Fingerprint, dict[str, str]]]:
         for db in self.by_fact.get(fact, ()):
-            for candidate in _recog_inputs(db.matches, text):
-                hit = db.first(candidate)
-                if hit:
-                    yield hit
-                    break
+            hit = db.first(_recog_inputs(db.matches, text))
+            if hit:
+                yield hit
 
 
 def _recog_inputs(matches: str, text: str) -> tuple[str, ...]:
-    """Recog's www_authenticate database sees the whole header; sources may give only the realm."""
+    """Recog's www_authenticate database sees the whole header; sources may give only the realm. nmap's
+    fingerprints see whole responses (service_probes.candidates)."""
+    if matches.startswith("nmap."):
+        return service_probes.candidates(matches, text)
     if matches == "http_header.www_authenticate" and "realm=" not in text.lower():
         return (f'Basic realm="{text}"', text)
     return (text,)

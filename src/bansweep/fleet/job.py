@@ -112,7 +112,7 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
     if recog is not None:
         report.errors.extend(recog.errors)
         names = ", ".join(str(p) for p in options.fingerprints)
-        report.data_versions["recog"] = f"{recog.size} fingerprints in {len(recog.databases)} databases ({names})"
+        report.data_versions["recog"] = f"{recog.summary} ({names})"
 
     files: list[tuple[Path, str]] = []
     for item in walk(paths):

@@ -6,8 +6,10 @@ Fact names (the vocabulary every source uses, attribution reads):
   cpe                   -- a CPE string
   http.server, http.realm, http.title, rtsp.server, sip.banner, ssh.banner, telnet.banner, ftp.banner,
   upnp.server, tls.subject, service.banner  -- network banners (service.banner: any other service)
+  http.favicon          -- a favicon hash: MD5 hex (nmap http-favicon) or Shodan's mmh3 integer (fleet/favicon.py)
   snmp.sysdescr, snmp.sysobjectid, snmp.sysname
-  lldp.sysdesc, lldp.sysname, lldp.chassis_mac  -- LLDP remote-table entries describe the *neighbour*
+  snmp.entity_mfg, snmp.entity_descr  -- ENTITY-MIB entPhysicalMfgName / entPhysicalDescr (model: entPhysicalModelName)
+  lldp.sysdesc, lldp.sysname, lldp.chassis_mac, lldp.port_id  -- LLDP remote-table entries describe the *neighbour*
   dhcp.vendor_class, dhcp.hostname
   prop.<key>            -- Android build properties (e.g. prop.ro.product.manufacturer)
 """

@@ -37,6 +37,7 @@ BANNER_FIELDS = (
     "cpe",
     "upnp.server",
     "lldp.sysdesc",
+    "http.favicon",
     "service.banner",
 )
 # Banner fields whose free text often carries a model name; model grammars run on them too.
@@ -287,6 +288,7 @@ class VendorKB:
         org_parts: list[tuple[int, int, str, str]] = []
         sources: list[_Source] = []
         self._org_rules: dict[str, _Rule] = {}
+        self.brand_names: list[tuple[str, Entity]] = []  # (brand as written, entity), for near-miss spellings
         # A covered group is named by its parent entity (relation 'parent', group equal to its own id).
         self.groups = tuple(
             sorted(e["id"] for e in ds.entries if e.get("relation") == "parent" and e.get("group") == e.get("id"))
@@ -317,6 +319,8 @@ class VendorKB:
                 values = _list(ds, entry, key)
                 if not values:
                     continue
+                if kind == "brand":
+                    self.brand_names.extend((v, entity) for v in values)
                 name = f"{'o' if kind == 'org-name' else 'b'}{len(self._org_rules)}"
                 bodies = []
                 for value in values:

@@ -17,6 +17,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from bansweep.findings import InputError, Location
+from bansweep.fleet import nmap_services
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources.common import MAX_RECORDS, clip, fast_mac
 from bansweep.inputs import MAX_TEXT_BYTES, InputProblem
@@ -234,6 +235,12 @@ def _port(port: ET.Element) -> tuple[dict[str, str], dict[str, str]]:
         _add(facts, fields, "device_type", service.get("devicetype", ""), f"{label} service@devicetype")
         for cpe in service.iterfind("cpe"):
             _add(facts, fields, "cpe", cpe.text or "", f"{label} service/cpe")
+        scripts = {s.get("id") for s in port.iterfind("script")}
+        if service.get("servicefp") and "fingerprint-strings" not in scripts:  # raw responses, older nmap
+            found, responses = nmap_services.servicefp_text(service.get("servicefp", ""), name, "banner" not in scripts)
+            for fact, value in found:
+                _add(facts, fields, fact, value, f"{label} service@servicefp")
+            _headers(responses, name, f"{label} service@servicefp", facts, fields)
     for script in port.iterfind("script"):
         _script(script, name, label, facts, fields)
     return facts, fields
@@ -243,7 +250,10 @@ def _script(script: ET.Element, service: str, label: str, facts: dict[str, str],
     sid = script.get("id", "")
     output = script.get("output", "")
     origin = f"{label} script {sid}"
-    if sid == "http-server-header":
+    if sid in nmap_services.SCRIPTS:
+        for fact, value in nmap_services.script_facts(script):
+            _add(facts, fields, fact, value, origin)
+    elif sid == "http-server-header":
         values = [e.text or "" for e in script.iter("elem")] or [output]
         for value in values:
             _add(facts, fields, "http.server", value, origin)
@@ -271,7 +281,7 @@ def _script(script: ET.Element, service: str, label: str, facts: dict[str, str],
     elif sid == "snmp-info":  # the SNMPv3 engine's enterprise, resolved by nmap from its PEN
         enterprise = next((e.text for e in script.iter("elem") if e.get("key") == "enterprise"), None)
         _add(facts, fields, "manufacturer", enterprise or "", origin)
-    elif sid in ("http-headers", "fingerprint-strings", "rtsp-methods", "sip-methods"):
+    elif sid in ("http-headers", "fingerprint-strings"):
         _headers(unescape(output), service, origin, facts, fields)
 
 

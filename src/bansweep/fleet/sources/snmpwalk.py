@@ -22,7 +22,11 @@ LINE = re.compile(r"^(?P<oid>[\w.:\-\[\]\"']+)\s+=\s+(?:(?P<type>[\w\- ]+?):\s?(
 NO_VALUE = re.compile(r"^(No Such (Object|Instance)|No more variables left|End of MIB|Timeout: No Response)")
 
 SYSTEM = {"1.3.6.1.2.1.1.1": "snmp.sysdescr", "1.3.6.1.2.1.1.2": "snmp.sysobjectid", "1.3.6.1.2.1.1.5": "snmp.sysname"}
-ENTITY = {"1.3.6.1.2.1.47.1.1.1.1.12": "manufacturer", "1.3.6.1.2.1.47.1.1.1.1.13": "model"}
+ENTITY = {
+    "1.3.6.1.2.1.47.1.1.1.1.2": "snmp.entity_descr",
+    "1.3.6.1.2.1.47.1.1.1.1.12": "snmp.entity_mfg",
+    "1.3.6.1.2.1.47.1.1.1.1.13": "model",
+}
 ENTITY_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
 LLDP_REM = "1.0.8802.1.1.2.1.4.1.1."
 LLDP_MAN_ADDR = "1.0.8802.1.1.2.1.4.2.1."
@@ -31,6 +35,7 @@ IP_ADDR = "1.3.6.1.2.1.4.20.1.1"
 LLDP_COLUMNS = {
     "4": "chassis_subtype",
     "5": "chassis",
+    "7": "lldp.port_id",
     "8": "lldp.port_desc",
     "9": "lldp.sysname",
     "10": "lldp.sysdesc",
@@ -39,11 +44,13 @@ NAMES = {
     "sysDescr": "1.3.6.1.2.1.1.1",
     "sysObjectID": "1.3.6.1.2.1.1.2",
     "sysName": "1.3.6.1.2.1.1.5",
+    "entPhysicalDescr": "1.3.6.1.2.1.47.1.1.1.1.2",
     "entPhysicalSerialNum": "1.3.6.1.2.1.47.1.1.1.1.11",
     "entPhysicalMfgName": "1.3.6.1.2.1.47.1.1.1.1.12",
     "entPhysicalModelName": "1.3.6.1.2.1.47.1.1.1.1.13",
     "lldpRemChassisIdSubtype": "1.0.8802.1.1.2.1.4.1.1.4",
     "lldpRemChassisId": "1.0.8802.1.1.2.1.4.1.1.5",
+    "lldpRemPortId": "1.0.8802.1.1.2.1.4.1.1.7",
     "lldpRemPortDesc": "1.0.8802.1.1.2.1.4.1.1.8",
     "lldpRemSysName": "1.0.8802.1.1.2.1.4.1.1.9",
     "lldpRemSysDesc": "1.0.8802.1.1.2.1.4.1.1.10",
@@ -54,6 +61,8 @@ NAMES = {
     "enterprises": "1.3.6.1.4.1",
 }
 _OID = re.compile(r"^(\.?\d+(\.\d+)+|iso(\.\d+)+|[\w-]+::\w+)")
+# a lone value of a walk (one line) is enough when its OID is plainly an SNMP one
+_SNMP_OID = re.compile(r"^(?:\.?1\.3\.6\.1\.|iso\.3\.6\.1\.|[\w-]+-MIB::\w+)")
 _NAMED = re.compile(r"^(?:[\w\-]+::)?(?P<name>[A-Za-z]\w*)(?P<rest>(?:\.[^\s]*)?)$")
 
 
@@ -75,6 +84,8 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
         return False
     top = first_lines(text)
     hits = sum(1 for line in top if LINE.match(line) and _OID.match(line))
+    if hits == 1 and len(top) == 1:
+        return _SNMP_OID.match(top[0]) is not None
     return hits >= 2 and hits >= len(top) * 0.6
 
 
@@ -248,7 +259,7 @@ def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
 def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observation:
     facts: dict[str, str] = {}
     fields: dict[str, str] = {}
-    for key in ("lldp.sysname", "lldp.sysdesc", "lldp.port_desc"):
+    for key in ("lldp.sysname", "lldp.sysdesc", "lldp.port_id", "lldp.port_desc"):
         if columns.get(key):
             facts[key] = clip(columns[key])
             fields[key] = columns[f"{key}.oid"]
