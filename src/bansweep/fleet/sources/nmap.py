@@ -158,7 +158,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start", "end"))
     found = _Lines()
     root: ET.Element | None = None
-    lines: dict[int, int | None] = {}
+    lines: dict[int, int] = {}
     depth = hosts = 0
     with path.open("rb") as fh:
         while True:
@@ -191,8 +191,8 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                         if depth > MAX_DEPTH:
                             line = _depth_line(path)
                             raise InputProblem(Location(file, line=line), f"XML nested deeper than {MAX_DEPTH} levels")
-                        if tag == "host" or tag == "port":
-                            lines[id(elem)] = found.next()
+                        if (tag == "host" or tag == "port") and (at := found.next()) is not None:
+                            lines[id(elem)] = at
                         elif root is None:
                             root = elem
                         continue
@@ -251,17 +251,33 @@ def _parse_message(exc: ET.ParseError, truncated: bool) -> str:
     return f"malformed XML: {text} (column {column}); hosts read before this point were kept"
 
 
-def host_observations(
-    host: ET.Element, lines: Mapping[int, int | None], file: str
-) -> Iterator[Observation | InputError]:
-    status = host.find("status")
+def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> Iterator[Observation | InputError]:
+    """One <host>: an Observation of the host, one per open port with facts, an InputError per unusable value.
+    lines: the file line of the <host> and <port> elements (by id)."""
+    status = None
+    addresses: list[ET.Element] = []
+    names: list[ET.Element] = []
+    osmatches: list[ET.Element] = []
+    ports: list[ET.Element] = []
+    for child in host:  # one pass over the children (ElementPath paths cost more per host than the rest)
+        tag = child.tag
+        if tag == "address":
+            addresses.append(child)
+        elif tag == "status":
+            status = child if status is None else status
+        elif tag == "hostnames":
+            names.extend(e for e in child if e.tag == "hostname")
+        elif tag == "os":
+            osmatches.extend(e for e in child if e.tag == "osmatch")
+        elif tag == "ports":
+            ports.extend(e for e in child if e.tag == "port")
     if status is not None and status.get("state") not in (None, "up"):
         return
     line = lines.get(id(host))
     mac = ip = hostname = None
     facts: dict[str, str] = {}
     fields: dict[str, str] = {}
-    for addr in host.findall("address"):
+    for addr in addresses:
         kind, value = addr.get("addrtype"), (addr.get("addr") or "").strip()
         if kind == "mac" and mac is None:
             mac = fast_mac(value)
@@ -271,11 +287,11 @@ def host_observations(
                 _add(facts, fields, "nmap.vendor", addr.get("vendor", ""), "address@vendor")
         elif kind in ("ipv4", "ipv6") and value and (ip is None or kind == "ipv4" and ":" in ip):
             ip = value
-    for name in host.iterfind("hostnames/hostname"):
+    for name in names:
         if name.get("name"):
             hostname = name.get("name")
             break
-    osmatch = max(host.iterfind("os/osmatch"), key=lambda m: _int(m.get("accuracy")), default=None)
+    osmatch = max(osmatches, key=lambda m: _int(m.get("accuracy")), default=None)
     if osmatch is not None:
         _add(facts, fields, "os", osmatch.get("name", ""), "osmatch@name")
         for osclass in osmatch.iterfind("osclass"):
@@ -284,7 +300,7 @@ def host_observations(
             for cpe in osclass.iterfind("cpe"):
                 _add(facts, fields, "cpe", cpe.text or "", "osclass/cpe")
     yield Observation(FORMAT, Location(file, line=line), mac, ip, hostname, None, facts, fields)
-    for port in host.iterfind("ports/port"):
+    for port in ports:
         state = port.find("state")
         if state is None or state.get("state") != "open":
             continue
