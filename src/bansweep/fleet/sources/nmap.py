@@ -104,13 +104,13 @@ class _Prolog:
         return False
 
 
-_TAGS = re.compile(rb"<(?:host|port)[\s/>]|<!--|<!\[CDATA\[")
-_SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
+_TAGS = re.compile(rb"<(?:host|port)[\s/>]|<!--|<!\[CDATA\[|<\?")
+_SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 
 
 class _Lines:
-    """The line of each <host> and <port> start tag, in document order, found in the raw bytes (comments and
-    CDATA sections passed over). Fed whole lines, so a tag name is never cut between two chunks."""
+    """The line of each <host> and <port> start tag, in document order, found in the raw bytes (comments, CDATA
+    sections and processing instructions passed over; UTF-8 and other ASCII-compatible encodings only). Fed whole lines, so a tag name is never cut between two chunks."""
 
     def __init__(self) -> None:
         self.line = 1
@@ -129,7 +129,7 @@ class _Lines:
         while m := _TAGS.search(chunk, pos):
             line += chunk.count(b"\n", counted, m.start())
             counted = m.start()
-            if m.group()[1] != ord("!"):
+            if m.group() not in _SKIP_TO:
                 self.found.append(line)
                 pos = m.end()
                 continue
