@@ -1079,6 +1079,63 @@ def test_adb_missing_or_no_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert len(results) == 1 and isinstance(results[0], InputError) and "not found" in results[0].message
 
 
+HOSTILE_ADB = r"""#!/bin/sh
+# A device whose answers never end: endless output, an endless file, an endless folder, a command that hangs.
+[ "$1" = "devices" ] && { printf 'List of devices attached\nHOSTILE1\tdevice\n\n'; exit 0; }
+shift 2
+case "$1" in
+  get-state) echo device ;;
+  pull) case "$2" in
+          /system/build.prop) yes ro.build.tags=test-keys > "$3" ;;
+          /data/app/big) mkdir "$3"; i=0; while :; do head -c 100000 /dev/zero > "$3/part$i"; i=$((i+1)); done ;;
+          *) echo "adb: error: failed to stat remote object '$2': No such file or directory" >&2; exit 1 ;;
+        esac ;;
+  shell) case "$2" in
+           getprop) if [ -n "$SLOW_GETPROP" ]; then sleep 60; else yes '[ro.x]: [y]'; fi ;;
+           pm) echo "package:/data/app/big/base.apk=com.example.big" ;;
+           ls) sleep 60 ;;
+         esac ;;
+esac
+"""
+
+
+def hostile_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "adb").write_text(HOSTILE_ADB)
+    (bindir / "adb").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setattr("bansweep.firmware.containers.adb.MAX_OUTPUT", 256 * 1024)
+
+
+def test_adb_pulls_are_bounded_in_output_disk_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile_device(tmp_path, monkeypatch)
+    limits = Limits(max_total_bytes=2 * 2**20, max_seconds=3.0)
+    start = time.monotonic()
+    items, errors = items_of("adb:", limits)
+    assert time.monotonic() - start < 12
+    assert items == {}
+    found = {e.location.entry: e.message for e in errors}
+    assert "printed more than 262144 bytes" in found["getprop"]
+    assert "wrote more than 2097152 bytes (size cap)" in found["system/build.prop"]
+    assert "wrote more than 2097152 bytes (size cap)" in found["data/app/big"]
+    assert "took longer than" in found["ls -lnR"]
+    assert len(errors) == 4
+
+
+def test_adb_stops_once_the_time_budget_is_used_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile_device(tmp_path, monkeypatch)
+    monkeypatch.setenv("SLOW_GETPROP", "1")
+    start = time.monotonic()
+    items, errors = items_of("adb:", Limits(max_seconds=2.0))
+    assert time.monotonic() - start < 6  # not one more time-out per remaining pull
+    assert items == {}
+    assert [(e.location.entry, e.message.split(":")[0]) for e in errors] == [
+        ("getprop", "adb -s HOSTILE1 shell getprop took longer than the 2 s left for this input"),
+        (None, "stopped reading the device"),
+    ]
+
+
 def test_ls_mode_parsing() -> None:
     assert parse_mode("-rwsr-x---") == stat.S_IFREG | 0o4750
     assert parse_mode("drwxrwxrwt") == stat.S_IFDIR | 0o1777

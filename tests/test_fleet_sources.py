@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -188,6 +189,33 @@ def test_nmap_scripts_os_and_cpes(tmp_path: Path) -> None:
     }
     assert len(obs) == 5  # host + 4 open ports; the closed port and the down host give nothing
     assert all(o.ip != "10.0.0.99" for o in obs)
+
+
+def test_nmap_is_streamed_with_exact_lines(tmp_path: Path) -> None:
+    """2,000 hosts (5 MB): every host and port read at its own line, while memory stays a small fraction of the
+    file (a whole parsed tree would take several times the file's size)."""
+    count = 2000
+    scan = tmp_path / "big.xml"
+    scan.write_text(NMAP_HEAD + "".join(NMAP_HOST.format(n=n % 256) for n in range(count)) + NMAP_TAIL)
+    per_host = NMAP_HOST.count("\n")
+    port_offsets = [i for i, text in enumerate(NMAP_HOST.split("\n")) if text.startswith("<port ")]
+    hosts = ports = 0
+    tracemalloc.start()
+    try:
+        for item in nmap.parse(scan):
+            assert isinstance(item, Observation)
+            if "nmap.vendor" in item.facts:  # the host record
+                assert item.location.line == NMAP_HEAD.count("\n") + 1 + hosts * per_host
+                hosts += 1
+            else:
+                offset = item.location.line - NMAP_HEAD.count("\n") - 1 - (hosts - 1) * per_host
+                assert offset in port_offsets
+                ports += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (hosts, ports) == (count, 4 * count)
+    assert peak < scan.stat().st_size / 2, f"peak {peak} bytes while reading a {scan.stat().st_size}-byte file"
 
 
 def test_nmap_truncated_keeps_complete_hosts(tmp_path: Path) -> None:

@@ -65,11 +65,12 @@ def short_host(name: str) -> str | None:
     name = name.strip().rstrip(".").lower()
     if not name:
         return None
-    try:
-        ipaddress.ip_address(name)
-        return None
-    except ValueError:
-        pass
+    if ":" in name or name[0].isdigit():  # what an IPv6 or IPv4 address begins with
+        try:
+            ipaddress.ip_address(name)
+            return None
+        except ValueError:
+            pass
     return name.split(".", 1)[0]
 
 
@@ -261,7 +262,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             dev.hostnames.append(obs.hostname)
         if obs.serial and obs.serial not in dev.serials:
             dev.serials.append(obs.serial)
-        for kind, col in kinds[1:]:
+        for kind, col in kinds[1:] if ambiguous else ():
             value = col[r]
             if value is not None and (kind, value) in ambiguous:
                 _note(dev, f"{kind} {value} is shared by {ambiguous[kind, value]} MAC addresses; not used to merge")

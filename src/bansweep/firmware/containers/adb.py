@@ -7,9 +7,12 @@ Nothing is run on the device beyond read-only shell commands (pm list, getprop, 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import posixpath
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -95,36 +98,124 @@ def open_device(serial: str, ctx: ContainerContext) -> Iterator[Item | InputErro
         state = run(["-s", serial, "get-state"]).strip()
         if state != "device":
             raise AdbError(f"device {serial} is {state or 'not ready'}")
-    except AdbError as exc:
+    except (AdbError, Exhausted) as exc:
         yield InputError(here, str(exc))
         return
     where = Where(f"adb:{serial}")
-    yield from _getprop(run, serial, where, ctx)
-    for remote in CONFIG_PATHS:
-        yield from _pull(run, serial, remote, True, where, ctx)
-    yield from _packages(run, serial, where, ctx)
-    yield from _binaries(run, serial, where, ctx)
+    try:
+        yield from _getprop(run, serial, where, ctx)
+        for remote in CONFIG_PATHS:
+            yield from _pull(run, serial, remote, True, where, ctx)
+        yield from _packages(run, serial, where, ctx)
+        yield from _binaries(run, serial, where, ctx)
+    except Exhausted as exc:
+        yield InputError(Location(where.file), f"stopped reading the device: {exc}")
 
 
-def _runner(adb: str, ctx: ContainerContext) -> Callable[[list[str]], str]:
-    def run(args: list[str]) -> str:
-        left = ctx.limits.max_seconds - (time.monotonic() - ctx.started)
+Run = Callable[..., str]  # run(args, pulled=None, cap=None) -> stdout
+
+
+class Exhausted(Exception):
+    """The input's time or disk budget is used up: nothing more is pulled from the device."""
+
+
+def _runner(adb: str, ctx: ContainerContext) -> Run:
+    """Run adb bounded: its output (MAX_OUTPUT bytes, spooled to disk, not memory), the time left for the input,
+    and for a pull the bytes it writes (cap, or the input's disk budget left), watched while it runs; pulled bytes
+    are charged to the input's budget. Exhausted once the input's time or disk budget is used up."""
+    limits = ctx.limits
+
+    def run(args: list[str], pulled: Path | None = None, cap: int | None = None) -> str:
+        left = limits.max_seconds - (time.monotonic() - ctx.started)
+        room = limits.max_total_bytes - ctx.total
+        if left <= 0:
+            raise Exhausted(f"the {limits.max_seconds:g} s time budget of the input is used up")
+        if pulled is not None and room <= 0:
+            raise Exhausted(f"the {limits.max_total_bytes}-byte disk budget of the input is used up")
+        allowed = min(room, cap) if cap is not None else room
+        command = f"adb {' '.join(args)}"
+        out_path, err_path = ctx.temp_path(".out"), ctx.temp_path(".err")
         try:
-            done = subprocess.run([adb, *args], capture_output=True, timeout=max(left, 1.0), stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise AdbError(f"adb {' '.join(args)} took longer than {ctx.limits.max_seconds:g} s") from None
-        if len(done.stdout) > MAX_OUTPUT:
-            raise AdbError(f"adb {' '.join(args)} printed more than {MAX_OUTPUT} bytes")
-        out, err = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
-        if done.returncode != 0:
-            detail = err.strip() or f"exit {done.returncode}"
-            raise AdbError(f"adb {' '.join(args)} failed: {detail}", out, err)
-        return out
+            with out_path.open("wb") as out, err_path.open("wb") as err:
+                proc = subprocess.Popen(
+                    [adb, *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+                )
+                problem = _watch(proc, time.monotonic() + left, out_path, pulled, allowed)
+            if problem == "time":
+                raise AdbError(f"{command} took longer than the {left:.0f} s left for this input")
+            if problem == "output":
+                raise AdbError(f"{command} printed more than {MAX_OUTPUT} bytes")
+            if problem == "disk":
+                raise AdbError(f"{command} wrote more than {allowed} bytes (size cap); stopped")
+            text = out_path.read_bytes().decode("utf-8", "replace")
+            complaint = err_path.read_bytes()[:MAX_OUTPUT].decode("utf-8", "replace")
+        finally:
+            out_path.unlink(missing_ok=True)
+            err_path.unlink(missing_ok=True)
+        if pulled is not None:
+            try:
+                ctx.charge(_usage(pulled))
+            except FormatError as exc:
+                _remove(pulled)
+                raise Exhausted(str(exc)) from None
+        if proc.returncode != 0:
+            detail = complaint.strip() or f"exit {proc.returncode}"
+            raise AdbError(f"{command} failed: {detail}", text, complaint)
+        return text
 
     return run
 
 
-def _only_device(run: Callable[[list[str]], str]) -> str:
+POLL = 0.05  # seconds between checks of a running adb
+
+
+def _watch(proc: subprocess.Popen[bytes], deadline: float, out: Path, pulled: Path | None, allowed: int) -> str | None:
+    """Wait for proc; kill it and say why ("time", "output", "disk") when it passes a bound."""
+    while True:
+        try:
+            proc.wait(timeout=POLL)
+            problem = None
+        except subprocess.TimeoutExpired:
+            problem = "time" if time.monotonic() > deadline else None
+        if problem is None and out.stat().st_size > MAX_OUTPUT:
+            problem = "output"
+        if problem is None and pulled is not None and _usage(pulled) > allowed:
+            problem = "disk"
+        if problem is not None:  # adb and whatever it started (its own session; a started adb server detaches)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if pulled is not None:
+                _remove(pulled)
+            return problem
+        if proc.returncode is not None:
+            return None
+
+
+def _usage(path: Path) -> int:
+    """Bytes of a pulled file or folder (links not followed); 0 when nothing is there yet."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return 0
+    if not stat.S_ISDIR(info.st_mode):
+        return info.st_size
+    total = 0
+    for folder, dirs, files in os.walk(path):
+        for name in dirs + files:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _only_device(run: Run) -> str:
     devices = [line.split()[0] for line in run(["devices"]).splitlines()[1:] if line.strip().endswith("device")]
     if not devices:
         raise AdbError("no device connected (adb devices lists none)")
@@ -133,9 +224,7 @@ def _only_device(run: Callable[[list[str]], str]) -> str:
     return devices[0]
 
 
-def _getprop(
-    run: Callable[[list[str]], str], serial: str, where: Where, ctx: ContainerContext
-) -> Iterator[Item | InputError]:
+def _getprop(run: Run, serial: str, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     try:
         text = run(["-s", serial, "shell", "getprop"])
     except AdbError as exc:
@@ -152,9 +241,7 @@ def _getprop(
     )
 
 
-def _packages(
-    run: Callable[[list[str]], str], serial: str, where: Where, ctx: ContainerContext
-) -> Iterator[Item | InputError]:
+def _packages(run: Run, serial: str, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     try:
         listing = run(["-s", serial, "shell", "pm", "list", "packages", "-f"])
     except AdbError as exc:
@@ -184,12 +271,12 @@ def _packages(
 
 
 def _pull(
-    run: Callable[[list[str]], str], serial: str, remote: str, optional: bool, where: Where, ctx: ContainerContext
+    run: Run, serial: str, remote: str, optional: bool, where: Where, ctx: ContainerContext
 ) -> Iterator[Item | InputError]:
     rel = remote.lstrip("/")
     local = ctx.temp_path(".pull")
     try:
-        run(["-s", serial, "pull", remote, str(local)])
+        run(["-s", serial, "pull", remote, str(local)], local)
     except AdbError as exc:
         if not (optional and "No such file or directory" in str(exc)):
             yield InputError(where.location(rel), str(exc))
@@ -207,9 +294,7 @@ def _pull(
         yield InputError(where.location(rel), "adb pull produced nothing")
 
 
-def _binaries(
-    run: Callable[[list[str]], str], serial: str, where: Where, ctx: ContainerContext
-) -> Iterator[Item | InputError]:
+def _binaries(run: Run, serial: str, where: Where, ctx: ContainerContext) -> Iterator[Item | InputError]:
     try:
         listing = run(["-s", serial, "shell", "ls", "-lnR", *BINARY_DIRS])
     except AdbError as exc:
@@ -237,14 +322,12 @@ def _binaries(
         yield item
 
 
-def _pull_reader(
-    run: Callable[[list[str]], str], serial: str, remote: str, ctx: ContainerContext
-) -> Callable[[int], bytes]:
+def _pull_reader(run: Run, serial: str, remote: str, ctx: ContainerContext) -> Callable[[int], bytes]:
     def read(cap: int) -> bytes:
         local = ctx.temp_path(".pull")
         try:
-            run(["-s", serial, "pull", remote, str(local)])
-        except AdbError as exc:
+            run(["-s", serial, "pull", remote, str(local)], local, cap)
+        except (AdbError, Exhausted) as exc:
             raise FormatError(str(exc)) from None
         try:
             return file_reader(local)(cap)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import clip, each_line, fast_mac, first_lines, mac_or_error
+from bansweep.fleet.sources.common import MAX_LINE, clip, fast_mac, first_lines, lines, mac_or_error
 
 FORMAT = "dhcp-isc"
 LEASE = re.compile(r"^lease\s+(?P<ip>[0-9.]+)\s*\{\s*$")
@@ -21,6 +21,7 @@ HARDWARE = re.compile(r"^hardware\s+(?P<type>[\w-]+)\s+(?P<mac>[^;\s]+)\s*;")
 STRING_STATEMENT = re.compile(
     r'^(?:set\s+(?P<var>[\w.-]+)\s*=|option\s+(?P<opt>[\w.-]+)|(?P<kw>client-hostname|uid))\s*(?P<value>"(?:[^"\\]|\\.)*"|[^;]*);'
 )
+READ = ("hardware", "set", "option", "client-hostname", "uid")  # the statements _statement reads; others skipped
 VENDOR_KEYS = {"vendor-class-identifier", "vendor-class", "vendor_class_identifier", "vendor-class-id", "vci"}
 _OCTAL = re.compile(r"\\(?:([0-7]{1,3})|(.))")
 
@@ -63,23 +64,25 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     block: dict[str, str] | None = None
     start = 0
     depth = 0
-
-    def entry(number: int, text: str) -> Iterator[Observation | InputError]:
-        nonlocal block, start, depth
-        if text.startswith("#"):
-            return
+    for number, line in lines(path):  # one loop, no call per line: lease files run to millions of lines
+        if len(line) > MAX_LINE:
+            yield InputError(Location(file, line=number), f"line is {len(line)} characters long (limit {MAX_LINE})")
+            continue
+        text = line.strip()
+        if not text or text[0] == "#":
+            continue
         if block is None:
             m = LEASE.match(text)
             if m:
                 block, start, depth = {"ip": m.group("ip")}, number, 1
-            elif text.endswith("{"):
+            elif text[-1] == "{":
                 depth += 1  # another block (failover peer, lease6, …): skipped as a whole
             elif text == "}":
                 depth = max(0, depth - 1)
             elif depth == 0 and not _known_top(text):
                 yield InputError(Location(file, line=number), f"not a dhcpd.leases statement: {text[:80]!r}")
-            return
-        if text.endswith("{"):
+            continue
+        if text[-1] == "{":
             depth += 1
         elif text == "}":
             depth -= 1
@@ -87,12 +90,11 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 yield from _lease(block, file, start)
                 block = None
         elif depth == 1:
-            if text.endswith(";"):
-                _statement(text, block)
+            if text[-1] == ";":
+                if text.startswith(READ):
+                    _statement(text, block)
             else:
                 yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
-
-    yield from each_line(path, entry)
     if block is not None:
         yield InputError(Location(file, line=start), "lease block is not closed (truncated file?)")
 

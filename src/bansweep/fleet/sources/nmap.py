@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from pyexpat import ExpatError, ParserCreate
+from typing import Any, cast
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -19,7 +21,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from bansweep.findings import InputError, Location
 from bansweep.fleet import nmap_services
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import MAX_RECORDS, clip, fast_mac
+from bansweep.fleet.sources.common import MAX_LINE, MAX_RECORDS, clip, fast_mac
 from bansweep.inputs import MAX_TEXT_BYTES, InputProblem
 
 FORMAT = "nmap"
@@ -66,102 +68,180 @@ def unescape(text: str) -> str:
     return out.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-class _Target:
-    """Expat handlers feeding a (C) TreeBuilder: record the line of each <host>/<port>, bound depth, hand over
-    finished hosts.
+class _Stop(Exception):
+    """The prolog check reached the root element."""
 
-    They replace ElementTree's pure-Python handler layer that defusedxml's parser uses, which costs about three
-    times as much per element; the parser object and its entity/external-reference refusals stay defusedxml's.
-    """
+
+class _Prolog:
+    """defusedxml's parser run over the document's start until its root element: refuses entity declarations and
+    external references (which can only come before the root) and checks the root is <nmaprun>, naming the line.
+
+    The document itself is then read by ElementTree's C parser, which calls no Python per element."""
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.builder = ET.TreeBuilder()
-        self.stack: list[ET.Element] = []
-        self.lines: dict[int, int] = {}
-        self.done: list[tuple[ET.Element, dict[int, int]]] = []
-        self.expat: Any = None
-
-    def attach(self, parser: DefusedXMLParser) -> None:
-        self.expat = parser.parser  # type: ignore[attr-defined]
-        self.expat.ordered_attributes = False
+        self.parser = DefusedXMLParser(
+            target=ET.TreeBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+        self.expat: Any = self.parser.parser  # type: ignore[attr-defined]
         self.expat.StartElementHandler = self.start
-        self.expat.EndElementHandler = self.end
-        self.expat.CharacterDataHandler = self.builder.data
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if len(self.stack) >= MAX_DEPTH:
-            raise InputProblem(Location(self.file, line=self.line()), f"XML nested deeper than {MAX_DEPTH} levels")
-        if not self.stack and tag != "nmaprun":
-            raise InputProblem(Location(self.file, line=self.line()), f"root element is <{tag}>, not <nmaprun>")
-        elem = self.builder.start(tag, attrs)
-        if tag == "host" or tag == "port":
-            self.lines[id(elem)] = self.expat.CurrentLineNumber
-        self.stack.append(elem)
+    def start(self, tag: str, attrs: object) -> None:
+        if tag != "nmaprun":
+            raise InputProblem(
+                Location(self.file, line=self.expat.CurrentLineNumber), f"root element is <{tag}>, not <nmaprun>"
+            )
+        raise _Stop
 
-    def end(self, tag: str) -> None:
-        elem = self.builder.end(tag)
-        self.stack.pop()
-        if len(self.stack) == 1:  # a finished child of <nmaprun>: hand hosts over, free everything
-            self.stack[0].remove(elem)
-            if tag == "host":
-                self.done.append((elem, self.lines))
-            self.lines = {}
+    def feed(self, chunk: bytes) -> bool:
+        """True once the root element is reached (or the prolog is malformed: the main parser reports that)."""
+        try:
+            if chunk:
+                self.parser.feed(chunk)
+            else:
+                self.parser.close()
+        except (_Stop, ET.ParseError):
+            return True
+        return False
 
-    def data(self, text: str) -> None:
-        self.builder.data(text)
 
-    def close(self) -> None:
-        pass
+_TAGS = re.compile(rb"<(?:host|port)[\s/>]|<!--|<!\[CDATA\[|<\?")
+_SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 
-    def line(self) -> int | None:
-        return self.expat.CurrentLineNumber if self.expat is not None else None
+
+class _Lines:
+    """The line of each <host> and <port> start tag, in document order, found in the raw bytes (comments, CDATA
+    sections and processing instructions passed over; UTF-8 and other ASCII-compatible encodings only). Fed whole lines, so a tag name is never cut between two chunks."""
+
+    def __init__(self) -> None:
+        self.line = 1
+        self.skip = b""  # the end of a comment or CDATA section still open at the end of the last chunk
+        self.found: deque[int] = deque()
+
+    def scan(self, chunk: bytes) -> None:
+        pos = counted = 0
+        line = self.line
+        if self.skip:
+            end = chunk.find(self.skip)
+            if end < 0:
+                self.line += chunk.count(b"\n")
+                return
+            pos, self.skip = end + len(self.skip), b""
+        while m := _TAGS.search(chunk, pos):
+            line += chunk.count(b"\n", counted, m.start())
+            counted = m.start()
+            if m.group() not in _SKIP_TO:
+                self.found.append(line)
+                pos = m.end()
+                continue
+            close = _SKIP_TO[m.group()]
+            end = chunk.find(close, m.end())
+            if end < 0:
+                self.skip = close
+                break
+            pos = end + len(close)
+        self.line = line + chunk.count(b"\n", counted)
+
+    def next(self) -> int | None:
+        return self.found.popleft() if self.found else None
 
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
+    """The file read incrementally: each <host> becomes observations (host_observations) once complete and is
+    then dropped, so memory stays flat whatever the number of hosts."""
     file = str(path)
     size = path.stat().st_size
     if size == 0:
         raise InputProblem(Location(file), "empty file")
     if size > MAX_TEXT_BYTES:
         raise InputProblem(Location(file), f"file is {size} bytes; the limit for XML inputs is {MAX_TEXT_BYTES}")
-    target = _Target(file)
-    parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    target.attach(parser)
-    hosts = 0
+    prolog: _Prolog | None = _Prolog(file)
+    parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start", "end"))
+    found = _Lines()
+    root: ET.Element | None = None
+    lines: dict[int, int] = {}
+    depth = hosts = 0
     with path.open("rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
+            if chunk and not chunk.endswith(b"\n"):
+                chunk += fh.readline(MAX_LINE)
             try:
-                if chunk:
-                    parser.feed(chunk)
-                else:
-                    parser.close()
-            except ET.ParseError as exc:
-                yield from _drain(target, file)
-                line = exc.position[0] if exc.position else None
-                yield InputError(Location(file, line=line), _parse_message(exc, truncated=not chunk))
-                return
+                if prolog is not None and prolog.feed(chunk):
+                    prolog = None
             except LookupError as exc:  # an encoding declaration Python does not know
-                yield from _drain(target, file)
                 yield InputError(Location(file, line=1), f"unknown text encoding declared: {exc}")
                 return
             except DefusedXmlException as exc:
                 what = REFUSED.get(type(exc).__name__, "XML construct")
                 yield InputError(
-                    Location(file, line=target.line()),
+                    Location(file, line=prolog.expat.CurrentLineNumber if prolog else None),
                     f"{what} refused: entity expansion and external references are not allowed in analysed files",
                 )
                 return
-            for item in _drain(target, file):
-                if isinstance(item, Observation):
-                    hosts += 1
-                yield item
+            found.scan(chunk)
+            try:
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+                for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
+                    tag = elem.tag
+                    if event == "start":
+                        depth += 1
+                        if depth > MAX_DEPTH:
+                            line = _depth_line(path)
+                            raise InputProblem(Location(file, line=line), f"XML nested deeper than {MAX_DEPTH} levels")
+                        if (tag == "host" or tag == "port") and (at := found.next()) is not None:
+                            lines[id(elem)] = at
+                        elif root is None:
+                            root = elem
+                        continue
+                    depth -= 1
+                    if depth == 1 and root is not None:  # a finished child of <nmaprun>: read it, then free it
+                        root.remove(elem)
+                        if tag == "host":
+                            for record in host_observations(elem, lines, file):
+                                if isinstance(record, Observation):
+                                    hosts += 1
+                                yield record
+                        lines = {}
+            except ET.ParseError as exc:
+                line = exc.position[0] if exc.position else None
+                yield InputError(Location(file, line=line), _parse_message(exc, truncated=not chunk))
+                return
             if hosts > MAX_RECORDS:
                 yield InputError(Location(file), f"more than {MAX_RECORDS} hosts; the rest of the file was not read")
                 return
             if not chunk:
                 return
+
+
+def _depth_line(path: Path) -> int | None:
+    """The line where elements first nest deeper than MAX_DEPTH (read again with handlers: only on this error)."""
+    expat = ParserCreate()
+    depth = 0
+
+    def start(tag: str, attrs: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _Stop
+
+    def end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    expat.StartElementHandler, expat.EndElementHandler = start, end
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(CHUNK):
+                expat.Parse(chunk, False)
+        except _Stop:
+            return expat.CurrentLineNumber
+        except ExpatError:
+            pass
+    return None
 
 
 def _parse_message(exc: ET.ParseError, truncated: bool) -> str:
@@ -172,21 +252,33 @@ def _parse_message(exc: ET.ParseError, truncated: bool) -> str:
     return f"malformed XML: {text} (column {column}); hosts read before this point were kept"
 
 
-def _drain(target: _Target, file: str) -> Iterator[Observation | InputError]:
-    done, target.done = target.done, []
-    for host, lines in done:
-        yield from _host(host, lines, file)
-
-
-def _host(host: ET.Element, lines: dict[int, int], file: str) -> Iterator[Observation | InputError]:
-    status = host.find("status")
+def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> Iterator[Observation | InputError]:
+    """One <host>: an Observation of the host, one per open port with facts, an InputError per unusable value.
+    lines: the file line of the <host> and <port> elements (by id)."""
+    status = None
+    addresses: list[ET.Element] = []
+    names: list[ET.Element] = []
+    osmatches: list[ET.Element] = []
+    ports: list[ET.Element] = []
+    for child in host:  # one pass over the children (ElementPath paths cost more per host than the rest)
+        tag = child.tag
+        if tag == "address":
+            addresses.append(child)
+        elif tag == "status":
+            status = child if status is None else status
+        elif tag == "hostnames":
+            names.extend(e for e in child if e.tag == "hostname")
+        elif tag == "os":
+            osmatches.extend(e for e in child if e.tag == "osmatch")
+        elif tag == "ports":
+            ports.extend(e for e in child if e.tag == "port")
     if status is not None and status.get("state") not in (None, "up"):
         return
     line = lines.get(id(host))
     mac = ip = hostname = None
     facts: dict[str, str] = {}
     fields: dict[str, str] = {}
-    for addr in host.findall("address"):
+    for addr in addresses:
         kind, value = addr.get("addrtype"), (addr.get("addr") or "").strip()
         if kind == "mac" and mac is None:
             mac = fast_mac(value)
@@ -196,11 +288,11 @@ def _host(host: ET.Element, lines: dict[int, int], file: str) -> Iterator[Observ
                 _add(facts, fields, "nmap.vendor", addr.get("vendor", ""), "address@vendor")
         elif kind in ("ipv4", "ipv6") and value and (ip is None or kind == "ipv4" and ":" in ip):
             ip = value
-    for name in host.iterfind("hostnames/hostname"):
+    for name in names:
         if name.get("name"):
             hostname = name.get("name")
             break
-    osmatch = max(host.iterfind("os/osmatch"), key=lambda m: _int(m.get("accuracy")), default=None)
+    osmatch = max(osmatches, key=lambda m: _int(m.get("accuracy")), default=None)
     if osmatch is not None:
         _add(facts, fields, "os", osmatch.get("name", ""), "osmatch@name")
         for osclass in osmatch.iterfind("osclass"):
@@ -209,7 +301,7 @@ def _host(host: ET.Element, lines: dict[int, int], file: str) -> Iterator[Observ
             for cpe in osclass.iterfind("cpe"):
                 _add(facts, fields, "cpe", cpe.text or "", "osclass/cpe")
     yield Observation(FORMAT, Location(file, line=line), mac, ip, hostname, None, facts, fields)
-    for port in host.iterfind("ports/port"):
+    for port in ports:
         state = port.find("state")
         if state is None or state.get("state") != "open":
             continue
