@@ -22,6 +22,8 @@ import click
 
 from bansweep import __version__, reports
 from bansweep import update as update_commands
+from bansweep.executors import NAMES as EXECUTOR_NAMES
+from bansweep.executors import ExecutorError
 from bansweep.findings import Level, Report, Status
 from bansweep.firmware import evaluate as firmware_evaluate_commands
 from bansweep.firmware.job import Options as FirmwareOptions
@@ -119,6 +121,9 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
             finish(func(*args, **kwargs), run)
         except KnowledgeError as exc:
             click.echo(f"bansweep: knowledge error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+        except ExecutorError as exc:
+            click.echo(f"bansweep: executor error: {exc}", err=True)
             sys.exit(EXIT_FAILED)
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
@@ -227,6 +232,21 @@ ONLY_LISTS = click.option(
     help="Screen against these lists only, on purpose (comma-separated: csl, fcc-covered-list, dod-1260h, "
     "opensanctions).",
 )
+WORKERS = click.option("--workers", type=int, default=0, help="Worker processes (0 = one per CPU).")
+EXECUTOR = click.option(
+    "--executor",
+    type=click.Choice(list(EXECUTOR_NAMES)),
+    default="local",
+    show_default=True,
+    help="Where tasks run: local worker processes, or a Dask cluster (firmware apps, parties).",
+)
+SCHEDULER = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    help="Dask scheduler address (tcp://HOST:8786) for --executor dask; default $DASK_SCHEDULER_ADDRESS, else a "
+    "cluster of local worker processes started for the run.",
+)
 DECISIONS = click.option(
     "--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file (parties)."
 )
@@ -312,6 +332,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @MAX_LIST_AGE
 @DECISIONS
 @MAP
+@EXECUTOR
+@SCHEDULER
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def sweep_cmd(
     paths: tuple[Path, ...],
@@ -323,6 +345,8 @@ def sweep_cmd(
     max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
+    executor: str,
+    scheduler: str | None,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Detect each input's kind by content and run the right job on it, with the options that apply to it.
@@ -338,13 +362,17 @@ def sweep_cmd(
             mapping=fleet_map,
             as_of=as_of,
         ),
-        FIRMWARE.name: FirmwareOptions(knowledge=list(knowledge), trackers=trackers),
+        FIRMWARE.name: FirmwareOptions(
+            knowledge=list(knowledge), trackers=trackers, executor=executor, scheduler=scheduler
+        ),
         PARTIES.name: PartiesOptions(
             lists=list(lists),
             knowledge=list(knowledge),
             decisions=decisions,
             mapping=parties_map,
             max_list_age=max_list_age,
+            executor=executor,
+            scheduler=scheduler,
         ),
     }
     return sweep(list(paths), options)
@@ -395,16 +423,22 @@ def firmware_group() -> None:
 @firmware_group.command("scan")
 @report_command
 @TRACKERS
-@click.option("--workers", type=int, default=0, help="Worker processes (0 = one per CPU).")
+@WORKERS
+@EXECUTOR
+@SCHEDULER
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def firmware_scan(
     paths: tuple[Path, ...],
     trackers: Path | None,
     workers: int,
+    executor: str,
+    scheduler: str | None,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Audit firmware images, trees, OTA zips, APKs or a device (adb:SERIAL)."""
-    opts = FirmwareOptions(knowledge=list(knowledge), trackers=trackers, workers=workers)
+    opts = FirmwareOptions(
+        knowledge=list(knowledge), trackers=trackers, workers=workers, executor=executor, scheduler=scheduler
+    )
     return run_job(FIRMWARE, list(paths), opts)
 
 
@@ -435,6 +469,8 @@ def parties_group() -> None:
 @MAX_LIST_AGE
 @DECISIONS
 @MAP
+@EXECUTOR
+@SCHEDULER
 @click.argument("parties_file", type=click.Path(path_type=Path))
 def parties_screen(
     parties_file: Path,
@@ -443,6 +479,8 @@ def parties_screen(
     max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
+    executor: str,
+    scheduler: str | None,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Screen suppliers, purchase lines and counterparties."""
@@ -453,6 +491,8 @@ def parties_screen(
         mapping=_mapping(mapping, tuple(PARTY_FIELDS)),
         max_list_age=max_list_age,
         only_lists=_policies(only_lists or ""),
+        executor=executor,
+        scheduler=scheduler,
     )
     return run_job(PARTIES, [parties_file], opts)
 

@@ -1,0 +1,256 @@
+"""The Dask executor: the same tasks on a Dask cluster (`--executor dask --scheduler tcp://HOST:8786`), same results.
+
+- Firmware tasks (one per APK/JAR) go in batches (BATCH_TASKS tasks or BATCH_BYTES bytes), so small APKs do not
+  drown the scheduler; a batch whose inputs are bytes is scattered straight to a worker, not through the scheduler.
+  On a worker that may start processes (`distributed.worker.daemon: false`, as the cluster this executor starts
+  itself) each task runs in a bounded process with the local executor's memory and time caps; elsewhere in the
+  worker, under its own memory limit.
+- Shared work (the parties' list index) is scattered once to every worker (broadcast); chunks refer to it.
+- Failures: a task that raises is an InputError on its input; a lost worker is retried by the scheduler (up to
+  `distributed.scheduler.allowed-failures` times) and a task that raises OSError once more (RETRIES); a batch that
+  kills workers every time (KilledWorker) is split into single tasks, and the one that still does is reported as
+  killing workers, while the run goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any
+
+from bansweep.findings import InputError, Location
+from bansweep.firmware.limits import InternalError, Limits
+from bansweep.firmware.workers import map_isolated
+
+NAME = "dask"
+BATCH_TASKS = 16  # tasks per batch
+BATCH_BYTES = 32 * 2**20  # bytes sent per batch
+SCATTER_FROM = 2**20  # a batch carrying more bytes goes to a worker directly (client.scatter)
+MAX_SEND_BYTES = 256 * 2**20  # one input sent as bytes; larger ones must be where the workers can read them
+IN_FLIGHT_PER_WORKER = 3  # batches submitted ahead per worker: memory stays bounded, workers stay busy
+RETRIES = 1
+CONNECT_TIMEOUT = "30s"
+
+
+class ExecutorError(Exception):
+    """The executor could not start: dask missing, the scheduler unreachable."""
+
+
+class TaskFailed(Exception):
+    """A chunk of shared work that failed on the cluster (the message says how)."""
+
+
+def killed_message(exc: BaseException) -> str:
+    return f"killed the Dask workers that ran it, every time it was retried (KilledWorker: {exc}); not analysed"
+
+
+def _worker_address() -> str:
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # not on a worker (tests call this directly)
+        return ""
+
+
+def run_batch(
+    func: Callable[[Any], Any], batch: list[tuple[Location, Any]], limits: Limits
+) -> tuple[str, list[tuple[Location, Any]]]:
+    """On a worker: func over a batch, each task in a bounded process when this worker may start one."""
+    if not multiprocessing.current_process().daemon:
+        return _worker_address(), list(map_isolated(func, batch, limits, workers=1))
+    out: list[tuple[Location, Any]] = []
+    for where, arg in batch:
+        try:
+            out.append((where, func(arg)))
+        except MemoryError:
+            out.append((where, InputError(where, "Dask worker ran out of memory")))
+        except Exception as exc:  # reported against its input, like the local workers do
+            out.append((where, InputError(where, str(InternalError("the analysis", exc)))))
+    return _worker_address(), out
+
+
+def run_shared(func: Callable[[Any, Any], Any], shared: Any, chunk: Any) -> tuple[str, Any]:
+    return _worker_address(), func(shared, chunk)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _sent_bytes(arg: Any) -> int:
+    """Bytes a task carries (its content and its siblings'), without counting paths."""
+    if isinstance(arg, (bytes, bytearray, memoryview)):
+        return len(arg)
+    if isinstance(arg, (tuple, list)):
+        return sum(_sent_bytes(a) for a in arg)
+    return 0
+
+
+def batches(
+    tasks: Iterable[tuple[Location, Any]], most: int = BATCH_TASKS, nbytes: int = BATCH_BYTES
+) -> Iterator[list[tuple[Location, Any]]]:
+    batch: list[tuple[Location, Any]] = []
+    size = 0
+    for task in tasks:
+        batch.append(task)
+        size += _sent_bytes(task[1])
+        if len(batch) >= most or size >= nbytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class DaskSession:
+    name = NAME
+    max_send_bytes = MAX_SEND_BYTES
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.address = str(client.scheduler.address)
+        self.who: set[str] = set()
+        self.tasks = 0
+        self.batches = 0  # what the scheduler saw: batches of tasks, chunks of shared work
+        self._seen: dict[str, bool] = {}
+
+    def _workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def _submit(self, func: Callable[[Any], Any], batch: list[tuple[Location, Any]], limits: Limits) -> Any:
+        payload: Any = batch
+        if _sent_bytes([arg for _, arg in batch]) >= SCATTER_FROM:
+            payload = self.client.scatter(batch, hash=False)
+        return self.client.submit(run_batch, func, payload, limits, pure=False, retries=RETRIES)
+
+    def map_isolated(
+        self, func: Callable[[Any], Any], tasks: Iterable[tuple[Location, Any]], limits: Limits, workers: int
+    ) -> Iterator[tuple[Location, Any]]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        pending = batches(tasks)
+        ahead = IN_FLIGHT_PER_WORKER * self._workers()
+        running: dict[Any, list[tuple[Location, Any]]] = {}
+        for batch in islice(pending, ahead):
+            running[self._submit(func, batch, limits)] = batch
+        done = as_completed(list(running))
+        for future in done:
+            batch = running.pop(future)
+            if future.status == "finished":
+                who, results = future.result()
+                self.who.add(who)
+                self.tasks += len(results)
+                self.batches += 1
+                yield from results
+            else:
+                exc = future.exception()
+                if isinstance(exc, KilledWorker) and len(batch) > 1:  # find the one input that kills workers
+                    for one in batch:
+                        retry = self._submit(func, [one], limits)
+                        running[retry] = [one]
+                        done.add(retry)
+                else:
+                    why = (
+                        killed_message(exc) if isinstance(exc, KilledWorker) else f"failed on the Dask cluster: {exc!r}"
+                    )
+                    yield from ((where, InputError(where, why)) for where, _ in batch)
+            future.release()
+            for batch in islice(pending, max(0, ahead - len(running))):
+                nxt = self._submit(func, batch, limits)
+                running[nxt] = batch
+                done.add(nxt)
+
+    def map_shared(
+        self, func: Callable[[Any, Any], Any], shared: Any, chunks: Sequence[Any], workers: int
+    ) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        on_workers = self.client.scatter(shared, broadcast=True, hash=False)
+        parts = self.client.scatter(list(chunks), hash=False)
+        futures = {
+            self.client.submit(run_shared, func, on_workers, part, pure=False, retries=RETRIES): i
+            for i, part in enumerate(parts)
+        }
+        try:
+            for future in as_completed(list(futures)):
+                i = futures[future]
+                if future.status == "finished":
+                    who, result = future.result()
+                    self.who.add(who)
+                    self.tasks += 1
+                    self.batches += 1
+                    yield i, result
+                else:
+                    exc = future.exception()
+                    why = (
+                        killed_message(exc) if isinstance(exc, KilledWorker) else f"failed on the Dask cluster: {exc!r}"
+                    )
+                    yield i, TaskFailed(why)
+                future.release()
+        finally:
+            del parts, on_workers
+
+    def sees(self, path: str) -> bool:
+        """Every worker finds the file with the same size and modification time as this process does."""
+        if path not in self._seen:
+            here = _stat(path)
+            there = self.client.run(_stat, path) if here is not None else {}
+            self._seen[path] = here is not None and bool(there) and all(v == here for v in there.values())
+        return self._seen[path]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": NAME,
+            "scheduler": self.address,
+            "workers": len(self.who - {""}),
+            "tasks": self.tasks,
+            "batches": self.batches,
+        }
+
+
+class DaskExecutor:
+    name = NAME
+
+    @contextmanager
+    def open(self, address: str | None = None, workers: int = 0) -> Iterator[DaskSession]:
+        """A session on the scheduler at `address` (else $DASK_SCHEDULER_ADDRESS), or on a LocalCluster of worker
+        processes started here (workers: how many, 0 = one per CPU) and stopped at the end."""
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ExecutorError(f"--executor dask needs dask: pip install 'bansweep[dask]' ({exc})") from exc
+        address = address or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        cluster = None
+        try:
+            if address is None:
+                with dask.config.set({"distributed.worker.daemon": False}):  # workers may start bounded processes
+                    cluster = LocalCluster(
+                        n_workers=workers or os.cpu_count() or 1,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                    )
+                client = Client(cluster)
+            else:
+                client = Client(address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            if cluster is not None:
+                cluster.close()
+            raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        try:
+            yield DaskSession(client)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
