@@ -32,7 +32,6 @@ SCATTER_FROM = 2**20  # a batch carrying more bytes goes to a worker directly (c
 MAX_SEND_BYTES = 256 * 2**20  # one input sent as bytes; larger ones must be where the workers can read them
 IN_FLIGHT_PER_WORKER = 3  # batches submitted ahead per worker: memory stays bounded, workers stay busy
 RETRIES = 1
-CONNECT_TIMEOUT = "30s"
 
 
 class ExecutorError(Exception):
@@ -95,8 +94,10 @@ def _sent_bytes(arg: Any) -> int:
 
 
 def batches(
-    tasks: Iterable[tuple[Location, Any]], most: int = BATCH_TASKS, nbytes: int = BATCH_BYTES
+    tasks: Iterable[tuple[Location, Any]], most: int = 0, nbytes: int = 0
 ) -> Iterator[list[tuple[Location, Any]]]:
+    """Tasks in batches of `most` tasks (BATCH_TASKS) or `nbytes` bytes (BATCH_BYTES), whichever comes first."""
+    most, nbytes = most or BATCH_TASKS, nbytes or BATCH_BYTES
     batch: list[tuple[Location, Any]] = []
     size = 0
     for task in tasks:
@@ -243,7 +244,7 @@ class DaskExecutor:
                     )
                 client = Client(cluster)
             else:
-                client = Client(address, timeout=CONNECT_TIMEOUT)
+                client = Client(address)  # waits distributed.comm.timeouts.connect (30 s)
         except (OSError, TimeoutError, ValueError) as exc:
             if cluster is not None:
                 cluster.close()
