@@ -442,6 +442,78 @@ def firmware_scan(
     return run_job(FIRMWARE, list(paths), opts)
 
 
+@firmware_group.command("corpus")
+@TRACKERS
+@WORKERS
+@EXECUTOR
+@SCHEDULER
+@click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one row per app to this Parquet dataset (partitioned by firmware).",
+)
+@click.option("--history", is_flag=True, help="Record each firmware's report in the history store.")
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="BANSWEEP_STORE",
+    help="History store for --history (default: $BANSWEEP_STORE, else SQLite in bansweep's data home).",
+)
+@click.option(
+    "--state",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of done-markers (default: PARQUET/_done): inputs marked there are skipped.",
+)
+@click.option(
+    "--knowledge",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Overlay directory of knowledge files (adds or overrides entries).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the summary here.")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def firmware_corpus(
+    sources: tuple[Path, ...],
+    trackers: Path | None,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    parquet: Path | None,
+    history: bool,
+    store_url: str | None,
+    state: Path | None,
+    knowledge: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Analyse a corpus of firmware: a folder of images (each entry one firmware) or a manifest file of paths.
+
+    One row per app goes to the --parquet dataset and/or each firmware's run to the history store (--history);
+    inputs already done (by sha256) are skipped, so an interrupted run resumes. Writes a summary report."""
+    from bansweep.firmware import corpus
+    from bansweep.store.interface import StoreError
+    from bansweep.store.recorder import record
+
+    if parquet is None and not history:
+        raise click.UsageError("say where the rows go: --parquet DIR and/or --history")
+    fw = FirmwareOptions(
+        knowledge=list(knowledge), trackers=trackers, workers=workers, executor=executor, scheduler=scheduler
+    )
+    opts = corpus.Options(parquet=parquet, history=history, store_url=store_url, state=state, firmware=fw)
+    params = {"command": "firmware corpus", "executor": executor, "knowledge": [str(k) for k in knowledge]}
+    try:
+        report = corpus.run(list(sources), opts, lambda sub: record(sub, params, store_url))
+    except ExecutorError as exc:
+        click.echo(f"bansweep: executor error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (StoreError, KnowledgeError) as exc:
+        click.echo(f"bansweep: {exc}; inputs done so far are kept and skipped next time", err=True)
+        sys.exit(EXIT_FAILED)
+    finish(report, Run(fmt, output, fail_on="never", no_store=True))
+
+
 @firmware_group.command("diff")
 @report_command
 @TRACKERS

@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
+from bansweep.executors.local import run_inline
 from bansweep.findings import InputError, Location
-from bansweep.firmware.limits import InternalError, Limits
+from bansweep.firmware.limits import Limits
 from bansweep.firmware.workers import map_isolated
 
 NAME = "dask"
@@ -61,15 +62,7 @@ def run_batch(
     """On a worker: func over a batch, each task in a bounded process when this worker may start one."""
     if not multiprocessing.current_process().daemon:
         return _worker_address(), list(map_isolated(func, batch, limits, workers=1))
-    out: list[tuple[Location, Any]] = []
-    for where, arg in batch:
-        try:
-            out.append((where, func(arg)))
-        except MemoryError:
-            out.append((where, InputError(where, "Dask worker ran out of memory")))
-        except Exception as exc:  # reported against its input, like the local workers do
-            out.append((where, InputError(where, str(InternalError("the analysis", exc)))))
-    return _worker_address(), out
+    return _worker_address(), list(run_inline(func, batch))
 
 
 def run_shared(func: Callable[[Any, Any], Any], shared: Any, chunk: Any) -> tuple[str, Any]:
@@ -132,19 +125,24 @@ class DaskSession:
         return self.client.submit(run_batch, func, payload, limits, pure=False, retries=RETRIES)
 
     def map_isolated(
-        self, func: Callable[[Any], Any], tasks: Iterable[tuple[Location, Any]], limits: Limits, workers: int
+        self,
+        func: Callable[[Any], Any],
+        tasks: Iterable[tuple[Location, Any]],
+        limits: Limits,
+        workers: int,
+        batch: int = 0,
     ) -> Iterator[tuple[Location, Any]]:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        pending = batches(tasks)
+        pending = batches(tasks, batch)
         ahead = IN_FLIGHT_PER_WORKER * self._workers()
         running: dict[Any, list[tuple[Location, Any]]] = {}
-        for batch in islice(pending, ahead):
-            running[self._submit(func, batch, limits)] = batch
+        for some in islice(pending, ahead):
+            running[self._submit(func, some, limits)] = some
         done = as_completed(list(running))
         for future in done:
-            batch = running.pop(future)
+            some = running.pop(future)
             if future.status == "finished":
                 who, results = future.result()
                 self.who.add(who)
@@ -153,8 +151,8 @@ class DaskSession:
                 yield from results
             else:
                 exc = future.exception()
-                if isinstance(exc, KilledWorker) and len(batch) > 1:  # find the one input that kills workers
-                    for one in batch:
+                if isinstance(exc, KilledWorker) and len(some) > 1:  # find the one input that kills workers
+                    for one in some:
                         retry = self._submit(func, [one], limits)
                         running[retry] = [one]
                         done.add(retry)
@@ -162,11 +160,11 @@ class DaskSession:
                     why = (
                         killed_message(exc) if isinstance(exc, KilledWorker) else f"failed on the Dask cluster: {exc!r}"
                     )
-                    yield from ((where, InputError(where, why)) for where, _ in batch)
+                    yield from ((where, InputError(where, why)) for where, _ in some)
             future.release()
-            for batch in islice(pending, max(0, ahead - len(running))):
-                nxt = self._submit(func, batch, limits)
-                running[nxt] = batch
+            for some in islice(pending, max(0, ahead - len(running))):
+                nxt = self._submit(func, some, limits)
+                running[nxt] = some
                 done.add(nxt)
 
     def map_shared(

@@ -17,10 +17,16 @@ class Session(Protocol):
     max_send_bytes: int  # largest input sent to a worker as bytes (a path the workers can read is sent as a path)
 
     def map_isolated(
-        self, func: Callable[[Any], Any], tasks: Iterable[tuple[Location, Any]], limits: Limits, workers: int
+        self,
+        func: Callable[[Any], Any],
+        tasks: Iterable[tuple[Location, Any]],
+        limits: Limits,
+        workers: int,
+        batch: int = 0,
     ) -> Iterator[tuple[Location, Any]]:
         """(location, func(arg) or InputError) per task, in completion order; a task that fails, goes over its
-        limits or kills its worker is an InputError on its location, and the others go on."""
+        limits or kills its worker is an InputError on its location, and the others go on. batch: tasks sent to
+        a remote worker at once (0: the executor's default; 1 for large inputs such as firmware images)."""
 
     def map_shared(
         self, func: Callable[[Any, Any], Any], shared: Any, chunks: Sequence[Any], workers: int

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from bansweep.findings import Location
-from bansweep.firmware.limits import Limits
+from bansweep.findings import InputError, Location
+from bansweep.firmware.limits import InternalError, Limits
 from bansweep.firmware.workers import map_isolated
 
 NAME = "local"
@@ -33,10 +33,19 @@ class LocalSession:
         self.tasks = 0
 
     def map_isolated(
-        self, func: Callable[[Any], Any], tasks: Iterable[tuple[Location, Any]], limits: Limits, workers: int
+        self,
+        func: Callable[[Any], Any],
+        tasks: Iterable[tuple[Location, Any]],
+        limits: Limits,
+        workers: int,
+        batch: int = 0,
     ) -> Iterator[tuple[Location, Any]]:
         n = workers or self.workers or os.cpu_count() or 1
-        for out in map_isolated(func, tasks, limits, n):
+        if multiprocessing.current_process().daemon:  # e.g. in a Dask worker: no child processes, tasks run here
+            n, results = 1, run_inline(func, tasks)
+        else:
+            results = map_isolated(func, tasks, limits, n)
+        for out in results:
             self.tasks += 1
             self.used = max(self.used, min(n, self.tasks))
             yield out
@@ -65,6 +74,18 @@ class LocalSession:
 
     def describe(self) -> dict[str, Any]:
         return {"name": NAME, "scheduler": None, "workers": self.used, "tasks": self.tasks}
+
+
+def run_inline(func: Callable[[Any], Any], tasks: Iterable[tuple[Location, Any]]) -> Iterator[tuple[Location, Any]]:
+    """func over the tasks in this process (where no worker process may be started): a task that raises is an
+    InputError on its location, with the message the worker processes give."""
+    for where, arg in tasks:
+        try:
+            yield where, func(arg)
+        except MemoryError:
+            yield where, InputError(where, "worker ran out of memory")
+        except Exception as exc:
+            yield where, InputError(where, str(InternalError("the analysis", exc)))
 
 
 def _drain(pool: Any, n: int) -> Iterator[tuple[int, Any]]:
