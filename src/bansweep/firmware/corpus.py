@@ -267,7 +267,7 @@ def run(sources: list[Path], options: Options, record: Callable[[Report], Any] |
                 continue
             todo[str(path)] = (path, key)
     fw = replace(options.firmware, show_progress=False)
-    used = tasks = 0
+    used = ran_tasks = 0
     with executor(fw.executor).open(fw.scheduler, fw.workers) as session:
         # on a cluster each worker analyses its input's apps itself; here the apps of one input go to the workers
         remote = session.name != "local"
@@ -290,10 +290,10 @@ def run(sources: list[Path], options: Options, record: Callable[[Report], Any] |
                 if not remote:  # each input ran on its own local workers
                     ran = result.summary.get("executor", {})
                     used = max(used, ran.get("workers", 0))
-                    tasks += ran.get("tasks", 0)
+                    ran_tasks += ran.get("tasks", 0)
         report.summary["executor"] = session.describe()
         if not remote:
-            report.summary["executor"].update(workers=used, tasks=tasks)
+            report.summary["executor"].update(workers=used, tasks=ran_tasks)
     report.summary["corpus"] = {
         "inputs": tally.inputs,
         "skipped_already_done": tally.skipped,
