@@ -280,3 +280,92 @@ def test_cli_names_an_unreachable_scheduler(tmp_path: Path) -> None:
         )
     assert result.exit_code == 3
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.output
+
+
+def _corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("janus.apk", "urzip.apk"):
+        (folder / name).write_bytes((APKS / name).read_bytes())
+    tree = folder / "tree"
+    tree.mkdir()
+    for apk in sorted((APKS / "repo").glob("com.politedroid_*.apk")):
+        (tree / apk.name).write_bytes(apk.read_bytes())
+    (folder / "notes.txt").write_text("not firmware\n")
+    return folder
+
+
+def _rows(dataset: Path) -> list[dict[str, Any]]:
+    import pyarrow.dataset as pads
+
+    table = pads.dataset(dataset, partitioning="hive").to_table()
+    rows = [{k: v for k, v in row.items() if k != "scanned_at"} for row in table.to_pylist()]
+    return sorted(rows, key=lambda r: (r["firmware_path"], r["app_path"]))
+
+
+@needs_apks
+def test_corpus_writes_one_row_per_app_and_resumes(tmp_path: Path) -> None:
+    from bansweep.firmware import corpus
+
+    folder, out = _corpus(tmp_path), tmp_path / "dataset"
+    options = corpus.Options(parquet=out, firmware=firmware.Options(workers=2))
+    first = corpus.run([folder], options)
+    tally = first.summary["corpus"]
+    assert tally["inputs"] == 4 and tally["analysed"] == 4 and tally["skipped_already_done"] == 0
+    assert tally["apps"] == tally["rows_written"] == 6  # janus, urzip and the 4 politedroid builds
+    assert [e.location.file for e in first.errors] == [str(folder / "notes.txt")]  # never a silent clean
+    rows = _rows(out)
+    assert len(rows) == 6 and {r["firmware"] for r in rows} == {r["firmware_sha256"][:16] for r in rows}
+    janus = next(r for r in rows if r["app_path"] == "janus.apk")
+    assert janus["package"] == "com.example" and janus["status"] == "high" and "firmware.risk" in janus["rules"]
+    assert len({r["firmware_sha256"] for r in rows if r["firmware_path"] == str(folder / "tree")}) == 1
+
+    again = corpus.run([folder], options)
+    assert again.summary["corpus"]["skipped_already_done"] == 4 and again.summary["corpus"]["analysed"] == 0
+    assert again.summary["corpus"]["errors_in_skipped_inputs"] == 1 and _rows(out) == rows
+
+    (folder / "urzip.apk").write_bytes((APKS / "urzip-release.apk").read_bytes())  # new content: a new input
+    changed = corpus.run([folder], options)
+    assert changed.summary["corpus"]["analysed"] == 1 and changed.summary["corpus"]["skipped_already_done"] == 3
+    assert len(_rows(out)) == 7  # the old build's rows stay in their own partition
+
+
+@needs_apks
+def test_corpus_on_a_cluster_writes_the_same_rows_from_a_manifest(cluster: str, tmp_path: Path) -> None:
+    from bansweep.firmware import corpus
+
+    folder = _corpus(tmp_path)
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text(
+        "# firmware corpus\ncorpus/janus.apk\ncorpus/tree\n\ncorpus/missing.img\n"
+        f"{folder / 'urzip.apk'}\ncorpus/janus.apk\n"
+    )
+    local = corpus.run([manifest], corpus.Options(parquet=tmp_path / "local", firmware=firmware.Options(workers=2)))
+    fw = firmware.Options(executor="dask", scheduler=cluster)
+    remote = corpus.run([manifest], corpus.Options(parquet=tmp_path / "remote", firmware=fw))
+    assert _rows(tmp_path / "local") == _rows(tmp_path / "remote") and len(_rows(tmp_path / "remote")) == 6
+    (missing,) = remote.errors
+    assert missing.location.line == 5 and "corpus/missing.img: no such file" in missing.message
+    tally = remote.summary["corpus"]
+    assert tally["duplicates"] == [{"input": str(folder / "janus.apk"), "same_as": str(folder / "janus.apk")}]
+    ran = remote.summary["executor"]
+    assert ran["name"] == "dask" and ran["tasks"] == 3 and ran["batches"] == 3  # one task per firmware
+    assert local.summary["corpus"]["apps"] == tally["apps"] == 6
+
+
+@needs_apks
+def test_cli_corpus_records_each_firmware_in_the_history_store(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path)
+    (folder / "notes.txt").unlink()
+    store = f"sqlite:///{tmp_path / 'history.db'}"
+    args = ["firmware", "corpus", str(folder), "--history", "--store", store, "--format", "json"]
+    result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "summary.json")])
+    assert result.exit_code == 0, result.output
+    import json
+
+    summary = json.loads((tmp_path / "summary.json").read_text())["summary"]["corpus"]
+    assert summary["runs_recorded"] == 3 and summary["state"].endswith("corpus-done")
+    result = CliRunner().invoke(main, ["history", "list", "--store", store])
+    assert result.exit_code == 0 and result.output.count("firmware") >= 3, result.output
+    usage = CliRunner().invoke(main, ["firmware", "corpus", str(folder)])
+    assert usage.exit_code == 2 and "--parquet DIR and/or --history" in usage.output
