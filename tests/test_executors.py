@@ -369,3 +369,36 @@ def test_cli_corpus_records_each_firmware_in_the_history_store(tmp_path: Path) -
     assert result.exit_code == 0 and result.output.count("firmware") >= 3, result.output
     usage = CliRunner().invoke(main, ["firmware", "corpus", str(folder)])
     assert usage.exit_code == 2 and "--parquet DIR and/or --history" in usage.output
+
+
+def _add_unless_two(shared: int, chunk: int) -> int:
+    if chunk == 2:
+        os._exit(1)  # kills the worker holding this chunk, every time
+    return shared + chunk
+
+
+def test_shared_work_reaches_every_chunk_and_a_chunk_that_kills_workers_is_reported(cli_cluster: str) -> None:
+    with executors.executor("dask").open(cli_cluster) as session:
+        out = dict(session.map_shared(_add_unless_two, 100, [1, 2, 3], 0))
+    assert out[0] == 101 and out[2] == 103
+    assert isinstance(out[1], dask_executor.TaskFailed) and "killed the Dask workers" in str(out[1])
+
+
+@needs_apks
+def test_cli_sweep_on_a_cluster_equals_the_local_sweep(cluster: str, tmp_path: Path) -> None:
+    import json
+
+    inputs = [str(APKS / "janus.apk"), str(APKS / "urzip.apk"), str(_parties_file(tmp_path / "parties.csv", 40))]
+    args = ["sweep", *inputs, "--list", str(SAMPLE), "--format", "json", "--no-store", "--fail-on", "never"]
+    docs = []
+    for extra in ([], ["--executor", "dask", "--scheduler", cluster]):
+        out = tmp_path / f"sweep{len(extra)}.json"
+        result = CliRunner().invoke(main, [*args, *extra, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        docs.append(json.loads(out.read_text()))
+    ran = [{job: doc["summary"].pop(f"{job}.executor")["name"] for job in ("firmware", "parties")} for doc in docs]
+    assert ran == [{"firmware": "local", "parties": "local"}, {"firmware": "dask", "parties": "dask"}]
+    local, remote = (_without_run_times({k: v for k, v in d.items() if k not in ("started", "finished")}) for d in docs)
+    for doc in (local, remote):
+        doc["summary"].pop("parties.timing")
+    assert local == remote and local["counts"]["findings"] > 40

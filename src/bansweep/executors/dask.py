@@ -1,11 +1,13 @@
 """The Dask executor: the same tasks on a Dask cluster (`--executor dask --scheduler tcp://HOST:8786`), same results.
 
 - Firmware tasks (one per APK/JAR) go in batches (BATCH_TASKS tasks or BATCH_BYTES bytes), so small APKs do not
-  drown the scheduler; a batch whose inputs are bytes is scattered straight to a worker, not through the scheduler.
+  drown the scheduler; inputs the workers can read go as paths, others as bytes inside their batch's task (a
+  lost worker then loses no data), up to MAX_SEND_BYTES each.
   On a worker that may start processes (`distributed.worker.daemon: false`, as the cluster this executor starts
   itself) each task runs in a bounded process with the local executor's memory and time caps; elsewhere in the
   worker, under its own memory limit.
-- Shared work (the parties' list index) is scattered once to every worker (broadcast); chunks refer to it.
+- Shared work (the parties' list index) is scattered once to every worker (broadcast); each chunk's task refers
+  to it.
 - Failures: a task that raises is an InputError on its input; a lost worker is retried by the scheduler (up to
   `distributed.scheduler.allowed-failures` times) and a task that raises OSError once more (RETRIES); a batch that
   kills workers every time (KilledWorker) is split into single tasks, and the one that still does is reported as
@@ -28,8 +30,7 @@ from bansweep.firmware.workers import map_isolated
 
 NAME = "dask"
 BATCH_TASKS = 16  # tasks per batch
-BATCH_BYTES = 32 * 2**20  # bytes sent per batch
-SCATTER_FROM = 2**20  # a batch carrying more bytes goes to a worker directly (client.scatter)
+BATCH_BYTES = 8 * 2**20  # bytes sent per batch (they travel in the task, through the scheduler)
 MAX_SEND_BYTES = 256 * 2**20  # one input sent as bytes; larger ones must be where the workers can read them
 IN_FLIGHT_PER_WORKER = 3  # batches submitted ahead per worker: memory stays bounded, workers stay busy
 RETRIES = 1
@@ -44,7 +45,7 @@ class TaskFailed(Exception):
 
 
 def killed_message(exc: BaseException) -> str:
-    return f"killed the Dask workers that ran it, every time it was retried (KilledWorker: {exc}); not analysed"
+    return f"killed the Dask workers that ran it, every time it was retried ({type(exc).__name__}: {exc}); not analysed"
 
 
 def _worker_address() -> str:
@@ -67,6 +68,47 @@ def run_batch(
 
 def run_shared(func: Callable[[Any, Any], Any], shared: Any, chunk: Any) -> tuple[str, Any]:
     return _worker_address(), func(shared, chunk)
+
+
+def _result(future: Any, wait: bool = False) -> tuple[str, Any] | None:
+    """A finished future's (worker, result); None when it failed (or its result was lost with its worker)."""
+    if wait:
+        from distributed import wait as wait_for
+
+        try:
+            wait_for([future])
+        except Exception:  # cancelled: its status says so
+            return None
+    if future.status != "finished":
+        return None
+    try:
+        return future.result()  # type: ignore[no-any-return]
+    except Exception:
+        return None
+
+
+def _failure(future: Any) -> BaseException:
+    """Why a future did not finish: its exception, or its state (cancelled, lost) in words."""
+    try:
+        exc = future.exception()
+    except BaseException as cancelled:  # a cancelled future raises instead of returning it
+        return RuntimeError(f"task {future.status} ({type(cancelled).__name__}: {cancelled})")
+    return exc if exc is not None else RuntimeError(f"task {future.status}")
+
+
+def _killed(exc: BaseException) -> bool:
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, KilledWorker) or "cancelled" in str(exc)  # cancelled: its data went with a worker
+
+
+def _why(exc: BaseException, alone: bool = False) -> str:
+    """alone: the task ran with no other on the cluster, so the workers lost under it were lost by it."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(exc, KilledWorker) or (alone and _killed(exc)):
+        return killed_message(exc)
+    return f"failed on the Dask cluster: {exc!r}"
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -119,10 +161,9 @@ class DaskSession:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def _submit(self, func: Callable[[Any], Any], batch: list[tuple[Location, Any]], limits: Limits) -> Any:
-        payload: Any = batch
-        if _sent_bytes([arg for _, arg in batch]) >= SCATTER_FROM:
-            payload = self.client.scatter(batch, hash=False)
-        return self.client.submit(run_batch, func, payload, limits, pure=False, retries=RETRIES)
+        # the batch travels inside its task (not scattered ahead): a worker lost with it loses nothing, the
+        # scheduler runs the task again elsewhere
+        return self.client.submit(run_batch, func, batch, limits, pure=False, retries=RETRIES)
 
     def map_isolated(
         self,
@@ -133,70 +174,85 @@ class DaskSession:
         batch: int = 0,
     ) -> Iterator[tuple[Location, Any]]:
         from distributed import as_completed
-        from distributed.scheduler import KilledWorker
 
         pending = batches(tasks, batch)
         ahead = IN_FLIGHT_PER_WORKER * self._workers()
         running: dict[Any, list[tuple[Location, Any]]] = {}
+        suspects: list[tuple[Location, Any]] = []  # tasks of batches that were on workers that died
         for some in islice(pending, ahead):
             running[self._submit(func, some, limits)] = some
         done = as_completed(list(running))
         for future in done:
             some = running.pop(future)
-            if future.status == "finished":
-                who, results = future.result()
-                self.who.add(who)
-                self.tasks += len(results)
-                self.batches += 1
-                yield from results
+            got = _result(future)
+            if got is not None:
+                yield from self._took(got)
+            elif _killed(exc := _failure(future)):
+                suspects.extend(some)
             else:
-                exc = future.exception()
-                if isinstance(exc, KilledWorker) and len(some) > 1:  # find the one input that kills workers
-                    for one in some:
-                        retry = self._submit(func, [one], limits)
-                        running[retry] = [one]
-                        done.add(retry)
-                else:
-                    why = (
-                        killed_message(exc) if isinstance(exc, KilledWorker) else f"failed on the Dask cluster: {exc!r}"
-                    )
-                    yield from ((where, InputError(where, why)) for where, _ in some)
+                yield from ((where, InputError(where, _why(exc))) for where, _ in some)
             future.release()
             for some in islice(pending, max(0, ahead - len(running))):
                 nxt = self._submit(func, some, limits)
                 running[nxt] = some
                 done.add(nxt)
+        # A dying worker takes every task it holds down with it: each suspect runs again alone, so that only the
+        # input that kills its workers every time is reported as such.
+        for one in suspects:
+            future = self._submit(func, [one], limits)
+            got = _result(future, wait=True)
+            if got is not None:
+                yield from self._took(got)
+            else:
+                yield one[0], InputError(one[0], _why(_failure(future), alone=True))
+            future.release()
+
+    def _took(self, got: tuple[str, list[tuple[Location, Any]]]) -> list[tuple[Location, Any]]:
+        who, results = got
+        self.who.add(who)
+        self.tasks += len(results)
+        self.batches += 1
+        return results
 
     def map_shared(
         self, func: Callable[[Any, Any], Any], shared: Any, chunks: Sequence[Any], workers: int
     ) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
-        from distributed.scheduler import KilledWorker
 
         on_workers = self.client.scatter(shared, broadcast=True, hash=False)
-        parts = self.client.scatter(list(chunks), hash=False)
-        futures = {
-            self.client.submit(run_shared, func, on_workers, part, pure=False, retries=RETRIES): i
-            for i, part in enumerate(parts)
-        }
-        try:
-            for future in as_completed(list(futures)):
-                i = futures[future]
-                if future.status == "finished":
-                    who, result = future.result()
-                    self.who.add(who)
-                    self.tasks += 1
-                    self.batches += 1
-                    yield i, result
-                else:
-                    exc = future.exception()
-                    why = (
-                        killed_message(exc) if isinstance(exc, KilledWorker) else f"failed on the Dask cluster: {exc!r}"
-                    )
-                    yield i, TaskFailed(why)
+
+        def send(i: int) -> Any:
+            return self.client.submit(run_shared, func, on_workers, chunks[i], pure=False, retries=RETRIES)
+
+        futures = {send(i): i for i in range(len(chunks))}  # each chunk inside its task: a lost worker loses none
+        suspects: list[int] = []
+        for future in as_completed(list(futures)):
+            i = futures.pop(future)
+            got = _result(future)
+            if got is not None:
+                yield i, self._got_chunk(got)
+            elif _killed(exc := _failure(future)) or on_workers.status != "finished":  # lost, or its data was
+                suspects.append(i)
+            else:
+                yield i, TaskFailed(_why(exc))
+            future.release()
+        for i in suspects:  # alone, the shared data sent again if every worker holding it was lost
+            for attempt in range(2):
+                if attempt or on_workers.status != "finished":
+                    on_workers = self.client.scatter(shared, broadcast=True, hash=False)
+                future = send(i)
+                got = _result(future, wait=True)
+                lost = None if got is not None else _failure(future)
                 future.release()
-        finally:
-            del parts, on_workers
+                if lost is None or "cancelled" not in str(lost):
+                    break
+            yield i, self._got_chunk(got) if got is not None else TaskFailed(_why(lost or RuntimeError(), alone=True))
+
+    def _got_chunk(self, got: tuple[str, Any]) -> Any:
+        self.who.add(got[0])
+        self.tasks += 1
+        self.batches += 1
+        return got[1]
 
     def sees(self, path: str) -> bool:
         """Every worker finds the file with the same size and modification time as this process does."""
