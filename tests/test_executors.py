@@ -69,7 +69,7 @@ def comparable(report: Report) -> dict[str, Any]:
 def _without_run_times(value: Any) -> Any:
     """Two runs start at different seconds: the parties' audit record says when each party was screened."""
     if isinstance(value, dict):
-        return {k: _without_run_times(v) for k, v in value.items() if k != "screened_at"}
+        return {k: _without_run_times(v) for k, v in value.items() if not k.endswith("screened_at")}
     if isinstance(value, list):
         return [_without_run_times(v) for v in value]
     return value
