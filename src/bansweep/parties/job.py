@@ -184,7 +184,7 @@ def run(paths: list[Path], options: Options) -> Report:
     mappings: dict[str, dict[str, str]] = {}
     with executor(options.executor).open(options.scheduler, options.workers) as session:
         _screen_files(paths, options, stages, session, report, per_party, mappings, timing)
-        report.summary["executor"] = session.describe()
+        ran = session.describe()
     timing["total_s"] = time.perf_counter() - clock
     report.subjects = len(per_party)
     counts: dict[str, int] = {}
@@ -211,6 +211,7 @@ def run(paths: list[Path], options: Options) -> Report:
             "mapping": mappings,
             "outcomes": counts,
             "timing": {k: round(v, 2) for k, v in timing.items()},
+            "executor": ran,
         }
     )
     return report
