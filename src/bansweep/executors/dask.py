@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -26,10 +27,10 @@ from typing import Any
 from bansweep.executors.local import run_inline
 from bansweep.findings import InputError, Location
 from bansweep.firmware.limits import Limits
-from bansweep.firmware.workers import map_isolated
+from bansweep.firmware.workers import Pool
 
 NAME = "dask"
-BATCH_TASKS = 16  # tasks per batch
+BATCH_TASKS = 64  # tasks per batch
 BATCH_BYTES = 8 * 2**20  # bytes sent per batch (they travel in the task, through the scheduler)
 MAX_SEND_BYTES = 256 * 2**20  # one input sent as bytes; larger ones must be where the workers can read them
 IN_FLIGHT_PER_WORKER = 3  # batches submitted ahead per worker: memory stays bounded, workers stay busy
@@ -62,8 +63,16 @@ def run_batch(
 ) -> tuple[str, list[tuple[Location, Any]]]:
     """On a worker: func over a batch, each task in a bounded process when this worker may start one."""
     if not multiprocessing.current_process().daemon:
-        return _worker_address(), list(map_isolated(func, batch, limits, workers=1))
+        key = (func, limits, threading.get_ident())
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = Pool(func, limits, workers=1)
+        return _worker_address(), list(pool.map(batch))
     return _worker_address(), list(run_inline(func, batch))
+
+
+# a Dask worker's bounded processes, kept from batch to batch (they load the knowledge once); one per worker thread
+_POOLS: dict[tuple[Callable[[Any], Any], Limits, int], Pool] = {}
 
 
 def run_shared(func: Callable[[Any, Any], Any], shared: Any, chunk: Any) -> tuple[str, Any]:
