@@ -323,6 +323,7 @@ def test_corpus_writes_one_row_per_app_and_resumes(tmp_path: Path) -> None:
     again = corpus.run([folder], options)
     assert again.summary["corpus"]["skipped_already_done"] == 4 and again.summary["corpus"]["analysed"] == 0
     assert again.summary["corpus"]["errors_in_skipped_inputs"] == 1 and _rows(out) == rows
+    assert again.errors == first.errors  # reported again, every run: a resumed run is no cleaner
 
     (folder / "urzip.apk").write_bytes((APKS / "urzip-release.apk").read_bytes())  # new content: a new input
     changed = corpus.run([folder], options)

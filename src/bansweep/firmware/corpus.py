@@ -261,9 +261,11 @@ def run(sources: list[Path], options: Options, record: Callable[[Report], Any] |
                 continue
             first[key] = str(path)
             done = _read_marker(_marker(state, key))
-            if done is not None:
+            if done is not None:  # its input errors are reported again: a resumed run is no cleaner
                 tally.skipped += 1
-                tally.errors_in_skipped += int(done.get("errors", 0))
+                earlier = _errors(done)
+                tally.errors_in_skipped += len(earlier)
+                report.errors.extend(earlier)
                 continue
             todo[str(path)] = (path, key)
     fw = replace(options.firmware, show_progress=False)
@@ -294,6 +296,14 @@ def run(sources: list[Path], options: Options, record: Callable[[Report], Any] |
         report.summary["executor"] = session.describe()
         if not remote:
             report.summary["executor"].update(workers=used, tasks=ran_tasks)
+    where = ["the dataset"] * (options.parquet is not None) + ["the history store"] * options.history
+    report.summary["headline"] = (
+        f"{tally.inputs} firmware input(s): {tally.analysed} analysed, {tally.skipped} skipped as done before, "
+        f"{tally.failed} failed; {tally.apps} app(s) this run, {tally.rows} row(s) written"
+        + (f" to {options.parquet}" if options.parquet else "")
+        + (f", {tally.runs_recorded} run(s) recorded" if options.history else "")
+        + f"; the findings are in {' and '.join(where)}, not in this summary"
+    )
     report.summary["corpus"] = {
         "inputs": tally.inputs,
         "skipped_already_done": tally.skipped,
@@ -358,10 +368,26 @@ def _finish_input(
     tally.apps_not_screened += sum(r["not_screened"] for r in rows)
     for f in result.findings:
         tally.findings[f.status.value] = tally.findings.get(f.status.value, 0) + 1
-    marker = {"input": name, "sha256": key, "apps": len(rows), "errors": len(result.errors), "at": result.finished}
+    marker = {
+        "input": name,
+        "sha256": key,
+        "apps": len(rows),
+        "errors": [e.to_dict() for e in result.errors],
+        "at": result.finished,
+    }
     tmp = _marker(state, key).with_suffix(".tmp")
     tmp.write_text(json.dumps(marker, sort_keys=True), encoding="utf-8")
     os.replace(tmp, _marker(state, key))
+
+
+def _errors(marker: dict[str, Any]) -> list[InputError]:
+    out = []
+    for e in marker.get("errors", []):
+        try:
+            out.append(InputError(Location(**e["location"]), str(e["message"])))
+        except (KeyError, TypeError):
+            continue
+    return out
 
 
 def _read_marker(path: Path) -> dict[str, Any] | None:
