@@ -296,13 +296,13 @@ def run(sources: list[Path], options: Options, record: Callable[[Report], Any] |
         report.summary["executor"] = session.describe()
         if not remote:
             report.summary["executor"].update(workers=used, tasks=ran_tasks)
-    where = ["the dataset"] * (options.parquet is not None) + ["the history store"] * options.history
+    sinks = ["the dataset"] * (options.parquet is not None) + ["the history store"] * options.history
     report.summary["headline"] = (
         f"{tally.inputs} firmware input(s): {tally.analysed} analysed, {tally.skipped} skipped as done before, "
         f"{tally.failed} failed; {tally.apps} app(s) this run, {tally.rows} row(s) written"
         + (f" to {options.parquet}" if options.parquet else "")
         + (f", {tally.runs_recorded} run(s) recorded" if options.history else "")
-        + f"; the findings are in {' and '.join(where)}, not in this summary"
+        + f"; the findings are in {' and '.join(sinks)}, not in this summary"
     )
     report.summary["corpus"] = {
         "inputs": tally.inputs,
