@@ -8,10 +8,11 @@
   worker, under its own memory limit.
 - Shared work (the parties' list index) is scattered once to every worker (broadcast); each chunk's task refers
   to it.
-- Failures: a task that raises is an InputError on its input; a lost worker is retried by the scheduler (up to
-  `distributed.scheduler.allowed-failures` times) and a task that raises OSError once more (RETRIES); a batch that
-  kills workers every time (KilledWorker) is split into single tasks, and the one that still does is reported as
-  killing workers, while the run goes on.
+- Failures: a task that raises is an InputError on its input (the batch catches it); a task lost with its worker
+  is run again by the scheduler (up to `distributed.scheduler.allowed-failures` times), a batch that fails as a
+  whole once more (RETRIES). The tasks of a batch that gave up (KilledWorker: every worker that ran it died, and
+  whatever else those workers held) run again one at a time at the end, so that only the input that kills its
+  worker every time is reported as such; the run goes on.
 """
 
 from __future__ import annotations
