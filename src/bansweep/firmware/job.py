@@ -266,14 +266,17 @@ def _one_isa(siblings: list[Item]) -> list[Item]:
     return [i for i in siblings if posixpath.basename(posixpath.dirname(i.path)) == isas[0]] if isas else []
 
 
+Place = tuple[int, int]  # an outcome's place: its code item's index, then 0 for the item and 1… for its siblings
+
+
 def _tasks(
     code: list[Item],
     siblings_of: dict[str, list[Item]],
     job: Job,
     limits: Limits,
     session: Session,
-    unread: list[tuple[int, AppOutcome]],
-    paths: dict[Location, tuple[int, str]],
+    unread: list[tuple[Place, AppOutcome]],
+    paths: dict[Location, tuple[Place, str]],
 ) -> Iterator[tuple[Location, Task]]:
     """One task per APK/JAR, read only when a worker is free (the executor pulls lazily). Files that cannot be
     read go to `unread`; `paths` records each task's place among the code items and its firmware path."""
@@ -281,15 +284,15 @@ def _tasks(
         try:
             content = _content(item, limits, session)
         except FormatError as exc:
-            unread.append((n, _unread(item.path, InputError(item.location, str(exc)))))
+            unread.append(((n, 0), _unread(item.path, InputError(item.location, str(exc)))))
             continue
         siblings: list[tuple[str, Location, bytes | str]] = []  # used by the worker only if the APK has no dex
-        for sib in _one_isa(siblings_of.get(sibling_key(item.path) or "", [])):
+        for k, sib in enumerate(_one_isa(siblings_of.get(sibling_key(item.path) or "", [])), 1):
             try:
                 siblings.append((sib.path, sib.location, _content(sib, limits, session)))
             except FormatError as exc:
-                unread.append((n, _unread(sib.path, InputError(sib.location, str(exc)))))
-        paths[item.location] = (n, item.path)
+                unread.append(((n, k), _unread(sib.path, InputError(sib.location, str(exc)))))
+        paths[item.location] = ((n, 0), item.path)
         yield item.location, (job, content, item.path, item.location, siblings)
 
 
@@ -310,11 +313,11 @@ def _content(item: Item, limits: Limits, session: Session) -> bytes | str:
 
 def _analyse(
     code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options, session: Session
-) -> Iterator[tuple[int, AppOutcome]]:
+) -> Iterator[tuple[Place, AppOutcome]]:
     """analyse_task over the code items on the executor's workers, in completion order, each outcome with the
     place of its item among the code items (so reports do not depend on which worker finished first)."""
-    unread: list[tuple[int, AppOutcome]] = []
-    paths: dict[Location, tuple[int, str]] = {}
+    unread: list[tuple[Place, AppOutcome]] = []
+    paths: dict[Location, tuple[Place, str]] = {}
     tasks = _tasks(code, siblings_of, job, options.limits, session, unread, paths)
     for where, result in session.map_isolated(analyse_task, tasks, options.worker_limits, options.workers):
         n, path = paths.pop(where)
@@ -425,13 +428,13 @@ def _one_input(
             report.findings.append(not_screened(firmware_subject(fw), [nothing], name))
         api = api_level(fw)
         job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits, api)
-        placed: list[tuple[int, int, AppOutcome]] = []
+        placed: list[tuple[Place, AppOutcome]] = []
         with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
             for n, out in _analyse(code, siblings_of, job, options, session):
-                placed.append((n, len(placed), out))
+                placed.append((n, out))
                 bar.advance()
         # in the order of the items (an APK's unreadable siblings after it), whichever worker finished first
-        outcomes = [out for _, _, out in sorted(placed, key=lambda p: (p[0], p[1]))]
+        outcomes = [out for _, out in sorted(placed, key=lambda p: p[0])]
         for out in outcomes:
             report.findings.extend(out.findings)
             report.errors.extend(out.errors)
