@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bansweep import jobs, reports
+from bansweep import executors, jobs, reports
+from bansweep.executors.interface import Executor
 from bansweep.firmware import containers
 from bansweep.firmware import rules as firmware_rules
 from bansweep.firmware.containers.interface import Container
@@ -56,6 +57,7 @@ AXES: dict[str, tuple[tuple[Any, ...], type, Path, set[str]]] = {
     "firmware rule family": (firmware_rules.FAMILIES, RuleFamily, SRC / "firmware" / "rules", {"context", "role"}),
     "restriction list": (party_lists.LISTS, ListSource, SRC / "parties" / "lists", {"builtin", "stored"}),  # helpers
     "report format": (reports.REPORT_FORMATS, ReportFormat, SRC / "reports", {"rules"}),  # rules: SARIF rule texts
+    "executor": (executors.EXECUTORS, Executor, SRC / "executors", set()),
 }
 
 # Circles that another change removes; the lead deletes each line once that change is merged.

@@ -22,6 +22,8 @@ import click
 
 from bansweep import __version__, reports
 from bansweep import update as update_commands
+from bansweep.executors import NAMES as EXECUTOR_NAMES
+from bansweep.executors import ExecutorError
 from bansweep.findings import Level, Report, Status
 from bansweep.firmware import evaluate as firmware_evaluate_commands
 from bansweep.firmware.job import Options as FirmwareOptions
@@ -119,6 +121,9 @@ def report_command(func: Callable[..., Any]) -> Callable[..., Any]:
             finish(func(*args, **kwargs), run)
         except KnowledgeError as exc:
             click.echo(f"bansweep: knowledge error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+        except ExecutorError as exc:
+            click.echo(f"bansweep: executor error: {exc}", err=True)
             sys.exit(EXIT_FAILED)
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
@@ -228,6 +233,21 @@ ONLY_LISTS = click.option(
     help="Screen against these lists only, on purpose (comma-separated: csl, fcc-covered-list, dod-1260h, "
     "opensanctions).",
 )
+WORKERS = click.option("--workers", type=int, default=0, help="Worker processes (0 = one per CPU).")
+EXECUTOR = click.option(
+    "--executor",
+    type=click.Choice(list(EXECUTOR_NAMES)),
+    default="local",
+    show_default=True,
+    help="Where tasks run: local worker processes, or a Dask cluster (firmware apps, parties).",
+)
+SCHEDULER = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    help="Dask scheduler address (tcp://HOST:8786) for --executor dask; default $DASK_SCHEDULER_ADDRESS, else a "
+    "cluster of local worker processes started for the run.",
+)
 DECISIONS = click.option(
     "--decisions", type=click.Path(dir_okay=False, path_type=Path), help="Reviewer decisions file (parties)."
 )
@@ -313,6 +333,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @MAX_LIST_AGE
 @DECISIONS
 @MAP
+@EXECUTOR
+@SCHEDULER
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def sweep_cmd(
     paths: tuple[Path, ...],
@@ -324,6 +346,8 @@ def sweep_cmd(
     max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
+    executor: str,
+    scheduler: str | None,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Detect each input's kind by content and run the right job on it, with the options that apply to it.
@@ -339,13 +363,17 @@ def sweep_cmd(
             mapping=fleet_map,
             as_of=as_of,
         ),
-        FIRMWARE.name: FirmwareOptions(knowledge=list(knowledge), trackers=trackers),
+        FIRMWARE.name: FirmwareOptions(
+            knowledge=list(knowledge), trackers=trackers, executor=executor, scheduler=scheduler
+        ),
         PARTIES.name: PartiesOptions(
             lists=list(lists),
             knowledge=list(knowledge),
             decisions=decisions,
             mapping=parties_map,
             max_list_age=max_list_age,
+            executor=executor,
+            scheduler=scheduler,
         ),
     }
     return sweep(list(paths), options)
@@ -396,17 +424,95 @@ def firmware_group() -> None:
 @firmware_group.command("scan")
 @report_command
 @TRACKERS
-@click.option("--workers", type=int, default=0, help="Worker processes (0 = one per CPU).")
+@WORKERS
+@EXECUTOR
+@SCHEDULER
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def firmware_scan(
     paths: tuple[Path, ...],
     trackers: Path | None,
     workers: int,
+    executor: str,
+    scheduler: str | None,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Audit firmware images, trees, OTA zips, APKs or a device (adb:SERIAL)."""
-    opts = FirmwareOptions(knowledge=list(knowledge), trackers=trackers, workers=workers)
+    opts = FirmwareOptions(
+        knowledge=list(knowledge), trackers=trackers, workers=workers, executor=executor, scheduler=scheduler
+    )
     return run_job(FIRMWARE, list(paths), opts)
+
+
+@firmware_group.command("corpus")
+@TRACKERS
+@WORKERS
+@EXECUTOR
+@SCHEDULER
+@click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one row per app to this Parquet dataset (partitioned by firmware).",
+)
+@click.option("--history", is_flag=True, help="Record each firmware's report in the history store.")
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="BANSWEEP_STORE",
+    help="History store for --history (default: $BANSWEEP_STORE, else SQLite in bansweep's data home).",
+)
+@click.option(
+    "--state",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of done-markers (default: PARQUET/_done): inputs marked there are skipped.",
+)
+@click.option(
+    "--knowledge",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Overlay directory of knowledge files (adds or overrides entries).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the summary here.")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def firmware_corpus(
+    sources: tuple[Path, ...],
+    trackers: Path | None,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    parquet: Path | None,
+    history: bool,
+    store_url: str | None,
+    state: Path | None,
+    knowledge: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Analyse a corpus of firmware: a folder of images (each entry one firmware) or a manifest file of paths.
+
+    One row per app goes to the --parquet dataset and/or each firmware's run to the history store (--history);
+    inputs already done (by sha256) are skipped, so an interrupted run resumes. Writes a summary report."""
+    from bansweep.firmware import corpus
+    from bansweep.store.interface import StoreError
+    from bansweep.store.recorder import record
+
+    if parquet is None and not history:
+        raise click.UsageError("say where the rows go: --parquet DIR and/or --history")
+    fw = FirmwareOptions(
+        knowledge=list(knowledge), trackers=trackers, workers=workers, executor=executor, scheduler=scheduler
+    )
+    opts = corpus.Options(parquet=parquet, history=history, store_url=store_url, state=state, firmware=fw)
+    params = {"command": "firmware corpus", "executor": executor, "knowledge": [str(k) for k in knowledge]}
+    try:
+        report = corpus.run(list(sources), opts, lambda sub: record(sub, params, store_url))
+    except ExecutorError as exc:
+        click.echo(f"bansweep: executor error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (StoreError, KnowledgeError) as exc:
+        click.echo(f"bansweep: {exc}; inputs done so far are kept and skipped next time", err=True)
+        sys.exit(EXIT_FAILED)
+    finish(report, Run(fmt, output, fail_on="never", no_store=True))
 
 
 @firmware_group.command("diff")
@@ -436,6 +542,8 @@ def parties_group() -> None:
 @MAX_LIST_AGE
 @DECISIONS
 @MAP
+@EXECUTOR
+@SCHEDULER
 @click.argument("parties_file", type=click.Path(path_type=Path))
 def parties_screen(
     parties_file: Path,
@@ -444,6 +552,8 @@ def parties_screen(
     max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
+    executor: str,
+    scheduler: str | None,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Screen suppliers, purchase lines and counterparties."""
@@ -454,6 +564,8 @@ def parties_screen(
         mapping=_mapping(mapping, tuple(PARTY_FIELDS)),
         max_list_age=max_list_age,
         only_lists=_policies(only_lists or ""),
+        executor=executor,
+        scheduler=scheduler,
     )
     return run_job(PARTIES, [parties_file], opts)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bansweep import progress
+from bansweep.executors import Session, executor
 from bansweep.findings import Finding, InputError, Location, Report, Severity, Status
 from bansweep.firmware import containers
 from bansweep.firmware.apk import (
@@ -55,7 +56,6 @@ from bansweep.firmware.rules.context import (
     unread_subject,
 )
 from bansweep.firmware.rules.trackers import Tracker, load_trackers
-from bansweep.firmware.workers import map_isolated
 from bansweep.inputs import InputFile
 from bansweep.policy.firmware import RISK_RULE, device_risk, judge
 
@@ -74,6 +74,8 @@ class Options:
     show_progress: bool | None = None
     limits: Limits = field(default_factory=Limits)
     worker_limits: Limits = WORKER_LIMITS
+    executor: str = "local"  # where the apps are analysed: local | dask
+    scheduler: str | None = None  # the Dask scheduler's address (None: $DASK_SCHEDULER_ADDRESS, else a local cluster)
 
 
 def sniff(item: InputFile) -> str | None:
@@ -264,49 +266,63 @@ def _one_isa(siblings: list[Item]) -> list[Item]:
     return [i for i in siblings if posixpath.basename(posixpath.dirname(i.path)) == isas[0]] if isas else []
 
 
+Place = tuple[int, int]  # an outcome's place: its code item's index, then 0 for the item and 1… for its siblings
+
+
 def _tasks(
     code: list[Item],
     siblings_of: dict[str, list[Item]],
     job: Job,
     limits: Limits,
-    unread: list[AppOutcome],
-    paths: dict[Location, str],
+    session: Session,
+    unread: list[tuple[Place, AppOutcome]],
+    paths: dict[Location, tuple[Place, str]],
 ) -> Iterator[tuple[Location, Task]]:
-    """One task per APK/JAR, read only when a worker is free (map_isolated pulls lazily). Files that cannot be
-    read go to `unread`; `paths` records each task's firmware path by its location."""
-    for item in code:
+    """One task per APK/JAR, read only when a worker is free (the executor pulls lazily). Files that cannot be
+    read go to `unread`; `paths` records each task's place among the code items and its firmware path."""
+    for n, item in enumerate(code):
         try:
-            content = _content(item, limits)
+            content = _content(item, limits, session)
         except FormatError as exc:
-            unread.append(_unread(item.path, InputError(item.location, str(exc))))
+            unread.append(((n, 0), _unread(item.path, InputError(item.location, str(exc)))))
             continue
         siblings: list[tuple[str, Location, bytes | str]] = []  # used by the worker only if the APK has no dex
-        for sib in _one_isa(siblings_of.get(sibling_key(item.path) or "", [])):
+        for k, sib in enumerate(_one_isa(siblings_of.get(sibling_key(item.path) or "", [])), 1):
             try:
-                siblings.append((sib.path, sib.location, _content(sib, limits)))
+                siblings.append((sib.path, sib.location, _content(sib, limits, session)))
             except FormatError as exc:
-                unread.append(_unread(sib.path, InputError(sib.location, str(exc))))
-        paths[item.location] = item.path
+                unread.append(((n, k), _unread(sib.path, InputError(sib.location, str(exc)))))
+        paths[item.location] = ((n, 0), item.path)
         yield item.location, (job, content, item.path, item.location, siblings)
 
 
-def _content(item: Item, limits: Limits) -> bytes | str:
-    """The path of a plain file (the worker reads it), else the item's bytes."""
+def _content(item: Item, limits: Limits, session: Session) -> bytes | str:
+    """The path of a plain file the workers can read, else the item's bytes (up to what the executor sends)."""
     file = item.location.file
-    if item.location.entry is None and os.path.isfile(file) and not os.path.islink(file):
+    plain = item.location.entry is None and os.path.isfile(file) and not os.path.islink(file)
+    if plain and session.sees(os.path.dirname(file) or "."):
         return file
-    return item.read(limits.max_entry_bytes)
+    cap = session.max_send_bytes
+    if item.size > cap:
+        raise FormatError(
+            f"{item.size} bytes is over the {cap}-byte limit for sending an input to the workers; "
+            "put it where the workers can read it"
+        )
+    return item.read(min(limits.max_entry_bytes, cap))
 
 
-def _analyse(code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options) -> Iterator[AppOutcome]:
-    """analyse_task over the code items on bounded worker processes (memory and time caps), completion order."""
-    unread: list[AppOutcome] = []
-    paths: dict[Location, str] = {}
-    tasks = _tasks(code, siblings_of, job, options.limits, unread, paths)
-    workers = options.workers or os.cpu_count() or 1
-    for where, result in map_isolated(analyse_task, tasks, options.worker_limits, workers):
+def _analyse(
+    code: list[Item], siblings_of: dict[str, list[Item]], job: Job, options: Options, session: Session
+) -> Iterator[tuple[Place, AppOutcome]]:
+    """analyse_task over the code items on the executor's workers, in completion order, each outcome with the
+    place of its item among the code items (so reports do not depend on which worker finished first)."""
+    unread: list[tuple[Place, AppOutcome]] = []
+    paths: dict[Location, tuple[Place, str]] = {}
+    tasks = _tasks(code, siblings_of, job, options.limits, session, unread, paths)
+    for where, result in session.map_isolated(analyse_task, tasks, options.worker_limits, options.workers):
+        n, path = paths.pop(where)
         # a worker killed or failed: the app is not screened
-        yield _unread(paths.pop(where), result) if isinstance(result, InputError) else result
+        yield n, _unread(path, result) if isinstance(result, InputError) else result
         while unread:
             yield unread.pop()
     while unread:
@@ -376,7 +392,9 @@ def _nothing_analysable(path: Path, items: list[Item]) -> str:
     return f"nothing analysable found: {'it holds only ' + shown if items else 'it holds no files'}; {kinds}"
 
 
-def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind: str | None = None) -> Report:
+def _one_input(
+    path: Path, options: Options, trackers: tuple[Tracker, ...], session: Session, kind: str | None = None
+) -> Report:
     name = str(path)
     report = Report(job="firmware", inputs=[name])
     items: list[Item] = []
@@ -410,13 +428,16 @@ def _one_input(path: Path, options: Options, trackers: tuple[Tracker, ...], kind
             report.findings.append(not_screened(firmware_subject(fw), [nothing], name))
         api = api_level(fw)
         job = Job(tuple(options.knowledge), options.trackers, frozenset(ctx.platform_certs), options.limits, api)
-        outcomes: list[AppOutcome] = []
+        placed: list[tuple[Place, AppOutcome]] = []
         with progress.progress(f"firmware {path.name}", total=len(code), show=options.show_progress) as bar:
-            for out in _analyse(code, siblings_of, job, options):
-                report.findings.extend(out.findings)
-                report.errors.extend(out.errors)
-                outcomes.append(out)
+            for n, out in _analyse(code, siblings_of, job, options, session):
+                placed.append((n, out))
                 bar.advance()
+        # in the order of the items (an APK's unreadable siblings after it), whichever worker finished first
+        outcomes = [out for _, out in sorted(placed, key=lambda p: p[0])]
+        for out in outcomes:
+            report.findings.extend(out.findings)
+            report.errors.extend(out.errors)
     _tell_apart(outcomes)
     judge(report.findings)  # the policy stage: status words and risk scores
     apps = [_app_summary(out) for out in outcomes if out.package is not None]
@@ -544,13 +565,15 @@ def run(paths: list[Path], options: Options, formats: Mapping[str, str] | None =
         trackers = _trackers(options.trackers)  # loaded once here; forked workers inherit it
         report.errors.extend(errors)
         report.data_versions["trackers"] = f"{options.trackers.name} ({len(loaded)} code signatures)"
-    for path in paths:
-        sub = _one_input(Path(path), options, trackers, (formats or {}).get(str(path)))
-        report.findings.extend(sub.findings)
-        report.errors.extend(sub.errors)
-        report.subjects += sub.subjects
-        report.summary.update(sub.summary)
-        report.data_versions.update(sub.data_versions)
+    with executor(options.executor).open(options.scheduler, options.workers) as session:
+        for path in paths:
+            sub = _one_input(Path(path), options, trackers, session, (formats or {}).get(str(path)))
+            report.findings.extend(sub.findings)
+            report.errors.extend(sub.errors)
+            report.subjects += sub.subjects
+            report.summary.update(sub.summary)
+            report.data_versions.update(sub.data_versions)
+        report.summary["executor"] = session.describe()
     return report
 
 

@@ -125,12 +125,35 @@ def map_isolated(
     worker lives across jobs under RLIMIT_AS = limits.max_rss_bytes, and each job gets limits.max_seconds.
     Peak memory is therefore bounded by workers x max_rss_bytes plus the parent, whatever the number of jobs.
     """
-    pending = iter(jobs)
-    # The fork server imports func's module once (if it is not running yet); each worker forks with it imported.
-    _CONTEXT.set_forkserver_preload(["__main__", func.__module__])
-    pool = [_Worker(func, limits) for _ in range(max(1, workers))]
-    exhausted = False
+    pool = Pool(func, limits, workers)
     try:
+        yield from pool.map(jobs)
+    finally:
+        pool.close()
+
+
+class Pool:
+    """Bounded worker processes that live across maps (a Dask worker keeps one for all its batches)."""
+
+    def __init__(self, func: Callable[[Any], Any], limits: Limits, workers: int = 2) -> None:
+        # The fork server imports func's module once (if it is not running yet); each worker forks with it imported.
+        _CONTEXT.set_forkserver_preload(["__main__", func.__module__])
+        self.func, self.limits = func, limits
+        self.pool = [_Worker(func, limits) for _ in range(max(1, workers))]
+
+    def close(self) -> None:
+        for worker in self.pool:
+            worker.stop()
+
+    def map(self, jobs: Iterable[tuple[Location, Any]]) -> Iterator[tuple[Location, Any]]:
+        """As map_isolated, on this pool's workers."""
+        func, limits, pool = self.func, self.limits, self.pool
+        for i, worker in enumerate(pool):  # a map left unfinished leaves a worker busy: replace it
+            if worker.location is not None or not worker.proc.is_alive():
+                worker.stop()
+                pool[i] = _Worker(func, limits)
+        pending = iter(jobs)
+        exhausted = False
         while True:
             for i, worker in enumerate(pool):
                 if worker.location is None and not exhausted:
@@ -175,6 +198,3 @@ def map_isolated(
                     worker.stop()
                     pool[i] = _Worker(func, limits)
                 yield where, InputError(where, message)
-    finally:
-        for worker in pool:
-            worker.stop()

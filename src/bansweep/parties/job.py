@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bansweep import progress
+from bansweep.executors import Session, executor
 from bansweep.findings import JOB_STATUSES, Finding, InputError, Location, Report, Status
 from bansweep.inputs import InputFile, InputProblem, walk
 from bansweep.parties import decisions
@@ -30,6 +29,9 @@ class Options:
     show_progress: bool | None = None
     max_list_age: int | None = MAX_LIST_AGE  # days; an older imported list screens no party clean (None: no limit)
     only_lists: list[str] = field(default_factory=list)  # --lists: screen against these lists only, on purpose
+    executor: str = "local"  # where the parties are screened: local | dask
+    scheduler: str | None = None  # the Dask scheduler's address (None: $DASK_SCHEDULER_ADDRESS, else a local cluster)
+    workers: int = 0  # 0 = one per CPU (at most 8 locally)
 
 
 def sniff(item: InputFile) -> str | None:
@@ -106,44 +108,51 @@ class Stages:
         return self.policy.findings(self.screener.screen(party))
 
 
-_SHARED: tuple[Stages, list[Party]] | None = None  # what forked workers inherit (not pickled to them)
-
-
-def screen_all(stages: Stages, parties: list[Party], label: str = "", show: bool | None = None) -> list[list[Finding]]:
-    """Each party's findings, in forked worker processes (one per CPU) when there are many and fork is available."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(parties) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+def screen_all(
+    stages: Stages,
+    parties: list[Party],
+    label: str = "",
+    show: bool | None = None,
+    session: Session | None = None,
+    workers: int = 0,
+    errors: list[InputError] | None = None,
+) -> list[list[Finding]]:
+    """Each party's findings, in the parties' order. Many parties (any number on a cluster) go to the executor's
+    workers in chunks, the stages (the list index) sent to every worker once; few are screened in this process.
+    A chunk that fails on a cluster: its parties are not screened, and an input error says so (into `errors`)."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if session is None or (len(parties) < PARALLEL_FROM and session.name == "local"):
         out = []
         with progress.progress(label, len(parties), show) as bar:
             for party in parties:
                 out.append(stages(party))
                 bar.advance()
         return out
-    global _SHARED
-    _SHARED = (stages, parties)
-    gc.freeze()  # the index stays shared with the workers: the collector would touch (and copy) its pages
-    try:
-        chunk = max(500, len(parties) // (workers * 8))
-        spans = [(i, min(i + chunk, len(parties))) for i in range(0, len(parties), chunk)]
-        parts = []
-        # the workers are forked before the progress bar starts its drawing thread
-        with (
-            multiprocessing.get_context("fork").Pool(workers) as pool,
-            progress.progress(label, len(parties), show) as bar,
-        ):
-            for part in pool.imap(_screen_span, spans):
-                parts.append(part)
-                bar.advance(len(part))
-    finally:
-        _SHARED = None
-        gc.unfreeze()
-    return [findings for part in parts for findings in part]
+    chunk = max(CHUNK_MIN, min(CHUNK_MAX, len(parties) // (workers * 8) or 1))
+    chunks = [parties[i : i + chunk] for i in range(0, len(parties), chunk)]
+    parts: list[list[list[Finding]] | None] = [None] * len(chunks)
+    results = session.map_shared(_screen_chunk, stages, chunks, workers)  # local workers are forked here
+    with progress.progress(label, len(parties), show) as bar:
+        for i, part in results:
+            if isinstance(part, Exception):  # the chunk failed on the cluster: its parties are not screened
+                first, last = chunks[i][0].location, chunks[i][-1].location
+                if errors is not None:
+                    errors.append(InputError(first, f"parties up to {last} not screened: {part}"))
+                part = [[_failed(stages, p, str(part))] for p in chunks[i]]
+            parts[i] = part
+            bar.advance(len(chunks[i]))
+    return [findings for part in parts for findings in part or []]
 
 
-def _screen_span(span: tuple[int, int]) -> list[list[Finding]]:
-    assert _SHARED is not None
-    stages, parties = _SHARED
-    return [stages(party) for party in parties[span[0] : span[1]]]
+CHUNK_MIN, CHUNK_MAX = 500, 20_000  # parties per chunk
+
+
+def _screen_chunk(stages: Stages, parties: list[Party]) -> list[list[Finding]]:
+    return [stages(party) for party in parties]
+
+
+def _failed(stages: Stages, party: Party, why: str) -> Finding:
+    return stages.policy.unreadable(stages.screener.unreadable(party.location, party.name, f"not screened: {why}"))
 
 
 def run(paths: list[Path], options: Options) -> Report:
@@ -173,32 +182,9 @@ def run(paths: list[Path], options: Options) -> Report:
     report.data_versions.update(screener.versions())
     per_party: list[list[Finding]] = []
     mappings: dict[str, dict[str, str]] = {}
-    for item in walk(paths):
-        if isinstance(item, InputError):
-            report.errors.append(item)
-            continue
-        started = time.perf_counter()
-        try:
-            parsed = read_parties(item.path, options.mapping, options.knowledge)
-        except InputProblem as exc:
-            report.errors.append(exc.to_error())
-            per_party.append(
-                [policy.unreadable(screener.unreadable(exc.location, "", f"file not read: {exc.message}"))]
-            )
-            continue
-        except OSError as exc:
-            report.errors.append(InputError(Location(str(item.path)), f"cannot read: {exc.strerror or exc}"))
-            continue
-        mappings[parsed.file] = parsed.mapping
-        report.errors.extend(parsed.errors)
-        timing["read_s"] = timing.get("read_s", 0.0) + time.perf_counter() - started
-        started = time.perf_counter()
-        per_party.extend(
-            screen_all(stages, parsed.parties, f"parties: screening {item.path.name}", options.show_progress)
-        )
-        timing["screen_s"] = timing.get("screen_s", 0.0) + time.perf_counter() - started
-        for location, text, why in parsed.unscreened:
-            per_party.append([policy.unreadable(screener.unreadable(location, text, why))])
+    with executor(options.executor).open(options.scheduler, options.workers) as session:
+        _screen_files(paths, options, stages, session, report, per_party, mappings, timing)
+        ran = session.describe()
     timing["total_s"] = time.perf_counter() - clock
     report.subjects = len(per_party)
     counts: dict[str, int] = {}
@@ -225,9 +211,50 @@ def run(paths: list[Path], options: Options) -> Report:
             "mapping": mappings,
             "outcomes": counts,
             "timing": {k: round(v, 2) for k, v in timing.items()},
+            "executor": ran,
         }
     )
     return report
+
+
+def _screen_files(
+    paths: list[Path],
+    options: Options,
+    stages: Stages,
+    session: Session,
+    report: Report,
+    per_party: list[list[Finding]],
+    mappings: dict[str, dict[str, str]],
+    timing: dict[str, float],
+) -> None:
+    screener, policy = stages.screener, stages.policy
+    for item in walk(paths):
+        if isinstance(item, InputError):
+            report.errors.append(item)
+            continue
+        started = time.perf_counter()
+        try:
+            parsed = read_parties(item.path, options.mapping, options.knowledge)
+        except InputProblem as exc:
+            report.errors.append(exc.to_error())
+            per_party.append(
+                [policy.unreadable(screener.unreadable(exc.location, "", f"file not read: {exc.message}"))]
+            )
+            continue
+        except OSError as exc:
+            report.errors.append(InputError(Location(str(item.path)), f"cannot read: {exc.strerror or exc}"))
+            continue
+        mappings[parsed.file] = parsed.mapping
+        report.errors.extend(parsed.errors)
+        timing["read_s"] = timing.get("read_s", 0.0) + time.perf_counter() - started
+        started = time.perf_counter()
+        label = f"parties: screening {item.path.name}"
+        per_party.extend(
+            screen_all(stages, parsed.parties, label, options.show_progress, session, options.workers, report.errors)
+        )
+        timing["screen_s"] = timing.get("screen_s", 0.0) + time.perf_counter() - started
+        for location, text, why in parsed.unscreened:
+            per_party.append([policy.unreadable(screener.unreadable(location, text, why))])
 
 
 def headline(missing: dict[str, str], only: list[str], parties: int) -> str:
