@@ -597,6 +597,7 @@ def test_linux_neighbour_variants(tmp_path: Path) -> None:
 def test_live_ip_neigh_and_arp_output_parse_cleanly(tmp_path: Path) -> None:
     import subprocess
 
+    checked = []
     for cmd in (["ip", "neigh", "show"], ["arp", "-an"]):
         if shutil.which(cmd[0]) is None:
             continue
@@ -605,8 +606,12 @@ def test_live_ip_neigh_and_arp_output_parse_cleanly(tmp_path: Path) -> None:
             continue
         path = tmp_path / cmd[0]
         path.write_text(out)
-        _, errors = run("neigh-linux", path)
+        obs, errors = run("neigh-linux", path)
         assert errors == [], out
+        assert obs or all("INCOMPLETE" in line or "FAILED" in line for line in out.splitlines()), out
+        checked.append(cmd[0])
+    if not checked:
+        pytest.skip("neither `ip neigh` nor `arp -an` printed a neighbour table on this machine")
 
 
 def test_windows_arp_sections_and_broadcasts() -> None:

@@ -473,10 +473,13 @@ def test_parallel_screening_gives_the_same_report(tmp_path: Path, monkeypatch: p
     names = ["ZTE USA Inc", "Acme Widgets Ltd", "Huawei Technologies Co Ltd", "Hikvision Europe BV", "Initech"] * 8
     path = tmp_path / "p.csv"
     path.write_text("Name\n" + "\n".join(names) + "\n", encoding="utf-8")
-    serial = run(path)
+    serial = run(path, workers=1)
     monkeypatch.setattr(job, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(job, "CHUNK_MIN", 4)  # 40 parties in chunks of 4: both workers get some
     monkeypatch.setattr("bansweep.parties.match.PARALLEL_FROM", 5)
-    parallel = run(path, show_progress=True)  # the progress bar follows the workers' chunks
+    monkeypatch.setattr("bansweep.parties.match.os.cpu_count", lambda: 2)  # two normalising workers, whatever the CPU
+    parallel = run(path, show_progress=True, workers=2)  # two screening workers; the bar follows their chunks
+    assert serial.summary["executor"]["workers"] < 2 and parallel.summary["executor"]["workers"] == 2
     assert parallel.summary["outcomes"] == serial.summary["outcomes"]
     assert [(f.subject.id, f.rule, f.status, f.key) for f in parallel.findings] == [
         (f.subject.id, f.rule, f.status, f.key) for f in serial.findings

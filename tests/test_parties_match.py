@@ -67,6 +67,7 @@ def best(index: Index, norm: Normaliser, text: str, country: str = "") -> tuple[
     ("query", "record"),
     [
         ("HUAWEI TECHNOLOGIES CO LTD", "hw"),
+        ("Almaz Antey Telecom", "almaz"),  # the whole listed alias plus a generic word: still the entity (CSL API flaw)
         ("Huawei Tech Co. Limited", "hw"),  # abbreviation + legal form
         ("Hua Wei Technologies", "hw"),  # split word
         ("Technologies Huawei", "hw"),  # order
@@ -92,7 +93,6 @@ def test_true_variants_are_strong_matches(index: Index, norm: Normaliser, query:
 @pytest.mark.parametrize(
     ("query", "record"),
     [
-        ("Almaz Antey Telecom", "almaz"),  # an extra generic word must not eliminate the match (CSL API flaw)
         ("Huawei Technologies Deutschland GmbH", "hw"),  # a subsidiary: potential match, not the entity itself
         ("Huawie Technologies", "hw"),  # a typo in the distinctive word
         ("HAIGE GUANGZHOU", "haige"),
@@ -101,7 +101,7 @@ def test_true_variants_are_strong_matches(index: Index, norm: Normaliser, query:
 def test_weaker_variants_are_raised_for_review(index: Index, norm: Normaliser, query: str, record: str) -> None:
     hit = best(index, norm, query)
     assert hit is not None and hit[0] == record
-    assert hit[1] >= POSSIBLE_AT
+    assert POSSIBLE_AT <= hit[1] < MATCH_AT, f"{query!r} scores {hit[1]}: not a review item"
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,8 @@ def _zip_apk(size: int) -> bytes:
 
 def build(directory: Path, apk_dir: Path) -> None:
     """Good and hostile inputs in directory; the APKs (good and bad) in apk_dir (may be directory itself)."""
+    if not REAL_APK.exists():
+        pytest.skip(f"{REAL_APK} missing: run scripts/fetch-test-data (the batch needs a real, clean APK)")
     directory.mkdir(parents=True, exist_ok=True)
     apk_dir.mkdir(parents=True, exist_ok=True)
     for name in ("network-scan.xml", "cmdb-export.csv", "suppliers.csv"):
@@ -77,10 +79,9 @@ def build(directory: Path, apk_dir: Path) -> None:
     )
     # 200 MB of zeros deflated to ~200 KB, in a zip that looks like an APK
     (apk_dir / "bomb.apk").write_bytes(_zip_apk(200 * 1024 * 1024))
-    source = REAL_APK.read_bytes() if REAL_APK.exists() else _zip_apk(64 * 1024)
+    source = REAL_APK.read_bytes()
     (apk_dir / "truncated.apk").write_bytes(source[:3072])
-    if REAL_APK.exists():
-        shutil.copy(REAL_APK, apk_dir / "good.apk")
+    shutil.copy(REAL_APK, apk_dir / "good.apk")
     (directory / "junk-<script>.bin").write_bytes(os.urandom(4096))
     (directory / "empty.csv").write_bytes(b"")
     loop = directory / "loop"
@@ -203,10 +204,9 @@ def test_good_inputs_still_give_their_findings(batch: dict[str, Any]) -> None:
     formats = report["summary"]["formats"]
     assert formats[str(directory / "network-scan.xml")] == "nmap"
     assert formats[str(directory / "suppliers.csv")] == "parties-csv"
-    if REAL_APK.exists():
-        good = str(directory / "apps" / "good.apk")
-        assert formats[good] == "apk"
-        assert not _errors_for(report, good)
+    good = str(directory / "apps" / "good.apk")
+    assert formats[good] == "apk"
+    assert not _errors_for(report, good)
 
 
 def test_csv_report_neutralises_the_formula(batch: dict[str, Any]) -> None:
@@ -231,7 +231,6 @@ def test_flat_directory_with_apks_still_routes_every_file(tmp_path: Path) -> Non
     report = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     seen = {e["location"]["file"] for e in report["errors"]} | set(_evidence_files(report))
     missing = [n for n in sorted(os.listdir(directory)) if not any(s.startswith(str(directory / n)) for s in seen)]
-    if REAL_APK.exists():
-        missing.remove("good.apk")  # a clean APK gives neither findings nor errors
+    missing.remove("good.apk")  # a clean APK gives neither findings nor errors
     assert not missing, f"silently skipped: {missing}"
     assert run.returncode == 5, run.stderr
