@@ -17,6 +17,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from bansweep.cli import main
 from bansweep.findings import Location, Status
 from bansweep.store import data_home, data_path, open_store, store_url
 from bansweep.store.cli import COMMANDS
@@ -515,3 +516,24 @@ def test_the_store_url_is_shown_as_given_with_the_password_masked(tmp_path):
     with pytest.raises(StoreError) as caught:
         open_store(f"postgresql://alice:s3cret@/db?host={tmp_path}")
     assert "s3cret" not in str(caught.value) and f"postgresql://alice:***@/db?host={tmp_path}" in str(caught.value)
+
+
+def test_show_prints_one_finding_in_full_from_a_report_and_from_the_store(tmp_path: Path) -> None:
+    examples = Path(__file__).parent.parent / "examples"
+    report = tmp_path / "r.json"
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    args = ["fleet", "--format", "json", "-o", str(report), "--store", url, str(examples / "cmdb-export.csv")]
+    assert CliRunner().invoke(main, args).exit_code == 1
+    findings = json.loads(report.read_text())["findings"]
+    target = findings[0]
+    by_prefix = CliRunner().invoke(main, ["show", "--report", str(report), target["key"][:12]])
+    assert by_prefix.exit_code == 0, by_prefix.output
+    assert target["title"] in by_prefix.output and target["key"] in by_prefix.output
+    for ev in target["evidence"]:
+        assert f"cmdb-export.csv row {ev['location']['row']}" in by_prefix.output
+    stored = CliRunner().invoke(main, ["show", "--store", url, "--json", target["key"]])
+    assert stored.exit_code == 0, stored.output
+    got = json.loads(stored.output)
+    assert got["key"] == target["key"] and got["status"] == target["status"] and got["run"] >= 1
+    missing = CliRunner().invoke(main, ["show", "--report", str(report), "k1-nothing-like-it"])
+    assert missing.exit_code == 2 and "no finding with key" in missing.output

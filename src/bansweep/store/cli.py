@@ -1,4 +1,5 @@
-"""`bansweep history` (list, show, diff, trend, prune) and `bansweep triage` (set, list, export, import).
+"""`bansweep history` (list, show, diff, trend, prune), `bansweep triage` (set, list, export, import) and
+`bansweep show KEY` (one finding in full, from a JSON report or the store).
 
 Registered by bansweep.cli from COMMANDS. Every command takes --store URL (default: $BANSWEEP_STORE, else SQLite in
 bansweep's data home). Exit codes: 0 done, 2 usage error (unknown run or key, bad option), 3 the store cannot be
@@ -19,7 +20,7 @@ from typing import Any
 import click
 
 from bansweep.findings import InputError
-from bansweep.inputs import InputProblem
+from bansweep.inputs import InputProblem, read_text
 from bansweep.reports.json import text, visible
 from bansweep.store import html as pages
 from bansweep.store import open_store
@@ -434,4 +435,97 @@ def triage_import(store: Store, file: Path) -> None:
         sys.exit(EXIT_INPUT_ERRORS)
 
 
-COMMANDS = [history, triage]
+MAX_REPORT_BYTES = 512 * 1024 * 1024
+
+
+@click.command("show")
+@STORE
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON report (`--format json -o FILE`); without it, the latest stored run that has the key.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the finding(s) as JSON.")
+@click.argument("key")
+def show(store_url: str | None, report_file: Path | None, as_json: bool, key: str) -> None:
+    """One finding in full (evidence, verdicts, triage) by its key; a key prefix of 6+ characters is enough in a
+    report."""
+    if report_file is not None:
+        try:
+            doc = json.loads(read_text(report_file, MAX_REPORT_BYTES))
+        except (InputProblem, json.JSONDecodeError) as exc:
+            raise click.UsageError(f"{report_file}: not a bansweep JSON report ({exc})") from None
+        items = doc.get("findings") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise click.UsageError(f"{report_file}: not a bansweep JSON report (no findings list)")
+        exact = [f for f in items if isinstance(f, dict) and f.get("key") == key]
+        found = exact or ([f for f in items if str(f.get("key", "")).startswith(key)] if len(key) >= 6 else [])
+        where = str(report_file)
+    else:
+        try:
+            store = open_store(store_url)
+        except StoreError as exc:
+            click.echo(f"bansweep: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+        try:
+            hit = store.latest([key]).get(key)
+            found = []
+            if hit is not None:
+                run, _ = hit
+                [stored] = store.findings(run.id, keys=[key])
+                found = [{**stored.to_dict(), **expand(stored.body), "run": run.id, "finished": run.finished}]
+            where = store.url
+        finally:
+            store.close()
+    if not found:
+        click.echo(f"bansweep: no finding with key {key!r} in {where}", err=True)
+        sys.exit(EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps(found if len(found) > 1 else found[0], indent=2, ensure_ascii=False))
+        return
+    click.echo("\n\n".join(_finding_text(f) for f in found))
+
+
+def _finding_text(f: dict[str, Any]) -> str:
+    """A finding dict (a report's or a stored one) as plain text, every field shown once."""
+    subject = f.get("subject")
+    label = subject.get("label") if isinstance(subject, dict) else f.get("label")
+    lines = [f"{visible(str(f.get('status', '')))}  {visible(str(label or f.get('subject', '')))}"]
+    lines.append(visible(str(f.get("title", ""))))
+    facts = [f"key {f.get('key')}", f"rule {f.get('rule')}", f"severity {f.get('severity')}"]
+    facts += [f"{k} {f[k]}" for k in ("confidence", "risk", "run", "finished") if f.get(k) is not None]
+    lines.append(" · ".join(visible(str(x)) for x in facts))
+    if f.get("explanation"):
+        lines += ["", visible(str(f["explanation"]))]
+    evidence = f.get("evidence")
+    if isinstance(evidence, list) and evidence:
+        lines += ["", "Evidence:"]
+        for ev in evidence:
+            if isinstance(ev, dict):
+                loc = ev.get("location") or {}
+                place = ":".join(str(loc[k]) for k in ("file", "line") if loc.get(k) is not None)
+                place += "".join(f" {k} {loc[k]}" for k in ("row", "field", "entry") if loc.get(k) not in (None, ""))
+                lines.append(f" • {visible(str(ev.get('rule')))}: {visible(str(ev.get('value')))} — {visible(place)}")
+                if ev.get("detail"):
+                    lines.append(f"   {visible(str(ev['detail']))}")
+            elif isinstance(ev, list | tuple) and len(ev) >= 2:
+                lines.append(f" • {visible(str(ev[0]))}: {visible(str(ev[1]))}")
+    verdicts = f.get("verdicts")
+    if isinstance(verdicts, list) and verdicts:
+        lines += ["", "Verdicts:"]
+        for v in verdicts:
+            if isinstance(v, dict):
+                reason = f": {v['reason']}" if v.get("reason") else ""
+                lines.append(
+                    visible(f" • {v.get('policy')}: {v.get('status')} — {v.get('citation')} ({v.get('date')}){reason}")
+                )
+    triage = (f.get("extra") or {}).get("triage") if isinstance(f.get("extra"), dict) else f.get("triage")
+    if triage:
+        lines += ["", "Triage: " + visible(json.dumps(triage, ensure_ascii=False, sort_keys=True))]
+    if f.get("tags"):
+        lines.append("Tags: " + ", ".join(visible(str(t)) for t in f["tags"]))
+    return "\n".join(lines)
+
+
+COMMANDS = [history, triage, show]
