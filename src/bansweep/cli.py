@@ -323,7 +323,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-@main.command("sweep")
+@main.command("sweep", short_help="Detect each input's kind and run the job that fits it.")
 @report_command
 @POLICY
 @AS_OF
@@ -390,7 +390,7 @@ def _policies(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 
 
-@main.command("fleet")
+@main.command("fleet", short_help="Covered-vendor devices in scans and inventories.")
 @report_command
 @POLICY
 @FINGERPRINTS
@@ -416,7 +416,7 @@ def fleet_cmd(
     return run_job(FLEET, list(paths), opts)
 
 
-@main.group("firmware", cls=DefaultGroup, default="scan")
+@main.group("firmware", cls=DefaultGroup, default="scan", short_help="Audit Android firmware, OTAs and APKs.")
 def firmware_group() -> None:
     """Audit Android firmware and APKs (`bansweep firmware PATH`, `bansweep firmware diff OLD NEW`)."""
 
@@ -530,7 +530,7 @@ def firmware_diff(
     return firmware_diff_reports(old, new, FirmwareOptions(knowledge=list(knowledge), trackers=trackers))
 
 
-@main.group("parties", cls=DefaultGroup, default="screen")
+@main.group("parties", cls=DefaultGroup, default="screen", short_help="Screen parties against restriction lists.")
 def parties_group() -> None:
     """Screen parties against restriction lists (`bansweep parties FILE`, `bansweep parties evaluate`)."""
 

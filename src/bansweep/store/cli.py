@@ -156,7 +156,7 @@ def _run_id(store: Store, ref: str) -> int:
 # --- history ------------------------------------------------------------------------------------------------------
 
 
-@click.group("history")
+@click.group("history", short_help="Past runs: list, show, diff, trend, prune.")
 def history() -> None:
     """Past runs: list them, show one, compare two, follow the trend, prune old ones."""
 
@@ -316,7 +316,7 @@ class _DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group("triage", cls=_DefaultGroup)
+@click.group("triage", cls=_DefaultGroup, short_help="Review decisions on findings, by key.")
 def triage() -> None:
     """Review decisions on findings, by key (`bansweep triage KEY… --false-positive --by NAME --why TEXT`).
 
@@ -438,7 +438,7 @@ def triage_import(store: Store, file: Path) -> None:
 MAX_REPORT_BYTES = 512 * 1024 * 1024
 
 
-@click.command("show")
+@click.command("show", short_help="One finding in full, by its key.")
 @STORE
 @click.option(
     "--report",
