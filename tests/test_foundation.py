@@ -167,3 +167,14 @@ def test_knowledge_entries_are_checked_against_their_type(tmp_path: Path) -> Non
     typed = kn.facts(StockSetuid, [tmp_path])
     assert typed.entries[-1].until == "29" and typed.files[-1] == str(tmp_path / "stock-setuid.yaml")
     kn._load.cache_clear()
+
+
+def test_top_level_help_lists_every_command_uncut_at_80_columns() -> None:
+    from click.testing import CliRunner
+
+    from bansweep.cli import main
+
+    out = CliRunner().invoke(main, ["--help"], terminal_width=80).output
+    listed = out.split("Commands:")[1].split("\n\n")[0].splitlines()
+    assert {line.split()[0] for line in listed if line.strip()} >= {"fleet", "firmware", "parties", "sweep", "show"}
+    assert not [line for line in listed if line.rstrip().endswith("...")]
