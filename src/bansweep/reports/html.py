@@ -33,6 +33,7 @@ from bansweep.reports.json import (
     OTHER,
     SCHEMA,
     data_ages,
+    evidence_base,
     finding_job,
     input_kinds,
     job_counts,
@@ -206,7 +207,11 @@ def _summary(report: Report) -> str:
 
 
 def _overview(report: Report) -> str:
-    charts = [_chart(title, bars, paths) for title, bars, paths in _chart_data(report.findings) if len(bars) > 1]
+    charts = [
+        _chart(title, bars, paths)
+        for title, bars, paths in _chart_data(report.findings, evidence_base(report))
+        if len(bars) > 1
+    ]
     used = {f.status for f in report.findings} | {v.status for f in report.findings for v in f.verdicts}
     body = f'<div class="charts">{"".join(charts)}</div>' if charts else "<p>Nothing to chart.</p>"
     return f'<section id="overview"><h2>Overview</h2>{legend(used)}{body}</section>'
@@ -215,14 +220,15 @@ def _overview(report: Report) -> str:
 Bars = list[tuple[str, Counter[Status]]]
 
 
-def _chart_data(findings: list[Finding]) -> list[tuple[str, Bars, bool]]:
+def _chart_data(findings: list[Finding], base: str = "") -> list[tuple[str, Bars, bool]]:
     """(title, bars, labels are paths) for each chart the findings support."""
     out: list[tuple[str, Bars, bool]] = []
     out.append(("Subjects by kind", _count(findings, lambda f: [f.subject.kind]), False))
     for key in _attribute_keys([f.subject for f in findings]):
         out.append((f"Subjects by {key}", _count(findings, _attribute(key)), False))
     out.append(("Subjects by policy (verdict status)", _by_policy(findings), False))
-    out.append(("Subjects by input file", _count(findings, _input_files), True))
+    files = _count(findings, lambda f: [p.removeprefix(base) for p in _input_files(f)])
+    out.append(("Subjects by input file", files, True))  # relative to the folder they share
     out.append(("Subjects by rule", _count(findings, lambda f: [f.rule]), False))
     return out
 

@@ -52,6 +52,18 @@ def visible(value: object) -> str:
 KNOWLEDGE = str(DATA_DIR) + os.sep  # the bundled knowledge files, wherever bansweep is installed
 
 
+def evidence_base(report: Report) -> str:
+    """The folder every evidence file is in (e.g. `examples/`), said once in the summary instead of on each line."""
+    files = {
+        e.location.file for f in report.findings for e in f.evidence if not where(e.location).startswith("knowledge ")
+    }
+    folders = {os.path.dirname(f) for f in files}
+    if not folders or any(os.path.isabs(f) != os.path.isabs(next(iter(folders))) for f in folders):
+        return ""
+    common = os.path.commonpath(list(folders)) if all(folders) else ""
+    return common + "/" if common and common != "/" else ""
+
+
 def where(location: Location) -> str:
     """A location as a reader wants it: a bundled knowledge file as `knowledge vendors.yaml#zte`, not by the path
     it is installed at; anything else as Location gives it. Shown with `visible`."""

@@ -34,6 +34,7 @@ from bansweep.findings import JOB_STATUSES, Finding, Level, Location, Report, St
 from bansweep.reports.json import (
     OTHER,
     data_ages,
+    evidence_base,
     finding_job,
     input_kinds,
     job_counts,
@@ -79,7 +80,7 @@ def render(report: Report, *, width: int | None = None, color: bool | None = Non
         markup=False,
         soft_wrap=False,
     )
-    base = _base(report)
+    base = evidence_base(report)
     console.print(_summary(report, base))
     shown = _findings(report, console, details, base)
     _errors(report, console)
@@ -92,18 +93,6 @@ def render(report: Report, *, width: int | None = None, color: bool | None = Non
 
 
 # --- summary --------------------------------------------------------------------------------------------------------
-
-
-def _base(report: Report) -> str:
-    """The folder every evidence file is in (e.g. `examples/`), said once in the summary instead of on each line."""
-    files = {
-        e.location.file for f in report.findings for e in f.evidence if not where(e.location).startswith("knowledge ")
-    }
-    folders = {os.path.dirname(f) for f in files}
-    if not folders or any(os.path.isabs(f) != os.path.isabs(next(iter(folders))) for f in folders):
-        return ""
-    common = os.path.commonpath(list(folders)) if all(folders) else ""
-    return common + "/" if common and common != "/" else ""
 
 
 def _summary(report: Report, base: str) -> Table:
