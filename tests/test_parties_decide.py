@@ -118,9 +118,11 @@ def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: 
     assert len(entries) == 1
     entry = entries[0]
     key = entry_of(first[ATLAS])
-    assert {k: entry[k] for k in ENTRY} == key and entry["party"] == "atlas sanatgaran|armenia"
-    assert (entry["decision"], entry["by"], entry["reason"]) == (
-        "clear",
+    # the store's baseline form: `triage import` and `--baseline` read the same file
+    assert entry["key"] == key["key"] and entry["evidence"] == "record:" + key["hash"]
+    assert entry["job"] == "parties" and entry["label"].startswith("atlas sanatgaran|armenia (")
+    assert (entry["decision"], entry["by"], entry["why"]) == (
+        "false-positive",
         "j.doe",
         "different firm; Gyumri registration",
     )
@@ -153,7 +155,8 @@ def test_clear_applies_on_the_next_run_and_lapses_when_the_entry_changes(files: 
     assert "0 added, 1 updated" in result.output
     entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
     assert len(entries) == 1
-    assert entries[0]["hash"] == third[ATLAS]["extra"]["record_hash"] != key["hash"]
+    assert entries[0]["evidence"] == "record:" + third[ATLAS]["extra"]["record_hash"] != "record:" + key["hash"]
+    assert entries[0]["decision"] == "confirmed"
     assert entries[0]["key"] == third[ATLAS]["key"] == key["key"]
     fourth = by_party(screen(files, files["decisions"]))
     assert fourth[ATLAS]["status"] == "match" and "decision-confirm" in fourth[ATLAS]["tags"]
@@ -245,4 +248,31 @@ def test_an_entry_in_the_older_form_applies_and_is_updated_in_place(files: dict[
     result = decide(files, "--confirm", "--by", "a.roe", "--why", "same firm", "--party", ATLAS)
     assert result.exit_code == 0 and "0 added, 1 updated" in result.output
     entries = yaml.safe_load(files["decisions"].read_text(encoding="utf-8"))["decisions"]
-    assert len(entries) == 1 and entries[0]["key"] == atlas["key"] and entries[0]["decision"] == "confirm"
+    assert len(entries) == 1 and entries[0]["key"] == atlas["key"] and entries[0]["decision"] == "confirmed"
+    assert not {"hash", "reason", "party", "list", "record"} & set(entries[0])  # rewritten in the baseline form
+
+
+def test_one_decisions_file_for_decide_triage_and_the_store(files: dict[str, Path], tmp_path: Path) -> None:
+    """`parties decide` writes the store's baseline form: `triage import` takes it, the store applies it to the next
+    run, and what `triage export` writes clears the party through `parties --decisions`."""
+    screen(files)
+    assert decide(files, "--clear", "--by", "j.doe", "--why", "another firm", "--party", ATLAS).exit_code == 0
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    imported = invoke("triage", "import", "--store", url, files["decisions"])
+    assert imported.exit_code == 0, imported.output
+    run = tmp_path / "run.json"
+    args = ["parties", files["suppliers"], "--list", files["list"], "--store", url, "--format", "json", "-o", run]
+    assert invoke(*args).exit_code in (0, 1)
+    triaged = by_party(json.loads(run.read_text(encoding="utf-8")))
+    assert "triage:false-positive" in triaged[ATLAS]["tags"]
+    assert triaged[ATLAS]["extra"]["triage"]["by"] == "j.doe" and "triage" not in triaged[SINO]["extra"]
+
+    exported = tmp_path / "baseline.yaml"
+    assert invoke("triage", "export", "--store", url, exported).exit_code == 0
+    again = by_party(screen(files, exported))
+    assert again[ATLAS]["status"] == "cleared" and again[SINO]["status"] == "match"
+
+    write_list(files["list"], [dict(RECORDS[0], addresses="Arshakunyats 2, Yerevan, Armenia, AM"), RECORDS[1]])
+    assert invoke(*args).exit_code in (0, 1)  # the list entry changed: the store's decision no longer holds
+    raised = by_party(json.loads(run.read_text(encoding="utf-8")))
+    assert "triage:evidence-changed" in raised[ATLAS]["tags"]

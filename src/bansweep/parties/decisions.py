@@ -1,22 +1,23 @@
-"""Reviewer decisions: clear or confirm a party's match, re-applied on later runs while the list entry is unchanged.
+"""Reviewer decisions on screening matches, re-applied on later runs while the list entry is unchanged.
 
-The file is YAML or JSON::
+The file is the store's baseline format (`bansweep triage export` writes it, `triage import` and `--baseline` read
+it), so one file carries the decisions of every job::
 
     decisions:
       - key: "k1-3a9c…"                  # Finding.key of the finding decided on
-        hash: "3f0c…"                    # content hash of the list entry when the decision was made
-        party: "acme trading ltd|cn"     # for the reader: Party.identity (name and country as given, folded),
-        list: csl                        #   list name and
-        record: "99ed1b05…"             #   list record id (CSL _id; FCC/1260H entry id; brand rule id)
-        decision: clear                  # clear | confirm
+        decision: false-positive         # not the listed party (the party is cleared) | confirmed
         by: "j.doe"
+        why: "different company; Lagos address, registration no. …"
         at: "2026-11-20T10:00:00Z"
-        reason: "different company; Lagos address, registration no. …"
+        evidence: "record:3f0c…"         # content hash of the list entry when decided (or a triage evidence hash)
+        job: parties
+        label: "acme trading ltd|cn (csl 99ed1b05…)"
+        rule: parties.list.csl
 
-A decision is found by the finding's key, so it follows the party when its row or file changes. Entries written
-before keys existed (party, list, record and hash, no key) are read too: their key is computed from those three.
-`bansweep parties decide` writes entries from a JSON report. A decision whose hash no longer matches the record is not
-applied: the party is raised again with a note.
+A decision is found by the finding's key, so it follows the party when its row or file changes. A decision whose
+list entry (or evidence) changed is not applied: the party is raised again with a note. Files of the older parties
+form (decision clear/confirm, `hash`, `reason`, and before keys existed party/list/record) are still read, and an
+entry `bansweep parties decide` updates is rewritten in the baseline form.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ import yaml
 from bansweep.findings import InputError, Location
 from bansweep.inputs import InputProblem, read_text
 from bansweep.parties.model import DecisionExtra, match_key
+from bansweep.store.decisions import RECORD, decision_from
 from bansweep.tables import json_rows
 
 CHOICES = ("clear", "confirm")
+WORDS = {"false-positive": "clear", "confirmed": "confirm"}  # the baseline's words for the screening's
 OLD_KEY_FIELDS = ("party", "list", "record")  # how an entry was named before Finding.key
+OLD_FIELDS = ("hash", "reason", *OLD_KEY_FIELDS)
 MAX_DECISIONS_BYTES = 64 * 1024 * 1024
 
 
@@ -49,6 +53,7 @@ class ReviewDecision:
     at: str
     reason: str
     where: str
+    evidence: str = ""  # a triage evidence hash, when the decision came from `triage export` (no list entry hash)
 
     def to_extra(self) -> DecisionExtra:
         return {"decision": self.decision, "by": self.by, "at": self.at, "reason": self.reason, "where": self.where}
@@ -95,6 +100,21 @@ def load(path: Path) -> tuple[dict[str, ReviewDecision], list[InputError]]:
         if not isinstance(item, dict):
             errors.append(InputError(loc, "not a mapping; decision ignored"))
             continue
+        if str(item.get("decision") or "").strip().lower() not in CHOICES:  # the baseline form
+            try:
+                made = decision_from(item)
+            except ValueError as exc:
+                errors.append(InputError(loc, f"{exc}; decision ignored"))
+                continue
+            if made.decision not in WORDS:
+                errors.append(InputError(loc, f"{made.decision} is not a screening decision; ignored (use --baseline)"))
+                continue
+            record_hash = made.evidence[len(RECORD) :] if made.evidence.startswith(RECORD) else ""
+            evidence = "" if record_hash else made.evidence
+            out[made.key] = ReviewDecision(
+                made.key, record_hash, WORDS[made.decision], made.by, made.at, made.why, str(loc), evidence
+            )
+            continue
         missing = [k for k in ("hash", "decision", "by", "at") if not str(item.get(k) or "").strip()]
         key = entry_key(item)
         if not key:
@@ -135,7 +155,8 @@ def record(path: Path, entries: list[dict[str, str]]) -> tuple[int, int]:
     for entry in entries:
         key = entry["key"]
         if key in where:
-            items[where[key]] = {**items[where[key]], **entry}
+            kept = {k: v for k, v in items[where[key]].items() if k not in OLD_FIELDS and k != "decision"}
+            items[where[key]] = {**kept, **entry}
             updated += 1
         else:
             where[key] = len(items)

@@ -11,6 +11,7 @@ import click
 from bansweep.inputs import InputProblem, read_text
 from bansweep.parties import decisions
 from bansweep.reports.json import visible
+from bansweep.store.decisions import OLD_WORDS, RECORD
 from bansweep.tables import json_rows
 
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
@@ -141,7 +142,17 @@ def decide_cmd(
     for finding in chosen:
         entry = _entry(finding)
         assert entry is not None  # _select keeps decidable findings only
-        entries[entry["key"]] = {**entry, "decision": choice, "by": by.strip(), "at": at, "reason": why.strip()}
+        entries[entry["key"]] = {
+            "key": entry["key"],
+            "decision": OLD_WORDS[choice],
+            "by": by.strip(),
+            "why": why.strip(),
+            "at": at,
+            "evidence": RECORD + entry["hash"],
+            "job": "parties",
+            "label": f"{entry['party']} ({entry['list']} {entry['record']})",
+            "rule": str(finding.get("rule") or ""),
+        }
         click.echo(f"{choice}: {_label(finding)} — {visible(entry['list'])} record {visible(entry['record'])}")
     try:
         added, updated = decisions.record(decisions_file, list(entries.values()))

@@ -22,6 +22,7 @@ from bansweep.parties.decisions import ReviewDecision
 from bansweep.parties.match import MATCH_AT, POSSIBLE_AT
 from bansweep.parties.model import AFFILIATES, ScreenedExtra
 from bansweep.parties.screen import GroupLink, ListMatch, Screening, Unreadable
+from bansweep.store.decisions import evidence_hash
 
 LIMITED_SCOPE = "limited-scope"  # tag of a match whose listing covers some purposes only
 SEVERITY = {Status.MATCH: Severity.HIGH, Status.POSSIBLE_MATCH: Severity.MEDIUM, Status.NO_MATCH: Severity.INFO}
@@ -170,7 +171,10 @@ class PartiesPolicy:
             return
         note = decision.to_extra()
         finding.extra["decision"] = note
-        if decision.hash != finding.extra["record_hash"]:
+        changed = decision.hash != finding.extra["record_hash"] if decision.hash else False
+        if decision.evidence and decision.evidence != evidence_hash(finding):
+            changed = True
+        if changed:
             note["stale"] = True
             finding.explanation = (
                 f"The list entry changed since {decision.by} decided '{decision.decision}' on {decision.at} "

@@ -50,6 +50,8 @@ EVIDENCE_CHANGED = "evidence-changed"
 IN_FORCE = "in-force"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 REQUIRED = ("key", "decision", "by", "why", "at", "evidence")
+RECORD = "record:"  # evidence of a screening decision: the content hash of the list entry decided on
+OLD_WORDS = {"clear": "false-positive", "confirm": "confirmed"}  # an older parties decisions file's words
 
 
 class HasDecisions(Protocol):
@@ -73,7 +75,10 @@ def triaged_out(finding: Finding) -> bool:
 def state(decision: Decision, finding: Finding, today: date) -> str:
     if decision.until and today > date.fromisoformat(decision.until):
         return EXPIRED
-    if decision.evidence != evidence_hash(finding):
+    if decision.evidence.startswith(RECORD):
+        if decision.evidence[len(RECORD) :] != str(finding.extra.get("record_hash", "")):
+            return EVIDENCE_CHANGED
+    elif decision.evidence != evidence_hash(finding):
         return EVIDENCE_CHANGED
     return IN_FORCE
 
@@ -166,9 +171,21 @@ def load_file(path: Path) -> tuple[list[Decision], list[InputError]]:
 
 
 def decision_from(item: Any) -> Decision:
+    """A decision from a baseline entry; an entry of an older parties decisions file (clear/confirm, the list
+    entry's `hash`, `reason`) is read as the same decision."""
     if not isinstance(item, dict):
         raise ValueError("not a mapping")
     values = {k: str(item.get(k) or "").strip() for k in Decision.FIELDS}
+    if values["decision"] in OLD_WORDS:
+        if not values["key"]:
+            raise ValueError("an older parties entry without 'key': record it again with `bansweep parties decide`")
+        values["decision"] = OLD_WORDS[values["decision"]]
+        values["why"] = values["why"] or str(item.get("reason") or "").strip()
+        values["evidence"] = values["evidence"] or (
+            RECORD + str(item.get("hash") or "").strip() if item.get("hash") else ""
+        )
+        values["job"] = values["job"] or "parties"
+        values["label"] = values["label"] or str(item.get("party") or "").strip()
     missing = [k for k in REQUIRED if not values[k]]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
