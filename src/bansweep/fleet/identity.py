@@ -6,7 +6,10 @@ no other record has links nothing, so a table of distinct devices costs a few pa
 
 A key shared by several devices is not used to merge: a MAC seen with many IPv4 addresses (a router answering for
 a routed segment, or proxy-ARP), and an IP, host name or serial seen with more than one MAC (a reused DHCP
-address, a default host name). Such keys are noted on the devices they touch.
+address, a default host name). A host name is weaker still: a default or placeholder name (knowledge
+placeholder-names.yaml) is never a key, and a name that two records of one source carry with no MAC or serial to
+tell them apart (two SNMP walks, two inventory rows) names more than one device. Such keys are noted on the devices
+they touch ("may be the same device").
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from bansweep.fleet.model import Observation, ObservationBatch, normalise_mac
+from bansweep.knowledge import load
 
 SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
 
@@ -74,6 +79,18 @@ def short_host(name: str) -> str | None:
     return name.split(".", 1)[0]
 
 
+@cache
+def placeholder_names() -> frozenset[str]:
+    """Default and placeholder host names, compared as short_host gives them."""
+    names = (str(n) for e in load("placeholder-names", ("names",)).entries for n in e["names"])
+    return frozenset(short for n in names if (short := short_host(n)))
+
+
+def host_key(name: str) -> str | None:
+    short = short_host(name)
+    return None if short is None or short in placeholder_names() else short
+
+
 def serial_key(serial: str) -> str | None:
     return serial.strip().upper() or None
 
@@ -88,6 +105,7 @@ class Records:
         self.ips: list[str | None] = []
         self.hostnames: list[str | None] = []
         self.serials: list[str | None] = []
+        self.sources: list[str] = []
         loose: list[Observation] = []
         for item in items:
             if isinstance(item, ObservationBatch):
@@ -117,6 +135,7 @@ class Records:
         self.ips.extend(ips)
         self.hostnames.extend(hosts)
         self.serials.extend(serials)
+        self.sources.extend(itertools.repeat(part.source, len(macs)))
 
     def _add_loose(self, loose: list[Observation]) -> None:
         for obs in loose:
@@ -167,7 +186,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     n = len(records)
     macs = [m or None for m in records.macs] if "" in records.macs else records.macs
     ips = [ip or None for ip in records.ips] if "" in records.ips else records.ips
-    hosts = _keys(records.hostnames, short_host)
+    hosts = _keys(records.hostnames, host_key)
     serials = _keys(records.serials, serial_key)
 
     # a MAC with many IPv4 addresses, in records that name no host (or several): a router or proxy-ARP
@@ -195,16 +214,29 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     # keys other than the MAC that several MACs share are not used to merge
     kinds = (("mac", own), ("ip", ips), ("host", hosts), ("serial", serials))
     repeated = {kind: _repeated(col) if kind != "mac" or shared else repeated_macs for kind, col in kinds}
-    ambiguous: dict[tuple[str, str], int] = {}
+    ambiguous: dict[tuple[str, str], str] = {}  # (kind, value) -> the note on the devices it touches
     for kind, col in kinds[1:]:
         if not repeated[kind]:
             continue
         key_macs: dict[str, set[str]] = {}
+        bare: Counter[tuple[str, str]] = Counter()  # (value, source) -> records with no MAC or serial
         for r in itertools.compress(range(n), map(repeated[kind].__contains__, col)):
             mac = own[r]
             if mac:
                 key_macs.setdefault(col[r], set()).add(mac)  # type: ignore[arg-type]
-        ambiguous.update({(kind, v): len(ms) for v, ms in key_macs.items() if len(ms) > 1})
+            elif kind == "host" and not serials[r]:
+                bare[col[r], records.sources[r]] += 1  # type: ignore[index]
+        for v, ms in key_macs.items():
+            if len(ms) > 1:
+                ambiguous[kind, v] = (
+                    f"{kind} {v} is shared by {len(ms)} MAC addresses; not used to merge (may be the same device)"
+                )
+        for (v, source), count in bare.items():
+            if count > 1 and ("host", v) not in ambiguous:
+                ambiguous["host", v] = (
+                    f"host {v} names {count} {source} records with no MAC or serial to tell them apart; not used to "
+                    "merge (may be the same device)"
+                )
 
     parent: dict[int, int] = {}
 
@@ -265,7 +297,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
         for kind, col in kinds[1:] if ambiguous else ():
             value = col[r]
             if value is not None and (kind, value) in ambiguous:
-                _note(dev, f"{kind} {value} is shared by {ambiguous[kind, value]} MAC addresses; not used to merge")
+                _note(dev, ambiguous[kind, value])
     devices = sorted(groups.values(), key=lambda d: d.first)
     for k, mac in enumerate(shared):  # the router/proxy itself, once, so its MAC is still attributed
         first_obs = records.observation(macs.index(mac))

@@ -149,6 +149,15 @@ class PlatformCert(Entry):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceholderNames(Entry):
+    """Host names that name no one device (system and vendor defaults, redaction placeholders)."""
+
+    DATASET: ClassVar[str] = "placeholder-names"
+    kind: str  # system-default | vendor-default | placeholder
+    names: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AvbKey(Entry):
     """A publicly known Android Verified Boot signing key, by the SHA-1 of its AVB public key blob."""
 
@@ -297,6 +306,7 @@ SCHEMAS: dict[str, type[Entry]] = {
         CapabilityEntry,
         PlatformCert,
         AvbKey,
+        PlaceholderNames,
         StockPackage,
         AppRole,
         StockSetuid,

@@ -83,10 +83,19 @@ def sniff(head: bytes, text: str | None, path: Path) -> bool:
     if text is None:
         return False
     top = first_lines(text)
-    hits = sum(1 for line in top if LINE.match(line) and _OID.match(line))
+    hits = kept = 0  # OID lines; and lines that continue a quoted STRING value over several lines
+    inside = False
+    for line in top:
+        quotes = line.count('"') - line.count('\\"')
+        if inside:
+            kept += 1
+            inside = quotes % 2 == 0
+        elif LINE.match(line) and _OID.match(line):
+            hits += 1
+            inside = quotes % 2 == 1
     if hits == 1 and len(top) == 1:
         return _SNMP_OID.match(top[0]) is not None
-    return hits >= 2 and hits >= len(top) * 0.6
+    return hits >= 2 and hits + kept >= len(top) * 0.6
 
 
 class _Agent:

@@ -1,0 +1,143 @@
+"""Identity resolution: distinct devices are never merged on a weak key; one device seen by many inputs is one.
+
+The walks are written the way Debian's net-snmp `snmpwalk` prints them (as in examples/core-switch.snmpwalk); their
+sysDescr and sysObjectID values are those of the makers' real agents (the knowledge base's own examples).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bansweep.findings import Report, Status
+from bansweep.fleet.identity import host_key, placeholder_names
+from bansweep.fleet.job import Options, run
+
+MAKERS = [  # (sysDescr, sysObjectID, covered)
+    (
+        "Huawei Versatile Routing Platform Software\nVRP (R) software, Version 5.170 (S5735 V200R019C10SPC500)\n"
+        "Copyright (C) 2000-2020 HUAWEI TECH CO., LTD\nHUAWEI S5735-L24T4S-A1\n",
+        "iso.3.6.1.4.1.2011.2.23.551",
+        True,
+    ),
+    (
+        "Cisco IOS Software, C2960X Software (C2960X-UNIVERSALK9-M), Version 15.2(7)E4, RELEASE SOFTWARE (fc1)",
+        "iso.3.6.1.4.1.9.1.1208",
+        False,
+    ),
+    (
+        "Juniper Networks, Inc. ex2300-24t Ethernet Switch, kernel JUNOS 20.4R3.8",
+        "iso.3.6.1.4.1.2636.1.1.1.2.132",
+        False,
+    ),
+    ("Linux gw 5.10.0-23-amd64 #1 SMP Debian 5.10.179-1 x86_64", "iso.3.6.1.4.1.8072.3.2.10", False),
+]
+
+
+def walk(path: Path, descr: str, oid: str, name: str, serial: str | None) -> Path:
+    lines = [
+        f'iso.3.6.1.2.1.1.1.0 = STRING: "{descr}"',
+        f"iso.3.6.1.2.1.1.2.0 = OID: {oid}",
+        "iso.3.6.1.2.1.1.3.0 = Timeticks: (1284751600) 148 days, 16:45:16.00",
+        f'iso.3.6.1.2.1.1.5.0 = STRING: "{name}"',
+    ]
+    if serial:
+        lines.append(f'iso.3.6.1.2.1.47.1.1.1.1.11.67108867 = STRING: "{serial}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def covered(report: Report) -> list[str]:
+    return [f.subject.id for f in report.findings if f.status in (Status.COVERED, Status.COVERED_LIMITED)]
+
+
+@pytest.mark.parametrize("name", ["switch", "REDACTED", "HUAWEI", "core-sw-01"])
+def test_eighty_walks_sharing_one_sys_name_stay_eighty_devices(tmp_path: Path, name: str) -> None:
+    paths = []
+    for i in range(80):
+        descr, oid, _ = MAKERS[i % len(MAKERS)]
+        serial = f"SN{i:05d}" if i % 3 == 0 else None  # some walks carry a serial, most none
+        paths.append(walk(tmp_path / f"agent-{i:02d}.snmpwalk", descr, oid, name, serial))
+    report = run(paths, Options(as_of="2026-11-22"))
+    assert report.errors == []
+    assert report.subjects == 80
+    hits = [f for f in report.findings if f.rule == "fleet.covered-vendor"]
+    assert len(hits) == 20  # every covered switch once
+    for f in hits:  # and each only with the evidence of its own walk
+        files = {e.location.file for e in f.evidence if not e.location.file.endswith(".yaml")}
+        assert len(files) == 1, f.subject.label
+    assert Counter(f.status for f in hits) == {Status.COVERED: 20}
+
+
+def test_distinct_names_and_placeholders_in_one_run(tmp_path: Path) -> None:
+    """Walks named apart still are apart; one device's two walks (same serial) are one."""
+    descr, oid, _ = MAKERS[0]
+    paths = [walk(tmp_path / f"sw{i}.snmpwalk", descr, oid, f"access-sw-{i}", None) for i in range(5)]
+    paths += [walk(tmp_path / f"again{i}.snmpwalk", descr, oid, "localhost", "2102353XXX10M4000123") for i in range(2)]
+    report = run(paths, Options(as_of="2026-11-22"))
+    assert report.subjects == 6  # five named switches, and the two walks of one serial
+
+
+def test_placeholder_names_are_knowledge() -> None:
+    names = placeholder_names()
+    assert {"localhost", "switch", "huawei", "redacted", "unknown"} <= names
+    assert host_key("LOCALHOST.localdomain") is None and host_key("Switch.corp.example.") is None
+    assert host_key("core-sw-01.corp.example") == "core-sw-01"
+
+
+SCAN = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE nmaprun>
+<nmaprun scanner="nmap" args="nmap -sn 192.168.10.0/24" start="1763800000" version="7.93" xmloutputversion="1.05">
+<host><status state="up" reason="arp-response" reason_ttl="0"/>
+<address addr="192.168.10.21" addrtype="ipv4"/>
+<address addr="44:19:B6:3A:10:15" addrtype="mac" vendor="Hangzhou Hikvision Digital Technology"/>
+<hostnames><hostname name="cam-lobby-01.corp.example" type="PTR"/></hostnames>
+</host>
+<host><status state="up" reason="arp-response" reason_ttl="0"/>
+<address addr="192.168.10.40" addrtype="ipv4"/>
+<address addr="00:1B:21:0A:0B:0C" addrtype="mac" vendor="Intel Corporate"/>
+<hostnames><hostname name="localhost" type="PTR"/></hostnames>
+</host>
+<runstats><finished time="1763800010" elapsed="10.00" exit="success"/><hosts up="2" down="0" total="2"/></runstats>
+</nmaprun>
+"""
+LEASES = """lease 192.168.10.21 {
+  starts 5 2026/11/20 06:12:09;
+  ends 6 2026/11/21 06:12:09;
+  binding state active;
+  hardware ethernet 44:19:b6:3a:10:15;
+  client-hostname "cam-lobby-01";
+}
+lease 192.168.10.41 {
+  starts 5 2026/11/20 06:12:09;
+  ends 6 2026/11/21 06:12:09;
+  binding state active;
+  hardware ethernet 00:1b:21:0a:0b:0d;
+  client-hostname "localhost";
+}
+"""
+CMDB = (
+    '"name","manufacturer","model_id","serial_number","mac_address","ip_address"\n'
+    '"cam-lobby-01","Hangzhou Hikvision Digital Technology Co., Ltd.","DS-2CD2143G2-IS","FA4812345",'
+    '"44:19:b6:3a:10:15","192.168.10.21"\n'
+    '"localhost","Dell Inc.","OptiPlex 7090","7XK2Q93","00:1b:21:0a:0b:0e",""\n'
+)
+
+
+def test_one_device_in_nmap_dhcp_and_cmdb_is_one_device(tmp_path: Path) -> None:
+    scan = tmp_path / "scan.xml"
+    scan.write_text(SCAN, encoding="utf-8")
+    leases = tmp_path / "dhcpd.leases"
+    leases.write_text(LEASES, encoding="utf-8")
+    cmdb = tmp_path / "cmdb.csv"
+    cmdb.write_text(CMDB, encoding="utf-8")
+    report = run([scan, leases, cmdb], Options(as_of="2026-11-22"))
+    assert report.errors == []
+    # the camera once (MAC, IP and host name agree); the three "localhost" machines (three MACs) stay three
+    assert report.subjects == 4
+    [camera] = [f for f in report.findings if f.rule == "fleet.covered-vendor"]
+    assert camera.subject.attributes["sources"] == "dhcp-isc, inventory-csv, nmap"
+    files = {Path(e.location.file).name for e in camera.evidence if not e.location.file.endswith(".yaml")}
+    assert files == {"scan.xml", "cmdb.csv"}  # the lease names no maker: it is a source, not evidence
