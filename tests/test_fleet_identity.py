@@ -141,3 +141,14 @@ def test_one_device_in_nmap_dhcp_and_cmdb_is_one_device(tmp_path: Path) -> None:
     assert camera.subject.attributes["sources"] == "dhcp-isc, inventory-csv, nmap"
     files = {Path(e.location.file).name for e in camera.evidence if not e.location.file.endswith(".yaml")}
     assert files == {"scan.xml", "cmdb.csv"}  # the lease names no maker: it is a source, not evidence
+
+
+def test_walk_evidence_cites_the_line_of_each_oid() -> None:
+    example = Path(__file__).parent.parent / "examples" / "core-switch.snmpwalk"
+    text = example.read_text(encoding="utf-8").splitlines()
+    report = run([example], Options(as_of="2026-11-22"))
+    cited = [e for f in report.findings for e in f.evidence if e.location.file == str(example) and e.location.field]
+    assert len(cited) >= 5
+    for e in cited:  # the OID named in the evidence stands on the line it cites
+        assert e.location.line is not None and text[e.location.line - 1].startswith(e.location.field + " ="), e
+    assert {e.location.line for e in cited} >= {1, 6, 14}

@@ -35,14 +35,15 @@ class Observation:
     serial: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # fact name -> original column/attribute, for evidence
+    lines: dict[str, int] = field(default_factory=dict)  # fact name -> its own file line (a walk's OID lines)
 
     def where(self, fact: str) -> Location:
-        """Location of one fact: the record's location plus the column/attribute it came from."""
+        """Location of one fact: the record's location plus the column/attribute (and line) it came from."""
         col = self.fields.get(fact)
         if col is None:
             return self.location
         loc = self.location
-        return Location(loc.file, loc.line, loc.row, loc.entry, loc.offset, col)
+        return Location(loc.file, self.lines.get(fact, loc.line), loc.row, loc.entry, loc.offset, col)
 
 
 @dataclass(slots=True)

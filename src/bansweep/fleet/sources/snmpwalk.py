@@ -102,6 +102,7 @@ class _Agent:
     def __init__(self) -> None:
         self.facts: dict[str, str] = {}
         self.fields: dict[str, str] = {}
+        self.lines: dict[str, int] = {}  # fact -> the line of its OID
         self.serial: str | None = None
         self.ip: str | None = None
         self.mac: str | None = None
@@ -211,6 +212,7 @@ def _value(
         if decoded:
             agent.facts[fact] = decoded
             agent.fields[fact] = oid
+            agent.lines[fact] = number
     elif dotted.startswith(LLDP_REM):
         column, _, index = dotted[len(LLDP_REM) :].partition(".")
         if column in LLDP_COLUMNS and index:
@@ -228,6 +230,7 @@ def _value(
                 if decoded:
                     agent.facts[fact] = clip(decoded)
                     agent.fields[fact] = oid
+                    agent.lines[fact] = number
         if dotted.startswith(ENTITY_SERIAL + ".") and agent.serial is None:
             agent.serial = _decode(kind, value) or None
         elif dotted.startswith(IF_PHYS + ".") and agent.mac is None:
@@ -235,11 +238,13 @@ def _value(
             if mac and mac != "00:00:00:00:00:00" and unicast(mac):
                 agent.mac = mac
                 agent.fields["mac"] = oid
+                agent.lines["mac"] = number
         elif dotted.startswith(IP_ADDR + ".") and agent.ip is None:
             ip = value.strip()
             if ip and not ip.startswith(("127.", "0.")):
                 agent.ip = ip
                 agent.fields["ip"] = oid
+                agent.lines["ip"] = number
     if dotted.startswith(LLDP_MAN_ADDR):
         _management_address(dotted, oid, number, neighbours, neighbour_lines)
 
@@ -262,7 +267,9 @@ def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
     if agent.facts or agent.mac or agent.ip or agent.serial:
         host = agent.facts.get("snmp.sysname") or None
         where = Location(file, line=agent.line or None)
-        yield Observation(FORMAT, where, agent.mac, agent.ip, host, agent.serial, agent.facts, agent.fields)
+        yield Observation(
+            FORMAT, where, agent.mac, agent.ip, host, agent.serial, agent.facts, agent.fields, agent.lines
+        )
 
 
 def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observation:
