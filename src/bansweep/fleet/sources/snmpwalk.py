@@ -223,6 +223,7 @@ def _value(
             )
             entry[f"{LLDP_COLUMNS[column]}.kind"] = kind
             entry[f"{LLDP_COLUMNS[column]}.oid"] = oid
+            entry[f"{LLDP_COLUMNS[column]}.line"] = str(number)
     else:
         for prefix, fact in ENTITY.items():
             if dotted.startswith(prefix + ".") and fact not in agent.facts:
@@ -261,6 +262,7 @@ def _management_address(
         neighbour_lines.setdefault(index, number)
         entry.setdefault("ip", ".".join(parts[6:10]))
         entry.setdefault("ip.oid", oid)
+        entry.setdefault("ip.line", str(number))
 
 
 def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
@@ -275,10 +277,12 @@ def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
 def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observation:
     facts: dict[str, str] = {}
     fields: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for key in ("lldp.sysname", "lldp.sysdesc", "lldp.port_id", "lldp.port_desc"):
         if columns.get(key):
             facts[key] = clip(columns[key])
             fields[key] = columns[f"{key}.oid"]
+            lines[key] = int(columns[f"{key}.line"])
     mac = None
     chassis = columns.get("chassis", "")
     if chassis:
@@ -291,7 +295,10 @@ def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observat
         if mac:
             facts["lldp.chassis_mac"] = mac
             fields["lldp.chassis_mac"] = columns["chassis.oid"]
+            fields["mac"] = columns["chassis.oid"]
+            lines["lldp.chassis_mac"] = lines["mac"] = int(columns["chassis.line"])
     if columns.get("ip"):
         fields["ip"] = columns["ip.oid"]
+        lines["ip"] = int(columns["ip.line"])
     host = facts.get("lldp.sysname")
-    return Observation(FORMAT, where, mac, columns.get("ip"), host, None, facts, fields)
+    return Observation(FORMAT, where, mac, columns.get("ip"), host, None, facts, fields, lines)
