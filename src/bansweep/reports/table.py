@@ -115,6 +115,12 @@ def _summary(report: Report, base: str) -> Table:
         grid.add_row("Findings", Text("none", style=LEVEL_STYLE[Level.PASS]))
     inside = "; places below are inside it" if report.inputs == [base.rstrip("/")] else f"; places below are in {base}"
     grid.add_row("Inputs", Text(_inputs(report) + (visible(inside) if base else "")))
+    for job, part in report.summary.items():  # firmware: the build's device-level risk
+        if isinstance(part, dict) and isinstance(part.get("device_risk"), dict):
+            risk = part["device_risk"]
+            grid.add_row(
+                "Risk", Text(f"{visible(job)} device {risk.get('score')} ({visible(str(risk.get('severity')))})")
+            )
     versions, missing = _data(report)
     if versions:
         grid.add_row("Data", Text(versions))
