@@ -411,3 +411,13 @@ def test_diff_keeps_risk_scores_comparable(roles: dict[str, Any]) -> None:
     report = roles["report"]
     same = compare(report, report, "a", "b")
     assert same.summary["device_risk"]["change"] == 0.0 and same.findings == []
+
+
+def test_terminal_summary_shows_the_device_risk(roles: dict[str, Any]) -> None:
+    from bansweep.reports import table
+
+    report = roles["report"]
+    device = report.summary[str(roles["tree"])]["device_risk"]
+    out = table.render(report, width=160, color=False)
+    [line] = [ln for ln in out.splitlines() if ln.startswith("Risk ")]
+    assert f"device {device['score']} ({device['severity']})" in line
