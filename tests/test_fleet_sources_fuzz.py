@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,22 +20,11 @@ from bansweep.fleet.model import Observation, normalise_mac
 from bansweep.fleet.sources.common import fast_mac
 from bansweep.inputs import InputFile, read_head
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fuzz.targets import FLEET_SEEDS  # noqa: E402
+
 FIX = Path(__file__).parent / "fixtures" / "fleet"
-SEED_FILES = {
-    "nmap": "nmap-camera.xml",
-    "cyclonedx": "cyclonedx-devices.json",
-    "inventory-json": "servicenow-cmdb_ci.json",
-    "getprop": "getprop-phone.txt",
-    "snmpwalk": "snmpwalk-mibnames.txt",
-    "dhcp-isc": "dhcpd.leases",
-    "kea-csv": "kea-leases4.csv",
-    "dnsmasq": "dnsmasq.leases",
-    "cisco-mac-table": "cisco-mac-table-nxos.txt",
-    "cisco-arp": "cisco-show-ip-arp.txt",
-    "arp-windows": "arp-windows.txt",
-    "neigh-linux": "ip-neigh.txt",
-    "inventory-csv": "servicenow-cmdb_ci.csv",
-}
+SEED_FILES = FLEET_SEEDS  # the fuzz harness's seeds: one list of them
 # problems with a file as a whole, which have no line or row to name
 FILE_LEVEL = (
     "empty file",
