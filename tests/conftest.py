@@ -1,5 +1,5 @@
 """Test-wide settings: hypothesis runs without per-example deadlines (CI machines are shared and slow) and
-derandomised under CI, so a CI run is repeatable; a failing example is printed for reproduction."""
+derandomised, so every run (CI included) is repeatable; a failing example is printed for reproduction."""
 
 import os
 
@@ -9,7 +9,8 @@ settings.register_profile("default", deadline=None, suppress_health_check=[Healt
 settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True, derandomize=True
 )
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+# repeatable unless asked for fresh examples (HYPOTHESIS_RANDOM=1)
+settings.load_profile("default" if os.environ.get("HYPOTHESIS_RANDOM") else "ci")
 
 # Runs the tests make are recorded in a history store of the session's own, never in the user's data home.
 if "BANSWEEP_STORE" not in os.environ:
