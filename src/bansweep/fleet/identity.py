@@ -1,4 +1,9 @@
-"""Who is the same device: the records of every input of a run grouped by MAC, IP, host name and serial.
+"""Who is the same device: the records of every input of a run grouped by MAC, serial, IP and host name.
+
+Identifiers by strength: a universally administered MAC and a serial (not a placeholder) first; then an IP
+address, only among the records of one source; then a host name that is not a default or placeholder
+(knowledge/data/placeholder-names.yaml). Two groups that hold different MACs or serials are never merged by a
+weaker key: each device gets a "may be the same device" note naming that key.
 
 Records come as single Observations or as ObservationBatches (columns of a fast reader); both are one table here,
 with one index per record in input order. Grouping is a union-find over the records that share a key; a key that
@@ -12,13 +17,17 @@ address, a default host name). Such keys are noted on the devices they touch.
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 import itertools
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bansweep import knowledge
 from bansweep.fleet.model import Observation, ObservationBatch, normalise_mac
+from bansweep.knowledge.schema import PlaceholderName
 
 SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
 
@@ -74,7 +83,35 @@ def short_host(name: str) -> str | None:
 
 
 def serial_key(serial: str) -> str | None:
-    return serial.strip().upper() or None
+    """A serial as a key; None for a placeholder ('To Be Filled By O.E.M.', '0000', 'REDACTED')."""
+    key = serial.strip().upper()
+    return None if not key or _placeholders("serial")(key) else key
+
+
+def host_key(name: str) -> str | None:
+    """A host name as a key (short_host); None for a default or placeholder name ('localhost', 'switch', 'xxx')."""
+    key = short_host(name)
+    if key is None or _placeholders("host")(key) or _placeholders("host")(name.strip().rstrip(".").lower()):
+        return None
+    return key
+
+
+@functools.cache
+def _placeholders(kind: str) -> Callable[[str], bool]:
+    """A test for the placeholder names of one kind (knowledge/data/placeholder-names.yaml), on any case."""
+    names: set[str] = set()
+    patterns: list[str] = []
+    for entry in knowledge.facts(PlaceholderName).entries:
+        if entry.kind == kind:
+            names.update(n.lower() for n in entry.names)
+            patterns.extend(entry.patterns)
+    whole = re.compile("|".join(f"(?:{p})" for p in patterns), re.I) if patterns else None
+
+    def test(value: str) -> bool:
+        low = value.strip().lower()
+        return low in names or (whole is not None and whole.fullmatch(low) is not None)
+
+    return test
 
 
 class Records:
@@ -165,8 +202,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     records = Records(items)
     n = len(records)
     macs = [m or None for m in records.macs] if "" in records.macs else records.macs
-    ips = [ip or None for ip in records.ips] if "" in records.ips else records.ips
-    hosts = _keys(records.hostnames, short_host)
+    ips = _source_ips(records) if any(records.ips) else [None] * n
+    hosts = _keys(records.hostnames, host_key)
     serials = _keys(records.serials, serial_key)
 
     # a MAC with many IPv4 addresses, in records that name no host (or several): a router or proxy-ARP
@@ -177,7 +214,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     if many:
         mac_names: dict[str, set[tuple[str, str] | None]] = {}
         for r in itertools.compress(range(n), map(many.__contains__, macs)):
-            ip, mac = ips[r], macs[r]
+            ip, mac = records.ips[r], macs[r]
             assert mac is not None
             if ip and ":" not in ip:
                 mac_ips.setdefault(mac, set()).add(ip)
@@ -189,23 +226,36 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             names = mac_names.get(mac, set())
             if len(mac_ips.get(mac, ())) >= SHARED_MAC_IPS and (None in names or len(names) > 1):
                 shared[mac] = None
-    own = [None if m in shared else m for m in macs] if shared else macs
+    # only a universally administered unicast MAC identifies a device (a randomised or group address does not)
+    own: list[str | None] = [None if m in shared or (m and not universal(m)) else m for m in macs]
+    # a locally administered one (randomised, stable per network) is a weak key; a group address none
+    local: list[str | None] = [m if m and m not in shared and _local(m) else None for m in macs]
 
-    # keys other than the MAC that several MACs share are not used to merge
-    kinds = (("mac", own), ("ip", ips), ("host", hosts), ("serial", serials))
-    repeated = {kind: _repeated(col) if kind != "mac" or shared else repeated_macs for kind, col in kinds}
-    ambiguous: dict[tuple[str, str], int] = {}
+    # strong keys first (MAC, serial), then weak ones (local MAC, IP within one source, host name)
+    kinds = (("mac", own), ("serial", serials), ("local-mac", local), ("ip", ips), ("host", hosts))
+    repeated = {kind: _repeated(col) for kind, col in kinds}
+    # a weak key (or a serial) seen with more than one MAC or serial is not used: it may name several devices
+    ambiguous: dict[tuple[str, str], str] = {}
     for kind, col in kinds[1:]:
         if not repeated[kind]:
             continue
-        key_macs: dict[str, set[str]] = {}
+        key_ids: dict[str, tuple[set[str], set[str]]] = {}
         for r in itertools.compress(range(n), map(repeated[kind].__contains__, col)):
-            mac = own[r]
-            if mac:
-                key_macs.setdefault(col[r], set()).add(mac)  # type: ignore[arg-type]
-        ambiguous.update({(kind, v): len(ms) for v, ms in key_macs.items() if len(ms) > 1})
+            value = col[r]
+            assert value is not None
+            seen = key_ids.setdefault(value, (set(), set()))
+            if own[r]:
+                seen[0].add(own[r])  # type: ignore[arg-type]
+            if kind != "serial" and serials[r]:
+                seen[1].add(serials[r])  # type: ignore[arg-type]
+        for value, (ms, ss) in key_ids.items():
+            if len(ms) > 1:
+                ambiguous[kind, value] = f"{len(ms)} MAC addresses"
+            elif len(ss) > 1:
+                ambiguous[kind, value] = f"{len(ss)} serial numbers"
 
     parent: dict[int, int] = {}
+    strong: dict[int, tuple[set[str], set[str]]] = {}  # a group's (MACs, serials), by its root
 
     def find(i: int) -> int:
         root = i
@@ -215,7 +265,14 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             parent[i], i = root, parent[i]
         return root
 
-    noted: set[int] = set()
+    def ids(r: int) -> tuple[set[str], set[str]]:
+        got = strong.get(r)
+        if got is None:
+            mac, serial = own[r], serials[r]
+            got = strong[r] = ({mac} if mac else set(), {serial} if serial else set())
+        return got
+
+    noted: dict[int, list[str]] = {}  # record -> notes of its device
     for kind, col in kinds:
         if not repeated[kind]:
             continue
@@ -224,19 +281,31 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             value = col[r]
             assert value is not None
             if (kind, value) in ambiguous:
-                noted.add(r)  # its device is noted
+                noted.setdefault(r, []).append(_maybe(kind, value, ambiguous[kind, value]))
                 continue
             j = first.setdefault(value, r)
-            if j != r:
-                ri, rj = find(r), find(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-                parent.setdefault(r, r)
-                parent.setdefault(j, j)
+            if j == r:
+                continue
+            parent.setdefault(r, r)
+            parent.setdefault(j, j)
+            ri, rj = find(r), find(j)
+            if ri == rj:
+                continue
+            (mi, si), (mj, sj) = ids(ri), ids(rj)
+            if kind != "mac" and (mi and mj and not mi & mj or kind != "serial" and si and sj and not si & sj):
+                what = "MAC addresses" if mi and mj and not mi & mj else "serial numbers"
+                note = _maybe(kind, value, f"devices with different {what}")
+                noted.setdefault(r, []).append(note)
+                noted.setdefault(j, []).append(note)
+                continue
+            lo, hi = min(ri, rj), max(ri, rj)
+            parent[hi] = lo
+            strong[lo] = (mi | mj, si | sj)
     if shared:
-        noted.update(itertools.compress(range(n), map(shared.__contains__, macs)))
+        for r in itertools.compress(range(n), map(shared.__contains__, macs)):
+            noted.setdefault(r, [])
 
-    grouped = set(parent) | noted
+    grouped = set(parent) | set(noted)
     singles = list(itertools.filterfalse(grouped.__contains__, range(n)))
     groups: dict[int, Device] = {}
     for r in sorted(grouped):
@@ -261,10 +330,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             dev.hostnames.append(obs.hostname)
         if obs.serial and obs.serial not in dev.serials:
             dev.serials.append(obs.serial)
-        for kind, col in kinds[1:]:
-            value = col[r]
-            if value is not None and (kind, value) in ambiguous:
-                _note(dev, f"{kind} {value} is shared by {ambiguous[kind, value]} MAC addresses; not used to merge")
+        for note in noted.get(r, ()):
+            _note(dev, note)
     devices = sorted(groups.values(), key=lambda d: d.first)
     for k, mac in enumerate(shared):  # the router/proxy itself, once, so its MAC is still attributed
         first_obs = records.observation(macs.index(mac))
@@ -277,6 +344,41 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             )
         )
     return Merged(records, singles, devices)
+
+
+_KIND_WORDS = {"local-mac": "locally administered MAC", "ip": "IP address", "host": "host name", "serial": "serial number"}
+
+
+def _maybe(kind: str, value: str, others: str) -> str:
+    shown = value.split("\0", 1)[-1]
+    return f"may be the same device as another with {_KIND_WORDS.get(kind, kind)} {shown} (seen with {others}); not merged"
+
+
+def _source_ips(records: Records) -> list[str | None]:
+    """Each record's IP as a key within its source: the same address in two sources may be two devices."""
+    out: list[str | None] = []
+    for p, part in enumerate(records.parts):
+        start = records.starts[p]
+        end = records.starts[p + 1] if p + 1 < len(records.parts) else len(records.ips)
+        prefix = part.source + "\0"
+        out.extend(prefix + ip if ip else None for ip in records.ips[start:end])
+    return out
+
+
+def _local(mac: str) -> bool:
+    """A locally administered unicast MAC (bit 1 of the first octet set, bit 0 clear)."""
+    try:
+        return int(mac[:2], 16) & 0x03 == 0x02
+    except ValueError:
+        return False
+
+
+def universal(mac: str) -> bool:
+    """A universally administered unicast MAC ('AA:BB:..': neither bit 0 nor bit 1 of the first octet set)."""
+    try:
+        return not int(mac[:2], 16) & 0x03
+    except ValueError:
+        return False
 
 
 def _note(dev: Device, note: str) -> None:

@@ -274,6 +274,16 @@ class Header(Entry):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceholderName(Entry):
+    """Host names or serials that name no one device: OS and vendor defaults, redaction placeholders (fleet identity)."""
+
+    DATASET: ClassVar[str] = "placeholder-names"
+    kind: str  # host | serial
+    names: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Download(Entry):
     """Where `bansweep data update` fetches a reference file, and how large it may be."""
 
@@ -307,5 +317,6 @@ SCHEMAS: dict[str, type[Entry]] = {
         PartyWords,
         Header,
         Download,
+        PlaceholderName,
     )
 }
