@@ -38,9 +38,12 @@ def test_examples_merge_across_sources_with_summary() -> None:
     assert cam["status"] == "covered-limited" and cam["subject"]["label"].startswith("Hangzhou Hikvision DS-2CD2143G2")
     assert by_id["00:E0:FC:7A:31:02"]["status"] == "covered"
     assert by_id["HNR7K23A1234"]["status"] == "review" and "ownership" in by_id["HNR7K23A1234"]["tags"]
-    assert all(f["status"] != "not-covered" for f in report["findings"])  # clean devices are counted, not listed
+    # every examined device is listed with its outcome and sources: the report is an inventory of record
+    outcomes = {f["subject"]["id"]: f["extra"]["outcome"] for f in report["findings"]}
+    assert outcomes["9A:3F:5E:0C:72:50"] == "unattributable" and "not-covered" in outcomes.values()
+    assert all(f["extra"]["sources"] for f in report["findings"])
     summary = report["summary"]
-    assert summary["devices"] == report["subjects"] > len(report["findings"])
+    assert summary["devices"] == report["subjects"] == len(report["findings"])
     assert summary["by_vendor"]["hikvision"] >= 2 and summary["by_policy"]["us-889"]["covered"] >= 3
     assert summary["unattributable"] == 1 and summary["unattributable_examples"] == ["9A:3F:5E:0C:72:50"]
     assert summary["mappings"][str(EXAMPLES / "cmdb-export.csv")]["mac"] == "mac_address"
@@ -145,7 +148,8 @@ def test_examples_give_the_same_report_with_the_fast_reader(fast_reads: set[str]
     general, fast = _both(FLEET_EXAMPLES)
     assert fast_reads == {"cmdb-export.csv"}
     assert _report(fast) == _report(general)
-    assert len(fast.findings) == 12 and fast.subjects == 21  # merged across the files, devices named by serial
+    assert len(fast.findings) == fast.subjects == 21  # merged across the files, devices named by serial
+    assert sum(f.status.value != "not-covered" for f in fast.findings) == 12
     ids = {f.subject.id for f in fast.findings}
     assert "HNR7K23A1234" in ids and not any("row" in i for i in ids)
 
@@ -245,7 +249,8 @@ def test_a_user_mapping_is_read_alike(tmp_path: Path, fast_reads: set[str]) -> N
     )
     general, fast = _both([path], mapping={"model": "Kit", "serial": "Tag"})
     assert fast_reads == {"assets.csv"}
-    assert _report(fast) == _report(general) and len(fast.findings) == 1
+    assert _report(fast) == _report(general) and len(fast.findings) == 2
+    assert [f.status.value for f in fast.findings] == ["covered-limited", "not-covered"]
 
 
 # --- one pipeline: random inventories, leases and neighbour tables, fast reader on and off -------------------
