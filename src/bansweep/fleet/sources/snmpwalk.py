@@ -93,6 +93,7 @@ class _Agent:
     def __init__(self) -> None:
         self.facts: dict[str, str] = {}
         self.fields: dict[str, str] = {}
+        self.lines: dict[str, int] = {}  # fact -> the file line of its OID
         self.serial: str | None = None
         self.ip: str | None = None
         self.mac: str | None = None
@@ -202,6 +203,7 @@ def _value(
         if decoded:
             agent.facts[fact] = decoded
             agent.fields[fact] = oid
+            agent.lines[fact] = number
     elif dotted.startswith(LLDP_REM):
         column, _, index = dotted[len(LLDP_REM) :].partition(".")
         if column in LLDP_COLUMNS and index:
@@ -212,6 +214,7 @@ def _value(
             )
             entry[f"{LLDP_COLUMNS[column]}.kind"] = kind
             entry[f"{LLDP_COLUMNS[column]}.oid"] = oid
+            entry[f"{LLDP_COLUMNS[column]}.line"] = str(number)
     else:
         for prefix, fact in ENTITY.items():
             if dotted.startswith(prefix + ".") and fact not in agent.facts:
@@ -219,18 +222,23 @@ def _value(
                 if decoded:
                     agent.facts[fact] = clip(decoded)
                     agent.fields[fact] = oid
+                    agent.lines[fact] = number
         if dotted.startswith(ENTITY_SERIAL + ".") and agent.serial is None:
             agent.serial = _decode(kind, value) or None
+            agent.fields["serial"] = oid
+            agent.lines["serial"] = number
         elif dotted.startswith(IF_PHYS + ".") and agent.mac is None:
             mac = fast_mac(":".join(value.replace('"', "").split()) if kind == "Hex-STRING" else value.strip('" '))
             if mac and mac != "00:00:00:00:00:00" and unicast(mac):
                 agent.mac = mac
                 agent.fields["mac"] = oid
+                agent.lines["mac"] = number
         elif dotted.startswith(IP_ADDR + ".") and agent.ip is None:
             ip = value.strip()
             if ip and not ip.startswith(("127.", "0.")):
                 agent.ip = ip
                 agent.fields["ip"] = oid
+                agent.lines["ip"] = number
     if dotted.startswith(LLDP_MAN_ADDR):
         _management_address(dotted, oid, number, neighbours, neighbour_lines)
 
@@ -247,22 +255,27 @@ def _management_address(
         neighbour_lines.setdefault(index, number)
         entry.setdefault("ip", ".".join(parts[6:10]))
         entry.setdefault("ip.oid", oid)
+        entry.setdefault("ip.line", str(number))
 
 
 def _flush_agent(agent: _Agent, file: str) -> Iterator[Observation]:
     if agent.facts or agent.mac or agent.ip or agent.serial:
         host = agent.facts.get("snmp.sysname") or None
         where = Location(file, line=agent.line or None)
-        yield Observation(FORMAT, where, agent.mac, agent.ip, host, agent.serial, agent.facts, agent.fields)
+        yield Observation(
+            FORMAT, where, agent.mac, agent.ip, host, agent.serial, agent.facts, agent.fields, agent.lines
+        )
 
 
 def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observation:
     facts: dict[str, str] = {}
     fields: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for key in ("lldp.sysname", "lldp.sysdesc", "lldp.port_id", "lldp.port_desc"):
         if columns.get(key):
             facts[key] = clip(columns[key])
             fields[key] = columns[f"{key}.oid"]
+            lines[key] = int(columns[f"{key}.line"])
     mac = None
     chassis = columns.get("chassis", "")
     if chassis:
@@ -275,7 +288,9 @@ def _neighbour(index: str, columns: dict[str, str], where: Location) -> Observat
         if mac:
             facts["lldp.chassis_mac"] = mac
             fields["lldp.chassis_mac"] = columns["chassis.oid"]
+            lines["lldp.chassis_mac"] = int(columns["chassis.line"])
     if columns.get("ip"):
         fields["ip"] = columns["ip.oid"]
+        lines["ip"] = int(columns["ip.line"])
     host = facts.get("lldp.sysname")
-    return Observation(FORMAT, where, mac, columns.get("ip"), host, None, facts, fields)
+    return Observation(FORMAT, where, mac, columns.get("ip"), host, None, facts, fields, lines)
