@@ -9,13 +9,16 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bansweep.cli import main
+from bansweep.findings import Location
 from bansweep.fleet.identity import host_key, merge, serial_key
 from bansweep.fleet.model import Observation
-from bansweep.findings import Location
 
 # (sysObjectID, sysDescr) of varied makers: covered ones and others
 MAKERS = [
-    (".1.3.6.1.4.1.2011.2.23.551", "Huawei Versatile Routing Platform Software VRP (R) software HUAWEI S5735-L24T4S-A1"),
+    (
+        ".1.3.6.1.4.1.2011.2.23.551",
+        "Huawei Versatile Routing Platform Software VRP (R) software HUAWEI S5735-L24T4S-A1",
+    ),
     (".1.3.6.1.4.1.3902.1082.1001", "ZXA10 C300 ZTE OLT"),
     (".1.3.6.1.4.1.39165.1.1", "Hikvision network camera"),
     (".1.3.6.1.4.1.9.1.1745", "Cisco IOS Software, C2960X Software (C2960X-UNIVERSALK9-M), Version 15.2(7)E4"),
@@ -103,3 +106,40 @@ def test_conflicting_macs_keep_devices_apart_with_a_note() -> None:
     assert len(devices) == 2  # the weak keys never join two different MACs, even through a chain
     assert all(len(d.macs) == 1 for d in devices)
     assert any("may be the same device" in n and "cam-7" in n for d in devices for n in d.notes)
+
+
+def test_evidence_cites_the_oid_line_and_the_spreadsheet_row(tmp_path: Path) -> None:
+    walk = tmp_path / "sw.snmpwalk"
+    lines = [f".1.3.6.1.2.1.1.{n}.0 = INTEGER: {n}" for n in (3, 4, 6, 7, 8)]
+    lines.insert(5, '.1.3.6.1.2.1.1.1.0 = STRING: "Huawei Versatile Routing Platform Software VRP (R) software"')
+    lines += [f".1.3.6.1.2.1.2.2.1.1.{n} = INTEGER: {n}" for n in range(7)]
+    lines.insert(13, ".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.2011.2.23.551")
+    lines.append('.1.3.6.1.2.1.47.1.1.1.1.12.1 = STRING: "Huawei Technologies Co., Ltd."')
+    walk.write_text("\n".join(lines) + "\n")
+    inventory = tmp_path / "cmdb.csv"
+    inventory.write_text("Name,Manufacturer,Model\npc-1,Dell,OptiPlex\ncam-2,Hikvision,DS-2CD2042WD-I\n")
+    report = cli(str(walk), str(inventory))
+    assert report["errors"] == []
+    for finding in report["findings"]:
+        for e in finding["evidence"]:
+            loc = e["location"]
+            if loc["file"] == str(walk) and loc.get("field"):
+                oid = loc["field"].lstrip(".")
+                number = next(n for n, line in enumerate(lines, 1) if line.lstrip(".").startswith(oid + " "))
+                assert loc["line"] == number, (e["rule"], loc)
+    walked = [e["location"] for f in report["findings"] for e in f["evidence"] if e["location"]["file"] == str(walk)]
+    assert {loc.get("line") for loc in walked} >= {6, 14}  # sysDescr on line 6, sysObjectID on line 14
+    cam = next(f for f in report["findings"] if f["subject"]["attributes"].get("hostname") == "cam-2")
+    rows = {(e["location"]["row"], e["location"].get("field")) for e in cam["evidence"] if "row" in e["location"]}
+    assert (3, "Manufacturer") in rows  # header = row 1, pc-1 row 2, cam-2 row 3
+    result = CliRunner().invoke(
+        main, ["fleet", "--format", "sarif", "--as-of", "2026-11-22", str(walk), str(inventory)]
+    )
+    sarif = json.loads(result.stdout)
+    lines_of = {
+        loc["physicalLocation"]["region"]["startLine"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+        if loc["physicalLocation"]["artifactLocation"]["uri"].endswith(("cmdb.csv", "sw.snmpwalk"))
+    }
+    assert {3, 6, 14} <= lines_of

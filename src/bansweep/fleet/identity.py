@@ -346,12 +346,19 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     return Merged(records, singles, devices)
 
 
-_KIND_WORDS = {"local-mac": "locally administered MAC", "ip": "IP address", "host": "host name", "serial": "serial number"}
+_KIND_WORDS = {
+    "local-mac": "locally administered MAC",
+    "ip": "IP address",
+    "host": "host name",
+    "serial": "serial number",
+}
 
 
 def _maybe(kind: str, value: str, others: str) -> str:
     shown = value.split("\0", 1)[-1]
-    return f"may be the same device as another with {_KIND_WORDS.get(kind, kind)} {shown} (seen with {others}); not merged"
+    return (
+        f"may be the same device as another with {_KIND_WORDS.get(kind, kind)} {shown} (seen with {others}); not merged"
+    )
 
 
 def _source_ips(records: Records) -> list[str | None]:
