@@ -138,8 +138,8 @@ sample = set(json.loads(sys.argv[2]))
 groups = {}
 for f in report.findings:
     for e in f.evidence:
-        if e.location.row in sample:
-            groups[e.location.row] = f.subject.attributes.get("group")
+        if e.location.row - 1 in sample:  # rows are spreadsheet rows: the header is row 1
+            groups[e.location.row - 1] = f.subject.attributes.get("group")
 print(json.dumps({"elapsed": elapsed, "subjects": report.subjects, "findings": len(report.findings),
                   "errors": len(report.errors), "summary": report.summary.get("by_status"), "groups": groups}))
 """

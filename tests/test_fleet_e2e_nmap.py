@@ -232,7 +232,8 @@ def test_nmap_scan_of_namespace_hosts(lab: Path) -> None:
     assert code == 1  # covered devices found, no input errors
     assert report["errors"] == []
     by_ip = {f["subject"]["attributes"].get("ip"): f for f in report["findings"]}
-    assert set(by_ip) == {"10.77.0.10", "10.77.0.11", "10.77.0.12"}  # the QEMU-prefixed host is not listed
+    assert set(by_ip) == {"10.77.0.10", "10.77.0.11", "10.77.0.12", "10.77.0.13"}
+    assert by_ip["10.77.0.13"]["status"] == "not-covered"  # the QEMU-prefixed host is listed as examined, clean
     assert report["subjects"] == 4
 
     hik = by_ip["10.77.0.10"]

@@ -6,14 +6,18 @@ sysDescr and sysObjectID values are those of the makers' real agents (the knowle
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from bansweep.findings import Report, Status
-from bansweep.fleet.identity import host_key, placeholder_names
+from bansweep.cli import main
+from bansweep.findings import Location, Report, Status
+from bansweep.fleet.identity import host_key, merge, serial_key
 from bansweep.fleet.job import Options, run
+from bansweep.fleet.model import Observation
 
 MAKERS = [  # (sysDescr, sysObjectID, covered)
     (
@@ -50,7 +54,7 @@ def walk(path: Path, descr: str, oid: str, name: str, serial: str | None) -> Pat
 
 
 def covered(report: Report) -> list[str]:
-    return [f.subject.id for f in report.findings if f.status in (Status.COVERED, Status.COVERED_LIMITED)]
+    return [f.subject.id for f in report.findings if f.status in (Status.COVERED, Status.LIMITED)]
 
 
 @pytest.mark.parametrize("name", ["switch", "REDACTED", "HUAWEI", "core-sw-01"])
@@ -63,12 +67,11 @@ def test_eighty_walks_sharing_one_sys_name_stay_eighty_devices(tmp_path: Path, n
     report = run(paths, Options(as_of="2026-11-22"))
     assert report.errors == []
     assert report.subjects == 80
-    hits = [f for f in report.findings if f.rule == "fleet.covered-vendor"]
-    assert len(hits) == 20  # every covered switch once
-    for f in hits:  # and each only with the evidence of its own walk
+    assert len(report.findings) == 80  # every examined device is listed
+    for f in report.findings:  # each only with the evidence of its own walk
         files = {e.location.file for e in f.evidence if not e.location.file.endswith(".yaml")}
-        assert len(files) == 1, f.subject.label
-    assert Counter(f.status for f in hits) == {Status.COVERED: 20}
+        assert len(files) == (f.subject.attributes.get("maker") is not None), f.subject.label
+    assert Counter(f.status for f in report.findings) == {Status.COVERED: 20, Status.NOT_COVERED: 60}
 
 
 def test_distinct_names_and_placeholders_in_one_run(tmp_path: Path) -> None:
@@ -80,11 +83,14 @@ def test_distinct_names_and_placeholders_in_one_run(tmp_path: Path) -> None:
     assert report.subjects == 6  # five named switches, and the two walks of one serial
 
 
-def test_placeholder_names_are_knowledge() -> None:
-    names = placeholder_names()
-    assert {"localhost", "switch", "huawei", "redacted", "unknown"} <= names
-    assert host_key("LOCALHOST.localdomain") is None and host_key("Switch.corp.example.") is None
+def test_placeholder_names_and_serials_are_no_keys() -> None:
+    for name in ("localhost", "LOCALHOST.localdomain", "Switch.corp.example.", "HUAWEI", "ZXR10", "REDACTED", "xxx"):
+        assert host_key(name) is None, name
+    for name in ("unknown", "none", "****", "redacted-17"):
+        assert host_key(name) is None, name
     assert host_key("core-sw-01.corp.example") == "core-sw-01"
+    assert serial_key("To Be Filled By O.E.M.") is None and serial_key("00000000") is None
+    assert serial_key(" fa48 ") == "FA48"
 
 
 SCAN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -137,7 +143,7 @@ def test_one_device_in_nmap_dhcp_and_cmdb_is_one_device(tmp_path: Path) -> None:
     assert report.errors == []
     # the camera once (MAC, IP and host name agree); the three "localhost" machines (three MACs) stay three
     assert report.subjects == 4
-    [camera] = [f for f in report.findings if f.rule == "fleet.covered-vendor"]
+    [camera] = [f for f in report.findings if f.status in (Status.COVERED, Status.LIMITED)]
     assert camera.subject.attributes["sources"] == "dhcp-isc, inventory-csv, nmap"
     files = {Path(e.location.file).name for e in camera.evidence if not e.location.file.endswith(".yaml")}
     assert files == {"scan.xml", "cmdb.csv"}  # the lease names no maker: it is a source, not evidence
@@ -152,3 +158,59 @@ def test_walk_evidence_cites_the_line_of_each_oid() -> None:
     for e in cited:  # the OID named in the evidence stands on the line it cites
         assert e.location.line is not None and text[e.location.line - 1].startswith(e.location.field + " ="), e
     assert {e.location.line for e in cited} >= {1, 6, 14}
+
+
+def cli(*args: str) -> dict:
+    result = CliRunner().invoke(main, ["fleet", "--format", "json", "--as-of", "2026-11-22", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return json.loads(result.stdout)
+
+
+def test_conflicting_macs_keep_devices_apart_with_a_note() -> None:
+    devices = merge(
+        [
+            Observation("inventory", Location("a.csv", row=2), mac="44:19:B6:00:00:01", hostname="cam-7"),
+            Observation("dhcp", Location("b.leases", line=3), hostname="cam-7", ip="10.0.0.7"),
+            Observation("dhcp", Location("b.leases", line=9), mac="00:E0:FC:00:00:02", ip="10.0.0.7"),
+        ]
+    )
+    assert len(devices) == 2  # the weak keys never join two different MACs, even through a chain
+    assert all(len(d.macs) == 1 for d in devices)
+    assert any("may be the same device" in n and "cam-7" in n for d in devices for n in d.notes)
+
+
+def test_evidence_cites_the_oid_line_and_the_spreadsheet_row(tmp_path: Path) -> None:
+    walk = tmp_path / "sw.snmpwalk"
+    lines = [f".1.3.6.1.2.1.1.{n}.0 = INTEGER: {n}" for n in (3, 4, 6, 7, 8)]
+    lines.insert(5, '.1.3.6.1.2.1.1.1.0 = STRING: "Huawei Versatile Routing Platform Software VRP (R) software"')
+    lines += [f".1.3.6.1.2.1.2.2.1.1.{n} = INTEGER: {n}" for n in range(7)]
+    lines.insert(13, ".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.2011.2.23.551")
+    lines.append('.1.3.6.1.2.1.47.1.1.1.1.12.1 = STRING: "Huawei Technologies Co., Ltd."')
+    walk.write_text("\n".join(lines) + "\n")
+    inventory = tmp_path / "cmdb.csv"
+    inventory.write_text("Name,Manufacturer,Model\npc-1,Dell,OptiPlex\ncam-2,Hikvision,DS-2CD2042WD-I\n")
+    report = cli(str(walk), str(inventory))
+    assert report["errors"] == []
+    for finding in report["findings"]:
+        for e in finding["evidence"]:
+            loc = e["location"]
+            if loc["file"] == str(walk) and loc.get("field"):
+                oid = loc["field"].lstrip(".")
+                number = next(n for n, line in enumerate(lines, 1) if line.lstrip(".").startswith(oid + " "))
+                assert loc["line"] == number, (e["rule"], loc)
+    walked = [e["location"] for f in report["findings"] for e in f["evidence"] if e["location"]["file"] == str(walk)]
+    assert {loc.get("line") for loc in walked} >= {6, 14}  # sysDescr on line 6, sysObjectID on line 14
+    cam = next(f for f in report["findings"] if f["subject"]["attributes"].get("hostname") == "cam-2")
+    rows = {(e["location"]["row"], e["location"].get("field")) for e in cam["evidence"] if "row" in e["location"]}
+    assert (3, "Manufacturer") in rows  # header = row 1, pc-1 row 2, cam-2 row 3
+    result = CliRunner().invoke(
+        main, ["fleet", "--format", "sarif", "--as-of", "2026-11-22", str(walk), str(inventory)]
+    )
+    sarif = json.loads(result.stdout)
+    lines_of = {
+        loc["physicalLocation"]["region"]["startLine"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+        if loc["physicalLocation"]["artifactLocation"]["uri"].endswith(("cmdb.csv", "sw.snmpwalk"))
+    }
+    assert {3, 6, 14} <= lines_of

@@ -38,9 +38,12 @@ def test_examples_merge_across_sources_with_summary() -> None:
     assert cam["status"] == "covered-limited" and cam["subject"]["label"].startswith("Hangzhou Hikvision DS-2CD2143G2")
     assert by_id["00:E0:FC:7A:31:02"]["status"] == "covered"
     assert by_id["HNR7K23A1234"]["status"] == "review" and "ownership" in by_id["HNR7K23A1234"]["tags"]
-    assert all(f["status"] != "not-covered" for f in report["findings"])  # clean devices are counted, not listed
+    # every examined device is listed with its outcome and sources: the report is an inventory of record
+    outcomes = {f["subject"]["id"]: f["extra"]["outcome"] for f in report["findings"]}
+    assert outcomes["9A:3F:5E:0C:72:50"] == "unattributable" and "not-covered" in outcomes.values()
+    assert all(f["extra"]["sources"] for f in report["findings"])
     summary = report["summary"]
-    assert summary["devices"] == report["subjects"] > len(report["findings"])
+    assert summary["devices"] == report["subjects"] == len(report["findings"])
     assert summary["by_vendor"]["hikvision"] >= 2 and summary["by_policy"]["us-889"]["covered"] >= 3
     assert summary["unattributable"] == 1 and summary["unattributable_examples"] == ["9A:3F:5E:0C:72:50"]
     assert summary["mappings"][str(EXAMPLES / "cmdb-export.csv")]["mac"] == "mac_address"
@@ -82,7 +85,7 @@ def test_bad_inputs_in_a_batch_are_counted_and_the_rest_goes_on(tmp_path: Path) 
     assert code == 5  # findings (1) + input errors (4)
     where = {Path(e["location"]["file"]).name: e for e in report["errors"]}
     assert {"truncated.xml", "bomb.xml", "junk.bin", "empty.csv", "excel.csv"} <= set(where)
-    assert where["excel.csv"]["location"]["row"] == 2
+    assert where["excel.csv"]["location"]["row"] == 3  # as a spreadsheet shows it: header = row 1
     assert report["summary"]["input_errors"] == len(report["errors"]) >= 4
     ids = {f["subject"]["id"] for f in report["findings"]}
     assert "44:19:B6:00:00:09" in ids  # the UTF-16 CSV's good row
@@ -145,7 +148,8 @@ def test_examples_give_the_same_report_with_the_fast_reader(fast_reads: set[str]
     general, fast = _both(FLEET_EXAMPLES)
     assert fast_reads == {"cmdb-export.csv"}
     assert _report(fast) == _report(general)
-    assert len(fast.findings) == 12 and fast.subjects == 21  # merged across the files, devices named by serial
+    assert len(fast.findings) == fast.subjects == 21  # merged across the files, devices named by serial
+    assert sum(f.status.value != "not-covered" for f in fast.findings) == 12
     ids = {f.subject.id for f in fast.findings}
     assert "HNR7K23A1234" in ids and not any("row" in i for i in ids)
 
@@ -173,7 +177,7 @@ def test_repeated_rows_are_one_device_whatever_reads_them(tmp_path: Path, fast_r
     general, fast = _both([path], fingerprints=[Path(__file__).parent / "fixtures" / "recog"])
     assert fast_reads == {"inventory.csv"}
     assert _report(fast) == _report(general)
-    assert any("row 8 [MAC Address]" in str(e) for e in fast.errors)
+    assert any("row 9 [MAC Address]" in str(e) for e in fast.errors)
     statuses = {f.subject.id: f.status for f in fast.findings}
     assert statuses["44:19:B6:12:34:56"] is Status.LIMITED
     assert statuses["F0:18:98:00:00:02"] is Status.REVIEW
@@ -212,7 +216,7 @@ def test_messy_rows_give_the_same_report(tmp_path: Path, fast_reads: set[str]) -
     general, fast = _both([path])
     assert fast_reads == {"inventory.csv"}
     assert _report(fast) == _report(general)
-    assert {e.location.row for e in fast.errors} == {2, 3, 11}
+    assert {e.location.row for e in fast.errors} == {3, 4, 12}
     banner = next(f for f in fast.findings if f.subject.id == "F0:18:98:00:00:0A")
     assert any(e.value == "DNVRS-Webs\nline two" for e in banner.evidence)
 
@@ -233,7 +237,7 @@ def test_a_title_above_the_header_and_a_second_mac_column(tmp_path: Path, fast_r
     assert fast_reads == {"export.csv"}
     assert _report(fast) == _report(general)
     assert {f.subject.id for f in fast.findings} == {"44:19:B6:00:00:09", "44:19:B6:00:00:0A", "44:19:B6:00:00:0B"}
-    assert fast.findings[0].evidence[0].location.row == 1
+    assert fast.findings[0].evidence[0].location.row == 4
 
 
 def test_a_user_mapping_is_read_alike(tmp_path: Path, fast_reads: set[str]) -> None:
@@ -245,7 +249,8 @@ def test_a_user_mapping_is_read_alike(tmp_path: Path, fast_reads: set[str]) -> N
     )
     general, fast = _both([path], mapping={"model": "Kit", "serial": "Tag"})
     assert fast_reads == {"assets.csv"}
-    assert _report(fast) == _report(general) and len(fast.findings) == 1
+    assert _report(fast) == _report(general) and len(fast.findings) == 2
+    assert [f.status.value for f in fast.findings] == ["covered-limited", "not-covered"]
 
 
 # --- one pipeline: random inventories, leases and neighbour tables, fast reader on and off -------------------

@@ -390,7 +390,7 @@ def test_methods_and_algorithms_alone_name_no_maker(tmp_path: Path) -> None:
             )
         ),  # fmt: skip
     )
-    assert report["errors"] == [] and report["findings"] == []
+    assert report["errors"] == [] and [f["status"] for f in report["findings"]] == ["not-covered"]
 
 
 def test_servicefp_of_an_older_nmap_is_read_when_no_fingerprint_strings() -> None:
@@ -584,7 +584,8 @@ def test_a_misspelt_maker_goes_to_the_vendor_with_the_edit_as_evidence(tmp_path:
         main, ["fleet", "--format", "json", "--as-of", "2026-11-22", "--fail-on", "never", str(inventory)]
     )
     found = {f["subject"]["attributes"].get("hostname"): f for f in json.loads(result.stdout)["findings"]}
-    assert set(found) == {"cam-1", "cam-2", "sw-1", "soc-1"}
+    assert set(found) == {"cam-1", "cam-2", "sw-1", "soc-1", "prn-1"}
+    assert found["prn-1"]["status"] == "not-covered"
     # with the maker's own MAC prefix the misspelling agrees with it: covered, not "conflicting"
     assert found["cam-2"]["status"] == "covered-limited" and not found["cam-2"]["extra"]["conflicts"]
     cam = found["cam-1"]
@@ -633,7 +634,8 @@ def test_generic_net_snmp_oid_with_a_covered_model_in_sysdescr(tmp_path: Path, d
 
 def test_plain_linux_net_snmp_walk_is_examined_not_covered(tmp_path: Path) -> None:
     report = walk_report(tmp_path, "w.snmpwalk", f".1.3.6.1.2.1.1.1.0 = STRING: Linux gw 5.15.0 x86_64\n{NETSNMP}")
-    assert report["errors"] == [] and report["findings"] == [] and report["subjects"] == 1
+    assert report["errors"] == [] and report["subjects"] == 1
+    assert [f["status"] for f in report["findings"]] == ["not-covered"]
 
 
 @pytest.mark.parametrize(
@@ -698,7 +700,8 @@ LLDP-MIB::lldpRemSysDesc.0.50.2 = STRING: Cisco IOS Software, C3750 Software
 def test_lldp_neighbours_are_devices_of_their_own(tmp_path: Path) -> None:
     report = walk_report(tmp_path, "lldp.snmpwalk", LLDP_WALK)
     assert report["errors"] == [] and report["subjects"] == 3  # the walked switch and its two neighbours
-    (f,) = report["findings"]
+    (f,) = [f for f in report["findings"] if f["status"] != "not-covered"]
+    assert len(report["findings"]) == 3  # the neighbours are listed too, examined and clean
     assert f["subject"]["attributes"]["hostname"] == "core-1" and f["subject"]["attributes"]["group"] == "huawei"
     assert f["subject"]["attributes"]["mac"] == "70:7B:E8:11:22:33"
     sysdesc = next(e for e in f["evidence"] if e["rule"] == "banner.lldp.sysdesc")

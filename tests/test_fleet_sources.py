@@ -312,12 +312,12 @@ def test_servicenow_csv_with_invalid_mac_row() -> None:
         "model": "DS-2CD2143G0-I",
         "device_type": "IP Camera",
     }
-    assert cam.location.row == 1 and cam.where("model").field == "model_id"
+    assert cam.location.row == 2 and cam.where("model").field == "model_id"  # header = row 1
     [error] = errors
-    assert (error.location.file, error.location.row, error.location.field) == (str(path), 6, "mac_address")
+    assert (error.location.file, error.location.row, error.location.field) == (str(path), 7, "mac_address")
     assert "'not recorded'" in error.message
     radio = obs[5]  # the rest of the row is still used
-    assert radio.mac is None and radio.facts["manufacturer"].startswith("Hytera") and radio.location.row == 6
+    assert radio.mac is None and radio.facts["manufacturer"].startswith("Hytera") and radio.location.row == 7
 
 
 def test_intune_csv_utf8_bom_and_mac_fallback() -> None:
@@ -336,7 +336,7 @@ def test_excel_unicode_text_utf16_tab_separated() -> None:
     obs, errors = run("inventory-csv", path)
     assert [o.facts["manufacturer"] for o in obs] == ["Hikvision", "Huawei", "Uniview"]
     assert obs[1].mac == "00:E0:FC:99:88:77" and obs[1].ip == "192.168.1.30"
-    assert len(errors) == 1 and errors[0].location.row == 3 and errors[0].location.field == "MAC"
+    assert len(errors) == 1 and errors[0].location.row == 4 and errors[0].location.field == "MAC"
 
 
 def test_excel_semicolon_with_sep_line() -> None:
@@ -367,11 +367,11 @@ def test_multiline_cells_and_error_lines_after_a_sep_line(tmp_path: Path) -> Non
         obs[0].facts["service.banner"]
         == "Huawei Versatile Routing Platform Software\r\nVRP (R) software, Version 5.170"
     )
-    assert [(o.hostname, o.location.row) for o in obs] == [("core-1", 1), ("edge-2", 2), ("edge-3", 3), ("edge-5", 5)]
+    assert [(o.hostname, o.location.row) for o in obs] == [("core-1", 3), ("edge-2", 4), ("edge-3", 5), ("edge-5", 7)]
     assert obs[1].facts == {"service.banner": "x"}  # the oversized cell is not used, the rest of the row is
     cell, unreadable = errors
-    assert (cell.location.row, cell.location.field) == (2, "Model") and "cell is 2000000 characters" in cell.message
-    assert (unreadable.location.line, unreadable.location.row) == (7, 4) and "unreadable row" in unreadable.message
+    assert (cell.location.row, cell.location.field) == (4, "Model") and "cell is 2000000 characters" in cell.message
+    assert (unreadable.location.line, unreadable.location.row) == (7, 6) and "unreadable row" in unreadable.message
 
 
 def test_mapping_override_and_description(tmp_path: Path) -> None:
@@ -397,7 +397,7 @@ def test_header_below_report_title_lines(tmp_path: Path) -> None:
     obs, errors = run("inventory-csv", path)
     assert errors == [] and len(obs) == 1
     assert obs[0].facts == {"manufacturer": "Huawei", "model": "S5735-L24T4S-A1"} and obs[0].ip == "10.0.0.1"
-    assert obs[0].location.row == 1
+    assert obs[0].location.row == 5  # the row a spreadsheet shows, below the title lines and the header
 
 
 def test_missing_columns_is_one_error_naming_the_header(tmp_path: Path) -> None:
@@ -415,7 +415,7 @@ def test_huge_cell_is_reported_and_reading_goes_on(tmp_path: Path) -> None:
     )
     obs, errors = run("inventory-csv", path)
     # the csv module's limit (process-wide, set by whoever came last) or the per-cell bound reports it
-    assert len(errors) == 1 and errors[0].location.row == 1
+    assert len(errors) == 1 and errors[0].location.row == 2
     assert "field larger than field limit" in errors[0].message or "cell is 2000000 characters" in errors[0].message
     assert obs[-1].mac == "00:E0:FC:00:00:02"
 
@@ -430,7 +430,7 @@ def test_huge_cell_within_the_csv_limit_is_still_bounded(tmp_path: Path) -> None
         obs, errors = run("inventory-csv", path)
     finally:
         csv.field_size_limit(old)
-    assert [(e.location.row, e.location.field) for e in errors] == [(1, "Model")]
+    assert [(e.location.row, e.location.field) for e in errors] == [(2, "Model")]
     assert obs[0].facts == {"manufacturer": "Huawei"} and obs[0].mac == "00:E0:FC:00:00:01"
 
 
@@ -472,9 +472,9 @@ def test_xlsx_inventory(tmp_path: Path) -> None:
     }
     obs, errors = run("inventory-xlsx", path)
     assert [o.hostname for o in obs] == ["cam-01", "cam-02"]
-    assert obs[0].mac == "4C:BD:8F:6E:02:A7" and obs[0].location.entry == "Cameras" and obs[0].location.row == 1
-    assert obs[1].location.row == 3 and obs[1].facts["model"] == "IPC-HDW2431T-AS-S2"
-    assert len(errors) == 1 and errors[0].location.row == 3 and errors[0].location.entry == "Cameras"
+    assert obs[0].mac == "4C:BD:8F:6E:02:A7" and obs[0].location.entry == "Cameras" and obs[0].location.row == 4
+    assert obs[1].location.row == 6 and obs[1].facts["model"] == "IPC-HDW2431T-AS-S2"
+    assert len(errors) == 1 and errors[0].location.row == 6 and errors[0].location.entry == "Cameras"
 
 
 def test_xlsx_zip_bomb_and_plain_zip_are_refused(tmp_path: Path) -> None:
@@ -976,7 +976,7 @@ def test_record_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     table.write_text("MAC,Model\n" + "".join(f"00:e0:fc:00:00:0{i},AR161\n" for i in range(5)))
     obs, errors = run("inventory-csv", table)
     assert (
-        len(obs) == 3 and len(errors) == 1 and errors[0].location.row == 4 and "more than 3 rows" in errors[0].message
+        len(obs) == 3 and len(errors) == 1 and errors[0].location.row == 5 and "more than 3 rows" in errors[0].message
     )
     neigh = tmp_path / "neigh"
     neigh.write_text("".join(f"10.0.0.{i} dev eth0 lladdr 00:e0:fc:00:00:0{i} STALE\n" for i in range(5)))

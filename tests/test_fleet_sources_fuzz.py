@@ -168,7 +168,7 @@ def test_csv_inventory_round_trip(rows: list[tuple[str, str, list[int]]], delimi
         expected.append((facts, mac.upper().replace("-", ":")))
     items = check("inventory-csv", buffer.getvalue().encode(encoding))
     assert [(o.facts, o.mac) for o in items if isinstance(o, Observation)] == expected
-    assert [o.location.row for o in items] == list(range(1, len(rows) + 1))
+    assert [o.location.row for o in items] == list(range(2, len(rows) + 2))  # header = row 1
 
 
 IPV4 = st.tuples(*[st.integers(1, 254)] * 4).map(lambda t: ".".join(map(str, t)))

@@ -179,7 +179,7 @@ def test_truncated_scan_keeps_the_hosts_before_the_cut(batch: dict[str, Any]) ->
 
 def test_long_line_cell_refused_but_row_kept(batch: dict[str, Any]) -> None:
     (error,) = _errors_for(batch["report"], str(batch["dir"] / "long-line.csv"))
-    assert error["location"]["row"] == 1 and error["location"]["field"] == "model_id"
+    assert error["location"]["row"] == 2 and error["location"]["field"] == "model_id"
     findings = _evidence_files(batch["report"]).get(str(batch["dir"] / "long-line.csv"), [])
     assert any(f["subject"]["attributes"].get("ip") == "10.0.0.7" for f in findings)
 

@@ -1,4 +1,5 @@
-"""Findings of fleet devices: one per device judged covered, limited or for review, or naming a covered entity.
+"""Findings of fleet devices: one per examined device (the report is an inventory of record), with its outcome
+(covered, covered-limited, review, not-covered, unattributable, not-screened) and the sources that saw it.
 
 What depends only on a device's decision and verdicts (its name, explanation, tags, attributes) is a Template,
 shared by every device with the same decision; `build` adds the device's own identifiers, notes and evidence.
@@ -78,11 +79,16 @@ class Template:
     extra: dict[str, Any]
 
 
-def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[str]) -> Template | None:
-    """None for a device that is only counted: judged not covered and naming no covered entity. A device that
-    names one but is judged not covered (e.g. a brand sold before the date judged) is still listed."""
-    if judged.status is Status.NOT_COVERED and d.entity is None:
-        return None
+def outcome(d: Decision, judged: Judged, unattributable: list[str]) -> str:
+    """A device's outcome in the inventory of record: its status word, or "unattributable" for a device whose
+    maker nothing can tell (only randomised MACs) and that is not judged otherwise."""
+    if judged.status is Status.NOT_COVERED and not d.attributable and unattributable:
+        return "unattributable"
+    return judged.status.value
+
+
+def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[str]) -> Template:
+    """Every examined device is listed: covered, limited, review, not covered, unattributable or not screened."""
     attributes = {
         k: v
         for k, v in (
@@ -93,6 +99,7 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
             ("group", d.entity.group if d.entity else None),
             ("entity", d.entity.id if d.entity else None),
             ("sources", ", ".join(srcs)),
+            ("outcome", outcome(d, judged, unattributable)),
         )
         if v
     }
@@ -111,6 +118,7 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
             "model": d.model,
             "device_type": d.device_type,
             "sources": srcs,
+            "outcome": outcome(d, judged, unattributable),
             "conflicts": list(d.conflicts),
             "unattributable_macs": unattributable,
         },
@@ -153,11 +161,9 @@ def build(
     )
 
 
-def device_finding(att: Attributed, judged: Judged) -> Finding | None:
+def device_finding(att: Attributed, judged: Judged) -> Finding:
     dev = att.device
     t = template(att.decision, judged, att.unattributable, dev.sources)
-    if t is None:
-        return None
     ids = {"mac": dev.macs, "ip": dev.ips, "hostname": dev.hostnames, "serial": dev.serials}
     return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
 

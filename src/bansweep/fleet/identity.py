@@ -1,4 +1,9 @@
-"""Who is the same device: the records of every input of a run grouped by MAC, IP, host name and serial.
+"""Who is the same device: the records of every input of a run grouped by MAC, serial, IP and host name.
+
+Identifiers by strength: a universally administered MAC and a serial (not a placeholder) first; then an IP
+address, only among the records of one source; then a host name that is not a default or placeholder
+(knowledge/data/placeholder-names.yaml). Two groups that hold different MACs or serials are never merged by a
+weaker key: each device gets a "may be the same device" note naming that key.
 
 Records come as single Observations or as ObservationBatches (columns of a fast reader); both are one table here,
 with one index per record in input order. Grouping is a union-find over the records that share a key; a key that
@@ -6,24 +11,24 @@ no other record has links nothing, so a table of distinct devices costs a few pa
 
 A key shared by several devices is not used to merge: a MAC seen with many IPv4 addresses (a router answering for
 a routed segment, or proxy-ARP), and an IP, host name or serial seen with more than one MAC (a reused DHCP
-address, a default host name). A host name is weaker still: a default or placeholder name (knowledge
-placeholder-names.yaml) is never a key, and a name that two records of one source carry with no MAC or serial to
-tell them apart (two SNMP walks, two inventory rows) names more than one device. Such keys are noted on the devices
-they touch ("may be the same device").
+address, a default host name), nor a host name that two records of one source carry with no MAC or serial to
+tell them apart (two SNMP walks, two inventory rows). Such keys are noted on the devices they touch.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 import itertools
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
+from bansweep import knowledge
 from bansweep.fleet.model import Observation, ObservationBatch, normalise_mac
-from bansweep.knowledge import load
+from bansweep.knowledge.schema import PlaceholderNames
 
 SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
 
@@ -70,29 +75,44 @@ def short_host(name: str) -> str | None:
     name = name.strip().rstrip(".").lower()
     if not name:
         return None
-    if ":" in name or name[0].isdigit():  # what an IPv6 or IPv4 address begins with
-        try:
-            ipaddress.ip_address(name)
-            return None
-        except ValueError:
-            pass
+    try:
+        ipaddress.ip_address(name)
+        return None
+    except ValueError:
+        pass
     return name.split(".", 1)[0]
 
 
-@cache
-def placeholder_names() -> frozenset[str]:
-    """Default and placeholder host names, compared as short_host gives them."""
-    names = (str(n) for e in load("placeholder-names", ("names",)).entries for n in e["names"])
-    return frozenset(short for n in names if (short := short_host(n)))
+def serial_key(serial: str) -> str | None:
+    """A serial as a key; None for a placeholder ('To Be Filled By O.E.M.', '0000', 'REDACTED')."""
+    key = serial.strip().upper()
+    return None if not key or _placeholders("serial")(key) else key
 
 
 def host_key(name: str) -> str | None:
-    short = short_host(name)
-    return None if short is None or short in placeholder_names() else short
+    """A host name as a key (short_host); None for a default or placeholder name ('localhost', 'switch', 'xxx')."""
+    key = short_host(name)
+    if key is None or _placeholders("host")(key) or _placeholders("host")(name.strip().rstrip(".").lower()):
+        return None
+    return key
 
 
-def serial_key(serial: str) -> str | None:
-    return serial.strip().upper() or None
+@functools.cache
+def _placeholders(kind: str) -> Callable[[str], bool]:
+    """A test for the placeholder names of one kind (knowledge/data/placeholder-names.yaml), on any case."""
+    names: set[str] = set()
+    patterns: list[str] = []
+    for entry in knowledge.facts(PlaceholderNames).entries:
+        if entry.kind == kind:
+            names.update(n.lower() for n in entry.names)
+            patterns.extend(entry.patterns)
+    whole = re.compile("|".join(f"(?:{p})" for p in patterns), re.I) if patterns else None
+
+    def test(value: str) -> bool:
+        low = value.strip().lower()
+        return low in names or (whole is not None and whole.fullmatch(low) is not None)
+
+    return test
 
 
 class Records:
@@ -185,7 +205,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     records = Records(items)
     n = len(records)
     macs = [m or None for m in records.macs] if "" in records.macs else records.macs
-    ips = [ip or None for ip in records.ips] if "" in records.ips else records.ips
+    ips = _source_ips(records) if any(records.ips) else [None] * n
     hosts = _keys(records.hostnames, host_key)
     serials = _keys(records.serials, serial_key)
 
@@ -197,7 +217,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     if many:
         mac_names: dict[str, set[tuple[str, str] | None]] = {}
         for r in itertools.compress(range(n), map(many.__contains__, macs)):
-            ip, mac = ips[r], macs[r]
+            ip, mac = records.ips[r], macs[r]
             assert mac is not None
             if ip and ":" not in ip:
                 mac_ips.setdefault(mac, set()).add(ip)
@@ -209,36 +229,42 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             names = mac_names.get(mac, set())
             if len(mac_ips.get(mac, ())) >= SHARED_MAC_IPS and (None in names or len(names) > 1):
                 shared[mac] = None
-    own = [None if m in shared else m for m in macs] if shared else macs
+    # only a universally administered unicast MAC identifies a device (a randomised or group address does not)
+    own: list[str | None] = [None if m in shared or (m and not universal(m)) else m for m in macs]
+    # a locally administered one (randomised, stable per network) is a weak key; a group address none
+    local: list[str | None] = [m if m and m not in shared and _local(m) else None for m in macs]
 
-    # keys other than the MAC that several MACs share are not used to merge
-    kinds = (("mac", own), ("ip", ips), ("host", hosts), ("serial", serials))
-    repeated = {kind: _repeated(col) if kind != "mac" or shared else repeated_macs for kind, col in kinds}
-    ambiguous: dict[tuple[str, str], str] = {}  # (kind, value) -> the note on the devices it touches
+    # strong keys first (MAC, serial), then weak ones (local MAC, IP within one source, host name)
+    kinds = (("mac", own), ("serial", serials), ("local-mac", local), ("ip", ips), ("host", hosts))
+    repeated = {kind: _repeated(col) for kind, col in kinds}
+    # a weak key (or a serial) seen with more than one MAC or serial is not used: it may name several devices
+    ambiguous: dict[tuple[str, str], str] = {}
     for kind, col in kinds[1:]:
         if not repeated[kind]:
             continue
-        key_macs: dict[str, set[str]] = {}
-        bare: Counter[tuple[str, str]] = Counter()  # (value, source) -> records with no MAC or serial
+        key_ids: dict[str, tuple[set[str], set[str]]] = {}
+        bare: Counter[tuple[str, str]] = Counter()  # (host, source) -> records with no MAC or serial
         for r in itertools.compress(range(n), map(repeated[kind].__contains__, col)):
-            mac = own[r]
-            if mac:
-                key_macs.setdefault(col[r], set()).add(mac)  # type: ignore[arg-type]
-            elif kind == "host" and not serials[r]:
-                bare[col[r], records.sources[r]] += 1  # type: ignore[index]
-        for v, ms in key_macs.items():
+            value = col[r]
+            assert value is not None
+            seen = key_ids.setdefault(value, (set(), set()))
+            if own[r]:
+                seen[0].add(own[r])  # type: ignore[arg-type]
+            if kind != "serial" and serials[r]:
+                seen[1].add(serials[r])  # type: ignore[arg-type]
+            if kind == "host" and not own[r] and not serials[r]:
+                bare[value, records.sources[r]] += 1
+        for value, (ms, ss) in key_ids.items():
             if len(ms) > 1:
-                ambiguous[kind, v] = (
-                    f"{kind} {v} is shared by {len(ms)} MAC addresses; not used to merge (may be the same device)"
-                )
-        for (v, source), count in bare.items():
-            if count > 1 and ("host", v) not in ambiguous:
-                ambiguous["host", v] = (
-                    f"host {v} names {count} {source} records with no MAC or serial to tell them apart; not used to "
-                    "merge (may be the same device)"
-                )
+                ambiguous[kind, value] = f"{len(ms)} MAC addresses"
+            elif len(ss) > 1:
+                ambiguous[kind, value] = f"{len(ss)} serial numbers"
+        for (value, source), count in bare.items():
+            if count > 1 and (kind, value) not in ambiguous:
+                ambiguous[kind, value] = f"{count} {source} records with no MAC or serial to tell them apart"
 
     parent: dict[int, int] = {}
+    strong: dict[int, tuple[set[str], set[str]]] = {}  # a group's (MACs, serials), by its root
 
     def find(i: int) -> int:
         root = i
@@ -248,7 +274,14 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             parent[i], i = root, parent[i]
         return root
 
-    noted: set[int] = set()
+    def ids(r: int) -> tuple[set[str], set[str]]:
+        got = strong.get(r)
+        if got is None:
+            mac, serial = own[r], serials[r]
+            got = strong[r] = ({mac} if mac else set(), {serial} if serial else set())
+        return got
+
+    noted: dict[int, list[str]] = {}  # record -> notes of its device
     for kind, col in kinds:
         if not repeated[kind]:
             continue
@@ -257,19 +290,31 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             value = col[r]
             assert value is not None
             if (kind, value) in ambiguous:
-                noted.add(r)  # its device is noted
+                noted.setdefault(r, []).append(_maybe(kind, value, ambiguous[kind, value]))
                 continue
             j = first.setdefault(value, r)
-            if j != r:
-                ri, rj = find(r), find(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-                parent.setdefault(r, r)
-                parent.setdefault(j, j)
+            if j == r:
+                continue
+            parent.setdefault(r, r)
+            parent.setdefault(j, j)
+            ri, rj = find(r), find(j)
+            if ri == rj:
+                continue
+            (mi, si), (mj, sj) = ids(ri), ids(rj)
+            if kind != "mac" and (mi and mj and not mi & mj or kind != "serial" and si and sj and not si & sj):
+                what = "MAC addresses" if mi and mj and not mi & mj else "serial numbers"
+                note = _maybe(kind, value, f"devices with different {what}")
+                noted.setdefault(r, []).append(note)
+                noted.setdefault(j, []).append(note)
+                continue
+            lo, hi = min(ri, rj), max(ri, rj)
+            parent[hi] = lo
+            strong[lo] = (mi | mj, si | sj)
     if shared:
-        noted.update(itertools.compress(range(n), map(shared.__contains__, macs)))
+        for r in itertools.compress(range(n), map(shared.__contains__, macs)):
+            noted.setdefault(r, [])
 
-    grouped = set(parent) | noted
+    grouped = set(parent) | set(noted)
     singles = list(itertools.filterfalse(grouped.__contains__, range(n)))
     groups: dict[int, Device] = {}
     for r in sorted(grouped):
@@ -294,10 +339,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             dev.hostnames.append(obs.hostname)
         if obs.serial and obs.serial not in dev.serials:
             dev.serials.append(obs.serial)
-        for kind, col in kinds[1:] if ambiguous else ():
-            value = col[r]
-            if value is not None and (kind, value) in ambiguous:
-                _note(dev, ambiguous[kind, value])
+        for note in noted.get(r, ()):
+            _note(dev, note)
     devices = sorted(groups.values(), key=lambda d: d.first)
     for k, mac in enumerate(shared):  # the router/proxy itself, once, so its MAC is still attributed
         first_obs = records.observation(macs.index(mac))
@@ -310,6 +353,48 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             )
         )
     return Merged(records, singles, devices)
+
+
+_KIND_WORDS = {
+    "local-mac": "locally administered MAC",
+    "ip": "IP address",
+    "host": "host name",
+    "serial": "serial number",
+}
+
+
+def _maybe(kind: str, value: str, others: str) -> str:
+    shown = value.split("\0", 1)[-1]
+    return (
+        f"may be the same device as another with {_KIND_WORDS.get(kind, kind)} {shown} (seen with {others}); not merged"
+    )
+
+
+def _source_ips(records: Records) -> list[str | None]:
+    """Each record's IP as a key within its source: the same address in two sources may be two devices."""
+    out: list[str | None] = []
+    for p, part in enumerate(records.parts):
+        start = records.starts[p]
+        end = records.starts[p + 1] if p + 1 < len(records.parts) else len(records.ips)
+        prefix = part.source + "\0"
+        out.extend(prefix + ip if ip else None for ip in records.ips[start:end])
+    return out
+
+
+def _local(mac: str) -> bool:
+    """A locally administered unicast MAC (bit 1 of the first octet set, bit 0 clear)."""
+    try:
+        return int(mac[:2], 16) & 0x03 == 0x02
+    except ValueError:
+        return False
+
+
+def universal(mac: str) -> bool:
+    """A universally administered unicast MAC ('AA:BB:..': neither bit 0 nor bit 1 of the first octet set)."""
+    try:
+        return not int(mac[:2], 16) & 0x03
+    except ValueError:
+        return False
 
 
 def _note(dev: Device, note: str) -> None:

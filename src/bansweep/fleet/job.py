@@ -239,9 +239,7 @@ def assess(
             units.append(unit)
             if unit.unattributable:
                 examples.append((dev.first, dev.id))
-            finding = device_finding(att, judged)
-            if finding is not None:
-                listed.append((dev.first, finding))
+            listed.append((dev.first, device_finding(att, judged)))
             bar.advance()
     units.sort(key=operator.attrgetter("position"))
     for unit in units:
@@ -291,25 +289,19 @@ def _batch(
     templates: dict[Hashable, Template] = {}
     for key, unit in entries.items():
         att = unit.attributed
-        t = template(att.decision, unit.judged, att.unattributable, [batch.source])
-        if t is not None:
-            templates[key] = t
-    if not templates:
-        return
+        templates[key] = template(att.decision, unit.judged, att.unattributable, [batch.source])
     file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
     macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
     plans = {
         key: (t, _shape(entries[key].attributed, mac_field), entries[key].attributed.decision.notes, entries[key])
         for key, t in templates.items()
     }
-    for i in itertools.compress(range(len(keys)), map(templates.__contains__, keys)):
+    for i in range(len(keys)):
         k = ks[i]
         t, shape, notes, unit = plans[keys[i]]
         if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
-            finding = device_finding(att, unit.judged)
-            assert finding is not None
-            listed.append((positions[i], finding))
+            listed.append((positions[i], device_finding(att, unit.judged)))
             continue
         mac = macs_[k] or None
         ip = ips[k] or None

@@ -35,15 +35,17 @@ class Observation:
     serial: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # fact name -> original column/attribute, for evidence
-    lines: dict[str, int] = field(default_factory=dict)  # fact name -> its own file line (a walk's OID lines)
+    lines: dict[str, int] = field(default_factory=dict)  # fact name -> its own file line, when not the record's
 
     def where(self, fact: str) -> Location:
-        """Location of one fact: the record's location plus the column/attribute (and line) it came from."""
+        """Location of one fact: the record's location plus the column/attribute it came from (and its own line in
+        a text source whose record spans lines, e.g. an SNMP walk)."""
         col = self.fields.get(fact)
-        if col is None:
+        line = self.lines.get(fact)
+        if col is None and line is None:
             return self.location
         loc = self.location
-        return Location(loc.file, self.lines.get(fact, loc.line), loc.row, loc.entry, loc.offset, col)
+        return Location(loc.file, line or loc.line, loc.row, loc.entry, loc.offset, col)
 
 
 @dataclass(slots=True)

@@ -150,11 +150,12 @@ class PlatformCert(Entry):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlaceholderNames(Entry):
-    """Host names that name no one device (system and vendor defaults, redaction placeholders)."""
+    """Host names or serials that name no one device (system and vendor defaults, redaction placeholders)."""
 
     DATASET: ClassVar[str] = "placeholder-names"
-    kind: str  # system-default | vendor-default | placeholder
-    names: list[str]
+    kind: str  # host | serial
+    names: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)  # regular expressions matched against the whole value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

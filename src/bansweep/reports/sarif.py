@@ -16,7 +16,7 @@ Mapping:
   properties: job, status, severity, confidence, risk, subject, verdicts (with citation), evidence, tags, extra.
 - locations: the distinct places in the inputs the evidence was seen (at most 100, the number GitHub shows), each
   with a region.startLine: a text line as is; a table row N (header excluded) as line N + 1, the line it is on when
-  the header is line 1 (the row and column stay in properties, since quoted cells may span lines and XLSX has no
+  the header is line 1 (fleet's rows are already spreadsheet rows, header = row 1: line N) (the row and column stay in properties, since quoted cells may span lines and XLSX has no
   lines); an entry inside an archive or image names the entry in logicalLocations (kind "resource") and points at
   line 1 of the archive; a byte offset or a whole file also points at line 1 (the offset stays in properties).
   A relative file is a URI reference against "%SRCROOT%" (the working directory, in run.originalUriBaseIds), as is
@@ -59,6 +59,7 @@ SECURITY_SEVERITY = {
 }
 FINGERPRINT = "bansweepFindingKey/v1"
 LEVEL_RANK = {"note": 0, "warning": 1, "error": 2}
+SHEET_ROWS = {"fleet"}  # jobs whose table rows are spreadsheet rows (header = row 1), not data rows
 
 
 def level(finding: Finding) -> str:
@@ -162,7 +163,8 @@ def _result(finding: Finding, rule_index: int, report: Report) -> dict[str, Any]
     if not seen and report.inputs:  # a finding on a whole input: point at the input
         seen[Location(s.attributes.get("file") or report.inputs[0])] = [reason(finding)]
     locations = [
-        _location(loc) | {"id": i, "message": {"text": "; ".join(dict.fromkeys(values))}}
+        _location(loc, finding_job(finding) in SHEET_ROWS)
+        | {"id": i, "message": {"text": "; ".join(dict.fromkeys(values))}}
         for i, (loc, values) in enumerate(list(seen.items())[:MAX_LOCATIONS])
     ]
     related = [
@@ -205,7 +207,8 @@ def _short(value: str, limit: int = 120) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _location(loc: Location) -> dict[str, Any]:
+def _location(loc: Location, sheet_rows: bool = False) -> dict[str, Any]:
+    """sheet_rows: the job numbers table rows as a spreadsheet shows them (header = row 1)."""
     physical: dict[str, Any] = {"artifactLocation": _artifact(loc.file)}
     out: dict[str, Any] = {"physicalLocation": physical}
     props = {k: plain(v) for k, v in loc.to_dict().items() if k in ("line", "row", "entry", "offset", "field")}
@@ -215,7 +218,7 @@ def _location(loc: Location) -> dict[str, Any]:
     elif loc.line is not None and loc.line >= 1:
         line = loc.line
     elif loc.row is not None and loc.row >= 1:
-        line = loc.row + 1  # below the header line
+        line = loc.row if sheet_rows else loc.row + 1  # the line it is on when the header is line 1
     physical["region"] = {"startLine": line}
     if props:
         out["properties"] = props
@@ -257,7 +260,7 @@ def _invocation(report: Report, omitted: int) -> dict[str, Any]:
             "level": "error",
             "descriptor": {"id": "input-error"},
             "message": {"text": f"{text(error.location)}: {text(error.message)}"},
-            "locations": [_location(error.location)],
+            "locations": [_location(error.location, report.job in SHEET_ROWS)],
         }
         for error in report.errors
     ]

@@ -186,8 +186,10 @@ def _groups(findings: Iterable[Finding]) -> list[Group_]:
 
 
 def _findings(report: Report, console: Console, details: bool, base: str) -> int:
-    """Print the findings; returns how many subject groups were shown."""
-    groups = _groups(report.findings)
+    """Print the findings; returns how many subject groups were shown. Devices judged not covered (fleet lists every
+    examined device) are one count line here; the other formats list each."""
+    clean = [f for f in report.findings if f.status is Status.NOT_COVERED]
+    groups = _groups(f for f in report.findings if f.status is not Status.NOT_COVERED)
     worst = sorted(range(len(groups)), key=lambda i: (-groups[i][1].order[0], -groups[i][1].order[1], i))
     keep = set(worst[:MAX_ROWS])  # the worst subjects of any job, listed by job
     shown = [g for i, g in enumerate(groups) if i in keep]
@@ -200,6 +202,15 @@ def _findings(report: Report, console: Console, details: bool, base: str) -> int
             console.print(Text(f"{visible(job)} — {n} finding(s)", style="bold underline"))
             pad = max(len(s.value) for s in {x[1] for x in groups if x[0] == job}) + 2
         _group(console, g, pad, details, base)
+    if clean:
+        console.print()
+        console.print(
+            Text(
+                f"{len(clean)} device(s) examined and judged not covered (not listed here): --format csv, json or "
+                "html lists each with its sources.",
+                style="dim",
+            )
+        )
     if len(groups) > len(shown):
         rest = [g for i, g in enumerate(groups) if i not in keep]
         console.print(

@@ -128,3 +128,11 @@ else:  # pragma: no cover
 def unicast(mac: str) -> bool:
     """False for broadcast/multicast MACs, which name no device."""
     return not int(mac[1], 16) & 1
+
+
+def sheet_row(error: InputError, shift: int) -> InputError:
+    """An input error of a table's data row n, at the row a spreadsheet shows (n + the header's row)."""
+    loc = error.location
+    if loc.row is None or not shift:
+        return error
+    return InputError(Location(loc.file, loc.line, loc.row + shift, loc.entry, loc.offset, loc.field), error.message)

@@ -26,7 +26,7 @@ from pathlib import Path
 from bansweep.findings import InputError, Location
 from bansweep.fleet import sources
 from bansweep.fleet.model import ObservationBatch
-from bansweep.fleet.sources.common import MAX_RECORDS, fast_mac
+from bansweep.fleet.sources.common import MAX_RECORDS, fast_mac, sheet_row
 from bansweep.inputs import InputProblem, read_text
 
 FORMAT = "inventory-csv"
@@ -61,7 +61,14 @@ def read(
     layout = _layout(path, text, described, mapping, knowledge)
     if layout is None:
         return None
-    return _read(str(path), text, layout)
+    read = _read(str(path), text, layout)
+    if read is None:
+        return None
+    # rows as a spreadsheet shows them: the header is row skip + 1, the first data row the next
+    batch, errors = read
+    shift = layout.skip + 1
+    batch.rows[:] = [row + shift for row in batch.rows]
+    return batch, [sheet_row(e, shift) for e in errors]
 
 
 class _Layout:

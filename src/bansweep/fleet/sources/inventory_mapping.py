@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import fast_mac, row_location
+from bansweep.fleet.sources.common import fast_mac, row_location, sheet_row
 from bansweep.tables import headers
 from bansweep.tables.headers import Headers, fold
 from bansweep.tables.table import Table
@@ -163,11 +163,13 @@ def observe_rows(
     fields = {FACT_NAMES.get(f, f): columns[i] for f, i in chosen.items()}  # shared by every row's Observation
     fromhex = bytes.fromhex
     error_type = InputError
+    shift = table.header_line or 0  # rows as a spreadsheet shows them: the header's row, then its data rows
     for item in table.rows:
         if item.__class__ is error_type:
-            yield item  # type: ignore[misc]
+            yield sheet_row(item, shift)  # type: ignore[arg-type]
             continue
         row_no, row = item  # type: ignore[misc]
+        row_no += shift
         facts = {}
         for fact, i in text_cols:
             value = row[i]

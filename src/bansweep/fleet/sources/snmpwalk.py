@@ -234,6 +234,8 @@ def _value(
                     agent.lines[fact] = number
         if dotted.startswith(ENTITY_SERIAL + ".") and agent.serial is None:
             agent.serial = _decode(kind, value) or None
+            agent.fields["serial"] = oid
+            agent.lines["serial"] = number
         elif dotted.startswith(IF_PHYS + ".") and agent.mac is None:
             mac = fast_mac(":".join(value.replace('"', "").split()) if kind == "Hex-STRING" else value.strip('" '))
             if mac and mac != "00:00:00:00:00:00" and unicast(mac):
