@@ -155,8 +155,8 @@ def build(
         evidence,
         t.status,
         explanation,
-        t.verdicts.copy(),
-        t.tags.copy(),
+        t.verdicts,  # shared by the devices of one template: findings replace these lists, never change them
+        t.tags,
         extra,
     )
 

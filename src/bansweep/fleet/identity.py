@@ -75,11 +75,12 @@ def short_host(name: str) -> str | None:
     name = name.strip().rstrip(".").lower()
     if not name:
         return None
-    try:
-        ipaddress.ip_address(name)
-        return None
-    except ValueError:
-        pass
+    if ":" in name or name[0].isdigit():  # what an IPv6 or IPv4 address begins with
+        try:
+            ipaddress.ip_address(name)
+            return None
+        except ValueError:
+            pass
     return name.split(".", 1)[0]
 
 
@@ -92,7 +93,8 @@ def serial_key(serial: str) -> str | None:
 def host_key(name: str) -> str | None:
     """A host name as a key (short_host); None for a default or placeholder name ('localhost', 'switch', 'xxx')."""
     key = short_host(name)
-    if key is None or _placeholders("host")(key) or _placeholders("host")(name.strip().rstrip(".").lower()):
+    placeholder = _placeholders("host")
+    if key is None or placeholder(key) or "." in name and placeholder(name.strip().rstrip(".").lower()):
         return None
     return key
 
@@ -230,9 +232,14 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             if len(mac_ips.get(mac, ())) >= SHARED_MAC_IPS and (None in names or len(names) > 1):
                 shared[mac] = None
     # only a universally administered unicast MAC identifies a device (a randomised or group address does not)
-    own: list[str | None] = [None if m in shared or (m and not universal(m)) else m for m in macs]
+    kind_of = {m[:2]: _administration(m) for m in set(macs) if m}  # by the first octet
+    universals = {first for first, kind in kind_of.items() if kind == "universal"}
+    locals_ = {first for first, kind in kind_of.items() if kind == "local"}
+    own: list[str | None] = [m if m and m[:2] in universals and m not in shared else None for m in macs]
     # a locally administered one (randomised, stable per network) is a weak key; a group address none
-    local: list[str | None] = [m if m and m not in shared and _local(m) else None for m in macs]
+    local: list[str | None] = (
+        [m if m and m[:2] in locals_ and m not in shared else None for m in macs] if locals_ else [None] * n
+    )
 
     # strong keys first (MAC, serial), then weak ones (local MAC, IP within one source, host name)
     kinds = (("mac", own), ("serial", serials), ("local-mac", local), ("ip", ips), ("host", hosts))
@@ -264,7 +271,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                 ambiguous[kind, value] = f"{count} {source} records with no MAC or serial to tell them apart"
 
     parent: dict[int, int] = {}
-    strong: dict[int, tuple[set[str], set[str]]] = {}  # a group's (MACs, serials), by its root
+    strong: dict[int, tuple[frozenset[str], frozenset[str]]] = {}  # a group's (MACs, serials), by its root
+    none: frozenset[str] = frozenset()
 
     def find(i: int) -> int:
         root = i
@@ -274,11 +282,11 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             parent[i], i = root, parent[i]
         return root
 
-    def ids(r: int) -> tuple[set[str], set[str]]:
+    def ids(r: int) -> tuple[frozenset[str], frozenset[str]]:
         got = strong.get(r)
         if got is None:
             mac, serial = own[r], serials[r]
-            got = strong[r] = ({mac} if mac else set(), {serial} if serial else set())
+            got = strong[r] = (frozenset((mac,)) if mac else none, frozenset((serial,)) if serial else none)
         return got
 
     noted: dict[int, list[str]] = {}  # record -> notes of its device
@@ -309,7 +317,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                 continue
             lo, hi = min(ri, rj), max(ri, rj)
             parent[hi] = lo
-            strong[lo] = (mi | mj, si | sj)
+            strong[lo] = (mi if mi >= mj else mi | mj, si if si >= sj else si | sj)
+            strong.pop(hi, None)
     if shared:
         for r in itertools.compress(range(n), map(shared.__contains__, macs)):
             noted.setdefault(r, [])
@@ -381,20 +390,13 @@ def _source_ips(records: Records) -> list[str | None]:
     return out
 
 
-def _local(mac: str) -> bool:
-    """A locally administered unicast MAC (bit 1 of the first octet set, bit 0 clear)."""
+def _administration(mac: str) -> str:
+    """ "universal" or "local" for a unicast MAC (bit 1 of the first octet), "group" for a multicast one."""
     try:
-        return int(mac[:2], 16) & 0x03 == 0x02
+        bits = int(mac[:2], 16) & 0x03
     except ValueError:
-        return False
-
-
-def universal(mac: str) -> bool:
-    """A universally administered unicast MAC ('AA:BB:..': neither bit 0 nor bit 1 of the first octet set)."""
-    try:
-        return not int(mac[:2], 16) & 0x03
-    except ValueError:
-        return False
+        return "group"
+    return "universal" if bits == 0 else "local" if bits == 2 else "group"
 
 
 def _note(dev: Device, note: str) -> None:

@@ -17,11 +17,13 @@ Fact names (the vocabulary every source uses, attribution reads):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from bansweep.findings import InputError, Location
 
+NO_LINES: Mapping[str, int] = MappingProxyType({})
 _HEX = re.compile(r"[0-9A-Fa-f]")
 
 
@@ -35,7 +37,8 @@ class Observation:
     serial: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # fact name -> original column/attribute, for evidence
-    lines: dict[str, int] = field(default_factory=dict)  # fact name -> its own file line, when not the record's
+    # fact name -> its own file line, when not the record's (one shared empty mapping for the records without)
+    lines: Mapping[str, int] = field(default_factory=lambda: NO_LINES)
 
     def where(self, fact: str) -> Location:
         """Location of one fact: the record's location plus the column/attribute it came from (and its own line in

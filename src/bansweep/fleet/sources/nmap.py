@@ -300,7 +300,7 @@ def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> 
                 _add(facts, fields, "device_type", osclass.get("type", ""), "osclass@type")
             for cpe in osclass.iterfind("cpe"):
                 _add(facts, fields, "cpe", cpe.text or "", "osclass/cpe")
-    yield Observation(FORMAT, Location(file, line=line), mac, ip, hostname, None, facts, fields)
+    yield Observation(FORMAT, Location(file, line=line), mac, ip, hostname, None, facts, _shared(fields))
     for port in ports:
         state = port.find("state")
         if state is None or state.get("state") != "open":
@@ -308,7 +308,22 @@ def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> 
         facts, fields = _port(port)
         if facts:
             where = Location(file, line=lines.get(id(port), line))
-            yield Observation(FORMAT, where, mac, ip, hostname, None, facts, fields)
+            yield Observation(FORMAT, where, mac, ip, hostname, None, facts, _shared(fields))
+
+
+_FIELDS: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
+
+def _shared(fields: dict[str, str]) -> dict[str, str]:
+    """One dict for every record with the same fact origins (most hosts of a scan have the same few): a scan of
+    hundreds of thousands of hosts keeps one copy of each, not one per record. Never changed after this."""
+    key = tuple(fields.items())
+    got = _FIELDS.get(key)
+    if got is None:
+        if len(_FIELDS) > 10_000:
+            return fields
+        got = _FIELDS[key] = fields
+    return got
 
 
 def _port(port: ET.Element) -> tuple[dict[str, str], dict[str, str]]:
