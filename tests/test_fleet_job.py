@@ -330,3 +330,32 @@ def test_one_pipeline_whatever_reads_the_inventories(
     general, fast = _both(paths)
     assert fast_reads == {p.name for p in paths if p.suffix == ".csv"}
     assert _report(fast) == _report(general)
+
+
+def test_device_findings_are_views_of_a_shared_template(tmp_path: Path) -> None:
+    """Many devices with one decision share one template; what a finding shows is still its own, and a value
+    assigned to a finding is kept."""
+    scan = Path(__file__).parent / "fixtures" / "fleet" / "dhcpd.leases"
+    lines = []
+    for i in range(300):  # 300 leases of one maker's MAC block, each its own device
+        lines += [
+            f"lease 10.9.{i // 250}.{i % 250 + 1} {{",
+            "  binding state active;",
+            f"  hardware ethernet 44:19:b6:00:{i // 256:02x}:{i % 256:02x};",
+            f'  client-hostname "cam-{i:03d}";',
+            "}",
+        ]
+    leases = tmp_path / "dhcpd.leases"
+    leases.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = run([leases, scan], Options(as_of="2026-11-22"))
+    cams = [f for f in report.findings if f.subject.attributes.get("hostname", "").startswith("cam-")]
+    assert len(cams) == 300
+    ids = {f.subject.id for f in cams}
+    assert len(ids) == 300 and all(f.extra["macs"] == [f.subject.id] for f in cams)
+    assert len({f.subject.label for f in cams}) == 300  # each label names its own address
+    first = cams[0]
+    assert first.title.startswith(first.subject.label) and first.to_dict()["subject"] == first.subject.to_dict()
+    first.extra = {**first.extra, "checked": True}  # assigned: kept
+    first.explanation = "checked by hand"
+    assert first.extra["checked"] is True and first.explanation == "checked by hand"
+    assert "checked" not in cams[1].extra and cams[1].explanation != "checked by hand"

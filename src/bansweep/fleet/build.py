@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,7 @@ class Template:
     tags: list[str]
     attributes: dict[str, str]
     extra: dict[str, Any]
+    notes: tuple[str, ...] = ()  # the decision's notes (in the explanation already)
 
 
 def outcome(d: Decision, judged: Judged, unattributable: list[str]) -> str:
@@ -122,50 +124,135 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
             "conflicts": list(d.conflicts),
             "unattributable_macs": unattributable,
         },
+        notes=tuple(d.notes),
     )
 
 
 _PLURAL = {"mac": "macs", "ip": "ips", "hostname": "hostnames", "serial": "serials"}
+_IDS = tuple(_PLURAL)
+_slot = {name: (Finding.__dict__[name].__get__, Finding.__dict__[name].__set__) for name in Finding.__slots__}
+
+
+class DeviceFinding(Finding):
+    """A device's finding kept as its template, identifiers and notes: the subject, title, explanation and extra
+    are made each time they are read (a run lists every device, and most share a few templates: hundreds of
+    thousands of devices cost their identifiers, not a copy of every dict). They are read-only views: assign the
+    attribute to change one (the value assigned is kept)."""
+
+    __slots__ = ("_t", "_id", "_address", "_ids", "_notes")
+    _t: Template
+    _id: str
+    _address: str
+    _ids: tuple[tuple[str, ...], ...]  # MACs, IPs, host names, serials
+    _notes: tuple[str, ...]  # the device's own notes
+
+    @property
+    def device_id(self) -> str:
+        """The subject's id, without making the subject."""
+        kept = self._get("subject")
+        return kept.id if kept is not None else self._id
+
+    def _label(self) -> str:
+        return f"{self._t.name} at {self._address}"
+
+    def _get(self, name: str) -> Any:
+        try:
+            return _slot[name][0](self, DeviceFinding)
+        except AttributeError:
+            return None
+
+    @property  # type: ignore[override]
+    def subject(self) -> Subject:
+        kept = self._get("subject")
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
+        attributes = self._t.attributes.copy()
+        for key, values in zip(_IDS, self._ids, strict=True):
+            if values:
+                attributes[key] = ", ".join(values)
+        return Subject("device", self._id, self._label(), attributes)
+
+    @subject.setter
+    def subject(self, value: Subject) -> None:
+        _slot["subject"][1](self, value)
+
+    @property  # type: ignore[override]
+    def title(self) -> str:
+        kept = self._get("title")
+        return kept if kept is not None else f"{self._label()}: {self._t.status.value}"
+
+    @title.setter
+    def title(self, value: str) -> None:
+        _slot["title"][1](self, value)
+
+    @property  # type: ignore[override]
+    def explanation(self) -> str:
+        kept = self._get("explanation")
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
+        return self._t.explanation + (" " + " ".join(self._notes) if self._notes else "")
+
+    @explanation.setter
+    def explanation(self, value: str) -> None:
+        _slot["explanation"][1](self, value)
+
+    @property  # type: ignore[override]
+    def extra(self) -> dict[str, Any]:
+        kept = self._get("extra")
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
+        extra = self._t.extra.copy()
+        for key, values in zip(_IDS, self._ids, strict=True):
+            extra[_PLURAL[key]] = list(values)
+        extra["notes"] = [*self._t.notes, *self._notes]
+        return extra
+
+    @extra.setter
+    def extra(self, value: dict[str, Any]) -> None:
+        _slot["extra"][1](self, value)
+
+
+_new = object.__new__
 
 
 def build(
     t: Template,
     device_id: str,
     address: str,
-    ids: dict[str, list[str]],
+    ids: tuple[tuple[str, ...], ...],
     evidence: list[Evidence],
-    notes: list[str],
-    decision_notes: tuple[str, ...],
+    notes: tuple[str, ...] = (),
 ) -> Finding:
-    label = f"{t.name} at {address}"
-    attributes = t.attributes.copy()
-    extra = t.extra.copy()
-    for key, values in ids.items():
-        if values:
-            attributes[key] = ", ".join(values)
-        extra[_PLURAL.get(key) or (key if key.endswith("s") else f"{key}s")] = values
-    extra["notes"] = [*decision_notes, *notes]
-    explanation = t.explanation + (" " + " ".join(notes) if notes else "")
-    return Finding(
-        Subject("device", device_id, label, attributes),
-        RULE,
-        f"{label}: {t.status.value}",
-        t.severity,
-        t.confidence,
-        evidence,
-        t.status,
-        explanation,
-        t.verdicts,  # shared by the devices of one template: findings replace these lists, never change them
-        t.tags,
-        extra,
-    )
+    """ids: the device's MACs, IPs, host names and serials."""
+    f = _new(DeviceFinding)
+    f._t, f._id, f._address, f._ids, f._notes = t, device_id, address, ids, notes
+    for name, value in (
+        ("rule", RULE),
+        ("severity", t.severity),
+        ("confidence", t.confidence),
+        ("evidence", evidence),
+        ("status", t.status),
+        ("verdicts", t.verdicts),  # shared by the devices of one template: replaced, never changed in place
+        ("tags", t.tags),
+        ("variant", ""),
+        ("risk", None),
+    ):
+        _slot[name][1](f, value)
+    return f
 
 
-def device_finding(att: Attributed, judged: Judged) -> Finding:
+def device_finding(att: Attributed, judged: Judged, made: dict[Hashable, Template] | None = None) -> Finding:
+    """made: templates made so far in this run, by what they depend on (devices with the same decision share one)."""
     dev = att.device
-    t = template(att.decision, judged, att.unattributable, dev.sources)
-    ids = {"mac": dev.macs, "ip": dev.ips, "hostname": dev.hostnames, "serial": dev.serials}
-    return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
+    srcs = dev.sources
+    if made is None:
+        t = template(att.decision, judged, att.unattributable, srcs)
+    else:
+        key = (att.decision, id(judged), *att.unattributable, "", *srcs)  # judged: one object per verdict set
+        got = made.get(key)
+        t = made[key] = got or template(att.decision, judged, att.unattributable, srcs)
+    ids = (tuple(dev.macs), tuple(dev.ips), tuple(dev.hostnames), tuple(dev.serials))
+    return build(t, dev.id, dev.address, ids, att.evidence, tuple(dev.notes))
 
 
 def device_label(

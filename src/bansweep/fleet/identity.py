@@ -322,6 +322,8 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     if shared:
         for r in itertools.compress(range(n), map(shared.__contains__, macs)):
             noted.setdefault(r, [])
+    for made in (own, local, ips, hosts, serials, strong, repeated):  # new here: freed before the devices are made
+        made.clear()
 
     grouped = set(parent) | set(noted)
     singles = list(itertools.filterfalse(grouped.__contains__, range(n)))
@@ -380,14 +382,13 @@ def _maybe(kind: str, value: str, others: str) -> str:
 
 
 def _source_ips(records: Records) -> list[str | None]:
-    """Each record's IP as a key within its source: the same address in two sources may be two devices."""
-    out: list[str | None] = []
-    for p, part in enumerate(records.parts):
-        start = records.starts[p]
-        end = records.starts[p + 1] if p + 1 < len(records.parts) else len(records.ips)
-        prefix = part.source + "\0"
-        out.extend(prefix + ip if ip else None for ip in records.ips[start:end])
-    return out
+    """Each record's IP as a key within its source: the same address in two sources may be two devices. The
+    source with the most addresses keeps them as they are (no copy); the others' are prefixed with the source."""
+    sources, ips = records.sources, records.ips
+    bare = Counter(itertools.compress(sources, ips)).most_common(1)[0][0]
+    return [
+        (ip if source == bare else f"{source}\0{ip}") if ip else None for source, ip in zip(sources, ips, strict=True)
+    ]
 
 
 def _administration(mac: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import sources
-from bansweep.fleet.attribute import Attributed, Attributor, attribute
+from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
 from bansweep.fleet.build import Tally, Template, build, device_finding, template
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.identity import Merged, merge_records, single
@@ -158,7 +158,7 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
     report.findings = assess(merged, attributor, stage, tally, show)
     report.subjects = tally.devices
     # most severe and surest first, then by subject id; stable sorts keep device order on ties
-    report.findings.sort(key=operator.attrgetter("subject.id"))
+    report.findings.sort(key=operator.attrgetter("device_id"))
     report.findings.sort(key=operator.attrgetter("severity", "confidence"), reverse=True)
     report.summary.update(tally.to_summary())
     report.summary["findings"] = len(report.findings)
@@ -190,17 +190,20 @@ def _fast(path: Path, wanted: bool | None) -> bool:
 
 @dataclass(slots=True)
 class Unit:
-    """Devices attributed, judged and counted together: one device, or every single-record device of a batch
-    with the same MAC block and values (position: the first one's record)."""
+    """Devices judged and counted together: one device, or every single-record device of a batch with the same
+    MAC block and values (position: the first one's record). What the summary counts, not the device itself."""
 
     position: int
-    attributed: Attributed
+    decision: Decision
     judged: Judged
+    sources: list[str]
+    unattributable: bool  # no maker can be told and some MAC could not be attributed
     count: int = 1
 
-    @property
-    def unattributable(self) -> bool:
-        return not self.attributed.decision.attributable and bool(self.attributed.unattributable)
+
+def _unit(position: int, att: Attributed, judged: Judged, count: int = 1) -> Unit:
+    odd = not att.decision.attributable and bool(att.unattributable)
+    return Unit(position, att.decision, judged, att.device.sources, odd, count)
 
 
 def assess(
@@ -215,9 +218,9 @@ def assess(
     units: list[Unit] = []
     listed: list[tuple[int, Finding]] = []
     examples: list[tuple[int, str]] = []  # (position, device id) of unattributable devices
-    devices = list(merged.devices)
     singles = merged.singles
-    total = len(singles) + len(devices)  # a loose record's device is counted as a device
+    loose: list[int] = []  # single-record devices attributed one by one (made when their turn comes)
+    total = len(singles) + len(merged.devices)  # a loose record's device is counted as a device
     with progress.progress("fleet: attributing devices", total=total, show=show) as bar:
         for p, part in enumerate(records.parts):
             start = records.starts[p]
@@ -225,26 +228,26 @@ def assess(
             if not isinstance(part, ObservationBatch) or "lldp.chassis_mac" in part.facts:
                 end = start + (len(part) if isinstance(part, ObservationBatch) else 1)
                 hi = bisect.bisect_left(singles, end, lo)
-                devices.extend(single(records.observation(r), r) for r in singles[lo:hi])
+                loose.extend(singles[lo:hi])
                 continue
             hi = bisect.bisect_left(singles, start + len(part), lo)
             positions = singles[lo:hi]
             if positions:
                 _batch(part, start, positions, attributor, stage, units, listed, examples)
             bar.advance(len(positions))
-        for dev in devices:
+        made: dict[Hashable, Template] = {}
+        for dev in itertools.chain(merged.devices, (single(records.observation(r), r) for r in loose)):
             att = attribute(attributor, dev)
             judged = stage(att.decision)
-            unit = Unit(dev.first, att, judged)
+            unit = _unit(dev.first, att, judged)
             units.append(unit)
             if unit.unattributable:
                 examples.append((dev.first, dev.id))
-            listed.append((dev.first, device_finding(att, judged)))
+            listed.append((dev.first, device_finding(att, judged, made)))
             bar.advance()
     units.sort(key=operator.attrgetter("position"))
     for unit in units:
-        decision = unit.attributed.decision
-        tally.count(decision, unit.judged, unit.attributed.device.sources, unit.count)
+        tally.count(unit.decision, unit.judged, unit.sources, unit.count)
         if unit.unattributable:
             tally.unattributable += unit.count
     examples.sort()
@@ -277,29 +280,26 @@ def _batch(
     keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), strict=True))
     firsts: dict[Hashable, int] = {}  # key -> its first device
     counts = Counter(map(firsts.setdefault, keys, itertools.count()))
-    entries: dict[Hashable, Unit] = {}
+    entries: dict[Hashable, tuple[Attributed, Unit]] = {}
     for key, i in firsts.items():
         att = attribute(attributor, single(batch.observation(ks[i]), positions[i]))
-        unit = entries[key] = Unit(positions[i], att, stage(att.decision), counts[i])
+        unit = _unit(positions[i], att, stage(att.decision), counts[i])
+        entries[key] = (att, unit)
         units.append(unit)
-    odd = {key for key, unit in entries.items() if unit.unattributable}
+    odd = {key for key, (_, unit) in entries.items() if unit.unattributable}
     if odd:  # the first of these devices (their ids are their MACs)
         for i in itertools.islice(itertools.compress(range(len(keys)), map(odd.__contains__, keys)), 20):
             examples.append((positions[i], str(macs[i])))
     templates: dict[Hashable, Template] = {}
-    for key, unit in entries.items():
-        att = unit.attributed
+    for key, (att, unit) in entries.items():
         templates[key] = template(att.decision, unit.judged, att.unattributable, [batch.source])
     file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
     macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
-    plans = {
-        key: (t, _shape(entries[key].attributed, mac_field), entries[key].attributed.decision.notes, entries[key])
-        for key, t in templates.items()
-    }
+    plans = {key: (t, _shape(entries[key][0], mac_field), entries[key]) for key, t in templates.items()}
     for i in range(len(keys)):
         k = ks[i]
-        t, shape, notes, unit = plans[keys[i]]
-        if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
+        t, shape, (first, unit) = plans[keys[i]]
+        if first.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
             listed.append((positions[i], device_finding(att, unit.judged)))
             continue
@@ -312,15 +312,10 @@ def _batch(
             Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
             for rule, value, col, date, detail, suffix in shape
         ]
-        ids = {
-            "mac": [mac] if mac else [],
-            "ip": [ip] if ip else [],
-            "hostname": [host] if host else [],
-            "serial": [serial] if serial else [],
-        }
+        ids = ((mac,) if mac else (), (ip,) if ip else (), (host,) if host else (), (serial,) if serial else ())
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        listed.append((positions[i], build(t, device_id, address, ids, evidence, [], notes)))
+        listed.append((positions[i], build(t, device_id, address, ids, evidence)))
 
 
 def _shape(att: Attributed, mac_field: str | None) -> list[tuple[str, str, str | None, str | None, str, str | None]]:
