@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bansweep.cli import main
-from bansweep.findings import Report, Status
+from bansweep.findings import Report, Status, finding_key
 from bansweep.fleet.job import Options, run
 from bansweep.fleet.sources import inventory_csv_fast
 
@@ -355,6 +355,7 @@ def test_device_findings_are_views_of_a_shared_template(tmp_path: Path) -> None:
     assert len({f.subject.label for f in cams}) == 300  # each label names its own address
     first = cams[0]
     assert first.title.startswith(first.subject.label) and first.to_dict()["subject"] == first.subject.to_dict()
+    assert [f.key for f in cams] == [finding_key("device", f.subject.id, f.rule) for f in cams]
     first.extra = {**first.extra, "checked": True}  # assigned: kept
     first.explanation = "checked by hand"
     assert first.extra["checked"] is True and first.explanation == "checked by hand"

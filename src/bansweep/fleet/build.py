@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bansweep.findings import Evidence, Finding, Severity, Status, Subject, Verdict
+from bansweep.findings import Evidence, Finding, Severity, Status, Subject, Verdict, finding_key
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
 from bansweep.policy.fleet import Judged
 
@@ -166,15 +166,25 @@ class DeviceFinding(Finding):
         kept = self._get("subject")
         if kept is not None:
             return kept  # type: ignore[no-any-return]
+        last = _last_subject
+        if last and last[0] is self:  # a report writer reads one finding's subject several times in a row
+            return last[1]
         attributes = self._t.attributes.copy()
         for key, values in zip(_IDS, self._ids, strict=True):
             if values:
                 attributes[key] = ", ".join(values)
-        return Subject("device", self._id, self._label(), attributes)
+        made = Subject("device", self._id, self._label(), attributes)
+        _last_subject[:] = (self, made)
+        return made
 
     @subject.setter
     def subject(self, value: Subject) -> None:
         _slot["subject"][1](self, value)
+
+    @property
+    def key(self) -> str:
+        kept = self._get("subject")
+        return finding_key("device", kept.identity or kept.id if kept is not None else self._id, RULE)
 
     @property  # type: ignore[override]
     def title(self) -> str:
@@ -213,6 +223,7 @@ class DeviceFinding(Finding):
 
 
 _new = object.__new__
+_last_subject: list[Any] = []  # [finding, its subject]: the one made last
 
 
 def build(
