@@ -252,16 +252,24 @@ def build(
     return f
 
 
+def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Template]) -> Template:
+    """The template of a device's finding, made once per run for the devices with the same decision and verdicts
+    (made: the templates so far, by what they depend on)."""
+    srcs = att.device.sources
+    key = (att.decision, id(judged), *att.unattributable, "", *srcs)  # judged: one object per verdict set
+    got = made.get(key)
+    if got is None:
+        got = made[key] = template(att.decision, judged, att.unattributable, srcs)
+    return got
+
+
 def device_finding(att: Attributed, judged: Judged, made: dict[Hashable, Template] | None = None) -> Finding:
-    """made: templates made so far in this run, by what they depend on (devices with the same decision share one)."""
     dev = att.device
-    srcs = dev.sources
-    if made is None:
-        t = template(att.decision, judged, att.unattributable, srcs)
-    else:
-        key = (att.decision, id(judged), *att.unattributable, "", *srcs)  # judged: one object per verdict set
-        got = made.get(key)
-        t = made[key] = got or template(att.decision, judged, att.unattributable, srcs)
+    t = (
+        template(att.decision, judged, att.unattributable, dev.sources)
+        if made is None
+        else shared_template(att, judged, made)
+    )
     ids = (tuple(dev.macs), tuple(dev.ips), tuple(dev.hostnames), tuple(dev.serials))
     return build(t, dev.id, dev.address, ids, att.evidence, tuple(dev.notes))
 

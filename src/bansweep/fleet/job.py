@@ -22,9 +22,9 @@ from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import sources
 from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
-from bansweep.fleet.build import Tally, Template, build, device_finding, template
+from bansweep.fleet.build import Tally, Template, build, device_finding, shared_template, template
 from bansweep.fleet.fingerprints import Recog
-from bansweep.fleet.identity import Merged, merge_records, single
+from bansweep.fleet.identity import Merged, Records, merge_records, single
 from bansweep.fleet.model import Observation, ObservationBatch
 from bansweep.fleet.sources import inventory_csv_fast
 from bansweep.inputs import InputFile, walk
@@ -236,6 +236,7 @@ def assess(
                 _batch(part, start, positions, attributor, stage, units, listed, examples)
             bar.advance(len(positions))
         made: dict[Hashable, Template] = {}
+        loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
         for dev in itertools.chain(merged.devices, (single(records.observation(r), r) for r in loose)):
             att = attribute(attributor, dev)
             judged = stage(att.decision)
@@ -257,6 +258,66 @@ def assess(
 
 
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
+
+
+def _loose(
+    records: Records,
+    positions: list[int],
+    attributor: Attributor,
+    stage: PolicyStage,
+    units: list[Unit],
+    listed: list[tuple[int, Finding]],
+    made: dict[Hashable, Template],
+    bar: progress.Progress,
+) -> list[int]:
+    """The single-record devices of loose records (a scan's hosts, a lease file's leases) attributed like a batch's:
+    once for all the records of one source with the same MAC block, values and value origins, the others given
+    the first one's result with their own place and MAC. Returns the positions left to attribute one by one
+    (records whose facts carry their own lines, an LLDP neighbour, a MAC that cannot be attributed)."""
+    own_way: list[int] = []
+    observations = [records.observation(r) for r in positions]
+    blocks = _blocks([o.mac for o in observations], attributor)
+    plans: dict[Hashable, tuple[Template, list[_Shape], Unit] | None] = {}
+    for r, obs, block in zip(positions, observations, blocks, strict=True):
+        if obs.lines or "lldp.chassis_mac" in obs.facts:
+            own_way.append(r)
+            continue
+        key = (block, obs.source, *obs.facts.items(), "", *obs.fields.items())
+        if key in plans:
+            plan = plans[key]
+        else:
+            att = attribute(attributor, single(obs, r))
+            judged = stage(att.decision)
+            if att.unattributable:  # the explanation names the MAC: each is built on its own
+                plan = plans[key] = None
+            else:
+                unit = _unit(r, att, judged, 0)
+                units.append(unit)
+                t = shared_template(att, judged, made)
+                plan = plans[key] = (t, _shape(att, obs.fields.get("mac")), unit)
+        if plan is None:
+            own_way.append(r)
+            continue
+        t, shape, unit = plan
+        unit.count += 1
+        loc = obs.location
+        mac = obs.mac
+        evidence = [
+            Evidence(
+                rule,
+                value if suffix is None or not mac else mac + suffix,
+                loc if col is None else Location(loc.file, loc.line, loc.row, loc.entry, loc.offset, col),
+                date,
+                detail,
+            )
+            for rule, value, col, date, detail, suffix in shape
+        ]
+        ip, host, serial = obs.ip, obs.hostname, obs.serial
+        ids = ((mac,) if mac else (), (ip,) if ip else (), (host,) if host else (), (serial,) if serial else ())
+        device_id = mac or serial or ip or host or str(loc)
+        listed.append((r, build(t, device_id, ip or host or mac or serial or device_id, ids, evidence)))
+        bar.advance()
+    return own_way
 
 
 def _batch(
@@ -318,7 +379,10 @@ def _batch(
         listed.append((positions[i], build(t, device_id, address, ids, evidence)))
 
 
-def _shape(att: Attributed, mac_field: str | None) -> list[tuple[str, str, str | None, str | None, str, str | None]]:
+_Shape = tuple[str, str, str | None, str | None, str, str | None]
+
+
+def _shape(att: Attributed, mac_field: str | None) -> list[_Shape]:
     """A device's evidence apart from its row and MAC: (rule, value, column, data date, detail, what follows the
     MAC in the value of the MAC's evidence, else None)."""
     first = att.device.macs[0] if att.device.macs else None
