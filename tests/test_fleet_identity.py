@@ -214,3 +214,28 @@ def test_evidence_cites_the_oid_line_and_the_spreadsheet_row(tmp_path: Path) -> 
         if loc["physicalLocation"]["artifactLocation"]["uri"].endswith(("cmdb.csv", "sw.snmpwalk"))
     }
     assert {3, 6, 14} <= lines_of
+
+
+def test_a_serial_names_one_device_of_one_maker() -> None:
+    def row(n: int, maker: str, serial: str, host: str) -> Observation:
+        return Observation(
+            "inventory-csv", Location("cmdb.csv", row=n), hostname=host, serial=serial, facts={"manufacturer": maker}
+        )
+
+    same = merge(
+        [
+            row(2, "Huawei Technologies Co., Ltd.", "2102351931P0K8000123", "core-1"),
+            Observation(
+                "snmpwalk",
+                Location("core.snmpwalk", line=3),
+                serial="2102351931P0K8000123",
+                facts={"snmp.entity_mfg": "HUAWEI"},
+            ),
+        ]
+    )
+    assert len(same) == 1  # one maker, written two ways
+    apart = merge(
+        [row(2, "Dell Inc.", "CN0ABC123", "pc-1"), row(3, "Huawei Technologies Co., Ltd.", "CN0ABC123", "sw-9")]
+    )
+    assert len(apart) == 2
+    assert all(any("CN0ABC123" in n and "makers" in n for n in d.notes) for d in apart)

@@ -1,6 +1,7 @@
 """Who is the same device: the records of every input of a run grouped by MAC, serial, IP and host name.
 
-Identifiers by strength: a universally administered MAC and a serial (not a placeholder) first; then an IP
+Identifiers by strength: a universally administered MAC and a serial (not a placeholder, and of one maker:
+records of one serial that name makers with no word in common are two devices) first; then an IP
 address, only among the records of one source; then a host name that is not a default or placeholder
 (knowledge/data/placeholder-names.yaml). Two groups that hold different MACs or serials are never merged by a
 weaker key: each device gets a "may be the same device" note naming that key.
@@ -28,8 +29,11 @@ from dataclasses import dataclass, field
 
 from bansweep import knowledge
 from bansweep.fleet.model import Observation, ObservationBatch, normalise_mac
-from bansweep.knowledge.schema import PlaceholderNames
+from bansweep.knowledge.schema import LegalForm, PartyWords, PlaceholderNames
+from bansweep.knowledge.vendors import normalise_name
 
+# facts that name the maker of the device a serial belongs to
+MAKER_FACTS = ("manufacturer", "snmp.entity_mfg", "prop.ro.product.manufacturer")
 SHARED_MAC_IPS = 4  # a MAC seen with this many IPv4 addresses is a router or proxy-ARP, not one device
 
 
@@ -128,12 +132,15 @@ class Records:
         self.hostnames: list[str | None] = []
         self.serials: list[str | None] = []
         self.sources: list[str] = []
+        self.makers: list[str | None] = []  # the maker the record names (inventory, ENTITY-MIB, Android)
         loose: list[Observation] = []
         for item in items:
             if isinstance(item, ObservationBatch):
                 self._add_loose(loose)
                 loose = []
                 self._add(item, item.macs, item.ips, item.hostnames, item.serials)
+                makers = next((item.facts[f] for f in MAKER_FACTS if f in item.facts), None)
+                self.makers.extend(makers if makers is not None else itertools.repeat(None, len(item)))
                 if "lldp.chassis_mac" in item.facts:
                     start = self.starts[-1]
                     for k in range(len(item)):
@@ -162,6 +169,7 @@ class Records:
     def _add_loose(self, loose: list[Observation]) -> None:
         for obs in loose:
             self._add(obs, [observed_mac(obs)], [obs.ip], [obs.hostname], [obs.serial])
+            self.makers.append(next((obs.facts[f] for f in MAKER_FACTS if f in obs.facts), None))
 
     def __len__(self) -> int:
         return self.size
@@ -266,6 +274,10 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                 ambiguous[kind, value] = f"{len(ms)} MAC addresses"
             elif len(ss) > 1:
                 ambiguous[kind, value] = f"{len(ss)} serial numbers"
+        if kind == "serial":  # a serial names one device of one maker: the same serial from two makers is two
+            for value, makers in _serial_makers(col, repeated[kind], records.makers).items():
+                if (kind, value) not in ambiguous:
+                    ambiguous[kind, value] = "makers " + " and ".join(makers)
         for (value, source), count in bare.items():
             if count > 1 and (kind, value) not in ambiguous:
                 ambiguous[kind, value] = f"{count} {source} records with no MAC or serial to tell them apart"
@@ -379,6 +391,41 @@ def _maybe(kind: str, value: str, others: str) -> str:
     return (
         f"may be the same device as another with {_KIND_WORDS.get(kind, kind)} {shown} (seen with {others}); not merged"
     )
+
+
+def _serial_makers(
+    serials: Sequence[str | None], repeated: set[str], makers: Sequence[str | None]
+) -> dict[str, list[str]]:
+    """Repeated serials whose records name makers with no word in common ("Dell Inc." and "HUAWEI"), with them."""
+    named: dict[str, dict[str, frozenset[str]]] = {}
+    for r in itertools.compress(range(len(serials)), map(repeated.__contains__, serials)):
+        maker = makers[r]
+        if maker:
+            named.setdefault(serials[r], {}).setdefault(maker, _maker_words(maker))  # type: ignore[arg-type]
+    out: dict[str, list[str]] = {}
+    for serial, seen in named.items():
+        words = [w for w in seen.values() if w]
+        if any(not a & b for a, b in itertools.combinations(words, 2)):
+            out[serial] = sorted(seen)
+    return out
+
+
+@functools.cache
+def _maker_words(maker: str) -> frozenset[str]:
+    """The words that tell a maker apart: its name without legal forms and generic business words."""
+    return frozenset(normalise_name(maker).split()) - _common_words()
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    words: set[str] = set()
+    for entry in knowledge.facts(PartyWords).entries:
+        if entry.kind in ("stop", "generic"):
+            words.update(w.lower() for w in entry.words)
+    for form in knowledge.facts(LegalForm).entries:
+        for text in form.forms:
+            words.update(normalise_name(text).split())
+    return frozenset(words)
 
 
 def _source_ips(records: Records) -> list[str | None]:
