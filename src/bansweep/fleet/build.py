@@ -15,6 +15,7 @@ from typing import Any
 
 from bansweep.findings import Evidence, Finding, Severity, Status, Subject, Verdict
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
+from bansweep.fleet.context import NOT_COUNTED, NOT_IN_USE, Context
 from bansweep.policy.fleet import Judged
 
 RULE = "fleet.covered-vendor"
@@ -29,8 +30,10 @@ SEVERITY = {
 
 @dataclass(slots=True)
 class Tally:
-    """Counts for the report summary."""
+    """Counts for the report summary. A device recorded as no longer in use (retired, disposed of, stolen) is
+    counted under not_in_use, and in the other counts only with count_retired."""
 
+    count_retired: bool = False
     devices: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     by_vendor: Counter[str] = field(default_factory=Counter)
@@ -38,10 +41,17 @@ class Tally:
     by_policy: dict[str, Counter[str]] = field(default_factory=dict)
     unattributable: int = 0
     unattributable_ids: list[str] = field(default_factory=list)
+    not_in_use: int = 0
+    not_in_use_statuses: Counter[str] = field(default_factory=Counter)
 
-    def count(self, d: Decision, judged: Judged, srcs: list[str], n: int = 1) -> None:
+    def count(self, d: Decision, judged: Judged, srcs: list[str], n: int = 1, in_use: bool = True) -> None:
         """Count n devices with this decision, verdicts and sources."""
         self.devices += n
+        if not in_use:
+            self.not_in_use += n
+            self.not_in_use_statuses[judged.status.value] += n
+            if not self.count_retired:
+                return
         self.statuses[judged.status.value] += n
         if judged.status is not Status.NOT_COVERED:
             self.by_vendor[d.entity.group if d.entity and d.entity.group else "unknown"] += n
@@ -61,6 +71,11 @@ class Tally:
             "by_policy": {p: dict(c) for p, c in self.by_policy.items()},
             "unattributable": self.unattributable,
             "unattributable_examples": self.unattributable_ids[:20],
+            "not_in_use": {
+                "devices": self.not_in_use,
+                "by_status": dict(self.not_in_use_statuses),
+                "counted": self.count_retired,
+            },
         }
 
 
@@ -121,6 +136,7 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
             "outcome": outcome(d, judged, unattributable),
             "conflicts": list(d.conflicts),
             "unattributable_macs": unattributable,
+            "in_use": True,
         },
     )
 
@@ -136,14 +152,28 @@ def build(
     evidence: list[Evidence],
     notes: list[str],
     decision_notes: tuple[str, ...],
+    context: Context | None = None,
+    count_retired: bool = False,
 ) -> Finding:
+    """A device's finding; context: what the inventory records about it (location, owner, status, dates, tag)."""
     label = f"{t.name} at {address}"
     attributes = t.attributes.copy()
     extra = t.extra.copy()
+    tags = t.tags.copy()
     for key, values in ids.items():
         if values:
             attributes[key] = ", ".join(values)
         extra[_PLURAL.get(key) or (key if key.endswith("s") else f"{key}s")] = values
+    if context is not None and context.values:
+        attributes.update(context.attributes())
+        extra["context"] = context.extra()
+        if context.retired is not None:
+            notes = [*notes, *context.notes(count_retired)]
+            if not context.in_use:
+                extra["in_use"] = False
+                tags.append(NOT_IN_USE)
+                if not count_retired:
+                    tags.append(NOT_COUNTED)
     extra["notes"] = [*decision_notes, *notes]
     explanation = t.explanation + (" " + " ".join(notes) if notes else "")
     return Finding(
@@ -156,16 +186,18 @@ def build(
         t.status,
         explanation,
         t.verdicts.copy(),
-        t.tags.copy(),
+        tags,
         extra,
     )
 
 
-def device_finding(att: Attributed, judged: Judged) -> Finding:
+def device_finding(
+    att: Attributed, judged: Judged, context: Context | None = None, count_retired: bool = False
+) -> Finding:
     dev = att.device
     t = template(att.decision, judged, att.unattributable, dev.sources)
     ids = {"mac": dev.macs, "ip": dev.ips, "hostname": dev.hostnames, "serial": dev.serials}
-    return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes)
+    return build(t, dev.id, dev.address, ids, att.evidence, dev.notes, att.decision.notes, context, count_retired)
 
 
 def device_label(

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
-from bansweep.fleet import sources
+from bansweep.fleet import context, sources
 from bansweep.fleet.attribute import Attributed, Attributor, attribute
 from bansweep.fleet.build import Tally, Template, build, device_finding, template
 from bansweep.fleet.fingerprints import Recog
-from bansweep.fleet.identity import Merged, merge_records, single
+from bansweep.fleet.identity import Device, Merged, merge_records, single
 from bansweep.fleet.model import Observation, ObservationBatch
 from bansweep.fleet.sources import inventory_csv_fast
 from bansweep.inputs import InputFile, walk
@@ -47,6 +47,7 @@ class Options:
     as_of: str | None = None
     show_progress: bool | None = None
     fast_csv: bool | None = None  # the fast CSV reader: None = for CSV inventories of FAST_MIN_BYTES and more
+    count_retired: bool = False  # count devices recorded as retired, disposed of or stolen as in use
 
 
 def sniff(item: InputFile) -> str | None:
@@ -153,9 +154,10 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
                         items.append(parsed)
             bar.advance()
 
-    tally = Tally()
+    tally = Tally(count_retired=options.count_retired)
     merged = merge_records(items)
-    report.findings = assess(merged, attributor, stage, tally, show)
+    words = context.status_words(tuple(options.knowledge))
+    report.findings = assess(merged, attributor, stage, tally, show, words)
     report.subjects = tally.devices
     # most severe and surest first, then by subject id; stable sorts keep device order on ties
     report.findings.sort(key=operator.attrgetter("subject.id"))
@@ -197,6 +199,7 @@ class Unit:
     attributed: Attributed
     judged: Judged
     count: int = 1
+    in_use: bool = True  # False: recorded as retired, disposed of or stolen (and seen by no scan)
 
     @property
     def unattributable(self) -> bool:
@@ -204,7 +207,12 @@ class Unit:
 
 
 def assess(
-    merged: Merged, attributor: Attributor, stage: PolicyStage, tally: Tally, show: bool | None
+    merged: Merged,
+    attributor: Attributor,
+    stage: PolicyStage,
+    tally: Tally,
+    show: bool | None,
+    words: context.StatusWords | None = None,
 ) -> list[Finding]:
     """Attribute, judge, count and list every device; findings in device order.
 
@@ -212,6 +220,8 @@ def assess(
     device, once for all the records with the same MAC block and values (its result has only the row and MAC of
     the first): the others get it with their own row and MAC. Every other device is attributed on its own."""
     records = merged.records
+    words = words or context.status_words()
+    retired = tally.count_retired
     units: list[Unit] = []
     listed: list[tuple[int, Finding]] = []
     examples: list[tuple[int, str]] = []  # (position, device id) of unattributable devices
@@ -230,27 +240,46 @@ def assess(
             hi = bisect.bisect_left(singles, start + len(part), lo)
             positions = singles[lo:hi]
             if positions:
-                _batch(part, start, positions, attributor, stage, units, listed, examples)
+                _batch(part, start, positions, attributor, stage, units, listed, examples, words, retired)
             bar.advance(len(positions))
         for dev in devices:
-            att = attribute(attributor, dev)
-            judged = stage(att.decision)
-            unit = Unit(dev.first, att, judged)
+            unit, finding = judge_device(dev, attributor, stage, words, retired)
             units.append(unit)
             if unit.unattributable:
                 examples.append((dev.first, dev.id))
-            listed.append((dev.first, device_finding(att, judged)))
+            listed.append((dev.first, finding))
             bar.advance()
     units.sort(key=operator.attrgetter("position"))
     for unit in units:
         decision = unit.attributed.decision
-        tally.count(decision, unit.judged, unit.attributed.device.sources, unit.count)
+        tally.count(decision, unit.judged, unit.attributed.device.sources, unit.count, unit.in_use)
         if unit.unattributable:
             tally.unattributable += unit.count
     examples.sort()
     tally.unattributable_ids.extend(device_id for _, device_id in examples[:20])
     listed.sort(key=operator.itemgetter(0))
     return [finding for _, finding in listed]
+
+
+def judge_device(
+    dev: Device, attributor: Attributor, stage: PolicyStage, words: context.StatusWords, count_retired: bool
+) -> tuple[Unit, Finding]:
+    """Attribute and judge one device with its inventory context: an ownership window is judged at the device's
+    purchase (else install) date when the inventory gives one, and the evidence says so."""
+    att = attribute(attributor, dev)
+    ctx = context.of_observations(dev.observations, words)
+    dated = ctx.dated() if ctx.values else None
+    if dated is not None and attributor.windowed(att.decision):
+        day, name, where = dated
+        decision = attributor.at_date(att.decision, day, context.basis(name, day, where))
+        detail = f"the {context.WORDS[name]} judges the ownership window (not --as-of {attributor.as_of})"
+        evidence = [*att.evidence, Evidence(f"inventory.{name}", day, where, None, detail)]
+        att = Attributed(dev, decision, evidence, att.unattributable)
+        judged = stage(decision, (day, f"the {context.WORDS[name]}"))
+    else:
+        judged = stage(att.decision)
+    unit = Unit(dev.first, att, judged, in_use=ctx.in_use)
+    return unit, device_finding(att, judged, ctx, count_retired)
 
 
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
@@ -265,8 +294,12 @@ def _batch(
     units: list[Unit],
     listed: list[tuple[int, Finding]],
     examples: list[tuple[int, str]],
+    words: context.StatusWords,
+    count_retired: bool = False,
 ) -> None:
-    """The single-record devices of one batch (record positions in the run, ascending)."""
+    """The single-record devices of one batch (record positions in the run, ascending). Devices recorded as not in
+    use are judged apart from the others (counted apart); those whose ownership window a date of their own judges
+    are judged one by one (judge_device)."""
     whole = len(positions) == len(batch)
     ks: Sequence[int] = range(len(batch)) if whole else [r - start for r in positions]
 
@@ -274,14 +307,20 @@ def _batch(
         return values if whole else [values[k] for k in ks]
 
     macs = column(batch.macs)
-    keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), strict=True))
+    status = batch.context.get("install_status")
+    retired = _retired(column(status), batch.fields["install_status"], words) if status else None
+    more = [retired] if retired else []
+    keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), *more, strict=True))
     firsts: dict[Hashable, int] = {}  # key -> its first device
     counts = Counter(map(firsts.setdefault, keys, itertools.count()))
     entries: dict[Hashable, Unit] = {}
     for key, i in firsts.items():
         att = attribute(attributor, single(batch.observation(ks[i]), positions[i]))
-        unit = entries[key] = Unit(positions[i], att, stage(att.decision), counts[i])
-        units.append(unit)
+        in_use = retired is None or retired[i] is None
+        entries[key] = Unit(positions[i], att, stage(att.decision), counts[i], in_use)
+    has_dates = any(name in batch.context for name in context.DATES)
+    dated = {key for key, unit in entries.items() if has_dates and attributor.windowed(unit.attributed.decision)}
+    units.extend(unit for key, unit in entries.items() if key not in dated)
     odd = {key for key, unit in entries.items() if unit.unattributable}
     if odd:  # the first of these devices (their ids are their MACs)
         for i in itertools.islice(itertools.compress(range(len(keys)), map(odd.__contains__, keys)), 20):
@@ -290,7 +329,8 @@ def _batch(
     for key, unit in entries.items():
         att = unit.attributed
         templates[key] = template(att.decision, unit.judged, att.unattributable, [batch.source])
-    file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
+    file, rows, mac_field, columns = batch.file, batch.rows, batch.fields.get("mac"), batch.fields
+    kept = batch.context.items()
     macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
     plans = {
         key: (t, _shape(entries[key].attributed, mac_field), entries[key].attributed.decision.notes, entries[key])
@@ -298,16 +338,25 @@ def _batch(
     }
     for i in range(len(keys)):
         k = ks[i]
+        if dated and keys[i] in dated:  # judged at its own date
+            own, finding = judge_device(
+                single(batch.observation(k), positions[i]), attributor, stage, words, count_retired
+            )
+            units.append(own)
+            listed.append((positions[i], finding))
+            continue
         t, shape, notes, unit = plans[keys[i]]
+        row = rows[k]
+        values = {name: value for name, col in kept if (value := col[k])} if kept else None
+        ctx = context.of_row(values, file, row, columns, words) if values else None
         if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
-            listed.append((positions[i], device_finding(att, unit.judged)))
+            listed.append((positions[i], device_finding(att, unit.judged, ctx, count_retired)))
             continue
         mac = macs_[k] or None
         ip = ips[k] or None
         host = hosts[k] or None
         serial = serials[k] or None
-        row = rows[k]
         evidence = [
             Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
             for rule, value, col, date, detail, suffix in shape
@@ -320,7 +369,13 @@ def _batch(
         }
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        listed.append((positions[i], build(t, device_id, address, ids, evidence, [], notes)))
+        listed.append((positions[i], build(t, device_id, address, ids, evidence, [], notes, ctx, count_retired)))
+
+
+def _retired(values: Sequence[str | None], column: str, words: context.StatusWords) -> list[str | None]:
+    """Per record, the install status when it means not in use (else None)."""
+    table = {v: words.not_in_use(v, column) if v else None for v in dict.fromkeys(values)}
+    return list(map(table.__getitem__, values))
 
 
 def _shape(att: Attributed, mac_field: str | None) -> list[tuple[str, str, str | None, str | None, str, str | None]]:

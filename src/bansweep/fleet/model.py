@@ -36,6 +36,7 @@ class Observation:
     facts: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # fact name -> original column/attribute, for evidence
     lines: dict[str, int] = field(default_factory=dict)  # fact name -> its own file line, when not the record's
+    context: dict[str, str] = field(default_factory=dict)  # inventory context (fleet/context.py), not read as facts
 
     def where(self, fact: str) -> Location:
         """Location of one fact: the record's location plus the column/attribute it came from (and its own line in
@@ -54,7 +55,7 @@ class ObservationBatch:
     what a source would yield one by one (a fast reader's output; merging treats both forms alike).
 
     Every record's location is `file` with its row; an empty value ("" or None) is an absent one, and the facts
-    of a record are its non-empty values in column order."""
+    of a record are its non-empty values in column order (its context likewise)."""
 
     source: str
     file: str
@@ -65,6 +66,7 @@ class ObservationBatch:
     hostnames: list[str | None]
     serials: list[str | None]
     facts: dict[str, list[str | None]]
+    context: dict[str, list[str | None]] = field(default_factory=dict)  # context field -> column of values
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -82,6 +84,7 @@ class ObservationBatch:
             self.serials[k] or None,
             self.values(k),
             self.fields,
+            context={name: value for name, column in self.context.items() if (value := column[k])},
         )
 
 
