@@ -175,7 +175,9 @@ def build(
                 if not count_retired:
                     tags.append(NOT_COUNTED)
     extra["notes"] = [*decision_notes, *notes]
-    explanation = t.explanation + (" " + " ".join(notes) if notes else "")
+    explanation = t.explanation
+    if notes:
+        explanation += ("" if explanation.endswith(".") or not explanation else ".") + " " + " ".join(notes)
     return Finding(
         Subject("device", device_id, label, attributes),
         RULE,

@@ -114,7 +114,7 @@ def _day(year: int, month: int, day: int) -> str | None:
 
 def bad_date(value: str) -> str:
     shown = value if len(value) <= 40 else value[:40] + "…"
-    return f"not a date: {shown!r} (read are forms such as {DATE_FORMS}); the device is judged without it"
+    return f"not a date: {shown!r} (expected a date such as {DATE_FORMS}); the device is judged without it"
 
 
 def read_date(value: str, serial: bool) -> tuple[str, bool]:
