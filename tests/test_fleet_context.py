@@ -314,11 +314,8 @@ def test_context_in_json_with_where_each_value_was_read(snow: Path) -> None:
     attrs = cam["subject"]["attributes"]
     assert attrs["location"] == "Yard" and attrs["owner"] == "Security" and attrs["asset_tag"] == "P100004"
     assert attrs["install_date"] == "2020-02-14"  # 14.02.2020 read day first
-    assert cam["extra"]["context"]["location"] == {
-        "value": "Yard",
-        "location": {"file": str(snow), "row": 5, "field": "location"},
-    }
-    assert cam["extra"]["context"]["owner"]["location"]["field"] == "assigned_to"
+    assert cam["extra"]["context"]["location"] == {"value": "Yard", "file": str(snow), "row": 5, "field": "location"}
+    assert cam["extra"]["context"]["owner"]["field"] == "assigned_to"
     assert cam["extra"]["in_use"] is True
 
 
@@ -338,7 +335,8 @@ def test_context_in_csv_sarif_html_and_table(snow: Path, tmp_path: Path) -> None
         r["properties"] for r in results if r["properties"]["subject"]["attributes"].get("asset_tag") == "P100003"
     )
     assert props["extra"]["in_use"] is False and props["extra"]["context"]["install_status"]["value"] == "7"
-    assert props["extra"]["context"]["install_status"]["location"] == {
+    assert props["extra"]["context"]["install_status"] == {
+        "value": "7",
         "file": str(snow),
         "row": 4,
         "field": "install_status",
@@ -464,7 +462,8 @@ def test_xlsx_with_date_cells_and_excel_day_numbers(tmp_path: Path) -> None:
     )
     assert found["nvr-b"]["subject"]["attributes"]["purchase_date"] == "2019-04-01"
     assert found["nvr-b"]["status"] == "covered-limited" and found["nvr-b"]["extra"]["in_use"] is False
-    assert found["nvr-b"]["extra"]["context"]["asset_tag"]["location"] == {
+    assert found["nvr-b"]["extra"]["context"]["asset_tag"] == {
+        "value": "T-2",
         "file": str(path),
         "row": 4,
         "entry": "Assets",
@@ -544,7 +543,8 @@ def test_servicenow_json_export(tmp_path: Path) -> None:
     (nvr,) = report["findings"]
     attrs = nvr["subject"]["attributes"]
     assert attrs["location"] == "HQ Roof" and attrs["owner"] == "Facilities" and attrs["in_use"] == "no (7 = Retired)"
-    assert nvr["extra"]["context"]["purchase_date"]["location"] == {
+    assert nvr["extra"]["context"]["purchase_date"] == {
+        "value": "2017-03-01",
         "file": str(path),
         "row": 1,
         "field": "purchase_date",

@@ -165,9 +165,10 @@ def build(
             attributes[key] = ", ".join(values)
         extra[_PLURAL.get(key) or (key if key.endswith("s") else f"{key}s")] = values
     if context is not None and context.values:
-        attributes.update(context.attributes())
-        extra["context"] = context.extra()
+        attributes.update(context.values)
+        extra["context"] = context.places
         if context.retired is not None:
+            attributes["in_use"] = context.in_use_text()
             notes = [*notes, *context.notes(count_retired)]
             if not context.in_use:
                 extra["in_use"] = False

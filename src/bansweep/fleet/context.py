@@ -168,9 +168,10 @@ class Context:
     """What the inventory records about one device, each value with where it was read."""
 
     values: dict[str, str] = field(default_factory=dict)
-    places: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> where (Location.to_dict())
+    # field -> the value and where it was read, as the report gives it: {"value", "file", "row", "field", ...}
+    places: dict[str, dict[str, Any]] = field(default_factory=dict)
     retired: str | None = None  # the install status when it means not in use
-    seen_by: list[str] = field(default_factory=list)  # sources that saw the device in use (scans, leases, walks)
+    seen_by: tuple[str, ...] = ()  # sources that saw the device in use (scans, leases, walks)
 
     @property
     def in_use(self) -> bool:
@@ -181,21 +182,14 @@ class Context:
         for name in DATES:
             value = self.values.get(name)
             if value and parse_date(value):
-                return value, name, Location(**self.places[name])
+                return value, name, Location(**{k: v for k, v in self.places[name].items() if k != "value"})
         return None
 
-    def attributes(self) -> dict[str, str]:
-        out = dict(self.values)
-        if self.retired is not None:
-            out["in_use"] = (
-                f"yes (recorded {self.retired}, seen by {', '.join(self.seen_by)})"
-                if self.seen_by
-                else (f"no ({self.retired})")
-            )
-        return out
-
-    def extra(self) -> dict[str, Any]:
-        return {name: {"value": value, "location": self.places[name]} for name, value in self.values.items()}
+    def in_use_text(self) -> str:
+        """'no (Retired)', or 'yes (recorded Retired, seen by nmap)' for a device a scan saw."""
+        if self.seen_by:
+            return f"yes (recorded {self.retired}, seen by {', '.join(self.seen_by)})"
+        return f"no ({self.retired})"
 
     def notes(self, counted: bool) -> list[str]:
         if self.retired is None:
@@ -212,13 +206,15 @@ class Context:
 def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
     """A device's context from its records (the first value of each field, in record order)."""
     ctx = Context()
+    seen: list[str] = []
     for obs in observations:
         for name, value in obs.context.items():
             if name not in ctx.values:
                 ctx.values[name] = value
-                ctx.places[name] = obs.where(name).to_dict()
-        if not obs.source.startswith(NOT_SIGHTINGS) and obs.source not in ctx.seen_by:
-            ctx.seen_by.append(obs.source)
+                ctx.places[name] = {"value": value, **obs.where(name).to_dict()}
+        if not obs.source.startswith(NOT_SIGHTINGS) and obs.source not in seen:
+            seen.append(obs.source)
+    ctx.seen_by = tuple(seen)
     status = ctx.values.get("install_status")
     if status:
         ctx.retired = words.not_in_use(status, ctx.places["install_status"].get("field", ""))
@@ -227,7 +223,9 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
 
 def of_row(values: dict[str, str], file: str, row: int, columns: dict[str, str], words: StatusWords) -> Context:
     """The context of one table row (a fast reader's record): values by field, columns by field."""
-    places = {name: {"file": file, "row": row, "field": columns[name]} for name in values}
+    places = {
+        name: {"value": value, "file": file, "row": row, "field": columns[name]} for name, value in values.items()
+    }
     status = values.get("install_status")
     retired = words.not_in_use(status, columns["install_status"]) if status else None
     return Context(values, places, retired)
