@@ -11,6 +11,7 @@ import random
 from datetime import datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -20,8 +21,11 @@ from bansweep.fleet import context, sources
 from bansweep.fleet.job import Options, run
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import inventory_csv_fast as fast
+from bansweep.reports import json as json_format
+from bansweep.reports import sarif as sarif_report
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "reports" / "sarif-schema-2.1.0.json").read_text())
 AS_OF = "2026-11-22"
 
 # a ServiceNow cmdb_ci export (list view, Export > CSV) with its field names as the header
@@ -317,6 +321,21 @@ def test_context_in_json_with_where_each_value_was_read(snow: Path) -> None:
     assert cam["extra"]["context"]["location"] == {"value": "Yard", "file": str(snow), "row": 5, "field": "location"}
     assert cam["extra"]["context"]["owner"]["field"] == "assigned_to"
     assert cam["extra"]["in_use"] is True
+
+
+def test_reports_with_context_keep_their_schemas(snow: Path) -> None:
+    report = run([snow], Options(as_of=AS_OF))
+    assert any("context" in f.extra for f in report.findings)
+    jsonschema.Draft202012Validator(json_format.schema()).validate(json.loads(json_format.render(report)))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(sarif_report.render(report)))
+
+
+def test_sweep_takes_count_retired(snow: Path) -> None:
+    args = ["sweep", "--format", "json", "--as-of", AS_OF, "--no-store", str(snow)]
+    plain = json.loads(CliRunner().invoke(main, args).stdout)
+    counted = json.loads(CliRunner().invoke(main, [*args[:1], "--count-retired", *args[1:]]).stdout)
+    assert plain["summary"]["fleet.not_in_use"] == {"devices": 1, "by_status": {"covered": 1}, "counted": False}
+    assert counted["summary"]["fleet.not_in_use"]["counted"] is True
 
 
 def test_context_in_csv_sarif_html_and_table(snow: Path, tmp_path: Path) -> None:
