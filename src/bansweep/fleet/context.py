@@ -221,16 +221,6 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
     return ctx
 
 
-def of_row(values: dict[str, str], file: str, row: int, columns: dict[str, str], words: StatusWords) -> Context:
-    """The context of one table row (a fast reader's record): values by field, columns by field."""
-    places = {
-        name: {"value": value, "file": file, "row": row, "field": columns[name]} for name, value in values.items()
-    }
-    status = values.get("install_status")
-    retired = words.not_in_use(status, columns["install_status"]) if status else None
-    return Context(values, places, retired)
-
-
 def basis(name: str, day: str, where: Location) -> str:
     """'purchase date 2017-03-01 (cmdb.csv row 5, column purchase_date)'."""
     place = where.file + (f" row {where.row}" if where.row is not None else "")

@@ -23,6 +23,7 @@ from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import context, sources
 from bansweep.fleet.attribute import Attributed, Attributor, attribute
 from bansweep.fleet.build import Tally, Template, build, device_finding, template
+from bansweep.fleet.context import Context
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.identity import Device, Merged, merge_records, single
 from bansweep.fleet.model import Observation, ObservationBatch
@@ -347,8 +348,12 @@ def _batch(
             continue
         t, shape, notes, unit = plans[keys[i]]
         row = rows[k]
-        values = {name: value for name, col in kept if (value := col[k])} if kept else None
-        ctx = context.of_row(values, file, row, columns, words) if values else None
+        ctx = None
+        if kept:
+            values = {name: value for name, col in kept if (value := col[k])}
+            if values:
+                places = {n: {"value": v, "file": file, "row": row, "field": columns[n]} for n, v in values.items()}
+                ctx = Context(values, places, retired[i] if retired else None)
         if unit.attributed.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
             listed.append((positions[i], device_finding(att, unit.judged, ctx, count_retired)))
