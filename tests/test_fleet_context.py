@@ -677,3 +677,27 @@ def test_the_fast_reader_gives_the_sources_context_and_date_errors(
         assert ([batch.observation(k) for k in range(len(batch))], [str(e) for e in errors]) == want
     assert len(want[1]) == 4 and "row 19 [mac_address]" in want[1][1] and "row 19 [purchase_date]" in want[1][2]
     assert want[0][0].context["asset_tag"] == "A000000" and want[0][0].where("location").field == "location"
+
+
+def test_the_policy_stage_judges_a_window_at_the_date_given_and_nothing_else_with_it() -> None:
+    from bansweep.fleet.attribute import Attributor
+    from bansweep.knowledge.vendors import VendorKB
+    from bansweep.policy.fleet import PolicyStage
+    from bansweep.registry.mac import MacRegistry
+
+    attributor = Attributor(VendorKB.load(), MacRegistry.load(), "2020-01-01")
+    stage = PolicyStage(["us-889"], "2020-01-01")
+    lorex = attributor.decide(attributor.claims("manufacturer", "Lorex"))
+    hikvision = attributor.decide(attributor.claims("manufacturer", "Hikvision"))
+    assert attributor.windowed(lorex) and not attributor.windowed(hikvision)
+    assert stage(lorex).status.value == "covered-limited"
+    bought = stage(lorex, ("2017-03-01", "the purchase date"))
+    assert bought.status.value == "review" and "the purchase date 2017-03-01 is outside" in bought.verdicts[0].reason
+    # a date does not change the verdicts of an entity without an ownership window (judged once)
+    assert stage(hikvision, ("2017-03-01", "the purchase date")) is stage(hikvision)
+    # rules take effect at --as-of, not at the purchase date: s.889 reaches equipment bought before 2019
+    huawei = attributor.decide(attributor.claims("manufacturer", "Huawei"))
+    assert stage(huawei, ("2015-01-01", "the purchase date")).status.value == "covered"
+    dated = attributor.at_date(lorex, "2017-03-01", "purchase date 2017-03-01 (x.csv row 2, column Purchased)")
+    assert any("judged at purchase date 2017-03-01 (x.csv row 2, column Purchased), outside" in n for n in dated.notes)
+    assert any("judged as of 2020-01-01, within" in n for n in lorex.notes)
