@@ -362,6 +362,8 @@ def test_context_in_csv_sarif_html_and_table(snow: Path, tmp_path: Path) -> None
     }
     html = (tmp_path / "r.html").read_text()
     assert "DC Row 4" in html and "P100003" in html and "no (7 = Retired)" in html
+    assert "<th>Not in use</th><td>1 device(s) recorded as retired" in html
+    assert "in use: no (7 = Retired) · DC Row 4 · Network team · tag P100003</span>" in html
     table = (tmp_path / "r.table").read_text()
     assert "Not in use 1 device(s) recorded as retired" in table
     assert "cmdb_ci.csv row 4 · in use: no (7 = Retired) · DC Row 4" in table

@@ -32,6 +32,7 @@ from rich.text import Text
 from bansweep import __version__
 from bansweep.findings import JOB_STATUSES, Finding, Level, Location, Report, Status, Subject
 from bansweep.reports.json import (
+    CONTEXT,
     OTHER,
     data_ages,
     evidence_base,
@@ -255,10 +256,6 @@ def _group(console: Console, group: Group_, pad: int, details: bool, base: str) 
     if places or recorded:
         shown = " · ".join(p for p in (places, recorded) if p)
         console.print(Text(" " * indent + shown, style="dim"), no_wrap=True, overflow="ellipsis")
-
-
-# a device's inventory context (fleet/context.py), shown after its places: (attribute, how it is introduced)
-CONTEXT = (("in_use", "in use: "), ("location", ""), ("owner", ""), ("asset_tag", "tag "))
 
 
 def _context(subject: Subject) -> str:
