@@ -29,6 +29,7 @@ from bansweep.firmware import evaluate as firmware_evaluate_commands
 from bansweep.firmware.job import Options as FirmwareOptions
 from bansweep.firmware.job import diff as firmware_diff_reports
 from bansweep.fleet import cli as fingerprint_commands
+from bansweep.fleet.context import NOT_COUNTED
 from bansweep.fleet.job import Options as FleetOptions
 from bansweep.fleet.sources import FIELDS as FLEET_FIELDS
 from bansweep.inputs import FOLLOW_SYMLINKS
@@ -54,7 +55,7 @@ FAIL_ON = {"never": 99, **{s.value: int(s.level) for s in Status if s.level > Le
 def exit_code(report: Report, fail_on: str) -> int:
     threshold = FAIL_ON[fail_on]
     code = 0
-    if any(f.status.level >= threshold and not triaged_out(f) for f in report.findings):
+    if any(f.status.level >= threshold and not triaged_out(f) and NOT_COUNTED not in f.tags for f in report.findings):
         code |= EXIT_FINDINGS
     if report.errors:
         code |= EXIT_INPUT_ERRORS
@@ -204,7 +205,15 @@ FINGERPRINTS = click.option(
     "(the file, or a directory holding it such as /usr/share/nmap) (fleet).",
 )
 AS_OF = click.option(
-    "--as-of", help="Judge ownership-dependent facts as of this date (YYYY-MM-DD; fleet); default today."
+    "--as-of",
+    help="Judge ownership-dependent facts as of this date (YYYY-MM-DD; fleet); default today. A device's purchase "
+    "(else install) date from its inventory judges its maker's ownership window instead.",
+)
+COUNT_RETIRED = click.option(
+    "--count-retired",
+    is_flag=True,
+    help="Count devices the inventory records as retired, disposed of, lost or stolen as in use (fleet); by default "
+    "they are listed and marked, but left out of the in-use counts and of --fail-on.",
 )
 MAP = click.option(
     "--map",
@@ -327,6 +336,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @report_command
 @POLICY
 @AS_OF
+@COUNT_RETIRED
 @FINGERPRINTS
 @TRACKERS
 @LISTS
@@ -340,6 +350,7 @@ def sweep_cmd(
     paths: tuple[Path, ...],
     policy: str,
     as_of: str | None,
+    count_retired: bool,
     fingerprints: tuple[Path, ...],
     trackers: Path | None,
     lists: tuple[Path, ...],
@@ -362,6 +373,7 @@ def sweep_cmd(
             fingerprints=list(fingerprints),
             mapping=fleet_map,
             as_of=as_of,
+            count_retired=count_retired,
         ),
         FIRMWARE.name: FirmwareOptions(
             knowledge=list(knowledge), trackers=trackers, executor=executor, scheduler=scheduler
@@ -396,6 +408,7 @@ def _policies(value: str) -> list[str]:
 @FINGERPRINTS
 @MAP
 @AS_OF
+@COUNT_RETIRED
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def fleet_cmd(
     paths: tuple[Path, ...],
@@ -403,6 +416,7 @@ def fleet_cmd(
     fingerprints: tuple[Path, ...],
     mapping: tuple[str, ...],
     as_of: str | None,
+    count_retired: bool,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Find covered-vendor devices in scans and inventories, with evidence and legal basis."""
@@ -412,6 +426,7 @@ def fleet_cmd(
         fingerprints=list(fingerprints),
         mapping=_mapping(mapping, tuple(FLEET_FIELDS)),
         as_of=as_of,
+        count_retired=count_retired,
     )
     return run_job(FLEET, list(paths), opts)
 

@@ -408,7 +408,25 @@ class Attributor:
         ent = self._group_entity(group)
         return ent.name if ent else group
 
-    def _ownership(self, support: list[Claim]) -> list[str]:
+    def _support(self, decision: Decision) -> list[Claim]:
+        """The covered claims of the decision's group (its supporting claims)."""
+        group = decision.entity.group if decision.entity else None
+        return [c for c in decision.claims if group and c.covered and c.entity and c.entity.group == group]
+
+    def windowed(self, decision: Decision) -> bool:
+        """Whether a date judges the decision: an entity that belonged to its group only within a period."""
+        return any(c.entity and (c.entity.owned_from or c.entity.owned_to) for c in self._support(decision))
+
+    def at_date(self, decision: Decision, at: str, basis: str) -> Decision:
+        """The decision with its ownership notes judged at `at` (a device's own date; basis: "purchase date
+        2017-03-01 (file row 5, column X)") instead of as_of."""
+        support = self._support(decision)
+        dated = dict(zip(self._ownership(support), self._ownership(support, at, basis), strict=True))
+        return replace(decision, notes=tuple(dated.get(n, n) for n in decision.notes))
+
+    def _ownership(self, support: list[Claim], at: str | None = None, basis: str = "") -> list[str]:
+        at = at or self.as_of
+        judged = f"judged at {basis}" if basis else f"judged as of {at}"
         out: list[str] = []
         seen: set[str] = set()
         for c in support:
@@ -418,9 +436,9 @@ class Attributor:
             seen.add(ent.id)
             group = self._group_name(ent.group or "")
             span = f"from {ent.owned_from or 'its start'} to {ent.owned_to or 'today'}"
-            inside = (ent.owned_from or "") <= self.as_of and (not ent.owned_to or self.as_of < ent.owned_to)
+            inside = (ent.owned_from or "") <= at and (not ent.owned_to or at < ent.owned_to)
             state = "within" if inside else "outside"
-            out.append(f"{ent.name} belonged to {group} {span}; judged as of {self.as_of}, {state} that period")
+            out.append(f"{ent.name} belonged to {group} {span}; {judged}, {state} that period")
         return out
 
 

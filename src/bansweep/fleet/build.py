@@ -16,6 +16,7 @@ from typing import Any
 
 from bansweep.findings import Evidence, Finding, Severity, Status, Subject, Verdict, finding_key
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
+from bansweep.fleet.context import NOT_COUNTED, NOT_IN_USE, Context
 from bansweep.policy.fleet import Judged
 
 RULE = "fleet.covered-vendor"
@@ -30,8 +31,10 @@ SEVERITY = {
 
 @dataclass(slots=True)
 class Tally:
-    """Counts for the report summary."""
+    """Counts for the report summary. A device recorded as no longer in use (retired, disposed of, stolen) is
+    counted under not_in_use, and in the other counts only with count_retired."""
 
+    count_retired: bool = False
     devices: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     by_vendor: Counter[str] = field(default_factory=Counter)
@@ -39,10 +42,17 @@ class Tally:
     by_policy: dict[str, Counter[str]] = field(default_factory=dict)
     unattributable: int = 0
     unattributable_ids: list[str] = field(default_factory=list)
+    not_in_use: int = 0
+    not_in_use_statuses: Counter[str] = field(default_factory=Counter)
 
-    def count(self, d: Decision, judged: Judged, srcs: list[str], n: int = 1) -> None:
+    def count(self, d: Decision, judged: Judged, srcs: list[str], n: int = 1, in_use: bool = True) -> None:
         """Count n devices with this decision, verdicts and sources."""
         self.devices += n
+        if not in_use:
+            self.not_in_use += n
+            self.not_in_use_statuses[judged.status.value] += n
+            if not self.count_retired:
+                return
         self.statuses[judged.status.value] += n
         if judged.status is not Status.NOT_COVERED:
             self.by_vendor[d.entity.group if d.entity and d.entity.group else "unknown"] += n
@@ -62,6 +72,11 @@ class Tally:
             "by_policy": {p: dict(c) for p, c in self.by_policy.items()},
             "unattributable": self.unattributable,
             "unattributable_examples": self.unattributable_ids[:20],
+            "not_in_use": {
+                "devices": self.not_in_use,
+                "by_status": dict(self.not_in_use_statuses),
+                "counted": self.count_retired,
+            },
         }
 
 
@@ -123,6 +138,7 @@ def template(d: Decision, judged: Judged, unattributable: list[str], srcs: list[
             "outcome": outcome(d, judged, unattributable),
             "conflicts": list(d.conflicts),
             "unattributable_macs": unattributable,
+            "in_use": True,
         },
         notes=tuple(d.notes),
     )
@@ -139,12 +155,13 @@ class DeviceFinding(Finding):
     thousands of devices cost their identifiers, not a copy of every dict). They are read-only views: assign the
     attribute to change one (the value assigned is kept)."""
 
-    __slots__ = ("_t", "_id", "_address", "_ids", "_notes")
+    __slots__ = ("_t", "_id", "_address", "_ids", "_notes", "_context")
     _t: Template
     _id: str
     _address: str
     _ids: tuple[tuple[str, ...], ...]  # MACs, IPs, host names, serials
     _notes: tuple[str, ...]  # the device's own notes
+    _context: Context | None
 
     @property
     def device_id(self) -> str:
@@ -173,6 +190,11 @@ class DeviceFinding(Finding):
         for key, values in zip(_IDS, self._ids, strict=True):
             if values:
                 attributes[key] = ", ".join(values)
+        context = self._context
+        if context is not None:
+            attributes.update(context.values)
+            if context.retired is not None:
+                attributes["in_use"] = context.in_use_text()
         made = Subject("device", self._id, self._label(), attributes)
         _last_subject[:] = (self, made)
         return made
@@ -200,7 +222,10 @@ class DeviceFinding(Finding):
         kept = self._get("explanation")
         if kept is not None:
             return kept  # type: ignore[no-any-return]
-        return self._t.explanation + (" " + " ".join(self._notes) if self._notes else "")
+        explanation = self._t.explanation
+        if self._notes:
+            explanation += ("" if explanation.endswith(".") or not explanation else ".") + " " + " ".join(self._notes)
+        return explanation
 
     @explanation.setter
     def explanation(self, value: str) -> None:
@@ -215,6 +240,11 @@ class DeviceFinding(Finding):
         for key, values in zip(_IDS, self._ids, strict=True):
             extra[_PLURAL[key]] = list(values)
         extra["notes"] = [*self._t.notes, *self._notes]
+        context = self._context
+        if context is not None:
+            extra["context"] = context.places
+            if context.retired is not None and not context.in_use:
+                extra["in_use"] = False
         return extra
 
     @extra.setter
@@ -233,18 +263,28 @@ def build(
     ids: tuple[tuple[str, ...], ...],
     evidence: list[Evidence],
     notes: tuple[str, ...] = (),
+    context: Context | None = None,
+    count_retired: bool = False,
 ) -> Finding:
-    """ids: the device's MACs, IPs, host names and serials."""
+    """ids: the device's MACs, IPs, host names and serials; context: what the inventory records about it
+    (location, owner, status, dates, tag)."""
     f = _new(DeviceFinding)
-    f._t, f._id, f._address, f._ids, f._notes = t, device_id, address, ids, notes
+    tags = t.tags  # shared by the devices of one template: replaced, never changed in place
+    if context is not None and not context.values:
+        context = None
+    if context is not None and context.retired is not None:
+        notes = (*notes, *context.notes(count_retired))
+        if not context.in_use:
+            tags = [*tags, NOT_IN_USE, *([] if count_retired else [NOT_COUNTED])]
+    f._t, f._id, f._address, f._ids, f._notes, f._context = t, device_id, address, ids, notes, context
     for name, value in (
         ("rule", RULE),
         ("severity", t.severity),
         ("confidence", t.confidence),
         ("evidence", evidence),
         ("status", t.status),
-        ("verdicts", t.verdicts),  # shared by the devices of one template: replaced, never changed in place
-        ("tags", t.tags),
+        ("verdicts", t.verdicts),
+        ("tags", tags),
         ("variant", ""),
         ("risk", None),
     ):
@@ -263,7 +303,13 @@ def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Templa
     return got
 
 
-def device_finding(att: Attributed, judged: Judged, made: dict[Hashable, Template] | None = None) -> Finding:
+def device_finding(
+    att: Attributed,
+    judged: Judged,
+    made: dict[Hashable, Template] | None = None,
+    context: Context | None = None,
+    count_retired: bool = False,
+) -> Finding:
     dev = att.device
     t = (
         template(att.decision, judged, att.unattributable, dev.sources)
@@ -271,7 +317,7 @@ def device_finding(att: Attributed, judged: Judged, made: dict[Hashable, Templat
         else shared_template(att, judged, made)
     )
     ids = (tuple(dev.macs), tuple(dev.ips), tuple(dev.hostnames), tuple(dev.serials))
-    return build(t, dev.id, dev.address, ids, att.evidence, tuple(dev.notes))
+    return build(t, dev.id, dev.address, ids, att.evidence, tuple(dev.notes), context, count_retired)
 
 
 def device_label(

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
-from bansweep.fleet import sources
+from bansweep.fleet import context, sources
 from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
 from bansweep.fleet.build import Tally, Template, build, device_finding, shared_template, template
+from bansweep.fleet.context import Context
 from bansweep.fleet.fingerprints import Recog
-from bansweep.fleet.identity import Merged, Records, merge_records, single
+from bansweep.fleet.identity import Device, Merged, Records, merge_records, single
 from bansweep.fleet.model import Observation, ObservationBatch
 from bansweep.fleet.sources import inventory_csv_fast
 from bansweep.inputs import InputFile, walk
@@ -47,6 +48,7 @@ class Options:
     as_of: str | None = None
     show_progress: bool | None = None
     fast_csv: bool | None = None  # the fast CSV reader: None = for CSV inventories of FAST_MIN_BYTES and more
+    count_retired: bool = False  # count devices recorded as retired, disposed of or stolen as in use
 
 
 def sniff(item: InputFile) -> str | None:
@@ -153,9 +155,10 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
                         items.append(parsed)
             bar.advance()
 
-    tally = Tally()
+    tally = Tally(count_retired=options.count_retired)
     merged = merge_records(items)
-    report.findings = assess(merged, attributor, stage, tally, show)
+    words = context.status_words(tuple(options.knowledge))
+    report.findings = assess(merged, attributor, stage, tally, show, words)
     report.subjects = tally.devices
     # most severe and surest first, then by subject id; stable sorts keep device order on ties
     report.findings.sort(key=operator.attrgetter("device_id"))
@@ -199,15 +202,21 @@ class Unit:
     sources: list[str]
     unattributable: bool  # no maker can be told and some MAC could not be attributed
     count: int = 1
+    in_use: bool = True  # False: recorded as retired, disposed of or stolen (and seen by no scan)
 
 
-def _unit(position: int, att: Attributed, judged: Judged, count: int = 1) -> Unit:
+def _unit(position: int, att: Attributed, judged: Judged, count: int = 1, in_use: bool = True) -> Unit:
     odd = not att.decision.attributable and bool(att.unattributable)
-    return Unit(position, att.decision, judged, att.device.sources, odd, count)
+    return Unit(position, att.decision, judged, att.device.sources, odd, count, in_use)
 
 
 def assess(
-    merged: Merged, attributor: Attributor, stage: PolicyStage, tally: Tally, show: bool | None
+    merged: Merged,
+    attributor: Attributor,
+    stage: PolicyStage,
+    tally: Tally,
+    show: bool | None,
+    words: context.StatusWords | None = None,
 ) -> list[Finding]:
     """Attribute, judge, count and list every device; findings in device order.
 
@@ -215,6 +224,8 @@ def assess(
     device, once for all the records with the same MAC block and values (its result has only the row and MAC of
     the first): the others get it with their own row and MAC. Every other device is attributed on its own."""
     records = merged.records
+    words = words or context.status_words()
+    retired = tally.count_retired
     units: list[Unit] = []
     listed: list[tuple[int, Finding]] = []
     examples: list[tuple[int, str]] = []  # (position, device id) of unattributable devices
@@ -233,28 +244,52 @@ def assess(
             hi = bisect.bisect_left(singles, start + len(part), lo)
             positions = singles[lo:hi]
             if positions:
-                _batch(part, start, positions, attributor, stage, units, listed, examples)
+                _batch(part, start, positions, attributor, stage, units, listed, examples, words, retired)
             bar.advance(len(positions))
         made: dict[Hashable, Template] = {}
         loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
         for dev in itertools.chain(merged.devices, (single(records.observation(r), r) for r in loose)):
-            att = attribute(attributor, dev)
-            judged = stage(att.decision)
-            unit = _unit(dev.first, att, judged)
+            unit, finding = judge_device(dev, attributor, stage, words, retired, made)
             units.append(unit)
             if unit.unattributable:
                 examples.append((dev.first, dev.id))
-            listed.append((dev.first, device_finding(att, judged, made)))
+            listed.append((dev.first, finding))
             bar.advance()
     units.sort(key=operator.attrgetter("position"))
     for unit in units:
-        tally.count(unit.decision, unit.judged, unit.sources, unit.count)
+        tally.count(unit.decision, unit.judged, unit.sources, unit.count, unit.in_use)
         if unit.unattributable:
             tally.unattributable += unit.count
     examples.sort()
     tally.unattributable_ids.extend(device_id for _, device_id in examples[:20])
     listed.sort(key=operator.itemgetter(0))
     return [finding for _, finding in listed]
+
+
+def judge_device(
+    dev: Device,
+    attributor: Attributor,
+    stage: PolicyStage,
+    words: context.StatusWords,
+    count_retired: bool,
+    made: dict[Hashable, Template] | None = None,
+) -> tuple[Unit, Finding]:
+    """Attribute and judge one device with its inventory context: an ownership window is judged at the device's
+    purchase (else install) date when the inventory gives one, and the evidence says so."""
+    att = attribute(attributor, dev)
+    ctx = context.of_observations(dev.observations, words)
+    dated = ctx.dated() if ctx.values else None
+    if dated is not None and attributor.windowed(att.decision):
+        day, name, where = dated
+        decision = attributor.at_date(att.decision, day, context.basis(name, day, where))
+        detail = f"the {context.WORDS[name]} judges the ownership window (not --as-of {attributor.as_of})"
+        evidence = [*att.evidence, Evidence(f"inventory.{name}", day, where, None, detail)]
+        att = Attributed(dev, decision, evidence, att.unattributable)
+        judged = stage(decision, (day, f"the {context.WORDS[name]}"))
+    else:
+        judged = stage(att.decision)
+    unit = _unit(dev.first, att, judged, in_use=ctx.in_use)
+    return unit, device_finding(att, judged, made, ctx, count_retired)
 
 
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
@@ -273,13 +308,14 @@ def _loose(
     """The single-record devices of loose records (a scan's hosts, a lease file's leases) attributed like a batch's:
     once for all the records of one source with the same MAC block, values and value origins, the others given
     the first one's result with their own place and MAC. Returns the positions left to attribute one by one
-    (records whose facts carry their own lines, an LLDP neighbour, a MAC that cannot be attributed)."""
+    (records whose facts carry their own lines, an inventory context, an LLDP neighbour, a MAC that cannot be
+    attributed)."""
     own_way: list[int] = []
     observations = [records.observation(r) for r in positions]
     blocks = _blocks([o.mac for o in observations], attributor)
     plans: dict[Hashable, tuple[Template, list[_Shape], Unit] | None] = {}
     for r, obs, block in zip(positions, observations, blocks, strict=True):
-        if obs.lines or "lldp.chassis_mac" in obs.facts:
+        if obs.lines or obs.context or "lldp.chassis_mac" in obs.facts:
             own_way.append(r)
             continue
         key = (block, obs.source, *obs.facts.items(), "", *obs.fields.items())
@@ -329,8 +365,12 @@ def _batch(
     units: list[Unit],
     listed: list[tuple[int, Finding]],
     examples: list[tuple[int, str]],
+    words: context.StatusWords,
+    count_retired: bool = False,
 ) -> None:
-    """The single-record devices of one batch (record positions in the run, ascending)."""
+    """The single-record devices of one batch (record positions in the run, ascending). Devices recorded as not in
+    use are judged apart from the others (counted apart); those whose ownership window a date of their own judges
+    are judged one by one (judge_device)."""
     whole = len(positions) == len(batch)
     ks: Sequence[int] = range(len(batch)) if whole else [r - start for r in positions]
 
@@ -338,15 +378,20 @@ def _batch(
         return values if whole else [values[k] for k in ks]
 
     macs = column(batch.macs)
-    keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), strict=True))
+    status = batch.context.get("install_status")
+    retired = _retired(column(status), batch.fields["install_status"], words) if status else None
+    more = [retired] if retired else []
+    keys: list[Hashable] = list(zip(_blocks(macs, attributor), *map(column, batch.facts.values()), *more, strict=True))
     firsts: dict[Hashable, int] = {}  # key -> its first device
     counts = Counter(map(firsts.setdefault, keys, itertools.count()))
     entries: dict[Hashable, tuple[Attributed, Unit]] = {}
     for key, i in firsts.items():
         att = attribute(attributor, single(batch.observation(ks[i]), positions[i]))
-        unit = _unit(positions[i], att, stage(att.decision), counts[i])
-        entries[key] = (att, unit)
-        units.append(unit)
+        in_use = retired is None or retired[i] is None
+        entries[key] = (att, _unit(positions[i], att, stage(att.decision), counts[i], in_use))
+    has_dates = any(name in batch.context for name in context.DATES)
+    dated = {key for key, (att, _) in entries.items() if has_dates and attributor.windowed(att.decision)}
+    units.extend(unit for key, (_, unit) in entries.items() if key not in dated)
     odd = {key for key, (_, unit) in entries.items() if unit.unattributable}
     if odd:  # the first of these devices (their ids are their MACs)
         for i in itertools.islice(itertools.compress(range(len(keys)), map(odd.__contains__, keys)), 20):
@@ -354,21 +399,35 @@ def _batch(
     templates: dict[Hashable, Template] = {}
     for key, (att, unit) in entries.items():
         templates[key] = template(att.decision, unit.judged, att.unattributable, [batch.source])
-    file, rows, mac_field = batch.file, batch.rows, batch.fields.get("mac")
+    file, rows, mac_field, columns = batch.file, batch.rows, batch.fields.get("mac"), batch.fields
+    kept = batch.context.items()
     macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
     plans = {key: (t, _shape(entries[key][0], mac_field), entries[key]) for key, t in templates.items()}
     for i in range(len(keys)):
         k = ks[i]
+        if dated and keys[i] in dated:  # judged at its own date
+            own, finding = judge_device(
+                single(batch.observation(k), positions[i]), attributor, stage, words, count_retired
+            )
+            units.append(own)
+            listed.append((positions[i], finding))
+            continue
         t, shape, (first, unit) = plans[keys[i]]
+        row = rows[k]
+        ctx = None
+        if kept:
+            values = {name: value for name, col in kept if (value := col[k])}
+            if values:
+                places = {n: {"value": v, "file": file, "row": row, "field": columns[n]} for n, v in values.items()}
+                ctx = Context(values, places, retired[i] if retired else None)
         if first.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
-            listed.append((positions[i], device_finding(att, unit.judged)))
+            listed.append((positions[i], device_finding(att, unit.judged, None, ctx, count_retired)))
             continue
         mac = macs_[k] or None
         ip = ips[k] or None
         host = hosts[k] or None
         serial = serials[k] or None
-        row = rows[k]
         evidence = [
             Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
             for rule, value, col, date, detail, suffix in shape
@@ -376,7 +435,13 @@ def _batch(
         ids = ((mac,) if mac else (), (ip,) if ip else (), (host,) if host else (), (serial,) if serial else ())
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        listed.append((positions[i], build(t, device_id, address, ids, evidence)))
+        listed.append((positions[i], build(t, device_id, address, ids, evidence, (), ctx, count_retired)))
+
+
+def _retired(values: Sequence[str | None], column: str, words: context.StatusWords) -> list[str | None]:
+    """Per record, the install status when it means not in use (else None)."""
+    table = {v: words.not_in_use(v, column) if v else None for v in dict.fromkeys(values)}
+    return list(map(table.__getitem__, values))
 
 
 _Shape = tuple[str, str, str | None, str | None, str, str | None]

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from bansweep.findings import InputError, Location
 
 NO_LINES: Mapping[str, int] = MappingProxyType({})
+NO_CONTEXT: Mapping[str, str] = MappingProxyType({})
 _HEX = re.compile(r"[0-9A-Fa-f]")
 
 
@@ -39,6 +40,8 @@ class Observation:
     fields: dict[str, str] = field(default_factory=dict)  # fact name -> original column/attribute, for evidence
     # fact name -> its own file line, when not the record's (one shared empty mapping for the records without)
     lines: Mapping[str, int] = field(default_factory=lambda: NO_LINES)
+    # inventory context (fleet/context.py), not read as facts; likewise shared when empty
+    context: Mapping[str, str] = field(default_factory=lambda: NO_CONTEXT)
 
     def where(self, fact: str) -> Location:
         """Location of one fact: the record's location plus the column/attribute it came from (and its own line in
@@ -57,7 +60,7 @@ class ObservationBatch:
     what a source would yield one by one (a fast reader's output; merging treats both forms alike).
 
     Every record's location is `file` with its row; an empty value ("" or None) is an absent one, and the facts
-    of a record are its non-empty values in column order."""
+    of a record are its non-empty values in column order (its context likewise)."""
 
     source: str
     file: str
@@ -68,6 +71,7 @@ class ObservationBatch:
     hostnames: list[str | None]
     serials: list[str | None]
     facts: dict[str, list[str | None]]
+    context: dict[str, list[str | None]] = field(default_factory=dict)  # context field -> column of values
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -85,6 +89,7 @@ class ObservationBatch:
             self.serials[k] or None,
             self.values(k),
             self.fields,
+            context={name: value for name, column in self.context.items() if (value := column[k])},
         )
 
 

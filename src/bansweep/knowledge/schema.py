@@ -159,6 +159,17 @@ class PlaceholderNames(Entry):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InstallStatus(Entry):
+    """Inventory status values that mean a device is no longer in use (retired, disposed of, lost or stolen)."""
+
+    DATASET: ClassVar[str] = "install-status"
+    names: list[str]
+    label: str
+    codes: list[str] = field(default_factory=list)  # numeric choice values, read only in code_columns
+    code_columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AvbKey(Entry):
     """A publicly known Android Verified Boot signing key, by the SHA-1 of its AVB public key blob."""
 
@@ -308,6 +319,7 @@ SCHEMAS: dict[str, type[Entry]] = {
         PlatformCert,
         AvbKey,
         PlaceholderNames,
+        InstallStatus,
         StockPackage,
         AppRole,
         StockSetuid,

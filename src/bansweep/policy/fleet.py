@@ -78,10 +78,13 @@ def judge(
     *,
     conflicting: bool = False,
     overlays: Sequence[Path] = (),
+    owned_at: tuple[str, str] | None = None,
 ) -> list[Verdict]:
     """One verdict per policy for a device attributed to `entity` (None: no maker found), as of `as_of`.
 
-    `as_of` is an ISO date: the report date, or better the device's manufacture or purchase date when known.
+    `as_of` is an ISO date (the report date) at which rules are in effect; `owned_at` (date, what it is, e.g.
+    ("2017-03-01", "the purchase date")) is the date that judges the entity's ownership window when the device's
+    own date is known, else as_of does.
     """
     if not _DAY.match(as_of):
         raise ValueError(f"as_of must be an ISO date YYYY-MM-DD, got {as_of!r}")
@@ -89,10 +92,12 @@ def judge(
     unknown = [p for p in policies if p not in table]
     if unknown:
         raise ValueError(f"unknown policy {', '.join(map(repr, unknown))}; available: {', '.join(table)}")
-    return [_judge(table[p], entity, as_of, conflicting) for p in policies]
+    return [_judge(table[p], entity, as_of, conflicting, owned_at) for p in policies]
 
 
-def _judge(policy: Policy, entity: Entity | None, as_of: str, conflicting: bool) -> Verdict:
+def _judge(
+    policy: Policy, entity: Entity | None, as_of: str, conflicting: bool, owned_at: tuple[str, str] | None = None
+) -> Verdict:
     def verdict(status: Status, reason: str, citation: str | None = None, date: str | None = None) -> Verdict:
         return Verdict(policy.id, status, citation or policy.citation, date or policy.date, reason)
 
@@ -122,15 +127,16 @@ def _judge(policy: Policy, entity: Entity | None, as_of: str, conflicting: bool)
             f"{entity.name} is a {entity.relation} of the {entity.group} group; affiliates are a policy choice"
         )
     start, end = ownership_window(entity)
-    outside = not start <= as_of <= end
+    when, what = owned_at or (as_of, "")
+    outside = not start <= when <= end
     if outside:
         if entity.owned_from and entity.owned_to:
             span = f"from {entity.owned_from} to {entity.owned_to}"
         else:
             span = f"until {entity.owned_to}" if entity.owned_to else f"since {entity.owned_from}"
         doubts.append(
-            f"{entity.name} was part of the {entity.group} group {span}; {as_of} is outside that period, so only "
-            "equipment made within it is covered"
+            f"{entity.name} was part of the {entity.group} group {span}; {what + ' ' if what else ''}{when} is "
+            "outside that period, so only equipment made within it is covered"
         )
     if entity.confidence in policy.review_confidence:
         doubts.append(f"the link of {entity.name} to the {entity.group} group is low-confidence ({entity.confidence})")
@@ -232,21 +238,32 @@ class PolicyStage:
         self.policies = list(policies)
         self.as_of = as_of
         self.overlays = list(overlays)
-        self._cache: dict[tuple[str | None, bool, str | None], Judged] = {}
+        self._cache: dict[tuple[str | None, bool, str | None, tuple[str, str] | None], Judged] = {}
 
-    def __call__(self, decision: Decision) -> Judged:
+    def __call__(self, decision: Decision, owned_at: tuple[str, str] | None = None) -> Judged:
+        """owned_at: (date, what it is) judging the entity's ownership window instead of as_of (a purchase date)."""
         entity = decision.entity
-        key = (entity.id if entity else None, decision.conflicting, decision.component)
+        if owned_at is not None and not (entity and (entity.owned_from or entity.owned_to)):
+            owned_at = None  # the same verdicts as without it: judged once
+        key = (entity.id if entity else None, decision.conflicting, decision.component, owned_at)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[key] = policy_stage(decision, self.policies, self.as_of, self.overlays)
+            hit = self._cache[key] = policy_stage(decision, self.policies, self.as_of, self.overlays, owned_at)
         return hit
 
 
-def policy_stage(decision: Decision, policies: Sequence[str], as_of: str, overlays: Sequence[Path] = ()) -> Judged:
+def policy_stage(
+    decision: Decision,
+    policies: Sequence[str],
+    as_of: str,
+    overlays: Sequence[Path] = (),
+    owned_at: tuple[str, str] | None = None,
+) -> Judged:
     """Verdicts for one decision. Evidence naming only a chip/component vendor turns covered verdicts into review
     (the device maker is unknown)."""
-    verdicts = judge(decision.entity, policies, as_of, conflicting=decision.conflicting, overlays=overlays)
+    verdicts = judge(
+        decision.entity, policies, as_of, conflicting=decision.conflicting, overlays=overlays, owned_at=owned_at
+    )
     if decision.component is not None:
         verdicts = [_to_review(v, decision.component) for v in verdicts]
     status = max((v.status for v in verdicts), key=lambda s: s.order, default=Status.NOT_COVERED)

@@ -30,6 +30,7 @@ from typing import Any
 from bansweep import __version__
 from bansweep.findings import JOB_STATUSES, Finding, Level, Report, Status, Subject
 from bansweep.reports.json import (
+    CONTEXT,
     OTHER,
     SCHEMA,
     data_ages,
@@ -188,6 +189,13 @@ def _summary(report: Report) -> str:
     else:
         inputs = f"{len(report.inputs)}"
     rows.append(f"<tr><th>Inputs</th><td>{inputs}</td></tr>")
+    for key, part in report.summary.items():  # fleet: devices recorded as no longer in use
+        if (key == "not_in_use" or key.endswith(".not_in_use")) and isinstance(part, dict) and part.get("devices"):
+            how = "counted as asked (--count-retired)" if part.get("counted") else "not counted as in use"
+            rows.append(
+                f"<tr><th>Not in use</th><td>{esc(str(part['devices']))} device(s) recorded as retired, disposed "
+                f"of, lost or stolen: {how}</td></tr>"
+            )
     ages = data_ages(report)
     dated = [f"{esc(name)} {day.isoformat()}" + (f" ({age} days)" if age else "") for name, _, day, age in ages if day]
     if dated:
@@ -386,6 +394,11 @@ def _findings(report: Report, jobs: list[str], statuses: list[Status]) -> str:
     blocks = []
     for n, (job, status, subject, findings) in enumerate(_groups(report.findings), 1):
         reasons = "".join(f'<span class="why">{linked(reason(f))}</span>' for f in findings)
+        recorded = " · ".join(
+            f"{intro}{esc(subject.attributes[key])}" for key, intro in CONTEXT if subject.attributes.get(key)
+        )
+        if recorded:
+            reasons += f'<span class="why small">{recorded}</span>'
         body = [_attributes(subject)] + [_finding_block(f) for f in findings]
         blocks.append(
             f'<details class="subject job-{jobs.index(job)} st-{status.name.lower()}" id="f{n}">'

@@ -163,6 +163,10 @@ def by_subject(findings: Iterable[Finding]) -> list[tuple[Subject, list[Finding]
     return [(group[0].subject, group) for group in groups.values()]
 
 
+# a device's inventory context (fleet/context.py) as the terminal and HTML show it beside the device:
+# (attribute, how it is introduced)
+CONTEXT = (("in_use", "in use: "), ("location", ""), ("owner", ""), ("asset_tag", "tag "))
+
 # A finding's job, when its rule does not name it (rule ids start with the job: fleet., firmware., parties.)
 KIND_JOB = {"device": "fleet", "app": "firmware", "firmware": "firmware", "party": "parties"}
 OTHER = "other"

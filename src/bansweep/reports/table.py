@@ -32,6 +32,7 @@ from rich.text import Text
 from bansweep import __version__
 from bansweep.findings import JOB_STATUSES, Finding, Level, Location, Report, Status, Subject
 from bansweep.reports.json import (
+    CONTEXT,
     OTHER,
     data_ages,
     evidence_base,
@@ -115,6 +116,13 @@ def _summary(report: Report, base: str) -> Table:
         grid.add_row("Findings", Text("none", style=LEVEL_STYLE[Level.PASS]))
     inside = "; places below are inside it" if report.inputs == [base.rstrip("/")] else f"; places below are in {base}"
     grid.add_row("Inputs", Text(_inputs(report) + (visible(inside) if base else "")))
+    for job, part in report.summary.items():  # fleet: devices recorded as no longer in use
+        if (job == "not_in_use" or job.endswith(".not_in_use")) and isinstance(part, dict) and part.get("devices"):
+            how = "counted as asked (--count-retired)" if part.get("counted") else "not counted as in use"
+            grid.add_row(
+                "Not in use",
+                Text(f"{part['devices']} device(s) recorded as retired, disposed of, lost or stolen: {how}"),
+            )
     for job, part in report.summary.items():  # firmware: the build's device-level risk
         if isinstance(part, dict) and isinstance(part.get("device_risk"), dict):
             risk = part["device_risk"]
@@ -244,8 +252,16 @@ def _group(console: Console, group: Group_, pad: int, details: bool, base: str) 
     for f in findings:
         console.print(Text(" " * indent + reason(f)), no_wrap=True, overflow="ellipsis")
     places = _places((e.location for f in findings for e in f.evidence), base)
-    if places:
-        console.print(Text(" " * indent + places, style="dim"), no_wrap=True, overflow="ellipsis")
+    recorded = _context(subject)
+    if places or recorded:
+        shown = " · ".join(p for p in (places, recorded) if p)
+        console.print(Text(" " * indent + shown, style="dim"), no_wrap=True, overflow="ellipsis")
+
+
+def _context(subject: Subject) -> str:
+    """'in use: no (Retired) · HQ Building 1 · Jane Smith · tag P1000123'."""
+    values = subject.attributes
+    return " · ".join(f"{intro}{visible(values[key])}" for key, intro in CONTEXT if values.get(key))
 
 
 def _places(locations: Iterable[Location], base: str) -> str:

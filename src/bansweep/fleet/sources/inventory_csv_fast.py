@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet import sources
+from bansweep.fleet import context, sources
 from bansweep.fleet.model import ObservationBatch
 from bansweep.fleet.sources.common import MAX_RECORDS, fast_mac, sheet_row
 from bansweep.inputs import InputProblem, read_text
@@ -38,6 +38,7 @@ PARENT_SHARE = 0.52  # of the lines, read by the parent (the worker also packs i
 LONGEST = 4096  # a mapped cell longer than this: read by the source (it reports overlong cells)
 FACT_NAMES = {"banner": "service.banner"}
 ATTRIBUTES = ("mac", "ip", "hostname", "serial")
+KEPT_APART = (*ATTRIBUTES, *context.FIELDS)  # no facts: identifiers, and context kept in batch.context
 _CANON = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
 _ADDRESS_WORDS = ("addr", "adress", "hw", "physical")  # with "mac": header words of columns that may hold MACs
 
@@ -139,6 +140,7 @@ class _Table:
     fields: dict[str, str]
     mac_column: str
     other_macs: bool
+    context_cols: list[tuple[str, int, bool]]  # (context field, column, whether it holds dates)
 
 
 class _Cut(Exception):
@@ -163,10 +165,11 @@ def _read(file: str, text: str, layout: _Layout) -> tuple[ObservationBatch, list
         layout.delimiter,
         max(chosen.values()) + 1,
         chosen,
-        [(FACT_NAMES.get(f, f), i) for f, i in layout.chosen if f not in ATTRIBUTES],
+        [(FACT_NAMES.get(f, f), i) for f, i in layout.chosen if f not in KEPT_APART],
         {FACT_NAMES.get(f, f): headers[i] for f, i in layout.chosen},
         headers[mac_i] if mac_i >= 0 else "",
         mac_i >= 0 and any(_may_hold_macs(h) for i, h in enumerate(headers) if i != mac_i),
+        [(f, i, f in context.DATES) for f, i in layout.chosen if f in context.FIELDS],
     )
     lines = text.split("\n")
     if lines[layout.skip].count('"') % 2:
@@ -200,7 +203,7 @@ def _worker(start: int) -> _Packed | None:
     rows: range | list[int] = (
         range(b.rows[0], b.rows[-1] + 1) if b.rows and b.rows[-1] - b.rows[0] + 1 == len(b.rows) else b.rows
     )
-    columns = [b.macs, b.ips, b.hostnames, b.serials, *b.facts.values()]
+    columns = [b.macs, b.ips, b.hostnames, b.serials, *b.facts.values(), *b.context.values()]
     return part.errors, part.done, rows, [_pack(c) for c in columns]  # in forms that pickle fast
 
 
@@ -238,7 +241,14 @@ def _two_parts(table: _Table, body: list[str]) -> _Part | None:
         batch.rows.extend(range(rows.start + done, rows.stop + done))
     else:
         batch.rows.extend(row + done for row in rows)
-    mine_columns = [batch.macs, batch.ips, batch.hostnames, batch.serials, *batch.facts.values()]
+    mine_columns = [
+        batch.macs,
+        batch.ips,
+        batch.hostnames,
+        batch.serials,
+        *batch.facts.values(),
+        *batch.context.values(),
+    ]
     for column, packed in zip(mine_columns, columns, strict=True):
         column.extend(_unpack(packed))
     for e in their_errors:
@@ -255,7 +265,16 @@ def _part(table: _Table, lines: list[str], last: bool) -> _Part | None:
     feed = map(operator.add, lines, itertools.repeat("\n"))
     reader = csv.reader(feed if last else itertools.chain(feed, [_END + "\n"]), delimiter=table.delimiter)
     batch = ObservationBatch(
-        FORMAT, table.file, table.fields, [], [], [], [], [], {fact: [] for fact, _ in table.text_cols}
+        FORMAT,
+        table.file,
+        table.fields,
+        [],
+        [],
+        [],
+        [],
+        [],
+        {fact: [] for fact, _ in table.text_cols},
+        {name: [] for name, _, _ in table.context_cols},
     )
     errors: list[InputError] = []
     stripped: dict[str, str] = {}  # value -> stripped value, shared by all text columns
@@ -303,6 +322,7 @@ def _chunk(
 ) -> bool:
     """Add one chunk of rows (all at least as wide as the mapped columns); False when the source must read it."""
     n = len(chunk)
+    first_error = len(errors)
     file, text_cols, chosen = table_.file, table_.text_cols, table_.chosen
     mac_column, other_macs = table_.mac_column, table_.other_macs
     table = list(zip(*chunk, strict=False))  # columns (every row is wide enough)
@@ -338,9 +358,19 @@ def _chunk(
                 where = Location(file, None, numbers[k], None, None, mac_column)
                 errors.append(InputError(where, f"not a MAC address: {shown!r}"))
             macs[k] = mac or ""
+    kept: list[Sequence[str]] = []
+    for name, i, dated in table_.context_cols:
+        col = _few(table[i], stripped)
+        if col is None:
+            return False
+        if dated:
+            col = _dates(col, file, numbers, table_.fields[name], errors)
+        kept.append(col)
+    if len(errors) > first_error and table_.context_cols:  # in row order, as the source reports them
+        errors[first_error:] = sorted(errors[first_error:], key=_row)
     # a record is a row with some value; rows with none (say only a bad MAC) are no record
     if "" in macs:
-        others = [attrs["ip"], attrs["hostname"], attrs["serial"], *facts]
+        others = [attrs["ip"], attrs["hostname"], attrs["serial"], *facts, *kept]
         empty = itertools.compress(range(n), map(operator.not_, macs))
         drop = {k for k in empty if not any(col[k] for col in others)}
         if drop:
@@ -348,6 +378,7 @@ def _chunk(
             numbers, macs = [numbers[k] for k in keep], [macs[k] for k in keep]
             attrs = {f: [col[k] for k in keep] for f, col in attrs.items()}
             facts = [[col[k] for k in keep] for col in facts]
+            kept = [[col[k] for k in keep] for col in kept]
     batch.rows.extend(numbers)
     batch.macs.extend(macs)
     batch.ips.extend(attrs["ip"])
@@ -355,7 +386,26 @@ def _chunk(
     batch.serials.extend(attrs["serial"])
     for (fact, _), col in zip(text_cols, facts, strict=True):
         batch.facts[fact].extend(col)
+    for (name, _, _), col in zip(table_.context_cols, kept, strict=True):
+        batch.context[name].extend(col)
     return True
+
+
+def _row(error: InputError) -> int:
+    return error.location.row or 0
+
+
+def _dates(col: Sequence[str], file: str, numbers: list[int], column: str, errors: list[InputError]) -> list[str]:
+    """A column of dates read into YYYY-MM-DD (once per distinct value); one InputError per row of a value that
+    is no date, which stays as written."""
+    read = {value: context.read_date(value, False) for value in dict.fromkeys(col) if value}
+    read[""] = ("", True)
+    if all(ok for _, ok in read.values()):
+        return [read[value][0] for value in col]
+    for k, value in enumerate(col):
+        if not read[value][1]:
+            errors.append(InputError(Location(file, None, numbers[k], None, None, column), context.bad_date(value)))
+    return [read[value][0] for value in col]
 
 
 _SPACE = re.compile(r"\s")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
+from bansweep.fleet import context
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources.common import fast_mac, row_location, sheet_row
 from bansweep.tables import headers
@@ -28,6 +29,7 @@ FIELDS = (
     "firmware",
     "banner",
     "device_type",
+    *context.FIELDS,  # location, owner, install status, purchase/install date, asset tag: shown, not attributed
 )
 
 # Fields that say something about a device's maker or identity; a table needs one to be an inventory.
@@ -143,6 +145,7 @@ def observe_table(
 
 FACT_NAMES = {"banner": "service.banner"}  # inventory field -> fact name where they differ
 ATTRIBUTES = ("mac", "ip", "hostname", "serial")  # fields kept as Observation attributes, not facts
+KEPT_APART = (*ATTRIBUTES, *context.FIELDS)  # fields that are no facts
 
 
 def observe_rows(
@@ -150,11 +153,15 @@ def observe_rows(
 ) -> Iterator[Observation | InputError]:
     """Observations from a table's rows (the reader's InputErrors passed on in order).
 
-    Rows with no mapped value are blank and yield nothing; an invalid MAC yields an InputError naming the row and
-    column, and the rest of the row is still used; an empty MAC cell falls back to a further MAC column.
+    Rows with no mapped value are blank and yield nothing; an invalid MAC or date yields an InputError naming the
+    row and column, and the rest of the row is still used; an empty MAC cell falls back to a further MAC column.
+    Context values (fleet/context.py) go to Observation.context, dates read into YYYY-MM-DD (Excel day numbers
+    too, in a workbook).
     """
     file, columns, sheet = table.file, table.header, table.sheet
-    text_cols = tuple((FACT_NAMES.get(f, f), i) for f, i in chosen.items() if f not in ATTRIBUTES)
+    text_cols = tuple((FACT_NAMES.get(f, f), i) for f, i in chosen.items() if f not in KEPT_APART)
+    context_cols = tuple((f, i, f in context.DATES) for f, i in chosen.items() if f in context.FIELDS)
+    serial_days = table.format == "xlsx"
     mac_col = chosen.get("mac", -1)
     extra_macs = mac_columns(columns, chosen, kb)
     ip_col = chosen.get("ip", -1)
@@ -204,6 +211,15 @@ def observe_rows(
             host = row[host_col].strip() or None
         if serial_col >= 0:
             serial = row[serial_col].strip() or None
-        if facts or mac or ip or host or serial:
+        kept = {}
+        for name, i, dated in context_cols:
+            value = row[i].strip()
+            if value:
+                if dated:
+                    value, ok = context.read_date(value, serial_days)
+                    if not ok:
+                        yield InputError(Location(file, None, row_no, sheet, None, columns[i]), context.bad_date(value))
+                kept[name] = value
+        if facts or mac or ip or host or serial or kept:
             loc = row_location(file, row_no) if sheet is None else Location(file, None, row_no, sheet)
-            yield Observation(fmt, loc, mac, ip, host, serial, facts, fields)
+            yield Observation(fmt, loc, mac, ip, host, serial, facts, fields, context=kept)

@@ -1,0 +1,233 @@
+"""A device's inventory context: where it is, who has it, whether it is still in use, when it was bought or
+installed, its asset tag. Inventory columns mapped like the others (knowledge/data/headers.yaml); the status
+words that mean "no longer in use" are knowledge data too (knowledge/data/install-status.yaml).
+
+The inventory readers keep context values apart from the facts attribution reads (Observation.context), dates
+already read into YYYY-MM-DD (a date they cannot read stays as written, and is an input error at its row).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from bansweep import knowledge
+from bansweep.findings import Location
+from bansweep.knowledge.schema import InstallStatus
+from bansweep.tables.headers import fold
+
+FIELDS = ("location", "owner", "install_status", "purchase_date", "install_date", "asset_tag")
+DATES = ("purchase_date", "install_date")  # the date that judges ownership windows: the first one present
+WORDS = {
+    "location": "location",
+    "owner": "owner",
+    "install_status": "install status",
+    "purchase_date": "purchase date",
+    "install_date": "install date",
+    "asset_tag": "asset tag",
+}
+NOT_SIGHTINGS = ("inventory", "cyclonedx")  # sources that record a device without seeing it in use
+NOT_IN_USE = "not-in-use"  # tag of a device recorded as retired, disposed of, lost or stolen
+NOT_COUNTED = "not-counted"  # tag of a finding left out of the in-use counts and of --fail-on
+
+_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ][\d:.+\-Z ]*)?")
+_SLASH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T][\d:.APMapm ]*)?")
+_DOTS = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]*)?")
+_DAY_MONTH = re.compile(r"(\d{1,2})[-\s]([A-Za-z]{3,9})\.?[-\s,]+(\d{4})")
+_MONTH_DAY = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})")
+_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        1,
+    )
+    for name in names
+}
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+DATE_FORMS = "2017-03-01, 3/1/2017 (month first), 1.3.2017 (day first) or 1-Mar-2017"
+
+
+def parse_date(text: str, serial: bool = False) -> str | None:
+    """A date as YYYY-MM-DD, or None. Read: ISO (2017-03-01, 2017/03/01, with a time after it), US month-first
+    3/1/2017 (day first when the first number cannot be a month: 25/12/2017), day-first 1.3.2017, 1-Mar-2017,
+    Mar 1, 2017; serial: also an Excel day number (XLSX cells without a date format)."""
+    text = text.strip()
+    if m := _ISO.fullmatch(text):
+        return _day(int(m[1]), int(m[2]), int(m[3]))
+    if m := _SLASH.fullmatch(text):
+        first, second = int(m[1]), int(m[2])
+        month, day = (second, first) if first > 12 >= second else (first, second)
+        return _day(int(m[3]), month, day)
+    if m := _DOTS.fullmatch(text):
+        return _day(int(m[3]), int(m[2]), int(m[1]))
+    if m := _DAY_MONTH.fullmatch(text):
+        named = _MONTHS.get(m[2].lower())
+        return _day(int(m[3]), named, int(m[1])) if named else None
+    if m := _MONTH_DAY.fullmatch(text):
+        named = _MONTHS.get(m[1].lower())
+        return _day(int(m[3]), named, int(m[2])) if named else None
+    if serial and _SERIAL.fullmatch(text):
+        return excel_day(float(text))
+    return None
+
+
+def excel_day(number: float) -> str | None:
+    """An Excel 1900-system serial day (1 = 1900-01-01; Excel's 1900-02-29, day 60, does not exist)."""
+    days = int(number)
+    if days < 1 or days == 60:
+        return None
+    start = date(1899, 12, 31) if days < 60 else date(1899, 12, 30)
+    try:
+        day = start + timedelta(days=days)
+    except OverflowError:
+        return None
+    return day.isoformat() if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def _day(year: int, month: int, day: int) -> str | None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def bad_date(value: str) -> str:
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    return f"not a date: {shown!r} (expected a date such as {DATE_FORMS}); the device is judged without it"
+
+
+def read_date(value: str, serial: bool) -> tuple[str, bool]:
+    """(the value to keep, whether it is a date): a date as YYYY-MM-DD, else the value as written."""
+    parsed = parse_date(value, serial)
+    return (parsed, True) if parsed else (value, False)
+
+
+class StatusWords:
+    """The install status values that mean a device is no longer in use."""
+
+    def __init__(self, overlays: Sequence[Path] = ()) -> None:
+        self.names: dict[str, str] = {}  # folded name -> label
+        self.codes: dict[tuple[str, str], str] = {}  # (folded column, code) -> label
+        for entry in knowledge.facts(InstallStatus, overlays).entries:
+            for name in entry.names:
+                self.names.setdefault(fold(name), name)
+            for column in entry.code_columns:
+                for code in entry.codes:
+                    self.codes[fold(column), code] = entry.label
+        self._cache: dict[tuple[str, str], str | None] = {}
+
+    def not_in_use(self, value: str, column: str = "") -> str | None:
+        """How the report names the status when `value` (in `column`) means not in use, else None."""
+        key = (value, column)
+        if key in self._cache:
+            return self._cache[key]
+        text = value.strip()
+        label = None
+        code = self.codes.get((fold(column), text))
+        if code is not None:
+            label = f"{text} = {code}"
+        elif fold(text) in self.names:
+            label = text
+        else:
+            first = re.split(r"\s[-–]\s|[/(,;:]", text, maxsplit=1)[0]
+            if fold(first) in self.names:
+                label = text
+        if len(self._cache) < 100_000:
+            self._cache[key] = label
+        return label
+
+
+@functools.cache
+def status_words(overlays: tuple[Path, ...] = ()) -> StatusWords:
+    return StatusWords(overlays)
+
+
+@dataclass(slots=True)
+class Context:
+    """What the inventory records about one device, each value with where it was read."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    # field -> the value and where it was read, as the report gives it: {"value", "file", "row", "field", ...}
+    places: dict[str, dict[str, Any]] = field(default_factory=dict)
+    retired: str | None = None  # the install status when it means not in use
+    seen_by: tuple[str, ...] = ()  # sources that saw the device in use (scans, leases, walks)
+
+    @property
+    def in_use(self) -> bool:
+        return self.retired is None or bool(self.seen_by)
+
+    def dated(self) -> tuple[str, str, Location] | None:
+        """(YYYY-MM-DD, field, where) of the date that judges ownership windows: purchase, else install date."""
+        for name in DATES:
+            value = self.values.get(name)
+            if value and parse_date(value):
+                return value, name, Location(**{k: v for k, v in self.places[name].items() if k != "value"})
+        return None
+
+    def in_use_text(self) -> str:
+        """'no (Retired)', or 'yes (recorded Retired, seen by nmap)' for a device a scan saw."""
+        if self.seen_by:
+            return f"yes (recorded {self.retired}, seen by {', '.join(self.seen_by)})"
+        return f"no ({self.retired})"
+
+    def notes(self, counted: bool) -> list[str]:
+        if self.retired is None:
+            return []
+        if self.seen_by:
+            return [
+                f"Recorded as {self.retired} in the inventory, but seen by {', '.join(self.seen_by)}: counted as in "
+                "use."
+            ]
+        how = "counted as asked (--count-retired)" if counted else "not counted as in use (--count-retired counts it)"
+        return [f"Recorded as not in use (install status {self.retired}): {how}."]
+
+
+def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
+    """A device's context from its records (the first value of each field, in record order)."""
+    ctx = Context()
+    seen: list[str] = []
+    for obs in observations:
+        for name, value in obs.context.items():
+            if name not in ctx.values:
+                ctx.values[name] = value
+                ctx.places[name] = {"value": value, **obs.where(name).to_dict()}
+        if not obs.source.startswith(NOT_SIGHTINGS) and obs.source not in seen:
+            seen.append(obs.source)
+    ctx.seen_by = tuple(seen)
+    status = ctx.values.get("install_status")
+    if status:
+        ctx.retired = words.not_in_use(status, ctx.places["install_status"].get("field", ""))
+    return ctx
+
+
+def basis(name: str, day: str, where: Location) -> str:
+    """'purchase date 2017-03-01 (cmdb.csv row 5, column purchase_date)'."""
+    place = where.file + (f" row {where.row}" if where.row is not None else "")
+    if where.entry:
+        place += f" sheet {where.entry}"
+    if where.line is not None:
+        place += f" line {where.line}"
+    if where.field:
+        place += f", column {where.field}"
+    return f"{WORDS[name]} {day} ({place})"
