@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -169,9 +169,21 @@ class Context:
 
     values: dict[str, str] = field(default_factory=dict)
     # field -> the value and where it was read, as the report gives it: {"value", "file", "row", "field", ...}
-    places: dict[str, dict[str, Any]] = field(default_factory=dict)
+    read: dict[str, dict[str, Any]] = field(default_factory=dict)
     retired: str | None = None  # the install status when it means not in use
     seen_by: tuple[str, ...] = ()  # sources that saw the device in use (scans, leases, walks)
+    # the context of one record (its place, field -> column): its places are made when read
+    record: tuple[Location, Mapping[str, str]] | None = None
+
+    @property
+    def places(self) -> dict[str, dict[str, Any]]:
+        if self.record is None:
+            return self.read
+        at, columns = self.record
+        return {
+            n: {"value": v, **Location(at.file, at.line, at.row, at.entry, at.offset, columns.get(n)).to_dict()}
+            for n, v in self.values.items()
+        }
 
     @property
     def in_use(self) -> bool:
@@ -207,14 +219,23 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
     """A device's context from its records (the first value of each field, in record order)."""
     ctx = Context()
     seen: list[str] = []
+    givers: list[Any] = []  # the records that gave the values, in order
     for obs in observations:
         for name, value in obs.context.items():
             if name not in ctx.values:
                 ctx.values[name] = value
-                ctx.places[name] = {"value": value, **obs.where(name).to_dict()}
+                if not givers or givers[-1] is not obs:
+                    givers.append(obs)
         if not obs.source.startswith(NOT_SIGHTINGS) and obs.source not in seen:
             seen.append(obs.source)
     ctx.seen_by = tuple(seen)
+    if len(givers) == 1 and not givers[0].lines:  # one record: its place, and each value's column, when read
+        ctx.record = (givers[0].location, givers[0].fields)
+    else:
+        for obs in givers:
+            for name, value in obs.context.items():
+                if ctx.values.get(name) == value and name not in ctx.read:
+                    ctx.read[name] = {"value": value, **obs.where(name).to_dict()}
     status = ctx.values.get("install_status")
     if status:
         ctx.retired = words.not_in_use(status, ctx.places["install_status"].get("field", ""))

@@ -418,8 +418,7 @@ def _batch(
         if kept:
             values = {name: value for name, col in kept if (value := col[k])}
             if values:
-                places = {n: {"value": v, "file": file, "row": row, "field": columns[n]} for n, v in values.items()}
-                ctx = Context(values, places, retired[i] if retired else None)
+                ctx = Context(values, retired=retired[i] if retired else None, record=(_at(file, row, None), columns))
         if first.unattributable:  # the explanation names the MAC: built for this device
             att = attribute(attributor, single(batch.observation(k), positions[i]))
             listed.append((positions[i], device_finding(att, unit.judged, None, ctx, count_retired)))
