@@ -238,7 +238,8 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
                     ctx.read[name] = {"value": value, **obs.where(name).to_dict()}
     status = ctx.values.get("install_status")
     if status:
-        ctx.retired = words.not_in_use(status, ctx.places["install_status"].get("field", ""))
+        column = ctx.record[1].get("install_status") if ctx.record else ctx.read["install_status"].get("field")
+        ctx.retired = words.not_in_use(status, column or "")
     return ctx
 
 

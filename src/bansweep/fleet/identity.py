@@ -132,15 +132,12 @@ class Records:
         self.hostnames: list[str | None] = []
         self.serials: list[str | None] = []
         self.sources: list[str] = []
-        self.makers: list[str | None] = []  # the maker the record names (inventory, ENTITY-MIB, Android)
         loose: list[Observation] = []
         for item in items:
             if isinstance(item, ObservationBatch):
                 self._add_loose(loose)
                 loose = []
                 self._add(item, item.macs, item.ips, item.hostnames, item.serials)
-                makers = next((item.facts[f] for f in MAKER_FACTS if f in item.facts), None)
-                self.makers.extend(makers if makers is not None else itertools.repeat(None, len(item)))
                 if "lldp.chassis_mac" in item.facts:
                     start = self.starts[-1]
                     for k in range(len(item)):
@@ -169,7 +166,6 @@ class Records:
     def _add_loose(self, loose: list[Observation]) -> None:
         for obs in loose:
             self._add(obs, [observed_mac(obs)], [obs.ip], [obs.hostname], [obs.serial])
-            self.makers.append(next((obs.facts[f] for f in MAKER_FACTS if f in obs.facts), None))
 
     def __len__(self) -> int:
         return self.size
@@ -275,7 +271,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
             elif len(ss) > 1:
                 ambiguous[kind, value] = f"{len(ss)} serial numbers"
         if kind == "serial":  # a serial names one device of one maker: the same serial from two makers is two
-            for value, makers in _serial_makers(col, repeated[kind], records.makers).items():
+            for value, makers in _serial_makers(col, repeated[kind], records).items():
                 if (kind, value) not in ambiguous:
                     ambiguous[kind, value] = "makers " + " and ".join(makers)
         for (value, source), count in bare.items():
@@ -393,13 +389,12 @@ def _maybe(kind: str, value: str, others: str) -> str:
     )
 
 
-def _serial_makers(
-    serials: Sequence[str | None], repeated: set[str], makers: Sequence[str | None]
-) -> dict[str, list[str]]:
+def _serial_makers(serials: Sequence[str | None], repeated: set[str], records: Records) -> dict[str, list[str]]:
     """Repeated serials whose records name makers with no word in common ("Dell Inc." and "HUAWEI"), with them."""
     named: dict[str, dict[str, frozenset[str]]] = {}
     for r in itertools.compress(range(len(serials)), map(repeated.__contains__, serials)):
-        maker = makers[r]
+        facts = records.observation(r).facts
+        maker = next((facts[f] for f in MAKER_FACTS if facts.get(f)), None)
         if maker:
             named.setdefault(serials[r], {}).setdefault(maker, _maker_words(maker))  # type: ignore[arg-type]
     out: dict[str, list[str]] = {}
