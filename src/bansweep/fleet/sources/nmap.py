@@ -161,6 +161,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     root: ET.Element | None = None
     lines: dict[int, int] = {}
     depth = hosts = 0
+    shared: dict[Any, dict[str, str]] = {}  # this file's facts and fact origins, one dict each (_shared)
     with path.open("rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
@@ -201,7 +202,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                     if depth == 1 and root is not None:  # a finished child of <nmaprun>: read it, then free it
                         root.remove(elem)
                         if tag == "host":
-                            for record in host_observations(elem, lines, file):
+                            for record in host_observations(elem, lines, file, shared):
                                 if isinstance(record, Observation):
                                     hosts += 1
                                 yield record
@@ -252,7 +253,9 @@ def _parse_message(exc: ET.ParseError, truncated: bool) -> str:
     return f"malformed XML: {text} (column {column}); hosts read before this point were kept"
 
 
-def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> Iterator[Observation | InputError]:
+def host_observations(
+    host: ET.Element, lines: Mapping[int, int], file: str, shared: dict[Any, dict[str, str]] | None = None
+) -> Iterator[Observation | InputError]:
     """One <host>: an Observation of the host, one per open port with facts, an InputError per unusable value.
     lines: the file line of the <host> and <port> elements (by id)."""
     status = None
@@ -300,7 +303,9 @@ def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> 
                 _add(facts, fields, "device_type", osclass.get("type", ""), "osclass@type")
             for cpe in osclass.iterfind("cpe"):
                 _add(facts, fields, "cpe", cpe.text or "", "osclass/cpe")
-    yield Observation(FORMAT, Location(file, line=line), mac, ip, hostname, None, facts, _shared(fields))
+    yield Observation(
+        FORMAT, Location(file, line=line), mac, ip, hostname, None, _shared(facts, shared), _shared(fields, shared)
+    )
     for port in ports:
         state = port.find("state")
         if state is None or state.get("state") != "open":
@@ -308,21 +313,20 @@ def host_observations(host: ET.Element, lines: Mapping[int, int], file: str) -> 
         facts, fields = _port(port)
         if facts:
             where = Location(file, line=lines.get(id(port), line))
-            yield Observation(FORMAT, where, mac, ip, hostname, None, facts, _shared(fields))
+            yield Observation(FORMAT, where, mac, ip, hostname, None, _shared(facts, shared), _shared(fields, shared))
 
 
-_FIELDS: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-
-
-def _shared(fields: dict[str, str]) -> dict[str, str]:
-    """One dict for every record with the same fact origins (most hosts of a scan have the same few): a scan of
-    hundreds of thousands of hosts keeps one copy of each, not one per record. Never changed after this."""
-    key = tuple(fields.items())
-    got = _FIELDS.get(key)
+def _shared(values: dict[str, str], shared: dict[Any, dict[str, str]] | None) -> dict[str, str]:
+    """One dict for every record with the same facts or fact origins (most hosts of a scan have the same few): a
+    scan of hundreds of thousands of hosts keeps one copy of each, not one per record. Never changed after this."""
+    if shared is None:
+        return values
+    key = tuple(values.items())
+    got = shared.get(key)
     if got is None:
-        if len(_FIELDS) > 10_000:
-            return fields
-        got = _FIELDS[key] = fields
+        if len(shared) > 50_000:
+            return values
+        got = shared[key] = values
     return got
 
 
