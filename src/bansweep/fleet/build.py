@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bansweep.findings import Evidence, Finding, Severity, Status, Subject, Verdict, finding_key
+from bansweep.findings import Evidence, Finding, Location, Severity, Status, Subject, Verdict, finding_key
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
 from bansweep.fleet.context import NOT_COUNTED, NOT_IN_USE, Context
 from bansweep.policy.fleet import Judged
@@ -155,13 +155,32 @@ class DeviceFinding(Finding):
     thousands of devices cost their identifiers, not a copy of every dict). They are read-only views: assign the
     attribute to change one (the value assigned is kept)."""
 
-    __slots__ = ("_t", "_id", "_address", "_ids", "_notes", "_context")
+    __slots__ = ("_t", "_id", "_address", "_ids", "_notes", "_context", "_row")
     _t: Template
     _id: str
     _address: str
-    _ids: tuple[tuple[str, ...], ...]  # MACs, IPs, host names, serials
+    _ids: tuple[Any, ...]  # MACs, IPs, host names, serials: a tuple of each, or (a table row's) one value or None
     _notes: tuple[str, ...]  # the device's own notes
     _context: Context | None
+    _row: TableRow | None  # a table row's evidence and context, made when read
+
+    def _lists(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(v if isinstance(v, tuple) else (v,) if v else () for v in self._ids)
+
+    def _ctx(self) -> Context | None:
+        row = self._row
+        return self._context if self._context is not None or row is None else row.context()
+
+    @property  # type: ignore[override]
+    def evidence(self) -> list[Evidence]:
+        kept = self._get("evidence")
+        if kept is not None or self._row is None:
+            return kept  # type: ignore[no-any-return]
+        return self._row.evidence()
+
+    @evidence.setter
+    def evidence(self, value: list[Evidence]) -> None:
+        _slot["evidence"][1](self, value)
 
     @property
     def device_id(self) -> str:
@@ -187,10 +206,10 @@ class DeviceFinding(Finding):
         if last and last[0] is self:  # a report writer reads one finding's subject several times in a row
             return last[1]
         attributes = self._t.attributes.copy()
-        for key, values in zip(_IDS, self._ids, strict=True):
+        for key, values in zip(_IDS, self._lists(), strict=True):
             if values:
                 attributes[key] = ", ".join(values)
-        context = self._context
+        context = self._ctx()
         if context is not None:
             attributes.update(context.values)
             if context.retired is not None:
@@ -237,10 +256,10 @@ class DeviceFinding(Finding):
         if kept is not None:
             return kept  # type: ignore[no-any-return]
         extra = self._t.extra.copy()
-        for key, values in zip(_IDS, self._ids, strict=True):
+        for key, values in zip(_IDS, self._lists(), strict=True):
             extra[_PLURAL[key]] = list(values)
         extra["notes"] = [*self._t.notes, *self._notes]
-        context = self._context
+        context = self._ctx()
         if context is not None:
             extra["context"] = context.places
             if context.retired is not None and not context.in_use:
@@ -256,18 +275,51 @@ _new = object.__new__
 _last_subject: list[Any] = []  # [finding, its subject]: the one made last
 
 
+@dataclass(slots=True)
+class TableRow:
+    """A table row's evidence and context, made when read: the evidence shape of its template (rule, value,
+    column, data date, detail, what follows the MAC in the value or None), the row's place and MAC, and its context
+    values (columns of the table and the row's index in them)."""
+
+    shape: list[tuple[str, str, str | None, str | None, str, str | None]]
+    file: str
+    row: int
+    mac: str | None
+    columns: dict[str, list[str | None]]  # context field -> column (empty: no context)
+    fields: dict[str, str]  # field -> table column name
+    k: int
+
+    def evidence(self) -> list[Evidence]:
+        mac, file, row = self.mac, self.file, self.row
+        return [
+            Evidence(
+                rule,
+                value if suffix is None or not mac else mac + suffix,
+                Location(file, None, row, None, None, col),
+                date,
+                detail,
+            )
+            for rule, value, col, date, detail, suffix in self.shape
+        ]
+
+    def context(self) -> Context | None:
+        values = {name: value for name, column in self.columns.items() if (value := column[self.k])}
+        return Context(values, record=(Location(self.file, row=self.row), self.fields)) if values else None
+
+
 def build(
     t: Template,
     device_id: str,
     address: str,
-    ids: tuple[tuple[str, ...], ...],
-    evidence: list[Evidence],
+    ids: tuple[Any, ...],
+    evidence: list[Evidence] | TableRow,
     notes: tuple[str, ...] = (),
     context: Context | None = None,
     count_retired: bool = False,
 ) -> Finding:
-    """ids: the device's MACs, IPs, host names and serials; context: what the inventory records about it
-    (location, owner, status, dates, tag)."""
+    """ids: the device's MACs, IPs, host names and serials (a tuple of each, or one value or None each);
+    evidence: its evidence, or the table row it is made from when read; context: what the inventory records about
+    it (location, owner, status, dates, tag)."""
     f = _new(DeviceFinding)
     tags = t.tags  # shared by the devices of one template: replaced, never changed in place
     if context is not None and not context.values:
@@ -276,12 +328,14 @@ def build(
         notes = (*notes, *context.notes(count_retired))
         if not context.in_use:
             tags = [*tags, NOT_IN_USE, *([] if count_retired else [NOT_COUNTED])]
-    f._t, f._id, f._address, f._ids, f._notes, f._context = t, device_id, address, ids, notes, context
+    row = evidence if isinstance(evidence, TableRow) else None
+    f._t, f._id, f._address, f._ids, f._notes, f._context, f._row = t, device_id, address, ids, notes, context, row
+    if row is None:
+        _slot["evidence"][1](f, evidence)
     for name, value in (
         ("rule", RULE),
         ("severity", t.severity),
         ("confidence", t.confidence),
-        ("evidence", evidence),
         ("status", t.status),
         ("verdicts", t.verdicts),
         ("tags", tags),

@@ -22,7 +22,7 @@ from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import context, sources
 from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
-from bansweep.fleet.build import Tally, Template, build, device_finding, shared_template, template
+from bansweep.fleet.build import TableRow, Tally, Template, build, device_finding, shared_template, template
 from bansweep.fleet.context import Context
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.identity import Device, Merged, Records, merge_records, single
@@ -401,6 +401,7 @@ def _batch(
         templates[key] = template(att.decision, unit.judged, att.unattributable, [batch.source])
     file, rows, mac_field, columns = batch.file, batch.rows, batch.fields.get("mac"), batch.fields
     kept = batch.context.items()
+    context_columns = batch.context
     macs_, ips, hosts, serials = batch.macs, batch.ips, batch.hostnames, batch.serials
     plans = {key: (t, _shape(entries[key][0], mac_field), entries[key]) for key, t in templates.items()}
     for i in range(len(keys)):
@@ -414,8 +415,8 @@ def _batch(
             continue
         t, shape, (first, unit) = plans[keys[i]]
         row = rows[k]
-        ctx = None
-        if kept:
+        ctx = None  # made here only for a row not in use (its notes and tags); else when read (TableRow)
+        if kept and (first.unattributable or retired and retired[i] is not None):
             values = {name: value for name, col in kept if (value := col[k])}
             if values:
                 ctx = Context(values, retired=retired[i] if retired else None, record=(_at(file, row, None), columns))
@@ -427,14 +428,12 @@ def _batch(
         ip = ips[k] or None
         host = hosts[k] or None
         serial = serials[k] or None
-        evidence = [
-            Evidence(rule, value if suffix is None or not mac else mac + suffix, _at(file, row, col), date, detail)
-            for rule, value, col, date, detail, suffix in shape
-        ]
-        ids = ((mac,) if mac else (), (ip,) if ip else (), (host,) if host else (), (serial,) if serial else ())
+        lazy = TableRow(shape, file, row, mac, {} if ctx is not None else context_columns, columns, k)
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        listed.append((positions[i], build(t, device_id, address, ids, evidence, (), ctx, count_retired)))
+        listed.append(
+            (positions[i], build(t, device_id, address, (mac, ip, host, serial), lazy, (), ctx, count_retired))
+        )
 
 
 def _retired(values: Sequence[str | None], column: str, words: context.StatusWords) -> list[str | None]:
