@@ -155,7 +155,7 @@ class DeviceFinding(Finding):
     thousands of devices cost their identifiers, not a copy of every dict). They are read-only views: assign the
     attribute to change one (the value assigned is kept)."""
 
-    __slots__ = ("_t", "_id", "_address", "_ids", "_notes", "_context", "_row")
+    __slots__ = ("_t", "_id", "_address", "_ids", "_notes", "_context", "_row", "_swap")
     _t: Template
     _id: str
     _address: str
@@ -163,6 +163,7 @@ class DeviceFinding(Finding):
     _notes: tuple[str, ...]  # the device's own notes
     _context: Context | None
     _row: TableRow | None  # a table row's evidence and context, made when read
+    _swap: tuple[str, str] | None  # (the template's MAC, this device's) in a template that names a MAC
 
     def _lists(self) -> tuple[tuple[str, ...], ...]:
         return tuple(v if isinstance(v, tuple) else (v,) if v else () for v in self._ids)
@@ -242,6 +243,8 @@ class DeviceFinding(Finding):
         if kept is not None:
             return kept  # type: ignore[no-any-return]
         explanation = self._t.explanation
+        if self._swap:
+            explanation = explanation.replace(*self._swap)
         if self._notes:
             explanation += ("" if explanation.endswith(".") or not explanation else ".") + " " + " ".join(self._notes)
         return explanation
@@ -259,6 +262,8 @@ class DeviceFinding(Finding):
         for key, values in zip(_IDS, self._lists(), strict=True):
             extra[_PLURAL[key]] = list(values)
         extra["notes"] = [*self._t.notes, *self._notes]
+        if self._swap:
+            extra["unattributable_macs"] = [text.replace(*self._swap) for text in extra["unattributable_macs"]]
         context = self._ctx()
         if context is not None:
             extra["context"] = context.places
@@ -316,8 +321,10 @@ def build(
     notes: tuple[str, ...] = (),
     context: Context | None = None,
     count_retired: bool = False,
+    swap: tuple[str, str] | None = None,
 ) -> Finding:
     """ids: the device's MACs, IPs, host names and serials (a tuple of each, or one value or None each);
+    swap: (MAC, this device's MAC) when the template names another device's MAC (one that cannot be attributed);
     evidence: its evidence, or the table row it is made from when read; context: what the inventory records about
     it (location, owner, status, dates, tag)."""
     f = _new(DeviceFinding)
@@ -330,6 +337,7 @@ def build(
             tags = [*tags, NOT_IN_USE, *([] if count_retired else [NOT_COUNTED])]
     row = evidence if isinstance(evidence, TableRow) else None
     f._t, f._id, f._address, f._ids, f._notes, f._context, f._row = t, device_id, address, ids, notes, context, row
+    f._swap = swap if swap and swap[0] != swap[1] else None
     if row is None:
         _slot["evidence"][1](f, evidence)
     for name, value in (

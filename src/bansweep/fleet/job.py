@@ -416,24 +416,21 @@ def _batch(
         t, shape, (first, unit) = plans[keys[i]]
         row = rows[k]
         ctx = None  # made here only for a row not in use (its notes and tags); else when read (TableRow)
-        if kept and (first.unattributable or retired and retired[i] is not None):
+        if kept and retired and retired[i] is not None:
             values = {name: value for name, col in kept if (value := col[k])}
             if values:
-                ctx = Context(values, retired=retired[i] if retired else None, record=(_at(file, row, None), columns))
-        if first.unattributable:  # the explanation names the MAC: built for this device
-            att = attribute(attributor, single(batch.observation(k), positions[i]))
-            listed.append((positions[i], device_finding(att, unit.judged, None, ctx, count_retired)))
-            continue
+                ctx = Context(values, retired=retired[i], record=(_at(file, row, None), columns))
         mac = macs_[k] or None
+        # the explanation of a MAC that cannot be attributed names it: the first one's, shown with this one's
+        swap = (first.device.macs[0], mac) if first.unattributable and first.device.macs and mac else None
         ip = ips[k] or None
         host = hosts[k] or None
         serial = serials[k] or None
         lazy = TableRow(shape, file, row, mac, {} if ctx is not None else context_columns, columns, k)
         device_id = mac or serial or ip or host or str(Location(file, row=row))
         address = ip or host or mac or serial or device_id
-        listed.append(
-            (positions[i], build(t, device_id, address, (mac, ip, host, serial), lazy, (), ctx, count_retired))
-        )
+        finding = build(t, device_id, address, (mac, ip, host, serial), lazy, (), ctx, count_retired, swap)
+        listed.append((positions[i], finding))
 
 
 def _retired(values: Sequence[str | None], column: str, words: context.StatusWords) -> list[str | None]:
