@@ -164,8 +164,15 @@ class Records:
         self.sources.extend(itertools.repeat(part.source, len(macs)))
 
     def _add_loose(self, loose: list[Observation]) -> None:
-        for obs in loose:
-            self._add(obs, [observed_mac(obs)], [obs.ip], [obs.hostname], [obs.serial])
+        """Each loose record is a part of its own (in bulk: a scan has hundreds of thousands)."""
+        start = len(self.macs)
+        self.parts.extend(loose)
+        self.starts.extend(range(start, start + len(loose)))
+        self.macs.extend(map(observed_mac, loose))
+        self.ips.extend([o.ip for o in loose])
+        self.hostnames.extend([o.hostname for o in loose])
+        self.serials.extend([o.serial for o in loose])
+        self.sources.extend([o.source for o in loose])
 
     def __len__(self) -> int:
         return self.size
