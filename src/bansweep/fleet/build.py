@@ -151,9 +151,9 @@ _slot = {name: (Finding.__dict__[name].__get__, Finding.__dict__[name].__set__) 
 
 class DeviceFinding(Finding):
     """A device's finding kept as its template, identifiers and notes: the subject, title, explanation and extra
-    are made each time they are read (a run lists every device, and most share a few templates: hundreds of
-    thousands of devices cost their identifiers, not a copy of every dict). They are read-only views: assign the
-    attribute to change one (the value assigned is kept)."""
+    (and a table row's evidence and context) are made each time they are read. A run lists every device and most
+    share a few templates, so hundreds of thousands of devices cost their identifiers, not a copy of every dict.
+    They are read-only views: assign the attribute to change one (the value assigned is kept)."""
 
     __slots__ = ("_t", "_id", "_address", "_ids", "_notes", "_context", "_row", "_swap")
     _t: Template
