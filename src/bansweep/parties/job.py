@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +111,19 @@ class Stages:
         return self.policy.findings(self.screener.screen(party))
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a list and its index are built: millions of small acyclic objects that
+    each collection would scan again (a third of the build time on a 1M-name list)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def screen_all(
     stages: Stages,
     parties: list[Party],
@@ -123,10 +139,14 @@ def screen_all(
     workers = workers or min(os.cpu_count() or 1, 8)
     if session is None or (len(parties) < PARALLEL_FROM and session.name == "local"):
         out = []
-        with progress.progress(label, len(parties), show) as bar:
-            for party in parties:
-                out.append(stages(party))
-                bar.advance()
+        gc.freeze()  # the collector would scan the index again and again
+        try:
+            with progress.progress(label, len(parties), show) as bar:
+                for party in parties:
+                    out.append(stages(party))
+                    bar.advance()
+        finally:
+            gc.unfreeze()
         return out
     chunk = max(CHUNK_MIN, min(CHUNK_MAX, len(parties) // (workers * 8) or 1))
     chunks = [parties[i : i + chunk] for i in range(0, len(parties), chunk)]
@@ -160,7 +180,8 @@ def run(paths: list[Path], options: Options) -> Report:
     clock = time.perf_counter()
     timing: dict[str, float] = {}
     try:
-        lists, list_errors = load_lists(options.lists, options.knowledge, options.max_list_age, options.only_lists)
+        with collector_paused():
+            lists, list_errors = load_lists(options.lists, options.knowledge, options.max_list_age, options.only_lists)
     except InputProblem as exc:  # an unknown --lists name: screening against fewer lists than meant is no answer
         report.errors.append(exc.to_error())
         report.summary["headline"] = f"NOT SCREENED: {exc.message}"
@@ -174,7 +195,8 @@ def run(paths: list[Path], options: Options) -> Report:
             report.errors.extend(errs)
         except InputProblem as exc:
             report.errors.append(exc.to_error())
-    screener = Screener(lists, options.knowledge)
+    with collector_paused():
+        screener = Screener(lists, options.knowledge)
     policy = PartiesPolicy(decided)
     stages = Stages(screener, policy)
     timing["index_s"] = time.perf_counter() - clock - timing["lists_s"]
