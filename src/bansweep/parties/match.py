@@ -25,8 +25,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress
+from operator import itemgetter, le
 
 from rapidfuzz.distance import OSA
 
@@ -172,32 +172,38 @@ class Index:
         weight_of = self.weights
         postings: dict[str, list[int]] = {}
         aliases = self.aliases
+        main_alias = self.main_alias
         # per alias, the fewest of its index keys a query must reach for the alias to possibly reach POSSIBLE_AT
         # (a distinctive alias's keys weigh 1.0 each; its other words are counted as if reached): a bound that
         # lets `candidates` pass over most aliases without looking at their words
         need: list[float] = []
-        for rid, text, tokens, kind in named_kinds:
-            weights = tuple([weight_of[t] for t in tokens])
+        for aid, (rid, text, tokens, kind) in enumerate(named_kinds):
+            weights = tuple(map(weight_of.__getitem__, tokens))
             total = sum(weights)
             distinctive = max(weights) >= 1.0
-            aid = len(aliases)
             aliases.append(Alias(rid, text, tokens, weights, total, distinctive, kind))
-            if kind == "name":
-                self.main_alias.setdefault(rid, aid)
-            # a name with a distinctive word can only match through one: index it under its rarest ones only
-            keys = {t for t in tokens if weight_of[t] >= 1.0} if distinctive else set(tokens)
-            if len(keys) > KEYS_PER_NAME:
-                keys = set(sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME])
-            for token in keys:
-                postings.setdefault(token, []).append(aid)
+            if kind == "name" and rid not in main_alias:
+                main_alias[rid] = aid
             if not distinctive:
+                keys = set(tokens)
                 need.append(0.0)
-            elif len(keys) == len(tokens):  # every word a key, each once
-                need.append(POSSIBLE_AT * total - 1e-9)
             else:
-                others = sum(w for t, w in zip(tokens, weights, strict=True) if t not in keys)
-                most = max(tokens.count(k) for k in keys)  # a key word written twice counts twice
-                need.append((POSSIBLE_AT * total - others) / most - 1e-9)
+                # a name with a distinctive word can only match through one: index it under its rarest ones only
+                keys = {t for t, w in zip(tokens, weights) if w >= 1.0}  # noqa: B905 (same length)
+                if len(keys) > KEYS_PER_NAME:
+                    keys = set(sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME])
+                if len(keys) == len(tokens):  # every word a key, each once
+                    need.append(POSSIBLE_AT * total - 1e-9)
+                else:
+                    others = sum(w for t, w in zip(tokens, weights, strict=True) if t not in keys)
+                    most = max(tokens.count(k) for k in keys)  # a key word written twice counts twice
+                    need.append((POSSIBLE_AT * total - others) / most - 1e-9)
+            for token in keys:
+                posting = postings.get(token)
+                if posting is None:
+                    postings[token] = [aid]
+                else:
+                    posting.append(aid)
         self.postings = postings
         self.need = need
         self.vocab = df
@@ -288,10 +294,9 @@ class Index:
         qtotal = sum(qweights)
         out = []
         aliases = self.aliases
-        need = self.need
-        for aid, reached in keys_reached.items():
-            if reached < need[aid]:
-                continue  # too few of its key words reached, whatever its other words do
+        ids = list(keys_reached)
+        # those with enough of their key words reached (whatever their other words do), filtered in C
+        for aid in compress(ids, map(le, map(self.need.__getitem__, ids), keys_reached.values())):
             alias = aliases[aid]
             reachable = 0.0
             for t, w in zip(alias.tokens, alias.weights):  # noqa: B905 (same length); a loop, not sum(): faster
