@@ -113,8 +113,9 @@ class Stages:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a list and its index are built: millions of small acyclic objects that
-    each collection would scan again (a third of the build time on a 1M-name list)."""
+    """No cyclic garbage collection while a run builds its list index and screens: millions of small acyclic
+    objects that each collection would scan again (a third of the build time on a 1M-name list, and a full scan of
+    the index now and then while the parties are read and the findings come back from the workers)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -175,13 +176,23 @@ def _failed(stages: Stages, party: Party, why: str) -> Finding:
     return stages.policy.unreadable(stages.screener.unreadable(party.location, party.name, f"not screened: {why}"))
 
 
+LARGE = 10_000  # parties; from this many the report's objects are moved out of the collector's sight at the end
+
+
 def run(paths: list[Path], options: Options) -> Report:
+    with collector_paused():
+        report = _run(paths, options)
+        if report.subjects >= LARGE:
+            gc.freeze()  # the report lives on: its objects would cost a full scan right after the collector resumes
+    return report
+
+
+def _run(paths: list[Path], options: Options) -> Report:
     report = Report(job="parties", inputs=[str(p) for p in paths])
     clock = time.perf_counter()
     timing: dict[str, float] = {}
     try:
-        with collector_paused():
-            lists, list_errors = load_lists(options.lists, options.knowledge, options.max_list_age, options.only_lists)
+        lists, list_errors = load_lists(options.lists, options.knowledge, options.max_list_age, options.only_lists)
     except InputProblem as exc:  # an unknown --lists name: screening against fewer lists than meant is no answer
         report.errors.append(exc.to_error())
         report.summary["headline"] = f"NOT SCREENED: {exc.message}"
@@ -195,8 +206,7 @@ def run(paths: list[Path], options: Options) -> Report:
             report.errors.extend(errs)
         except InputProblem as exc:
             report.errors.append(exc.to_error())
-    with collector_paused():
-        screener = Screener(lists, options.knowledge)
+    screener = Screener(lists, options.knowledge)
     policy = PartiesPolicy(decided)
     stages = Stages(screener, policy)
     timing["index_s"] = time.perf_counter() - clock - timing["lists_s"]
