@@ -107,7 +107,7 @@ def record_names(names: Iterable[str], weak: Iterable[str] = ()) -> Iterable[tup
     for i, text in enumerate(names):
         kind = "name" if i == 0 else "alias"
         yield text, kind
-        m = _TRAILING_SHORT.match(text)
+        m = _TRAILING_SHORT.match(text) if ")" in text else None
         if m:
             yield m.group(1), kind
             short = m.group(2)
@@ -177,10 +177,12 @@ class Index:
         # (a distinctive alias's keys weigh 1.0 each; its other words are counted as if reached): a bound that
         # lets `candidates` pass over most aliases without looking at their words
         need: list[float] = []
+        distinctive_of = {t for t, w in weight_of.items() if w >= 1.0}.intersection
         for aid, (rid, text, tokens, kind) in enumerate(named_kinds):
             weights = tuple(map(weight_of.__getitem__, tokens))
             total = sum(weights)
-            distinctive = max(weights) >= 1.0
+            keys = distinctive_of(tokens)
+            distinctive = bool(keys)
             aliases.append(Alias(rid, text, tokens, weights, total, distinctive, kind))
             if kind == "name" and rid not in main_alias:
                 main_alias[rid] = aid
@@ -189,7 +191,6 @@ class Index:
                 need.append(0.0)
             else:
                 # a name with a distinctive word can only match through one: index it under its rarest ones only
-                keys = {t for t, w in zip(tokens, weights) if w >= 1.0}  # noqa: B905 (same length)
                 if len(keys) > KEYS_PER_NAME:
                     keys = set(sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME])
                 if len(keys) == len(tokens):  # every word a key, each once
