@@ -1226,6 +1226,20 @@ def test_streamed_json_is_the_whole_document_text(
     assert (tmp_path / "r.csv").read_bytes() == csv_report.render(report).encode("utf-8")
 
 
+def test_forked_json_split_balances_encoding_work_not_count() -> None:
+    base = sample_report().findings[0]
+    heavy = [copy.copy(base) for _ in range(10)]
+    for f in heavy:
+        f.extra = {f"k{i}": i for i in range(50)}
+    light = [copy.copy(base) for _ in range(50)]
+    for f in light:
+        f.extra = {}
+    # 10 findings of cost 60 and 50 of cost 10: half the work is done after the 10 heavy ones and 0 light ones
+    assert json_report._halfway(heavy + light) == 10
+    assert json_report._halfway(light) == 25
+    assert json_report._halfway([base]) == 1
+
+
 def test_write_to_file_has_no_colour_and_exact_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bansweep.reports import write
 

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from enum import Enum, IntEnum
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Pickled as (class, field values): the default of a slots dataclass looks its fields up again for every
+    object, which made pickling the bulk of sending 100,000 parties' findings back from the worker processes."""
+    get: Callable[[Any], tuple[Any, ...]] = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+
+    def reduce(self: Any) -> tuple[type[_T], tuple[Any, ...]]:
+        return cls, get(self)
+
+    setattr(cls, "__reduce__", reduce)  # noqa: B010 (a method set on the class the decorator made)
+    return cls
 
 
 class Severity(IntEnum):
@@ -102,6 +118,7 @@ def severity_status(severity: Severity) -> Status:
     return Status(str(severity))
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where something was seen. Only the fields that apply are set."""
@@ -131,6 +148,7 @@ class Location:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Evidence:
     """One observed fact that supports a finding, with the rule that judged it."""
@@ -154,6 +172,7 @@ class Evidence:
         return out
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Subject:
     """What a finding is about: a device, an app, a firmware image or a party."""
@@ -168,6 +187,7 @@ class Subject:
         return {"kind": self.kind, "id": self.id, "label": self.label, "attributes": self.attributes}
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Verdict:
     """A policy's judgement on a subject, with the legal basis."""
@@ -188,6 +208,7 @@ class Verdict:
         }
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Finding:
     subject: Subject
@@ -237,6 +258,7 @@ def finding_key(kind: str, identity: str, rule: str, variant: str = "") -> str:
     return "k1-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class InputError:
     """An input (or part of one) that could not be read. Never silently dropped."""

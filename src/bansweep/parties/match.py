@@ -22,8 +22,11 @@ import bisect
 import multiprocessing
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import itemgetter, le
 
 from rapidfuzz.distance import OSA
 
@@ -104,7 +107,7 @@ def record_names(names: Iterable[str], weak: Iterable[str] = ()) -> Iterable[tup
     for i, text in enumerate(names):
         kind = "name" if i == 0 else "alias"
         yield text, kind
-        m = _TRAILING_SHORT.match(text)
+        m = _TRAILING_SHORT.match(text) if ")" in text else None
         if m:
             yield m.group(1), kind
             short = m.group(2)
@@ -134,8 +137,6 @@ class Index:
         self.norm = normaliser
         self.aliases: list[Alias] = []
         seen: set[tuple[int, tuple[str, ...]]] = set()
-        df: dict[str, int] = {}
-        named: list[tuple[int, str, tuple[str, ...]]] = []
         texts = [
             (rid, text, kind)
             for rid, record in enumerate(records)
@@ -153,10 +154,7 @@ class Index:
             named_kinds.append((rid, text, tokens, kind))
         self.acronyms = _acronyms(records, named_kinds)
         named_kinds.extend(_expanded(named_kinds, self.acronyms, seen))
-        for rid, text, tokens, _kind in named_kinds:
-            named.append((rid, text, tokens))
-            for token in set(tokens):
-                df[token] = df.get(token, 0) + 1
+        df = Counter(chain.from_iterable(map(set, map(itemgetter(2), named_kinds))))  # list names with each word
         self.identifiers: dict[str, list[int]] = {}
         for rid, record in enumerate(records):
             for ident in record.identifiers:
@@ -166,7 +164,7 @@ class Index:
         self.main_alias: dict[int, int] = {}
         # a name word found in very many list names (a city, an unlisted legal form, a common given name)
         # identifies little: it counts as COMMON_WEIGHT and is not used to find candidates when rarer words exist
-        limit = max(COMMON_MIN, int(len(named) * COMMON_SHARE))
+        limit = max(COMMON_MIN, int(len(named_kinds) * COMMON_SHARE))
         self.weights = {t: normaliser.weight(t) for t in df}
         for token, count in df.items():
             if count > limit and self.weights[token] >= 1.0 and not token.isdigit():
@@ -174,20 +172,41 @@ class Index:
         weight_of = self.weights
         postings: dict[str, list[int]] = {}
         aliases = self.aliases
-        for rid, text, tokens, kind in named_kinds:
-            weights = tuple([weight_of[t] for t in tokens])
-            distinctive = max(weights) >= 1.0
-            aid = len(aliases)
-            aliases.append(Alias(rid, text, tokens, weights, sum(weights), distinctive, kind))
-            if kind == "name":
-                self.main_alias.setdefault(rid, aid)
-            # a name with a distinctive word can only match through one: index it under its rarest ones only
-            keys = {t for t in tokens if weight_of[t] >= 1.0} if distinctive else set(tokens)
-            if len(keys) > KEYS_PER_NAME:
-                keys = set(sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME])
+        main_alias = self.main_alias
+        # per alias, the fewest of its index keys a query must reach for the alias to possibly reach POSSIBLE_AT
+        # (a distinctive alias's keys weigh 1.0 each; its other words are counted as if reached): a bound that
+        # lets `candidates` pass over most aliases without looking at their words
+        need: list[float] = []
+        distinctive_of = {t for t, w in weight_of.items() if w >= 1.0}.intersection
+        for aid, (rid, text, tokens, kind) in enumerate(named_kinds):
+            weights = tuple(map(weight_of.__getitem__, tokens))
+            total = sum(weights)
+            keys = distinctive_of(tokens)
+            distinctive = bool(keys)
+            aliases.append(Alias(rid, text, tokens, weights, total, distinctive, kind))
+            if kind == "name" and rid not in main_alias:
+                main_alias[rid] = aid
+            if not distinctive:
+                keys = set(tokens)
+                need.append(0.0)
+            else:
+                # a name with a distinctive word can only match through one: index it under its rarest ones only
+                if len(keys) > KEYS_PER_NAME:
+                    keys = set(sorted(keys, key=lambda t: (df[t], t))[:KEYS_PER_NAME])
+                if len(keys) == len(tokens):  # every word a key, each once
+                    need.append(POSSIBLE_AT * total - 1e-9)
+                else:
+                    others = sum(w for t, w in zip(tokens, weights, strict=True) if t not in keys)
+                    most = max(tokens.count(k) for k in keys)  # a key word written twice counts twice
+                    need.append((POSSIBLE_AT * total - others) / most - 1e-9)
             for token in keys:
-                postings.setdefault(token, []).append(aid)
+                posting = postings.get(token)
+                if posting is None:
+                    postings[token] = [aid]
+                else:
+                    posting.append(aid)
         self.postings = postings
+        self.need = need
         self.vocab = df
         self.sorted_vocab = sorted(df)
         deletes: dict[str, list[str]] = {}
@@ -264,20 +283,26 @@ class Index:
         if not tokens:
             return []
         reach = self.reach(tokens)
-        ids: set[int] = set()
+        keys_reached: Counter[int] = Counter()  # alias -> how many of its index keys the query reaches
+        postings = self.postings
         for listed in reach:
-            posting = self.postings.get(listed)
+            posting = postings.get(listed)
             if posting:
-                ids.update(posting)
-        if not ids:
+                keys_reached.update(posting)
+        if not keys_reached:
             return []
         qweights = tuple(self.weight(t) for t in tokens)
         qtotal = sum(qweights)
         out = []
         aliases = self.aliases
-        for aid in ids:
+        ids = list(keys_reached)
+        # those with enough of their key words reached (whatever their other words do), filtered in C
+        for aid in compress(ids, map(le, map(self.need.__getitem__, ids), keys_reached.values())):
             alias = aliases[aid]
-            reachable = sum(w for t, w in zip(alias.tokens, alias.weights, strict=False) if t in reach)
+            reachable = 0.0
+            for t, w in zip(alias.tokens, alias.weights):  # noqa: B905 (same length); a loop, not sum(): faster
+                if t in reach:
+                    reachable += w
             if reachable < POSSIBLE_AT * alias.total:
                 continue  # cannot reach the review threshold even with every reached word matched exactly
             cand = self.score(aid, tokens, qweights, qtotal, reach, country)
@@ -405,8 +430,9 @@ def _expanded(
     "china electronic technology group 13 research institute"), and names with the full form, abbreviated."""
     out = []
     firsts = {exp[0]: (short, exp) for short, exps in acronyms.items() for exp in exps}
+    either = acronyms.keys() | firsts.keys()
     for rid, text, tokens, kind in named:
-        if kind not in ("name", "alias") or len(tokens) < 2:
+        if kind not in ("name", "alias") or len(tokens) < 2 or either.isdisjoint(tokens):
             continue
         added = 0
         for i, token in enumerate(tokens):

@@ -319,7 +319,7 @@ def render(report: Report) -> str:
     return out.getvalue()
 
 
-PARALLEL_FINDINGS = 20_000  # from this many findings a forked process encodes the second half
+PARALLEL_FINDINGS = 20_000  # from this many findings a forked process encodes the second half (by encoding work)
 
 
 def write_stream(report: Report, fh: IO[str]) -> None:
@@ -337,7 +337,7 @@ def write_stream(report: Report, fh: IO[str]) -> None:
     if len(findings) < PARALLEL_FINDINGS or not _can_fork():
         _write_findings(enc, findings, fh, True)
     else:
-        half = len(findings) // 2
+        half = _halfway(findings)
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rest:
             pid = os.fork()
             if pid == 0:  # the child writes only to `rest` and leaves without flushing anything else
@@ -359,6 +359,19 @@ def write_stream(report: Report, fh: IO[str]) -> None:
                 _write_findings(enc, findings[half:], fh, False)
     fh.write("\n  ]" if report.findings else "]")
     fh.write(f',\n  "errors": {enc.encode([e.to_dict() for e in report.errors], "  ")}\n}}\n')
+
+
+def _halfway(findings: list[Finding]) -> int:
+    """Where the findings split into two parts of about the same encoding work: a finding costs about as much as
+    ten of its `extra` keys (worst-first order puts the findings with large extras at the start)."""
+    costs = [10 + len(f.extra) for f in findings]
+    target = sum(costs) / 2
+    done = 0
+    for i, cost in enumerate(costs):
+        done += cost
+        if done >= target:
+            return i + 1
+    return len(findings)
 
 
 def _write_findings(enc: Encoder, findings: list[Finding], fh: IO[str], first: bool) -> None:
