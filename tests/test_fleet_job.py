@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bansweep.cli import main
-from bansweep.findings import Report, Status, finding_key
+from bansweep.findings import Finding, Report, Status, finding_key
 from bansweep.fleet.job import Options, run
 from bansweep.fleet.sources import inventory_csv_fast
 
@@ -356,6 +357,8 @@ def test_device_findings_are_views_of_a_shared_template(tmp_path: Path) -> None:
     first = cams[0]
     assert first.title.startswith(first.subject.label) and first.to_dict()["subject"] == first.subject.to_dict()
     assert [f.key for f in cams] == [finding_key("device", f.subject.id, f.rule) for f in cams]
+    copied = pickle.loads(pickle.dumps(cams[2]))  # e.g. to a worker: a plain finding with the same content
+    assert type(copied) is Finding and copied.to_dict() == cams[2].to_dict()
     first.extra = {**first.extra, "checked": True}  # assigned: kept
     first.explanation = "checked by hand"
     assert first.extra["checked"] is True and first.explanation == "checked by hand"
