@@ -354,11 +354,16 @@ def build(
     return f
 
 
+def judged_key(judged: Judged) -> Hashable:
+    """The verdicts as a value (Judged is not hashable: its verdicts are plain dataclasses)."""
+    return judged.status, *((v.policy, v.status, v.citation, v.date, v.reason) for v in judged.verdicts)
+
+
 def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Template]) -> Template:
     """The template of a device's finding, made once per run for the devices with the same decision and verdicts
     (made: the templates so far, by what they depend on)."""
     srcs = att.device.sources
-    key = (att.decision, id(judged), *att.unattributable, "", *srcs)  # judged: one object per verdict set
+    key = (att.decision, judged_key(judged), *att.unattributable, "", *srcs)
     got = made.get(key)
     if got is None:
         got = made[key] = template(att.decision, judged, att.unattributable, srcs)

@@ -23,6 +23,7 @@ import functools
 import ipaddress
 import itertools
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ class Records:
 
     def __init__(self, items: Sequence[Observation | ObservationBatch]) -> None:
         self.parts: list[Observation | ObservationBatch] = []
-        self.starts: list[int] = []
+        self.starts = array("q")  # each part's first record (machine integers: a scan's records are parts each)
         self.macs: list[str | None] = []
         self.ips: list[str | None] = []
         self.hostnames: list[str | None] = []

@@ -22,7 +22,16 @@ from bansweep import progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import context, sources
 from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
-from bansweep.fleet.build import TableRow, Tally, Template, build, device_finding, shared_template, template
+from bansweep.fleet.build import (
+    TableRow,
+    Tally,
+    Template,
+    build,
+    device_finding,
+    judged_key,
+    shared_template,
+    template,
+)
 from bansweep.fleet.context import Context
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.identity import Device, Merged, Records, merge_records, single
@@ -248,13 +257,22 @@ def assess(
             bar.advance(len(positions))
         made: dict[Hashable, Template] = {}
         loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
+        # what is counted alike is counted together (the first position kept: counts come out in the same order)
+        alike: dict[Hashable, Unit] = {}
         for dev in itertools.chain(merged.devices, (single(records.observation(r), r) for r in loose)):
             unit, finding = judge_device(dev, attributor, stage, words, retired, made)
-            units.append(unit)
+            key = (unit.decision, judged_key(unit.judged), unit.unattributable, unit.in_use, *unit.sources)
+            same = alike.get(key)
+            if same is None:
+                alike[key] = unit
+            else:
+                same.count += unit.count
+                same.position = min(same.position, unit.position)
             if unit.unattributable:
                 examples.append((dev.first, dev.id))
             listed.append((dev.first, finding))
             bar.advance()
+    units.extend(alike.values())
     units.sort(key=operator.attrgetter("position"))
     for unit in units:
         tally.count(unit.decision, unit.judged, unit.sources, unit.count, unit.in_use)
