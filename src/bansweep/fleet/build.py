@@ -282,9 +282,9 @@ _last_subject: list[Any] = []  # [finding, its subject]: the one made last
 
 @dataclass(slots=True)
 class TableRow:
-    """A table row's evidence and context, made when read: the evidence shape of its template (rule, value,
-    column, data date, detail, what follows the MAC in the value or None), the row's place and MAC, and its context
-    values (columns of the table and the row's index in them)."""
+    """A table row's (or a lone scan record's) evidence and context, made when read: the evidence shape of its
+    template (rule, value, column, data date, detail, what follows the MAC in the value or None), the row's place
+    and MAC, and its context values (columns of the table and the row's index in them)."""
 
     shape: list[tuple[str, str, str | None, str | None, str, str | None]]
     file: str
@@ -293,9 +293,21 @@ class TableRow:
     columns: dict[str, list[str | None]]  # context field -> column (empty: no context)
     fields: dict[str, str]  # field -> table column name
     k: int
+    location: Location | None = None  # a record that is not a table row (a scan's host): its place
 
     def evidence(self) -> list[Evidence]:
-        mac, file, row = self.mac, self.file, self.row
+        mac, file, row, at = self.mac, self.file, self.row, self.location
+        if at is not None:
+            return [
+                Evidence(
+                    rule,
+                    value if suffix is None or not mac else mac + suffix,
+                    at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
+                    date,
+                    detail,
+                )
+                for rule, value, col, date, detail, suffix in self.shape
+            ]
         return [
             Evidence(
                 rule,

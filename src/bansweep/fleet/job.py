@@ -356,16 +356,7 @@ def _loose(
         unit.count += 1
         loc = obs.location
         mac = obs.mac
-        evidence = [
-            Evidence(
-                rule,
-                value if suffix is None or not mac else mac + suffix,
-                loc if col is None else Location(loc.file, loc.line, loc.row, loc.entry, loc.offset, col),
-                date,
-                detail,
-            )
-            for rule, value, col, date, detail, suffix in shape
-        ]
+        evidence = TableRow(shape, loc.file, 0, mac, {}, {}, 0, loc)  # made when read
         ip, host, serial = obs.ip, obs.hostname, obs.serial
         ids = ((mac,) if mac else (), (ip,) if ip else (), (host,) if host else (), (serial,) if serial else ())
         device_id = mac or serial or ip or host or str(loc)
