@@ -12,7 +12,8 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -119,22 +120,29 @@ def _emit(view: View, fmt: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+@contextmanager
+def _opened(store_url: str | None) -> Iterator[Store]:
+    """The store, closed after use; its errors become a message and exit code 3."""
+    try:
+        store = open_store(store_url)
+    except StoreError as exc:
+        click.echo(f"bansweep: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    try:
+        yield store
+    except StoreError as exc:
+        click.echo(f"bansweep: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    finally:
+        store.close()
+
+
 def _with_store(func: Callable[..., None]) -> Callable[..., None]:
-    """Open the store for the command; its errors become a message and exit code 3."""
+    """Open the store for the command (_opened)."""
 
     def command(store_url: str | None, **kwargs: Any) -> None:
-        try:
-            store = open_store(store_url)
-        except StoreError as exc:
-            click.echo(f"bansweep: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
-        try:
+        with _opened(store_url) as store:
             func(store, **kwargs)
-        except StoreError as exc:
-            click.echo(f"bansweep: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
-        finally:
-            store.close()
 
     command.__name__ = func.__name__
     command.__doc__ = func.__doc__
@@ -463,12 +471,7 @@ def show(store_url: str | None, report_file: Path | None, as_json: bool, key: st
         found = exact or ([f for f in items if str(f.get("key", "")).startswith(key)] if len(key) >= 6 else [])
         where = str(report_file)
     else:
-        try:
-            store = open_store(store_url)
-        except StoreError as exc:
-            click.echo(f"bansweep: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
-        try:
+        with _opened(store_url) as store:
             hit = store.latest([key]).get(key)
             found = []
             if hit is not None:
@@ -476,8 +479,6 @@ def show(store_url: str | None, report_file: Path | None, as_json: bool, key: st
                 [stored] = store.findings(run.id, keys=[key])
                 found = [{**stored.to_dict(), **expand(stored.body), "run": run.id, "finished": run.finished}]
             where = store.url
-        finally:
-            store.close()
     if not found:
         click.echo(f"bansweep: no finding with key {key!r} in {where}", err=True)
         sys.exit(EXIT_USAGE)
