@@ -296,23 +296,12 @@ class TableRow:
     location: Location | None = None  # a record that is not a table row (a scan's host): its place
 
     def evidence(self) -> list[Evidence]:
-        mac, file, row, at = self.mac, self.file, self.row, self.location
-        if at is not None:
-            return [
-                Evidence(
-                    rule,
-                    value if suffix is None or not mac else mac + suffix,
-                    at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
-                    date,
-                    detail,
-                )
-                for rule, value, col, date, detail, suffix in self.shape
-            ]
+        mac, at = self.mac, self.location or Location(self.file, row=self.row)
         return [
             Evidence(
                 rule,
                 value if suffix is None or not mac else mac + suffix,
-                Location(file, None, row, None, None, col),
+                at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
                 date,
                 detail,
             )

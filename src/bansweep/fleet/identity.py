@@ -398,7 +398,8 @@ def _maybe(kind: str, value: str, others: str) -> str:
 
 
 def _serial_makers(serials: Sequence[str | None], repeated: set[str], records: Records) -> dict[str, list[str]]:
-    """Repeated serials whose records name makers with no word in common ("Dell Inc." and "HUAWEI"), with them."""
+    """Repeated serials whose records name makers with no word in common (legal forms and generic words aside),
+    with those makers."""
     named: dict[str, dict[str, frozenset[str]]] = {}
     for r in itertools.compress(range(len(serials)), map(repeated.__contains__, serials)):
         facts = records.observation(r).facts

@@ -354,13 +354,9 @@ def _loose(
             continue
         t, shape, unit = plan
         unit.count += 1
-        loc = obs.location
-        mac = obs.mac
-        evidence = TableRow(shape, loc.file, 0, mac, {}, {}, 0, loc)  # made when read
-        ip, host, serial = obs.ip, obs.hostname, obs.serial
-        ids = ((mac,) if mac else (), (ip,) if ip else (), (host,) if host else (), (serial,) if serial else ())
-        device_id = mac or serial or ip or host or str(loc)
-        listed.append((r, build(t, device_id, ip or host or mac or serial or device_id, ids, evidence)))
+        loc, ids = obs.location, (obs.mac, obs.ip, obs.hostname, obs.serial)
+        evidence = TableRow(shape, loc.file, 0, obs.mac, {}, {}, 0, loc)  # made when read
+        listed.append((r, build(t, *_names(ids, loc), ids, evidence)))
         bar.advance()
     return own_way
 
@@ -436,10 +432,17 @@ def _batch(
         host = hosts[k] or None
         serial = serials[k] or None
         lazy = TableRow(shape, file, row, mac, {} if ctx is not None else context_columns, columns, k)
-        device_id = mac or serial or ip or host or str(Location(file, row=row))
-        address = ip or host or mac or serial or device_id
-        finding = build(t, device_id, address, (mac, ip, host, serial), lazy, (), ctx, count_retired, swap)
+        ids = (mac, ip, host, serial)
+        finding = build(t, *_names(ids, file, row), ids, lazy, (), ctx, count_retired, swap)
         listed.append((positions[i], finding))
+
+
+def _names(ids: tuple[str | None, ...], where: Location | str, row: int | None = None) -> tuple[str, str]:
+    """(id, address) of a one-record device from its (MAC, IP, host name, serial), as Device gives them; its place
+    when it has none of these."""
+    mac, ip, host, serial = ids
+    device_id = mac or serial or ip or host or str(where if isinstance(where, Location) else Location(where, row=row))
+    return device_id, ip or host or mac or serial or device_id
 
 
 def _retired(values: Sequence[str | None], column: str, words: context.StatusWords) -> list[str | None]:
