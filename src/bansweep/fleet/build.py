@@ -159,7 +159,7 @@ class DeviceFinding(Finding):
     _t: Template
     _id: str
     _address: str
-    _ids: tuple[Any, ...]  # MACs, IPs, host names, serials: a tuple of each, or (a table row's) one value or None
+    _ids: tuple[Any, ...]  # MACs, IPs, host names, serials: each a tuple, one value, or None
     _notes: tuple[str, ...]  # the device's own notes
     _context: Context | None
     _row: TableRow | None  # a table row's evidence and context, made when read
@@ -280,6 +280,9 @@ _new = object.__new__
 _last_subject: list[Any] = []  # [finding, its subject]: the one made last
 
 
+NONE: dict[Any, Any] = {}  # one empty dict for the rows without context (never changed)
+
+
 @dataclass(slots=True)
 class TableRow:
     """A table row's (or a lone scan record's) evidence and context, made when read: the evidence shape of its
@@ -290,8 +293,8 @@ class TableRow:
     file: str
     row: int
     mac: str | None
-    columns: dict[str, list[str | None]]  # context field -> column (empty: no context)
-    fields: dict[str, str]  # field -> table column name
+    columns: dict[str, list[str | None]]  # context field -> column (empty: no context; never changed)
+    fields: dict[str, str]  # field -> table column name (never changed)
     k: int
     location: Location | None = None  # a record that is not a table row (a scan's host): its place
 
@@ -384,8 +387,13 @@ def device_finding(
         if made is None
         else shared_template(att, judged, made)
     )
-    ids = (tuple(dev.macs), tuple(dev.ips), tuple(dev.hostnames), tuple(dev.serials))
+    ids = tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
     return build(t, dev.id, dev.address, ids, att.evidence, tuple(dev.notes), context, count_retired)
+
+
+def _one_or_all(values: list[str]) -> str | tuple[str, ...] | None:
+    """A device's identifiers of one kind as a finding keeps them: the one value itself (most devices), else all."""
+    return values[0] if len(values) == 1 else tuple(values) if values else None
 
 
 def device_label(

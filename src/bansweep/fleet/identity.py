@@ -126,7 +126,7 @@ class Records:
     """The records of a run in input order, as one table: record r is part `part_of(r)`'s record."""
 
     def __init__(self, items: Sequence[Observation | ObservationBatch]) -> None:
-        self.parts: list[Observation | ObservationBatch] = []
+        self.parts: list[Observation | ObservationBatch | None] = []  # None: released (see release)
         self.starts = array("q")  # each part's first record (machine integers: a scan's records are parts each)
         self.macs: list[str | None] = []
         self.ips: list[str | None] = []
@@ -178,6 +178,27 @@ class Records:
     def __len__(self) -> int:
         return self.size
 
+    def release(self, grouped: set[int]) -> None:
+        """Keep only what judging needs: the parts of single-record devices (a device holds its own records) and
+        no key columns, so each record is freed once its device is judged."""
+        for column in (self.macs, self.ips, self.hostnames, self.serials, self.sources):
+            column.clear()
+        parts, starts = self.parts, self.starts
+        for r in grouped:
+            p = bisect.bisect_right(starts, r) - 1
+            if starts[p] == r and not isinstance(parts[p], ObservationBatch):
+                parts[p] = None
+
+    def take(self, r: int) -> Observation:
+        """Record r, dropped from the table (a loose record's part is freed with its device)."""
+        p, k = self.part_of(r)
+        part = self.parts[p]
+        if isinstance(part, ObservationBatch):
+            return part.observation(k)
+        assert part is not None, f"record {r} is a merged device's"
+        self.parts[p] = None
+        return part
+
     def part_of(self, r: int) -> tuple[int, int]:
         """(part index, record index within the part)."""
         p = bisect.bisect_right(self.starts, r) - 1
@@ -186,7 +207,10 @@ class Records:
     def observation(self, r: int) -> Observation:
         p, k = self.part_of(r)
         part = self.parts[p]
-        return part.observation(k) if isinstance(part, ObservationBatch) else part
+        if isinstance(part, ObservationBatch):
+            return part.observation(k)
+        assert part is not None, f"record {r} was released"
+        return part
 
 
 @dataclass(slots=True)
@@ -261,23 +285,24 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
     for kind, col in kinds[1:]:
         if not repeated[kind]:
             continue
-        key_ids: dict[str, tuple[set[str], set[str]]] = {}
+        macs_of: dict[str, str | set[str]] = {}  # value -> its MAC, or its MACs once it has several
+        serials_of: dict[str, str | set[str]] = {}
         bare: Counter[tuple[str, str]] = Counter()  # (host, source) -> records with no MAC or serial
         for r in itertools.compress(range(n), map(repeated[kind].__contains__, col)):
             value = col[r]
             assert value is not None
-            seen = key_ids.setdefault(value, (set(), set()))
-            if own[r]:
-                seen[0].add(own[r])  # type: ignore[arg-type]
-            if kind != "serial" and serials[r]:
-                seen[1].add(serials[r])  # type: ignore[arg-type]
-            if kind == "host" and not own[r] and not serials[r]:
+            mac, serial = own[r], serials[r]
+            if mac:
+                _seen(macs_of, value, mac)
+            if kind != "serial" and serial:
+                _seen(serials_of, value, serial)
+            if kind == "host" and not mac and not serial:
                 bare[value, records.sources[r]] += 1
-        for value, (ms, ss) in key_ids.items():
-            if len(ms) > 1:
-                ambiguous[kind, value] = f"{len(ms)} MAC addresses"
-            elif len(ss) > 1:
-                ambiguous[kind, value] = f"{len(ss)} serial numbers"
+        for what, table in (("MAC addresses", macs_of), ("serial numbers", serials_of)):
+            for value, seen in table.items():
+                if isinstance(seen, set) and (kind, value) not in ambiguous:
+                    ambiguous[kind, value] = f"{len(seen)} {what}"
+        del macs_of, serials_of
         if kind == "serial":  # a serial names one device of one maker: the same serial from two makers is two
             for value, makers in _serial_makers(col, repeated[kind], records).items():
                 if (kind, value) not in ambiguous:
@@ -299,11 +324,12 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
         return root
 
     def ids(r: int) -> tuple[frozenset[str], frozenset[str]]:
-        got = strong.get(r)
-        if got is None:
-            mac, serial = own[r], serials[r]
-            got = strong[r] = (frozenset((mac,)) if mac else none, frozenset((serial,)) if serial else none)
-        return got
+        got = strong.get(r)  # kept only for groups with more than their root's own
+        return lone(r) if got is None else got
+
+    def lone(r: int) -> tuple[frozenset[str], frozenset[str]]:
+        mac, serial = own[r], serials[r]
+        return (frozenset((mac,)) if mac else none, frozenset((serial,)) if serial else none)
 
     noted: dict[int, list[str]] = {}  # record -> notes of its device
     for kind, col in kinds:
@@ -333,8 +359,12 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                 continue
             lo, hi = min(ri, rj), max(ri, rj)
             parent[hi] = lo
-            strong[lo] = (mi if mi >= mj else mi | mj, si if si >= sj else si | sj)
+            union = (mi if mi >= mj else mi | mj, si if si >= sj else si | sj)
             strong.pop(hi, None)
+            if union == lone(lo):  # most groups: one MAC or serial, the root's own
+                strong.pop(lo, None)
+            else:
+                strong[lo] = union
     if shared:
         for r in itertools.compress(range(n), map(shared.__contains__, macs)):
             noted.setdefault(r, [])
@@ -379,6 +409,7 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                 first=n + k,
             )
         )
+    records.release(grouped)
     return Merged(records, singles, devices)
 
 
@@ -388,6 +419,17 @@ _KIND_WORDS = {
     "host": "host name",
     "serial": "serial number",
 }
+
+
+def _seen(table: dict[str, str | set[str]], value: str, item: str) -> None:
+    """Note item as seen with value: one item kept as itself, several as a set."""
+    got = table.get(value)
+    if got is None:
+        table[value] = item
+    elif isinstance(got, set):
+        got.add(item)
+    elif got != item:
+        table[value] = {got, item}
 
 
 def _maybe(kind: str, value: str, others: str) -> str:

@@ -13,16 +13,17 @@ import itertools
 import operator
 import re
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bansweep import progress
+from bansweep import heap, progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import context, sources
 from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
 from bansweep.fleet.build import (
+    NONE,
     TableRow,
     Tally,
     Template,
@@ -98,6 +99,7 @@ def run(paths: list[Path], options: Options, formats: Mapping[str, str] | None =
     # Large inputs make millions of small acyclic objects: the cyclic collector would rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
+    heap.return_large_blocks()
     report = None
     try:
         report = _run(paths, options, formats or {})
@@ -166,8 +168,10 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
 
     tally = Tally(count_retired=options.count_retired)
     merged = merge_records(items)
+    items.clear()  # the records are the merged devices' from here, each freed once judged
     words = context.status_words(tuple(options.knowledge))
     report.findings = assess(merged, attributor, stage, tally, show, words)
+    del merged
     report.subjects = tally.devices
     # most severe and surest first, then by subject id; stable sorts keep device order on ties
     report.findings.sort(key=operator.attrgetter("device_id"))
@@ -259,7 +263,7 @@ def assess(
         loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
         # what is counted alike is counted together (the first position kept: counts come out in the same order)
         alike: dict[Hashable, Unit] = {}
-        for dev in itertools.chain(merged.devices, (single(records.observation(r), r) for r in loose)):
+        for dev in itertools.chain(_each(merged.devices), (single(records.take(r), r) for r in loose)):
             unit, finding = judge_device(dev, attributor, stage, words, retired, made)
             key = (unit.decision, judged_key(unit.judged), unit.unattributable, unit.in_use, *unit.sources)
             same = alike.get(key)
@@ -310,6 +314,14 @@ def judge_device(
     return unit, device_finding(att, judged, made, ctx, count_retired)
 
 
+def _each(devices: list[Device]) -> Iterator[Device]:
+    """The devices in order, each dropped from the list as it is given (freed once judged)."""
+    for k, dev in enumerate(devices):
+        devices[k] = None  # type: ignore[call-overload]
+        yield dev
+    devices.clear()
+
+
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
 
 
@@ -329,10 +341,10 @@ def _loose(
     (records whose facts carry their own lines, an inventory context, an LLDP neighbour, a MAC that cannot be
     attributed)."""
     own_way: list[int] = []
-    observations = [records.observation(r) for r in positions]
-    blocks = _blocks([o.mac for o in observations], attributor)
+    blocks = _blocks([records.observation(r).mac for r in positions], attributor)
     plans: dict[Hashable, tuple[Template, list[_Shape], Unit] | None] = {}
-    for r, obs, block in zip(positions, observations, blocks, strict=True):
+    for r, block in zip(positions, blocks, strict=True):
+        obs = records.observation(r)
         if obs.lines or obs.context or "lldp.chassis_mac" in obs.facts:
             own_way.append(r)
             continue
@@ -355,8 +367,9 @@ def _loose(
         t, shape, unit = plan
         unit.count += 1
         loc, ids = obs.location, (obs.mac, obs.ip, obs.hostname, obs.serial)
-        evidence = TableRow(shape, loc.file, 0, obs.mac, {}, {}, 0, loc)  # made when read
+        evidence = TableRow(shape, loc.file, 0, obs.mac, NONE, NONE, 0, loc)  # made when read
         listed.append((r, build(t, *_names(ids, loc), ids, evidence)))
+        records.take(r)  # freed: its finding keeps only its place and identifiers
         bar.advance()
     return own_way
 
@@ -431,7 +444,7 @@ def _batch(
         ip = ips[k] or None
         host = hosts[k] or None
         serial = serials[k] or None
-        lazy = TableRow(shape, file, row, mac, {} if ctx is not None else context_columns, columns, k)
+        lazy = TableRow(shape, file, row, mac, NONE if ctx is not None else context_columns, columns, k)
         ids = (mac, ip, host, serial)
         finding = build(t, *_names(ids, file, row), ids, lazy, (), ctx, count_retired, swap)
         listed.append((positions[i], finding))
