@@ -17,6 +17,7 @@ from typing import Any
 from bansweep.findings import Evidence, Finding, Location, Severity, Status, Subject, Verdict, finding_key
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
 from bansweep.fleet.context import NOT_COUNTED, NOT_IN_USE, Context
+from bansweep.fleet.identity import Device
 from bansweep.policy.fleet import Judged
 
 RULE = "fleet.covered-vendor"
@@ -162,7 +163,7 @@ class DeviceFinding(Finding):
     _ids: tuple[Any, ...]  # MACs, IPs, host names, serials: each a tuple, one value, or None
     _notes: tuple[str, ...]  # the device's own notes
     _context: Context | None
-    _row: TableRow | None  # a table row's evidence and context, made when read
+    _row: TableRow | Placed | None  # a table row's or a device's evidence (and a row's context), made when read
     _swap: tuple[str, str] | None  # (the template's MAC, this device's) in a template that names a MAC
 
     def _lists(self) -> tuple[tuple[str, ...], ...]:
@@ -316,12 +317,58 @@ class TableRow:
         return Context(values, record=(Location(self.file, row=self.row), self.fields)) if values else None
 
 
+@dataclass(slots=True)
+class Placed:
+    """A device's evidence, made when read: its shape (rule, value, column, data date, detail, what follows the
+    MAC in a value that names the device's first MAC, else None), shared by the devices whose evidence differs only
+    in places and MAC, and each item's place without its column."""
+
+    shape: tuple[tuple[str, str, str | None, str | None, str, str | None], ...]
+    mac: str | None
+    places: tuple[Location, ...]
+
+    def evidence(self) -> list[Evidence]:
+        mac = self.mac
+        return [
+            Evidence(
+                rule,
+                value if suffix is None or not mac else mac + suffix,
+                at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
+                date,
+                detail,
+            )
+            for (rule, value, col, date, detail, suffix), at in zip(self.shape, self.places, strict=True)
+        ]
+
+    def context(self) -> Context | None:
+        return None
+
+
+def placed(evidence: list[Evidence], dev: Device, shapes: dict[Hashable, Any]) -> Placed:
+    """A device's evidence as a Placed (shapes: those made so far, shared)."""
+    first = dev.macs[0] if dev.macs else None
+    bases = {_base(o.location): o.location for o in dev.observations}
+    shape, places = [], []
+    for e in evidence:
+        at, col, value = e.location, e.location.field, e.value
+        suffix = value[len(first) :] if first is not None and value.startswith(first) else None
+        shape.append((e.rule, value if suffix is None else "", col, e.data_date, e.detail, suffix))
+        key = _base(at)
+        places.append(at if col is None else bases.get(key) or Location(*key))
+    got = tuple(shape)
+    return Placed(shapes.setdefault(("shape", got), got), first, tuple(places))
+
+
+def _base(at: Location) -> tuple[str, int | None, int | None, str | None, int | None]:
+    return at.file, at.line, at.row, at.entry, at.offset
+
+
 def build(
     t: Template,
     device_id: str,
     address: str,
     ids: tuple[Any, ...],
-    evidence: list[Evidence] | TableRow,
+    evidence: list[Evidence] | TableRow | Placed,
     notes: tuple[str, ...] = (),
     context: Context | None = None,
     count_retired: bool = False,
@@ -339,7 +386,7 @@ def build(
         notes = (*notes, *context.notes(count_retired))
         if not context.in_use:
             tags = [*tags, NOT_IN_USE, *([] if count_retired else [NOT_COUNTED])]
-    row = evidence if isinstance(evidence, TableRow) else None
+    row = evidence if isinstance(evidence, TableRow | Placed) else None
     f._t, f._id, f._address, f._ids, f._notes, f._context, f._row = t, device_id, address, ids, notes, context, row
     f._swap = swap if swap and swap[0] != swap[1] else None
     if row is None:
@@ -363,9 +410,9 @@ def judged_key(judged: Judged) -> Hashable:
     return judged.status, *((v.policy, v.status, v.citation, v.date, v.reason) for v in judged.verdicts)
 
 
-def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Template]) -> Template:
+def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Any]) -> Template:
     """The template of a device's finding, made once per run for the devices with the same decision and verdicts
-    (made: the templates so far, by what they depend on)."""
+    (made: what the run's findings share so far, templates and evidence shapes, by what they depend on)."""
     srcs = att.device.sources
     key = (att.decision, judged_key(judged), *att.unattributable, "", *srcs)
     got = made.get(key)
@@ -377,7 +424,7 @@ def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Templa
 def device_finding(
     att: Attributed,
     judged: Judged,
-    made: dict[Hashable, Template] | None = None,
+    made: dict[Hashable, Any] | None = None,
     context: Context | None = None,
     count_retired: bool = False,
 ) -> Finding:
@@ -388,7 +435,8 @@ def device_finding(
         else shared_template(att, judged, made)
     )
     ids = tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
-    return build(t, dev.id, dev.address, ids, att.evidence, tuple(dev.notes), context, count_retired)
+    evidence = placed(att.evidence, dev, made) if made is not None and att.evidence else att.evidence
+    return build(t, dev.id, dev.address, ids, evidence, tuple(dev.notes), context, count_retired)
 
 
 def _one_or_all(values: list[str]) -> str | tuple[str, ...] | None:

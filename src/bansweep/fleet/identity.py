@@ -25,7 +25,7 @@ import itertools
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bansweep import knowledge
@@ -178,16 +178,10 @@ class Records:
     def __len__(self) -> int:
         return self.size
 
-    def release(self, grouped: set[int]) -> None:
-        """Keep only what judging needs: the parts of single-record devices (a device holds its own records) and
-        no key columns, so each record is freed once its device is judged."""
+    def release(self) -> None:
+        """Drop the key columns (only merging reads them)."""
         for column in (self.macs, self.ips, self.hostnames, self.serials, self.sources):
             column.clear()
-        parts, starts = self.parts, self.starts
-        for r in grouped:
-            p = bisect.bisect_right(starts, r) - 1
-            if starts[p] == r and not isinstance(parts[p], ObservationBatch):
-                parts[p] = None
 
     def take(self, r: int) -> Observation:
         """Record r, dropped from the table (a loose record's part is freed with its device)."""
@@ -217,7 +211,7 @@ class Records:
 class Merged:
     records: Records
     singles: list[int]  # records that are a device by themselves, without notes (ascending)
-    devices: list[Device]  # the other devices, in the order of their first records; routers last
+    devices: Devices  # the other devices, in the order of their first records; routers last
 
 
 def _keys(values: Sequence[str | None], key: object) -> list[str | None]:
@@ -373,35 +367,14 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
 
     grouped = set(parent) | set(noted)
     singles = list(itertools.filterfalse(grouped.__contains__, range(n)))
-    groups: dict[int, Device] = {}
+    groups: dict[int, list[int]] = {}  # by root, the smallest record of a group: in the order of first records
     for r in sorted(grouped):
-        root = find(r) if r in parent else r
-        dev = groups.get(root)
-        if dev is None:
-            dev = groups[root] = Device(first=r)
-        obs = records.observation(r)
-        dev.observations.append(obs)
-        mac = macs[r]
-        if mac and mac in shared:
-            _note(
-                dev,
-                f"MAC {mac} was seen with {len(mac_ips[mac])} IP addresses (a router or proxy-ARP answering "
-                f"for them); it is not used to identify or attribute this device",
-            )
-        elif mac and mac not in dev.macs:
-            dev.macs.append(mac)
-        if obs.ip and obs.ip not in dev.ips:
-            dev.ips.append(obs.ip)
-        if obs.hostname and obs.hostname not in dev.hostnames:
-            dev.hostnames.append(obs.hostname)
-        if obs.serial and obs.serial not in dev.serials:
-            dev.serials.append(obs.serial)
-        for note in noted.get(r, ()):
-            _note(dev, note)
-    devices = sorted(groups.values(), key=lambda d: d.first)
+        groups.setdefault(find(r) if r in parent else r, []).append(r)
+    parent.clear()
+    routers = []
     for k, mac in enumerate(shared):  # the router/proxy itself, once, so its MAC is still attributed
         first_obs = records.observation(macs.index(mac))
-        devices.append(
+        routers.append(
             Device(
                 observations=[Observation(first_obs.source, first_obs.location, mac=mac)],
                 macs=[mac],
@@ -409,8 +382,66 @@ def merge_records(items: Sequence[Observation | ObservationBatch]) -> Merged:
                 first=n + k,
             )
         )
-    records.release(grouped)
-    return Merged(records, singles, devices)
+    records.release()
+    router_ips = {mac: len(mac_ips[mac]) for mac in shared}
+    return Merged(records, singles, Devices(records, list(groups.values()), noted, router_ips, routers))
+
+
+class Devices:
+    """The merged devices in the order of their first records (routers last), each made from its records when its
+    turn comes, its records then dropped from the table: a run's devices are not all held at once. Iterated once."""
+
+    def __init__(
+        self,
+        records: Records,
+        groups: list[list[int]],
+        noted: dict[int, list[str]],
+        router_ips: dict[str, int],
+        routers: list[Device],
+    ) -> None:
+        self.records, self.groups, self.noted, self.router_ips, self.routers = (
+            records,
+            groups,
+            noted,
+            router_ips,
+            routers,
+        )
+
+    def __len__(self) -> int:
+        return len(self.groups) + len(self.routers)
+
+    def __iter__(self) -> Iterator[Device]:
+        groups = self.groups
+        for k, members in enumerate(groups):
+            groups[k] = []
+            yield self._device(members)
+        groups.clear()
+        yield from self.routers
+        self.routers = []
+
+    def _device(self, members: list[int]) -> Device:
+        dev = Device(first=members[0])
+        for r in members:
+            obs = self.records.take(r)
+            dev.observations.append(obs)
+            mac = observed_mac(obs)
+            if mac and mac in self.router_ips:
+                _note(
+                    dev,
+                    f"MAC {mac} was seen with {self.router_ips[mac]} IP addresses (a router or proxy-ARP answering "
+                    f"for them); it is not used to identify or attribute this device",
+                )
+            elif mac and mac not in dev.macs:
+                dev.macs.append(mac)
+            if obs.ip and obs.ip not in dev.ips:
+                dev.ips.append(obs.ip)
+            if obs.hostname and obs.hostname not in dev.hostnames:
+                dev.hostnames.append(obs.hostname)
+            if obs.serial and obs.serial not in dev.serials:
+                dev.serials.append(obs.serial)
+            for note in self.noted.pop(r, ()):
+                _note(dev, note)
+        return dev
 
 
 _KIND_WORDS = {
@@ -515,6 +546,6 @@ def merge(items: Sequence[Observation | ObservationBatch]) -> list[Device]:
     """Every device of the records, in the order of their first records (routers last)."""
     merged = merge_records(items)
     records = merged.records
-    out = [single(records.observation(r), r) for r in merged.singles] + merged.devices
+    out = [single(records.observation(r), r) for r in merged.singles] + list(merged.devices)
     out.sort(key=lambda d: d.first)
     return out

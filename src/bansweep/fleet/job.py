@@ -13,10 +13,11 @@ import itertools
 import operator
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bansweep import heap, progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
@@ -259,11 +260,11 @@ def assess(
             if positions:
                 _batch(part, start, positions, attributor, stage, units, listed, examples, words, retired)
             bar.advance(len(positions))
-        made: dict[Hashable, Template] = {}
+        made: dict[Hashable, Any] = {}
         loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
         # what is counted alike is counted together (the first position kept: counts come out in the same order)
         alike: dict[Hashable, Unit] = {}
-        for dev in itertools.chain(_each(merged.devices), (single(records.take(r), r) for r in loose)):
+        for dev in itertools.chain(merged.devices, (single(records.take(r), r) for r in loose)):
             unit, finding = judge_device(dev, attributor, stage, words, retired, made)
             key = (unit.decision, judged_key(unit.judged), unit.unattributable, unit.in_use, *unit.sources)
             same = alike.get(key)
@@ -294,7 +295,7 @@ def judge_device(
     stage: PolicyStage,
     words: context.StatusWords,
     count_retired: bool,
-    made: dict[Hashable, Template] | None = None,
+    made: dict[Hashable, Any] | None = None,
 ) -> tuple[Unit, Finding]:
     """Attribute and judge one device with its inventory context: an ownership window is judged at the device's
     purchase (else install) date when the inventory gives one, and the evidence says so."""
@@ -314,14 +315,6 @@ def judge_device(
     return unit, device_finding(att, judged, made, ctx, count_retired)
 
 
-def _each(devices: list[Device]) -> Iterator[Device]:
-    """The devices in order, each dropped from the list as it is given (freed once judged)."""
-    for k, dev in enumerate(devices):
-        devices[k] = None  # type: ignore[call-overload]
-        yield dev
-    devices.clear()
-
-
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
 
 
@@ -332,7 +325,7 @@ def _loose(
     stage: PolicyStage,
     units: list[Unit],
     listed: list[tuple[int, Finding]],
-    made: dict[Hashable, Template],
+    made: dict[Hashable, Any],
     bar: progress.Progress,
 ) -> list[int]:
     """The single-record devices of loose records (a scan's hosts, a lease file's leases) attributed like a batch's:
