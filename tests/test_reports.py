@@ -1264,3 +1264,23 @@ def test_table_lists_the_worst_and_counts_the_rest(monkeypatch: pytest.MonkeyPat
     assert "… 1 more: --format csv, json, html or sarif lists all." in out
     assert "blu-r1-hd.zip!system/app/X/X.apk" not in out
     assert "8 finding(s)" in out and "4 input(s) or parts could not be read" in out
+
+
+def test_a_large_report_is_sorted_field_by_field_into_the_same_order(monkeypatch):
+    """Many findings are sorted one field at a time (to hold less); the order is sort_key's, ties included."""
+    import random
+
+    base = fleet_findings() + firmware_findings() + parties_findings() + all_statuses_report().findings
+    findings = []
+    for n in range(40):  # copies that tie on some fields and differ on others
+        for f in base:
+            g = copy.copy(f)
+            g.confidence = [f.confidence, 0.5, float("nan")][n % 3]
+            g.title = f.title if n % 2 else f"{f.title} {n % 5}"
+            findings.append(g)
+    random.Random(7).shuffle(findings)
+    expected = sorted(findings, key=json_report.sort_key)
+    monkeypatch.setattr(json_report, "MANY_FINDINGS", 1)
+    got = json_report.worst_first(findings)
+    assert [id(f) for f in got] == [id(f) for f in expected]
+    assert got[0].status.order >= got[-1].status.order

@@ -168,6 +168,23 @@ def _three_runs(url: str, inventory: Path) -> tuple[int, int, int]:
     return first, other, second
 
 
+def test_many_resolved_findings_are_counted_and_the_first_in_key_order_listed(url, inventory):
+    from bansweep.store.recorder import MAX_LISTED
+
+    first = device_report(MAX_LISTED + 60, [str(inventory)])
+    record(first, {}, url)
+    gone = sorted(f.key for f in first.findings[10:])
+    second = device_report(10, [str(inventory)])
+    second.findings[3].evidence[0].value = "changed value"
+    record(second, {}, url)
+    history = second.summary["history"]
+    assert (history["new"], history["resolved"], history["changed"], history["unchanged"]) == (0, MAX_LISTED + 50, 1, 9)
+    assert [f["key"] for f in history["resolved_findings"]] == gone[:MAX_LISTED]
+    marks = [f.extra.get("since_last_run", {}).get("change") for f in second.findings]
+    assert marks == [None, None, None, "changed", *[None] * 6]
+    assert second.findings[3].extra["since_last_run"]["evidence_changed"] is True
+
+
 def test_diff_new_resolved_changed_and_unchanged(url, inventory):
     first, _other, second = _three_runs(url, inventory)
     result = cli("history", "diff", "--store", url, "--format", "json")

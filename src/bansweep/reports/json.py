@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import json
 import math
+import operator
 import os
 import re
 import shutil
 import tempfile
 import traceback
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from enum import Enum
 from importlib import resources
@@ -152,7 +153,31 @@ def sort_key(finding: Finding) -> tuple[Any, ...]:
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=sort_key)
+    """The findings in sort_key order. A large report is sorted field by field, from the last to the first (stable
+    sorts give the same order): its findings' labels, titles and keys are made when read, and only one of them per
+    finding is held at a time."""
+    out = list(findings)
+    if len(out) < MANY_FINDINGS:
+        out.sort(key=sort_key)
+        return out
+    for field in reversed(_SORT_FIELDS):
+        out.sort(key=field)
+    return out
+
+
+MANY_FINDINGS = 20_000
+_SORT_FIELDS: tuple[Callable[[Finding], Any], ...] = (
+    lambda f: -f.status.order[0],
+    lambda f: -f.status.order[1],
+    lambda f: -int(f.severity),
+    lambda f: -f.confidence if math.isfinite(f.confidence) else -0.0,
+    lambda f: f.subject.kind,
+    lambda f: f.subject.label,
+    lambda f: f.subject.id,
+    operator.attrgetter("rule"),
+    operator.attrgetter("title"),
+    operator.attrgetter("key"),
+)
 
 
 def by_subject(findings: Iterable[Finding]) -> list[tuple[Subject, list[Finding]]]:

@@ -3,7 +3,7 @@ questions it answers (list, show, diff, trend, prune). `sql.SqlStore` implements
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -142,8 +142,9 @@ class Decision:
 class Store(Protocol):
     url: str  # with any password masked
 
-    def record(self, run: Run, findings: Sequence[StoredFinding]) -> int:
-        """Write the run, its inputs and findings in one transaction; return the new run id."""
+    def record(self, run: Run, findings: Iterable[StoredFinding]) -> int:
+        """Write the run, its inputs and findings (in key order, read once as they come) in one transaction; return
+        the new run id."""
         ...
 
     def runs(self, job: str | None = None, scope: str | None = None, limit: int | None = None) -> list[Run]:
@@ -159,8 +160,8 @@ class Store(Protocol):
         False."""
         ...
 
-    def states(self, run_id: int) -> dict[str, tuple[str, str, str]]:
-        """Per key of a run: (status, severity, evidence hash), what `diff` compares."""
+    def states(self, run_id: int) -> Iterator[tuple[str, str, str, str]]:
+        """A run's findings as (key, status, severity, evidence hash), what `diff` compares; in no set order."""
         ...
 
     def previous(self, run: Run) -> Run | None:

@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import gc
 import hashlib
+import itertools
+import operator
 import os
 import re
 import stat
@@ -31,6 +34,7 @@ from bansweep.store.interface import Decision, InputRecord, Run, Store, StoredFi
 MAX_LISTED = 200  # resolved findings listed in the report's summary (all are in `bansweep history diff`)
 TREND_RUNS = 12
 CHUNK = 1024 * 1024  # bytes read at a time when hashing an input
+HASH_BYTES = 8  # an evidence hash (decisions.evidence_hash: 16 hex digits) as bytes
 
 
 def record(report: Report, options: Any, url: str | None = None, baseline: Path | None = None) -> int:
@@ -45,10 +49,19 @@ def record(report: Report, options: Any, url: str | None = None, baseline: Path 
         if baseline is not None:
             store.decide(read_baseline(report, baseline))
         apply_decisions(report, store)
-        rows = rows_of(report)
-        ordered = sorted(rows, key=by_key)  # the (run, key) index grows at its end
-        run_id = store.record(run_of(report, options), ordered)
-        note_changes(report, rows, store, run_id)
+        found = report.findings
+        keys = [f.key for f in found]
+        hashes = bytearray(HASH_BYTES * len(found))  # each finding's evidence hash, in the report's order
+
+        def rows() -> Iterator[StoredFinding]:
+            """The rows in key order (the (run, key) index grows at its end), each made as the store takes it."""
+            for i in sorted(range(len(keys)), key=keys.__getitem__):
+                made = row(found[i])
+                hashes[HASH_BYTES * i : HASH_BYTES * (i + 1)] = bytes.fromhex(made.evidence)
+                yield made
+
+        run_id = store.record(run_of(report, options), rows())
+        note_changes(report, keys, hashes, store, run_id)
         return run_id
     finally:
         if collecting:
@@ -89,15 +102,6 @@ def run_of(report: Report, options: Any) -> Run:
         errors=[{"where": str(e.location), "message": e.message} for e in report.errors],
         inputs=[describe(p) for p in report.inputs],
     )
-
-
-def by_key(row: StoredFinding) -> str:
-    return row.key
-
-
-def rows_of(report: Report) -> list[StoredFinding]:
-    """The findings as rows, in the report's order."""
-    return [row(f) for f in report.findings]
 
 
 def row(f: Finding) -> StoredFinding:
@@ -222,11 +226,12 @@ def plain_options(value: Any) -> Any:
     return str(value)
 
 
-def note_changes(report: Report, rows: list[StoredFinding], store: Store, run_id: int) -> None:
+def note_changes(report: Report, keys: list[str], hashes: bytearray, store: Store, run_id: int) -> None:
     """Mark what changed since the previous run of the same job and scope (as `Store.diff` counts it: same key,
     other status, severity or evidence); put the counts, the resolved findings and the trend in the summary.
 
-    `rows` are the report's findings as recorded, in the report's order."""
+    `keys` and `hashes` are the report's findings' keys and evidence hashes (HASH_BYTES each), in the report's
+    order; the previous run's are read as they come, not held."""
     run = store.run(run_id)
     previous = store.previous(run)
     history: dict[str, Any] = {"store": store.url, "run": run_id, "previous": previous.id if previous else None}
@@ -235,25 +240,44 @@ def note_changes(report: Report, rows: list[StoredFinding], store: Store, run_id
     report.summary["history"] = history
     if previous is None:
         return
-    before = store.states(previous.id)
-    now = {r.key for r in rows}
+    first: dict[str, int] = {}
+    more: dict[str, list[int]] = {}  # a key that several findings share (rare)
+    for i, key in enumerate(keys):
+        if first.setdefault(key, i) != i:
+            more.setdefault(key, []).append(i)
+    found = report.findings
+    seen = bytearray(len(found))
     counts: Counter[str] = Counter()
-    for finding, r in zip(report.findings, rows, strict=True):
-        old = before.get(r.key)
-        if old is None:
-            mark: dict[str, Any] = {"change": "new", "previous_run": previous.id}
-        elif old != (r.status, r.severity, r.evidence):
-            mark = {"change": "changed", "previous_run": previous.id, "status_before": old[0]}
-            if old[2] != r.evidence:
-                mark["evidence_changed"] = True
-        else:
-            counts["unchanged"] += 1
+    resolved: list[str] = []  # the first MAX_LISTED in key order
+    for key, *old in store.states(previous.id):
+        at = first.get(key)
+        if at is None:
+            counts["resolved"] += 1
+            if len(resolved) < MAX_LISTED or key < resolved[-1]:
+                bisect.insort(resolved, key)
+                del resolved[MAX_LISTED:]
             continue
-        counts[mark["change"]] += 1
-        finding.extra = {**finding.extra, "since_last_run": mark}
-    resolved = sorted(key for key in before if key not in now)
-    history.update(new=counts["new"], resolved=len(resolved), changed=counts["changed"], unchanged=counts["unchanged"])
-    listed = store.findings(previous.id, bodies=False, keys=resolved[:MAX_LISTED])
+        for j in (at, *more.get(key, ())):
+            if seen[j]:
+                continue
+            seen[j] = 1
+            finding = found[j]
+            evidence = hashes[HASH_BYTES * j : HASH_BYTES * (j + 1)].hex()
+            if old == [finding.status.value, SEVERITY[finding.severity], evidence]:
+                counts["unchanged"] += 1
+                continue
+            mark: dict[str, Any] = {"change": "changed", "previous_run": previous.id, "status_before": old[0]}
+            if old[2] != evidence:
+                mark["evidence_changed"] = True
+            counts["changed"] += 1
+            finding.extra = {**finding.extra, "since_last_run": mark}
+    for j in itertools.compress(range(len(found)), map(operator.not_, seen)):
+        counts["new"] += 1
+        found[j].extra = {**found[j].extra, "since_last_run": {"change": "new", "previous_run": previous.id}}
+    history.update(
+        new=counts["new"], resolved=counts["resolved"], changed=counts["changed"], unchanged=counts["unchanged"]
+    )
+    listed = store.findings(previous.id, bodies=False, keys=resolved)
     history["resolved_findings"] = [f.to_dict() for f in listed]
 
 

@@ -239,7 +239,7 @@ class SqlStore:
 
     # --- runs -----------------------------------------------------------------------------------------------------
 
-    def record(self, run: Run, rows: Sequence[StoredFinding]) -> int:
+    def record(self, run: Run, rows: Iterable[StoredFinding]) -> int:
         head = {
             "job": run.job,
             "scope": run.scope,
@@ -254,7 +254,6 @@ class SqlStore:
             "data_versions": _json(run.data_versions),
             "errors": _json(run.errors),
         }
-        packed = _pack(rows)  # before the transaction: the write lock is held only while writing
         with self._write() as conn:
             run_id = int(conn.execute(insert(runs).returning(runs.c.id), head).scalar_one())
             if run.inputs:
@@ -272,7 +271,7 @@ class SqlStore:
                         for n, i in enumerate(run.inputs)
                     ],
                 )
-            _bulk_findings(conn, run_id, rows)
+            packed = _bulk_findings(conn, run_id, rows)
             if packed:
                 conn.execute(insert(bodies), [{"run_id": run_id, "chunk": n, "data": d} for n, d in enumerate(packed)])
         return run_id
@@ -317,13 +316,13 @@ class SqlStore:
                     f.body = docs.get(f.key)
         return out
 
-    def states(self, run_id: int) -> dict[str, tuple[str, str, str]]:
+    def states(self, run_id: int) -> Iterator[tuple[str, str, str, str]]:
         query = select(findings.c.key, findings.c.status, findings.c.severity, findings.c.evidence).where(
             findings.c.run_id == run_id
         )
         with self._read() as conn:  # straight from the driver's cursor: a large run has a million rows
             cursor: Any = conn.execute(query).cursor
-            return {key: (status, severity, evidence) for key, status, severity, evidence in cursor}
+            yield from cursor
 
     def previous(self, run: Run) -> Run | None:
         query = (
@@ -470,42 +469,63 @@ _bodies = bodies  # the table (a method argument is named `bodies`)
 _BODY_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"), default=str)
 
 
-def _pack(rows: Sequence[StoredFinding]) -> list[bytes]:
-    """The bodies, BODY_CHUNK rows at a time: JSON made here, compressed on two threads meanwhile (zlib releases
-    the GIL); a few chunks in flight at most."""
-    out: list[bytes] = []
-    pending: deque[Future[bytes]] = deque()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for start in range(0, len(rows), BODY_CHUNK):
-            text = _BODY_JSON.encode([[f.key, f.body] for f in rows[start : start + BODY_CHUNK]])
-            data = text.encode("utf-8", "surrogatepass")  # lone surrogates (undecodable file names) kept
-            pending.append(pool.submit(zlib.compress, data, 1))
-            while len(pending) > 4:
-                out.append(pending.popleft().result())
-        out += [f.result() for f in pending]
-    return out
+class _Packer:
+    """The bodies, BODY_CHUNK rows at a time as the rows pass: JSON made here, compressed on two threads meanwhile
+    (zlib releases the GIL); a few chunks in flight at most."""
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+        self.chunk: list[list[Any]] = []
+        self.pending: deque[Future[bytes]] = deque()
+        self.pool = ThreadPoolExecutor(max_workers=2)
+
+    def add(self, row: StoredFinding) -> None:
+        self.chunk.append([row.key, row.body])
+        if len(self.chunk) >= BODY_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        text = _BODY_JSON.encode(self.chunk)
+        self.chunk = []
+        data = text.encode("utf-8", "surrogatepass")  # lone surrogates (undecodable file names) kept
+        self.pending.append(self.pool.submit(zlib.compress, data, 1))
+        while len(self.pending) > 4:
+            self.out.append(self.pending.popleft().result())
+
+    def finish(self) -> list[bytes]:
+        if self.chunk:
+            self._flush()
+        self.out += [f.result() for f in self.pending]
+        self.pending.clear()
+        return self.out
 
 
-def _bulk_findings(conn: Connection, run_id: int, rows: Sequence[StoredFinding]) -> None:
+def _bulk_findings(conn: Connection, run_id: int, rows: Iterable[StoredFinding]) -> list[bytes]:
     """The run's findings through the driver's fastest path, in the caller's transaction: COPY on PostgreSQL, one
-    prepared INSERT run over the rows (executemany) on SQLite."""
+    prepared INSERT run over the rows (executemany) on SQLite. The rows are read once, as they come (a large run's
+    are never all held); returns their bodies, packed on the way."""
     raw: Any = conn.connection.dbapi_connection
-    values = (
-        (run_id, f.key, f.kind, f.subject, f.label, f.rule, f.status, f.severity, f.title, f.evidence, f.triage)
-        for f in rows
-    )
+    packer = _Packer()
+
+    def values() -> Iterator[tuple[Any, ...]]:
+        for f in rows:
+            packer.add(f)
+            yield run_id, f.key, f.kind, f.subject, f.label, f.rule, f.status, f.severity, f.title, f.evidence, f.triage
+
     names = ", ".join(FINDING_COLUMNS)
     cursor = raw.cursor()
     try:
         if conn.dialect.name == "postgresql":
             with cursor.copy(f"COPY findings ({names}) FROM STDIN") as copy:
-                for value in values:
+                for value in values():
                     copy.write_row(value)
         else:
             marks = ", ".join("?" for _ in FINDING_COLUMNS)
-            cursor.executemany(f"INSERT INTO findings ({names}) VALUES ({marks})", values)
+            cursor.executemany(f"INSERT INTO findings ({names}) VALUES ({marks})", values())
+        return packer.finish()
     finally:
         cursor.close()
+        packer.pool.shutdown(cancel_futures=True)
 
 
 def _sqlite_setup(engine: Any, database: str | None) -> None:
