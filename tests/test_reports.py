@@ -1224,6 +1224,13 @@ def test_streamed_json_is_the_whole_document_text(
     assert (tmp_path / "r.json").read_bytes() == json_reference(report).encode("utf-8")
     write(report, "csv", tmp_path / "r.csv")
     assert (tmp_path / "r.csv").read_bytes() == csv_report.render(report).encode("utf-8")
+    sarif_text = json.dumps(sarif_report.as_dict(report), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+    write(report, "sarif", tmp_path / "r.sarif")
+    assert (tmp_path / "r.sarif").read_bytes() == (sarif_text + "\n").encode("utf-8")
+    report.summary["marker"] = sarif_report._RESULTS  # a value that reads like the results' place: written whole
+    write(report, "sarif", tmp_path / "r.sarif")
+    assert json.loads((tmp_path / "r.sarif").read_text("utf-8")) == json.loads(sarif_report.render(report))
+    assert len(json.loads((tmp_path / "r.sarif").read_text("utf-8"))["runs"][0]["results"]) == len(report.findings)
 
 
 def test_forked_json_split_balances_encoding_work_not_count() -> None:

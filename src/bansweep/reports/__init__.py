@@ -1,6 +1,6 @@
 """Report formats: one module per format (a ReportFormat, see interface.py), listed in REPORT_FORMATS.
 
-A format module has ``render(report) -> str``; formats made for large reports (json, csv) also have
+A format module has ``render(report) -> str``; formats made for large reports (json, csv, sarif, html) also have
 ``write_stream(report, fh)``, which writes the same text piece by piece. A new format: one module and one line
 in REPORT_FORMATS.
 """
@@ -49,8 +49,8 @@ REPORT_FORMATS: tuple[Format, ...] = (
     Format("table", table.render, _table_stream),
     Format("json", json.render, json.write_stream),
     Format("csv", csv.render, csv.write_stream),
-    Format("sarif", sarif.render),
-    Format("html", html.render),
+    Format("sarif", sarif.render, sarif.write_stream),
+    Format("html", html.render, html.write_stream),
 )
 BY_NAME = {f.name: f for f in REPORT_FORMATS}
 FORMATS = tuple(BY_NAME)

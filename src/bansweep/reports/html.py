@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cache
 from html import escape
-from typing import Any
+from typing import IO, Any
 
 from bansweep import __version__
 from bansweep.findings import JOB_STATUSES, Finding, Level, Report, Status, Subject
@@ -141,6 +142,13 @@ def legend(statuses: Iterable[Status]) -> str:
 
 
 def render(report: Report) -> str:
+    out = io.StringIO()
+    write_stream(report, out)
+    return out.getvalue()
+
+
+def write_stream(report: Report, fh: IO[str]) -> None:
+    """The report, written subject by subject (a large run's blocks are never all held)."""
     jobs = list(job_counts(report))
     used = {f.status for f in report.findings}
     statuses = [s for s in STATUS_ORDER if s in used]
@@ -162,12 +170,10 @@ def render(report: Report) -> str:
         + '<a href="#findings">Findings</a><a href="#errors">Input errors</a><a href="#data">Data and inputs</a></nav>',
         _overview(report),
         report_section(report),
-        _findings(report, jobs, statuses),
-        _errors(report),
-        _footer(report),
-        "</body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    fh.write("\n".join(parts) + "\n")
+    _findings(report, jobs, statuses, fh)
+    fh.write("\n" + "\n".join([_errors(report), _footer(report), "</body></html>"]) + "\n")
 
 
 def _run_line(report: Report) -> str:
@@ -232,7 +238,7 @@ def _chart_data(findings: list[Finding], base: str = "") -> list[tuple[str, Bars
     """(title, bars, labels are paths) for each chart the findings support."""
     out: list[tuple[str, Bars, bool]] = []
     out.append(("Subjects by kind", _count(findings, lambda f: [f.subject.kind]), False))
-    for key in _attribute_keys([f.subject for f in findings]):
+    for key in _attribute_keys(findings):
         out.append((f"Subjects by {key}", _count(findings, _attribute(key)), False))
     out.append(("Subjects by policy (verdict status)", _by_policy(findings), False))
     files = _count(findings, lambda f: [p.removeprefix(base) for p in _input_files(f)])
@@ -278,14 +284,16 @@ def _countries() -> dict[str, str]:
     return out
 
 
-def _attribute_keys(subjects: list[Subject]) -> list[str]:
-    """Attribute keys worth a chart: the usual grouping keys first, then keys whose values repeat (not ids)."""
-    unique = {(s.kind, s.id): s for s in subjects}.values()
-    present: Counter[str] = Counter(k for s in unique for k in s.attributes if k not in PLACE_KEYS)
+def _attribute_keys(findings: list[Finding]) -> list[str]:
+    """Attribute keys worth a chart: the usual grouping keys first, then keys whose values repeat (not ids). Each
+    subject counts once, as its last finding has it (subjects are made one at a time: a large run's are not held)."""
+    last = {(s.kind, s.id): n for n, s in enumerate(f.subject for f in findings)}
+    present: Counter[str] = Counter()
     values: dict[str, set[str]] = {}
-    for s in unique:
+    for s in (f.subject for n, f in enumerate(findings) if last[f.subject.kind, f.subject.id] == n):
         for k, v in s.attributes.items():
-            if k in present:
+            if k not in PLACE_KEYS:
+                present[k] += 1
                 values.setdefault(k, set()).add(v)
     preferred = [k for k in PREFERRED_KEYS if k in present]
     others = sorted(
@@ -385,14 +393,20 @@ def _filter_css(jobs: list[str], statuses: list[Status]) -> str:
     return "\n".join(rules) + "\n" if rules else ""
 
 
-def _findings(report: Report, jobs: list[str], statuses: list[Status]) -> str:
+def _findings(report: Report, jobs: list[str], statuses: list[Status], fh: IO[str]) -> None:
     if not report.findings:
-        return '<section id="findings"><h2>Findings</h2><p>No findings.</p></section>'
+        fh.write('<section id="findings"><h2>Findings</h2><p>No findings.</p></section>')
+        return
     boxes = ["<b>Show</b>"]
     boxes += [f'<label><input type="checkbox" id="show-job-{i}" checked> {esc(j)}</label>' for i, j in enumerate(jobs)]
     boxes += [f'<label><input type="checkbox" id="show-{s.name.lower()}" checked> {badge(s)}</label>' for s in statuses]
-    blocks = []
-    for n, (job, status, subject, findings) in enumerate(_groups(report.findings), 1):
+    fh.write(
+        '<section id="findings"><h2>Findings</h2>'
+        '<p class="small">One block per subject and status, worst first; open a block for its evidence, verdicts '
+        f'and details.</p><p class="filters">{"".join(boxes)}</p>'
+    )
+    for n, (job, status, findings) in enumerate(_groups(report.findings), 1):
+        subject = findings[0].subject
         reasons = "".join(f'<span class="why">{linked(reason(f))}</span>' for f in findings)
         recorded = " · ".join(
             f"{intro}{esc(subject.attributes[key])}" for key, intro in CONTEXT if subject.attributes.get(key)
@@ -400,28 +414,24 @@ def _findings(report: Report, jobs: list[str], statuses: list[Status]) -> str:
         if recorded:
             reasons += f'<span class="why small">{recorded}</span>'
         body = [_attributes(subject)] + [_finding_block(f) for f in findings]
-        blocks.append(
+        fh.write(
             f'<details class="subject job-{jobs.index(job)} st-{status.name.lower()}" id="f{n}">'
             f'<summary>{badge(status)} <span class="label">{esc(subject.label)}</span> '
             f'<span class="small">{esc(job)} · {esc(subject.kind)} · {esc(subject.id)}</span>{reasons}</summary>'
             f"{''.join(body)}</details>"
         )
-    return (
-        '<section id="findings"><h2>Findings</h2>'
-        '<p class="small">One block per subject and status, worst first; open a block for its evidence, verdicts '
-        "and details.</p>"
-        f'<p class="filters">{"".join(boxes)}</p>{"".join(blocks)}</section>'
-    )
+    fh.write("</section>")
 
 
-def _groups(findings: Iterable[Finding]) -> list[tuple[str, Status, Subject, list[Finding]]]:
-    """(job, status, subject, findings): worst status first, by job within a status, then worst subject first."""
+def _groups(findings: Iterable[Finding]) -> list[tuple[str, Status, list[Finding]]]:
+    """(job, status, findings) of each subject: worst status first, by job within a status, then worst subject
+    first."""
     jobs = [*JOB_STATUSES, OTHER]
-    groups: dict[tuple[str, Status, str, str], tuple[str, Status, Subject, list[Finding]]] = {}
+    groups: dict[tuple[str, Status, str, str], tuple[str, Status, list[Finding]]] = {}
     for f in worst_first(findings):
         job = finding_job(f)
         key = (job, f.status, f.subject.kind, f.subject.id)
-        groups.setdefault(key, (job, f.status, f.subject, []))[3].append(f)
+        groups.setdefault(key, (job, f.status, []))[2].append(f)
     return sorted(groups.values(), key=lambda g: (worst_status_first(g[0], g[1]), jobs.index(g[0])))
 
 

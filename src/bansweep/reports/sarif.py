@@ -29,11 +29,13 @@ Mapping:
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from bansweep import __version__
@@ -71,10 +73,45 @@ def level(finding: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False, allow_nan=False, default=text) + "\n"
+    return _dumps(as_dict(report)) + "\n"
+
+
+_RESULTS = "\0results\0"  # where the results go in the document's text (a string no value encodes to)
+_RESULT_INDENT = " " * 8  # a result's depth: {"runs": [{"results": [ ...
+
+
+def write_stream(report: Report, fh: IO[str]) -> None:
+    """render's text, written result by result (a large run's results are never all held)."""
+    doc, results = _document(report)
+    first = next(results, None)
+    doc["runs"][0]["results"] = [_RESULTS] if first is not None else []
+    whole = _dumps(doc)
+    marker = json.dumps(_RESULTS)
+    if first is None or whole.count(marker) != 1:  # no results, or a value that reads like the marker
+        doc["runs"][0]["results"] = [first, *results] if first is not None else []
+        fh.write(_dumps(doc) + "\n")
+        return
+    head, tail = whole.split(marker)
+    fh.write(head)
+    for n, result in enumerate(itertools.chain([first], results)):
+        if n:
+            fh.write(",\n" + _RESULT_INDENT)
+        fh.write(_dumps(result).replace("\n", "\n" + _RESULT_INDENT))
+    fh.write(tail + "\n")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=text)
 
 
 def as_dict(report: Report) -> dict[str, Any]:
+    doc, results = _document(report)
+    doc["runs"][0]["results"] = list(results)
+    return doc
+
+
+def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The document without its results, and the results, made one by one as they are read."""
     everything = worst_first(report.findings)
     findings = everything[:MAX_RESULTS]
     rules = _rules(findings)
@@ -99,7 +136,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             },
         },
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[text(f.rule)], report) for f in findings],
+        "results": [],
         "properties": {
             "job": text(report.job),
             "inputs": [text(p) for p in report.inputs],
@@ -109,7 +146,8 @@ def as_dict(report: Report) -> dict[str, Any]:
             "resultsOmitted": len(everything) - len(findings),
         },
     }
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    results = (_result(f, index[text(f.rule)], report) for f in findings)
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, results
 
 
 def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
