@@ -291,10 +291,11 @@ class Dates:
         if how.order is None:  # the column proves both orders: only a value that fits one is read
             if day_first and month_first:
                 seen = self._seen[name].proofs(None if self.forced == AUTO else True)
+                hint = " (--date-order sets the order)" if self.forced == AUTO else ""
                 return value, (
                     f"{_shown(value)} may be day-first or month-first, and column {column} has dates of both "
                     f"(day-first {_proof(seen[DAY_FIRST])}, month-first {_proof(seen[MONTH_FIRST])}); "
-                    "the device is judged without it (--date-order sets the order)"
+                    f"the device is judged without it{hint}"
                 )
             order = DAY_FIRST if day_first else MONTH_FIRST
             day = day_first or month_first
