@@ -437,9 +437,8 @@ def test_purchase_date_judges_the_ownership_window(snow: Path) -> None:
     assert f"judged at purchase date 2019-05-02 ({snow} row 2, column purchase_date), within" in inside["explanation"]
     # 03/01/2017 could be either order: the file's install dates prove day-first (14.02.2020), so 3 January
     how = "read day-first, as column install_date proves by row 5: 14.02.2020"
-    assert f"judged at purchase date 2017-01-03 ({snow} row 3, column purchase_date; {how}), outside" in (
-        outside["explanation"]
-    )
+    judged = f"judged at purchase date 2017-01-03 ({snow} row 3, column purchase_date; {how}), outside"
+    assert judged in outside["explanation"]
     assert "the purchase date 2017-01-03 is outside that period" in outside["verdicts"][0]["reason"]
     dated = [e for e in outside["evidence"] if e["rule"] == "inventory.purchase_date"]
     assert dated == [
