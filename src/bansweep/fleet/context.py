@@ -88,7 +88,7 @@ class Context:
     seen_by: tuple[str, ...] = ()  # sources that saw the device in use (scans, leases, walks)
     # the context of one record (its place, field -> column): its places are made when read
     record: tuple[Location, Mapping[str, str]] | None = None
-    read_as: dict[str, str] = field(default_factory=dict)  # date field -> how its day/month order was told
+    how_dated: str | None = None  # how the day/month order of the date that judges (dated()) was told, if it mattered
 
     @property
     def places(self) -> dict[str, dict[str, Any]]:
@@ -135,17 +135,21 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
     ctx = Context()
     seen: list[str] = []
     givers: list[Any] = []  # the records that gave the values, in order
+    notes: dict[str, str] | None = None  # date field -> how its day/month order was told
     for obs in observations:
         for name, value in obs.context.items():
             if name not in ctx.values:
                 ctx.values[name] = value
                 if not givers or givers[-1] is not obs:
                     givers.append(obs)
-                if obs.dates is not None and (how := obs.dates.note(name, value)):
-                    ctx.read_as[name] = how
+                if obs.dates is not None and name in DATES and (how := obs.dates.note(name, value)):
+                    notes = {**(notes or {}), name: how}
         if not obs.source.startswith(NOT_SIGHTINGS) and obs.source not in seen:
             seen.append(obs.source)
     ctx.seen_by = tuple(seen)
+    if notes:  # the note of the date that judges (as dated() picks it)
+        judging = next((name for name in DATES if is_day(ctx.values.get(name, ""))), "")
+        ctx.how_dated = notes.get(judging)
     if len(givers) == 1 and not givers[0].lines:  # one record: its place, and each value's column, when read
         ctx.record = (givers[0].location, givers[0].fields)
     else:

@@ -87,7 +87,10 @@ def parse_date(text: str, serial: bool = False, order: str | None = None) -> str
     return None
 
 
-def day_month(text: str) -> tuple[str | None, str | None, bool] | None:
+Kind = tuple[str | None, str | None, bool]  # a numeric date read day-first, read month-first, whether dotted
+
+
+def day_month(text: str) -> Kind | None:
     """A numeric date (03/01/2017, 03-01-2017, 3.1.2017) as (read day-first, read month-first, dotted), each
     reading YYYY-MM-DD or None when it is no date; None for other forms."""
     m = _NUMERIC.fullmatch(text)
@@ -198,12 +201,13 @@ class Dates:
             raise ValueError(f"unknown date order {order!r}; orders are: {', '.join(ORDERS)}")
         self.file, self.columns, self.forced, self.serial, self.sheet = file, columns, order, serial, sheet
         self._seen = {name: _Seen() for name in columns}
-        self._kinds: dict[str, tuple[str | None, str | None, bool] | None] = {}  # value -> day_month(value)
+        self._kinds: dict[str, Kind | None] = {}  # value -> day_month(value)
+        self._seen_values: dict[str, dict[str, str]] = {name: {} for name in columns}  # field -> values seen
         self._orders: dict[str, tuple[_Order, _Order]] = {}  # field -> (slash and dash dates, dotted dates)
-        self._read: dict[tuple[str, str], tuple[str, str | None]] = {}
+        self._read: dict[str, dict[str, tuple[str, str | None]]] = {name: {} for name in columns}
         self.table: TableDates | None = None
 
-    def _kind(self, value: str) -> tuple[str | None, str | None, bool] | None:
+    def _kind(self, value: str) -> Kind | None:
         kinds = self._kinds
         if value in kinds:
             return kinds[value]
@@ -212,19 +216,28 @@ class Dates:
             kinds[value] = kind
         return kind
 
-    def see(self, name: str, row: int, value: str) -> None:
-        """Note one value of a column (rows ascending)."""
+    def see(self, name: str, row: int, value: str) -> str:
+        """Note one value of a column (rows ascending); returns it, as the string first seen in the column (values
+        are kept until the column is read: one string per distinct value)."""
+        values = self._seen_values[name]
+        first = values.get(value)
+        if first is not None:
+            return first
+        if len(values) < CACHED:
+            values[value] = value
         kind = self._kind(value)
         if kind is not None and kind[0] != kind[1]:
             seen = self._seen[name]
             slot = _slot(seen, kind)
             if slot:
                 setattr(seen, slot, (row, value))
+        return value
 
-    def see_column(self, name: str, values: list[str], rows: list[int]) -> None:
-        """See a whole column at once (values[k] at rows[k]): each distinct value once, at its first row."""
+    def see_column(self, name: str, values: list[str], rows: list[int], distinct: Iterable[str] = ()) -> None:
+        """See a whole column at once (values[k] at rows[k]): each distinct value once, at its first row.
+        distinct: the column's distinct values in the order they first appear, when the caller has them."""
         seen = self._seen[name]
-        for value in dict.fromkeys(values):
+        for value in distinct or dict.fromkeys(values):
             kind = self._kind(value)
             if kind is not None and kind[0] != kind[1]:
                 slot = _slot(seen, kind)
@@ -272,12 +285,12 @@ class Dates:
 
     def read(self, name: str, value: str) -> tuple[str, str | None]:
         """(the value to keep: YYYY-MM-DD, else as written; the problem with it, else None). Call decide first."""
-        key = (name, value)
-        got = self._read.get(key)
+        done = self._read[name]
+        got = done.get(value)
         if got is None:
             got = self._read_one(name, value)
-            if len(self._read) < CACHED:
-                self._read[key] = got
+            if len(done) < CACHED:
+                done[value] = got
         return got
 
     def _read_one(self, name: str, value: str) -> tuple[str, str | None]:
@@ -313,7 +326,7 @@ class Dates:
         return day, None
 
 
-def _slot(seen: _Seen, kind: tuple[str | None, str | None, bool]) -> str | None:
+def _slot(seen: _Seen, kind: Kind) -> str | None:
     """The proof a numeric date whose order matters is, when it is its column's first of its kind (else None);
     marks the column as holding such dates."""
     day_first, month_first, dotted = kind

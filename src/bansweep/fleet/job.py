@@ -308,7 +308,7 @@ def judge_device(
     dated = ctx.dated() if ctx.values else None
     if dated is not None and attributor.windowed(att.decision):
         day, name, where = dated
-        decision = attributor.at_date(att.decision, day, context.basis(name, day, where, ctx.read_as.get(name)))
+        decision = attributor.at_date(att.decision, day, context.basis(name, day, where, ctx.how_dated))
         detail = f"the {context.WORDS[name]} judges the ownership window (not --as-of {attributor.as_of})"
         evidence = [*att.evidence, Evidence(f"inventory.{name}", day, where, None, detail)]
         att = Attributed(dev, decision, evidence, att.unattributable)

@@ -85,21 +85,20 @@ def _read_dates(
     """Read the batch's date columns (values as written) into YYYY-MM-DD, each distinct value once; returns the
     errors with one for each row of a value that is no date (which stays as written), in row order."""
     reading = dates.Dates(batch.file, columns, order)
-    for name in columns:
-        reading.see_column(name, batch.context[name], batch.rows)  # type: ignore[arg-type]
+    distinct = {name: dict.fromkeys(batch.context[name]) for name in columns}
+    distinct = {name: values for name, values in distinct.items() if values.keys() - {""}}
+    for name, values in distinct.items():
+        reading.see_column(name, batch.context[name], batch.rows, values)  # type: ignore[arg-type]
     batch.dates = reading.decide()
     problems: list[InputError] = []
-    for name, column in columns.items():
+    for name, values in distinct.items():
+        read = {value: reading.read(name, value) if value else ("", None) for value in values}  # type: ignore[arg-type]
         col = batch.context[name]
-        read = {value: reading.read(name, value) for value in dict.fromkeys(col) if value}
-        if not read:
-            continue
-        read[""] = ("", None)
-        batch.context[name] = [read[value][0] for value in col]  # type: ignore[index]
+        batch.context[name] = list(map({value: day for value, (day, _) in read.items()}.__getitem__, col))
         bad = {value for value, (_, problem) in read.items() if problem}
         if bad:
             for k in itertools.compress(range(len(col)), map(bad.__contains__, col)):
-                where = Location(batch.file, None, batch.rows[k], None, None, column)
+                where = Location(batch.file, None, batch.rows[k], None, None, columns[name])
                 problems.append(InputError(where, read[col[k]][1]))  # type: ignore[index,arg-type]
     if not problems:
         return errors

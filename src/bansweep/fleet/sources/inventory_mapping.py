@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet import context, dates
@@ -166,12 +166,13 @@ def observe_rows(
         yield from cast(Iterator[Observation | InputError], _observe_rows(fmt, table, chosen, kb, None, []))
         return
     reading = dates.Dates(table.file, date_cols, date_order, table.format == "xlsx", table.sheet)
-    waiting: list[tuple[int, str, dict[str, str]]] = []  # (row, field, the row's context values) per date
+    waiting: list[Any] = []  # row, field, the row's context values: three items per date
     held = list(_observe_rows(fmt, table, chosen, kb, reading, waiting))  # None: the place of a date's error
     table_dates = reading.decide()
     file, sheet = table.file, table.sheet
     places = (place for place, item in enumerate(held) if item is None)
-    for place, (row, name, kept) in zip(places, waiting, strict=True):
+    each = iter(waiting)
+    for place, row, name, kept in zip(places, each, each, each, strict=True):
         kept[name], problem = reading.read(name, kept[name])
         if problem:
             held[place] = InputError(Location(file, None, row, sheet, None, date_cols[name]), problem)
@@ -188,10 +189,10 @@ def _observe_rows(
     chosen: dict[str, int],
     kb: Headers | None,
     reading: dates.Dates | None,
-    waiting: list[tuple[int, str, dict[str, str]]],
+    waiting: list[Any],
 ) -> Iterator[Observation | InputError | None]:
-    """observe_rows; with `reading`, each date value (kept as written) is seen by it and put in `waiting` as
-    (row, field, the row's context values), and a None yielded in the place of its InputError, if it has one."""
+    """observe_rows; with `reading`, each date value (kept as written) is seen by it and put in `waiting` as row,
+    field and the row's context values (three items), and a None yielded in the place of its InputError, if any."""
     file, columns, sheet = table.file, table.header, table.sheet
     text_cols = tuple((FACT_NAMES.get(f, f), i) for f, i in chosen.items() if f not in KEPT_APART)
     context_cols = tuple((f, i, f in context.DATES) for f, i in chosen.items() if f in context.FIELDS)
@@ -248,11 +249,11 @@ def _observe_rows(
         for name, i, dated in context_cols:
             value = row[i].strip()
             if value:
-                kept[name] = value
                 if dated and reading is not None:
-                    reading.see(name, row_no, value)
-                    waiting.append((row_no, name, kept))
+                    value = reading.see(name, row_no, value)
+                    waiting += (row_no, name, kept)
                     yield None
+                kept[name] = value
         if facts or mac or ip or host or serial or kept:
             loc = row_location(file, row_no) if sheet is None else Location(file, None, row_no, sheet)
             yield Observation(fmt, loc, mac, ip, host, serial, facts, fields, context=kept)
