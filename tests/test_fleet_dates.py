@@ -227,6 +227,14 @@ def test_a_forced_order_that_a_value_contradicts_is_an_input_error_at_its_row(tm
     assert by_name(report)["dev-4"]["subject"]["attributes"]["purchase_date"] == "25/12/2017"  # kept as written
 
 
+def test_sweep_takes_date_order(tmp_path: Path) -> None:
+    path = cmdb(tmp_path / "cmdb_ci.csv", ["10/12/2022", "03/04/2019"])
+    args = ["sweep", "--format", "json", "--as-of", AS_OF, "--no-store", "--date-order", "day-first", str(path)]
+    report = json.loads(CliRunner().invoke(main, args).stdout)
+    assert report["summary"]["fleet.date_orders"] == {str(path): {"purchase_date": "day-first (--date-order)"}}
+    assert by_name(report)["nvr"]["status"] == "review"
+
+
 def test_date_order_is_checked_before_reading(tmp_path: Path) -> None:
     path = cmdb(tmp_path / "cmdb_ci.csv", ["10/12/2022"])
     result = CliRunner().invoke(main, ["fleet", "--no-store", "--date-order", "yearfirst", str(path)])

@@ -1,4 +1,4 @@
-"""Dates in inventory columns, read into YYYY-MM-DD, with the day/month order of numeric dates told, never guessed.
+"""Dates in inventory columns, read into YYYY-MM-DD; the day/month order of numeric dates told, never guessed in silence.
 
 Forms read: ISO (2017-03-01, 2017/03/01, with a time after it), numeric dates with slashes, dashes or dots
 (03/01/2017, 03-01-2017, 1.3.2017), month names (1-Mar-2017, Mar 1, 2017) and, in a workbook, Excel day numbers.
