@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from bansweep.cli import main
 from bansweep.findings import InputError, Report
-from bansweep.fleet import context, sources
+from bansweep.fleet import context, dates, sources
 from bansweep.fleet.job import Options, run
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import inventory_csv_fast as fast
@@ -269,9 +269,12 @@ def test_the_mapping_is_shown_and_overridable(snow: Path) -> None:
         ("2017-03-01 10:22:05", False, "2017-03-01"),
         ("2017-03-01T10:22:05Z", False, "2017-03-01"),
         ("2017/3/1", False, "2017-03-01"),
-        ("3/1/2017", False, "2017-03-01"),  # US month first
+        ("3/1/2017", False, None),  # alone, its day/month order cannot be told
+        ("5/5/2017", False, "2017-05-05"),  # the same date in both orders
         ("25/12/2017", False, "2017-12-25"),  # no month 25: day first
-        ("1.3.2017", False, "2017-03-01"),  # day first
+        ("12/25/2017", False, "2017-12-25"),  # no month 25: month first
+        ("25-12-2017", False, "2017-12-25"),
+        ("1.3.2017", False, "2017-03-01"),  # dotted: day first
         ("01-Mar-2017", False, "2017-03-01"),
         ("Mar 1, 2017", False, "2017-03-01"),
         ("42795", True, "2017-03-01"),  # an Excel day number in a workbook
@@ -286,7 +289,22 @@ def test_the_mapping_is_shown_and_overridable(snow: Path) -> None:
     ],
 )
 def test_dates(text: str, serial: bool, expected: str | None) -> None:
-    assert context.parse_date(text, serial) == expected
+    assert dates.parse_date(text, serial) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        ("03/01/2017", "day-first", "2017-01-03"),
+        ("03/01/2017", "month-first", "2017-03-01"),
+        ("03-01-2017 10:22", "day-first", "2017-01-03"),
+        ("1.3.2017", "month-first", "2017-01-03"),
+        ("25/12/2017", "month-first", None),
+        ("2017-03-01", "day-first", "2017-03-01"),  # ISO has no order to tell
+    ],
+)
+def test_dates_in_an_order(text: str, order: str, expected: str | None) -> None:
+    assert dates.parse_date(text, order=order) == expected
 
 
 @pytest.mark.parametrize(
@@ -417,13 +435,16 @@ def test_purchase_date_judges_the_ownership_window(snow: Path) -> None:
     inside, outside = by_name(report)["nvr-lobby"], by_name(report)["nvr-old"]
     assert inside["status"] == "covered-limited" and outside["status"] == "review"
     assert f"judged at purchase date 2019-05-02 ({snow} row 2, column purchase_date), within" in inside["explanation"]
-    assert f"judged at purchase date 2017-03-01 ({snow} row 3, column purchase_date), outside" in outside["explanation"]
-    assert "the purchase date 2017-03-01 is outside that period" in outside["verdicts"][0]["reason"]
+    # 03/01/2017 could be either order: the file's install dates prove day-first (14.02.2020), so 3 January
+    how = "read day-first, as column install_date proves by row 5: 14.02.2020"
+    judged = f"judged at purchase date 2017-01-03 ({snow} row 3, column purchase_date; {how}), outside"
+    assert judged in outside["explanation"]
+    assert "the purchase date 2017-01-03 is outside that period" in outside["verdicts"][0]["reason"]
     dated = [e for e in outside["evidence"] if e["rule"] == "inventory.purchase_date"]
     assert dated == [
         {
             "rule": "inventory.purchase_date",
-            "value": "2017-03-01",
+            "value": "2017-01-03",
             "location": {"file": str(snow), "row": 3, "field": "purchase_date"},
             "detail": f"the purchase date judges the ownership window (not --as-of {AS_OF})",
         }
@@ -451,7 +472,7 @@ def test_a_bad_date_is_an_input_error_at_its_row_and_the_device_is_still_judged(
             "location": {"file": str(snow), "row": 5, "field": "purchase_date"},
             "where": f"{snow} row 5 [purchase_date]",
             "message": "not a date: 'not known' (expected a date such as "
-            f"{context.DATE_FORMS}); the device is judged without it",
+            f"{dates.DATE_FORMS}); the device is judged without it",
         }
     ]
     assert by_name(report)["cam-yard"]["status"] == "covered-limited"

@@ -30,6 +30,7 @@ from bansweep.firmware.job import Options as FirmwareOptions
 from bansweep.firmware.job import diff as firmware_diff_reports
 from bansweep.fleet import cli as fingerprint_commands
 from bansweep.fleet.context import NOT_COUNTED
+from bansweep.fleet.dates import ORDERS as FLEET_DATE_ORDERS
 from bansweep.fleet.job import Options as FleetOptions
 from bansweep.fleet.sources import FIELDS as FLEET_FIELDS
 from bansweep.inputs import FOLLOW_SYMLINKS
@@ -215,6 +216,16 @@ COUNT_RETIRED = click.option(
     help="Count devices the inventory records as retired, disposed of, lost or stolen as in use (fleet); by default "
     "they are listed and marked, but left out of the in-use counts and of --fail-on.",
 )
+DATE_ORDER = click.option(
+    "--date-order",
+    type=click.Choice(FLEET_DATE_ORDERS),
+    default="auto",
+    show_default=True,
+    help="Day/month order of inventory dates such as 03/01/2017 (fleet). auto: per column, from a value that fits "
+    "one order only (25/12/2017), else from the file's other date columns, else month-first, said to be assumed "
+    "wherever it judges a device. month-first or day-first: that order, a value that contradicts it is an input "
+    "error. Dotted dates (1.3.2017) are day-first unless their column proves otherwise.",
+)
 MAP = click.option(
     "--map",
     "mapping",
@@ -343,6 +354,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @MAX_LIST_AGE
 @DECISIONS
 @MAP
+@DATE_ORDER
 @EXECUTOR
 @SCHEDULER
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -357,6 +369,7 @@ def sweep_cmd(
     max_list_age: int,
     decisions: Path | None,
     mapping: tuple[str, ...],
+    date_order: str,
     executor: str,
     scheduler: str | None,
     knowledge: tuple[Path, ...],
@@ -374,6 +387,7 @@ def sweep_cmd(
             mapping=fleet_map,
             as_of=as_of,
             count_retired=count_retired,
+            date_order=date_order,
         ),
         FIRMWARE.name: FirmwareOptions(
             knowledge=list(knowledge), trackers=trackers, executor=executor, scheduler=scheduler
@@ -409,6 +423,7 @@ def _policies(value: str) -> list[str]:
 @MAP
 @AS_OF
 @COUNT_RETIRED
+@DATE_ORDER
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def fleet_cmd(
     paths: tuple[Path, ...],
@@ -417,6 +432,7 @@ def fleet_cmd(
     mapping: tuple[str, ...],
     as_of: str | None,
     count_retired: bool,
+    date_order: str,
     knowledge: tuple[Path, ...],
 ) -> Report:
     """Find covered-vendor devices in scans and inventories, with evidence and legal basis."""
@@ -427,6 +443,7 @@ def fleet_cmd(
         mapping=_mapping(mapping, tuple(FLEET_FIELDS)),
         as_of=as_of,
         count_retired=count_retired,
+        date_order=date_order,
     )
     return run_job(FLEET, list(paths), opts)
 

@@ -3,7 +3,8 @@ installed, its asset tag. Inventory columns mapped like the others (knowledge/da
 words that mean "no longer in use" are knowledge data too (knowledge/data/install-status.yaml).
 
 The inventory readers keep context values apart from the facts attribution reads (Observation.context), dates
-already read into YYYY-MM-DD (a date they cannot read stays as written, and is an input error at its row).
+already read into YYYY-MM-DD (fleet/dates.py: a date they cannot read stays as written, and is an input error at
+its row; how a numeric date's day/month order was told is said with the judgement made at it).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from bansweep import knowledge
 from bansweep.findings import Location
+from bansweep.fleet.dates import is_day
 from bansweep.knowledge.schema import InstallStatus
 from bansweep.tables.headers import fold
 
@@ -34,93 +35,6 @@ WORDS = {
 NOT_SIGHTINGS = ("inventory", "cyclonedx")  # sources that record a device without seeing it in use
 NOT_IN_USE = "not-in-use"  # tag of a device recorded as retired, disposed of, lost or stolen
 NOT_COUNTED = "not-counted"  # tag of a finding left out of the in-use counts and of --fail-on
-
-_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ][\d:.+\-Z ]*)?")
-_SLASH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T][\d:.APMapm ]*)?")
-_DOTS = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]*)?")
-_DAY_MONTH = re.compile(r"(\d{1,2})[-\s]([A-Za-z]{3,9})\.?[-\s,]+(\d{4})")
-_MONTH_DAY = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})")
-_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
-_MONTHS = {
-    name: n
-    for n, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        1,
-    )
-    for name in names
-}
-FIRST_YEAR, LAST_YEAR = 1900, 2200
-DATE_FORMS = "2017-03-01, 3/1/2017 (month first), 1.3.2017 (day first) or 1-Mar-2017"
-
-
-def parse_date(text: str, serial: bool = False) -> str | None:
-    """A date as YYYY-MM-DD, or None. Read: ISO (2017-03-01, 2017/03/01, with a time after it), US month-first
-    3/1/2017 (day first when the first number cannot be a month: 25/12/2017), day-first 1.3.2017, 1-Mar-2017,
-    Mar 1, 2017; serial: also an Excel day number (XLSX cells without a date format)."""
-    text = text.strip()
-    if m := _ISO.fullmatch(text):
-        return _day(int(m[1]), int(m[2]), int(m[3]))
-    if m := _SLASH.fullmatch(text):
-        first, second = int(m[1]), int(m[2])
-        month, day = (second, first) if first > 12 >= second else (first, second)
-        return _day(int(m[3]), month, day)
-    if m := _DOTS.fullmatch(text):
-        return _day(int(m[3]), int(m[2]), int(m[1]))
-    if m := _DAY_MONTH.fullmatch(text):
-        named = _MONTHS.get(m[2].lower())
-        return _day(int(m[3]), named, int(m[1])) if named else None
-    if m := _MONTH_DAY.fullmatch(text):
-        named = _MONTHS.get(m[1].lower())
-        return _day(int(m[3]), named, int(m[2])) if named else None
-    if serial and _SERIAL.fullmatch(text):
-        return excel_day(float(text))
-    return None
-
-
-def excel_day(number: float) -> str | None:
-    """An Excel 1900-system serial day (1 = 1900-01-01; Excel's 1900-02-29, day 60, does not exist)."""
-    days = int(number)
-    if days < 1 or days == 60:
-        return None
-    start = date(1899, 12, 31) if days < 60 else date(1899, 12, 30)
-    try:
-        day = start + timedelta(days=days)
-    except OverflowError:
-        return None
-    return day.isoformat() if FIRST_YEAR <= day.year <= LAST_YEAR else None
-
-
-def _day(year: int, month: int, day: int) -> str | None:
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        return None
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def bad_date(value: str) -> str:
-    shown = value if len(value) <= 40 else value[:40] + "…"
-    return f"not a date: {shown!r} (expected a date such as {DATE_FORMS}); the device is judged without it"
-
-
-def read_date(value: str, serial: bool) -> tuple[str, bool]:
-    """(the value to keep, whether it is a date): a date as YYYY-MM-DD, else the value as written."""
-    parsed = parse_date(value, serial)
-    return (parsed, True) if parsed else (value, False)
 
 
 class StatusWords:
@@ -174,6 +88,7 @@ class Context:
     seen_by: tuple[str, ...] = ()  # sources that saw the device in use (scans, leases, walks)
     # the context of one record (its place, field -> column): its places are made when read
     record: tuple[Location, Mapping[str, str]] | None = None
+    how_dated: str | None = None  # how the day/month order of the date that judges (dated()) was told, if it mattered
 
     @property
     def places(self) -> dict[str, dict[str, Any]]:
@@ -193,7 +108,7 @@ class Context:
         """(YYYY-MM-DD, field, where) of the date that judges ownership windows: purchase, else install date."""
         for name in DATES:
             value = self.values.get(name)
-            if value and parse_date(value):
+            if value and is_day(value):
                 return value, name, Location(**{k: v for k, v in self.places[name].items() if k != "value"})
         return None
 
@@ -220,15 +135,21 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
     ctx = Context()
     seen: list[str] = []
     givers: list[Any] = []  # the records that gave the values, in order
+    notes: dict[str, str] | None = None  # date field -> how its day/month order was told
     for obs in observations:
         for name, value in obs.context.items():
             if name not in ctx.values:
                 ctx.values[name] = value
                 if not givers or givers[-1] is not obs:
                     givers.append(obs)
+                if obs.dates is not None and name in DATES and (how := obs.dates.note(name, value)):
+                    notes = {**(notes or {}), name: how}
         if not obs.source.startswith(NOT_SIGHTINGS) and obs.source not in seen:
             seen.append(obs.source)
     ctx.seen_by = tuple(seen)
+    if notes:  # the note of the date that judges (as dated() picks it)
+        judging = next((name for name in DATES if is_day(ctx.values.get(name, ""))), "")
+        ctx.how_dated = notes.get(judging)
     if len(givers) == 1 and not givers[0].lines:  # one record: its place, and each value's column, when read
         ctx.record = (givers[0].location, givers[0].fields)
     else:
@@ -243,8 +164,9 @@ def of_observations(observations: Sequence[Any], words: StatusWords) -> Context:
     return ctx
 
 
-def basis(name: str, day: str, where: Location) -> str:
-    """'purchase date 2017-03-01 (cmdb.csv row 5, column purchase_date)'."""
+def basis(name: str, day: str, where: Location, how: str | None = None) -> str:
+    """'purchase date 2017-03-01 (cmdb.csv row 5, column purchase_date)', with how a numeric date's day/month
+    order was told: '...column purchase_date; read day-first, proven by row 9: 25/12/2017)'."""
     place = where.file + (f" row {where.row}" if where.row is not None else "")
     if where.entry:
         place += f" sheet {where.entry}"
@@ -252,4 +174,6 @@ def basis(name: str, day: str, where: Location) -> str:
         place += f" line {where.line}"
     if where.field:
         place += f", column {where.field}"
+    if how:
+        place += f"; {how}"
     return f"{WORDS[name]} {day} ({place})"

@@ -21,7 +21,7 @@ from typing import Any
 
 from bansweep import heap, progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
-from bansweep.fleet import context, sources
+from bansweep.fleet import context, dates, sources
 from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
 from bansweep.fleet.build import (
     NONE,
@@ -60,6 +60,7 @@ class Options:
     show_progress: bool | None = None
     fast_csv: bool | None = None  # the fast CSV reader: None = for CSV inventories of FAST_MIN_BYTES and more
     count_retired: bool = False  # count devices recorded as retired, disposed of or stolen as in use
+    date_order: str = "auto"  # day/month order of inventories' numeric dates: auto, month-first, day-first
 
 
 def sniff(item: InputFile) -> str | None:
@@ -71,7 +72,7 @@ def sniff_dir(path: Path) -> bool:
 
 
 def check_options(options: Options) -> str:
-    """Validate --as-of and --policy before reading anything; returns the as-of date (default today).
+    """Validate --as-of, --policy and --date-order before reading anything; returns the as-of date (default today).
 
     Raised as click.BadParameter so the command line reports a usage error (exit 2); callers from Python get an
     exception with the same message.
@@ -83,6 +84,10 @@ def check_options(options: Options) -> str:
         known = ", ".join(policy_ids(options.knowledge))
         raise click.BadParameter(
             f"unknown policy {', '.join(unknown) or '(none)'}; available: {known}", param_hint="--policy"
+        )
+    if options.date_order not in dates.ORDERS:
+        raise click.BadParameter(
+            f"expected one of {', '.join(dates.ORDERS)}, got {options.date_order!r}", param_hint="--date-order"
         )
     if options.as_of is None:
         return date.today().isoformat()
@@ -153,20 +158,23 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
                 mappings[str(path)] = mapping
             read = None
             if mapping and fmt == "inventory-csv" and _fast(path, options.fast_csv):
-                read = inventory_csv_fast.read(path, options.mapping or None, mapping, options.knowledge)
+                read = inventory_csv_fast.read(
+                    path, options.mapping or None, mapping, options.knowledge, options.date_order
+                )
             if read is not None:
                 batch, errors = read
                 report.errors.extend(errors)
                 if len(batch):
                     items.append(batch)
             else:
-                for parsed in sources.parse(fmt, path, options.mapping or None, options.knowledge):
+                for parsed in sources.parse(fmt, path, options.mapping or None, options.knowledge, options.date_order):
                     if isinstance(parsed, InputError):
                         report.errors.append(parsed)
                     else:
                         items.append(parsed)
             bar.advance()
 
+    date_orders = dates.shown(items)
     tally = Tally(count_retired=options.count_retired)
     merged = merge_records(items)
     items.clear()  # the records are the merged devices' from here, each freed once judged
@@ -182,6 +190,7 @@ def _run(paths: list[Path], options: Options, routed: Mapping[str, str]) -> Repo
     report.summary["input_errors"] = len(report.errors)
     report.summary["formats"] = formats
     report.summary["mappings"] = mappings
+    report.summary["date_orders"] = date_orders
     report.summary["policies"] = list(options.policies)
     return report
 
@@ -304,7 +313,7 @@ def judge_device(
     dated = ctx.dated() if ctx.values else None
     if dated is not None and attributor.windowed(att.decision):
         day, name, where = dated
-        decision = attributor.at_date(att.decision, day, context.basis(name, day, where))
+        decision = attributor.at_date(att.decision, day, context.basis(name, day, where, ctx.how_dated))
         detail = f"the {context.WORDS[name]} judges the ownership window (not --as-of {attributor.as_of})"
         evidence = [*att.evidence, Evidence(f"inventory.{name}", day, where, None, detail)]
         att = Attributed(dev, decision, evidence, att.unattributable)

@@ -20,8 +20,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from bansweep.findings import InputError, Location
+
+if TYPE_CHECKING:
+    from bansweep.fleet.dates import TableDates
 
 NO_LINES: Mapping[str, int] = MappingProxyType({})
 NO_CONTEXT: Mapping[str, str] = MappingProxyType({})
@@ -42,6 +46,7 @@ class Observation:
     lines: Mapping[str, int] = field(default_factory=lambda: NO_LINES)
     # inventory context (fleet/context.py), not read as facts; likewise shared when empty
     context: Mapping[str, str] = field(default_factory=lambda: NO_CONTEXT)
+    dates: TableDates | None = None  # how its table's numeric dates were read (fleet/dates.py), shared
 
     def where(self, fact: str) -> Location:
         """Location of one fact: the record's location plus the column/attribute it came from (and its own line in
@@ -72,6 +77,7 @@ class ObservationBatch:
     serials: list[str | None]
     facts: dict[str, list[str | None]]
     context: dict[str, list[str | None]] = field(default_factory=dict)  # context field -> column of values
+    dates: TableDates | None = None  # how the table's numeric dates were read (fleet/dates.py)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -90,6 +96,7 @@ class ObservationBatch:
             self.values(k),
             self.fields,
             context={name: value for name, column in self.context.items() if (value := column[k])},
+            dates=self.dates,
         )
 
 

@@ -1,7 +1,7 @@
 """Fleet input sources: one module per format (an InputSource, see interface.py), listed in SOURCES.
 
     sniff(item, mapping=None, knowledge=()) -> format name or None
-    parse(fmt, path, mapping, knowledge=()) -> Iterator[Observation | InputError]   (bad input never raises)
+    parse(fmt, path, mapping, knowledge=(), date_order="auto") -> Iterator[Observation | InputError]   (bad input never raises)
     describe_mapping(path, mapping, knowledge=(), fmt=None) -> {field: column} for inventories, else None
 
 knowledge: --knowledge overlay directories (their headers.yaml adds inventory header names).
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
+from bansweep.fleet import dates
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import (
     arp_windows,
@@ -69,10 +70,14 @@ class Source:
         return self.sniff_fn(head, text, path)
 
     def parse(
-        self, path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+        self,
+        path: Path,
+        mapping: dict[str, str] | None = None,
+        knowledge: Sequence[Path] = (),
+        date_order: str = dates.AUTO,
     ) -> Iterator[Observation | InputError]:
         if self.describe is not None:
-            return self.parse_fn(path, mapping, knowledge)
+            return self.parse_fn(path, mapping, knowledge, date_order)
         return self.parse_fn(path, mapping)
 
 
@@ -126,14 +131,19 @@ def sniff(item: InputFile, mapping: dict[str, str] | None = None, knowledge: Seq
 
 
 def parse(
-    fmt: str, path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+    fmt: str,
+    path: Path,
+    mapping: dict[str, str] | None = None,
+    knowledge: Sequence[Path] = (),
+    date_order: str = dates.AUTO,
 ) -> Iterator[Observation | InputError]:
     """Observations and InputErrors of one file. Unknown formats or mapping fields raise ValueError at once;
-    everything wrong with the file itself comes back as InputErrors."""
+    everything wrong with the file itself comes back as InputErrors. date_order: how inventories read numeric
+    dates (--date-order, fleet/dates.py)."""
     src = source(fmt)
     if fmt in INVENTORY_FORMATS:
         check_mapping(mapping)
-    return _guarded(src.parse(path, mapping, knowledge), path)
+    return _guarded(src.parse(path, mapping, knowledge, date_order), path)
 
 
 def _guarded(items: Iterator[Observation | InputError], path: Path) -> Iterator[Observation | InputError]:

@@ -20,6 +20,11 @@ class InputSource(Protocol):
         """Whether the file is in this format, judged by its first bytes (text: them decoded, None if binary)."""
 
     def parse(
-        self, path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+        self,
+        path: Path,
+        mapping: dict[str, str] | None = None,
+        knowledge: Sequence[Path] = (),
+        date_order: str = "auto",
     ) -> Iterator[Observation | InputError]:
-        """The file's Observations, and an InputError for each place that could not be read."""
+        """The file's Observations, and an InputError for each place that could not be read (date_order: how
+        inventories read numeric dates, fleet/dates.py)."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bansweep.findings import InputError
+from bansweep.fleet import dates
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import inventory_mapping as im
 from bansweep.inputs import InputProblem
@@ -39,8 +40,8 @@ def describe(path: Path, mapping: dict[str, str] | None, knowledge: Sequence[Pat
 
 
 def parse(
-    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = (), date_order: str = dates.AUTO
 ) -> Iterator[Observation | InputError]:
     kb = im.known(knowledge)
     table = delimited.read(path, im.header_test(mapping, kb))
-    yield from im.observe_table(FORMAT, table, mapping, kb)
+    yield from im.observe_table(FORMAT, table, mapping, kb, date_order)

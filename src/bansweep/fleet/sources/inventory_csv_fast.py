@@ -1,7 +1,9 @@
 """A fast reader for large CSV/TSV inventories: the same records the inventory-csv source yields, in columns.
 
 `read(path, mapping)` gives an ObservationBatch whose record k is, fact for fact, location for location, the k-th
-Observation the inventory-csv source yields for the file, and the same InputErrors (bad MACs, in row order).
+Observation the inventory-csv source yields for the file, and the same InputErrors (bad MACs and dates, in row
+order). Date columns are read once the whole file is: their day/month order is decided from the whole column
+(fleet/dates.py), each distinct value read once.
 Rows are read with the csv module in chunks and each column is then handled at once: MACs checked and upper-cased
 for the whole chunk, other values stripped once per distinct value. The columns are the ones the inventory source
 chooses (sources.describe_mapping).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet import context, sources
+from bansweep.fleet import context, dates, sources
 from bansweep.fleet.model import ObservationBatch
 from bansweep.fleet.sources.common import MAX_RECORDS, fast_mac, sheet_row
 from bansweep.inputs import InputProblem, read_text
@@ -48,9 +50,10 @@ def read(
     mapping: dict[str, str] | None = None,
     described: dict[str, str] | None = None,
     knowledge: Sequence[Path] = (),
+    date_order: str = dates.AUTO,
 ) -> tuple[ObservationBatch, list[InputError]] | None:
     """The file's records and input errors, or None when the inventory source must read it. `described`: the
-    source's columns (sources.describe_mapping) when the caller has them already."""
+    source's columns (sources.describe_mapping) when the caller has them already; date_order: --date-order."""
     mapping = mapping or None
     try:
         described = described or sources.describe_mapping(path, mapping, knowledge)
@@ -69,7 +72,37 @@ def read(
     batch, errors = read
     shift = layout.skip + 1
     batch.rows[:] = [row + shift for row in batch.rows]
-    return batch, [sheet_row(e, shift) for e in errors]
+    errors = [sheet_row(e, shift) for e in errors]
+    date_cols = {f: layout.headers[i] for f, i in layout.chosen if f in context.DATES}
+    if date_cols:
+        errors = _read_dates(batch, errors, date_cols, date_order)
+    return batch, errors
+
+
+def _read_dates(
+    batch: ObservationBatch, errors: list[InputError], columns: dict[str, str], order: str
+) -> list[InputError]:
+    """Read the batch's date columns (values as written) into YYYY-MM-DD, each distinct value once; returns the
+    errors with one for each row of a value that is no date (which stays as written), in row order."""
+    reading = dates.Dates(batch.file, columns, order)
+    distinct = {name: dict.fromkeys(batch.context[name]) for name in columns}
+    distinct = {name: values for name, values in distinct.items() if values.keys() - {""}}
+    for name, values in distinct.items():
+        reading.see_column(name, batch.context[name], batch.rows, values)  # type: ignore[arg-type]
+    batch.dates = reading.decide()
+    problems: list[InputError] = []
+    for name, values in distinct.items():
+        read = {value: reading.read(name, value) if value else ("", None) for value in values}  # type: ignore[arg-type]
+        col = batch.context[name]
+        batch.context[name] = list(map({value: day for value, (day, _) in read.items()}.__getitem__, col))
+        bad = {value for value, (_, problem) in read.items() if problem}
+        if bad:
+            for k in itertools.compress(range(len(col)), map(bad.__contains__, col)):
+                where = Location(batch.file, None, batch.rows[k], None, None, columns[name])
+                problems.append(InputError(where, read[col[k]][1]))  # type: ignore[index,arg-type]
+    if not problems:
+        return errors
+    return sorted(errors + problems, key=_row)  # in row order, as the source reports them (a MAC's first)
 
 
 class _Layout:
@@ -140,7 +173,7 @@ class _Table:
     fields: dict[str, str]
     mac_column: str
     other_macs: bool
-    context_cols: list[tuple[str, int, bool]]  # (context field, column, whether it holds dates)
+    context_cols: list[tuple[str, int]]  # (context field, column)
 
 
 class _Cut(Exception):
@@ -169,7 +202,7 @@ def _read(file: str, text: str, layout: _Layout) -> tuple[ObservationBatch, list
         {FACT_NAMES.get(f, f): headers[i] for f, i in layout.chosen},
         headers[mac_i] if mac_i >= 0 else "",
         mac_i >= 0 and any(_may_hold_macs(h) for i, h in enumerate(headers) if i != mac_i),
-        [(f, i, f in context.DATES) for f, i in layout.chosen if f in context.FIELDS],
+        [(f, i) for f, i in layout.chosen if f in context.FIELDS],
     )
     lines = text.split("\n")
     if lines[layout.skip].count('"') % 2:
@@ -274,7 +307,7 @@ def _part(table: _Table, lines: list[str], last: bool) -> _Part | None:
         [],
         [],
         {fact: [] for fact, _ in table.text_cols},
-        {name: [] for name, _, _ in table.context_cols},
+        {name: [] for name, _ in table.context_cols},
     )
     errors: list[InputError] = []
     stripped: dict[str, str] = {}  # value -> stripped value, shared by all text columns
@@ -322,7 +355,6 @@ def _chunk(
 ) -> bool:
     """Add one chunk of rows (all at least as wide as the mapped columns); False when the source must read it."""
     n = len(chunk)
-    first_error = len(errors)
     file, text_cols, chosen = table_.file, table_.text_cols, table_.chosen
     mac_column, other_macs = table_.mac_column, table_.other_macs
     table = list(zip(*chunk, strict=False))  # columns (every row is wide enough)
@@ -358,16 +390,12 @@ def _chunk(
                 where = Location(file, None, numbers[k], None, None, mac_column)
                 errors.append(InputError(where, f"not a MAC address: {shown!r}"))
             macs[k] = mac or ""
-    kept: list[Sequence[str]] = []
-    for name, i, dated in table_.context_cols:
+    kept: list[Sequence[str]] = []  # context values as written (dates are read when the whole file is)
+    for _, i in table_.context_cols:
         col = _few(table[i], stripped)
         if col is None:
             return False
-        if dated:
-            col = _dates(col, file, numbers, table_.fields[name], errors)
         kept.append(col)
-    if len(errors) > first_error and table_.context_cols:  # in row order, as the source reports them
-        errors[first_error:] = sorted(errors[first_error:], key=_row)
     # a record is a row with some value; rows with none (say only a bad MAC) are no record
     if "" in macs:
         others = [attrs["ip"], attrs["hostname"], attrs["serial"], *facts, *kept]
@@ -386,26 +414,13 @@ def _chunk(
     batch.serials.extend(attrs["serial"])
     for (fact, _), col in zip(text_cols, facts, strict=True):
         batch.facts[fact].extend(col)
-    for (name, _, _), col in zip(table_.context_cols, kept, strict=True):
+    for (name, _), col in zip(table_.context_cols, kept, strict=True):
         batch.context[name].extend(col)
     return True
 
 
 def _row(error: InputError) -> int:
     return error.location.row or 0
-
-
-def _dates(col: Sequence[str], file: str, numbers: list[int], column: str, errors: list[InputError]) -> list[str]:
-    """A column of dates read into YYYY-MM-DD (once per distinct value); one InputError per row of a value that
-    is no date, which stays as written."""
-    read = {value: context.read_date(value, False) for value in dict.fromkeys(col) if value}
-    read[""] = ("", True)
-    if all(ok for _, ok in read.values()):
-        return [read[value][0] for value in col]
-    for k, value in enumerate(col):
-        if not read[value][1]:
-            errors.append(InputError(Location(file, None, numbers[k], None, None, column), context.bad_date(value)))
-    return [read[value][0] for value in col]
 
 
 _SPACE = re.compile(r"\s")

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bansweep.findings import InputError
+from bansweep.fleet import dates
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import inventory_mapping as im
 from bansweep.tables import json_rows
@@ -34,6 +35,7 @@ def describe(path: Path, mapping: dict[str, str] | None, knowledge: Sequence[Pat
 
 
 def parse(
-    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = (), date_order: str = dates.AUTO
 ) -> Iterator[Observation | InputError]:
-    yield from im.observe_table(FORMAT, json_rows.read(path, lists="first"), mapping, im.known(knowledge))
+    table = json_rows.read(path, lists="first")
+    yield from im.observe_table(FORMAT, table, mapping, im.known(knowledge), date_order)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet import context
+from bansweep.fleet import context, dates
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources.common import fast_mac, row_location, sheet_row
 from bansweep.tables import headers
@@ -129,9 +130,10 @@ def no_columns(columns: list[str], what: str = "header") -> str:
 
 
 def observe_table(
-    fmt: str, table: Table, mapping: dict[str, str] | None, kb: Headers | None = None
+    fmt: str, table: Table, mapping: dict[str, str] | None, kb: Headers | None = None, date_order: str = dates.AUTO
 ) -> Iterator[Observation | InputError]:
-    """Observations of one table: mapping problems and a table without usable columns as InputErrors first."""
+    """Observations of one table: mapping problems and a table without usable columns as InputErrors first.
+    date_order: --date-order (fleet/dates.py)."""
     where = Location(table.file, line=table.header_line if table.delimiter else None, entry=table.sheet)
     chosen, problems = apply_mapping(table.header, mapping, kb)
     what = "keys" if table.format == "json" else "columns"
@@ -140,7 +142,7 @@ def observe_table(
     if not chosen:
         yield InputError(where, no_columns(table.header, "object keys" if table.format == "json" else "header"))
         return
-    yield from observe_rows(fmt, table, chosen, kb)
+    yield from observe_rows(fmt, table, chosen, kb, date_order)
 
 
 FACT_NAMES = {"banner": "service.banner"}  # inventory field -> fact name where they differ
@@ -149,19 +151,51 @@ KEPT_APART = (*ATTRIBUTES, *context.FIELDS)  # fields that are no facts
 
 
 def observe_rows(
-    fmt: str, table: Table, chosen: dict[str, int], kb: Headers | None = None
+    fmt: str, table: Table, chosen: dict[str, int], kb: Headers | None = None, date_order: str = dates.AUTO
 ) -> Iterator[Observation | InputError]:
     """Observations from a table's rows (the reader's InputErrors passed on in order).
 
     Rows with no mapped value are blank and yield nothing; an invalid MAC or date yields an InputError naming the
     row and column, and the rest of the row is still used; an empty MAC cell falls back to a further MAC column.
     Context values (fleet/context.py) go to Observation.context, dates read into YYYY-MM-DD (Excel day numbers
-    too, in a workbook).
+    too, in a workbook). A table with date columns is yielded once it is read: the day/month order of its numeric
+    dates is decided from the whole column (fleet/dates.py).
     """
+    date_cols = {f: table.header[i] for f, i in chosen.items() if f in context.DATES}
+    if not date_cols:
+        yield from cast(Iterator[Observation | InputError], _observe_rows(fmt, table, chosen, kb, None, []))
+        return
+    reading = dates.Dates(table.file, date_cols, date_order, table.format == "xlsx", table.sheet)
+    waiting: list[Any] = []  # row, field, the row's context values: three items per date
+    held = list(_observe_rows(fmt, table, chosen, kb, reading, waiting))  # None: the place of a date's error
+    table_dates = reading.decide()
+    file, sheet = table.file, table.sheet
+    places = (place for place, item in enumerate(held) if item is None)
+    each = iter(waiting)
+    for place, row, name, kept in zip(places, each, each, each, strict=True):
+        kept[name], problem = reading.read(name, kept[name])
+        if problem:
+            held[place] = InputError(Location(file, None, row, sheet, None, date_cols[name]), problem)
+    for item in held:
+        if item is not None:
+            if table_dates is not None and isinstance(item, Observation):
+                item.dates = table_dates
+            yield item
+
+
+def _observe_rows(
+    fmt: str,
+    table: Table,
+    chosen: dict[str, int],
+    kb: Headers | None,
+    reading: dates.Dates | None,
+    waiting: list[Any],
+) -> Iterator[Observation | InputError | None]:
+    """observe_rows; with `reading`, each date value (kept as written) is seen by it and put in `waiting` as row,
+    field and the row's context values (three items), and a None yielded in the place of its InputError, if any."""
     file, columns, sheet = table.file, table.header, table.sheet
     text_cols = tuple((FACT_NAMES.get(f, f), i) for f, i in chosen.items() if f not in KEPT_APART)
     context_cols = tuple((f, i, f in context.DATES) for f, i in chosen.items() if f in context.FIELDS)
-    serial_days = table.format == "xlsx"
     mac_col = chosen.get("mac", -1)
     extra_macs = mac_columns(columns, chosen, kb)
     ip_col = chosen.get("ip", -1)
@@ -211,14 +245,14 @@ def observe_rows(
             host = row[host_col].strip() or None
         if serial_col >= 0:
             serial = row[serial_col].strip() or None
-        kept = {}
+        kept: dict[str, str] = {}
         for name, i, dated in context_cols:
             value = row[i].strip()
             if value:
-                if dated:
-                    value, ok = context.read_date(value, serial_days)
-                    if not ok:
-                        yield InputError(Location(file, None, row_no, sheet, None, columns[i]), context.bad_date(value))
+                if dated and reading is not None:
+                    value = reading.see(name, row_no, value)
+                    waiting += (row_no, name, kept)
+                    yield None
                 kept[name] = value
         if facts or mac or ip or host or serial or kept:
             loc = row_location(file, row_no) if sheet is None else Location(file, None, row_no, sheet)

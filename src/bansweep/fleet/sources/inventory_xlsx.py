@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
+from bansweep.fleet import dates
 from bansweep.fleet.model import Observation
 from bansweep.fleet.sources import inventory_mapping as im
 from bansweep.inputs import InputProblem
@@ -39,7 +40,7 @@ def describe(path: Path, mapping: dict[str, str] | None, knowledge: Sequence[Pat
 
 
 def parse(
-    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = ()
+    path: Path, mapping: dict[str, str] | None = None, knowledge: Sequence[Path] = (), date_order: str = dates.AUTO
 ) -> Iterator[Observation | InputError]:
     kb = im.known(knowledge)
     used = 0
@@ -50,7 +51,7 @@ def parse(
             skipped.append((table.sheet or "", table.header))
             continue
         used += 1
-        yield from im.observe_table(FORMAT, table, mapping, kb)
+        yield from im.observe_table(FORMAT, table, mapping, kb, date_order)
     if not used:
         sheet, header = skipped[0] if skipped else ("", [])
         yield InputError(Location(str(path), entry=sheet or None), im.no_columns(header))
