@@ -1291,3 +1291,25 @@ def test_a_large_report_is_sorted_field_by_field_into_the_same_order(monkeypatch
     got = json_report.worst_first(findings)
     assert [id(f) for f in got] == [id(f) for f in expected]
     assert got[0].status.order >= got[-1].status.order
+
+
+def test_html_lists_many_passed_subjects_as_rows_and_the_rest_as_blocks(monkeypatch):
+    from bansweep.fleet.job import Options
+    from bansweep.jobs import FLEET, run_job
+
+    report = run_job(FLEET, [Path(__file__).parent / "fixtures" / "fleet"], Options(show_progress=False))
+    passed = [f for f in report.findings if f.status.level == Level.PASS]
+    others = [f for f in report.findings if f.status.level != Level.PASS]
+    assert len(passed) >= 3 and others
+    monkeypatch.setattr(html_report, "MAX_PASS_BLOCKS", 2)
+    out = html_report.render(report)
+    rows = re.findall(r'<tr class="job-\d+ st-([a-z_]+)" id="f\d+">(.*?)</tr>', out)
+    assert len(rows) == len({(f.subject.kind, f.subject.id) for f in passed})
+    assert {status for status, _ in rows} == {f.status.name.lower() for f in passed}
+    for f in passed:
+        assert any(escape(f.subject.id) in cells for _, cells in rows)
+    blocks = re.findall(r'<details class="subject job-\d+ st-([a-z_]+)"', out)
+    assert len(blocks) == len({(f.subject.kind, f.subject.id, f.status) for f in others})
+    assert f"<h3>Passed ({len(rows)})</h3>" in out and out.count('<table class="passed">') == 1
+    monkeypatch.setattr(html_report, "MAX_PASS_BLOCKS", 10_000)
+    assert '<table class="passed">' not in html_report.render(report)

@@ -2,7 +2,7 @@
 
 Layout: a summary (findings by job and status, inputs by kind, reference data with its age, warnings); charts;
 the findings, one collapsed block per subject and status (its one-line reasons in the heading; evidence, verdicts
-and details inside), with a filter by job and status that works without scripts (checkboxes and CSS :has());
+and details inside; when more than MAX_PASS_BLOCKS subjects passed, each passed one is a table row), with a filter by job and status that works without scripts (checkboxes and CSS :has());
 input errors; reference data, inputs and the run's figures as tables.
 Status words are each job's own, coloured by their level on the shared ordering; legends and filters list only
 the words the report uses.
@@ -53,6 +53,7 @@ PLACE_KEYS = ("file", "path", "row", "line")  # already charted by source file
 MAX_ATTRIBUTE_CHARTS = 3
 MAX_BARS = 12
 MAX_ROWS = 200  # rows of a table in the run's figures
+MAX_PASS_BLOCKS = 5_000  # passed subjects shown as blocks; beyond, every passed subject is a table row
 MAX_DEPTH = 4  # nesting shown of extras and figures; deeper values as text
 LABEL_CELLS = 30  # chart label width, in character cells (a CJK character is two)
 STATUS_ORDER = sorted(Status, key=lambda s: s.order, reverse=True)  # worst first
@@ -405,8 +406,31 @@ def _findings(report: Report, jobs: list[str], statuses: list[Status], fh: IO[st
         '<p class="small">One block per subject and status, worst first; open a block for its evidence, verdicts '
         f'and details.</p><p class="filters">{"".join(boxes)}</p>'
     )
-    for n, (job, status, findings) in enumerate(_groups(report.findings), 1):
+    groups = _groups(report.findings)
+    clean = sum(1 for _, status, _ in groups if status.level == Level.PASS)
+    rows = clean > MAX_PASS_BLOCKS  # many passed subjects: one table row each, their evidence in JSON and CSV
+    table = False
+    for n, (job, status, findings) in enumerate(groups, 1):
         subject = findings[0].subject
+        if rows and status.level == Level.PASS:
+            if not table:
+                fh.write(
+                    f'<h3>Passed ({clean})</h3><p class="small">One row per subject (too many for a block each); '
+                    'the JSON and CSV reports list each one\'s evidence.</p><table class="passed"><thead><tr>'
+                    "<th>Status</th><th>Subject</th><th>Id</th><th>Sources</th><th>Why</th></tr></thead><tbody>"
+                )
+                table = True
+            sources = findings[0].extra.get("sources")
+            fh.write(
+                f'<tr class="job-{jobs.index(job)} st-{status.name.lower()}" id="f{n}"><td>{badge(status)}</td>'
+                f'<td>{esc(subject.label)}</td><td class="mono">{esc(subject.id)}</td>'
+                f"<td>{esc(', '.join(map(str, sources)) if isinstance(sources, list) else '')}</td>"
+                f"<td>{'; '.join(linked(reason(f)) for f in findings)}</td></tr>"
+            )
+            continue
+        if table:
+            fh.write("</tbody></table>")
+            table = False
         reasons = "".join(f'<span class="why">{linked(reason(f))}</span>' for f in findings)
         recorded = " · ".join(
             f"{intro}{esc(subject.attributes[key])}" for key, intro in CONTEXT if subject.attributes.get(key)
@@ -420,7 +444,7 @@ def _findings(report: Report, jobs: list[str], statuses: list[Status], fh: IO[st
             f'<span class="small">{esc(job)} · {esc(subject.kind)} · {esc(subject.id)}</span>{reasons}</summary>'
             f"{''.join(body)}</details>"
         )
-    fh.write("</section>")
+    fh.write("</tbody></table></section>" if table else "</section>")
 
 
 def _groups(findings: Iterable[Finding]) -> list[tuple[str, Status, list[Finding]]]:
