@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import MAX_LINE, clip, fast_mac, first_lines, lines, mac_or_error
+from bansweep.fleet.model import NO_CONTEXT, NO_LINES, Observation
+from bansweep.fleet.sources.common import MAX_LINE, clip, fast_mac, first_lines, line_location, lines, mac_or_error
 
 FORMAT = "dhcp-isc"
 LEASE = re.compile(r"^lease\s+(?P<ip>[0-9.]+)\s*\{\s*$")
@@ -40,6 +40,8 @@ def unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         body = value[1:-1]
+        if "\\" not in body:
+            return body
         return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), body)
     return value
 
@@ -122,13 +124,16 @@ def _statement(text: str, block: dict[str, str]) -> None:
 
 
 def _lease(block: dict[str, str], file: str, start: int) -> Iterator[Observation | InputError]:
-    where = Location(file, line=start)
+    where = line_location(file, start)
     mac = None
     fields = {}
     if "hardware" in block:
-        mac, error = mac_or_error(block["hardware"], Location(file, line=start, field="hardware ethernet"))
-        if error:
-            yield error
+        hardware = block["hardware"]
+        mac = fast_mac(hardware)
+        if mac is None:  # its place made only for the error
+            _, error = mac_or_error(hardware, Location(file, line=start, field="hardware ethernet"))
+            if error:
+                yield error
         fields["mac"] = "hardware ethernet"
     if mac is None and "uid" in block:
         mac = fast_mac(uid_mac(block["uid"]) or "")
@@ -140,4 +145,6 @@ def _lease(block: dict[str, str], file: str, start: int) -> Iterator[Observation
     if block.get("hostname"):
         facts["dhcp.hostname"] = block["hostname"]
         fields["dhcp.hostname"] = "client-hostname"
-    yield Observation(FORMAT, where, mac, block["ip"], block.get("hostname") or None, None, facts, fields)
+    yield Observation(
+        FORMAT, where, mac, block["ip"], block.get("hostname") or None, None, facts, fields, NO_LINES, NO_CONTEXT
+    )
