@@ -57,6 +57,9 @@ BANNER_ALIASES = {"snmp.entity_descr": ("snmp.sysdescr",)}
 FUZZY_WEIGHT = 0.8  # a maker name one slip away from a covered brand: strong, a little less than the exact name
 OID_FACT = "snmp.sysobjectid"
 TYPE_FACT = "device_type"
+# the facts that can give a claim (Attributor._claims_for); any other (a DHCP host name, an OS) names no maker
+CLAIMING = frozenset({*ORG_FACTS, *MODEL_FACTS, *BANNER_FACTS, OID_FACT})
+OWNED = frozenset({*MODEL_FACTS, TYPE_FACT})  # the facts _owned reads
 
 MAC_WEIGHT = 0.85  # a MAC prefix names the maker of the network interface, usually but not always the device's
 CID_WEIGHT = 0.4
@@ -164,6 +167,7 @@ class Attributor:
         self._blocks: dict[int, tuple[tuple[Claim, ...], str, str | None]] = {}
         self._divided: set[int] | None = None
         self._observed: dict[tuple[int, str | None, str | None], tuple[Decision, Decision]] = {}
+        self._orders: dict[int, tuple[Decision, list[int] | None]] = {}
         self._fuzzy: FuzzyMakers | None = None
 
     # claims from single values
@@ -355,6 +359,17 @@ class Attributor:
                 )
             claims = self._mac[key] = tuple(out)
         return claims
+
+    def order(self, decided: Decision, claims: tuple[Claim, ...]) -> list[int] | None:
+        """The positions of `claims` (what `decided` was decided from) in the order of the decision's claims, as
+        evidence_for sorts them; None when that is their order already. Once per decision."""
+        got = self._orders.get(id(decided))  # the decision is kept with the result: its id is not reused
+        if got is None:
+            rank = {c: i for i, c in enumerate(decided.claims)}
+            ranks = [rank.get(c, len(rank)) for c in claims]
+            order = sorted(range(len(claims)), key=ranks.__getitem__)
+            got = self._orders[id(decided)] = (decided, None if order == list(range(len(claims))) else order)
+        return got[1]
 
     def observed(self, decision: Decision, observations: Sequence[Observation]) -> Decision:
         """The decision with the model and device type the owner's own records give (_with_observed); one
@@ -598,7 +613,7 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
     cached = attributor._claims
     for obs in observations:
         for item in obs.facts.items():
-            if item in seen:
+            if item[0] not in CLAIMING or item in seen:
                 continue
             seen.add(item)
             found = cached.get(item)
@@ -608,11 +623,14 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
                 where, text = obs.where(item[0]), item[1]
                 located.extend((c, where, text) for c in found)
     claims = tuple(dict.fromkeys([c for c, _, _ in located]))
+    decided = attributor.decide(claims, unattributable=bool(unattributable))
+    decision = attributor.observed(decided, observations)
     if len(claims) < len(located):  # a claim seen twice: the same claim at the same place is one item
-        located = list(dict.fromkeys(located))
-    decision = attributor.decide(claims, unattributable=bool(unattributable))
-    decision = attributor.observed(decision, observations)
-    evidence = evidence_for(decision, located)
+        evidence = evidence_for(decision, list(dict.fromkeys(located)))
+    else:  # one item per claim: in the order the decision gives its claims
+        order = attributor.order(decided, claims)
+        items = located if order is None else [located[i] for i in order]
+        evidence = [Evidence(c.rule, value, where, c.data_date, c.detail) for c, where, value in items]
     return Attributed(device, decision, evidence, unattributable)
 
 
@@ -620,11 +638,15 @@ def _owned(observations: Sequence[Observation]) -> tuple[str | None, str | None]
     """The first model and device type the records give, inventory records first: the owner's own record names
     the product better than a pattern does."""
     model = dtype = None
-    for inventory in (True, False):
-        for o in observations:
-            if o.source.startswith("inventory") is not inventory:
-                continue
+    others: list[Observation] = []
+    for records in (observations, others):
+        for o in records:
             facts = o.facts
+            if OWNED.isdisjoint(facts):
+                continue
+            if records is observations and not o.source.startswith("inventory"):
+                others.append(o)  # read after the inventory records
+                continue
             if model is None:
                 model = next((facts[f] for f in MODEL_FACTS if facts.get(f)), None)
             if dtype is None and facts.get(TYPE_FACT):
