@@ -40,6 +40,29 @@ def lines(path: Path) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r")
 
 
+def all_lines(path: Path) -> tuple[list[str], bool]:
+    """What lines() gives, as one list without the line numbers (a plain loop over it costs less than the
+    generator), and whether more lines follow than MAX_RECORDS: the caller raises too_many_lines() after reading
+    these, where lines() would have raised."""
+    text = read_text(path)
+    if not text or text.isspace():
+        raise InputProblem(Location(str(path)), "empty file")
+    out = text.split("\n")
+    returns = "\r" in text
+    del text
+    more = len(out) > MAX_RECORDS
+    if more:
+        del out[MAX_RECORDS:]
+    return ([line.rstrip("\r") for line in out] if returns else out), more
+
+
+def too_many_lines(path: Path) -> InputProblem:
+    """What lines() raises at the line after MAX_RECORDS."""
+    return InputProblem(
+        Location(str(path), line=MAX_RECORDS + 1), f"more than {MAX_RECORDS} lines; the rest was not read"
+    )
+
+
 def each_line(
     path: Path, entry: Callable[[int, str], Iterable[Observation | InputError]]
 ) -> Iterator[Observation | InputError]:

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet.model import NO_CONTEXT, NO_LINES, Observation
-from bansweep.fleet.sources.common import MAX_LINE, clip, fast_mac, first_lines, line_location, lines, mac_or_error
+from bansweep.fleet.sources.common import (
+    MAX_LINE,
+    all_lines,
+    clip,
+    fast_mac,
+    first_lines,
+    line_location,
+    mac_or_error,
+    too_many_lines,
+)
 
 FORMAT = "dhcp-isc"
 LEASE = re.compile(r"^lease\s+(?P<ip>[0-9.]+)\s*\{\s*$")
@@ -66,7 +75,8 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     block: dict[str, str] | None = None
     start = 0
     depth = 0
-    for number, line in lines(path):  # one loop, no call per line: lease files run to millions of lines
+    every, more = all_lines(path)
+    for number, line in enumerate(every, 1):  # one loop, no call per line: lease files run to millions of lines
         if len(line) > MAX_LINE:
             yield InputError(Location(file, line=number), f"line is {len(line)} characters long (limit {MAX_LINE})")
             continue
@@ -84,7 +94,11 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
             elif depth == 0 and not _known_top(text):
                 yield InputError(Location(file, line=number), f"not a dhcpd.leases statement: {text[:80]!r}")
             continue
-        if text[-1] == "{":
+        last = text[-1]
+        if last == ";":  # most lines: statements, most of them not read
+            if depth == 1 and text.startswith(READ):
+                _statement(text, block)
+        elif last == "{":
             depth += 1
         elif text == "}":
             depth -= 1
@@ -92,11 +106,9 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 yield from _lease(block, file, start)
                 block = None
         elif depth == 1:
-            if text[-1] == ";":
-                if text.startswith(READ):
-                    _statement(text, block)
-            else:
-                yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
+            yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
+    if more:
+        raise too_many_lines(path)
     if block is not None:
         yield InputError(Location(file, line=start), "lease block is not closed (truncated file?)")
 
