@@ -608,7 +608,7 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
             unattributable.append(f"{mac}: {reason}")
             continue
         where = obs.where("mac") if obs.mac else obs.where("lldp.chassis_mac")
-        located.extend((c, where, value) for c in claims)
+        located += [(c, where, value) for c in claims]
     seen: set[tuple[str, str]] = set()
     cached = attributor._claims
     for obs in observations:
@@ -621,7 +621,7 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
                 found = attributor.claims(*item)
             if found:  # a fact that names no maker needs no location
                 where, text = obs.where(item[0]), item[1]
-                located.extend((c, where, text) for c in found)
+                located += [(c, where, text) for c in found]
     claims = tuple(dict.fromkeys([c for c, _, _ in located]))
     decided = attributor.decide(claims, unattributable=bool(unattributable))
     decision = attributor.observed(decided, observations)
