@@ -142,9 +142,6 @@ class _Lines:
             pos = end + len(close)
         self.line = line + chunk.count(b"\n", counted)
 
-    def next(self) -> int | None:
-        return self.found.popleft() if self.found else None
-
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     """The file read incrementally: each <host> becomes observations (host_observations) once complete and is
@@ -158,6 +155,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     prolog: _Prolog | None = _Prolog(file)
     parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start", "end"))
     found = _Lines()
+    tags, next_line = found.found, found.found.popleft  # the lines of the <host> and <port> tags not yet parsed
     root: ET.Element | None = None
     lines: dict[int, int] = {}
     depth = hosts = 0
@@ -187,21 +185,21 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 else:
                     parser.close()
                 for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
-                    tag = elem.tag
                     if event == "start":
                         depth += 1
                         if depth > MAX_DEPTH:
                             line = _depth_line(path)
                             raise InputProblem(Location(file, line=line), f"XML nested deeper than {MAX_DEPTH} levels")
-                        if (tag == "host" or tag == "port") and (at := found.next()) is not None:
-                            lines[id(elem)] = at
+                        tag = elem.tag
+                        if (tag == "host" or tag == "port") and tags:
+                            lines[id(elem)] = next_line()
                         elif root is None:
                             root = elem
                         continue
                     depth -= 1
                     if depth == 1 and root is not None:  # a finished child of <nmaprun>: read it, then free it
                         root.remove(elem)
-                        if tag == "host":
+                        if elem.tag == "host":
                             for record in host_observations(elem, lines, file, shared):
                                 if isinstance(record, Observation):
                                     hosts += 1
