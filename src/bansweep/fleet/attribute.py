@@ -16,6 +16,7 @@ from pathlib import Path
 from bansweep.findings import Evidence, Location
 from bansweep.fleet.fingerprints import VENDOR_PARAMS, Recog
 from bansweep.fleet.identity import Device, observed_mac
+from bansweep.fleet.model import Observation
 from bansweep.knowledge import facts
 from bansweep.knowledge.fuzzy import FuzzyMakers, NearMiss
 from bansweep.knowledge.schema import Component
@@ -56,6 +57,9 @@ BANNER_ALIASES = {"snmp.entity_descr": ("snmp.sysdescr",)}
 FUZZY_WEIGHT = 0.8  # a maker name one slip away from a covered brand: strong, a little less than the exact name
 OID_FACT = "snmp.sysobjectid"
 TYPE_FACT = "device_type"
+# the facts that can give a claim (Attributor._claims_for); any other (a DHCP host name, an OS) names no maker
+CLAIMING = frozenset({*ORG_FACTS, *MODEL_FACTS, *BANNER_FACTS, OID_FACT})
+OWNED = frozenset({*MODEL_FACTS, TYPE_FACT})  # the facts _owned reads
 
 MAC_WEIGHT = 0.85  # a MAC prefix names the maker of the network interface, usually but not always the device's
 CID_WEIGHT = 0.4
@@ -72,8 +76,17 @@ _KIND_ORDER = {"banner": 0, "recog": 0, "oid": 1, "model": 2, "org": 3, "mac": 4
 _RELATION_ORDER = {"parent": 1}  # more specific relations (brand, subsidiary, relabel) name the product better
 
 
+class _Hashed:
+    """A slot for the hash of a frozen dataclass: claims and decisions are dictionary keys many times per device,
+    and hashing every field each time (entities and claims too) costs more than the rest of the lookups. Not a
+    field: it is neither compared nor pickled (a string's hash differs between processes)."""
+
+    __slots__ = ("_hash",)
+    _hash: int
+
+
 @dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(_Hashed):
     """One observed value that names (or fails to name) a maker."""
 
     kind: str  # "mac" | "org" | "model" | "banner" | "recog" | "oid"
@@ -93,12 +106,17 @@ class Claim:
     def covered(self) -> bool:
         return self.entity is not None and self.entity.group is not None and not self.component
 
-    def __hash__(self) -> int:  # claims are dictionary keys; hashing every field (the entity's too) costs more
-        return hash((self.rule, self.fact, self.text, self.vendor, self.confidence))
+    def __hash__(self) -> int:  # the fields that tell claims apart (the entity's would cost more), once
+        try:
+            return self._hash
+        except AttributeError:
+            h = hash((self.rule, self.fact, self.text, self.vendor, self.confidence))
+            object.__setattr__(self, "_hash", h)
+            return h
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(_Hashed):
     """What the evidence says about a device's maker: facts for the policy stage to judge."""
 
     entity: Entity | None  # the entity to judge (most specific covered entity), else None
@@ -114,6 +132,14 @@ class Decision:
     component: str | None  # a chip/component vendor's evidence only: why a covered verdict needs review
     attributable: bool  # False when nothing named a maker (e.g. only randomised MACs)
     chip: str | None = None  # a covered chip/component vendor seen in the device (not its maker)
+
+    def __hash__(self) -> int:  # every field, as the generated hash would, once per decision
+        try:
+            return self._hash
+        except AttributeError:
+            h = hash(tuple(getattr(self, name) for name in self.__slots__))
+            object.__setattr__(self, "_hash", h)
+            return h
 
 
 # --- attribution ----------------------------------------------------------------------------------------
@@ -136,6 +162,12 @@ class Attributor:
         self._claims: dict[tuple[str, str], tuple[Claim, ...]] = {}
         self._mac: dict[tuple[str, ...], tuple[Claim, ...]] = {}
         self._decisions: dict[tuple[Claim, ...], Decision] = {}
+        # per registry block not divided into smaller ones: its claims, what follows the MAC in the evidence value,
+        # or the reason no maker can be told
+        self._blocks: dict[int, tuple[tuple[Claim, ...], str, str | None]] = {}
+        self._divided: set[int] | None = None
+        self._observed: dict[tuple[int, str | None, str | None], tuple[Decision, Decision]] = {}
+        self._orders: dict[int, tuple[Decision, list[int] | None]] = {}
         self._fuzzy: FuzzyMakers | None = None
 
     # claims from single values
@@ -273,11 +305,38 @@ class Attributor:
                     )
                 break  # the most specific vendor parameter decides
 
-    def mac(self, mac: str) -> tuple[tuple[Claim, ...], MacHit | MacUnattributable]:
-        hit = self.registry.lookup(mac)
-        if isinstance(hit, MacUnattributable):
-            return (), hit
-        return self.mac_claims(hit), hit
+    def mac_evidence(self, mac: str) -> tuple[tuple[Claim, ...], str, str | None]:
+        """(claims, evidence value, None) of a MAC, or ((), "", reason) when no maker can be told from it. The same
+        for every MAC of a registry block that is not divided into smaller ones: worked out once per block."""
+        digits = mac.replace(":", "").replace("-", "")  # as the registry reads a MAC
+        value = -1
+        if len(digits) == 12 and digits.isascii() and digits.isalnum():
+            try:
+                value = int(digits, 16)
+            except ValueError:
+                value = -1
+        block = value >> 24
+        got = self._blocks.get(block) if value >= 0 else None
+        if got is None:
+            hit = self.registry.lookup(mac)
+            if isinstance(hit, MacUnattributable):
+                got = ((), "", hit.reason)
+            else:
+                got = (self.mac_claims(hit), mac_value(mac, hit)[len(mac) :], None)
+            if value >= 0 and block not in self.divided():
+                self._blocks[block] = got
+        claims, rest, reason = got
+        return claims, (mac + rest if reason is None else ""), reason
+
+    def divided(self) -> set[int]:
+        """The 24-bit blocks the registry divides into MA-M, MA-S or IAB blocks."""
+        if self._divided is None:
+            tables = self.registry.tables
+            divided = {p >> 4 for p in tables.get("MA-M", {})}
+            divided.update(p >> 12 for p in tables.get("MA-S", {}))
+            divided.update(p >> 12 for p in tables.get("IAB", {}))
+            self._divided = divided
+        return self._divided
 
     def mac_claims(self, hit: MacHit) -> tuple[Claim, ...]:
         """Claims of a registry block; the same for every block of one registrant (the prefix is in the value)."""
@@ -300,6 +359,32 @@ class Attributor:
                 )
             claims = self._mac[key] = tuple(out)
         return claims
+
+    def order(self, decided: Decision, claims: tuple[Claim, ...]) -> list[int] | None:
+        """The positions of `claims` (what `decided` was decided from) in the order of the decision's claims, as
+        evidence_for sorts them; None when that is their order already. Once per decision."""
+        got = self._orders.get(id(decided))  # the decision is kept with the result: its id is not reused
+        if got is None:
+            rank = {c: i for i, c in enumerate(decided.claims)}
+            ranks = [rank.get(c, len(rank)) for c in claims]
+            order = sorted(range(len(claims)), key=ranks.__getitem__)
+            got = self._orders[id(decided)] = (decided, None if order == list(range(len(claims))) else order)
+        return got[1]
+
+    def observed(self, decision: Decision, observations: Sequence[Observation]) -> Decision:
+        """The decision with the model and device type the owner's own records give (_with_observed); one
+        object per decision and values."""
+        model, dtype = _owned(observations)
+        if not ((model and model != decision.model) or (dtype and dtype != decision.device_type)):
+            return decision
+        key = (id(decision), model, dtype)  # the decision is kept with the result: its id is not reused
+        got = self._observed.get(key)
+        if got is None:
+            made = replace(decision, model=model or decision.model, device_type=dtype or decision.device_type)
+            if len(self._observed) >= 50_000:
+                return made
+            got = self._observed[key] = (decision, made)
+        return got[1]
 
     # weighing
 
@@ -515,39 +600,60 @@ class Attributed:
 def attribute(attributor: Attributor, device: Device) -> Attributed:
     located: list[tuple[Claim, Location, str]] = []
     unattributable: list[str] = []
+    observations = device.observations
     for mac in device.macs:
-        obs = next(o for o in device.observations if observed_mac(o) == mac)
-        claims, hit = attributor.mac(mac)
-        if isinstance(hit, MacUnattributable):
-            unattributable.append(f"{mac}: {hit.reason}")
+        obs = next(o for o in observations if (o.mac or observed_mac(o)) == mac)
+        claims, value, reason = attributor.mac_evidence(mac)
+        if reason is not None:
+            unattributable.append(f"{mac}: {reason}")
             continue
         where = obs.where("mac") if obs.mac else obs.where("lldp.chassis_mac")
-        value = mac_value(mac, hit)
-        located.extend((c, where, value) for c in claims)
+        located += [(c, where, value) for c in claims]
     seen: set[tuple[str, str]] = set()
-    for obs in device.observations:
-        for fact, text in obs.facts.items():
-            if (fact, text) in seen:
+    cached = attributor._claims
+    for obs in observations:
+        for item in obs.facts.items():
+            if item[0] not in CLAIMING or item in seen:
                 continue
-            seen.add((fact, text))
-            for c in attributor.claims(fact, text):
-                located.append((c, obs.where(fact), text))
-    located = list(dict.fromkeys(located))
-    claims = tuple(dict.fromkeys(c for c, _, _ in located))
-    decision = attributor.decide(claims, unattributable=bool(unattributable))
-    decision = _with_observed(device, decision)
-    evidence = evidence_for(decision, located)
+            seen.add(item)
+            found = cached.get(item)
+            if found is None:
+                found = attributor.claims(*item)
+            if found:  # a fact that names no maker needs no location
+                where, text = obs.where(item[0]), item[1]
+                located += [(c, where, text) for c in found]
+    claims = tuple(dict.fromkeys([c for c, _, _ in located]))
+    decided = attributor.decide(claims, unattributable=bool(unattributable))
+    decision = attributor.observed(decided, observations)
+    if len(claims) < len(located):  # a claim seen twice: the same claim at the same place is one item
+        evidence = evidence_for(decision, list(dict.fromkeys(located)))
+    else:  # one item per claim: in the order the decision gives its claims
+        order = attributor.order(decided, claims)
+        items = located if order is None else [located[i] for i in order]
+        evidence = [Evidence(c.rule, value, where, c.data_date, c.detail) for c, where, value in items]
     return Attributed(device, decision, evidence, unattributable)
 
 
-def _with_observed(device: Device, decision: Decision) -> Decision:
-    """The owner's own record (inventory model and device type) names the product better than a pattern does."""
-    records = sorted(device.observations, key=lambda o: not o.source.startswith("inventory"))
-    model = next((o.facts[f] for o in records for f in MODEL_FACTS if o.facts.get(f)), None)
-    dtype = next((o.facts[TYPE_FACT] for o in records if o.facts.get(TYPE_FACT)), None)
-    if (model and model != decision.model) or (dtype and dtype != decision.device_type):
-        return replace(decision, model=model or decision.model, device_type=dtype or decision.device_type)
-    return decision
+def _owned(observations: Sequence[Observation]) -> tuple[str | None, str | None]:
+    """The first model and device type the records give, inventory records first: the owner's own record names
+    the product better than a pattern does."""
+    model = dtype = None
+    others: list[Observation] = []
+    for records in (observations, others):
+        for o in records:
+            facts = o.facts
+            if OWNED.isdisjoint(facts):
+                continue
+            if records is observations and not o.source.startswith("inventory"):
+                others.append(o)  # read after the inventory records
+                continue
+            if model is None:
+                model = next((facts[f] for f in MODEL_FACTS if facts.get(f)), None)
+            if dtype is None and facts.get(TYPE_FACT):
+                dtype = facts[TYPE_FACT]
+            if model is not None and dtype is not None:
+                return model, dtype
+    return model, dtype
 
 
 def evidence_for(decision: Decision, located: Iterable[tuple[Claim, Location, str]]) -> list[Evidence]:

@@ -40,6 +40,29 @@ def lines(path: Path) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r")
 
 
+def all_lines(path: Path) -> tuple[list[str], bool]:
+    """What lines() gives, as one list without the line numbers (a plain loop over it costs less than the
+    generator), and whether more lines follow than MAX_RECORDS: the caller raises too_many_lines() after reading
+    these, where lines() would have raised."""
+    text = read_text(path)
+    if not text or text.isspace():
+        raise InputProblem(Location(str(path)), "empty file")
+    out = text.split("\n")
+    returns = "\r" in text
+    del text
+    more = len(out) > MAX_RECORDS
+    if more:
+        del out[MAX_RECORDS:]
+    return ([line.rstrip("\r") for line in out] if returns else out), more
+
+
+def too_many_lines(path: Path) -> InputProblem:
+    """What lines() raises at the line after MAX_RECORDS."""
+    return InputProblem(
+        Location(str(path), line=MAX_RECORDS + 1), f"more than {MAX_RECORDS} lines; the rest was not read"
+    )
+
+
 def each_line(
     path: Path, entry: Callable[[int, str], Iterable[Observation | InputError]]
 ) -> Iterator[Observation | InputError]:
@@ -100,9 +123,9 @@ def fast_mac(text: str) -> str | None:
     return normalise_mac(text)
 
 
-# Location is a frozen dataclass whose generated __init__ costs about 1 µs; million-row inventories build one per
-# row, so row_location sets the same slots directly (equal and hashable like any Location). If Location's fields
-# ever change, the plain constructor is used.
+# Location is a frozen dataclass whose generated __init__ costs about 1 µs; million-row inventories and scans of
+# hundreds of thousands of hosts build one per record, so row_location and line_location set the same slots
+# directly (equal and hashable like any Location). If Location's fields ever change, the plain constructor is used.
 _new = object.__new__
 if Location.__slots__ == ("file", "line", "row", "entry", "offset", "field"):
     _set_file, _set_line, _set_row, _set_entry, _set_offset, _set_field = (
@@ -119,10 +142,23 @@ if Location.__slots__ == ("file", "line", "row", "entry", "offset", "field"):
         _set_field(loc, None)
         return loc
 
+    def line_location(file: str, line: int | None) -> Location:
+        loc = _new(Location)
+        _set_file(loc, file)
+        _set_line(loc, line)
+        _set_row(loc, None)
+        _set_entry(loc, None)
+        _set_offset(loc, None)
+        _set_field(loc, None)
+        return loc
+
 else:  # pragma: no cover
 
     def row_location(file: str, row: int) -> Location:
         return Location(file, None, row)
+
+    def line_location(file: str, line: int | None) -> Location:
+        return Location(file, line)
 
 
 def unicast(mac: str) -> bool:

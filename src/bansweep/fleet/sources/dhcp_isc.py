@@ -12,8 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bansweep.findings import InputError, Location
-from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import MAX_LINE, clip, fast_mac, first_lines, lines, mac_or_error
+from bansweep.fleet.model import NO_CONTEXT, NO_LINES, Observation
+from bansweep.fleet.sources.common import (
+    MAX_LINE,
+    all_lines,
+    clip,
+    fast_mac,
+    first_lines,
+    line_location,
+    mac_or_error,
+    too_many_lines,
+)
 
 FORMAT = "dhcp-isc"
 LEASE = re.compile(r"^lease\s+(?P<ip>[0-9.]+)\s*\{\s*$")
@@ -40,6 +49,8 @@ def unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         body = value[1:-1]
+        if "\\" not in body:
+            return body
         return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), body)
     return value
 
@@ -64,7 +75,8 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     block: dict[str, str] | None = None
     start = 0
     depth = 0
-    for number, line in lines(path):  # one loop, no call per line: lease files run to millions of lines
+    every, more = all_lines(path)
+    for number, line in enumerate(every, 1):  # one loop, no call per line: lease files run to millions of lines
         if len(line) > MAX_LINE:
             yield InputError(Location(file, line=number), f"line is {len(line)} characters long (limit {MAX_LINE})")
             continue
@@ -82,7 +94,11 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
             elif depth == 0 and not _known_top(text):
                 yield InputError(Location(file, line=number), f"not a dhcpd.leases statement: {text[:80]!r}")
             continue
-        if text[-1] == "{":
+        last = text[-1]
+        if last == ";":  # most lines: statements, most of them not read
+            if depth == 1 and text.startswith(READ):
+                _statement(text, block)
+        elif last == "{":
             depth += 1
         elif text == "}":
             depth -= 1
@@ -90,11 +106,9 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 yield from _lease(block, file, start)
                 block = None
         elif depth == 1:
-            if text[-1] == ";":
-                if text.startswith(READ):
-                    _statement(text, block)
-            else:
-                yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
+            yield InputError(Location(file, line=number), f"not a lease statement (no ';'): {text[:80]!r}")
+    if more:
+        raise too_many_lines(path)
     if block is not None:
         yield InputError(Location(file, line=start), "lease block is not closed (truncated file?)")
 
@@ -122,13 +136,16 @@ def _statement(text: str, block: dict[str, str]) -> None:
 
 
 def _lease(block: dict[str, str], file: str, start: int) -> Iterator[Observation | InputError]:
-    where = Location(file, line=start)
+    where = line_location(file, start)
     mac = None
     fields = {}
     if "hardware" in block:
-        mac, error = mac_or_error(block["hardware"], Location(file, line=start, field="hardware ethernet"))
-        if error:
-            yield error
+        hardware = block["hardware"]
+        mac = fast_mac(hardware)
+        if mac is None:  # its place made only for the error
+            _, error = mac_or_error(hardware, Location(file, line=start, field="hardware ethernet"))
+            if error:
+                yield error
         fields["mac"] = "hardware ethernet"
     if mac is None and "uid" in block:
         mac = fast_mac(uid_mac(block["uid"]) or "")
@@ -140,4 +157,6 @@ def _lease(block: dict[str, str], file: str, start: int) -> Iterator[Observation
     if block.get("hostname"):
         facts["dhcp.hostname"] = block["hostname"]
         fields["dhcp.hostname"] = "client-hostname"
-    yield Observation(FORMAT, where, mac, block["ip"], block.get("hostname") or None, None, facts, fields)
+    yield Observation(
+        FORMAT, where, mac, block["ip"], block.get("hostname") or None, None, facts, fields, NO_LINES, NO_CONTEXT
+    )

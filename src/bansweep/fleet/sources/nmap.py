@@ -20,8 +20,8 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from bansweep.findings import InputError, Location
 from bansweep.fleet import nmap_services
-from bansweep.fleet.model import Observation
-from bansweep.fleet.sources.common import MAX_LINE, MAX_RECORDS, clip, fast_mac
+from bansweep.fleet.model import NO_CONTEXT, NO_LINES, Observation
+from bansweep.fleet.sources.common import MAX_LINE, MAX_RECORDS, clip, fast_mac, line_location
 from bansweep.inputs import MAX_TEXT_BYTES, InputProblem
 
 FORMAT = "nmap"
@@ -142,9 +142,6 @@ class _Lines:
             pos = end + len(close)
         self.line = line + chunk.count(b"\n", counted)
 
-    def next(self) -> int | None:
-        return self.found.popleft() if self.found else None
-
 
 def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observation | InputError]:
     """The file read incrementally: each <host> becomes observations (host_observations) once complete and is
@@ -158,6 +155,7 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     prolog: _Prolog | None = _Prolog(file)
     parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start", "end"))
     found = _Lines()
+    tags, next_line = found.found, found.found.popleft  # the lines of the <host> and <port> tags not yet parsed
     root: ET.Element | None = None
     lines: dict[int, int] = {}
     depth = hosts = 0
@@ -187,21 +185,21 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 else:
                     parser.close()
                 for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
-                    tag = elem.tag
                     if event == "start":
                         depth += 1
                         if depth > MAX_DEPTH:
                             line = _depth_line(path)
                             raise InputProblem(Location(file, line=line), f"XML nested deeper than {MAX_DEPTH} levels")
-                        if (tag == "host" or tag == "port") and (at := found.next()) is not None:
-                            lines[id(elem)] = at
+                        tag = elem.tag
+                        if (tag == "host" or tag == "port") and tags:
+                            lines[id(elem)] = next_line()
                         elif root is None:
                             root = elem
                         continue
                     depth -= 1
                     if depth == 1 and root is not None:  # a finished child of <nmaprun>: read it, then free it
                         root.remove(elem)
-                        if tag == "host":
+                        if elem.tag == "host":
                             for record in host_observations(elem, lines, file, shared):
                                 if isinstance(record, Observation):
                                     hosts += 1
@@ -263,18 +261,19 @@ def host_observations(
     names: list[ET.Element] = []
     osmatches: list[ET.Element] = []
     ports: list[ET.Element] = []
-    for child in host:  # one pass over the children (ElementPath paths cost more per host than the rest)
+    # one pass over the children; findall of a plain tag runs in C (iterfind and paths go through ElementPath)
+    for child in host:
         tag = child.tag
         if tag == "address":
             addresses.append(child)
         elif tag == "status":
             status = child if status is None else status
         elif tag == "hostnames":
-            names.extend(e for e in child if e.tag == "hostname")
+            names += child.findall("hostname")
         elif tag == "os":
-            osmatches.extend(e for e in child if e.tag == "osmatch")
+            osmatches += child.findall("osmatch")
         elif tag == "ports":
-            ports.extend(e for e in child if e.tag == "port")
+            ports += child.findall("port")
     if status is not None and status.get("state") not in (None, "up"):
         return
     line = lines.get(id(host))
@@ -298,13 +297,22 @@ def host_observations(
     osmatch = max(osmatches, key=lambda m: _int(m.get("accuracy")), default=None)
     if osmatch is not None:
         _add(facts, fields, "os", osmatch.get("name", ""), "osmatch@name")
-        for osclass in osmatch.iterfind("osclass"):
+        for osclass in osmatch.findall("osclass"):
             if osclass.get("type"):
                 _add(facts, fields, "device_type", osclass.get("type", ""), "osclass@type")
-            for cpe in osclass.iterfind("cpe"):
+            for cpe in osclass.findall("cpe"):
                 _add(facts, fields, "cpe", cpe.text or "", "osclass/cpe")
     yield Observation(
-        FORMAT, Location(file, line=line), mac, ip, hostname, None, _shared(facts, shared), _shared(fields, shared)
+        FORMAT,
+        line_location(file, line),
+        mac,
+        ip,
+        hostname,
+        None,
+        _shared(facts, shared),
+        _shared(fields, shared),
+        NO_LINES,
+        NO_CONTEXT,
     )
     for port in ports:
         state = port.find("state")
@@ -312,8 +320,9 @@ def host_observations(
             continue
         facts, fields = _port(port)
         if facts:
-            where = Location(file, line=lines.get(id(port), line))
-            yield Observation(FORMAT, where, mac, ip, hostname, None, _shared(facts, shared), _shared(fields, shared))
+            where = line_location(file, lines.get(id(port), line))
+            facts, fields = _shared(facts, shared), _shared(fields, shared)
+            yield Observation(FORMAT, where, mac, ip, hostname, None, facts, fields, NO_LINES, NO_CONTEXT)
 
 
 def _shared(values: dict[str, str], shared: dict[Any, dict[str, str]] | None) -> dict[str, str]:
@@ -335,24 +344,30 @@ def _port(port: ET.Element) -> tuple[dict[str, str], dict[str, str]]:
     fields: dict[str, str] = {}
     label = f"port {port.get('portid')}/{port.get('protocol')}"
     service = port.find("service")
+    scripts = port.findall("script")
     name = ""
     if service is not None:
-        name = service.get("name", "")
-        ident = " ".join(v.strip() for v in (service.get("product"), service.get("version")) if v and v.strip())
-        if service.get("extrainfo"):
-            ident = f"{ident} ({service.get('extrainfo', '').strip()})".strip()
+        get = service.get
+        name = get("name", "")
+        product, version = (get("product") or "").strip(), (get("version") or "").strip()
+        ident = f"{product} {version}" if product and version else product or version
+        if get("extrainfo"):
+            ident = f"{ident} ({get('extrainfo', '').strip()})".strip()
         _add(facts, fields, "service.banner", ident, f"{label} service@product")
-        _add(facts, fields, "os", service.get("ostype", ""), f"{label} service@ostype")
-        _add(facts, fields, "device_type", service.get("devicetype", ""), f"{label} service@devicetype")
-        for cpe in service.iterfind("cpe"):
+        if get("ostype"):
+            _add(facts, fields, "os", get("ostype", ""), f"{label} service@ostype")
+        if get("devicetype"):
+            _add(facts, fields, "device_type", get("devicetype", ""), f"{label} service@devicetype")
+        for cpe in service.findall("cpe"):
             _add(facts, fields, "cpe", cpe.text or "", f"{label} service/cpe")
-        scripts = {s.get("id") for s in port.iterfind("script")}
-        if service.get("servicefp") and "fingerprint-strings" not in scripts:  # raw responses, older nmap
-            found, responses = nmap_services.servicefp_text(service.get("servicefp", ""), name, "banner" not in scripts)
-            for fact, value in found:
-                _add(facts, fields, fact, value, f"{label} service@servicefp")
-            _headers(responses, name, f"{label} service@servicefp", facts, fields)
-    for script in port.iterfind("script"):
+        if get("servicefp"):  # raw responses, older nmap (newer ones write them as fingerprint-strings too)
+            ids = {s.get("id") for s in scripts}
+            if "fingerprint-strings" not in ids:
+                found, responses = nmap_services.servicefp_text(get("servicefp", ""), name, "banner" not in ids)
+                for fact, value in found:
+                    _add(facts, fields, fact, value, f"{label} service@servicefp")
+                _headers(responses, name, f"{label} service@servicefp", facts, fields)
+    for script in scripts:
         _script(script, name, label, facts, fields)
     return facts, fields
 
