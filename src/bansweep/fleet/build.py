@@ -8,9 +8,10 @@ Tally counts every device (listed or not) for the report summary.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,6 +282,7 @@ _new = object.__new__
 _last_subject: list[Any] = []  # [finding, its subject]: the one made last
 
 
+_Item = tuple[str, str, str | None, str | None, str, str | None]
 NONE: dict[Any, Any] = {}  # one empty dict for the rows without context (never changed)
 
 
@@ -300,21 +302,26 @@ class TableRow:
     location: Location | None = None  # a record that is not a table row (a scan's host): its place
 
     def evidence(self) -> list[Evidence]:
-        mac, at = self.mac, self.location or Location(self.file, row=self.row)
-        return [
-            Evidence(
-                rule,
-                value if suffix is None or not mac else mac + suffix,
-                at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
-                date,
-                detail,
-            )
-            for rule, value, col, date, detail, suffix in self.shape
-        ]
+        at = self.location or Location(self.file, row=self.row)
+        return _evidence(self.shape, self.mac, itertools.repeat(at))
 
     def context(self) -> Context | None:
         values = {name: value for name, column in self.columns.items() if (value := column[self.k])}
         return Context(values, record=(Location(self.file, row=self.row), self.fields)) if values else None
+
+
+def _evidence(shape: Iterable[_Item], mac: str | None, places: Iterable[Location]) -> list[Evidence]:
+    """Evidence from a shape (rule, value, column, data date, detail, MAC suffix), a MAC and each item's place."""
+    return [
+        Evidence(
+            rule,
+            value if suffix is None or not mac else mac + suffix,
+            at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
+            date,
+            detail,
+        )
+        for (rule, value, col, date, detail, suffix), at in zip(shape, places, strict=False)  # a row repeats one place
+    ]
 
 
 @dataclass(slots=True)
@@ -323,22 +330,12 @@ class Placed:
     MAC in a value that names the device's first MAC, else None), shared by the devices whose evidence differs only
     in places and MAC, and each item's place without its column."""
 
-    shape: tuple[tuple[str, str, str | None, str | None, str, str | None], ...]
+    shape: tuple[_Item, ...]
     mac: str | None
     places: tuple[Location, ...]
 
     def evidence(self) -> list[Evidence]:
-        mac = self.mac
-        return [
-            Evidence(
-                rule,
-                value if suffix is None or not mac else mac + suffix,
-                at if col is None else Location(at.file, at.line, at.row, at.entry, at.offset, col),
-                date,
-                detail,
-            )
-            for (rule, value, col, date, detail, suffix), at in zip(self.shape, self.places, strict=True)
-        ]
+        return _evidence(self.shape, self.mac, self.places)
 
     def context(self) -> Context | None:
         return None
