@@ -279,6 +279,40 @@ def test_nmap_depth_and_root_are_checked(tmp_path: Path) -> None:
     assert "not <nmaprun>" in only_error("nmap", tmp_path / "other.xml", "<html><!-- <nmaprun --></html>").message
 
 
+def test_nmap_depth_is_checked_in_any_place(tmp_path: Path) -> None:
+    """Too deep inside a host, in a file cut inside a deep nest, and after hosts: each is refused, with the line
+    where the nesting goes too deep; hosts before it are kept."""
+    inside = NMAP_HEAD + NMAP_HOST.format(n=1) + "<host>\n" + "<a>" * 100 + "</a>" * 100 + "</host>\n" + NMAP_TAIL
+    cut = NMAP_HEAD + NMAP_HOST.format(n=1) + "<host>\n" + "<a>\n" * 70_000
+    head_lines = (NMAP_HEAD + NMAP_HOST.format(n=1)).count("\n")
+    for name, text, line in (("inside.xml", inside, head_lines + 2), ("cut.xml", cut, head_lines + 64)):
+        scan = tmp_path / name
+        scan.write_text(text)
+        obs, errors = run("nmap", scan)
+        assert [e.message for e in errors] == ["XML nested deeper than 64 levels"], name
+        assert errors[0].location.line == line, name
+        assert {o.mac for o in obs} == {"00:E0:FC:00:00:01"}, name
+
+
+def test_nmap_hosts_with_many_ports_are_read_whole(tmp_path: Path) -> None:
+    """A host of 300 open ports (far more elements than the depth limit, all shallow) gives all its ports, each at
+    its own line."""
+    ports = "".join(
+        f'<port protocol="tcp" portid="{p}"><state state="open" reason="syn-ack" reason_ttl="64"/>'
+        f'<service name="http" product="Port{p} httpd" method="probed" conf="10"/></port>\n'
+        for p in range(1, 301)
+    )
+    host = NMAP_HOST.format(n=1).replace("<ports>\n", "<ports>\n" + ports, 1)
+    scan = tmp_path / "wide.xml"
+    scan.write_text(NMAP_HEAD + host + NMAP_HOST.format(n=2) + NMAP_TAIL)
+    obs, errors = run("nmap", scan)
+    assert errors == []
+    first = NMAP_HEAD.count("\n") + 1
+    banners = {o.facts.get("service.banner"): o.location.line for o in obs if o.mac == "00:E0:FC:00:00:01"}
+    assert all(banners[f"Port{p} httpd"] == first + 4 + p for p in range(1, 301))
+    assert sum(1 for o in obs if o.mac == "00:E0:FC:00:00:02") == 5
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

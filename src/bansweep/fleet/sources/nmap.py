@@ -7,13 +7,14 @@ before a truncation or syntax error are kept.
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from pyexpat import ExpatError, ParserCreate
-from typing import Any, cast
+from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -153,12 +154,15 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
     if size > MAX_TEXT_BYTES:
         raise InputProblem(Location(file), f"file is {size} bytes; the limit for XML inputs is {MAX_TEXT_BYTES}")
     prolog: _Prolog | None = _Prolog(file)
-    parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start", "end"))
+    # ElementTree's C parser builds the tree; its events go to a queue that is only looked at, never iterated:
+    # a scan has millions of elements, and a Python step for each event was most of the reading time. Children of
+    # <nmaprun> are read once complete (see _complete), their depth checked by _check_depth.
+    events: deque[tuple[str, ET.Element]] = deque()
+    parser = ET.XMLParser(target=ET.TreeBuilder())
+    parser._setevents(events, ("start", "end"))  # type: ignore[attr-defined]  # what XMLPullParser does
     found = _Lines()
-    tags, next_line = found.found, found.found.popleft  # the lines of the <host> and <port> tags not yet parsed
     root: ET.Element | None = None
-    lines: dict[int, int] = {}
-    depth = hosts = 0
+    hosts = 0
     shared: dict[Any, dict[str, str]] = {}  # this file's facts and fact origins, one dict each (_shared)
     with path.open("rb") as fh:
         while True:
@@ -179,41 +183,72 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
                 )
                 return
             found.scan(chunk)
+            error: ET.ParseError | None = None
             try:
                 if chunk:
                     parser.feed(chunk)
                 else:
                     parser.close()
-                for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
-                    if event == "start":
-                        depth += 1
-                        if depth > MAX_DEPTH:
-                            line = _depth_line(path)
-                            raise InputProblem(Location(file, line=line), f"XML nested deeper than {MAX_DEPTH} levels")
-                        tag = elem.tag
-                        if (tag == "host" or tag == "port") and tags:
-                            lines[id(elem)] = next_line()
-                        elif root is None:
-                            root = elem
-                        continue
-                    depth -= 1
-                    if depth == 1 and root is not None:  # a finished child of <nmaprun>: read it, then free it
-                        root.remove(elem)
-                        if elem.tag == "host":
-                            for record in host_observations(elem, lines, file, shared):
-                                if isinstance(record, Observation):
-                                    hosts += 1
-                                yield record
-                        lines = {}
             except ET.ParseError as exc:
-                line = exc.position[0] if exc.position else None
-                yield InputError(Location(file, line=line), _parse_message(exc, truncated=not chunk))
+                error = exc
+            if root is None and events:
+                root = events[0][1]
+            last = events[-1][1] if events else None
+            events.clear()
+            if root is not None:
+                # every child but the last is complete; the last one too once it (or the root) has ended
+                done = len(root) if last is root or len(root) and last is root[-1] else len(root) - 1
+                for elem in root[: max(done, 0)]:
+                    _check_depth(elem, path, 2)
+                    lines = _host_lines(elem, found.found)
+                    root.remove(elem)
+                    if elem.tag == "host":
+                        for record in host_observations(elem, lines, file, shared):
+                            if isinstance(record, Observation):
+                                hosts += 1
+                            yield record
+                _check_depth(root, path)
+            if error is not None:
+                line = error.position[0] if error.position else None
+                yield InputError(Location(file, line=line), _parse_message(error, truncated=not chunk))
                 return
             if hosts > MAX_RECORDS:
                 yield InputError(Location(file), f"more than {MAX_RECORDS} hosts; the rest of the file was not read")
                 return
             if not chunk:
                 return
+
+
+def _check_depth(elem: ET.Element, path: Path, depth: int = 1) -> None:
+    """Raise if elements nest deeper than MAX_DEPTH under elem (at depth `depth`): its last descendants (where
+    the parser is) walked down, or, for a complete element with more elements than MAX_DEPTH, all of it."""
+    limit = MAX_DEPTH - depth
+    if depth == 1:
+        at = elem
+        while len(at):
+            at, limit = at[-1], limit - 1
+            if limit < 0:
+                break
+    elif len(list(itertools.islice(elem.iter(), limit + 1))) > limit:
+        stack = [(elem, limit)]
+        while stack and limit >= 0:
+            at, limit = stack.pop()
+            stack.extend((child, limit - 1) for child in at)
+    if limit < 0:
+        raise InputProblem(Location(str(path), line=_depth_line(path)), f"XML nested deeper than {MAX_DEPTH} levels")
+
+
+def _host_lines(elem: ET.Element, lines: deque[int]) -> dict[int, int]:
+    """The file line of each <host> and <port> of a complete element (by id), taken from the lines found in the
+    raw bytes in document order."""
+    if elem.tag == "host":
+        tagged = [elem, *elem.iter("port")]
+        if next(itertools.islice(elem.iter("host"), 1, None), None) is not None:  # a host within a host
+            tagged = [e for e in elem.iter() if e.tag in ("host", "port")]
+    else:
+        tagged = [e for e in elem.iter() if e.tag in ("host", "port")]
+    take = min(len(tagged), len(lines))
+    return {id(e): lines.popleft() for e in tagged[:take]}
 
 
 def _depth_line(path: Path) -> int | None:
