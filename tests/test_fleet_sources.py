@@ -294,6 +294,25 @@ def test_nmap_depth_is_checked_in_any_place(tmp_path: Path) -> None:
         assert {o.mac for o in obs} == {"00:E0:FC:00:00:01"}, name
 
 
+def test_nmap_lines_stay_right_after_other_elements(tmp_path: Path) -> None:
+    """Thousands of other children of <nmaprun>, a <port> outside any host and a host inside another element come
+    before the hosts: each host and port is still cited at its own line."""
+    noise = '<x a="1"/>' * 5000 + '\n<y><port protocol="tcp" portid="1"/></y>\n<z><host><ports/></host></z>\n'
+    scan = tmp_path / "noisy.xml"
+    scan.write_text(NMAP_HEAD + noise + NMAP_HOST.format(n=1) + NMAP_HOST.format(n=2) + NMAP_TAIL)
+    obs, errors = run("nmap", scan)
+    assert errors == []
+    first = NMAP_HEAD.count("\n") + noise.count("\n") + 1
+    hosts = [o for o in obs if "nmap.vendor" in o.facts]
+    assert [(o.mac, o.location.line) for o in hosts] == [
+        ("00:E0:FC:00:00:01", first),
+        ("00:E0:FC:00:00:02", first + NMAP_HOST.count("\n")),
+    ]
+    port_lines = [i for i, text in enumerate(NMAP_HOST.split("\n")) if text.startswith("<port ")]
+    ports = sorted(o.location.line - first for o in obs if o.mac == "00:E0:FC:00:00:01" and o not in hosts)
+    assert ports == port_lines[:4]
+
+
 def test_nmap_hosts_with_many_ports_are_read_whole(tmp_path: Path) -> None:
     """A host of 300 open ports (far more elements than the depth limit, all shallow) gives all its ports, each at
     its own line."""

@@ -198,10 +198,13 @@ def parse(path: Path, mapping: dict[str, str] | None = None) -> Iterator[Observa
             if root is not None:
                 # every child but the last is complete; the last one too once it (or the root) has ended
                 done = len(root) if last is root or len(root) and last is root[-1] else len(root) - 1
-                for elem in root[: max(done, 0)]:
+                complete = root[: max(done, 0)]
+                del root[: len(complete)]  # at once: one by one, a chunk of many tiny children costs its square
+                for elem in complete:
+                    if not len(elem) and elem.tag != "host" and elem.tag != "port":
+                        continue  # a leaf that is neither: nothing to read or check
                     _check_depth(elem, path, 2)
                     lines = _host_lines(elem, found.found)
-                    root.remove(elem)
                     if elem.tag == "host":
                         for record in host_observations(elem, lines, file, shared):
                             if isinstance(record, Observation):
