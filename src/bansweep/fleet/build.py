@@ -402,16 +402,14 @@ def build(
     return f
 
 
-def judged_key(judged: Judged) -> Hashable:
-    """The verdicts as a value (Judged is not hashable: its verdicts are plain dataclasses)."""
-    return judged.status, *((v.policy, v.status, v.citation, v.date, v.reason) for v in judged.verdicts)
-
-
-def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Any]) -> Template:
+def shared_template(
+    att: Attributed, judged: Judged, made: dict[Hashable, Any], srcs: list[str] | None = None
+) -> Template:
     """The template of a device's finding, made once per run for the devices with the same decision and verdicts
-    (made: what the run's findings share so far, templates and evidence shapes, by what they depend on)."""
-    srcs = att.device.sources
-    key = (att.decision, judged_key(judged), *att.unattributable, "", *srcs)
+    (made: what the run's findings share so far, templates and evidence shapes, by what they depend on; srcs: the
+    device's sources, when known)."""
+    srcs = att.device.sources if srcs is None else srcs
+    key = (att.decision, judged.key, *att.unattributable, "", *srcs)
     got = made.get(key)
     if got is None:
         got = made[key] = template(att.decision, judged, att.unattributable, srcs)
@@ -424,12 +422,15 @@ def device_finding(
     made: dict[Hashable, Any] | None = None,
     context: Context | None = None,
     count_retired: bool = False,
+    srcs: list[str] | None = None,
 ) -> Finding:
+    """srcs: the device's sources, when known."""
     dev = att.device
+    srcs = dev.sources if srcs is None else srcs
     t = (
-        template(att.decision, judged, att.unattributable, dev.sources)
+        template(att.decision, judged, att.unattributable, srcs)
         if made is None
-        else shared_template(att, judged, made)
+        else shared_template(att, judged, made, srcs)
     )
     ids = tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
     evidence = placed(att.evidence, dev, made) if made is not None and att.evidence else att.evidence

@@ -30,7 +30,6 @@ from bansweep.fleet.build import (
     Template,
     build,
     device_finding,
-    judged_key,
     shared_template,
     template,
 )
@@ -228,9 +227,11 @@ class Unit:
     in_use: bool = True  # False: recorded as retired, disposed of or stolen (and seen by no scan)
 
 
-def _unit(position: int, att: Attributed, judged: Judged, count: int = 1, in_use: bool = True) -> Unit:
+def _unit(
+    position: int, att: Attributed, judged: Judged, count: int = 1, in_use: bool = True, srcs: list[str] | None = None
+) -> Unit:
     odd = not att.decision.attributable and bool(att.unattributable)
-    return Unit(position, att.decision, judged, att.device.sources, odd, count, in_use)
+    return Unit(position, att.decision, judged, att.device.sources if srcs is None else srcs, odd, count, in_use)
 
 
 def assess(
@@ -275,7 +276,7 @@ def assess(
         alike: dict[Hashable, Unit] = {}
         for dev in itertools.chain(merged.devices, (single(records.take(r), r) for r in loose)):
             unit, finding = judge_device(dev, attributor, stage, words, retired, made)
-            key = (unit.decision, judged_key(unit.judged), unit.unattributable, unit.in_use, *unit.sources)
+            key = (unit.decision, unit.judged.key, unit.unattributable, unit.in_use, *unit.sources)
             same = alike.get(key)
             if same is None:
                 alike[key] = unit
@@ -320,8 +321,9 @@ def judge_device(
         judged = stage(decision, (day, f"the {context.WORDS[name]}"))
     else:
         judged = stage(att.decision)
-    unit = _unit(dev.first, att, judged, in_use=ctx.in_use)
-    return unit, device_finding(att, judged, made, ctx, count_retired)
+    srcs = dev.sources
+    unit = _unit(dev.first, att, judged, in_use=ctx.in_use, srcs=srcs)
+    return unit, device_finding(att, judged, made, ctx, count_retired, srcs)
 
 
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
