@@ -19,6 +19,7 @@ from bansweep.findings import Evidence, Finding, Location, Severity, Status, Sub
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
 from bansweep.fleet.context import NOT_COUNTED, NOT_IN_USE, Context
 from bansweep.fleet.identity import Device
+from bansweep.fleet.model import Observation
 from bansweep.policy.fleet import Judged
 
 RULE = "fleet.covered-vendor"
@@ -356,6 +357,14 @@ def placed(evidence: list[Evidence], dev: Device, shapes: dict[Hashable, Any]) -
     return Placed(shapes.setdefault(("shape", got), got), first, tuple(places))
 
 
+def place(obs: Observation, fact: str) -> Location:
+    """Where a record gave a fact, without the column (as a Placed keeps it): the record's place, or its own line
+    for the fact when it has one."""
+    loc = obs.location
+    line = obs.lines.get(fact)
+    return loc if not line else Location(loc.file, line, loc.row, loc.entry, loc.offset)
+
+
 def _base(at: Location) -> tuple[str, int | None, int | None, str | None, int | None]:
     return at.file, at.line, at.row, at.entry, at.offset
 
@@ -432,9 +441,13 @@ def device_finding(
         if made is None
         else shared_template(att, judged, made, srcs)
     )
-    ids = tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
     evidence = placed(att.evidence, dev, made) if made is not None and att.evidence else att.evidence
-    return build(t, dev.id, dev.address, ids, evidence, tuple(dev.notes), context, count_retired)
+    return build(t, dev.id, dev.address, device_ids(dev), evidence, tuple(dev.notes), context, count_retired)
+
+
+def device_ids(dev: Device) -> tuple[str | tuple[str, ...] | None, ...]:
+    """A device's MACs, IPs, host names and serials as a finding keeps them (_one_or_all)."""
+    return tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
 
 
 def _one_or_all(values: list[str]) -> str | tuple[str, ...] | None:
