@@ -86,6 +86,11 @@ PAIRS: dict[str, tuple[Device, Device, str]] = {
         device(record(**HIK), record("nmap", 1, ip=None)),
         "evidence",
     ),
+    "record of the MAC": (
+        device(record(mac=None, **HIK), record("nmap", 1, ip=None), record("dhcp", 1, mac=None)),
+        device(record(mac=None, **HIK), record("dhcp", 1, mac=None), record("nmap", 3, ip=None)),
+        "evidence",
+    ),
     "purchase date": (
         device(record(context_values={"purchase_date": "2019-05-02"}, **LOREX)),
         device(record(context_values={"purchase_date": "2017-01-03"}, **LOREX)),
