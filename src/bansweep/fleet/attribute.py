@@ -609,7 +609,8 @@ def sightings(attributor: Attributor, device: Device) -> tuple[list[Sighting], l
     unattributable: list[str] = []
     observations = device.observations
     for mac in device.macs:
-        i = next(k for k, o in enumerate(observations) if (o.mac or observed_mac(o)) == mac)
+        o = observations[0]
+        i = 0 if o.mac == mac else next(k for k, o in enumerate(observations) if (o.mac or observed_mac(o)) == mac)
         claims, value, reason = attributor.mac_evidence(mac)
         if reason is not None:
             unattributable.append(f"{mac}: {reason}")

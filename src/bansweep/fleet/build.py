@@ -396,19 +396,33 @@ def build(
     f._t, f._id, f._address, f._ids, f._notes, f._context, f._row = t, device_id, address, ids, notes, context, row
     f._swap = swap if swap and swap[0] != swap[1] else None
     if row is None:
-        _slot["evidence"][1](f, evidence)
-    for name, value in (
-        ("rule", RULE),
-        ("severity", t.severity),
-        ("confidence", t.confidence),
-        ("status", t.status),
-        ("verdicts", t.verdicts),
-        ("tags", tags),
-        ("variant", ""),
-        ("risk", None),
-    ):
-        _slot[name][1](f, value)
+        _set_evidence(f, evidence)
+    _set_rule(f, RULE)
+    _set_severity(f, t.severity)
+    _set_confidence(f, t.confidence)
+    _set_status(f, t.status)
+    _set_verdicts(f, t.verdicts)
+    _set_tags(f, tags)
+    _set_variant(f, "")
+    _set_risk(f, None)
     return f
+
+
+# the slots build sets, each setter looked up once
+(
+    _set_evidence,
+    _set_rule,
+    _set_severity,
+    _set_confidence,
+    _set_status,
+    _set_verdicts,
+    _set_tags,
+    _set_variant,
+    _set_risk,
+) = (
+    _slot[name][1]
+    for name in ("evidence", "rule", "severity", "confidence", "status", "verdicts", "tags", "variant", "risk")
+)
 
 
 def shared_template(

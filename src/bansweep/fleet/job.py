@@ -261,19 +261,20 @@ def assess(
     loose: list[int] = []  # single-record devices attributed one by one (made when their turn comes)
     total = len(singles) + len(merged.devices)  # a loose record's device is counted as a device
     with progress.progress("fleet: attributing devices", total=total, show=show) as bar:
+        # the single-record devices of a batch (but an LLDP table's) are judged by batch; the others are loose
+        done = 0  # singles before this are judged or loose
         for p, part in enumerate(records.parts):
-            start = records.starts[p]
-            lo = bisect.bisect_left(singles, start)
             if not isinstance(part, ObservationBatch) or "lldp.chassis_mac" in part.facts:
-                end = start + (len(part) if isinstance(part, ObservationBatch) else 1)
-                hi = bisect.bisect_left(singles, end, lo)
-                loose.extend(singles[lo:hi])
                 continue
-            hi = bisect.bisect_left(singles, start + len(part), lo)
-            positions = singles[lo:hi]
+            start = records.starts[p]
+            lo = bisect.bisect_left(singles, start, done)
+            loose.extend(singles[done:lo])
+            done = bisect.bisect_left(singles, start + len(part), lo)
+            positions = singles[lo:done]
             if positions:
                 _batch(part, start, positions, attributor, stage, units, listed, examples, words, retired)
             bar.advance(len(positions))
+        loose.extend(singles[done:])
         made: dict[Hashable, Any] = {}
         loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
         outcomes = Outcomes(attributor, made)
