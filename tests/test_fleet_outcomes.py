@@ -128,6 +128,21 @@ PAIRS: dict[str, tuple[Device, Device, str]] = {
     ),
     "row": (device(record(row=2, **HIK)), device(record(row=3, **HIK)), "evidence"),
     "address": (device(record(**HIK)), device(record(ip="10.0.0.6", **HIK)), "subject"),
+    "why a MAC cannot be attributed": (
+        device(record(mac="02:11:22:33:44:55", **HIK)),
+        device(record(mac="03:11:22:33:44:55", **HIK)),
+        "explanation",
+    ),
+    "randomised MAC beside a known one": (
+        device(record(**HIK), record("nmap", 1, mac="02:11:22:33:44:55", ip=None)),
+        device(record(**HIK), record("nmap", 1, mac="02:11:22:33:44:66", ip=None)),
+        "explanation",
+    ),
+    "randomised MAC first or second": (
+        device(record(mac="02:11:22:33:44:55", **HIK), record("nmap", 1, ip=None)),
+        device(record("nmap", 1, ip=None), record(mac="02:11:22:33:44:55", **HIK)),
+        "subject",
+    ),
     "randomised MAC": (
         device(record(mac="02:11:22:33:44:55", **HIK)),
         device(record(mac="02:11:22:33:44:66", **HIK)),
@@ -146,6 +161,7 @@ def test_devices_that_differ_in_one_deciding_input_are_judged_apart(name: str) -
     (_, first), (_, second) = cached[:2]
     assert first[differs] != second[differs]
     assert cached[0] == cached[2] and cached[1] == cached[3]
+    assert len(outcomes.kept) <= 2  # the second of each judged from what is kept
 
 
 def test_devices_with_the_same_evidence_share_one_outcome_and_keep_their_own_places() -> None:
@@ -159,6 +175,22 @@ def test_devices_with_the_same_evidence_share_one_outcome_and_keep_their_own_pla
         assert {e["location"]["row"] for e in finding["evidence"]} == {n}
         assert finding["evidence"][-1]["value"].startswith(f"44:19:B6:00:00:{n:02X} (")
         assert finding["subject"]["attributes"]["ip"] == f"10.0.0.{n}"
+
+
+@pytest.mark.parametrize("facts", [HIK, {}])
+def test_devices_with_a_randomised_mac_name_their_own(facts: dict[str, str]) -> None:
+    devices = [device(record(row=n, mac=f"02:00:00:00:00:{n:02X}", **facts), first=n) for n in range(2, 20)]
+    cached, outcomes = judged(devices, cached=True)
+    assert cached == judged(devices, cached=False)[0]
+    assert len(outcomes.kept) == 1
+    for n, (counted, finding) in zip(range(2, 20), cached, strict=True):
+        mac = f"02:00:00:00:00:{n:02X}"
+        assert finding["extra"]["unattributable_macs"] == [
+            f"{mac}: locally administered (randomised or private) address"
+        ]
+        assert mac in finding["explanation"]
+        assert n == 2 or "02:00:00:00:00:02" not in finding["explanation"]
+        assert counted[4] == (not facts)  # counted as unattributable when nothing else names a maker
 
 
 def test_every_pair_and_mix_judged_alike_with_and_without_kept_outcomes() -> None:

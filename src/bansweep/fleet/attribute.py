@@ -602,18 +602,18 @@ class Attributed:
 Sighting = tuple[tuple[Claim, ...], int, str, str]
 
 
-def sightings(attributor: Attributor, device: Device) -> tuple[list[Sighting], list[str]]:
+def sightings(attributor: Attributor, device: Device) -> tuple[list[Sighting], list[tuple[str, str]]]:
     """The values of a device that name makers, in the order attribution reads them (each MAC, then each claiming
-    fact's first value), and the MACs that cannot be attributed, with the reason."""
+    fact's first value), and the MACs that cannot be attributed, each with the reason."""
     out: list[Sighting] = []
-    unattributable: list[str] = []
+    unattributable: list[tuple[str, str]] = []
     observations = device.observations
     for mac in device.macs:
         o = observations[0]
         i = 0 if o.mac == mac else next(k for k, o in enumerate(observations) if (o.mac or observed_mac(o)) == mac)
         claims, value, reason = attributor.mac_evidence(mac)
         if reason is not None:
-            unattributable.append(f"{mac}: {reason}")
+            unattributable.append((mac, reason))
             continue
         out.append((claims, i, "mac" if observations[i].mac else "lldp.chassis_mac", value))
     seen: set[tuple[str, str]] = set()
@@ -632,10 +632,11 @@ def sightings(attributor: Attributor, device: Device) -> tuple[list[Sighting], l
 
 
 def attribute(
-    attributor: Attributor, device: Device, seen: tuple[list[Sighting], list[str]] | None = None
+    attributor: Attributor, device: Device, seen: tuple[list[Sighting], list[tuple[str, str]]] | None = None
 ) -> Attributed:
     """seen: the device's sightings, when made already."""
-    sighted, unattributable = sightings(attributor, device) if seen is None else seen
+    sighted, macs = sightings(attributor, device) if seen is None else seen
+    unattributable = [f"{mac}: {reason}" for mac, reason in macs]
     observations = device.observations
     located = [(c, observations[i].where(fact), value) for found, i, fact, value in sighted for c in found]
     claims = tuple(dict.fromkeys([c for c, _, _ in located]))

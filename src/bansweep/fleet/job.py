@@ -322,11 +322,12 @@ def judge_device(
     seen = sightings(attributor, dev)
     srcs = dev.sources
     key = known = None
-    if outcomes is not None and not seen[1]:  # a MAC that cannot be attributed is named in the explanation
-        key = outcomes.key(dev, seen[0], srcs)
+    odd = seen[1]  # MACs that cannot be attributed
+    if outcomes is not None and len(odd) <= 1:  # such a MAC is named in the explanation: one is swapped
+        key = outcomes.key(dev, seen, srcs)
         known = outcomes.kept.get(key, _NEW)
         if isinstance(known, Outcome) and not (dated is not None and known.windowed):
-            return known.judge(dev, ctx, count_retired)
+            return known.judge(dev, ctx, count_retired, odd[0][0] if odd else None)
     att = attribute(attributor, dev, seen)
     if dated is not None and attributor.windowed(att.decision):
         day, name, where = dated
@@ -338,7 +339,7 @@ def judge_device(
     else:
         judged = stage(att.decision)
         if outcomes is not None and known is _NEW:
-            outcomes.keep(key, att, judged, seen[0], srcs)
+            outcomes.keep(key, att, judged, seen[0], srcs, odd[0][0] if odd else None)
     unit = _unit(dev.first, att, judged, in_use=ctx.in_use, srcs=srcs)
     return unit, device_finding(att, judged, made, ctx, count_retired, srcs)
 
@@ -354,15 +355,18 @@ class Outcome:
     recipe: tuple[tuple[int, str], ...]  # each evidence item's (record index in the device, fact), in order
     sources: list[str]
     windowed: bool  # a date of the device's own judges its ownership window (judged apart when it has one)
+    mac: str | None  # the MAC that cannot be attributed of the device it was kept from (the template names it)
+    unattributable: bool  # no maker can be told and a MAC could not be attributed
 
-    def judge(self, dev: Device, ctx: Context, count_retired: bool) -> tuple[Unit, Finding]:
+    def judge(self, dev: Device, ctx: Context, count_retired: bool, mac: str | None) -> tuple[Unit, Finding]:
+        """mac: the device's MAC that cannot be attributed, if any (named instead of the kept one's)."""
         observations = dev.observations
         first = dev.macs[0] if dev.macs else None
         places = tuple([place(observations[i], fact) for i, fact in self.recipe])
         evidence: Placed | list[Evidence] = Placed(self.shape, first, places) if self.shape else []
-        unit = Unit(dev.first, self.decision, self.judged, self.sources, False, 1, ctx.in_use)
-        ids = device_ids(dev)
-        return unit, build(self.template, dev.id, dev.address, ids, evidence, tuple(dev.notes), ctx, count_retired)
+        unit = Unit(dev.first, self.decision, self.judged, self.sources, self.unattributable, 1, ctx.in_use)
+        ids, notes, swap = device_ids(dev), tuple(dev.notes), (self.mac, mac) if self.mac and mac else None
+        return unit, build(self.template, dev.id, dev.address, ids, evidence, notes, ctx, count_retired, swap)
 
 
 _NEW = object()  # a key not seen yet
@@ -380,13 +384,14 @@ class Outcomes:
         self.made = made
         self.kept: dict[Hashable, Outcome | None] = {}  # None: judged one by one (a claim seen twice)
 
-    def key(self, dev: Device, sighted: list[Sighting], srcs: list[str]) -> Hashable:
-        """The device's sources, the model and device type its own records give, and per value that names makers
-        (in order): its claims, record index, fact, column, and value (what follows the device's first MAC, for a
-        value that begins with it)."""
+    def key(self, dev: Device, seen: tuple[list[Sighting], list[tuple[str, str]]], srcs: list[str]) -> Hashable:
+        """The device's sources, the model and device type its own records give, the place among its MACs of each
+        MAC that cannot be attributed and why, and per value that names makers (in order): its claims, record
+        index, fact, column, and value (what follows the device's first MAC, for a value that begins with it)."""
+        sighted, odd = seen
         observations = dev.observations
         first = dev.macs[0] if dev.macs else None
-        items: list[Hashable] = [*srcs, "", owned(observations)]
+        items: list[Hashable] = [*srcs, "", owned(observations), *((dev.macs.index(m), why) for m, why in odd)]
         for claims, i, fact, value in sighted:
             col = observations[i].fields.get(fact)
             if first is not None and value.startswith(first):
@@ -395,8 +400,11 @@ class Outcomes:
                 items.append((claims, i, fact, col, value, None))
         return tuple(items)
 
-    def keep(self, key: Hashable, att: Attributed, judged: Judged, sighted: list[Sighting], srcs: list[str]) -> None:
-        """What a device with this key was judged to (att, judged: without a date of its own)."""
+    def keep(
+        self, key: Hashable, att: Attributed, judged: Judged, sighted: list[Sighting], srcs: list[str], mac: str | None
+    ) -> None:
+        """What a device with this key was judged to (att, judged: without a date of its own; mac: its MAC that
+        cannot be attributed)."""
         if len(self.kept) >= self.LIMIT:
             self.kept.clear()
         claims = [c for found, _, _, _ in sighted for c in found]
@@ -409,7 +417,9 @@ class Outcomes:
         shape = placed(att.evidence, att.device, self.made).shape if att.evidence else ()
         t = shared_template(att, judged, self.made, srcs)
         windowed = self.attributor.windowed(att.decision)
-        self.kept[key] = Outcome(att.decision, judged, t, shape, tuple(at[n] for n in order), srcs, windowed)
+        odd = not att.decision.attributable and bool(att.unattributable)
+        recipe = tuple(at[n] for n in order)
+        self.kept[key] = Outcome(att.decision, judged, t, shape, recipe, srcs, windowed, mac, odd)
 
 
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC
