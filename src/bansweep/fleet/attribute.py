@@ -229,7 +229,13 @@ class Attributor:
     def fuzzy(self) -> FuzzyMakers:
         """Near-miss spellings of covered brands; real registrant names of other makers are never slips."""
         if self._fuzzy is None:
-            words = {normalise_name(org).split(" ", 1)[0] for org in self.registry.orgs if not self.kb.match_org(org)}
+            bare = FuzzyMakers(self.kb)
+            orgs: dict[str, list[str]] = {}  # first word -> registrants, of the words that could be read as a slip
+            for org in self.registry.orgs:
+                word = normalise_name(org).split(" ", 1)[0]
+                if bare.may_slip(word):
+                    orgs.setdefault(word, []).append(org)
+            words = {w for w, names in orgs.items() if not all(map(self.kb.match_org, names))}
             self._fuzzy = FuzzyMakers(self.kb, words)
         return self._fuzzy
 
