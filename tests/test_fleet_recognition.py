@@ -16,10 +16,12 @@ from click.testing import CliRunner
 
 from bansweep.cli import main
 from bansweep.fleet import favicon, nmap_services
+from bansweep.fleet.attribute import Attributor
 from bansweep.fleet.fingerprints import Recog
 from bansweep.fleet.service_probes import parse_line
 from bansweep.knowledge.fuzzy import FuzzyMakers
 from bansweep.knowledge.vendors import VendorKB, normalise_name
+from bansweep.registry.mac import MacRegistry
 
 NMAP_PROBES = Path("/usr/share/nmap/nmap-service-probes")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -572,6 +574,21 @@ def test_false_match_rate_on_real_registrant_names(kb: VendorKB) -> None:
     # as shipped, the whole registry guards: no real registrant name is ever read as a covered brand
     shipped = FuzzyMakers(kb, {normalise_name(n).split(" ", 1)[0] for n in others})
     assert [n for n in others if shipped.match(n)] == []
+
+
+def test_the_guard_keeps_only_the_words_that_could_be_slips(kb: VendorKB) -> None:
+    """The attributor's guard holds only the registrants' first words that a slip could be read from: it reads every
+    real name and every slip of a brand as the guard of all the names does."""
+    registry = MacRegistry.load()
+    whole = FuzzyMakers(kb, {normalise_name(n).split(" ", 1)[0] for n in registry.orgs if not kb.match_org(n)})
+    kept = Attributor(kb, registry, "2026-11-22").fuzzy()
+    written = {w for n in registry.orgs for w in normalise_name(n).split()[:3]}
+    for brand, _ in kb.brand_names:
+        b = normalise_name(brand)
+        written.update(b[:i] + b[i + 1 :] for i in range(1, len(b)))  # a letter dropped
+        written.update(b[:i] + "x" + b[i + 1 :] for i in range(1, len(b)))  # a letter changed
+    assert sum(1 for w in written if whole.match(w)) > 50  # slips are among them
+    assert [w for w in written if kept.match(w) != whole.match(w)] == []
 
 
 def test_a_misspelt_maker_goes_to_the_vendor_with_the_edit_as_evidence(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ OID_FACT = "snmp.sysobjectid"
 TYPE_FACT = "device_type"
 # the facts that can give a claim (Attributor._claims_for); any other (a DHCP host name, an OS) names no maker
 CLAIMING = frozenset({*ORG_FACTS, *MODEL_FACTS, *BANNER_FACTS, OID_FACT})
-OWNED = frozenset({*MODEL_FACTS, TYPE_FACT})  # the facts _owned reads
+OWNED = frozenset({*MODEL_FACTS, TYPE_FACT})  # the facts owned reads
 
 MAC_WEIGHT = 0.85  # a MAC prefix names the maker of the network interface, usually but not always the device's
 CID_WEIGHT = 0.4
@@ -229,7 +229,13 @@ class Attributor:
     def fuzzy(self) -> FuzzyMakers:
         """Near-miss spellings of covered brands; real registrant names of other makers are never slips."""
         if self._fuzzy is None:
-            words = {normalise_name(org).split(" ", 1)[0] for org in self.registry.orgs if not self.kb.match_org(org)}
+            bare = FuzzyMakers(self.kb)
+            orgs: dict[str, list[str]] = {}  # first word -> registrants, of the words that could be read as a slip
+            for org in self.registry.orgs:
+                word = normalise_name(org).split(" ", 1)[0]
+                if bare.may_slip(word):
+                    orgs.setdefault(word, []).append(org)
+            words = {w for w, names in orgs.items() if not all(map(self.kb.match_org, names))}
             self._fuzzy = FuzzyMakers(self.kb, words)
         return self._fuzzy
 
@@ -374,7 +380,7 @@ class Attributor:
     def observed(self, decision: Decision, observations: Sequence[Observation]) -> Decision:
         """The decision with the model and device type the owner's own records give (_with_observed); one
         object per decision and values."""
-        model, dtype = _owned(observations)
+        model, dtype = owned(observations)
         if not ((model and model != decision.model) or (dtype and dtype != decision.device_type)):
             return decision
         key = (id(decision), model, dtype)  # the decision is kept with the result: its id is not reused
@@ -597,21 +603,28 @@ class Attributed:
     unattributable: list[str]  # MACs that could not be attributed, with the reason
 
 
-def attribute(attributor: Attributor, device: Device) -> Attributed:
-    located: list[tuple[Claim, Location, str]] = []
-    unattributable: list[str] = []
+# a value of a device that names makers: (its claims, the index of its record in the device, fact, value); a MAC's
+# fact is "mac" ("lldp.chassis_mac" for the MAC an LLDP neighbour reports) and its value the registry's answer
+Sighting = tuple[tuple[Claim, ...], int, str, str]
+
+
+def sightings(attributor: Attributor, device: Device) -> tuple[list[Sighting], list[tuple[str, str]]]:
+    """The values of a device that name makers, in the order attribution reads them (each MAC, then each claiming
+    fact's first value), and the MACs that cannot be attributed, each with the reason."""
+    out: list[Sighting] = []
+    unattributable: list[tuple[str, str]] = []
     observations = device.observations
     for mac in device.macs:
-        obs = next(o for o in observations if (o.mac or observed_mac(o)) == mac)
+        o = observations[0]
+        i = 0 if o.mac == mac else next(k for k, o in enumerate(observations) if (o.mac or observed_mac(o)) == mac)
         claims, value, reason = attributor.mac_evidence(mac)
         if reason is not None:
-            unattributable.append(f"{mac}: {reason}")
+            unattributable.append((mac, reason))
             continue
-        where = obs.where("mac") if obs.mac else obs.where("lldp.chassis_mac")
-        located += [(c, where, value) for c in claims]
+        out.append((claims, i, "mac" if observations[i].mac else "lldp.chassis_mac", value))
     seen: set[tuple[str, str]] = set()
     cached = attributor._claims
-    for obs in observations:
+    for i, obs in enumerate(observations):
         for item in obs.facts.items():
             if item[0] not in CLAIMING or item in seen:
                 continue
@@ -620,8 +633,18 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
             if found is None:
                 found = attributor.claims(*item)
             if found:  # a fact that names no maker needs no location
-                where, text = obs.where(item[0]), item[1]
-                located += [(c, where, text) for c in found]
+                out.append((found, i, *item))
+    return out, unattributable
+
+
+def attribute(
+    attributor: Attributor, device: Device, seen: tuple[list[Sighting], list[tuple[str, str]]] | None = None
+) -> Attributed:
+    """seen: the device's sightings, when made already."""
+    sighted, macs = sightings(attributor, device) if seen is None else seen
+    unattributable = [f"{mac}: {reason}" for mac, reason in macs]
+    observations = device.observations
+    located = [(c, observations[i].where(fact), value) for found, i, fact, value in sighted for c in found]
     claims = tuple(dict.fromkeys([c for c, _, _ in located]))
     decided = attributor.decide(claims, unattributable=bool(unattributable))
     decision = attributor.observed(decided, observations)
@@ -634,7 +657,7 @@ def attribute(attributor: Attributor, device: Device) -> Attributed:
     return Attributed(device, decision, evidence, unattributable)
 
 
-def _owned(observations: Sequence[Observation]) -> tuple[str | None, str | None]:
+def owned(observations: Sequence[Observation]) -> tuple[str | None, str | None]:
     """The first model and device type the records give, inventory records first: the owner's own record names
     the product better than a pattern does."""
     model = dtype = None

@@ -19,6 +19,7 @@ from bansweep.findings import Evidence, Finding, Location, Severity, Status, Sub
 from bansweep.fleet.attribute import Attributed, Decision, describe_kinds
 from bansweep.fleet.context import NOT_COUNTED, NOT_IN_USE, Context
 from bansweep.fleet.identity import Device
+from bansweep.fleet.model import Observation
 from bansweep.policy.fleet import Judged
 
 RULE = "fleet.covered-vendor"
@@ -356,6 +357,14 @@ def placed(evidence: list[Evidence], dev: Device, shapes: dict[Hashable, Any]) -
     return Placed(shapes.setdefault(("shape", got), got), first, tuple(places))
 
 
+def place(obs: Observation, fact: str) -> Location:
+    """Where a record gave a fact, without the column (as a Placed keeps it): the record's place, or its own line
+    for the fact when it has one."""
+    loc = obs.location
+    line = obs.lines.get(fact)
+    return loc if not line else Location(loc.file, line, loc.row, loc.entry, loc.offset)
+
+
 def _base(at: Location) -> tuple[str, int | None, int | None, str | None, int | None]:
     return at.file, at.line, at.row, at.entry, at.offset
 
@@ -387,31 +396,43 @@ def build(
     f._t, f._id, f._address, f._ids, f._notes, f._context, f._row = t, device_id, address, ids, notes, context, row
     f._swap = swap if swap and swap[0] != swap[1] else None
     if row is None:
-        _slot["evidence"][1](f, evidence)
-    for name, value in (
-        ("rule", RULE),
-        ("severity", t.severity),
-        ("confidence", t.confidence),
-        ("status", t.status),
-        ("verdicts", t.verdicts),
-        ("tags", tags),
-        ("variant", ""),
-        ("risk", None),
-    ):
-        _slot[name][1](f, value)
+        _set_evidence(f, evidence)
+    _set_rule(f, RULE)
+    _set_severity(f, t.severity)
+    _set_confidence(f, t.confidence)
+    _set_status(f, t.status)
+    _set_verdicts(f, t.verdicts)
+    _set_tags(f, tags)
+    _set_variant(f, "")
+    _set_risk(f, None)
     return f
 
 
-def judged_key(judged: Judged) -> Hashable:
-    """The verdicts as a value (Judged is not hashable: its verdicts are plain dataclasses)."""
-    return judged.status, *((v.policy, v.status, v.citation, v.date, v.reason) for v in judged.verdicts)
+# the slots build sets, each setter looked up once
+(
+    _set_evidence,
+    _set_rule,
+    _set_severity,
+    _set_confidence,
+    _set_status,
+    _set_verdicts,
+    _set_tags,
+    _set_variant,
+    _set_risk,
+) = (
+    _slot[name][1]
+    for name in ("evidence", "rule", "severity", "confidence", "status", "verdicts", "tags", "variant", "risk")
+)
 
 
-def shared_template(att: Attributed, judged: Judged, made: dict[Hashable, Any]) -> Template:
+def shared_template(
+    att: Attributed, judged: Judged, made: dict[Hashable, Any], srcs: list[str] | None = None
+) -> Template:
     """The template of a device's finding, made once per run for the devices with the same decision and verdicts
-    (made: what the run's findings share so far, templates and evidence shapes, by what they depend on)."""
-    srcs = att.device.sources
-    key = (att.decision, judged_key(judged), *att.unattributable, "", *srcs)
+    (made: what the run's findings share so far, templates and evidence shapes, by what they depend on; srcs: the
+    device's sources, when known)."""
+    srcs = att.device.sources if srcs is None else srcs
+    key = (att.decision, judged.key, *att.unattributable, "", *srcs)
     got = made.get(key)
     if got is None:
         got = made[key] = template(att.decision, judged, att.unattributable, srcs)
@@ -424,16 +445,23 @@ def device_finding(
     made: dict[Hashable, Any] | None = None,
     context: Context | None = None,
     count_retired: bool = False,
+    srcs: list[str] | None = None,
 ) -> Finding:
+    """srcs: the device's sources, when known."""
     dev = att.device
+    srcs = dev.sources if srcs is None else srcs
     t = (
-        template(att.decision, judged, att.unattributable, dev.sources)
+        template(att.decision, judged, att.unattributable, srcs)
         if made is None
-        else shared_template(att, judged, made)
+        else shared_template(att, judged, made, srcs)
     )
-    ids = tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
     evidence = placed(att.evidence, dev, made) if made is not None and att.evidence else att.evidence
-    return build(t, dev.id, dev.address, ids, evidence, tuple(dev.notes), context, count_retired)
+    return build(t, dev.id, dev.address, device_ids(dev), evidence, tuple(dev.notes), context, count_retired)
+
+
+def device_ids(dev: Device) -> tuple[str | tuple[str, ...] | None, ...]:
+    """A device's MACs, IPs, host names and serials as a finding keeps them (_one_or_all)."""
+    return tuple(map(_one_or_all, (dev.macs, dev.ips, dev.hostnames, dev.serials)))
 
 
 def _one_or_all(values: list[str]) -> str | tuple[str, ...] | None:

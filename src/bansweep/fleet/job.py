@@ -22,15 +22,18 @@ from typing import Any
 from bansweep import heap, progress
 from bansweep.findings import Evidence, Finding, InputError, Location, Report
 from bansweep.fleet import context, dates, sources
-from bansweep.fleet.attribute import Attributed, Attributor, Decision, attribute
+from bansweep.fleet.attribute import Attributed, Attributor, Decision, Sighting, attribute, owned, sightings
 from bansweep.fleet.build import (
     NONE,
+    Placed,
     TableRow,
     Tally,
     Template,
     build,
     device_finding,
-    judged_key,
+    device_ids,
+    place,
+    placed,
     shared_template,
     template,
 )
@@ -228,9 +231,11 @@ class Unit:
     in_use: bool = True  # False: recorded as retired, disposed of or stolen (and seen by no scan)
 
 
-def _unit(position: int, att: Attributed, judged: Judged, count: int = 1, in_use: bool = True) -> Unit:
+def _unit(
+    position: int, att: Attributed, judged: Judged, count: int = 1, in_use: bool = True, srcs: list[str] | None = None
+) -> Unit:
     odd = not att.decision.attributable and bool(att.unattributable)
-    return Unit(position, att.decision, judged, att.device.sources, odd, count, in_use)
+    return Unit(position, att.decision, judged, att.device.sources if srcs is None else srcs, odd, count, in_use)
 
 
 def assess(
@@ -256,26 +261,28 @@ def assess(
     loose: list[int] = []  # single-record devices attributed one by one (made when their turn comes)
     total = len(singles) + len(merged.devices)  # a loose record's device is counted as a device
     with progress.progress("fleet: attributing devices", total=total, show=show) as bar:
+        # the single-record devices of a batch (but an LLDP table's) are judged by batch; the others are loose
+        done = 0  # singles before this are judged or loose
         for p, part in enumerate(records.parts):
-            start = records.starts[p]
-            lo = bisect.bisect_left(singles, start)
             if not isinstance(part, ObservationBatch) or "lldp.chassis_mac" in part.facts:
-                end = start + (len(part) if isinstance(part, ObservationBatch) else 1)
-                hi = bisect.bisect_left(singles, end, lo)
-                loose.extend(singles[lo:hi])
                 continue
-            hi = bisect.bisect_left(singles, start + len(part), lo)
-            positions = singles[lo:hi]
+            start = records.starts[p]
+            lo = bisect.bisect_left(singles, start, done)
+            loose.extend(singles[done:lo])
+            done = bisect.bisect_left(singles, start + len(part), lo)
+            positions = singles[lo:done]
             if positions:
                 _batch(part, start, positions, attributor, stage, units, listed, examples, words, retired)
             bar.advance(len(positions))
+        loose.extend(singles[done:])
         made: dict[Hashable, Any] = {}
         loose = _loose(records, loose, attributor, stage, units, listed, made, bar)
+        outcomes = Outcomes(attributor, made)
         # what is counted alike is counted together (the first position kept: counts come out in the same order)
         alike: dict[Hashable, Unit] = {}
         for dev in itertools.chain(merged.devices, (single(records.take(r), r) for r in loose)):
-            unit, finding = judge_device(dev, attributor, stage, words, retired, made)
-            key = (unit.decision, judged_key(unit.judged), unit.unattributable, unit.in_use, *unit.sources)
+            unit, finding = judge_device(dev, attributor, stage, words, retired, made, outcomes)
+            key = (unit.decision, unit.judged.key, unit.unattributable, unit.in_use, *unit.sources)
             same = alike.get(key)
             if same is None:
                 alike[key] = unit
@@ -305,12 +312,23 @@ def judge_device(
     words: context.StatusWords,
     count_retired: bool,
     made: dict[Hashable, Any] | None = None,
+    outcomes: Outcomes | None = None,
 ) -> tuple[Unit, Finding]:
     """Attribute and judge one device with its inventory context: an ownership window is judged at the device's
-    purchase (else install) date when the inventory gives one, and the evidence says so."""
-    att = attribute(attributor, dev)
+    purchase (else install) date when the inventory gives one, and the evidence says so. outcomes: what devices
+    with the same evidence values were judged to (needs made)."""
     ctx = context.of_observations(dev.observations, words)
     dated = ctx.dated() if ctx.values else None
+    seen = sightings(attributor, dev)
+    srcs = dev.sources
+    key = known = None
+    odd = seen[1]  # MACs that cannot be attributed
+    if outcomes is not None and len(odd) <= 1:  # such a MAC is named in the explanation: one is swapped
+        key = outcomes.key(dev, seen, srcs)
+        known = outcomes.kept.get(key, _NEW)
+        if isinstance(known, Outcome) and not (dated is not None and known.windowed):
+            return known.judge(dev, ctx, count_retired, odd[0][0] if odd else None)
+    att = attribute(attributor, dev, seen)
     if dated is not None and attributor.windowed(att.decision):
         day, name, where = dated
         decision = attributor.at_date(att.decision, day, context.basis(name, day, where, ctx.how_dated))
@@ -320,8 +338,88 @@ def judge_device(
         judged = stage(decision, (day, f"the {context.WORDS[name]}"))
     else:
         judged = stage(att.decision)
-    unit = _unit(dev.first, att, judged, in_use=ctx.in_use)
-    return unit, device_finding(att, judged, made, ctx, count_retired)
+        if outcomes is not None and known is _NEW:
+            outcomes.keep(key, att, judged, seen[0], srcs, odd[0][0] if odd else None)
+    unit = _unit(dev.first, att, judged, in_use=ctx.in_use, srcs=srcs)
+    return unit, device_finding(att, judged, made, ctx, count_retired, srcs)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What judging a device gives apart from its own places, identifiers, notes and context (Outcomes)."""
+
+    decision: Decision
+    judged: Judged
+    template: Template
+    shape: tuple[_Shape, ...]  # its evidence apart from places and MAC, as a Placed keeps it
+    recipe: tuple[tuple[int, str], ...]  # each evidence item's (record index in the device, fact), in order
+    sources: list[str]
+    windowed: bool  # a date of the device's own judges its ownership window (judged apart when it has one)
+    mac: str | None  # the MAC that cannot be attributed of the device it was kept from (the template names it)
+    unattributable: bool  # no maker can be told and a MAC could not be attributed
+
+    def judge(self, dev: Device, ctx: Context, count_retired: bool, mac: str | None) -> tuple[Unit, Finding]:
+        """mac: the device's MAC that cannot be attributed, if any (named instead of the kept one's)."""
+        observations = dev.observations
+        first = dev.macs[0] if dev.macs else None
+        places = tuple([place(observations[i], fact) for i, fact in self.recipe])
+        evidence: Placed | list[Evidence] = Placed(self.shape, first, places) if self.shape else []
+        unit = Unit(dev.first, self.decision, self.judged, self.sources, self.unattributable, 1, ctx.in_use)
+        ids, notes, swap = device_ids(dev), tuple(dev.notes), (self.mac, mac) if self.mac and mac else None
+        return unit, build(self.template, dev.id, dev.address, ids, evidence, notes, ctx, count_retired, swap)
+
+
+_NEW = object()  # a key not seen yet
+
+
+class Outcomes:
+    """Devices of a fleet share model and vendor evidence: what judging a device gives is kept by everything that
+    decides it (key), so each distinct evidence is attributed and judged once; each device still gets its own
+    evidence places, identifiers, notes and inventory context. At most LIMIT kept (emptied when full)."""
+
+    LIMIT = 20_000
+
+    def __init__(self, attributor: Attributor, made: dict[Hashable, Any]) -> None:
+        self.attributor = attributor
+        self.made = made
+        self.kept: dict[Hashable, Outcome | None] = {}  # None: judged one by one (a claim seen twice)
+
+    def key(self, dev: Device, seen: tuple[list[Sighting], list[tuple[str, str]]], srcs: list[str]) -> Hashable:
+        """The device's sources, the model and device type its own records give, the place among its MACs of each
+        MAC that cannot be attributed and why, and per value that names makers (in order): its claims, record
+        index, fact, column, and value (what follows the device's first MAC, for a value that begins with it)."""
+        sighted, odd = seen
+        observations = dev.observations
+        first = dev.macs[0] if dev.macs else None
+        items: list[Hashable] = [*srcs, "", owned(observations), *((dev.macs.index(m), why) for m, why in odd)]
+        for claims, i, fact, value in sighted:
+            col = observations[i].fields.get(fact)
+            if first is not None and value.startswith(first):
+                items.append((claims, i, fact, col, "", value[len(first) :]))
+            else:
+                items.append((claims, i, fact, col, value, None))
+        return tuple(items)
+
+    def keep(
+        self, key: Hashable, att: Attributed, judged: Judged, sighted: list[Sighting], srcs: list[str], mac: str | None
+    ) -> None:
+        """What a device with this key was judged to (att, judged: without a date of its own; mac: its MAC that
+        cannot be attributed)."""
+        if len(self.kept) >= self.LIMIT:
+            self.kept.clear()
+        claims = [c for found, _, _, _ in sighted for c in found]
+        if len(set(claims)) < len(claims):  # evidence items merge when at the same place: judged one by one
+            self.kept[key] = None
+            return
+        at = [(i, fact) for found, i, fact, _ in sighted for _ in found]
+        rank = {c: n for n, c in enumerate(att.decision.claims)}  # the evidence order attribute gives
+        order = sorted(range(len(claims)), key=lambda n: rank.get(claims[n], len(rank)))
+        shape = placed(att.evidence, att.device, self.made).shape if att.evidence else ()
+        t = shared_template(att, judged, self.made, srcs)
+        windowed = self.attributor.windowed(att.decision)
+        odd = not att.decision.attributable and bool(att.unattributable)
+        recipe = tuple(at[n] for n in order)
+        self.kept[key] = Outcome(att.decision, judged, t, shape, recipe, srcs, windowed, mac, odd)
 
 
 _block = operator.itemgetter(slice(0, 8))  # "AA:BB:CC" of a MAC

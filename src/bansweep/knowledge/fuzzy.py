@@ -41,9 +41,20 @@ class FuzzyMakers:
                 continue
             targets.setdefault(norm, (brand, entity))
         self._targets = targets
+        # (first letter, length) of the words one edit from a target
+        self._shapes = {(t[0], n) for t in targets for n in range(len(t) - MAX_EDITS, len(t) + MAX_EDITS + 1)}
         # first words of real names that are not covered makers: never read as a slip
         self._known = frozenset(w for w in known_words if w not in targets)
         self._cache: dict[str, NearMiss | None] = {}
+
+    def may_slip(self, word: str) -> bool:
+        """Whether a word (normalised) can be read as a slip: whether it matters that it is a known word."""
+        return (
+            len(word) >= MIN_LENGTH
+            and (word[0], len(word)) in self._shapes
+            and word.isalpha()
+            and word not in self._targets
+        )
 
     def match(self, text: str) -> NearMiss | None:
         """The covered brand a maker name misspells, if any (None when it is spelt right or is not near one)."""

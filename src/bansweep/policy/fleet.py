@@ -7,8 +7,8 @@ carries the provision and date that decide it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -231,6 +231,12 @@ def _policies(overlays: tuple[Path, ...]) -> dict[str, Policy]:
 class Judged:
     verdicts: tuple[Verdict, ...]
     status: Status  # the most severe verdict's
+    # the verdicts as a value (Verdict is not hashable), made once: devices are grouped by it
+    key: Hashable = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        verdicts = ((v.policy, v.status, v.citation, v.date, v.reason) for v in self.verdicts)
+        object.__setattr__(self, "key", (self.status, *verdicts))
 
 
 class PolicyStage:
